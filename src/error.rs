@@ -1,0 +1,189 @@
+//! One error type for the whole crate, each variant with a stable `code()`.
+//!
+//! The code is the contract: the CLI prints it first on its stderr line, the wasm bindings put it
+//! on the JS `Error` as `code`, and the runtime decides retries and fallbacks from it. Messages are
+//! for people and may change; codes never do.
+
+use ark_relations::r1cs::SynthesisError;
+use ark_serialize::SerializationError;
+
+/// Result with the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in airprover, by cause.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The input is not valid JSON, or not of the expected shape.
+    #[error("{code}: {what}", code = self.code())]
+    InvalidJson {
+        /// What the parser said, with line and column.
+        what: String,
+    },
+    /// A field of the input is missing, unknown, malformed or out of range.
+    #[error("{code}: {field}: {reason}", code = self.code())]
+    InvalidInput {
+        /// Where in the input, e.g. `attestations[2].weight`.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The circuit id does not name a circuit airprover has (or its depth or K is out of range).
+    #[error("{code}: {id:?}: {reason}", code = self.code())]
+    UnknownCircuit {
+        /// The id as given.
+        id: String,
+        /// Why it is not a circuit.
+        reason: String,
+    },
+    /// An attestation's Merkle path does not reach the claimed root (a stale path, usually: the
+    /// operator republished the tree).
+    #[error("{code}: attestations[{position}] (index {index}): its path does not reach the root", code = self.code())]
+    PathMismatch {
+        /// Position of the attestation in the claim's list.
+        position: usize,
+        /// Its leaf index in the tree.
+        index: u64,
+    },
+    /// The attestations do not add up to the threshold (or to the exact score).
+    #[error("{code}: the attestations add up to {sum}, which does not {rule} {target}", code = self.code())]
+    ScoreNotMet {
+        /// Sum of the attestation weights.
+        sum: u64,
+        /// `reach` (threshold circuits) or `equal` (exact circuits).
+        rule: &'static str,
+        /// The threshold or score.
+        target: u64,
+    },
+    /// No key (or manifest entry) for the circuit where it was looked for.
+    #[error("{code}: {what}", code = self.code())]
+    KeyNotFound {
+        /// Which key, and where it was looked for.
+        what: String,
+    },
+    /// Key bytes that are truncated, corrupt, do not match their pinned hash, or belong to
+    /// another circuit.
+    #[error("{code}: {what}", code = self.code())]
+    KeyIntegrity {
+        /// What did not match.
+        what: String,
+    },
+    /// The witness does not satisfy the circuit: the claim was checked, so this is a bug or a
+    /// tampered input that slipped past validation. Never a panic.
+    #[error("{code}: the witness does not satisfy constraint {constraint}", code = self.code())]
+    WitnessFailed {
+        /// Name (or number) of the first unsatisfied constraint.
+        constraint: String,
+    },
+    /// The prover failed for a reason other than the witness.
+    #[error("{code}: {what}", code = self.code())]
+    ProofFailed {
+        /// What arkworks said.
+        what: String,
+    },
+    /// A proof that was made (or given) does not verify.
+    #[error("{code}: {what}", code = self.code())]
+    VerifyFailed {
+        /// Context.
+        what: String,
+    },
+    /// A proof, public signals or verifying key that is not in the expected format.
+    #[error("{code}: {field}: {reason}", code = self.code())]
+    InvalidProof {
+        /// Where in the proof or key.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Reading or writing a file failed (CLI only).
+    #[error("{code}: {path}: {what}", code = self.code())]
+    Io {
+        /// The file.
+        path: String,
+        /// What the OS said.
+        what: String,
+    },
+}
+
+impl Error {
+    /// The stable machine-readable code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidJson { .. } => "INVALID_JSON",
+            Error::InvalidInput { .. } => "INVALID_INPUT",
+            Error::UnknownCircuit { .. } => "UNKNOWN_CIRCUIT",
+            Error::PathMismatch { .. } => "PATH_MISMATCH",
+            Error::ScoreNotMet { .. } => "SCORE_NOT_MET",
+            Error::KeyNotFound { .. } => "KEY_NOT_FOUND",
+            Error::KeyIntegrity { .. } => "KEY_INTEGRITY",
+            Error::WitnessFailed { .. } => "WITNESS_FAILED",
+            Error::ProofFailed { .. } => "PROOF_FAILED",
+            Error::VerifyFailed { .. } => "VERIFY_FAILED",
+            Error::InvalidProof { .. } => "INVALID_PROOF",
+            Error::Io { .. } => "IO_ERROR",
+        }
+    }
+
+    /// Whether this error is the input's fault: retrying the same input cannot help.
+    pub fn is_input_error(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidJson { .. }
+                | Error::InvalidInput { .. }
+                | Error::UnknownCircuit { .. }
+                | Error::PathMismatch { .. }
+                | Error::ScoreNotMet { .. }
+                | Error::InvalidProof { .. }
+        )
+    }
+
+    /// Shorthand for [`Error::InvalidInput`].
+    pub fn input(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidInput { field: field.into(), reason: reason.into() }
+    }
+
+    /// Shorthand for [`Error::InvalidProof`].
+    pub fn proof(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidProof { field: field.into(), reason: reason.into() }
+    }
+
+    /// Shorthand for [`Error::KeyIntegrity`].
+    pub fn key_integrity(what: impl Into<String>) -> Self {
+        Error::KeyIntegrity { what: what.into() }
+    }
+}
+
+impl From<SynthesisError> for Error {
+    fn from(e: SynthesisError) -> Self {
+        match e {
+            SynthesisError::Unsatisfiable => {
+                Error::WitnessFailed { constraint: "(reported by synthesis)".into() }
+            }
+            SynthesisError::AssignmentMissing => {
+                Error::WitnessFailed { constraint: "(assignment missing)".into() }
+            }
+            other => Error::ProofFailed { what: other.to_string() },
+        }
+    }
+}
+
+impl From<SerializationError> for Error {
+    fn from(e: SerializationError) -> Self {
+        Error::KeyIntegrity { what: format!("key bytes do not deserialise: {e}") }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_starts_with_code() {
+        let e = Error::input("attestations[2].weight", "must be below 2^32");
+        assert_eq!(e.code(), "INVALID_INPUT");
+        assert_eq!(e.to_string(), "INVALID_INPUT: attestations[2].weight: must be below 2^32");
+        let e = Error::PathMismatch { position: 1, index: 9 };
+        assert!(e.to_string().starts_with("PATH_MISMATCH: attestations[1] (index 9)"));
+        assert!(e.is_input_error());
+        assert!(!Error::ProofFailed { what: "x".into() }.is_input_error());
+    }
+}

@@ -1,0 +1,182 @@
+//! Numbers in JSON, exactly as the claim spec reads them, and BN254 `Fr` conversions.
+//!
+//! A number is a decimal string (digits only), a `0x` hex string, or a JSON number that is a
+//! safe integer. Anything else is rejected, and nothing is ever reduced modulo p.
+
+use ark_ff::{BigInteger, PrimeField};
+use num_bigint::BigUint;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// The BN254 scalar field.
+pub use ark_bn254::Fr;
+
+/// Largest integer a JSON number may carry here: 2^53 - 1 (JavaScript's `Number.MAX_SAFE_INTEGER`).
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// The BN254 scalar field modulus p.
+pub fn modulus() -> BigUint {
+    BigUint::from_bytes_le(&Fr::MODULUS.to_bytes_le())
+}
+
+/// Parses a number as the spec allows: decimal or `0x` hex string, or a safe-integer JSON number.
+pub fn parse_uint(value: &Value, field: &str) -> Result<BigUint> {
+    match value {
+        Value::String(s) => parse_uint_str(s, field),
+        Value::Number(n) => match n.as_u64() {
+            Some(v) if v <= MAX_SAFE_INTEGER => Ok(BigUint::from(v)),
+            Some(_) => Err(Error::input(
+                field,
+                "JSON number above 2^53 - 1 loses precision: pass it as a string",
+            )),
+            None if n.is_i64() => Err(Error::input(field, "must not be negative")),
+            None => Err(Error::input(field, "must be an integer, not a float")),
+        },
+        Value::Null => Err(Error::input(field, "is null")),
+        other => Err(Error::input(field, format!("must be a number or a string, not {}", kind(other)))),
+    }
+}
+
+/// Parses a decimal (digits only) or `0x`-prefixed hex string.
+pub fn parse_uint_str(s: &str, field: &str) -> Result<BigUint> {
+    if s.is_empty() {
+        return Err(Error::input(field, "is an empty string"));
+    }
+    let (digits, radix) = match s.strip_prefix("0x") {
+        Some(hex) => (hex, 16),
+        None => (s, 10),
+    };
+    let valid = !digits.is_empty()
+        && digits.bytes().all(|b| if radix == 16 { b.is_ascii_hexdigit() } else { b.is_ascii_digit() });
+    if !valid {
+        let expected = if radix == 16 { "hex digits after 0x" } else { "a decimal or 0x-hex integer" };
+        return Err(Error::input(field, format!("{s:?} is not {expected}")));
+    }
+    BigUint::parse_bytes(digits.as_bytes(), radix)
+        .ok_or_else(|| Error::input(field, format!("{s:?} is not a number")))
+}
+
+/// Parses a field element: a number below the BN254 scalar modulus (never reduced).
+pub fn parse_fr(value: &Value, field: &str) -> Result<Fr> {
+    let n = parse_uint(value, field)?;
+    biguint_to_fr(&n).ok_or_else(|| Error::input(field, "is not below the BN254 scalar field modulus"))
+}
+
+/// Parses a number that must be below `2^bits`.
+pub fn parse_bounded(value: &Value, field: &str, bits: u32) -> Result<u64> {
+    let n = parse_uint(value, field)?;
+    bounded(&n, field, bits)
+}
+
+/// Checks `n < 2^bits` (bits <= 64) and returns it as `u64`.
+pub fn bounded(n: &BigUint, field: &str, bits: u32) -> Result<u64> {
+    debug_assert!(bits <= 64);
+    if n.bits() > u64::from(bits) {
+        return Err(Error::input(field, format!("must be below 2^{bits}")));
+    }
+    Ok(u64::try_from(n).expect("checked above"))
+}
+
+/// `n` as a field element if `n < p`.
+pub fn biguint_to_fr(n: &BigUint) -> Option<Fr> {
+    (n < &modulus()).then(|| Fr::from(n.clone()))
+}
+
+/// The canonical integer of a field element.
+pub fn fr_to_biguint(f: &Fr) -> BigUint {
+    f.into_bigint().into()
+}
+
+/// Decimal string of a field element (the snarkjs spelling).
+pub fn fr_to_decimal(f: &Fr) -> String {
+    fr_to_biguint(f).to_str_radix(10)
+}
+
+/// `0x`-prefixed, 64-digit hex string of a field element.
+pub fn fr_to_hex(f: &Fr) -> String {
+    format!("0x{:0>64}", fr_to_biguint(f).to_str_radix(16))
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Name of a JSON value's kind, for error messages.
+pub(crate) fn kind_of(v: &Value) -> &'static str {
+    kind(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn accepts_the_spelling_the_spec_allows() {
+        assert_eq!(parse_uint(&json!("123"), "x").unwrap(), BigUint::from(123u32));
+        assert_eq!(parse_uint(&json!("000123"), "x").unwrap(), BigUint::from(123u32));
+        assert_eq!(parse_uint(&json!("0xfF"), "x").unwrap(), BigUint::from(255u32));
+        assert_eq!(parse_uint(&json!("0x00ff"), "x").unwrap(), BigUint::from(255u32));
+        assert_eq!(parse_uint(&json!(42), "x").unwrap(), BigUint::from(42u32));
+        assert_eq!(parse_uint(&json!(MAX_SAFE_INTEGER), "x").unwrap(), BigUint::from(MAX_SAFE_INTEGER));
+    }
+
+    #[test]
+    fn rejects_everything_else() {
+        for bad in [
+            json!(""),
+            json!("0x"),
+            json!("0X10"),
+            json!("-1"),
+            json!("+1"),
+            json!(" 1"),
+            json!("1 "),
+            json!("1.0"),
+            json!("1e3"),
+            json!("0xg"),
+            json!(-1),
+            json!(1.5),
+            json!(MAX_SAFE_INTEGER + 1),
+            json!(true),
+            json!(null),
+            json!([1]),
+        ] {
+            let err = parse_uint(&bad, "root").unwrap_err();
+            assert_eq!(err.code(), "INVALID_INPUT", "{bad}");
+            assert!(err.to_string().contains("root"), "{err}");
+        }
+    }
+
+    #[test]
+    fn field_elements_are_never_reduced() {
+        let p = modulus();
+        assert!(parse_fr(&json!(p.to_str_radix(10)), "x").is_err());
+        let p_minus_1 = (&p - 1u32).to_str_radix(10);
+        let f = parse_fr(&json!(p_minus_1), "x").unwrap();
+        assert_eq!(f, -Fr::from(1u64));
+        assert_eq!(fr_to_decimal(&f), p_minus_1);
+    }
+
+    #[test]
+    fn bounds() {
+        assert_eq!(parse_bounded(&json!("0xffffffff"), "w", 32).unwrap(), u32::MAX as u64);
+        assert!(parse_bounded(&json!("4294967296"), "w", 32).is_err());
+        assert_eq!(parse_bounded(&json!("18446744073709551615"), "t", 64).unwrap(), u64::MAX);
+        assert!(parse_bounded(&json!("18446744073709551616"), "t", 64).is_err());
+    }
+
+    #[test]
+    fn hex_round_trip() {
+        let f = Fr::from(255u64);
+        assert_eq!(fr_to_hex(&f), format!("0x{:0>64}", "ff"));
+        assert_eq!(parse_fr(&json!(fr_to_hex(&f)), "x").unwrap(), f);
+    }
+}
