@@ -18,8 +18,14 @@ compile_error!(
     "the `threads` feature needs a wasm build with atomics: build it with `make build` (see README)"
 );
 
+pub mod circuit;
+pub mod claim;
 pub mod error;
 pub mod field;
 pub mod poseidon;
+pub mod prover;
+pub mod tree;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 pub use error::{Error, Result};

@@ -1,0 +1,67 @@
+//! The R1CS circuits: the reputation claim (threshold and exact) and the square-chain benchmark.
+//!
+//! Each circuit's `mod.rs` holds its witness and public inputs, its `constraints.rs` the gadgets.
+//! A circuit built without a witness (for setup) synthesises the same constraints.
+
+pub mod claim;
+pub mod id;
+pub mod range;
+pub mod square_chain;
+
+use ark_relations::r1cs::{
+    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, OptimizationGoal,
+    SynthesisError, SynthesisMode,
+};
+
+use crate::error::Result;
+use crate::field::Fr;
+pub use claim::ClaimCircuit;
+pub use id::{CircuitId, ScoreRule};
+pub use square_chain::SquareChain;
+
+/// Any circuit airprover has, with or without its witness.
+#[derive(Debug, Clone)]
+pub enum Circuit {
+    /// A threshold or exact claim.
+    Claim(ClaimCircuit),
+    /// The square chain.
+    SquareChain(SquareChain),
+}
+
+impl Circuit {
+    /// The circuit of `id` without a witness: for setup and for counting constraints.
+    pub fn blank(id: &CircuitId) -> Self {
+        match *id {
+            CircuitId::Claim { rule, depth, slots } => {
+                Circuit::Claim(ClaimCircuit::blank(rule, depth, slots))
+            }
+            CircuitId::SquareChain { n } => Circuit::SquareChain(SquareChain::blank(n)),
+        }
+    }
+
+    /// The circuit's id.
+    pub fn id(&self) -> CircuitId {
+        match self {
+            Circuit::Claim(c) => c.id(),
+            Circuit::SquareChain(c) => c.id(),
+        }
+    }
+}
+
+impl ConstraintSynthesizer<Fr> for Circuit {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        match self {
+            Circuit::Claim(c) => c.generate_constraints(cs),
+            Circuit::SquareChain(c) => c.generate_constraints(cs),
+        }
+    }
+}
+
+/// Number of R1CS constraints of a circuit (synthesised in setup mode, without witness values).
+pub fn constraint_count(id: &CircuitId) -> Result<usize> {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    cs.set_mode(SynthesisMode::Setup);
+    Circuit::blank(id).generate_constraints(cs.clone())?;
+    Ok(cs.num_constraints())
+}

@@ -1,0 +1,148 @@
+//! The Groth16 prover, stage by stage: synthesis, constraint check, QAP (FFTs), then each MSM.
+//!
+//! The same arithmetic as `ark_groth16::Groth16::create_proof_with_reduction`, unrolled so that
+//! progress is reported between the stages and a stage's kernel can be replaced. The witness is
+//! checked against every constraint before any expensive work: arkworks only `debug_assert!`s it,
+//! so an unsatisfied witness would otherwise panic (debug) or give a proof that does not verify.
+
+use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
+use ark_ff::{PrimeField, UniformRand};
+use ark_groth16::r1cs_to_qap::{LibsnarkReduction, R1CSToQAP};
+use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
+use ark_relations::r1cs::{
+    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, OptimizationGoal,
+};
+use ark_std::rand::{CryptoRng, RngCore};
+
+use super::{Proof, Progress, ProvingKey, Stage};
+use crate::circuit::{ClaimCircuit, SquareChain};
+use crate::claim::Claim;
+use crate::error::{Error, Result};
+use crate::field::Fr;
+
+type G1 = <super::Curve as ark_ec::pairing::Pairing>::G1;
+type G2 = <super::Curve as ark_ec::pairing::Pairing>::G2;
+
+/// Proves a validated claim. Returns the proof; the public signals are `claim.public_signals()`.
+pub fn prove_claim<R: RngCore + CryptoRng>(
+    claim: &Claim,
+    pk: &ProvingKey,
+    rng: &mut R,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Proof> {
+    let (proof, _) = prove_circuit(ClaimCircuit::new(claim), pk, rng, progress)?;
+    Ok(proof)
+}
+
+/// Proves `square-chain-{n}` from `x0`. Returns the proof and the public inputs `[x0, y]`.
+pub fn prove_square_chain<R: RngCore + CryptoRng>(
+    n: u32,
+    x0: Fr,
+    pk: &ProvingKey,
+    rng: &mut R,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<(Proof, Vec<Fr>)> {
+    prove_circuit(SquareChain::new(n, x0), pk, rng, progress)
+}
+
+/// Proves any circuit with its witness. Returns the proof and the public inputs.
+pub fn prove_circuit<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
+    circuit: C,
+    pk: &ProvingKey,
+    rng: &mut R,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<(Proof, Vec<Fr>)> {
+    let mut stage = |s: Stage| progress(&Progress { stage: s, fraction: s.start_fraction() });
+
+    stage(Stage::Synthesis);
+    let cs = ConstraintSystem::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    circuit.generate_constraints(cs.clone())?;
+    cs.finalize();
+
+    stage(Stage::ConstraintCheck);
+    check_satisfied(&cs)?;
+    check_key_fits(&cs, pk)?;
+
+    stage(Stage::Qap);
+    let h = LibsnarkReduction::witness_map::<Fr, GeneralEvaluationDomain<Fr>>(cs.clone())?;
+    let (public, witness) = {
+        let cs = cs.borrow().ok_or_else(|| Error::ProofFailed { what: "constraint system in use".into() })?;
+        (cs.instance_assignment[1..].to_vec(), cs.witness_assignment.clone())
+    };
+    drop(cs);
+
+    let r = Fr::rand(rng);
+    let s = Fr::rand(rng);
+
+    stage(Stage::MsmH);
+    let h_bigints: Vec<_> = h.iter().map(|x| x.into_bigint()).collect();
+    drop(h);
+    let h_acc = G1::msm_bigint(&pk.h_query, &h_bigints);
+    drop(h_bigints);
+
+    stage(Stage::MsmL);
+    let witness_bigints: Vec<_> = witness.iter().map(|x| x.into_bigint()).collect();
+    let l_acc = G1::msm_bigint(&pk.l_query, &witness_bigints);
+
+    let assignment: Vec<_> =
+        public.iter().map(|x| x.into_bigint()).chain(witness_bigints).collect();
+
+    stage(Stage::MsmA);
+    let g_a = linear_combination(pk.delta_g1 * r, &pk.a_query, pk.vk.alpha_g1, &assignment);
+
+    stage(Stage::MsmB1);
+    let g1_b = linear_combination(pk.delta_g1 * s, &pk.b_g1_query, pk.beta_g1, &assignment);
+
+    stage(Stage::MsmB2);
+    let g2_b: G2 =
+        linear_combination(pk.vk.delta_g2 * s, &pk.b_g2_query, pk.vk.beta_g2, &assignment);
+
+    // C = s*A + r*B1 - r*s*delta + L + H
+    let g_c = g_a * s + g1_b * r - pk.delta_g1 * (r * s) + l_acc + h_acc;
+    stage(Stage::Done);
+    Ok((Proof { a: g_a.into_affine(), b: g2_b.into_affine(), c: g_c.into_affine() }, public))
+}
+
+/// `initial + vk_param + query[0] + sum(assignment[i] * query[i + 1])`.
+fn linear_combination<G: AffineRepr>(
+    initial: G::Group,
+    query: &[G],
+    vk_param: G,
+    assignment: &[<G::ScalarField as PrimeField>::BigInt],
+) -> G::Group
+where
+    G::Group: VariableBaseMSM<MulBase = G>,
+{
+    let msm = <G::Group as VariableBaseMSM>::msm_bigint(&query[1..], assignment);
+    initial + vk_param + query[0] + msm
+}
+
+fn check_satisfied(cs: &ConstraintSystemRef<Fr>) -> Result<()> {
+    match cs.which_is_unsatisfied()? {
+        None => Ok(()),
+        Some(constraint) => Err(Error::WitnessFailed { constraint }),
+    }
+}
+
+/// A key made for another circuit has other query lengths: refuse it before the MSMs.
+fn check_key_fits(cs: &ConstraintSystemRef<Fr>, pk: &ProvingKey) -> Result<()> {
+    let variables = cs.num_instance_variables() + cs.num_witness_variables();
+    let domain = GeneralEvaluationDomain::<Fr>::new(cs.num_constraints() + cs.num_instance_variables())
+        .map(|d| d.size())
+        .unwrap_or(0);
+    let fits = pk.a_query.len() == variables
+        && pk.b_g2_query.len() == variables
+        && pk.l_query.len() == cs.num_witness_variables()
+        && pk.h_query.len() + 1 == domain
+        && pk.vk.gamma_abc_g1.len() == cs.num_instance_variables();
+    if fits {
+        Ok(())
+    } else {
+        Err(Error::key_integrity(format!(
+            "the proving key does not fit this circuit ({} constraints, {} variables): it was made for another circuit",
+            cs.num_constraints(),
+            variables
+        )))
+    }
+}
