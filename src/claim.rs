@@ -49,14 +49,22 @@ pub struct Claim {
     pub attestations: Vec<ClaimedAttestation>,
 }
 
-const CLAIM_FIELDS: [&str; 7] =
-    ["circuit", "root", "secret", "campaignId", "claimant", "attestations", "threshold|score"];
+const CLAIM_FIELDS: [&str; 7] = [
+    "circuit",
+    "root",
+    "secret",
+    "campaignId",
+    "claimant",
+    "attestations",
+    "threshold|score",
+];
 
 impl Claim {
     /// Parses and validates a claim from its JSON text.
     pub fn from_json(text: &str) -> Result<Self> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| Error::InvalidJson { what: format!("claim: {e}") })?;
+        let value: Value = serde_json::from_str(text).map_err(|e| Error::InvalidJson {
+            what: format!("claim: {e}"),
+        })?;
         Self::from_value(&value)
     }
 
@@ -81,7 +89,11 @@ impl Claim {
             if !known {
                 return Err(Error::input(
                     key.as_str(),
-                    format!("unknown field (a {} claim has: {})", rule.prefix(), field_list(rule)),
+                    format!(
+                        "unknown field (a {} claim has: {})",
+                        rule.prefix(),
+                        field_list(rule)
+                    ),
                 ));
             }
         }
@@ -115,7 +127,10 @@ impl Claim {
         if m == 0 || m > self.slots as usize {
             return Err(Error::input(
                 "attestations",
-                format!("has {m} entries; {} takes 1 to {}", self.circuit, self.slots),
+                format!(
+                    "has {m} entries; {} takes 1 to {}",
+                    self.circuit, self.slots
+                ),
             ));
         }
         for (i, pair) in self.attestations.windows(2).enumerate() {
@@ -131,9 +146,17 @@ impl Claim {
         }
         let subject = self.commitment();
         for (position, a) in self.attestations.iter().enumerate() {
-            let leaf = Attestation { attester: a.attester, subject, weight: a.weight }.leaf();
+            let leaf = Attestation {
+                attester: a.attester,
+                subject,
+                weight: a.weight,
+            }
+            .leaf();
             if tree::root_from_path(leaf, a.index, &a.siblings) != self.root {
-                return Err(Error::PathMismatch { position, index: a.index });
+                return Err(Error::PathMismatch {
+                    position,
+                    index: a.index,
+                });
             }
         }
         let sum = self.sum();
@@ -146,7 +169,11 @@ impl Claim {
                 ScoreRule::Threshold => "reach the threshold",
                 ScoreRule::Exact => "equal the score",
             };
-            return Err(Error::ScoreNotMet { sum, rule, target: self.target });
+            return Err(Error::ScoreNotMet {
+                sum,
+                rule,
+                target: self.target,
+            });
         }
         Ok(())
     }
@@ -169,7 +196,13 @@ impl Claim {
     /// The public signals, in the spec's order: root, campaignId, claimant, nullifier, threshold
     /// (or score).
     pub fn public_signals(&self) -> Vec<Fr> {
-        vec![self.root, self.campaign_id, self.claimant, self.nullifier(), Fr::from(self.target)]
+        vec![
+            self.root,
+            self.campaign_id,
+            self.claimant,
+            self.nullifier(),
+            Fr::from(self.target),
+        ]
     }
 
     /// The claim as canonical JSON: fixed key order, field elements in decimal. Two inputs that
@@ -207,9 +240,12 @@ fn field_list(rule: ScoreRule) -> String {
 }
 
 fn object<'a>(value: &'a Value, what: &str) -> Result<&'a Map<String, Value>> {
-    value
-        .as_object()
-        .ok_or_else(|| Error::input(what, format!("must be an object, not {}", field::kind_of(value))))
+    value.as_object().ok_or_else(|| {
+        Error::input(
+            what,
+            format!("must be an object, not {}", field::kind_of(value)),
+        )
+    })
 }
 
 fn required<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<&'a Value> {
@@ -235,10 +271,16 @@ fn parse_attestation(value: &Value, i: usize, depth: u32) -> Result<ClaimedAttes
             ));
         }
     }
-    let get = |key: &str| obj.get(key).ok_or_else(|| Error::input(at(key), "is missing"));
+    let get = |key: &str| {
+        obj.get(key)
+            .ok_or_else(|| Error::input(at(key), "is missing"))
+    };
     let index = field::parse_uint(get("index")?, &at("index"))?;
     if index.bits() > u64::from(depth) {
-        return Err(Error::input(at("index"), format!("must be below 2^{depth} (the tree's depth)")));
+        return Err(Error::input(
+            at("index"),
+            format!("must be below 2^{depth} (the tree's depth)"),
+        ));
     }
     let siblings_value = get("siblings")?;
     let siblings = siblings_value
@@ -247,7 +289,10 @@ fn parse_attestation(value: &Value, i: usize, depth: u32) -> Result<ClaimedAttes
     if siblings.len() != depth as usize {
         return Err(Error::input(
             at("siblings"),
-            format!("has {} entries; the tree's depth is {depth}", siblings.len()),
+            format!(
+                "has {} entries; the tree's depth is {depth}",
+                siblings.len()
+            ),
         ));
     }
     Ok(ClaimedAttestation {

@@ -138,12 +138,18 @@ impl Error {
 
     /// Shorthand for [`Error::InvalidInput`].
     pub fn input(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::InvalidInput { field: field.into(), reason: reason.into() }
+        Error::InvalidInput {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 
     /// Shorthand for [`Error::InvalidProof`].
     pub fn proof(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::InvalidProof { field: field.into(), reason: reason.into() }
+        Error::InvalidProof {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 
     /// Shorthand for [`Error::KeyIntegrity`].
@@ -155,20 +161,24 @@ impl Error {
 impl From<SynthesisError> for Error {
     fn from(e: SynthesisError) -> Self {
         match e {
-            SynthesisError::Unsatisfiable => {
-                Error::WitnessFailed { constraint: "(reported by synthesis)".into() }
-            }
-            SynthesisError::AssignmentMissing => {
-                Error::WitnessFailed { constraint: "(assignment missing)".into() }
-            }
-            other => Error::ProofFailed { what: other.to_string() },
+            SynthesisError::Unsatisfiable => Error::WitnessFailed {
+                constraint: "(reported by synthesis)".into(),
+            },
+            SynthesisError::AssignmentMissing => Error::WitnessFailed {
+                constraint: "(assignment missing)".into(),
+            },
+            other => Error::ProofFailed {
+                what: other.to_string(),
+            },
         }
     }
 }
 
 impl From<SerializationError> for Error {
     fn from(e: SerializationError) -> Self {
-        Error::KeyIntegrity { what: format!("key bytes do not deserialise: {e}") }
+        Error::KeyIntegrity {
+            what: format!("key bytes do not deserialise: {e}"),
+        }
     }
 }
 
@@ -180,9 +190,17 @@ mod tests {
     fn display_starts_with_code() {
         let e = Error::input("attestations[2].weight", "must be below 2^32");
         assert_eq!(e.code(), "INVALID_INPUT");
-        assert_eq!(e.to_string(), "INVALID_INPUT: attestations[2].weight: must be below 2^32");
-        let e = Error::PathMismatch { position: 1, index: 9 };
-        assert!(e.to_string().starts_with("PATH_MISMATCH: attestations[1] (index 9)"));
+        assert_eq!(
+            e.to_string(),
+            "INVALID_INPUT: attestations[2].weight: must be below 2^32"
+        );
+        let e = Error::PathMismatch {
+            position: 1,
+            index: 9,
+        };
+        assert!(e
+            .to_string()
+            .starts_with("PATH_MISMATCH: attestations[1] (index 9)"));
         assert!(e.is_input_error());
         assert!(!Error::ProofFailed { what: "x".into() }.is_input_error());
     }

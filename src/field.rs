@@ -34,7 +34,10 @@ pub fn parse_uint(value: &Value, field: &str) -> Result<BigUint> {
             None => Err(Error::input(field, "must be an integer, not a float")),
         },
         Value::Null => Err(Error::input(field, "is null")),
-        other => Err(Error::input(field, format!("must be a number or a string, not {}", kind(other)))),
+        other => Err(Error::input(
+            field,
+            format!("must be a number or a string, not {}", kind(other)),
+        )),
     }
 }
 
@@ -48,9 +51,19 @@ pub fn parse_uint_str(s: &str, field: &str) -> Result<BigUint> {
         None => (s, 10),
     };
     let valid = !digits.is_empty()
-        && digits.bytes().all(|b| if radix == 16 { b.is_ascii_hexdigit() } else { b.is_ascii_digit() });
+        && digits.bytes().all(|b| {
+            if radix == 16 {
+                b.is_ascii_hexdigit()
+            } else {
+                b.is_ascii_digit()
+            }
+        });
     if !valid {
-        let expected = if radix == 16 { "hex digits after 0x" } else { "a decimal or 0x-hex integer" };
+        let expected = if radix == 16 {
+            "hex digits after 0x"
+        } else {
+            "a decimal or 0x-hex integer"
+        };
         return Err(Error::input(field, format!("{s:?} is not {expected}")));
     }
     BigUint::parse_bytes(digits.as_bytes(), radix)
@@ -60,7 +73,8 @@ pub fn parse_uint_str(s: &str, field: &str) -> Result<BigUint> {
 /// Parses a field element: a number below the BN254 scalar modulus (never reduced).
 pub fn parse_fr(value: &Value, field: &str) -> Result<Fr> {
     let n = parse_uint(value, field)?;
-    biguint_to_fr(&n).ok_or_else(|| Error::input(field, "is not below the BN254 scalar field modulus"))
+    biguint_to_fr(&n)
+        .ok_or_else(|| Error::input(field, "is not below the BN254 scalar field modulus"))
 }
 
 /// Parses a number that must be below `2^bits`.
@@ -121,12 +135,27 @@ mod tests {
 
     #[test]
     fn accepts_the_spelling_the_spec_allows() {
-        assert_eq!(parse_uint(&json!("123"), "x").unwrap(), BigUint::from(123u32));
-        assert_eq!(parse_uint(&json!("000123"), "x").unwrap(), BigUint::from(123u32));
-        assert_eq!(parse_uint(&json!("0xfF"), "x").unwrap(), BigUint::from(255u32));
-        assert_eq!(parse_uint(&json!("0x00ff"), "x").unwrap(), BigUint::from(255u32));
+        assert_eq!(
+            parse_uint(&json!("123"), "x").unwrap(),
+            BigUint::from(123u32)
+        );
+        assert_eq!(
+            parse_uint(&json!("000123"), "x").unwrap(),
+            BigUint::from(123u32)
+        );
+        assert_eq!(
+            parse_uint(&json!("0xfF"), "x").unwrap(),
+            BigUint::from(255u32)
+        );
+        assert_eq!(
+            parse_uint(&json!("0x00ff"), "x").unwrap(),
+            BigUint::from(255u32)
+        );
         assert_eq!(parse_uint(&json!(42), "x").unwrap(), BigUint::from(42u32));
-        assert_eq!(parse_uint(&json!(MAX_SAFE_INTEGER), "x").unwrap(), BigUint::from(MAX_SAFE_INTEGER));
+        assert_eq!(
+            parse_uint(&json!(MAX_SAFE_INTEGER), "x").unwrap(),
+            BigUint::from(MAX_SAFE_INTEGER)
+        );
     }
 
     #[test]
@@ -167,9 +196,15 @@ mod tests {
 
     #[test]
     fn bounds() {
-        assert_eq!(parse_bounded(&json!("0xffffffff"), "w", 32).unwrap(), u32::MAX as u64);
+        assert_eq!(
+            parse_bounded(&json!("0xffffffff"), "w", 32).unwrap(),
+            u32::MAX as u64
+        );
         assert!(parse_bounded(&json!("4294967296"), "w", 32).is_err());
-        assert_eq!(parse_bounded(&json!("18446744073709551615"), "t", 64).unwrap(), u64::MAX);
+        assert_eq!(
+            parse_bounded(&json!("18446744073709551615"), "t", 64).unwrap(),
+            u64::MAX
+        );
         assert!(parse_bounded(&json!("18446744073709551616"), "t", 64).is_err());
     }
 

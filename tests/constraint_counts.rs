@@ -10,10 +10,14 @@ fn count(id: &str) -> usize {
 
 #[test]
 fn readme_constraint_counts() {
-    let counts: Vec<(&str, usize)> = ["threshold-d20-k8", "threshold-d20-k32", "square-chain-65536"]
-        .into_iter()
-        .map(|id| (id, count(id)))
-        .collect();
+    let counts: Vec<(&str, usize)> = [
+        "threshold-d20-k8",
+        "threshold-d20-k32",
+        "square-chain-65536",
+    ]
+    .into_iter()
+    .map(|id| (id, count(id)))
+    .collect();
     println!("{counts:?}");
     assert_eq!(counts, README_COUNTS);
 }
@@ -23,12 +27,22 @@ fn claim_cost_is_linear_in_slots_and_depth() {
     // Per slot: leaf hash, D parent hashes and bit decompositions; fixed: commitment, nullifier
     // and the public range checks.
     let per_slot = count("threshold-d20-k2") - count("threshold-d20-k1");
-    assert_eq!(count("threshold-d20-k8"), count("threshold-d20-k1") + 7 * per_slot);
+    assert_eq!(
+        count("threshold-d20-k8"),
+        count("threshold-d20-k1") + 7 * per_slot
+    );
     let per_level = count("threshold-d21-k1") - count("threshold-d20-k1");
-    assert_eq!(per_level, 240 + 1 + 1, "Poseidon(2), the left/right swap, the index bit");
+    assert_eq!(
+        per_level,
+        240 + 1 + 1,
+        "Poseidon(2), the left/right swap, the index bit"
+    );
     // Threshold: a 64-bit range check of sum - threshold; exact: one equality.
     assert_eq!(count("exact-d20-k8") + 64, count("threshold-d20-k8"));
 }
 
-const README_COUNTS: [(&str, usize); 3] =
-    [("threshold-d20-k8", 41_995), ("threshold-d20-k32", 165_811), ("square-chain-65536", 65_536)];
+const README_COUNTS: [(&str, usize); 3] = [
+    ("threshold-d20-k8", 41_995),
+    ("threshold-d20-k32", 165_811),
+    ("square-chain-65536", 65_536),
+];

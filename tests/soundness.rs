@@ -11,7 +11,7 @@ use ark_std::UniformRand;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
-use airprover::circuit::{ClaimCircuit, CircuitId};
+use airprover::circuit::{CircuitId, ClaimCircuit};
 use airprover::claim::Claim;
 use airprover::field::{modulus, Fr};
 use airprover::prover::{prove, setup, verify, Curve, ProvingKey, VerifyingKey};
@@ -28,7 +28,11 @@ fn fixture(id: &str) -> Fixture {
     let s = sample::sample(&circuit, 12, 3).unwrap();
     let claim = Claim::from_value(&s.claim).unwrap();
     let keys = setup::setup(&circuit, &mut ChaCha20Rng::seed_from_u64(1)).unwrap();
-    Fixture { claim, pk: keys.proving_key, vk: keys.verifying_key }
+    Fixture {
+        claim,
+        pk: keys.proving_key,
+        vk: keys.verifying_key,
+    }
 }
 
 fn satisfied(circuit: ClaimCircuit) -> bool {
@@ -50,7 +54,11 @@ fn forged_proof_verifies(f: &Fixture, circuit: ClaimCircuit) -> bool {
     let matrices = cs.to_matrices().unwrap();
     let full: Vec<Fr> = {
         let cs = cs.borrow().unwrap();
-        [cs.instance_assignment.clone(), cs.witness_assignment.clone()].concat()
+        [
+            cs.instance_assignment.clone(),
+            cs.witness_assignment.clone(),
+        ]
+        .concat()
     };
     let mut rng = ChaCha20Rng::seed_from_u64(9);
     let proof = Groth16::<Curve, LibsnarkReduction>::create_proof_with_reduction_and_matrices(
@@ -69,7 +77,10 @@ fn forged_proof_verifies(f: &Fixture, circuit: ClaimCircuit) -> bool {
 /// Asserts the cheat is caught: unsatisfied, and a proof forced out of it does not verify.
 fn assert_cheat_fails(f: &Fixture, circuit: ClaimCircuit, what: &str) {
     assert!(!satisfied(circuit.clone()), "{what}: constraints satisfied");
-    assert!(!forged_proof_verifies(f, circuit), "{what}: forged proof verifies");
+    assert!(
+        !forged_proof_verifies(f, circuit),
+        "{what}: forged proof verifies"
+    );
 }
 
 fn honest(f: &Fixture) -> ClaimCircuit {
@@ -81,10 +92,16 @@ fn valid_witness_proves_and_verifies() {
     for id in ["threshold-d4-k3", "exact-d4-k3"] {
         let f = fixture(id);
         assert!(satisfied(honest(&f)));
-        assert!(forged_proof_verifies(&f, honest(&f)), "the unchecked path itself works");
+        assert!(
+            forged_proof_verifies(&f, honest(&f)),
+            "the unchecked path itself works"
+        );
         let mut rng = ChaCha20Rng::seed_from_u64(5);
         let proof = prove::prove_claim(&f.claim, &f.pk, &mut rng, &mut |_| {}).unwrap();
-        assert!(verify::verify(&f.vk, &f.claim.public_signals(), &proof).unwrap(), "{id}");
+        assert!(
+            verify::verify(&f.vk, &f.claim.public_signals(), &proof).unwrap(),
+            "{id}"
+        );
     }
 }
 
@@ -97,7 +114,10 @@ fn altered_public_signals_do_not_verify() {
     for (i, name) in names.iter().enumerate() {
         let mut public = f.claim.public_signals();
         public[i] += Fr::from(1u64);
-        assert!(!verify::verify(&f.vk, &public, &proof).unwrap(), "altered {name} verifies");
+        assert!(
+            !verify::verify(&f.vk, &public, &proof).unwrap(),
+            "altered {name} verifies"
+        );
     }
     // Redirecting the airdrop: the same proof for a different claimant.
     let mut public = f.claim.public_signals();
@@ -202,7 +222,12 @@ fn tree_with_weight(weight: Fr) -> (Fixture, ClaimCircuit) {
     let attester = Fr::from(77u64);
     let leaf = ark_bn254::Fr::from(0u64)
         + airprover::poseidon::hash(&[attester, subject, weight]).unwrap();
-    let other = Attestation { attester, subject: Fr::from(1u64), weight: 3 }.leaf();
+    let other = Attestation {
+        attester,
+        subject: Fr::from(1u64),
+        weight: 3,
+    }
+    .leaf();
     let tree = MerkleTree::new(4, vec![other, leaf]).unwrap();
     let mut c = ClaimCircuit::new(&f.claim);
     let w = c.witness.as_mut().unwrap();
@@ -240,10 +265,16 @@ fn claim_validation_rejects_what_the_circuit_would() {
     let text = f.claim.to_canonical_json();
     let mut stale = text.clone();
     stale["root"] = serde_json::json!("1");
-    assert_eq!(Claim::from_value(&stale).unwrap_err().code(), "PATH_MISMATCH");
+    assert_eq!(
+        Claim::from_value(&stale).unwrap_err().code(),
+        "PATH_MISMATCH"
+    );
     let mut high = text.clone();
     high["threshold"] = serde_json::json!((f.claim.sum() + 1).to_string());
-    assert_eq!(Claim::from_value(&high).unwrap_err().code(), "SCORE_NOT_MET");
+    assert_eq!(
+        Claim::from_value(&high).unwrap_err().code(),
+        "SCORE_NOT_MET"
+    );
     let mut dup = text;
     let first = dup["attestations"][0].clone();
     dup["attestations"][1] = first;

@@ -80,7 +80,10 @@ impl CircuitId {
             }
             _ => return Ok(()),
         };
-        Err(Error::UnknownCircuit { id: self.to_string(), reason })
+        Err(Error::UnknownCircuit {
+            id: self.to_string(),
+            reason,
+        })
     }
 
     /// Number of public inputs (not counting the constant one).
@@ -107,10 +110,15 @@ impl FromStr for CircuitId {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Error> {
-        let unknown = |reason: &str| Error::UnknownCircuit { id: s.into(), reason: reason.into() };
+        let unknown = |reason: &str| Error::UnknownCircuit {
+            id: s.into(),
+            reason: reason.into(),
+        };
         let expected = "expected threshold-d{D}-k{K}, exact-d{D}-k{K} or square-chain-{N}";
         let id = if let Some(n) = s.strip_prefix("square-chain-") {
-            CircuitId::SquareChain { n: decimal(n).ok_or_else(|| unknown(expected))? }
+            CircuitId::SquareChain {
+                n: decimal(n).ok_or_else(|| unknown(expected))?,
+            }
         } else {
             let (rule, rest) = if let Some(rest) = s.strip_prefix("threshold-d") {
                 (ScoreRule::Threshold, rest)
@@ -148,12 +156,21 @@ mod tests {
 
     #[test]
     fn parses_and_prints() {
-        for s in ["threshold-d20-k8", "exact-d1-k1", "threshold-d32-k64", "square-chain-65536"] {
+        for s in [
+            "threshold-d20-k8",
+            "exact-d1-k1",
+            "threshold-d32-k64",
+            "square-chain-65536",
+        ] {
             assert_eq!(s.parse::<CircuitId>().unwrap().to_string(), s);
         }
         assert_eq!(
             "exact-d3-k2".parse::<CircuitId>().unwrap(),
-            CircuitId::Claim { rule: ScoreRule::Exact, depth: 3, slots: 2 }
+            CircuitId::Claim {
+                rule: ScoreRule::Exact,
+                depth: 3,
+                slots: 2
+            }
         );
     }
 

@@ -38,14 +38,22 @@ pub struct Params {
 pub fn params(arity: usize) -> Result<&'static Params> {
     static CACHE: OnceLock<Vec<Params>> = OnceLock::new();
     if arity == 0 || arity > MAX_ARITY {
-        return Err(Error::input("poseidon", format!("arity {arity} is not in 1..={MAX_ARITY}")));
+        return Err(Error::input(
+            "poseidon",
+            format!("arity {arity} is not in 1..={MAX_ARITY}"),
+        ));
     }
     let all = CACHE.get_or_init(|| {
         (1..=MAX_ARITY)
             .map(|n| {
                 let p = get_poseidon_parameters::<Fr>((n + 1) as u8)
                     .expect("light-poseidon has circomlib parameters for widths 2..=13");
-                Params { width: p.width, partial_rounds: p.partial_rounds, ark: p.ark, mds: p.mds }
+                Params {
+                    width: p.width,
+                    partial_rounds: p.partial_rounds,
+                    ark: p.ark,
+                    mds: p.mds,
+                }
             })
             .collect()
     });
@@ -107,7 +115,11 @@ mod tests {
         for n in 1..=MAX_ARITY {
             let inputs: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
             let mut reference = Poseidon::<Fr>::new_circom(n).unwrap();
-            assert_eq!(hash(&inputs).unwrap(), reference.hash(&inputs).unwrap(), "arity {n}");
+            assert_eq!(
+                hash(&inputs).unwrap(),
+                reference.hash(&inputs).unwrap(),
+                "arity {n}"
+            );
         }
     }
 

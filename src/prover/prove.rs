@@ -14,7 +14,7 @@ use ark_relations::r1cs::{
 };
 use ark_std::rand::{CryptoRng, RngCore};
 
-use super::{Proof, Progress, ProvingKey, Stage};
+use super::{Progress, Proof, ProvingKey, Stage};
 use crate::circuit::{ClaimCircuit, SquareChain};
 use crate::claim::Claim;
 use crate::error::{Error, Result};
@@ -52,7 +52,12 @@ pub fn prove_circuit<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
     rng: &mut R,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<(Proof, Vec<Fr>)> {
-    let mut stage = |s: Stage| progress(&Progress { stage: s, fraction: s.start_fraction() });
+    let mut stage = |s: Stage| {
+        progress(&Progress {
+            stage: s,
+            fraction: s.start_fraction(),
+        })
+    };
 
     stage(Stage::Synthesis);
     let cs = ConstraintSystem::new_ref();
@@ -67,8 +72,13 @@ pub fn prove_circuit<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
     stage(Stage::Qap);
     let h = LibsnarkReduction::witness_map::<Fr, GeneralEvaluationDomain<Fr>>(cs.clone())?;
     let (public, witness) = {
-        let cs = cs.borrow().ok_or_else(|| Error::ProofFailed { what: "constraint system in use".into() })?;
-        (cs.instance_assignment[1..].to_vec(), cs.witness_assignment.clone())
+        let cs = cs.borrow().ok_or_else(|| Error::ProofFailed {
+            what: "constraint system in use".into(),
+        })?;
+        (
+            cs.instance_assignment[1..].to_vec(),
+            cs.witness_assignment.clone(),
+        )
     };
     drop(cs);
 
@@ -85,8 +95,11 @@ pub fn prove_circuit<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
     let witness_bigints: Vec<_> = witness.iter().map(|x| x.into_bigint()).collect();
     let l_acc = G1::msm_bigint(&pk.l_query, &witness_bigints);
 
-    let assignment: Vec<_> =
-        public.iter().map(|x| x.into_bigint()).chain(witness_bigints).collect();
+    let assignment: Vec<_> = public
+        .iter()
+        .map(|x| x.into_bigint())
+        .chain(witness_bigints)
+        .collect();
 
     stage(Stage::MsmA);
     let g_a = linear_combination(pk.delta_g1 * r, &pk.a_query, pk.vk.alpha_g1, &assignment);
@@ -95,13 +108,24 @@ pub fn prove_circuit<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
     let g1_b = linear_combination(pk.delta_g1 * s, &pk.b_g1_query, pk.beta_g1, &assignment);
 
     stage(Stage::MsmB2);
-    let g2_b: G2 =
-        linear_combination(pk.vk.delta_g2 * s, &pk.b_g2_query, pk.vk.beta_g2, &assignment);
+    let g2_b: G2 = linear_combination(
+        pk.vk.delta_g2 * s,
+        &pk.b_g2_query,
+        pk.vk.beta_g2,
+        &assignment,
+    );
 
     // C = s*A + r*B1 - r*s*delta + L + H
     let g_c = g_a * s + g1_b * r - pk.delta_g1 * (r * s) + l_acc + h_acc;
     stage(Stage::Done);
-    Ok((Proof { a: g_a.into_affine(), b: g2_b.into_affine(), c: g_c.into_affine() }, public))
+    Ok((
+        Proof {
+            a: g_a.into_affine(),
+            b: g2_b.into_affine(),
+            c: g_c.into_affine(),
+        },
+        public,
+    ))
 }
 
 /// `initial + vk_param + query[0] + sum(assignment[i] * query[i + 1])`.
@@ -128,9 +152,10 @@ fn check_satisfied(cs: &ConstraintSystemRef<Fr>) -> Result<()> {
 /// A key made for another circuit has other query lengths: refuse it before the MSMs.
 fn check_key_fits(cs: &ConstraintSystemRef<Fr>, pk: &ProvingKey) -> Result<()> {
     let variables = cs.num_instance_variables() + cs.num_witness_variables();
-    let domain = GeneralEvaluationDomain::<Fr>::new(cs.num_constraints() + cs.num_instance_variables())
-        .map(|d| d.size())
-        .unwrap_or(0);
+    let domain =
+        GeneralEvaluationDomain::<Fr>::new(cs.num_constraints() + cs.num_instance_variables())
+            .map(|d| d.size())
+            .unwrap_or(0);
     let fits = pk.a_query.len() == variables
         && pk.b_g2_query.len() == variables
         && pk.l_query.len() == cs.num_witness_variables()

@@ -27,6 +27,12 @@ pub fn setup<R: RngCore + CryptoRng>(circuit: &CircuitId, rng: &mut R) -> Result
     let constraints = constraint_count(circuit)?;
     let proving_key =
         Groth16::<Curve>::generate_random_parameters_with_reduction(Circuit::blank(circuit), rng)
-            .map_err(|e| Error::ProofFailed { what: format!("setup of {circuit}: {e}") })?;
-    Ok(Setup { verifying_key: proving_key.vk.clone(), proving_key, constraints })
+            .map_err(|e| Error::ProofFailed {
+            what: format!("setup of {circuit}: {e}"),
+        })?;
+    Ok(Setup {
+        verifying_key: proving_key.vk.clone(),
+        proving_key,
+        constraints,
+    })
 }

@@ -13,10 +13,14 @@ pub fn verify(vk: &VerifyingKey, public: &[Fr], proof: &Proof) -> Result<bool> {
     if public.len() != expected {
         return Err(Error::proof(
             "publicSignals",
-            format!("has {} entries; the verifying key takes {expected}", public.len()),
+            format!(
+                "has {} entries; the verifying key takes {expected}",
+                public.len()
+            ),
         ));
     }
     let pvk = ark_groth16::prepare_verifying_key(vk);
-    Groth16::<Curve>::verify_proof(&pvk, proof, public)
-        .map_err(|e| Error::VerifyFailed { what: e.to_string() })
+    Groth16::<Curve>::verify_proof(&pvk, proof, public).map_err(|e| Error::VerifyFailed {
+        what: e.to_string(),
+    })
 }

@@ -64,7 +64,10 @@ impl MerkleTree {
     /// Builds the tree over `leaves` (index 0, 1, ...); the rest are empty (0).
     pub fn new(depth: u32, leaves: Vec<Fr>) -> Result<Self> {
         if !(1..=MAX_DEPTH).contains(&depth) {
-            return Err(Error::input("depth", format!("{depth} is not in 1..={MAX_DEPTH}")));
+            return Err(Error::input(
+                "depth",
+                format!("{depth} is not in 1..={MAX_DEPTH}"),
+            ));
         }
         if leaves.len() as u128 > 1u128 << depth {
             return Err(Error::input(
@@ -82,7 +85,11 @@ impl MerkleTree {
                 .collect();
             levels.push(above);
         }
-        Ok(MerkleTree { depth, levels, empty })
+        Ok(MerkleTree {
+            depth,
+            levels,
+            empty,
+        })
     }
 
     /// The tree's depth D.
@@ -118,7 +125,9 @@ impl MerkleTree {
                 format!("{index} is outside a tree of depth {}", self.depth),
             ));
         }
-        Ok((0..self.depth as usize).map(|l| self.node(l, (index >> l) ^ 1)).collect())
+        Ok((0..self.depth as usize)
+            .map(|l| self.node(l, (index >> l) ^ 1))
+            .collect())
     }
 
     fn node(&self, level: usize, i: u64) -> Fr {
@@ -132,13 +141,16 @@ impl MerkleTree {
 /// The root reached from `leaf` at `index` by `siblings` (leaf level first; bit `l` of the index
 /// says whether the node at level `l` is a right child).
 pub fn root_from_path(leaf: Fr, index: u64, siblings: &[Fr]) -> Fr {
-    siblings.iter().enumerate().fold(leaf, |node, (l, sibling)| {
-        if (index >> l) & 1 == 1 {
-            poseidon::hash2(*sibling, node)
-        } else {
-            poseidon::hash2(node, *sibling)
-        }
-    })
+    siblings
+        .iter()
+        .enumerate()
+        .fold(leaf, |node, (l, sibling)| {
+            if (index >> l) & 1 == 1 {
+                poseidon::hash2(*sibling, node)
+            } else {
+                poseidon::hash2(node, *sibling)
+            }
+        })
 }
 
 #[cfg(test)]
@@ -151,7 +163,10 @@ mod tests {
             .map(|i| leaves.get(i as usize).copied().unwrap_or_default())
             .collect();
         while level.len() > 1 {
-            level = level.chunks(2).map(|p| poseidon::hash2(p[0], p[1])).collect();
+            level = level
+                .chunks(2)
+                .map(|p| poseidon::hash2(p[0], p[1]))
+                .collect();
         }
         level[0]
     }
@@ -162,7 +177,11 @@ mod tests {
         for (depth, n) in [(1u32, 0usize), (1, 1), (1, 2), (3, 5), (4, 16), (5, 7)] {
             let leaves: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
             let tree = MerkleTree::new(depth, leaves.clone()).unwrap();
-            assert_eq!(tree.root(), naive_root(depth, &leaves), "depth {depth}, {n} leaves");
+            assert_eq!(
+                tree.root(),
+                naive_root(depth, &leaves),
+                "depth {depth}, {n} leaves"
+            );
         }
     }
 
@@ -187,13 +206,21 @@ mod tests {
         assert_eq!(path, empty_hashes(32)[..32].to_vec());
         assert_eq!(root_from_path(Fr::from(7u64), 0, &path), tree.root());
         let far = (1u64 << 32) - 1;
-        assert_eq!(root_from_path(Fr::from(0u64), far, &tree.path(far).unwrap()), tree.root());
+        assert_eq!(
+            root_from_path(Fr::from(0u64), far, &tree.path(far).unwrap()),
+            tree.root()
+        );
     }
 
     #[test]
     fn rejects_bad_shapes() {
         assert!(MerkleTree::new(0, vec![]).is_err());
         assert!(MerkleTree::new(33, vec![]).is_err());
-        assert_eq!(MerkleTree::new(1, vec![Fr::from(1u64); 3]).unwrap_err().code(), "INVALID_INPUT");
+        assert_eq!(
+            MerkleTree::new(1, vec![Fr::from(1u64); 3])
+                .unwrap_err()
+                .code(),
+            "INVALID_INPUT"
+        );
     }
 }

@@ -51,7 +51,11 @@ pub fn sample(circuit: &CircuitId, attestations: usize, seed: u64) -> Result<Sam
     let leaves: Vec<Attestation> = (0..attestations)
         .map(|i| Attestation {
             attester: Fr::from(rng.gen_range(1u64..1 << 40)),
-            subject: if my_indices.binary_search(&i).is_ok() { subject } else { Fr::rand(&mut rng) },
+            subject: if my_indices.binary_search(&i).is_ok() {
+                subject
+            } else {
+                Fr::rand(&mut rng)
+            },
             weight: rng.gen_range(1..=1000),
         })
         .collect();
@@ -61,8 +65,7 @@ pub fn sample(circuit: &CircuitId, attestations: usize, seed: u64) -> Result<Sam
         .iter()
         .map(|&i| {
             let a = &leaves[i];
-            let siblings: Vec<String> =
-                tree.path(i as u64)?.iter().map(fr_to_hex).collect();
+            let siblings: Vec<String> = tree.path(i as u64)?.iter().map(fr_to_hex).collect();
             Ok(json!({
                 "index": i,
                 "attester": fr_to_hex(&a.attester),
@@ -71,7 +74,10 @@ pub fn sample(circuit: &CircuitId, attestations: usize, seed: u64) -> Result<Sam
             }))
         })
         .collect::<Result<_>>()?;
-    let sum: u64 = my_indices.iter().map(|&i| u64::from(leaves[i].weight)).sum();
+    let sum: u64 = my_indices
+        .iter()
+        .map(|&i| u64::from(leaves[i].weight))
+        .sum();
     let target = match rule {
         ScoreRule::Threshold => sum * 3 / 4,
         ScoreRule::Exact => sum,
@@ -97,7 +103,10 @@ pub fn sample(circuit: &CircuitId, attestations: usize, seed: u64) -> Result<Sam
             "weight": a.weight,
         })).collect::<Vec<_>>(),
     });
-    Ok(Sample { claim, tree: tree_file })
+    Ok(Sample {
+        claim,
+        tree: tree_file,
+    })
 }
 
 #[cfg(test)]
@@ -107,7 +116,12 @@ mod tests {
 
     #[test]
     fn sampled_claims_validate() {
-        for id in ["threshold-d4-k2", "exact-d5-k3", "threshold-d20-k8", "threshold-d3-k8"] {
+        for id in [
+            "threshold-d4-k2",
+            "exact-d5-k3",
+            "threshold-d20-k8",
+            "threshold-d3-k8",
+        ] {
             let circuit: CircuitId = id.parse().unwrap();
             let s = sample(&circuit, 8, 1).unwrap();
             let claim = Claim::from_value(&s.claim).unwrap();
@@ -119,8 +133,14 @@ mod tests {
     #[test]
     fn deterministic_per_seed() {
         let circuit: CircuitId = "threshold-d6-k4".parse().unwrap();
-        assert_eq!(sample(&circuit, 20, 7).unwrap().claim, sample(&circuit, 20, 7).unwrap().claim);
-        assert_ne!(sample(&circuit, 20, 7).unwrap().claim, sample(&circuit, 20, 8).unwrap().claim);
+        assert_eq!(
+            sample(&circuit, 20, 7).unwrap().claim,
+            sample(&circuit, 20, 7).unwrap().claim
+        );
+        assert_ne!(
+            sample(&circuit, 20, 7).unwrap().claim,
+            sample(&circuit, 20, 8).unwrap().claim
+        );
     }
 
     #[test]

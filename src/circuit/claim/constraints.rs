@@ -36,7 +36,9 @@ impl ConstraintSynthesizer<Fr> for ClaimCircuit {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
         let w = self.witness.as_ref();
         let public = |f: fn(&ClaimWitness) -> Fr| {
-            FpVar::new_input(cs.clone(), || w.map(f).ok_or(SynthesisError::AssignmentMissing))
+            FpVar::new_input(cs.clone(), || {
+                w.map(f).ok_or(SynthesisError::AssignmentMissing)
+            })
         };
         let root = public(|w| w.root)?;
         let campaign_id = public(|w| w.campaign_id)?;

@@ -60,7 +60,12 @@ pub struct ClaimCircuit {
 impl ClaimCircuit {
     /// The circuit without values, for setup.
     pub fn blank(rule: ScoreRule, depth: u32, slots: u32) -> Self {
-        ClaimCircuit { rule, depth, slots, witness: None }
+        ClaimCircuit {
+            rule,
+            depth,
+            slots,
+            witness: None,
+        }
     }
 
     /// The circuit with the witness of a validated claim.
@@ -86,8 +91,10 @@ impl ClaimCircuit {
                 siblings: vec![Fr::from(0u64); claim.depth as usize],
             },
         );
-        let [root, campaign_id, claimant, nullifier, target]: [Fr; 5] =
-            claim.public_signals().try_into().expect("five public signals");
+        let [root, campaign_id, claimant, nullifier, target]: [Fr; 5] = claim
+            .public_signals()
+            .try_into()
+            .expect("five public signals");
         ClaimCircuit {
             rule: claim.rule,
             depth: claim.depth,
@@ -106,6 +113,10 @@ impl ClaimCircuit {
 
     /// The circuit's id.
     pub fn id(&self) -> CircuitId {
-        CircuitId::Claim { rule: self.rule, depth: self.depth, slots: self.slots }
+        CircuitId::Claim {
+            rule: self.rule,
+            depth: self.depth,
+            slots: self.slots,
+        }
     }
 }

@@ -50,10 +50,16 @@ impl ConstraintSynthesizer<Fr> for SquareChain {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
         let public = self.public_inputs();
         let x0 = FpVar::new_input(cs.clone(), || {
-            public.as_ref().map(|p| p[0]).ok_or(SynthesisError::AssignmentMissing)
+            public
+                .as_ref()
+                .map(|p| p[0])
+                .ok_or(SynthesisError::AssignmentMissing)
         })?;
         let y = FpVar::new_input(cs.clone(), || {
-            public.as_ref().map(|p| p[1]).ok_or(SynthesisError::AssignmentMissing)
+            public
+                .as_ref()
+                .map(|p| p[1])
+                .ok_or(SynthesisError::AssignmentMissing)
         })?;
         let mut x = x0;
         for _ in 1..self.n {
@@ -73,7 +79,9 @@ mod tests {
     fn exactly_n_constraints_and_satisfied() {
         for n in [1u32, 2, 5, 64] {
             let cs = ConstraintSystem::<Fr>::new_ref();
-            SquareChain::new(n, Fr::from(3u64)).generate_constraints(cs.clone()).unwrap();
+            SquareChain::new(n, Fr::from(3u64))
+                .generate_constraints(cs.clone())
+                .unwrap();
             assert_eq!(cs.num_constraints(), n as usize);
             assert_eq!(cs.num_instance_variables(), 3);
             assert!(cs.is_satisfied().unwrap());
