@@ -13,7 +13,11 @@
 #![cfg_attr(not(target_arch = "wasm32"), forbid(unsafe_code))]
 #![warn(missing_docs)]
 
-#[cfg(all(target_arch = "wasm32", feature = "threads", not(target_feature = "atomics")))]
+#[cfg(all(
+    target_arch = "wasm32",
+    feature = "threads",
+    not(target_feature = "atomics")
+))]
 compile_error!(
     "the `threads` feature needs a wasm build with atomics: build it with `make build` (see README)"
 );
@@ -24,6 +28,7 @@ pub mod error;
 pub mod field;
 pub mod poseidon;
 pub mod prover;
+pub mod runtime;
 pub mod tree;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -98,7 +98,7 @@ mod tests {
         let cs = ConstraintSystem::<Fr>::new_ref();
         let a = FpVar::new_witness(cs.clone(), || Ok(Fr::from(1u64))).unwrap();
         let b = FpVar::new_witness(cs.clone(), || Ok(Fr::from(2u64))).unwrap();
-        hash2_var(&a, &b).unwrap();
+        let _ = hash2_var(&a, &b).unwrap();
         assert_eq!(cs.num_constraints(), 8 * 3 * 3 + 57 * 3 - 3);
     }
 }

@@ -1,0 +1,518 @@
+//! The scheduler's decisions, event by event.
+
+use super::code::ErrorCode;
+use super::fallback::Build;
+use super::queue::Priority;
+use super::quota::QuotaLimits;
+use super::retry::Backoff;
+use super::scheduler::{Command, Config, JobId, JobState, Scheduler, Submission, WorkerId};
+use crate::claim::Claim;
+use crate::tree::sample::sample;
+
+fn claim(seed: u64) -> Claim {
+    Claim::from_value(
+        &sample(&"threshold-d4-k2".parse().unwrap(), 6, seed)
+            .unwrap()
+            .claim,
+    )
+    .unwrap()
+}
+
+fn submission(seed: u64, priority: Priority) -> Submission {
+    Submission {
+        claim: claim(seed),
+        priority,
+        user_id: None,
+        max_retries: None,
+        timeout_ms: None,
+    }
+}
+
+fn config() -> Config {
+    Config {
+        backoff: Backoff {
+            base_ms: 100.0,
+            factor: 2.0,
+            max_ms: 1000.0,
+            jitter: 0.0,
+        },
+        ..Config::default()
+    }
+}
+
+/// Starts the worker the scheduler asks for; returns its id.
+fn ready_worker(s: &mut Scheduler, now: f64) -> WorkerId {
+    let w = s
+        .take_commands()
+        .into_iter()
+        .find_map(|c| match c {
+            Command::SpawnWorker { worker, .. } => Some(worker),
+            _ => None,
+        })
+        .expect("a worker is spawned");
+    s.worker_ready(w, now);
+    w
+}
+
+fn runs(cmds: &[Command]) -> Vec<JobId> {
+    cmds.iter()
+        .filter_map(|c| {
+            if let Command::Run { job, .. } = c {
+                Some(*job)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn critical_job_runs_next_behind_low_ones() {
+    let mut s = Scheduler::new(config(), 1);
+    let first = s.submit(submission(1, Priority::Low), 0.0).unwrap().0;
+    let w = ready_worker(&mut s, 1.0);
+    assert_eq!(runs(&s.take_commands()), [first]);
+    let lows: Vec<JobId> = (2..6)
+        .map(|i| s.submit(submission(i, Priority::Low), 2.0).unwrap().0)
+        .collect();
+    let normal = s.submit(submission(10, Priority::Normal), 3.0).unwrap().0;
+    let critical = s.submit(submission(11, Priority::Critical), 4.0).unwrap().0;
+    let mut order = Vec::new();
+    let mut running = first;
+    for t in 0..6 {
+        assert!(s.succeeded(running, w, 10.0 + t as f64));
+        let cmds = s.take_commands();
+        assert!(cmds.contains(&Command::Resolve { job: running }));
+        running = runs(&cmds)[0];
+        order.push(running);
+    }
+    assert_eq!(order[0], critical);
+    assert_eq!(order[1], normal);
+    assert_eq!(order[2..], lows[..4], "FIFO within a priority");
+}
+
+#[test]
+fn capacity_and_quotas() {
+    let mut s = Scheduler::new(
+        Config {
+            capacity: 3,
+            ..config()
+        },
+        1,
+    );
+    for i in 0..3 {
+        s.submit(submission(i, Priority::Normal), 0.0).unwrap();
+    }
+    assert_eq!(
+        s.submit(submission(9, Priority::Normal), 0.0)
+            .unwrap_err()
+            .code,
+        ErrorCode::QueueFull
+    );
+
+    let quotas = QuotaLimits {
+        max_active: Some(1),
+        max_per_minute: None,
+    };
+    let mut s = Scheduler::new(Config { quotas, ..config() }, 1);
+    let mut with_user = submission(1, Priority::Normal);
+    with_user.user_id = Some("alice".into());
+    s.submit(with_user.clone(), 0.0).unwrap();
+    with_user.claim = claim(2);
+    assert_eq!(
+        s.submit(with_user.clone(), 0.0).unwrap_err().code,
+        ErrorCode::RateLimited
+    );
+    with_user.user_id = Some("bob".into());
+    assert!(s.submit(with_user, 0.0).is_ok());
+}
+
+#[test]
+fn identical_claims_share_one_job() {
+    let mut s = Scheduler::new(config(), 1);
+    let (a, dedup_a) = s.submit(submission(1, Priority::Low), 0.0).unwrap();
+    let (b, dedup_b) = s.submit(submission(1, Priority::High), 0.0).unwrap();
+    assert_eq!((a, dedup_a, dedup_b), (b, false, true));
+    assert_eq!(
+        s.job(a).unwrap().priority,
+        Priority::High,
+        "raised to the highest subscriber"
+    );
+    // One caller cancels: the job goes on for the other.
+    assert!(!s.cancel(a, 1.0));
+    assert_eq!(s.job(a).unwrap().state, JobState::Queued);
+    assert!(s.cancel(a, 2.0));
+    assert_eq!(s.job(a).unwrap().state, JobState::Cancelled);
+    // After it ended, the same claim is a new job.
+    assert_ne!(s.submit(submission(1, Priority::Low), 3.0).unwrap().0, a);
+}
+
+#[test]
+fn lifecycle_and_state_transitions() {
+    let mut s = Scheduler::new(config(), 1);
+    let job = s.submit(submission(1, Priority::Normal), 0.0).unwrap().0;
+    assert_eq!(s.job(job).unwrap().state, JobState::Queued);
+    let w = ready_worker(&mut s, 5.0);
+    assert_eq!(
+        s.job(job).unwrap().state,
+        JobState::Running {
+            worker: w,
+            since_ms: 5.0
+        }
+    );
+    assert_eq!(s.job(job).unwrap().attempts, 1);
+    s.progress(job, w, 0.5);
+    assert_eq!(s.eta_ms(job, 105.0), Some(100.0));
+    assert!(
+        !s.succeeded(job, w + 1, 6.0),
+        "a report from another worker is stale"
+    );
+    assert!(s.succeeded(job, w, 205.0));
+    assert_eq!(s.job(job).unwrap().state, JobState::Succeeded);
+    assert!(!s.cancel(job, 300.0), "a finished job cannot be cancelled");
+    assert_eq!(s.predict("threshold-d4-k2"), Some(200.0));
+    let kinds: Vec<_> = s
+        .audit()
+        .events()
+        .map(|e| format!("{:?}", e.kind))
+        .collect();
+    assert_eq!(kinds, ["Submitted", "Started", "Succeeded"]);
+}
+
+#[test]
+fn retryable_failures_back_off_then_give_up() {
+    let mut s = Scheduler::new(config(), 1);
+    let mut sub = submission(1, Priority::Normal);
+    sub.max_retries = Some(2);
+    let job = s.submit(sub, 0.0).unwrap().0;
+    let w = ready_worker(&mut s, 0.0);
+    s.take_commands();
+    // Attempt 1 fails: wait 100 ms (base), attempt 2 fails: wait 200 ms, attempt 3 fails: final.
+    let mut now = 10.0;
+    for expected_wait in [100.0, 200.0] {
+        s.failed(job, w, ErrorCode::ProofFailed, now);
+        assert_eq!(
+            s.job(job).unwrap().state,
+            JobState::RetryWait {
+                until_ms: now + expected_wait
+            }
+        );
+        assert!(s.take_commands().contains(&Command::WakeAt {
+            at_ms: now + expected_wait
+        }));
+        s.tick(now + expected_wait - 1.0);
+        assert!(runs(&s.take_commands()).is_empty(), "not before its time");
+        now += expected_wait;
+        s.tick(now);
+        assert_eq!(runs(&s.take_commands()), [job]);
+    }
+    s.failed(job, w, ErrorCode::ProofFailed, now + 1.0);
+    assert_eq!(s.job(job).unwrap().state, JobState::Failed);
+    assert!(s.take_commands().contains(&Command::Reject {
+        job,
+        code: ErrorCode::ProofFailed
+    }));
+    assert_eq!(s.job(job).unwrap().history.len(), 3);
+}
+
+#[test]
+fn input_errors_never_retry() {
+    let mut s = Scheduler::new(config(), 1);
+    let job = s.submit(submission(1, Priority::Normal), 0.0).unwrap().0;
+    let w = ready_worker(&mut s, 0.0);
+    s.failed(job, w, ErrorCode::InvalidInput, 1.0);
+    assert_eq!(s.job(job).unwrap().state, JobState::Failed);
+    assert_eq!(s.job(job).unwrap().attempts, 1);
+}
+
+#[test]
+fn crashed_worker_is_replaced_and_its_job_runs_again() {
+    let mut s = Scheduler::new(config(), 1);
+    let job = s.submit(submission(1, Priority::Normal), 0.0).unwrap().0;
+    let other = s.submit(submission(2, Priority::Critical), 0.0).unwrap().0;
+    let w = ready_worker(&mut s, 0.0);
+    let started = runs(&s.take_commands());
+    assert_eq!(started, [other]);
+    s.worker_died(w, 5.0);
+    let cmds = s.take_commands();
+    assert!(cmds.contains(&Command::TerminateWorker { worker: w }));
+    let w2 = match cmds
+        .iter()
+        .find(|c| matches!(c, Command::SpawnWorker { .. }))
+    {
+        Some(Command::SpawnWorker { worker, .. }) => *worker,
+        _ => panic!("no replacement worker: {cmds:?}"),
+    };
+    assert_ne!(w2, w);
+    s.worker_ready(w2, 6.0);
+    assert_eq!(
+        runs(&s.take_commands()),
+        [other],
+        "the crashed job goes first"
+    );
+    assert_eq!(s.job(other).unwrap().history[0].code, "WORKER_CRASHED");
+    assert!(s.succeeded(other, w2, 7.0));
+    assert_eq!(runs(&s.take_commands()), [job]);
+    // A late message from the dead worker changes nothing.
+    assert!(!s.succeeded(other, w, 8.0));
+}
+
+#[test]
+fn cancelling_a_running_job_terminates_its_worker() {
+    let mut s = Scheduler::new(config(), 1);
+    let job = s.submit(submission(1, Priority::Normal), 0.0).unwrap().0;
+    let next = s.submit(submission(2, Priority::Normal), 0.0).unwrap().0;
+    let w = ready_worker(&mut s, 0.0);
+    s.take_commands();
+    assert!(s.cancel(job, 1.0));
+    let cmds = s.take_commands();
+    assert!(cmds.contains(&Command::TerminateWorker { worker: w }));
+    assert!(cmds.contains(&Command::Reject {
+        job,
+        code: ErrorCode::Cancelled
+    }));
+    assert!(
+        cmds.iter()
+            .any(|c| matches!(c, Command::SpawnWorker { .. })),
+        "the pool goes on"
+    );
+    let w2 = match cmds
+        .iter()
+        .find(|c| matches!(c, Command::SpawnWorker { .. }))
+    {
+        Some(Command::SpawnWorker { worker, .. }) => *worker,
+        _ => unreachable!(),
+    };
+    s.worker_ready(w2, 2.0);
+    assert_eq!(runs(&s.take_commands()), [next]);
+}
+
+#[test]
+fn timeout_is_retryable_and_stale_timers_are_ignored() {
+    let mut s = Scheduler::new(config(), 1);
+    let mut sub = submission(1, Priority::Normal);
+    sub.timeout_ms = Some(50.0);
+    let job = s.submit(sub, 0.0).unwrap().0;
+    let w = ready_worker(&mut s, 0.0);
+    let cmds = s.take_commands();
+    assert!(cmds.contains(&Command::Run {
+        job,
+        worker: w,
+        attempt: 1,
+        timeout_ms: Some(50.0)
+    }));
+    s.timed_out(job, 1, 50.0);
+    assert!(matches!(
+        s.job(job).unwrap().state,
+        JobState::RetryWait { .. }
+    ));
+    assert!(s
+        .take_commands()
+        .contains(&Command::TerminateWorker { worker: w }));
+    s.tick(1000.0);
+    let w2 = ready_worker(&mut s, 1000.0);
+    assert_eq!(s.job(job).unwrap().attempts, 2);
+    s.timed_out(job, 1, 1001.0);
+    assert!(
+        matches!(s.job(job).unwrap().state, JobState::Running { .. }),
+        "timer of attempt 1 is stale"
+    );
+    assert!(s.succeeded(job, w2, 1020.0));
+}
+
+#[test]
+fn out_of_memory_falls_back_to_a_smaller_circuit() {
+    let big: Claim = Claim::from_value(
+        &sample(&"threshold-d6-k8".parse().unwrap(), 30, 4)
+            .unwrap()
+            .claim,
+    )
+    .unwrap();
+    let circuits = ["threshold-d6-k8", "threshold-d6-k6", "threshold-d6-k2"]
+        .map(|c| c.parse().unwrap())
+        .to_vec();
+    let mut s = Scheduler::new(
+        Config {
+            circuits,
+            ..config()
+        },
+        1,
+    );
+    let sub = Submission {
+        claim: big,
+        priority: Priority::Normal,
+        user_id: None,
+        max_retries: None,
+        timeout_ms: None,
+    };
+    let job = s.submit(sub, 0.0).unwrap().0;
+    let w = ready_worker(&mut s, 0.0);
+    s.failed(job, w, ErrorCode::OutOfMemory, 1.0);
+    let j = s.job(job).unwrap();
+    assert_eq!(j.state, JobState::Queued);
+    assert_ne!(j.circuit(), "threshold-d6-k8");
+    assert!(j.claim.sum() >= j.claim.target);
+}
+
+#[test]
+fn threads_unavailable_switches_to_the_single_build() {
+    let mut s = Scheduler::new(config(), 1);
+    let job = s.submit(submission(1, Priority::Normal), 0.0).unwrap().0;
+    let w = ready_worker(&mut s, 0.0);
+    s.failed(job, w, ErrorCode::ThreadsUnavailable, 1.0);
+    let cmds = s.take_commands();
+    assert!(cmds.iter().any(|c| matches!(
+        c,
+        Command::SpawnWorker {
+            build: Build::Single,
+            ..
+        }
+    )));
+    assert_eq!(s.stats().build, "single");
+}
+
+#[test]
+fn idle_workers_shut_down() {
+    let mut s = Scheduler::new(
+        Config {
+            idle_timeout_ms: 100.0,
+            ..config()
+        },
+        1,
+    );
+    let job = s.submit(submission(1, Priority::Normal), 0.0).unwrap().0;
+    let w = ready_worker(&mut s, 0.0);
+    s.succeeded(job, w, 10.0);
+    s.take_commands();
+    s.tick(50.0);
+    assert!(s.take_commands().is_empty());
+    s.tick(110.0);
+    assert_eq!(s.take_commands(), [Command::TerminateWorker { worker: w }]);
+    assert!(s.workers().is_empty());
+}
+
+#[test]
+fn terminate_rejects_everything_and_ends_every_worker() {
+    let mut s = Scheduler::new(
+        Config {
+            workers: 2,
+            ..config()
+        },
+        1,
+    );
+    let jobs: Vec<JobId> = (0..4)
+        .map(|i| s.submit(submission(i, Priority::Normal), 0.0).unwrap().0)
+        .collect();
+    ready_worker(&mut s, 0.0);
+    s.take_commands();
+    s.terminate(1.0);
+    let cmds = s.take_commands();
+    for job in &jobs {
+        assert!(cmds.contains(&Command::Reject {
+            job: *job,
+            code: ErrorCode::Terminated
+        }));
+    }
+    assert_eq!(
+        cmds.iter()
+            .filter(|c| matches!(c, Command::TerminateWorker { .. }))
+            .count(),
+        2
+    );
+    assert!(s.workers().is_empty());
+    assert_eq!(
+        s.submit(submission(9, Priority::Normal), 2.0)
+            .unwrap_err()
+            .code,
+        ErrorCode::Terminated
+    );
+}
+
+#[test]
+fn stats_count_per_priority() {
+    let mut s = Scheduler::new(config(), 1);
+    let a = s.submit(submission(1, Priority::High), 0.0).unwrap().0;
+    let b = s.submit(submission(2, Priority::Low), 0.0).unwrap().0;
+    let w = ready_worker(&mut s, 0.0);
+    s.succeeded(a, w, 100.0);
+    s.failed(b, w, ErrorCode::InvalidInput, 150.0);
+    let st = s.stats();
+    assert_eq!(st.by_priority["HIGH"].completed, 1);
+    assert_eq!(st.by_priority["LOW"].failed, 1);
+    assert_eq!(st.success_rate, Some(0.5));
+    assert_eq!(st.durations["threshold-d4-k2"].p50, 100.0);
+    let json = serde_json::to_value(&st).unwrap();
+    assert_eq!(json["successRate"], 0.5);
+}
+
+/// Many jobs, random cancels and crashes: every job ends in exactly one final state.
+#[test]
+fn no_job_is_lost_under_churn() {
+    let mut s = Scheduler::new(
+        Config {
+            workers: 3,
+            capacity: 500,
+            ..config()
+        },
+        7,
+    );
+    let mut rng = super::retry::Jitter::new(99);
+    let priorities = Priority::HIGHEST_FIRST;
+    let claims: Vec<Claim> = (0..8).map(claim).collect();
+    let mut ids = Vec::new();
+    let mut now = 0.0;
+    for i in 0..200usize {
+        let mut c = claims[i % 8].clone();
+        c.campaign_id += crate::field::Fr::from(i as u64); // distinct jobs
+        let p = priorities[(rng.next_f64() * 4.0) as usize];
+        ids.push(
+            s.submit(
+                Submission {
+                    claim: c,
+                    priority: p,
+                    user_id: None,
+                    max_retries: None,
+                    timeout_ms: None,
+                },
+                now,
+            )
+            .unwrap()
+            .0,
+        );
+    }
+    let mut settled = std::collections::HashMap::new();
+    for _ in 0..5000 {
+        now += 10.0;
+        for cmd in s.take_commands() {
+            match cmd {
+                Command::SpawnWorker { worker, .. } => s.worker_ready(worker, now),
+                Command::Run { job, worker, .. } => {
+                    let r = rng.next_f64();
+                    if r < 0.05 {
+                        s.worker_died(worker, now);
+                    } else if r < 0.10 {
+                        s.cancel(job, now);
+                    } else {
+                        s.succeeded(job, worker, now);
+                    }
+                }
+                Command::Resolve { job } => {
+                    assert!(settled.insert(job, "ok").is_none(), "settled twice")
+                }
+                Command::Reject { job, code } => assert!(
+                    settled.insert(job, code.as_str()).is_none(),
+                    "settled twice"
+                ),
+                _ => {}
+            }
+        }
+        s.tick(now);
+        if settled.len() == ids.len() {
+            break;
+        }
+    }
+    assert_eq!(settled.len(), 200, "every job settled exactly once");
+    for id in ids {
+        assert!(s.job(id).unwrap().state.is_final());
+    }
+}
