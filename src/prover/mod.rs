@@ -4,6 +4,11 @@
 //! The prover does what `ark_groth16::Groth16::prove` does, one stage at a time, so that callers
 //! see progress between the stages and later work can swap a stage's kernel for a faster one.
 
+pub mod export;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod key_dir;
+pub mod keys;
+pub mod manifest;
 pub mod prove;
 pub mod setup;
 pub mod verify;

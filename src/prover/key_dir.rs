@@ -1,0 +1,223 @@
+//! A key directory on disk (native only): `{id}.pk`, `{id}.vk` and `manifest.json`.
+//!
+//! Storing keys writes both files and merges the circuit's entry into the manifest, so one
+//! directory can hold the keys of many circuits. Loading a key checks its header (kind and
+//! circuit, naming both ids on a mismatch) and, when the manifest lists it, its size; the key's
+//! own SHA-256 is checked when it is deserialised ([`super::keys::KeyFile::parse`]).
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use super::keys::{KeyHeader, KeyKind};
+use super::manifest::{key_file_name, CircuitKeys, KeyManifest, MANIFEST_FILE};
+use crate::circuit::id::CircuitId;
+use crate::error::{Error, Result};
+
+/// A directory of key files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyDir {
+    path: PathBuf,
+}
+
+impl KeyDir {
+    /// The key directory at `path` (not created until keys are stored).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        KeyDir { path: path.into() }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Where the `kind` key of `circuit` lives.
+    pub fn key_path(&self, circuit: &CircuitId, kind: KeyKind) -> PathBuf {
+        self.path.join(key_file_name(circuit, kind))
+    }
+
+    /// Writes both key files of `circuit` and merges its entry into the manifest. Whether the keys
+    /// are development keys is read from the proving key's header.
+    pub fn store(
+        &self,
+        circuit: &CircuitId,
+        proving_key: &[u8],
+        verifying_key: &[u8],
+        constraints: usize,
+    ) -> Result<CircuitKeys> {
+        let header = KeyHeader::read(proving_key)?;
+        header.expect(KeyKind::Proving, circuit)?;
+        KeyHeader::read(verifying_key)?.expect(KeyKind::Verifying, circuit)?;
+        fs::create_dir_all(&self.path).map_err(|e| io_error(&self.path, e))?;
+        write_atomically(&self.key_path(circuit, KeyKind::Proving), proving_key)?;
+        write_atomically(&self.key_path(circuit, KeyKind::Verifying), verifying_key)?;
+        let entry = CircuitKeys::new(
+            circuit,
+            constraints,
+            proving_key,
+            verifying_key,
+            header.development,
+        );
+        let mut manifest = self.manifest()?.unwrap_or_default();
+        manifest.merge(entry.clone());
+        write_atomically(
+            &self.path.join(MANIFEST_FILE),
+            manifest.to_json().as_bytes(),
+        )?;
+        Ok(entry)
+    }
+
+    /// The manifest, if the directory has one.
+    pub fn manifest(&self) -> Result<Option<KeyManifest>> {
+        let path = self.path.join(MANIFEST_FILE);
+        match fs::read_to_string(&path) {
+            Ok(text) => KeyManifest::from_json(&text).map(Some),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(&path, e)),
+        }
+    }
+
+    /// The bytes of the `kind` key of `circuit`, after checking its header and manifest size.
+    pub fn load(&self, circuit: &CircuitId, kind: KeyKind) -> Result<Vec<u8>> {
+        let path = self.key_path(circuit, kind);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Err(Error::KeyNotFound {
+                    what: format!(
+                        "no {} key for {circuit} in {} (run `airprover setup --circuit {circuit} --out {}`)",
+                        kind.name(),
+                        self.path.display(),
+                        self.path.display()
+                    ),
+                })
+            }
+            Err(e) => return Err(io_error(&path, e)),
+        };
+        KeyHeader::read(&bytes)
+            .and_then(|header| header.expect(kind, circuit))
+            .map_err(|e| Error::key_integrity(format!("{}: {}", path.display(), detail(&e))))?;
+        if let Some(entry) = self.manifest()?.as_ref().and_then(|m| m.entry(circuit)) {
+            let listed = entry.file(kind);
+            if listed.bytes != bytes.len() as u64 {
+                return Err(Error::key_integrity(format!(
+                    "{}: {} bytes, {MANIFEST_FILE} says {} (truncated or replaced?)",
+                    path.display(),
+                    bytes.len(),
+                    listed.bytes
+                )));
+            }
+        }
+        Ok(bytes)
+    }
+}
+
+/// The message of a key-integrity error without its code, to prefix it with a path.
+fn detail(e: &Error) -> String {
+    match e {
+        Error::KeyIntegrity { what } => what.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        what: e.to_string(),
+    }
+}
+
+/// Writes through a temporary file and a rename, so that an interrupted setup never leaves a
+/// half-written key under the real name.
+fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    fs::write(&tmp, contents).map_err(|e| io_error(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| io_error(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prover::keys::tests::tiny_keys;
+    use crate::prover::keys::{write_proving_key, write_verifying_key};
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("airprover-keydir-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn stores_merges_and_loads() {
+        let dir = KeyDir::new(temp_dir("store"));
+        let (a, pk_a, vk_a) = tiny_keys(2, 1);
+        let (b, pk_b, vk_b) = tiny_keys(3, 1);
+        let (pa, va) = (
+            write_proving_key(&pk_a, &a, true).unwrap(),
+            write_verifying_key(&vk_a, &a, true).unwrap(),
+        );
+        let (pb, vb) = (
+            write_proving_key(&pk_b, &b, false).unwrap(),
+            write_verifying_key(&vk_b, &b, false).unwrap(),
+        );
+        dir.store(&a, &pa, &va, 3).unwrap();
+        dir.store(&b, &pb, &vb, 4).unwrap();
+        let manifest = dir.manifest().unwrap().unwrap();
+        assert_eq!(manifest.circuits.len(), 2);
+        assert!(manifest.entry(&a).unwrap().development);
+        assert!(!manifest.entry(&b).unwrap().development);
+        assert_eq!(dir.load(&a, KeyKind::Proving).unwrap(), pa);
+        assert_eq!(dir.load(&b, KeyKind::Verifying).unwrap(), vb);
+
+        let missing: CircuitId = "square-chain-9".parse().unwrap();
+        assert_eq!(
+            dir.load(&missing, KeyKind::Proving).unwrap_err().code(),
+            "KEY_NOT_FOUND"
+        );
+
+        // b's key copied over a's name: the header names b.
+        fs::copy(
+            dir.key_path(&b, KeyKind::Proving),
+            dir.key_path(&a, KeyKind::Proving),
+        )
+        .unwrap();
+        let err = dir.load(&a, KeyKind::Proving).unwrap_err();
+        assert_eq!(err.code(), "KEY_INTEGRITY");
+        assert!(
+            err.to_string()
+                .contains("square-chain-3, not for square-chain-2"),
+            "{err}"
+        );
+
+        // Truncated: the manifest size does not match.
+        fs::write(dir.key_path(&b, KeyKind::Verifying), &vb[..vb.len() - 1]).unwrap();
+        assert_eq!(
+            dir.load(&b, KeyKind::Verifying).unwrap_err().code(),
+            "KEY_INTEGRITY"
+        );
+        fs::remove_dir_all(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn refuses_keys_that_are_not_for_the_circuit() {
+        let dir = KeyDir::new(temp_dir("refuse"));
+        let (a, pk, vk) = tiny_keys(2, 1);
+        let other: CircuitId = "square-chain-5".parse().unwrap();
+        let (p, v) = (
+            write_proving_key(&pk, &a, false).unwrap(),
+            write_verifying_key(&vk, &a, false).unwrap(),
+        );
+        assert_eq!(
+            dir.store(&other, &p, &v, 1).unwrap_err().code(),
+            "KEY_INTEGRITY"
+        );
+        assert_eq!(
+            dir.store(&a, &v, &p, 1).unwrap_err().code(),
+            "KEY_INTEGRITY"
+        );
+        assert!(!dir.path().exists());
+    }
+}
