@@ -22,8 +22,11 @@ compile_error!(
     "the `threads` feature needs a wasm build with atomics: build it with `make build` (see README)"
 );
 
+pub mod api;
 pub mod circuit;
 pub mod claim;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
 pub mod error;
 pub mod field;
 pub mod poseidon;

@@ -1,0 +1,187 @@
+//! The string-and-bytes facade that the CLI and the wasm bindings share: circuit ids, claims and
+//! proofs as JSON text, keys as key-file bytes ([`crate::prover::keys`]), errors as [`Error`].
+//!
+//! Nothing here touches the file system or the clock, so the same calls run natively and in a
+//! browser worker.
+
+use rand::rngs::OsRng;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use serde_json::Value;
+
+use crate::circuit::id::CircuitId;
+use crate::claim::Claim;
+use crate::error::{Error, Result};
+use crate::prover::keys::{self, KeyFile, KeyKind, Validation};
+use crate::prover::{export, prove, setup as keygen, verify as check, Progress};
+
+/// The two key files of a circuit, as bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPair {
+    /// The proving key file.
+    pub proving_key: Vec<u8>,
+    /// The verifying key file.
+    pub verifying_key: Vec<u8>,
+    /// Number of R1CS constraints of the circuit.
+    pub constraints: usize,
+}
+
+/// A proof and its public signals, as snarkjs writes them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProveOutput {
+    /// `proof.json`.
+    pub proof: Value,
+    /// `public.json`: the public signals as decimal strings, in the spec's order.
+    pub public_signals: Vec<String>,
+}
+
+/// Sets up `circuit_id`. With a seed the keys are deterministic **development keys** (ChaCha20
+/// seeded with it, and flagged so in the key header); without one the randomness is the OS's.
+pub fn setup(circuit_id: &str, seed: Option<u64>) -> Result<KeyPair> {
+    let circuit: CircuitId = circuit_id.parse()?;
+    let made = match seed {
+        Some(seed) => keygen::setup(&circuit, &mut ChaCha20Rng::seed_from_u64(seed))?,
+        None => keygen::setup(&circuit, &mut OsRng)?,
+    };
+    let development = seed.is_some();
+    Ok(KeyPair {
+        proving_key: keys::write_proving_key(&made.proving_key, &circuit, development)?,
+        verifying_key: keys::write_verifying_key(&made.verifying_key, &circuit, development)?,
+        constraints: made.constraints,
+    })
+}
+
+/// Proves a claim with the proving key of its circuit, and checks the proof before returning
+/// it: a proof that does not verify against the key's own verifying key is
+/// [`Error::VerifyFailed`], never returned.
+///
+/// The key's points are not curve-checked (the key file's SHA-256 still is): a bad point could
+/// only give a proof that fails the check above.
+pub fn prove(
+    claim_json: &str,
+    proving_key: &[u8],
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<ProveOutput> {
+    let claim = Claim::from_json(claim_json)?;
+    let pk = keys::read_proving_key(proving_key, &claim.circuit, Validation::Unchecked)?;
+    let proof = prove::prove_claim(&claim, &pk, &mut OsRng, progress)?;
+    let public = claim.public_signals();
+    if !check::verify(&pk.vk, &public, &proof)? {
+        return Err(Error::VerifyFailed {
+            what: format!(
+                "the proof just made for {} does not verify; not returned",
+                claim.circuit
+            ),
+        });
+    }
+    Ok(ProveOutput {
+        proof: export::proof_to_json(&proof),
+        public_signals: export::public_to_json(&public),
+    })
+}
+
+/// Verifies snarkjs `proof.json` and `public.json` text against a verifying key file. `Ok(false)`
+/// means the proof does not verify; malformed input is an error.
+pub fn verify(verifying_key: &[u8], proof_json: &str, public_json: &str) -> Result<bool> {
+    let vk = read_verifying_key(verifying_key)?;
+    let proof = export::proof_from_json(proof_json)?;
+    let public = export::public_from_json(public_json)?;
+    check::verify(&vk, &public, &proof)
+}
+
+/// The verifying key file as snarkjs's `verification_key.json`.
+pub fn verification_key_json(verifying_key: &[u8]) -> Result<Value> {
+    Ok(export::verifying_key_to_json(&read_verifying_key(
+        verifying_key,
+    )?))
+}
+
+/// The circuit a key file is for, read from its header alone (cheap).
+pub fn key_circuit(key: &[u8]) -> Result<String> {
+    Ok(keys::KeyHeader::read(key)?.circuit.to_string())
+}
+
+fn read_verifying_key(bytes: &[u8]) -> Result<crate::prover::VerifyingKey> {
+    let file = KeyFile::parse(bytes)?;
+    let circuit = file.header.circuit;
+    file.expect(KeyKind::Verifying, &circuit)?;
+    file.verifying_key(Validation::Checked)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::tree::sample::sample;
+
+    fn claim_json(circuit: &str, seed: u64) -> String {
+        sample(&circuit.parse().unwrap(), 6, seed)
+            .unwrap()
+            .claim
+            .to_string()
+    }
+
+    #[test]
+    fn seeded_setup_is_deterministic_and_flagged() {
+        let a = setup("square-chain-8", Some(5)).unwrap();
+        let b = setup("square-chain-8", Some(5)).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(
+            a.proving_key,
+            setup("square-chain-8", Some(6)).unwrap().proving_key
+        );
+        assert!(keys::KeyHeader::read(&a.proving_key).unwrap().development);
+        assert!(
+            !keys::KeyHeader::read(&setup("square-chain-8", None).unwrap().verifying_key)
+                .unwrap()
+                .development
+        );
+        assert_eq!(key_circuit(&a.verifying_key).unwrap(), "square-chain-8");
+        assert_eq!(
+            setup("square-chain-0", None).unwrap_err().code(),
+            "UNKNOWN_CIRCUIT"
+        );
+    }
+
+    #[test]
+    fn proves_and_verifies_a_claim() {
+        let keys = setup("threshold-d4-k2", Some(1)).unwrap();
+        let claim = claim_json("threshold-d4-k2", 3);
+        let mut stages = Vec::new();
+        let out = prove(&claim, &keys.proving_key, &mut |p| stages.push(p.stage)).unwrap();
+        assert!(!stages.is_empty());
+        assert_eq!(out.public_signals.len(), 5);
+        let proof = out.proof.to_string();
+        let public = json!(out.public_signals).to_string();
+        assert!(verify(&keys.verifying_key, &proof, &public).unwrap());
+
+        let mut altered = out.public_signals.clone();
+        altered[4] = "1".into();
+        assert!(!verify(&keys.verifying_key, &proof, &json!(altered).to_string()).unwrap());
+
+        let err = verify(&keys.verifying_key, &proof, r#"["1"]"#).unwrap_err();
+        assert_eq!(err.code(), "INVALID_PROOF");
+        let err = verify(&keys.proving_key, &proof, &public).unwrap_err();
+        assert_eq!(err.code(), "KEY_INTEGRITY");
+
+        let vk_json = verification_key_json(&keys.verifying_key).unwrap();
+        assert_eq!(vk_json["nPublic"], 5);
+    }
+
+    #[test]
+    fn refuses_a_key_of_another_circuit() {
+        let keys = setup("threshold-d4-k1", Some(1)).unwrap();
+        let err = prove(
+            &claim_json("threshold-d4-k2", 3),
+            &keys.proving_key,
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "KEY_INTEGRITY");
+        assert!(
+            err.to_string().contains("threshold-d4-k1")
+                && err.to_string().contains("threshold-d4-k2")
+        );
+    }
+}

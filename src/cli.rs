@@ -1,0 +1,168 @@
+//! The native CLI's commands (`src/bin/airprover.rs` only parses arguments and prints): files in,
+//! files out, through [`crate::api`] and [`crate::prover::key_dir::KeyDir`].
+//!
+//! Exit codes: 0 success (for `verify`: the proof verifies), [`EXIT_NOT_VALID`] when `verify`
+//! finds the proof does not verify, [`EXIT_ERROR`] on any error, which is printed as one line on
+//! stderr starting with its code.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::api;
+use crate::circuit::id::CircuitId;
+use crate::claim::Claim;
+use crate::error::{Error, Result};
+use crate::prover::export;
+use crate::prover::key_dir::KeyDir;
+use crate::prover::keys::KeyKind;
+use crate::prover::manifest::CircuitKeys;
+use crate::prover::Progress;
+use crate::tree::sample::{self, DEFAULT_ATTESTATIONS};
+
+/// Exit code of `verify` when the proof does not verify.
+pub const EXIT_NOT_VALID: u8 = 1;
+/// Exit code of every error (bad input, missing keys, I/O).
+pub const EXIT_ERROR: u8 = 2;
+
+/// `setup`: makes the keys of `circuit` into `out` and merges the manifest.
+pub fn setup(circuit: &str, out: &Path, seed: Option<u64>) -> Result<CircuitKeys> {
+    let id: CircuitId = circuit.parse()?;
+    let keys = api::setup(circuit, seed)?;
+    KeyDir::new(out).store(
+        &id,
+        &keys.proving_key,
+        &keys.verifying_key,
+        keys.constraints,
+    )
+}
+
+/// `sample`: writes a valid claim to `out` and the tree's public file next to it
+/// ([`tree_file_for`]). Returns the tree file's path. `attestations` defaults to
+/// [`DEFAULT_ATTESTATIONS`], or every leaf of a smaller tree.
+pub fn sample(
+    circuit: &str,
+    out: &Path,
+    attestations: Option<usize>,
+    seed: u64,
+) -> Result<PathBuf> {
+    let id: CircuitId = circuit.parse()?;
+    let attestations = attestations.unwrap_or_else(|| match id {
+        CircuitId::Claim { depth, .. } if depth < 64 => {
+            DEFAULT_ATTESTATIONS.min(1usize.checked_shl(depth).unwrap_or(usize::MAX))
+        }
+        _ => DEFAULT_ATTESTATIONS,
+    });
+    let made = sample::sample(&id, attestations, seed)?;
+    let tree_path = tree_file_for(out);
+    write(out, &pretty(&made.claim))?;
+    write(&tree_path, &pretty(&made.tree))?;
+    Ok(tree_path)
+}
+
+/// `prove`: proves the claim in `input` with the keys in `keys`, writes snarkjs `proof.json` and
+/// `public.json`. The claim is validated before any key is read.
+pub fn prove(
+    keys: &Path,
+    input: &Path,
+    proof_out: &Path,
+    public_out: &Path,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<()> {
+    let claim_json = read(input)?;
+    let claim = Claim::from_json(&claim_json)?;
+    let proving_key = KeyDir::new(keys).load(&claim.circuit, KeyKind::Proving)?;
+    let out = api::prove(&claim_json, &proving_key, progress)?;
+    write(proof_out, &export::to_snarkjs_text(&out.proof))?;
+    write(
+        public_out,
+        &export::to_snarkjs_text(&Value::from(out.public_signals)),
+    )
+}
+
+/// `verify`: whether the proof verifies against the verifying key of `circuit` in `keys`.
+pub fn verify(keys: &Path, circuit: &str, proof: &Path, public: &Path) -> Result<bool> {
+    let id: CircuitId = circuit.parse()?;
+    let proof_json = read(proof)?;
+    let public_json = read(public)?;
+    let verifying_key = KeyDir::new(keys).load(&id, KeyKind::Verifying)?;
+    api::verify(&verifying_key, &proof_json, &public_json)
+}
+
+/// `export-vk --format snarkjs`: writes `verification_key.json` for `circuit`.
+pub fn export_verification_key(keys: &Path, circuit: &str, out: &Path) -> Result<()> {
+    let id: CircuitId = circuit.parse()?;
+    let verifying_key = KeyDir::new(keys).load(&id, KeyKind::Verifying)?;
+    write(
+        out,
+        &export::to_snarkjs_text(&api::verification_key_json(&verifying_key)?),
+    )
+}
+
+/// Where `sample` writes the tree next to the claim: `claim.json` -> `claim.tree.json`.
+pub fn tree_file_for(claim: &Path) -> PathBuf {
+    let name = claim
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name.strip_suffix(".json").unwrap_or(&name);
+    claim.with_file_name(format!("{stem}.tree.json"))
+}
+
+/// The one stderr line of an error: the error's own text (which starts with its code), with any
+/// line breaks folded so that it stays one line.
+pub fn error_line(e: &Error) -> String {
+    e.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn pretty(v: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(v).expect("a JSON value always serialises");
+    text.push('\n');
+    text
+}
+
+fn read(path: &Path) -> Result<String> {
+    fs::read_to_string(path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        what: e.to_string(),
+    })
+}
+
+fn write(path: &Path, contents: &str) -> Result<()> {
+    fs::write(path, contents).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        what: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tree_file_sits_next_to_the_claim() {
+        assert_eq!(
+            tree_file_for(Path::new("out/claim.json")),
+            Path::new("out/claim.tree.json")
+        );
+        assert_eq!(
+            tree_file_for(Path::new("claim")),
+            Path::new("claim.tree.json")
+        );
+    }
+
+    #[test]
+    fn error_lines_are_one_line() {
+        let e = Error::InvalidJson {
+            what: "claim: expected value\nat line 2".into(),
+        };
+        assert_eq!(
+            error_line(&e),
+            "INVALID_JSON: claim: expected value at line 2"
+        );
+    }
+}
