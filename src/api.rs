@@ -64,7 +64,17 @@ pub fn prove(
 ) -> Result<ProveOutput> {
     let claim = Claim::from_json(claim_json)?;
     let pk = keys::read_proving_key(proving_key, &claim.circuit, Validation::Unchecked)?;
-    let proof = prove::prove_claim(&claim, &pk, &mut OsRng, progress)?;
+    prove_with_key(&claim, &pk, progress)
+}
+
+/// [`prove`] with a proving key already read (a worker keeps its keys warm between jobs). The
+/// key must be the claim circuit's: one for another circuit is refused before the MSMs.
+pub fn prove_with_key(
+    claim: &Claim,
+    pk: &crate::prover::ProvingKey,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<ProveOutput> {
+    let proof = prove::prove_claim(claim, pk, &mut OsRng, progress)?;
     let public = claim.public_signals();
     if !check::verify(&pk.vk, &public, &proof)? {
         return Err(Error::VerifyFailed {

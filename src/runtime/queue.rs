@@ -5,11 +5,12 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A job's priority.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Priority {
     /// Background work.
     Low = 0,
     /// The default.
+    #[default]
     Normal = 1,
     /// User-visible work.
     High = 2,
