@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds one wasm flavour with wasm-pack into pkg/<flavour>/ and copies the worker JS next to it.
+#
+#   scripts/build-wasm.sh threads|single
+#
+# --no-opt and --mode no-install: wasm-pack must neither download binaryen nor run Debian's
+# wasm-opt 108, whose -O3 output fails at init (`WebAssembly.Table.set(): Argument 1 is
+# invalid`); Cargo.toml's [package.metadata.wasm-pack] says the same. wasm-bindgen-cli is the one
+# `make tools` installed, at the version of Cargo.lock.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+# shellcheck source=scripts/wasm-flavour.sh
+source scripts/wasm-flavour.sh "${1:-}"
+
+start=$(date +%s)
+wasm-pack --log-level warn build . --target web --release --no-opt --mode no-install \
+    --out-dir "pkg/$FLAVOUR" --out-name airprover \
+    -- "${FLAVOUR_CARGO_ARGS[@]}"
+# The worker entry and its helpers load pkg/threads or pkg/single from the directory above.
+cp src/js/*.js pkg/
+echo "[build] pkg/$FLAVOUR: $(du -h "pkg/$FLAVOUR/airprover_bg.wasm" | cut -f1) wasm in $(($(date +%s) - start)) s" >&2
