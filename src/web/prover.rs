@@ -1,0 +1,203 @@
+//! `setup`, `prove`, `verify` for JS: thin wrappers over [`crate::api`].
+//!
+//! Keys are key-file bytes (`Uint8Array`), claims and proofs JSON text (or plain objects, which
+//! are stringified first), results plain JS objects. Errors are thrown `AirproverError`s with a
+//! stable `code` ([`super::error`]); bad input never panics.
+
+use js_sys::{Function, Object, Reflect, Uint8Array};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use super::clock;
+use super::error::{bad_argument, to_js, JsResult};
+use crate::api;
+use crate::field::MAX_SAFE_INTEGER;
+use crate::prover::Progress;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_PROVER: &str = r#"
+/** Both key files of a circuit, from `setup`. */
+export interface KeyPair {
+  /** The proving key file (what `prove` takes). */
+  provingKey: Uint8Array;
+  /** The verifying key file (what `verify` takes). */
+  verifyingKey: Uint8Array;
+  /** Number of R1CS constraints of the circuit. */
+  constraints: number;
+}
+
+/** Progress of `prove`, reported when a prover stage starts. */
+export interface ProveProgress {
+  /** The stage that starts: synthesis, constraint-check, qap, msm-h, msm-l, msm-a, msm-b1, msm-b2, done. */
+  stage: string;
+  /** Overall fraction done, 0 to 1 (a typical share of the time, not a measurement). */
+  fraction: number;
+  /** Milliseconds since `prove` was called. */
+  elapsedMs: number;
+}
+
+/** A proof, as snarkjs writes `proof.json` and `public.json`. */
+export interface ProveResult {
+  /** `proof.json`: `{ pi_a, pi_b, pi_c, protocol: "groth16", curve: "bn128" }`. */
+  proof: { pi_a: string[]; pi_b: string[][]; pi_c: string[]; protocol: string; curve: string };
+  /** `public.json`: `[root, campaignId, claimant, nullifier, threshold | score]`, decimal. */
+  publicSignals: string[];
+  /** Milliseconds `prove` took, key parsing included. */
+  ms: number;
+}
+"#;
+
+/// `setup(circuitId, seed?)`: Groth16 keys for a circuit id such as `threshold-d4-k2`. With a
+/// `seed` (a safe integer or a bigint below 2^64) the keys are deterministic **development keys**,
+/// flagged so in their header: anyone who knows the seed can forge proofs. Without one the
+/// randomness is the browser's `crypto.getRandomValues`.
+#[wasm_bindgen(unchecked_return_type = "KeyPair")]
+pub fn setup(
+    #[wasm_bindgen(js_name = circuitId)] circuit_id: &str,
+    #[wasm_bindgen(unchecked_param_type = "number | bigint | null")] seed: Option<JsValue>,
+) -> JsResult<JsValue> {
+    let seed = parse_seed(seed)?;
+    let keys = api::setup(circuit_id, seed).map_err(to_js)?;
+    let out = Object::new();
+    set(&out, "provingKey", &Uint8Array::from(&keys.proving_key[..]));
+    set(
+        &out,
+        "verifyingKey",
+        &Uint8Array::from(&keys.verifying_key[..]),
+    );
+    set(&out, "constraints", &(keys.constraints as f64).into());
+    Ok(out.into())
+}
+
+/// `prove(claimJson, provingKey, onProgress?)`: proves a claim (JSON as the claim spec defines
+/// it) with the proving key file of its circuit. The proof is checked against the key's own
+/// verifying key before it is returned. `onProgress(p)` is called on this thread when each prover
+/// stage starts; what it throws is ignored. Blocks for as long as proving takes: call it in a
+/// Worker, never on the main thread.
+#[wasm_bindgen(unchecked_return_type = "ProveResult")]
+pub fn prove(
+    #[wasm_bindgen(js_name = claimJson, unchecked_param_type = "string | object")]
+    claim_json: JsValue,
+    #[wasm_bindgen(js_name = provingKey)] proving_key: &[u8],
+    #[wasm_bindgen(js_name = onProgress, unchecked_param_type = "(p: ProveProgress) => void")]
+    on_progress: Option<Function>,
+) -> JsResult<JsValue> {
+    let start = clock::now_ms();
+    let claim_json = json_text(claim_json, "claimJson")?;
+    let mut report = |p: &Progress| {
+        if let Some(f) = &on_progress {
+            let _ = f.call1(
+                &JsValue::NULL,
+                &progress_object(p, clock::elapsed_ms(start)),
+            );
+        }
+    };
+    let out = api::prove(&claim_json, proving_key, &mut report).map_err(to_js)?;
+    let json = serde_wasm_bindgen::Serializer::json_compatible();
+    let result = Object::new();
+    set(&result, "proof", &serialize(&out.proof, &json)?);
+    set(
+        &result,
+        "publicSignals",
+        &serialize(&out.public_signals, &json)?,
+    );
+    set(&result, "ms", &clock::elapsed_ms(start).into());
+    Ok(result.into())
+}
+
+/// `verify(verifyingKey, proofJson, publicJson)`: whether a snarkjs `proof.json` and
+/// `public.json` (text or objects) verify against a verifying key file. `false` means the proof
+/// does not verify; malformed input throws (`INVALID_PROOF`, `KEY_INTEGRITY`, ...).
+#[wasm_bindgen]
+pub fn verify(
+    #[wasm_bindgen(js_name = verifyingKey)] verifying_key: &[u8],
+    #[wasm_bindgen(js_name = proofJson, unchecked_param_type = "string | object")]
+    proof_json: JsValue,
+    #[wasm_bindgen(js_name = publicJson, unchecked_param_type = "string | string[]")]
+    public_json: JsValue,
+) -> JsResult<bool> {
+    let proof = json_text(proof_json, "proofJson")?;
+    let public = json_text(public_json, "publicJson")?;
+    api::verify(verifying_key, &proof, &public).map_err(to_js)
+}
+
+/// `verificationKeyJson(verifyingKey)`: the verifying key file as snarkjs's
+/// `verification_key.json` object.
+#[wasm_bindgen(js_name = verificationKeyJson, unchecked_return_type = "object")]
+pub fn verification_key_json(
+    #[wasm_bindgen(js_name = verifyingKey)] verifying_key: &[u8],
+) -> JsResult<JsValue> {
+    let vk = api::verification_key_json(verifying_key).map_err(to_js)?;
+    serialize(&vk, &serde_wasm_bindgen::Serializer::json_compatible())
+}
+
+/// `keyCircuit(key)`: the circuit id a proving or verifying key file is for, from its header
+/// alone (cheap: check a downloaded key before proving with it).
+#[wasm_bindgen(js_name = keyCircuit)]
+pub fn key_circuit(key: &[u8]) -> JsResult<String> {
+    api::key_circuit(key).map_err(to_js)
+}
+
+pub(crate) fn progress_object(p: &Progress, elapsed_ms: f64) -> JsValue {
+    let out = Object::new();
+    set(&out, "stage", &p.stage.name().into());
+    set(&out, "fraction", &p.fraction.into());
+    set(&out, "elapsedMs", &elapsed_ms.into());
+    out.into()
+}
+
+/// A seed from JS: absent, a safe non-negative integer, or a bigint that fits in 64 bits.
+fn parse_seed(seed: Option<JsValue>) -> JsResult<Option<u64>> {
+    let Some(seed) = seed.filter(|s| !s.is_undefined() && !s.is_null()) else {
+        return Ok(None);
+    };
+    if seed.is_bigint() {
+        let big = seed.unchecked_into::<js_sys::BigInt>();
+        return u64::try_from(big)
+            .map(Some)
+            .map_err(|_| bad_argument("seed", "a bigint seed must be in 0..2^64"));
+    }
+    match seed.as_f64() {
+        Some(n) if n.fract() == 0.0 && (0.0..=MAX_SAFE_INTEGER as f64).contains(&n) => {
+            Ok(Some(n as u64))
+        }
+        Some(_) => Err(bad_argument(
+            "seed",
+            "must be a safe non-negative integer (or a bigint)",
+        )),
+        None => Err(bad_argument("seed", "must be a number or a bigint")),
+    }
+}
+
+/// JSON text from a JS string, or from a plain value through `JSON.stringify`.
+pub(crate) fn json_text(value: JsValue, argument: &str) -> JsResult<String> {
+    if let Some(s) = value.as_string() {
+        return Ok(s);
+    }
+    if value.is_undefined() || value.is_null() {
+        return Err(bad_argument(argument, "is missing"));
+    }
+    js_sys::JSON::stringify(&value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| {
+            bad_argument(
+                argument,
+                "is neither JSON text nor a JSON-serialisable value",
+            )
+        })
+}
+
+pub(crate) fn serialize<T: Serialize + ?Sized>(
+    value: &T,
+    serializer: &serde_wasm_bindgen::Serializer,
+) -> JsResult<JsValue> {
+    value
+        .serialize(serializer)
+        .map_err(|e| bad_argument("output", e.to_string()))
+}
+
+pub(crate) fn set(target: &Object, key: &str, value: &JsValue) {
+    // Setting a data property on a fresh plain object cannot fail.
+    let _ = Reflect::set(target, &JsValue::from_str(key), value);
+}
