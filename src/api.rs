@@ -13,7 +13,7 @@ use crate::circuit::id::CircuitId;
 use crate::claim::Claim;
 use crate::error::{Error, Result};
 use crate::prover::keys::{self, KeyFile, KeyKind, Validation};
-use crate::prover::{export, prove, setup as keygen, verify as check, Progress};
+use crate::prover::{export, prove, setup as keygen, solidity, verify as check, Progress};
 
 /// The two key files of a circuit, as bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +118,31 @@ fn read_verifying_key(bytes: &[u8]) -> Result<crate::prover::VerifyingKey> {
     file.verifying_key(Validation::Checked)
 }
 
+/// The Solidity Groth16 verifier contract (snarkjs's interface) for a verifying key file; a
+/// development key's contract says so in its header.
+pub fn solidity_verifier(verifying_key: &[u8]) -> Result<String> {
+    let file = KeyFile::parse(verifying_key)?;
+    let circuit = file.header.circuit;
+    file.expect(KeyKind::Verifying, &circuit)?;
+    let vk = file.verifying_key(Validation::Checked)?;
+    solidity::verifier_contract(
+        &vk,
+        solidity::VerifierSource {
+            circuit: &circuit.to_string(),
+            development: file.header.development,
+        },
+    )
+}
+
+/// The `verifyProof` calldata of snarkjs `proof.json` and `public.json` text: print it with
+/// [`solidity::Calldata::to_snarkjs_text`], or hand [`solidity::Calldata::to_json`] to viem or
+/// ethers. The proof's points are checked (on the curve, in the subgroup), not verified.
+pub fn solidity_calldata(proof_json: &str, public_json: &str) -> Result<solidity::Calldata> {
+    let proof = export::proof_from_json(proof_json)?;
+    let public = export::public_from_json(public_json)?;
+    Ok(solidity::Calldata::new(&proof, &public))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -193,5 +218,27 @@ mod tests {
             err.to_string().contains("threshold-d4-k1")
                 && err.to_string().contains("threshold-d4-k2")
         );
+    }
+
+    #[test]
+    fn exports_a_verifier_and_calldata() {
+        let keys = setup("square-chain-2", Some(1)).unwrap();
+        let source = solidity_verifier(&keys.verifying_key).unwrap();
+        assert!(source.contains("`square-chain-2`") && source.contains("DEVELOPMENT KEY"));
+        assert!(source.contains("uint256[2] calldata _pubSignals"));
+        assert_eq!(
+            solidity_verifier(&keys.proving_key).unwrap_err().code(),
+            "KEY_INTEGRITY"
+        );
+
+        let claim = claim_json("threshold-d4-k2", 3);
+        let keys = setup("threshold-d4-k2", Some(1)).unwrap();
+        let out = prove(&claim, &keys.proving_key, &mut |_| {}).unwrap();
+        let public = json!(out.public_signals).to_string();
+        let call = solidity_calldata(&out.proof.to_string(), &public).unwrap();
+        assert_eq!(call.public.len(), 5);
+        assert_eq!(call.to_json()["pubSignals"].as_array().unwrap().len(), 5);
+        let err = solidity_calldata("{}", &public).unwrap_err();
+        assert_eq!(err.code(), "INVALID_PROOF");
     }
 }

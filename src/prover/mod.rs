@@ -11,6 +11,7 @@ pub mod keys;
 pub mod manifest;
 pub mod prove;
 pub mod setup;
+pub mod solidity;
 pub mod verify;
 
 use std::fmt;
