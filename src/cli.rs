@@ -100,6 +100,22 @@ pub fn export_verification_key(keys: &Path, circuit: &str, out: &Path) -> Result
     )
 }
 
+/// `export-verifier`: writes the Solidity verifier of `circuit`'s verifying key in `keys` to
+/// `out`. Returns whether the key is a development key.
+pub fn export_verifier(keys: &Path, circuit: &str, out: &Path) -> Result<bool> {
+    let id: CircuitId = circuit.parse()?;
+    let verifying_key = KeyDir::new(keys).load(&id, KeyKind::Verifying)?;
+    write(out, &api::solidity_verifier(&verifying_key)?)?;
+    Ok(crate::prover::keys::KeyHeader::read(&verifying_key)?.development)
+}
+
+/// `calldata`: the `verifyProof` arguments of a proof, as `snarkjs zkey export soliditycalldata`
+/// prints them.
+pub fn calldata(proof: &Path, public: &Path) -> Result<String> {
+    let call = api::solidity_calldata(&read(proof)?, &read(public)?)?;
+    Ok(call.to_snarkjs_text())
+}
+
 /// Where `sample` writes the tree next to the claim: `claim.json` -> `claim.tree.json`.
 pub fn tree_file_for(claim: &Path) -> PathBuf {
     let name = claim

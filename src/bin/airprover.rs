@@ -91,6 +91,27 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write a Solidity Groth16 verifier contract for a verifying key (snarkjs's interface).
+    ExportVerifier {
+        /// Key directory.
+        #[arg(long)]
+        keys: PathBuf,
+        /// Circuit id.
+        #[arg(long)]
+        circuit: String,
+        /// Where to write Verifier.sol.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print a proof's verifyProof calldata, as `snarkjs zkey export soliditycalldata` does.
+    Calldata {
+        /// proof.json.
+        #[arg(long)]
+        proof: PathBuf,
+        /// public.json.
+        #[arg(long)]
+        public: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -185,6 +206,15 @@ fn run(command: Command) -> Result<ExitCode> {
         } => {
             cli::export_verification_key(&keys, &circuit, &out)?;
             println!("verification key in {}", out.display());
+        }
+        Command::ExportVerifier { keys, circuit, out } => {
+            if cli::export_verifier(&keys, &circuit, &out)? {
+                eprintln!("warning: development key: anyone who knows its seed can forge proofs this verifier accepts");
+            }
+            println!("verifier contract in {}", out.display());
+        }
+        Command::Calldata { proof, public } => {
+            println!("{}", cli::calldata(&proof, &public)?);
         }
     }
     Ok(ExitCode::SUCCESS)
