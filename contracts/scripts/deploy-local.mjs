@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// Starts anvil on 127.0.0.1, deploys a campaign (the verifier of a key directory, the demo token,
+// a funded ReputationAirdrop with its root published) and writes the addresses to a JSON file.
+// For `make demo`: everything is DEVELOPMENT only (anvil's public accounts, `setup --seed` keys).
+//
+//   node contracts/scripts/deploy-local.mjs --keys DIR --circuit ID --out chain.json \
+//     (--claim claim.json | --root R --campaign C --threshold T | --score S) \
+//     [--amount WEI] [--claims N] [--port 8545] [--detach]
+//
+// Without --detach it keeps anvil running until SIGINT or SIGTERM; with it, it leaves anvil
+// running and exits (the JSON's `anvilPid` is the process to stop).
+import { readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+import { exportVerifier } from "../lib/airprover.mjs";
+import { HARDFORK, startAnvil } from "../lib/anvil.mjs";
+import { campaignOfClaim } from "../lib/campaign.mjs";
+import { connect } from "../lib/chain.mjs";
+import { deployCampaign } from "../lib/deploy.mjs";
+
+const { values: opt } = parseArgs({
+  options: {
+    keys: { type: "string" },
+    circuit: { type: "string" },
+    claim: { type: "string" },
+    root: { type: "string" },
+    campaign: { type: "string" },
+    threshold: { type: "string" },
+    score: { type: "string" },
+    amount: { type: "string", default: `${10n ** 18n}` },
+    claims: { type: "string", default: "1000" },
+    port: { type: "string", default: "8545" },
+    out: { type: "string" },
+    detach: { type: "boolean", default: false },
+  },
+});
+
+function usage(problem) {
+  console.error(`deploy-local: ${problem}\nsee the comment at the top of ${fileURLToPath(import.meta.url)}`);
+  process.exit(2);
+}
+
+function campaignOptions() {
+  if (opt.claim) return campaignOfClaim(JSON.parse(readFileSync(opt.claim, "utf8")));
+  if (!opt.root || !opt.campaign || (opt.threshold === undefined) === (opt.score === undefined)) {
+    usage("give --claim, or --root, --campaign and one of --threshold / --score");
+  }
+  return {
+    roots: [BigInt(opt.root)],
+    campaignId: BigInt(opt.campaign),
+    rule: opt.score === undefined ? "atLeast" : "exactly",
+    target: BigInt(opt.score ?? opt.threshold),
+  };
+}
+
+if (!opt.keys || !opt.circuit || !opt.out) usage("--keys, --circuit and --out are required");
+const campaign = campaignOptions();
+const verifier = exportVerifier(opt.keys, opt.circuit);
+
+const anvil = await startAnvil({ port: Number(opt.port), detached: opt.detach });
+try {
+  // Account 0 deploys and operates; account 1 is the claim app's (a relayer: the tokens go to the
+  // claimant bound in the proof, not to the sender).
+  const operator = connect(anvil.url, anvil.devKeys[0]);
+  const claimer = connect(anvil.url, anvil.devKeys[1]);
+  const deployed = await deployCampaign(operator, {
+    verifier,
+    ...campaign,
+    amount: BigInt(opt.amount),
+    claims: BigInt(opt.claims),
+  });
+  const chainId = await operator.publicClient.getChainId();
+  const out = {
+    note: "DEVELOPMENT chain: anvil's accounts and keys are public; the verifier's keys come from `setup --seed`",
+    rpcUrl: anvil.url,
+    chainId,
+    hardfork: HARDFORK,
+    anvilPid: opt.detach ? anvil.pid : undefined,
+    circuit: opt.circuit,
+    campaignId: `${campaign.campaignId}`,
+    rule: campaign.rule,
+    target: `${campaign.target}`,
+    roots: campaign.roots.map((r) => `0x${r.toString(16).padStart(64, "0")}`),
+    amount: opt.amount,
+    operator: operator.account.address,
+    claimer: { address: claimer.account.address, privateKey: anvil.devKeys[1] },
+    verifier: deployed.verifier,
+    token: deployed.token,
+    airdrop: deployed.airdrop,
+    abi: deployed.abi,
+  };
+  writeFileSync(opt.out, `${JSON.stringify(out, null, 2)}\n`);
+  console.log(`anvil on ${anvil.url} (pid ${anvil.pid}); airdrop ${deployed.airdrop}, token ${deployed.token}, verifier ${deployed.verifier}; written to ${opt.out}`);
+} catch (err) {
+  await anvil.stop();
+  throw err;
+}
+
+if (!opt.detach) {
+  console.log("Ctrl-C stops anvil");
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.once(signal, async () => {
+      await anvil.stop();
+      process.exit(0);
+    });
+  }
+}
