@@ -46,6 +46,7 @@ test: tools
 	@$(TIMED) test-wasm-threads scripts/test-wasm.sh threads
 	@$(TIMED) test-wasm-single scripts/test-wasm.sh single
 	$(run-interop)
+	@$(TIMED) test-contracts npm --prefix contracts test
 	$(run-e2e)
 
 lint: tools
@@ -85,6 +86,12 @@ test-interop: tools
 
 test-e2e: tools
 	$(run-e2e)
+
+# Solidity on a real EVM: contracts/ compiled with solcjs, anvil on 127.0.0.1, proofs made by the
+# native CLI (`npm test` installs contracts/'s locked packages when they are missing).
+.PHONY: test-contracts
+test-contracts: tools
+	@$(TIMED) test-contracts npm --prefix contracts test
 
 # Development keys and a sample claim from the CLI (deterministic with SEED), regenerated when
 # the CLI binary changes.
