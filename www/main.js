@@ -10,7 +10,7 @@ const $ = (id) => document.getElementById(id);
 
 /** Promise-based calls into pkg/prover-worker.js (the message protocol is documented there). */
 class ProverWorker {
-  constructor(url) {
+  constructor(url, { threads = navigator.hardwareConcurrency, build = 'auto' } = {}) {
     this.worker = new Worker(url, { type: 'module' });
     this.pending = new Map();
     this.nextId = 1;
@@ -22,7 +22,7 @@ class ProverWorker {
       });
       this.worker.addEventListener('error', (e) => reject(new Error(e.message)));
     });
-    this.worker.postMessage({ type: 'airprover:init', threads: navigator.hardwareConcurrency });
+    this.worker.postMessage({ type: 'airprover:init', threads, build });
   }
 
   /** Calls an export of the wasm module in the worker; resolves to `{ value, ms }`. */
@@ -89,7 +89,9 @@ async function prove(worker, claimJson) {
 
 async function main() {
   $('isolated').textContent = String(self.crossOriginIsolated);
-  const worker = new ProverWorker(new URL('./pkg/prover-worker.js', import.meta.url));
+  // ?build=single|threads forces a build (default: threads when the page is isolated).
+  const wanted = new URLSearchParams(location.search).get('build') ?? 'auto';
+  const worker = new ProverWorker(new URL('./pkg/prover-worker.js', import.meta.url), { build: wanted });
   try {
     const { build, info, ms } = await worker.ready;
     $('build').textContent = `${build}, ${info.threads} thread(s) (hardwareConcurrency ${navigator.hardwareConcurrency}), loaded in ${ms.toFixed(0)} ms`;
