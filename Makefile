@@ -47,6 +47,7 @@ test: tools
 	@$(TIMED) test-wasm-single scripts/test-wasm.sh single
 	$(run-interop)
 	@$(TIMED) test-contracts npm --prefix contracts test
+	@$(MAKE) --no-print-directory test-browser
 	$(run-e2e)
 
 lint: tools
@@ -86,6 +87,15 @@ test-interop: tools
 
 test-e2e: tools
 	$(run-e2e)
+
+# The runtime in Chromium with real Workers (tests/browser): both wasm builds and the CLI (which
+# makes the development keys the tests prove with).
+.PHONY: test-browser
+test-browser: tools
+	@$(TIMED) build-threads scripts/build-wasm.sh threads
+	@$(TIMED) build-single scripts/build-wasm.sh single
+	@$(TIMED) cli-build cargo build --release --bin airprover
+	@$(TIMED) test-browser npm --prefix tests/browser test
 
 # Solidity on a real EVM: contracts/ compiled with solcjs, anvil on 127.0.0.1, proofs made by the
 # native CLI (`npm test` installs contracts/'s locked packages when they are missing).

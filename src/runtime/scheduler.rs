@@ -322,6 +322,8 @@ pub struct Scheduler {
     jitter: Jitter,
     commands: Vec<Command>,
     terminated: bool,
+    /// Final states per priority, kept after the jobs themselves are forgotten.
+    finished: BTreeMap<Priority, StateCounts>,
 }
 
 impl Scheduler {
@@ -341,6 +343,7 @@ impl Scheduler {
             next_worker: 1,
             commands: Vec::new(),
             terminated: false,
+            finished: BTreeMap::new(),
         }
     }
 
@@ -623,7 +626,12 @@ impl Scheduler {
     pub fn stats(&self) -> Stats {
         let mut by_priority: BTreeMap<String, StateCounts> = Priority::HIGHEST_FIRST
             .iter()
-            .map(|p| (p.to_string(), StateCounts::default()))
+            .map(|p| {
+                (
+                    p.to_string(),
+                    self.finished.get(p).cloned().unwrap_or_default(),
+                )
+            })
             .collect();
         for j in self.jobs.values() {
             let c = by_priority
@@ -632,9 +640,8 @@ impl Scheduler {
             match j.state {
                 JobState::Queued | JobState::RetryWait { .. } => c.queued += 1,
                 JobState::Running { .. } => c.running += 1,
-                JobState::Succeeded => c.completed += 1,
-                JobState::Failed => c.failed += 1,
-                JobState::Cancelled => c.cancelled += 1,
+                // Counted in `finished` when they ended: settled jobs are forgotten.
+                JobState::Succeeded | JobState::Failed | JobState::Cancelled => {}
             }
         }
         let (ok, bad) = by_priority
@@ -741,10 +748,20 @@ impl Scheduler {
         if let Some(user) = j.user_id.clone() {
             self.quotas.release(&user);
         }
+        let counts = self.finished.entry(j.priority).or_default();
         let kind = match state {
-            JobState::Succeeded => EventKind::Succeeded,
-            JobState::Cancelled => EventKind::Cancelled,
-            _ => EventKind::Failed,
+            JobState::Succeeded => {
+                counts.completed += 1;
+                EventKind::Succeeded
+            }
+            JobState::Cancelled => {
+                counts.cancelled += 1;
+                EventKind::Cancelled
+            }
+            _ => {
+                counts.failed += 1;
+                EventKind::Failed
+            }
         };
         self.log(job, kind, now_ms, code);
     }

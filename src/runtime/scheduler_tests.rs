@@ -440,6 +440,11 @@ fn stats_count_per_priority() {
     assert_eq!(st.by_priority["HIGH"].completed, 1);
     assert_eq!(st.by_priority["LOW"].failed, 1);
     assert_eq!(st.success_rate, Some(0.5));
+    // Counts survive forgetting the settled jobs (the web layer forgets them at once).
+    s.forget(a);
+    s.forget(b);
+    assert_eq!(s.stats().by_priority["HIGH"].completed, 1);
+    assert_eq!(s.stats().success_rate, Some(0.5));
     assert_eq!(st.durations["threshold-d4-k2"].p50, 100.0);
     let json = serde_json::to_value(&st).unwrap();
     assert_eq!(json["successRate"], 0.5);

@@ -1,0 +1,221 @@
+// Types of airprover's public API (the runtime in src/web/runtime/, the worker in src/js/).
+
+/** A job's priority: higher runs first, FIFO within one. */
+export type Priority = 'LOW' | 'NORMAL' | 'HIGH' | 'CRITICAL';
+
+/** Every error code a call or a job can end with. */
+export type ErrorCode =
+  | 'INVALID_JSON'
+  | 'INVALID_INPUT'
+  | 'UNKNOWN_CIRCUIT'
+  | 'PATH_MISMATCH'
+  | 'SCORE_NOT_MET'
+  | 'INVALID_PROOF'
+  | 'KEY_NOT_FOUND'
+  | 'KEY_INTEGRITY'
+  | 'NETWORK'
+  | 'WITNESS_FAILED'
+  | 'PROOF_FAILED'
+  | 'VERIFY_FAILED'
+  | 'OUT_OF_MEMORY'
+  | 'WORKER_CRASHED'
+  | 'TIMEOUT'
+  | 'THREADS_UNAVAILABLE'
+  | 'CANCELLED'
+  | 'QUEUE_FULL'
+  | 'RATE_LIMITED'
+  | 'TERMINATED'
+  | 'IO_ERROR'
+  | 'INTERNAL';
+
+/** One failed attempt of a job. */
+export interface Attempt {
+  attempt: number;
+  code: ErrorCode;
+  atMs: number;
+  circuit: string;
+}
+
+/** What every airprover call and job rejects or throws with. */
+export interface AirproverError extends Error {
+  name: 'AirproverError';
+  /** Stable: programs switch on it. */
+  code: ErrorCode;
+  category: 'input' | 'key' | 'prover' | 'resource' | 'runtime' | 'cancelled';
+  severity: 'info' | 'error' | 'critical';
+  /** Whether the same job may succeed if tried again (the runtime already retried it). */
+  retryable: boolean;
+  /** Whether the runtime tries another build or a smaller circuit for it. */
+  fallback: boolean;
+  /** The failed attempts, oldest first. */
+  attempts: Attempt[];
+}
+
+/** A Svelte-store-compatible value: `subscribe` calls `run` now and on every change. */
+export interface Readable<T> {
+  subscribe(run: (value: T) => void): () => void;
+  readonly value: T;
+}
+
+/** The claim input of the claim spec. Numbers: decimal or 0x-hex strings, or safe integers. */
+export interface Claim {
+  circuit: string;
+  root: string;
+  secret: string;
+  campaignId: string | number;
+  claimant: string;
+  threshold?: string | number;
+  score?: string | number;
+  attestations: {
+    index: number | string;
+    attester: string;
+    weight: number | string;
+    siblings: string[];
+  }[];
+}
+
+/** `proof.json` as snarkjs writes it. */
+export interface SnarkjsProof {
+  pi_a: string[];
+  pi_b: string[][];
+  pi_c: string[];
+  protocol: 'groth16';
+  curve: 'bn128';
+}
+
+/** A verified proof: snarkjs `proof.json` and `public.json`. */
+export interface ProofResult {
+  proof: SnarkjsProof;
+  /** `[root, campaignId, claimant, nullifier, threshold | score]`, decimal strings. */
+  publicSignals: string[];
+}
+
+/** Where a job is. `percent` only grows while one attempt runs. */
+export interface Progress {
+  stage: 'queued' | 'loading-keys' | 'witness' | 'proving' | 'verifying' | 'done' | 'failed' | 'cancelled';
+  percent: number;
+  /** Remaining milliseconds, from this device's history of the circuit; null before any. */
+  etaMs: number | null;
+  attempt?: number;
+  /** Answered from the proof cache. */
+  cached: boolean;
+  done: boolean;
+}
+
+export interface ProverOptions {
+  /** URL of the keys' manifest.json (as `airprover setup` writes it). Required. */
+  manifestUrl: string;
+  /** Job workers. Default 1. */
+  workers?: number;
+  /** Threads per worker in the threaded build. Default navigator.hardwareConcurrency. */
+  threads?: number;
+  /** Default 'auto': threaded when the page is cross-origin isolated. */
+  build?: 'auto' | 'threaded' | 'single';
+  /** Unfinished jobs at most; past it submit throws QUEUE_FULL. Default 100. */
+  capacity?: number;
+  /** Idle workers shut down after this long. Default 60000. */
+  idleTimeoutMs?: number;
+  /** Retries of retryable failures. Default 3. */
+  maxRetries?: number;
+  /** Per-attempt timeout. Default none. */
+  timeoutMs?: number;
+  /** Retry delay: min(maxMs, baseMs * factor^(n-1)), `jitter` of it random. */
+  backoff?: { baseMs?: number; factor?: number; maxMs?: number; jitter?: number };
+  /** Per-userId limits; past them submit throws RATE_LIMITED. */
+  quotas?: { maxActive?: number; maxPerMinute?: number };
+  /** Durations kept per circuit for percentiles and ETA. Default 100. */
+  history?: number;
+  /** Audit events kept. Default 1000. */
+  auditLogSize?: number;
+  /** Test-only fault switches. */
+  faultInjection?: { crashAtStage?: string; stallAtStage?: string; stallMs?: number; times?: number };
+}
+
+export interface SubmitOptions {
+  priority?: Priority;
+  /** Aborting it cancels the job (rejects with CANCELLED). */
+  signal?: AbortSignal;
+  /** Per-attempt timeout; a timeout is a retryable TIMEOUT. */
+  timeoutMs?: number;
+  maxRetries?: number;
+  /** For quotas. */
+  userId?: string;
+  onProgress?: (progress: Progress) => void;
+}
+
+/** One submission. */
+export interface Job {
+  /** Shared by identical claims in flight (they share one proof). */
+  readonly id: number;
+  readonly result: Promise<ProofResult>;
+  readonly progress: Readable<Progress>;
+  /** Rejects `result` with CANCELLED now; stops the proof if nobody else waits on it. */
+  cancel(): void;
+}
+
+export interface StateCounts {
+  queued: number;
+  running: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+}
+
+export interface Stats {
+  byPriority: Record<Priority, StateCounts>;
+  successRate: number | null;
+  durations: Record<string, { p50: number; p95: number; p99: number; count: number }>;
+  predictions: Record<string, number>;
+  workers: number;
+  busyWorkers: number;
+  build: 'threaded' | 'single';
+  threadsInUse: number;
+  wasmMemoryPerWorker: number[];
+}
+
+export interface Status {
+  build: 'threaded' | 'single';
+  threads: number;
+  /** Why this build, in words (e.g. the page is not cross-origin isolated). */
+  reason: string;
+  crossOriginIsolated: boolean;
+  workers: number;
+  terminated: boolean;
+}
+
+export interface AuditEvent {
+  atMs: number;
+  job: number;
+  kind:
+    | 'submitted'
+    | 'deduplicated'
+    | 'rejected'
+    | 'started'
+    | 'retried'
+    | 'fell-back'
+    | 'worker-crashed'
+    | 'succeeded'
+    | 'failed'
+    | 'cancelled';
+  circuit: string;
+  priority: Priority;
+  attempt: number;
+  code?: ErrorCode;
+}
+
+export interface Prover {
+  /** Throws AirproverError for a bad claim or options, QUEUE_FULL, RATE_LIMITED, TERMINATED. */
+  submit(claim: Claim | string, options?: SubmitOptions): Job;
+  /** Ends every worker; unfinished jobs reject with TERMINATED. */
+  terminate(): void;
+  readonly stats: Readable<Stats>;
+  readonly status: Readable<Status>;
+  /** Job events (never claims or secrets), oldest first. */
+  auditLog(): AuditEvent[];
+  /** Predicted proving time of a circuit on this device (ms), from this runtime's history. */
+  predict(circuit: string): number | undefined;
+  workerCount(): number;
+}
+
+/** Starts the runtime: reads the key manifest and picks the build for this page. */
+export function createProver(options: ProverOptions): Promise<Prover>;

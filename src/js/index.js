@@ -1,0 +1,38 @@
+// airprover: Groth16 (BN254) reputation-claim proofs in the browser.
+//
+//   import { createProver } from 'airprover';
+//   const prover = await createProver({ manifestUrl: '/keys/manifest.json' });
+//   const job = prover.submit(claim, { priority: 'HIGH', onProgress: (p) => console.log(p) });
+//   const { proof, publicSignals } = await job.result;
+//
+// The runtime (queue, scheduling, retries, fallbacks) is Rust: the single-threaded build of the
+// wasm module, instantiated here on the page's thread, where it never proves. Proofs run in
+// module Workers (prover-worker.js), each with the threaded build when the page is cross-origin
+// isolated and the single-threaded one otherwise. The `new URL(..., import.meta.url)` forms below
+// are the ones bundlers (Vite, webpack) detect and rewrite: keep them literal.
+import init, { Runtime } from './single/airprover.js';
+
+export { Runtime, Job, Readable, LoadedKey, setup, prove, verify, verificationKeyJson, keyCircuit, poseidonHash } from './single/airprover.js';
+
+let ready = null;
+
+/** Instantiates the page-side wasm module once. */
+function loadRuntimeModule() {
+  ready ??= init({ module_or_path: new URL('./single/airprover_bg.wasm', import.meta.url) });
+  return ready;
+}
+
+/** Starts a new prover worker: the literal form bundlers detect. */
+function spawnWorker() {
+  return new Worker(new URL('./prover-worker.js', import.meta.url), { type: 'module' });
+}
+
+/**
+ * Creates the proof runtime. See the README for every option; `manifestUrl` is required.
+ * @param {import('./index').ProverOptions} options
+ * @returns {Promise<import('./index').Prover>}
+ */
+export async function createProver(options) {
+  await loadRuntimeModule();
+  return Runtime.create(options, spawnWorker);
+}

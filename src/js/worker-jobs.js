@@ -1,0 +1,130 @@
+// Proof jobs inside a prover worker: the runtime (src/web/runtime/) sends
+//   { type: 'airprover:job', id, attempt, circuit, claim, key: { url, sha256, bytes, development }, fault? }
+// (`fault` is the runtime's test-only switch: { crashAtStage?, stallAtStage?, stallMs }.)
+// and gets back, all tagged with the job id:
+//   { type: 'airprover:job-progress', id, progress: { stage, fraction } }   (zero or more)
+//   { type: 'airprover:job-result', id, value: { proof, publicSignals }, ms, memoryBytes }
+//   { type: 'airprover:job-error', id, error: { name, code, message, retryable }, memoryBytes }
+//
+// Proving keys stay loaded between jobs (one LoadedKey per key URL): the first job of a circuit
+// downloads the key, checks its SHA-256 against the manifest, and parses it once.
+
+const keys = new Map(); // key url -> Promise<LoadedKey>
+
+/** Runs one job on the loaded wasm module `mod`; `exports` are its instance exports. */
+export async function runJob(mod, exports, msg, post) {
+  const { id, claim, key, fault } = msg;
+  const start = performance.now();
+  const memoryBytes = () => exports?.memory?.buffer?.byteLength ?? 0;
+  let crashAt = null;
+  try {
+    if (!key || typeof key.url !== 'string') {
+      throw coded('KEY_NOT_FOUND', `no proving key for ${msg.circuit}`);
+    }
+    const progress = (stage, fraction) =>
+      post({ type: 'airprover:job-progress', id, progress: { stage, fraction }, memoryBytes: memoryBytes() });
+    let loading = keys.get(key.url);
+    if (!loading) {
+      loading = loadKey(mod, key, (f) => progress('loading-keys', f));
+      keys.set(key.url, loading);
+      // A failed load must not stay cached: the retry fetches again.
+      loading.catch(() => keys.delete(key.url));
+    }
+    const loaded = await loading;
+    const result = loaded.prove(claim, (p) => {
+      progress(p.stage, p.fraction);
+      if (fault?.crashAtStage === p.stage) crashAt = p.stage;
+      if (fault?.stallAtStage === p.stage) {
+        // Block the worker as a long proof does: only terminating it stops this.
+        const until = performance.now() + fault.stallMs;
+        while (performance.now() < until);
+      }
+    });
+    if (crashAt) throw new InjectedCrash(crashAt);
+    post({
+      type: 'airprover:job-result',
+      id,
+      value: { proof: result.proof, publicSignals: result.publicSignals },
+      ms: performance.now() - start,
+      memoryBytes: memoryBytes(),
+    });
+  } catch (e) {
+    if (e instanceof InjectedCrash) {
+      // Test-only fault switch: die the way a crashed worker dies, with an uncaught error that
+      // the page sees as the Worker's `error` event. The result is never sent.
+      setTimeout(() => {
+        throw new Error(`airprover: injected crash at stage ${e.stage}`);
+      });
+      return;
+    }
+    post({ type: 'airprover:job-error', id, error: plainError(e), memoryBytes: memoryBytes() });
+    if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
+      // The instance may be poisoned (a trap mid-proof): let the runtime replace this worker.
+      keys.clear();
+    }
+  }
+}
+
+class InjectedCrash extends Error {
+  constructor(stage) {
+    super(`injected crash at ${stage}`);
+    this.stage = stage;
+  }
+}
+
+function coded(code, message) {
+  return Object.assign(new Error(`${code}: ${message}`), { code });
+}
+
+/** Downloads a key with progress, checks it against the pinned SHA-256, and parses it. */
+async function loadKey(mod, key, onProgress) {
+  let response;
+  try {
+    response = await fetch(key.url);
+  } catch (e) {
+    throw coded('NETWORK', `${key.url}: ${e.message}`);
+  }
+  if (response.status === 404) throw coded('KEY_NOT_FOUND', `${key.url}: HTTP 404`);
+  if (!response.ok) throw coded('NETWORK', `${key.url}: HTTP ${response.status}`);
+  const total = key.bytes || Number(response.headers.get('content-length')) || 0;
+  const chunks = [];
+  let received = 0;
+  const reader = response.body.getReader();
+  onProgress(0);
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    received += value.length;
+    if (total) onProgress(Math.min(1, received / total));
+  }
+  const bytes = new Uint8Array(received);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  if (hex !== key.sha256) {
+    throw coded('KEY_INTEGRITY', `${key.url}: ${received} bytes whose SHA-256 does not match the manifest`);
+  }
+  return new mod.LoadedKey(bytes);
+}
+
+/** An error as a plain object that survives postMessage, with out-of-memory recognised. */
+function plainError(e) {
+  const message = String(e?.message ?? e);
+  if (e instanceof RangeError || /out of memory|memory allocation|could not allocate|Memory\.grow/i.test(message)) {
+    return { name: 'RangeError', code: 'OUT_OF_MEMORY', message, retryable: true };
+  }
+  if (e instanceof WebAssembly.RuntimeError) {
+    return { name: 'RuntimeError', code: 'WORKER_CRASHED', message, retryable: true };
+  }
+  return {
+    name: e?.name ?? 'Error',
+    code: e?.code ?? 'PROOF_FAILED',
+    message,
+    retryable: e?.retryable ?? true,
+  };
+}

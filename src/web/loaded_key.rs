@@ -1,0 +1,92 @@
+//! `LoadedKey`: a proving key read once and kept in a worker, so that jobs of the same circuit
+//! do not parse tens of megabytes of key again.
+
+use js_sys::{Function, Object};
+use wasm_bindgen::prelude::*;
+
+use super::clock;
+use super::error::{to_js, JsResult};
+use super::prover::{json_text, progress_object, serialize, set};
+use crate::api;
+use crate::circuit::CircuitId;
+use crate::claim::Claim;
+use crate::prover::keys::{KeyFile, KeyKind, Validation};
+use crate::prover::{Progress, ProvingKey};
+use crate::Error;
+
+/// A proving key file, read and ready to prove with.
+#[wasm_bindgen]
+pub struct LoadedKey {
+    circuit: CircuitId,
+    development: bool,
+    key: ProvingKey,
+}
+
+#[wasm_bindgen]
+impl LoadedKey {
+    /// Reads a proving key file. The caller has checked its SHA-256 against the pinned manifest,
+    /// so the points are not curve-checked again (a bad point could only give a proof that fails
+    /// the self-check every proof goes through).
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: &[u8]) -> JsResult<LoadedKey> {
+        let file = KeyFile::parse(bytes).map_err(to_js)?;
+        let circuit = file.header.circuit;
+        file.expect(KeyKind::Proving, &circuit).map_err(to_js)?;
+        let key = file.proving_key(Validation::Unchecked).map_err(to_js)?;
+        Ok(LoadedKey {
+            circuit,
+            development: file.header.development,
+            key,
+        })
+    }
+
+    /// The circuit the key is for.
+    #[wasm_bindgen(getter)]
+    pub fn circuit(&self) -> String {
+        self.circuit.to_string()
+    }
+
+    /// Whether these are development keys (made from a seed: never for production).
+    #[wasm_bindgen(getter)]
+    pub fn development(&self) -> bool {
+        self.development
+    }
+
+    /// Proves a claim of this key's circuit, like `prove`, and self-checks the proof.
+    #[wasm_bindgen(unchecked_return_type = "ProveResult")]
+    pub fn prove(
+        &self,
+        #[wasm_bindgen(js_name = claimJson, unchecked_param_type = "string | object")]
+        claim_json: JsValue,
+        #[wasm_bindgen(js_name = onProgress, unchecked_param_type = "(p: ProveProgress) => void")]
+        on_progress: Option<Function>,
+    ) -> JsResult<JsValue> {
+        let start = clock::now_ms();
+        let claim = Claim::from_json(&json_text(claim_json, "claimJson")?).map_err(to_js)?;
+        if claim.circuit != self.circuit {
+            return Err(to_js(Error::key_integrity(format!(
+                "this key is for {}, the claim for {}",
+                self.circuit, claim.circuit
+            ))));
+        }
+        let mut report = |p: &Progress| {
+            if let Some(f) = &on_progress {
+                let _ = f.call1(
+                    &JsValue::NULL,
+                    &progress_object(p, clock::elapsed_ms(start)),
+                );
+            }
+        };
+        let out = api::prove_with_key(&claim, &self.key, &mut report).map_err(to_js)?;
+        let json = serde_wasm_bindgen::Serializer::json_compatible();
+        let result = Object::new();
+        set(&result, "proof", &serialize(&out.proof, &json)?);
+        set(
+            &result,
+            "publicSignals",
+            &serialize(&out.public_signals, &json)?,
+        );
+        set(&result, "ms", &clock::elapsed_ms(start).into());
+        Ok(result.into())
+    }
+}

@@ -1,0 +1,335 @@
+// The proof runtime in a real Chromium with real Workers: priorities, crashes, cancellation,
+// timeouts, the single-threaded fallback, progress, terminate, and a 200-job load test.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+
+import { launch, openPage } from './support/browser.mjs';
+import { CIRCUIT, ROOT, fixture } from './support/fixture.mjs';
+import { startServer } from './support/server.mjs';
+
+let browser;
+let fx;
+const servers = {};
+
+before(async () => {
+  fx = fixture([CIRCUIT]);
+  browser = await launch();
+  for (const isolated of [true, false]) {
+    servers[isolated] = await startServer({
+      isolated,
+      mounts: { '/pkg/': join(ROOT, 'pkg'), '/keys/': join(fx.dir, 'keys'), '/': import.meta.dirname },
+    });
+  }
+});
+
+after(async () => {
+  await browser?.close();
+  await Promise.all(Object.values(servers).map((s) => s.close()));
+});
+
+/** Opens the test page; returns the page, checked for errors when the test ends. */
+async function page(t, { isolated = true, expect404 = null } = {}) {
+  const p = await openPage(browser, `${servers[isolated].url}/page.html`);
+  t.after(async () => {
+    // A fetch of a missing file is logged by the browser itself: allowed only where expected.
+    const problems = p.problems.filter((m) => !(expect404 && m.includes('404') && m.includes(expect404)));
+    await p.context().close();
+    assert.deepEqual(problems, [], 'no page error or console error');
+  });
+  return p;
+}
+
+/** The claim with another campaign id: a different, equally valid claim (no deduplication). */
+function variant(claim, n) {
+  return { ...claim, campaignId: String(1000 + n) };
+}
+
+describe('runtime', () => {
+  test('a CRITICAL job submitted behind several LOW ones runs next', async (t) => {
+    const p = await page(t);
+    const order = await p.evaluate(async ({ claim, variants }) => {
+      const prover = await airprover.createProver({ manifestUrl: '/keys/manifest.json', workers: 1 });
+      const done = [];
+      const track = (job, name) => job.result.then(() => done.push(name));
+      const first = prover.submit(claim, { priority: 'LOW' });
+      // Wait until the first job runs, so the others queue behind it.
+      await new Promise((ok) => first.progress.subscribe((v) => v.stage !== 'queued' && ok()));
+      const all = [track(first, 'low-0')];
+      variants.forEach((c, i) => all.push(track(prover.submit(c, { priority: 'LOW' }), `low-${i + 1}`)));
+      all.push(track(prover.submit({ ...claim, campaignId: '999' }, { priority: 'CRITICAL' }), 'critical'));
+      await Promise.all(all);
+      prover.terminate();
+      return done;
+    }, { claim: fx.claims[CIRCUIT], variants: [1, 2, 3, 4].map((n) => variant(fx.claims[CIRCUIT], n)) });
+    assert.deepEqual(order, ['low-0', 'critical', 'low-1', 'low-2', 'low-3', 'low-4']);
+  });
+
+  test('a job whose worker dies mid-proof completes on a fresh worker', async (t) => {
+    const p = await page(t);
+    const out = await p.evaluate(async (claim) => {
+      const prover = await airprover.createProver({
+        manifestUrl: '/keys/manifest.json',
+        faultInjection: { crashAtStage: 'msm-h', times: 1 },
+      });
+      const job = prover.submit(claim);
+      const result = await job.result;
+      const log = prover.auditLog();
+      prover.terminate();
+      return { signals: result.publicSignals.length, kinds: log.map((e) => e.kind), attempts: log.at(-1).attempt };
+    }, fx.claims[CIRCUIT]);
+    assert.equal(out.signals, 5);
+    assert.ok(out.kinds.includes('worker-crashed'), out.kinds.join());
+    assert.equal(out.kinds.at(-1), 'succeeded');
+    assert.equal(out.attempts, 2);
+  });
+
+  for (const how of ['cancel()', 'AbortController.abort()']) {
+    test(`${how} of a running job rejects with CANCELLED within 1 s, and the pool goes on`, async (t) => {
+      const p = await page(t);
+      const out = await p.evaluate(async ({ claim, how }) => {
+        const prover = await airprover.createProver({
+          manifestUrl: '/keys/manifest.json',
+          // The first attempt blocks its worker in the prover for a minute, as a large proof does.
+          faultInjection: { stallAtStage: 'msm-h', stallMs: 60_000, times: 1 },
+        });
+        const controller = new AbortController();
+        const job = prover.submit(claim, { signal: controller.signal });
+        await new Promise((ok) => job.progress.subscribe((v) => v.stage === 'proving' && v.percent > 30 && ok()));
+        const t0 = performance.now();
+        if (how === 'cancel()') job.cancel();
+        else controller.abort();
+        const error = await job.result.then(() => null, (e) => e);
+        const ms = performance.now() - t0;
+        const next = await prover.submit({ ...claim, campaignId: '4242' }).result;
+        prover.terminate();
+        return { code: error?.code, name: error?.name, ms, next: next.publicSignals.length };
+      }, { claim: fx.claims[CIRCUIT], how });
+      assert.equal(out.code, 'CANCELLED');
+      assert.equal(out.name, 'AirproverError');
+      assert.ok(out.ms < 1000, `rejected after ${out.ms} ms`);
+      assert.equal(out.next, 5, 'the pool proves the next job');
+    });
+  }
+
+  test('a timeout retries and succeeds on the next attempt', async (t) => {
+    const p = await page(t);
+    const out = await p.evaluate(async (claim) => {
+      const prover = await airprover.createProver({
+        manifestUrl: '/keys/manifest.json',
+        backoff: { baseMs: 50, jitter: 0 },
+        faultInjection: { stallAtStage: 'qap', stallMs: 60_000, times: 1 },
+      });
+      const result = await prover.submit(claim, { timeoutMs: 8000, maxRetries: 2 }).result;
+      const log = prover.auditLog();
+      prover.terminate();
+      return { signals: result.publicSignals, log };
+    }, fx.claims[CIRCUIT]);
+    assert.equal(out.signals.length, 5);
+    const retried = out.log.find((e) => e.kind === 'retried');
+    assert.equal(retried?.code, 'TIMEOUT');
+    assert.equal(out.log.at(-1).kind, 'succeeded');
+    assert.equal(out.log.at(-1).attempt, 2);
+  });
+
+  test('a page without COOP/COEP proves on the single-threaded build and says so', async (t) => {
+    const p = await page(t, { isolated: false });
+    const out = await p.evaluate(async (claim) => {
+      const prover = await airprover.createProver({ manifestUrl: '/keys/manifest.json' });
+      const result = await prover.submit(claim).result;
+      const status = prover.status.value;
+      prover.terminate();
+      return { isolated: crossOriginIsolated, status, signals: result.publicSignals.length };
+    }, fx.claims[CIRCUIT]);
+    assert.equal(out.isolated, false);
+    assert.equal(out.status.build, 'single');
+    assert.equal(out.status.threads, 1);
+    assert.match(out.status.reason, /not cross-origin isolated/);
+    assert.equal(out.signals, 5);
+  });
+
+  test('the threaded build runs with threads on an isolated page', async (t) => {
+    const p = await page(t);
+    const out = await p.evaluate(async (claim) => {
+      const prover = await airprover.createProver({ manifestUrl: '/keys/manifest.json', threads: 2 });
+      await prover.submit(claim).result;
+      const status = prover.status.value;
+      const stats = prover.stats.value;
+      prover.terminate();
+      return { status, threadsInUse: stats.threadsInUse, memory: stats.wasmMemoryPerWorker };
+    }, fx.claims[CIRCUIT]);
+    assert.equal(out.status.build, 'threaded');
+    assert.equal(out.status.threads, 2);
+    assert.equal(out.threadsInUse, 2);
+    assert.ok(out.memory[0] > 0, 'wasm memory per worker is reported');
+  });
+
+  test('progress events arrive during proving with increasing percent', async (t) => {
+    const p = await page(t);
+    const events = await p.evaluate(async (claim) => {
+      const prover = await airprover.createProver({ manifestUrl: '/keys/manifest.json' });
+      const seen = [];
+      await prover.submit(claim, { onProgress: (v) => seen.push({ ...v }) }).result;
+      prover.terminate();
+      return seen;
+    }, fx.claims[CIRCUIT]);
+    const stages = [...new Set(events.map((e) => e.stage))];
+    for (const s of ['queued', 'loading-keys', 'witness', 'proving', 'verifying', 'done']) {
+      assert.ok(stages.includes(s), `stage ${s} in ${stages.join()}`);
+    }
+    const percents = events.map((e) => e.percent);
+    for (let i = 1; i < percents.length; i++) assert.ok(percents[i] >= percents[i - 1], percents.join());
+    const proving = events.filter((e) => e.stage === 'proving');
+    assert.ok(proving.length >= 4, 'several events between the prover sub-steps');
+    assert.equal(events.at(-1).percent, 100);
+  });
+
+  test('after terminate() no worker is left and pending jobs reject with TERMINATED', async (t) => {
+    const p = await page(t);
+    const out = await p.evaluate(async (claim) => {
+      const prover = await airprover.createProver({ manifestUrl: '/keys/manifest.json', workers: 2 });
+      const jobs = [0, 1, 2, 3].map((n) => prover.submit({ ...claim, campaignId: String(77 + n) }));
+      await new Promise((ok) => jobs[0].progress.subscribe((v) => v.stage !== 'queued' && ok()));
+      prover.terminate();
+      const codes = await Promise.all(jobs.map((j) => j.result.then(() => 'ok', (e) => e.code)));
+      let refused = null;
+      try {
+        prover.submit(claim);
+      } catch (e) {
+        refused = e.code;
+      }
+      return { codes, workers: prover.workerCount(), refused };
+    }, fx.claims[CIRCUIT]);
+    assert.deepEqual(out.codes, ['TERMINATED', 'TERMINATED', 'TERMINATED', 'TERMINATED']);
+    assert.equal(out.workers, 0);
+    assert.equal(out.refused, 'TERMINATED');
+    // The browser agrees: no dedicated worker of the page is alive.
+    await p.waitForFunction(() => true);
+    for (let i = 0; i < 50 && p.workers().length > 0; i++) await new Promise((ok) => setTimeout(ok, 100));
+    assert.equal(p.workers().length, 0, 'no worker left');
+  });
+
+  test('bad input gets a typed error and loses nothing', async (t) => {
+    const p = await page(t, { expect404: '/keys/nope.json' });
+    const out = await p.evaluate(async (claim) => {
+      const codeOf = (f) => {
+        try {
+          f();
+          return 'no error';
+        } catch (e) {
+          return `${e.name}:${e.code}`;
+        }
+      };
+      const creating = await airprover.createProver({ manifestUrl: '/keys/manifest.json', wrokers: 2 }).then(
+        () => 'no error',
+        (e) => `${e.name}:${e.code}`,
+      );
+      const missing = await airprover.createProver({ manifestUrl: '/keys/nope.json' }).then(
+        () => 'no error',
+        (e) => e.code,
+      );
+      const prover = await airprover.createProver({ manifestUrl: '/keys/manifest.json', capacity: 1 });
+      const out = {
+        creating,
+        missing,
+        badJson: codeOf(() => prover.submit('{')),
+        badPriority: codeOf(() => prover.submit(claim, { priority: 'URGENT' })),
+        unknownOption: codeOf(() => prover.submit(claim, { prio: 'LOW' })),
+        noKeys: codeOf(() => prover.submit({ ...claim, circuit: 'threshold-d4-k3' })),
+        notMet: codeOf(() => prover.submit({ ...claim, threshold: '100000' })),
+      };
+      const accepted = prover.submit(claim);
+      out.full = codeOf(() => prover.submit({ ...claim, campaignId: '5' }));
+      out.accepted = (await accepted.result).publicSignals.length;
+      prover.terminate();
+      return out;
+    }, fx.claims[CIRCUIT]);
+    assert.deepEqual(out, {
+      creating: 'AirproverError:INVALID_INPUT',
+      missing: 'KEY_NOT_FOUND',
+      badJson: 'AirproverError:INVALID_JSON',
+      badPriority: 'AirproverError:INVALID_INPUT',
+      unknownOption: 'AirproverError:INVALID_INPUT',
+      noKeys: 'AirproverError:KEY_NOT_FOUND',
+      notMet: 'AirproverError:SCORE_NOT_MET',
+      full: 'AirproverError:QUEUE_FULL',
+      accepted: 5,
+    });
+  });
+
+  test('load: 200 jobs at mixed priorities with random cancels and a crash; none lost', async (t) => {
+    const p = await page(t);
+    const out = await p.evaluate(async (claim) => {
+      const prover = await airprover.createProver({
+        manifestUrl: '/keys/manifest.json',
+        workers: 2,
+        threads: 1,
+        capacity: 250,
+        auditLogSize: 5000,
+        faultInjection: { crashAtStage: 'msm-a', times: 1 },
+      });
+      const priorities = ['LOW', 'NORMAL', 'HIGH', 'CRITICAL'];
+      let seed = 12345;
+      const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const t0 = performance.now();
+      const jobs = [];
+      for (let i = 0; i < 200; i++) {
+        const priority = priorities[Math.floor(random() * 4)];
+        const job = prover.submit({ ...claim, campaignId: String(10_000 + i) }, { priority });
+        const settled = { id: job.id, priority, outcome: null, finals: 0 };
+        job.result.then(
+          () => { settled.outcome = 'succeeded'; settled.finals++; },
+          (e) => { settled.outcome = e.code; settled.finals++; },
+        );
+        jobs.push({ job, settled });
+      }
+      // Cancel about one job in ten, at random moments while the queue drains.
+      const cancelled = new Set();
+      for (const { job } of jobs) {
+        if (random() < 0.1) {
+          const delay = random() * 3000;
+          cancelled.add(job.id);
+          setTimeout(() => job.cancel(), delay);
+        }
+      }
+      await Promise.allSettled(jobs.map(({ job }) => job.result));
+      const ms = performance.now() - t0;
+      const log = prover.auditLog();
+      const stats = prover.stats.value;
+      prover.terminate();
+      return { settled: jobs.map((j) => j.settled), cancelled: cancelled.size, log, ms, stats };
+    }, fx.claims[CIRCUIT]);
+    const outcomes = {};
+    for (const s of out.settled) {
+      assert.equal(s.finals, 1, `job ${s.id} settled once`);
+      outcomes[s.outcome] = (outcomes[s.outcome] ?? 0) + 1;
+    }
+    assert.equal(out.settled.length, 200);
+    assert.equal((outcomes.succeeded ?? 0) + (outcomes.CANCELLED ?? 0), 200, JSON.stringify(outcomes));
+    assert.ok(out.log.some((e) => e.kind === 'worker-crashed'), 'the injected crash happened');
+    // Priority order: among first attempts started while jobs of several priorities waited, a
+    // job never starts while a higher-priority job submitted earlier still waits.
+    const startedOnce = new Set();
+    const waiting = new Map();
+    const rank = { LOW: 0, NORMAL: 1, HIGH: 2, CRITICAL: 3 };
+    let inversions = 0;
+    for (const e of out.log) {
+      if (e.kind === 'submitted') waiting.set(e.job, e);
+      if (e.kind === 'cancelled' || e.kind === 'failed' || e.kind === 'succeeded') waiting.delete(e.job);
+      if (e.kind !== 'started') continue;
+      if (!startedOnce.has(e.job)) {
+        for (const w of waiting.values()) {
+          if (w.job !== e.job && rank[w.priority] > rank[e.priority]) inversions++;
+        }
+      }
+      startedOnce.add(e.job);
+      waiting.delete(e.job);
+    }
+    assert.equal(inversions, 0, 'no job started ahead of a waiting higher-priority job');
+    console.log(
+      `load test: 200 jobs in ${(out.ms / 1000).toFixed(1)} s, outcomes ${JSON.stringify(outcomes)}, ` +
+        `${out.cancelled} cancel calls, p50 ${out.stats.durations[CIRCUIT]?.p50?.toFixed(0)} ms, ` +
+        `p95 ${out.stats.durations[CIRCUIT]?.p95?.toFixed(0)} ms, success rate ${out.stats.successRate}`,
+    );
+  });
+});
