@@ -20,3 +20,5 @@ wasm-pack --log-level warn build . --target web --release --no-opt --mode no-ins
 # The worker entry and its helpers load pkg/threads or pkg/single from the directory above.
 cp src/js/*.js pkg/
 echo "[build] pkg/$FLAVOUR: $(du -h "pkg/$FLAVOUR/airprover_bg.wasm" | cut -f1) wasm in $(($(date +%s) - start)) s" >&2
+# package.json, declarations and README of the npm package (scripts/npm-package.mjs).
+node scripts/npm-package.mjs

@@ -219,3 +219,36 @@ export interface Prover {
 
 /** Starts the runtime: reads the key manifest and picks the build for this page. */
 export function createProver(options: ProverOptions): Promise<Prover>;
+
+// Standalone functions of the page-side module (the single-threaded build). `await init()` first
+// (`createProver` calls it too). They run on the calling thread: `prove` blocks it for as long as
+// proving takes, so call it in a Worker; the runtime (`createProver`) does that for you.
+
+/** Instantiates the page-side wasm module, once. */
+export function init(): Promise<void>;
+
+/** circomlib's `poseidon(inputs)` over BN254 as a decimal string; inputs as the claim spec spells numbers. */
+export function poseidonHash(inputs: (string | number)[]): string;
+
+/** Whether a snarkjs `proof.json` and `public.json` verify against a verifying key file. */
+export function verify(verifyingKey: Uint8Array, proof: SnarkjsProof | string, publicSignals: string[] | string): boolean;
+
+/** The circuit id a proving or verifying key file is for, from its header alone. */
+export function keyCircuit(key: Uint8Array): string;
+
+/** snarkjs's `verification_key.json` of a verifying key file. */
+export function verificationKeyJson(verifyingKey: Uint8Array): Record<string, unknown>;
+
+/** Both key files of a circuit: with a `seed`, DEVELOPMENT keys (anyone with the seed can forge proofs). */
+export function setup(circuitId: string, seed?: number | bigint | null): {
+  provingKey: Uint8Array;
+  verifyingKey: Uint8Array;
+  constraints: number;
+};
+
+/** Proves a claim with its circuit's proving key file on this thread (blocks it: use a Worker). */
+export function prove(
+  claim: Claim | string,
+  provingKey: Uint8Array,
+  onProgress: (progress: { stage: string; fraction: number; elapsedMs: number }) => void,
+): ProofResult & { ms: number };

@@ -10,16 +10,27 @@
 // module Workers (prover-worker.js), each with the threaded build when the page is cross-origin
 // isolated and the single-threaded one otherwise. The `new URL(..., import.meta.url)` forms below
 // are the ones bundlers (Vite, webpack) detect and rewrite: keep them literal.
-import init, { Runtime } from './single/airprover.js';
+import initWasm, { Runtime } from './single/airprover.js';
 
-export { Runtime, Job, Readable, LoadedKey, setup, prove, verify, verificationKeyJson, keyCircuit, poseidonHash } from './single/airprover.js';
+// The standalone functions of the page-side module (typed in index.d.ts); call `init()` first.
+// The runtime's own classes (Runtime, Job, Readable) are reached through `createProver` only.
+export { setup, prove, verify, verificationKeyJson, keyCircuit, poseidonHash } from './single/airprover.js';
 
 let ready = null;
 
 /** Instantiates the page-side wasm module once. */
 function loadRuntimeModule() {
-  ready ??= init({ module_or_path: new URL('./single/airprover_bg.wasm', import.meta.url) });
+  ready ??= initWasm({ module_or_path: new URL('./single/airprover_bg.wasm', import.meta.url) });
   return ready;
+}
+
+/**
+ * Instantiates the page-side wasm module, once: the standalone functions (`poseidonHash`,
+ * `verify`, ...) need it; `createProver` does it itself.
+ * @returns {Promise<void>}
+ */
+export async function init() {
+  await loadRuntimeModule();
 }
 
 /** Starts a new prover worker: the literal form bundlers detect. */
