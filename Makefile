@@ -3,7 +3,9 @@
 #   make tools   install what the rest needs (idempotent; skips what is present)
 #   make build   pkg/threads/ and pkg/single/ with wasm-pack, plus the worker JS in pkg/
 #   make test    fmt, clippy, native tests, browser tests of both builds, interop and e2e
-#   make demo    build, generate keys and a claim, serve www/ on http://127.0.0.1:8080
+#   make demo    build the package, keys, the demo campaign and the claim app (www/), start a
+#                local chain (anvil), serve the app on http://127.0.0.1:8080
+#   make pack    the npm package as a tarball: target/npm/airprover-<version>.tgz
 #   make bench   native proving benchmark
 #
 # Every step prints its wall time ([time] lines, also in target/make-timings.log).
@@ -13,17 +15,25 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := build
 
-CIRCUIT ?= threshold-d20-k8
 SEED ?= 1
 HOST ?= 127.0.0.1
 PORT ?= 8080
+ANVIL_PORT ?= 8545
+# The demo's circuits (DEVELOPMENT keys from SEED), its campaign (a sample tree of
+# DEMO_ATTESTATIONS attestations, with a claim of up to 8 of them) and the circuit whose verifier
+# the local chain's airdrop uses (the one the app auto-chooses for the demo identity).
+DEMO_CIRCUITS ?= threshold-d20-k4 threshold-d20-k8
+DEMO_SAMPLE_CIRCUIT ?= threshold-d20-k8
+DEMO_CHAIN_CIRCUIT ?= threshold-d20-k4
+DEMO_ATTESTATIONS ?= 10000
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
 TIMED := scripts/timed.sh
 DEMO_DIR := www/public
 
 .PHONY: tools build build-threads build-single test lint test-native test-wasm \
-	test-wasm-threads test-wasm-single test-interop test-e2e demo demo-data serve bench clean
+	test-wasm-threads test-wasm-single test-interop test-e2e test-vite-consumer demo demo-data app \
+	pack serve bench clean
 
 tools:
 	@$(TIMED) tools scripts/install-tools.sh
@@ -49,6 +59,7 @@ test: tools
 	@$(TIMED) test-contracts npm --prefix contracts test
 	@$(MAKE) --no-print-directory test-browser
 	$(run-e2e)
+	@$(MAKE) --no-print-directory test-vite-consumer
 
 lint: tools
 	cargo fmt --check
@@ -78,6 +89,7 @@ define run-e2e
 	@if [ -f tests/e2e/package.json ]; then \
 		$(TIMED) build-threads scripts/build-wasm.sh threads && \
 		$(TIMED) build-single scripts/build-wasm.sh single && \
+		$(MAKE) --no-print-directory demo-data app && \
 		$(TIMED) test-e2e npm --prefix tests/e2e test; \
 	else echo "test-e2e: no tests/e2e/package.json yet, skipped"; fi
 endef
@@ -103,31 +115,57 @@ test-browser: tools
 test-contracts: tools
 	@$(TIMED) test-contracts npm --prefix contracts test
 
-# Development keys and a sample claim from the CLI (deterministic with SEED), regenerated when
-# the CLI binary changes.
+# The npm package as `npm pack` writes it (scripts/npm-package.mjs wrote pkg/package.json).
+pack: build
+	node scripts/npm-package.mjs --check
+	mkdir -p target/npm
+	npm pack --silent --pack-destination target/npm ./pkg
+
+# The package from its tarball in a minimal Vite app outside the repository (tests/vite-consumer).
+test-vite-consumer: pack cli-fixture-build
+	@$(TIMED) test-vite-consumer npm --prefix tests/vite-consumer test
+
+.PHONY: cli-fixture-build
+cli-fixture-build:
+	@$(TIMED) cli-build cargo build --release --bin airprover
+
+# The demo's DEVELOPMENT keys and campaign from the CLI (deterministic with SEED), regenerated
+# when the CLI binary or the settings change: keys in www/public/keys, the sample tree and claim
+# in www/public/campaign (Vite copies public/ into the build).
+DEMO_STAMP := $(DEMO_DIR)/.demo-data-$(SEED)-$(DEMO_ATTESTATIONS)-$(shell echo $(DEMO_CIRCUITS) | tr " " +)
 demo-data: tools
 	@$(TIMED) cli-build cargo build --release --bin airprover
-	@$(MAKE) --no-print-directory $(DEMO_DIR)/.demo-data-$(CIRCUIT)-$(SEED)
+	@$(MAKE) --no-print-directory $(DEMO_STAMP)
 
-$(DEMO_DIR)/.demo-data-$(CIRCUIT)-$(SEED): target/release/airprover
-	mkdir -p $(DEMO_DIR)/keys
-	$(TIMED) cli-setup target/release/airprover setup --circuit $(CIRCUIT) --out $(DEMO_DIR)/keys --seed $(SEED)
-	$(TIMED) cli-sample target/release/airprover sample --circuit $(CIRCUIT) --out $(DEMO_DIR)/claim.json --seed $(SEED)
+$(DEMO_STAMP): target/release/airprover
+	rm -rf $(DEMO_DIR)/keys $(DEMO_DIR)/campaign $(DEMO_DIR)/.demo-data-*
+	mkdir -p $(DEMO_DIR)/keys $(DEMO_DIR)/campaign
+	for c in $(DEMO_CIRCUITS); do \
+		$(TIMED) cli-setup target/release/airprover setup --circuit $$c --out $(DEMO_DIR)/keys --seed $(SEED); \
+	done
+	$(TIMED) cli-sample target/release/airprover sample --circuit $(DEMO_SAMPLE_CIRCUIT) \
+		--attestations $(DEMO_ATTESTATIONS) --out $(DEMO_DIR)/campaign/claim.json --seed $(SEED)
 	touch $@
 
-demo: build demo-data
+# The claim app (www/, Svelte + Vite) built into www/dist against the package in pkg/.
+app: tools
+	@$(TIMED) app-build npm --prefix www run build -- --logLevel warn
+
+demo: build demo-data app
 	@$(MAKE) --no-print-directory serve
 
-# Serves www/ (then www/public/, as Vite does) with COOP/COEP, the wasm builds under /pkg/.
+# Starts anvil on 127.0.0.1:$(ANVIL_PORT) with the demo campaign deployed (chain.json next to the
+# app), serves www/dist with COOP/COEP, and stops that anvil when the server stops.
 serve:
-	rm -rf $(DEMO_DIR)/pkg
-	mkdir -p $(DEMO_DIR)
-	cp -r pkg $(DEMO_DIR)/pkg
-	@echo "airprover demo on http://$(HOST):$(PORT)/"
-	node www/serve.mjs --host $(HOST) --port $(PORT) www $(DEMO_DIR)
+	node contracts/scripts/deploy-local.mjs --keys $(DEMO_DIR)/keys --circuit $(DEMO_CHAIN_CIRCUIT) \
+		--claim $(DEMO_DIR)/campaign/claim.json --port $(ANVIL_PORT) --out www/dist/chain.json --detach
+	@anvil=$$(node -p "require('./www/dist/chain.json').anvilPid"); \
+	trap 'kill $$anvil 2>/dev/null' EXIT INT TERM; \
+	echo "airprover demo on http://$(HOST):$(PORT)/  (local chain: pid $$anvil on port $(ANVIL_PORT); Ctrl-C stops both)"; \
+	node www/serve.mjs --host $(HOST) --port $(PORT) www/dist
 
 bench: tools
 	@$(TIMED) bench cargo bench --bench prove
 
 clean:
-	rm -rf pkg $(DEMO_DIR)/pkg target/wasm-threads target/wasm-single
+	rm -rf pkg $(DEMO_DIR)/pkg www/dist target/npm target/wasm-threads target/wasm-single

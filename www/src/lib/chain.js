@@ -1,0 +1,109 @@
+// The demo's local chain (anvil, started by `make demo` with contracts/scripts/deploy-local.mjs,
+// which writes /chain.json): the verified proof goes to ReputationAirdrop.claim, sent from
+// anvil's public DEVELOPMENT account #1, a relayer: the tokens go to the claimant bound in the
+// proof, whoever sends it.
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  formatUnits,
+  getAddress,
+  http,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+
+/** chain.json, or null when the app is served without a chain. */
+export async function loadChain(url = '/chain.json') {
+  const response = await fetch(url);
+  if (response.status === 404) return null;
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.json();
+}
+
+/** viem clients for chain.json's node and its development claimer account. */
+export function connectChain(config) {
+  const chain = defineChain({
+    id: config.chainId,
+    name: 'anvil (local, development)',
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [config.rpcUrl] } },
+  });
+  const transport = http(config.rpcUrl);
+  const account = privateKeyToAccount(config.claimer.privateKey);
+  return {
+    config,
+    account,
+    publicClient: createPublicClient({ chain, transport, pollingInterval: 100 }),
+    walletClient: createWalletClient({ account, chain, transport, pollingInterval: 100 }),
+  };
+}
+
+/** `claim(pA, pB, pC, pubSignals)` arguments of a snarkjs proof (G2 in EIP-197 order). */
+export function claimArgs({ proof, publicSignals }) {
+  const big = (v) => BigInt(v);
+  return [
+    proof.pi_a.slice(0, 2).map(big),
+    proof.pi_b.slice(0, 2).map(([x0, x1]) => [big(x1), big(x0)]),
+    proof.pi_c.slice(0, 2).map(big),
+    publicSignals.map(big),
+  ];
+}
+
+/** The address a proof pays: public signal 2, the claimant bound in the proof. */
+export function claimantOf(publicSignals) {
+  return getAddress(`0x${BigInt(publicSignals[2]).toString(16).padStart(40, '0')}`);
+}
+
+/** The demo token's balance of `address`, formatted. */
+export async function tokenBalance({ publicClient, config }, address) {
+  const token = { address: config.token, abi: config.abi.token };
+  const [raw, symbol, decimals] = await Promise.all([
+    publicClient.readContract({ ...token, functionName: 'balanceOf', args: [address] }),
+    publicClient.readContract({ ...token, functionName: 'symbol' }),
+    publicClient.readContract({ ...token, functionName: 'decimals' }),
+  ]);
+  return { raw, text: `${formatUnits(raw, decimals)} ${symbol}` };
+}
+
+/**
+ * Sends the claim (after a simulation, which reports the contract's custom error when it would
+ * revert). Resolves to { txHash, gasUsed, claimant, balance }; rejects with a ChainRefusal.
+ */
+export async function claimOnChain(conn, result) {
+  const { publicClient, walletClient, account, config } = conn;
+  const airdrop = { address: config.airdrop, abi: config.abi.airdrop };
+  try {
+    const { request } = await publicClient.simulateContract({
+      ...airdrop,
+      account,
+      functionName: 'claim',
+      args: claimArgs(result),
+    });
+    const txHash = await walletClient.writeContract(request);
+    const receipt = await publicClient.waitForTransactionReceipt({ hash: txHash });
+    if (receipt.status !== 'success') throw new ChainRefusal('Reverted', `transaction ${txHash} reverted`);
+    const claimant = claimantOf(result.publicSignals);
+    return { txHash, gasUsed: receipt.gasUsed, claimant, balance: await tokenBalance(conn, claimant) };
+  } catch (e) {
+    throw e instanceof ChainRefusal ? e : refusal(e);
+  }
+}
+
+/** A refused or failed transaction: `reason` is the contract's custom error name when it gave one. */
+export class ChainRefusal extends Error {
+  constructor(reason, message) {
+    super(message);
+    this.name = 'ChainRefusal';
+    this.reason = reason;
+  }
+}
+
+function refusal(e) {
+  const revert = e instanceof BaseError ? e.walk((x) => x instanceof ContractFunctionRevertedError) : null;
+  if (revert?.data?.errorName) {
+    return new ChainRefusal(revert.data.errorName, `the contract refused the claim: ${revert.data.errorName}`);
+  }
+  return new ChainRefusal('Error', e?.shortMessage ?? String(e?.message ?? e));
+}
