@@ -1,0 +1,75 @@
+// The package outside this repository's layout: app/ (a minimal Vite project) is copied to a
+// temporary directory, `npm install`s the packed tarball (`make pack`) as a user would, is built
+// with `vite build`, served with and without COOP/COEP, and proves one claim in Chromium.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { launch } from '../browser/support/browser.mjs';
+import { CIRCUIT, ROOT, fixture } from '../browser/support/fixture.mjs';
+import { startServer } from '../browser/support/server.mjs';
+
+const version = JSON.parse(readFileSync(join(ROOT, 'pkg/package.json'), 'utf8')).version;
+const TARBALL = process.env.AIRPROVER_TARBALL ?? join(ROOT, 'target/npm', `airprover-${version}.tgz`);
+
+let app;
+let browser;
+let fx;
+
+function run(cmd, args, cwd) {
+  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+}
+
+before(async () => {
+  fx = fixture([CIRCUIT]);
+  app = mkdtempSync(join(tmpdir(), 'airprover-vite-consumer-'));
+  for (const f of ['package.json', 'package-lock.json', 'index.html', 'main.js', 'vite.config.js']) {
+    cpSync(join(import.meta.dirname, 'app', f), join(app, f));
+  }
+  // The one step a user takes: install the package (the lock file pins vite).
+  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', TARBALL], app);
+  run('npx', ['vite', 'build', '--logLevel', 'warn'], app);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  if (app) rmSync(app, { recursive: true, force: true });
+});
+
+for (const isolated of [true, false]) {
+  test(`a claim proves in the built app ${isolated ? 'with' : 'without'} COOP/COEP`, async (t) => {
+    const server = await startServer({
+      isolated,
+      mounts: {
+        '/keys/': join(fx.dir, 'keys'),
+        '/claim.json': join(fx.dir, `${CIRCUIT}.claim.json`),
+        '/': join(app, 'dist'),
+      },
+    });
+    t.after(() => server.close());
+    const context = await browser.newContext();
+    t.after(() => context.close());
+    const page = await context.newPage();
+    const problems = [];
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => m.type() === 'error' && problems.push(`console.error: ${m.text()}`));
+    await page.goto(`${server.url}/index.html`);
+    await page
+      .waitForFunction(() => window.consumerResult, null, { timeout: 120_000 })
+      .catch(async (e) => {
+        throw new Error(`${e.message}; the page says ${await page.textContent('#status')}; ${problems.join('; ')}`);
+      });
+    const result = await page.evaluate(() => window.consumerResult);
+    assert.equal(result.error, undefined);
+    assert.equal(result.build, isolated ? 'threaded' : 'single');
+    assert.equal(result.publicSignals.length, 5);
+    assert.equal(result.proof.protocol, 'groth16');
+    assert.ok(result.stages.includes('proving'), `stages seen: ${result.stages}`);
+    assert.match(await page.textContent('#status'), /^verified/);
+    assert.deepEqual(problems, []);
+  });
+}
