@@ -26,13 +26,22 @@ function run(cmd, args, cwd) {
 before(async () => {
   fx = fixture([CIRCUIT]);
   app = mkdtempSync(join(tmpdir(), 'airprover-vite-consumer-'));
-  for (const f of ['package.json', 'package-lock.json', 'index.html', 'main.js', 'vite.config.js']) {
+  for (const f of ['package.json', 'package-lock.json', 'index.html', 'main.ts', 'tsconfig.json', 'vite.config.js']) {
     cpSync(join(import.meta.dirname, 'app', f), join(app, f));
   }
   // The one step a user takes: install the package (the lock file pins vite).
   run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', TARBALL], app);
   run('npx', ['vite', 'build', '--logLevel', 'warn'], app);
   browser = await launch();
+});
+
+test('the installed package is typed: strict tsc accepts the app, and no `any` in the declarations', () => {
+  run('npx', ['tsc', '-p', 'tsconfig.json'], app);
+  const installed = join(app, 'node_modules/airprover');
+  const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
+  assert.equal(manifest.exports['.'].types, './index.d.ts');
+  const declarations = readFileSync(join(installed, manifest.types), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+  assert.doesNotMatch(declarations, /\bany\b/);
 });
 
 after(async () => {
