@@ -9,7 +9,7 @@
 // and a `.gitignore` of `*` into pkg/threads and pkg/single. Both go: the nested package.json
 // would make Vite and Rollup treat each build directory as a package root of its own, and npm
 // would read the `.gitignore` as a list of files to leave out of the tarball.
-import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -57,7 +57,36 @@ const manifest = {
   keywords: ['groth16', 'zk', 'zero-knowledge', 'bn254', 'arkworks', 'wasm', 'airdrop'],
 };
 
+// wasm-bindgen-rayon's no-bundler helper starts each rayon thread from a Blob of its own source
+// (`fetch(import.meta.url)`), so that it works when hosted on another origin. A blob: URL is no
+// base for absolute imports, and Vite's dev server adds one to every module it serves
+// (`import ... from "/@vite/client"`): each thread died at once and the pool waited forever. The
+// blob now only imports the helper by its real URL, which keeps the cross-origin property and
+// lets the module resolve its imports. Messages wait until the module graph has run, so the init
+// message is not lost.
+const RAYON_HELPER = /threads\/snippets\/wasm-bindgen-rayon-[0-9a-f]+\/src\/workerHelpers\.no-bundler\.js$/;
+const BLOB_OF_SOURCE = 'let scriptBlob = await fetch(import.meta.url).then(r => r.blob());';
+const BLOB_OF_IMPORT =
+  "let scriptBlob = new Blob([`import ${JSON.stringify(import.meta.url)};`], { type: 'text/javascript' }); // airprover: see scripts/npm-package.mjs";
+
+function patchRayonHelper() {
+  const dir = join(PKG, 'threads/snippets');
+  if (!existsSync(dir)) return;
+  const helpers = readdirSync(dir, { recursive: true })
+    .map((f) => join(dir, f))
+    .filter((f) => RAYON_HELPER.test(f.replaceAll('\\', '/')));
+  for (const file of helpers) {
+    const text = readFileSync(file, 'utf8');
+    if (text.includes(BLOB_OF_IMPORT)) continue;
+    if (!text.includes(BLOB_OF_SOURCE)) {
+      throw new Error(`${file}: wasm-bindgen-rayon's helper changed; check the patch in scripts/npm-package.mjs`);
+    }
+    writeFileSync(file, text.replace(BLOB_OF_SOURCE, BLOB_OF_IMPORT));
+  }
+}
+
 function write() {
+  patchRayonHelper();
   for (const b of BUILDS) {
     rmSync(join(PKG, b, 'package.json'), { force: true });
     rmSync(join(PKG, b, '.gitignore'), { force: true });

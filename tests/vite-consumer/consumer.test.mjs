@@ -3,7 +3,7 @@
 // with `vite build`, served with and without COOP/COEP, and proves one claim in Chromium.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +49,33 @@ after(async () => {
   if (app) rmSync(app, { recursive: true, force: true });
 });
 
+/** Opens `url` in a fresh context, waits for the app's proof and checks it and the page's log. */
+async function proveIn(url, build) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const problems = [];
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => m.type() === 'error' && problems.push(`console.error: ${m.text()}`));
+    await page.goto(url);
+    await page
+      .waitForFunction(() => window.consumerResult, null, { timeout: 120_000 })
+      .catch(async (e) => {
+        throw new Error(`${e.message}; the page says ${await page.textContent('#status')}; ${problems.join('; ')}`);
+      });
+    const result = await page.evaluate(() => window.consumerResult);
+    assert.equal(result.error, undefined);
+    assert.equal(result.build, build);
+    assert.equal(result.publicSignals.length, 5);
+    assert.equal(result.proof.protocol, 'groth16');
+    assert.ok(result.stages.includes('proving'), `stages seen: ${result.stages}`);
+    assert.match(await page.textContent('#status'), /^verified/);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+}
+
 for (const isolated of [true, false]) {
   test(`a claim proves in the built app ${isolated ? 'with' : 'without'} COOP/COEP`, async (t) => {
     const server = await startServer({
@@ -60,25 +87,26 @@ for (const isolated of [true, false]) {
       },
     });
     t.after(() => server.close());
-    const context = await browser.newContext();
-    t.after(() => context.close());
-    const page = await context.newPage();
-    const problems = [];
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => m.type() === 'error' && problems.push(`console.error: ${m.text()}`));
-    await page.goto(`${server.url}/index.html`);
-    await page
-      .waitForFunction(() => window.consumerResult, null, { timeout: 120_000 })
-      .catch(async (e) => {
-        throw new Error(`${e.message}; the page says ${await page.textContent('#status')}; ${problems.join('; ')}`);
-      });
-    const result = await page.evaluate(() => window.consumerResult);
-    assert.equal(result.error, undefined);
-    assert.equal(result.build, isolated ? 'threaded' : 'single');
-    assert.equal(result.publicSignals.length, 5);
-    assert.equal(result.proof.protocol, 'groth16');
-    assert.ok(result.stages.includes('proving'), `stages seen: ${result.stages}`);
-    assert.match(await page.textContent('#status'), /^verified/);
-    assert.deepEqual(problems, []);
+    await proveIn(`${server.url}/index.html`, isolated ? 'threaded' : 'single');
   });
 }
+
+test('a claim proves threaded on the Vite dev server (`vite`)', async (t) => {
+  cpSync(join(fx.dir, 'keys'), join(app, 'public/keys'), { recursive: true });
+  cpSync(join(fx.dir, `${CIRCUIT}.claim.json`), join(app, 'public/claim.json'));
+  const dev = spawn(join(app, 'node_modules/.bin/vite'), ['--host', '127.0.0.1', '--port', '0', '--logLevel', 'info'], {
+    cwd: app,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.after(() => dev.kill());
+  const url = await new Promise((found, failed) => {
+    let out = '';
+    dev.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out.replace(/\x1b\[[0-9;]*m/g, ''));
+      if (m) found(m[1]);
+    });
+    dev.once('exit', (code) => failed(new Error(`vite exited (${code}): ${out}`)));
+  });
+  await proveIn(url, 'threaded');
+});
