@@ -17,7 +17,8 @@ export default defineConfig({
   plugins: [svelte()],
   optimizeDeps: { exclude: ['airprover'] },
   worker: { format: 'es' },
-  server: { host: '127.0.0.1', headers: isolation },
+  // `airprover` is a link to ../pkg (a `file:` dependency): let the dev server read it.
+  server: { host: '127.0.0.1', headers: isolation, fs: { allow: ['..'] } },
   preview: { host: '127.0.0.1', headers: isolation },
   build: { outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 1024 },
 });
