@@ -146,6 +146,17 @@ describe('claim app', () => {
     await page.screenshot({ path: output('claim-onchain.png'), fullPage: true });
   });
 
+  test('a generated identity is not in the tree: score 0, and Prove shows the error code', async (t) => {
+    const page = await app(t);
+    await page.getByTestId('identity-new').check();
+    await page.getByTestId('score').filter({ hasText: /^\s*0\s/ }).waitFor();
+    assert.match(await page.getByTestId('score').textContent(), /not eligible/);
+    await page.getByTestId('prove').click();
+    const error = await page.getByTestId('submit-error').textContent();
+    assert.match(error, /^INVALID_INPUT\s*attestations: has 0 entries/, 'the code, then the message naming the field');
+    assert.equal(await page.getByTestId('job').count(), 0);
+  });
+
   test('cancel stops a running proof', async (t) => {
     const page = await app(t);
     await page.getByTestId('claimant').fill(claimantVariant(1));

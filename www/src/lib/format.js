@@ -24,5 +24,9 @@ export function short(hex, keep = 10) {
 
 /** An error as the app shows it: its code (an AirproverError's, or the contract's reason) and message. */
 export function describe(e) {
-  return { code: e?.code ?? e?.reason ?? e?.name ?? 'ERROR', message: String(e?.message ?? e) };
+  const code = e?.code ?? e?.reason ?? e?.name ?? 'ERROR';
+  // airprover's messages start with their code (as the CLI prints them): shown once is enough.
+  const text = String(e?.message ?? e);
+  const message = text.startsWith(`${code}: `) ? text.slice(code.length + 2) : text;
+  return { code, message };
 }
