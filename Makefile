@@ -155,14 +155,19 @@ demo: build demo-data app
 	@$(MAKE) --no-print-directory serve
 
 # Starts anvil on 127.0.0.1:$(ANVIL_PORT) with the demo campaign deployed (chain.json next to the
-# app), serves www/dist with COOP/COEP, and stops that anvil when the server stops.
+# app), serves www/dist with COOP/COEP, and stops that anvil when the server stops. The package
+# itself is also served under /pkg/ and the sample claim as /claim.json, for the README's console
+# example.
 serve:
+	mkdir -p target/demo-extra
+	ln -sfn $(CURDIR)/pkg target/demo-extra/pkg
+	cp $(DEMO_DIR)/campaign/claim.json target/demo-extra/claim.json
 	node contracts/scripts/deploy-local.mjs --keys $(DEMO_DIR)/keys --circuit $(DEMO_CHAIN_CIRCUIT) \
 		--claim $(DEMO_DIR)/campaign/claim.json --port $(ANVIL_PORT) --out www/dist/chain.json --detach
 	@anvil=$$(node -p "require('./www/dist/chain.json').anvilPid"); \
 	trap 'kill $$anvil 2>/dev/null' EXIT INT TERM; \
 	echo "airprover demo on http://$(HOST):$(PORT)/  (local chain: pid $$anvil on port $(ANVIL_PORT); Ctrl-C stops both)"; \
-	node www/serve.mjs --host $(HOST) --port $(PORT) www/dist
+	node www/serve.mjs --host $(HOST) --port $(PORT) www/dist target/demo-extra
 
 bench: tools
 	@$(TIMED) bench cargo bench --bench prove
