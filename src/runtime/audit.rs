@@ -11,6 +11,12 @@ use serde::Serialize;
 pub enum EventKind {
     /// Accepted into the queue.
     Submitted,
+    /// Stored by an earlier runtime on this origin (the durable queue) and accepted again.
+    Resumed,
+    /// Answered from the proof cache, without proving.
+    CacheHit,
+    /// A cached proof failed its checks (tampered or stale): evicted, the claim is proved.
+    CacheRejected,
     /// Joined an identical job already in flight.
     Deduplicated,
     /// Refused at submission (queue full, rate limited, bad options).
@@ -57,6 +63,7 @@ pub struct AuditEvent {
 pub struct AuditLog {
     capacity: usize,
     events: VecDeque<AuditEvent>,
+    pushed: u64,
 }
 
 impl AuditLog {
@@ -65,6 +72,7 @@ impl AuditLog {
         AuditLog {
             capacity: capacity.max(1),
             events: VecDeque::new(),
+            pushed: 0,
         }
     }
 
@@ -74,6 +82,22 @@ impl AuditLog {
             self.events.pop_front();
         }
         self.events.push_back(event);
+        self.pushed += 1;
+    }
+
+    /// Events pushed since the log was made (kept or not): a cursor for copying new events
+    /// elsewhere (the persisted log).
+    pub fn pushed(&self) -> u64 {
+        self.pushed
+    }
+
+    /// The events pushed after the first `since` (as far as they are still kept), oldest first.
+    pub fn since(&self, since: u64) -> impl Iterator<Item = &AuditEvent> {
+        let new = self
+            .pushed
+            .saturating_sub(since)
+            .min(self.events.len() as u64) as usize;
+        self.events.iter().skip(self.events.len() - new)
     }
 
     /// The events, oldest first.
@@ -109,6 +133,11 @@ mod tests {
         (1..=5).for_each(|j| log.push(event(j)));
         let jobs: Vec<u64> = log.events().map(|e| e.job).collect();
         assert_eq!(jobs, [3, 4, 5]);
+        assert_eq!(log.pushed(), 5);
+        let new: Vec<u64> = log.since(3).map(|e| e.job).collect();
+        assert_eq!(new, [4, 5]);
+        assert_eq!(log.since(0).count(), 3, "only what is kept");
+        assert_eq!(log.since(5).count(), 0);
         let json = log.to_json();
         assert_eq!(json[0]["kind"], "submitted");
         assert_eq!(json[0]["atMs"], 3.0);

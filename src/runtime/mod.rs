@@ -1,21 +1,28 @@
 //! The runtime's policy, in plain Rust: queue order, the job state machine, retries with
-//! backoff, fallbacks, quotas, metrics and the audit log. No web-sys here: the browser layer
+//! backoff, fallbacks, quotas, metrics and the audit log; and the storage policy: the proof cache's
+//! key, records and LRU eviction, and the durable queue's rules. No web-sys here: the browser layer
 //! (`web/`) carries out what [`scheduler::Scheduler`] decides, and everything here is tested
 //! natively.
 
 pub mod audit;
+pub mod cache_key;
 pub mod code;
+pub mod durable;
 pub mod fallback;
+pub mod lru;
 pub mod metrics;
+pub mod proof_cache;
 pub mod queue;
 pub mod quota;
 pub mod retry;
 pub mod scheduler;
 
 #[cfg(test)]
+mod scheduler_cache_tests;
+#[cfg(test)]
 mod scheduler_tests;
 
 pub use code::{Category, ErrorCode, Severity};
 pub use fallback::Build;
 pub use queue::Priority;
-pub use scheduler::{Command, Config, JobState, Scheduler, Submission};
+pub use scheduler::{CacheAnswer, Command, Config, JobState, Scheduler, Submission};

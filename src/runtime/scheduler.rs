@@ -49,6 +49,8 @@ pub struct Config {
     pub history: usize,
     /// Audit events kept. Default 1000.
     pub audit_capacity: usize,
+    /// Whether a new job first waits for the proof cache ([`Command::CheckCache`]). Default false.
+    pub check_cache: bool,
 }
 
 impl Default for Config {
@@ -65,6 +67,7 @@ impl Default for Config {
             build: Build::Threaded,
             history: 100,
             audit_capacity: 1000,
+            check_cache: false,
         }
     }
 }
@@ -88,6 +91,8 @@ pub struct Submission {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "state")]
 pub enum JobState {
+    /// Waiting for the proof cache's answer ([`Scheduler::cache_answer`]).
+    CheckingCache,
     /// Waiting for a worker.
     Queued,
     /// On a worker.
@@ -119,9 +124,10 @@ impl JobState {
         )
     }
 
-    /// `queued`, `running`, `retry-wait`, `succeeded`, `failed` or `cancelled`.
+    /// `checking-cache`, `queued`, `running`, `retry-wait`, `succeeded`, `failed` or `cancelled`.
     pub fn name(&self) -> &'static str {
         match self {
+            JobState::CheckingCache => "checking-cache",
             JobState::Queued => "queued",
             JobState::Running { .. } => "running",
             JobState::RetryWait { .. } => "retry-wait",
@@ -229,6 +235,22 @@ pub enum Command {
         /// When, in the runtime's clock.
         at_ms: f64,
     },
+    /// Look the job's claim up in the proof cache and report with [`Scheduler::cache_answer`].
+    CheckCache {
+        /// The job.
+        job: JobId,
+    },
+}
+
+/// What the proof cache said about a job's claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheAnswer {
+    /// A stored proof passed every check: the job is done.
+    Hit,
+    /// Nothing stored (or the cache could not be read): prove.
+    Miss,
+    /// A stored proof failed a check and was evicted: prove.
+    Rejected,
 }
 
 /// A submission refused at the door.
@@ -364,6 +386,50 @@ impl Scheduler {
 
     /// Accepts a job, or joins an identical one in flight. Returns `(job, deduplicated)`.
     pub fn submit(&mut self, s: Submission, now_ms: f64) -> Result<(JobId, bool), Refusal> {
+        self.accept(s, now_ms, EventKind::Submitted)
+    }
+
+    /// [`submit`](Self::submit) for a job stored by an earlier runtime (the durable queue); the
+    /// audit log says `resumed`.
+    pub fn resume(&mut self, s: Submission, now_ms: f64) -> Result<(JobId, bool), Refusal> {
+        self.accept(s, now_ms, EventKind::Resumed)
+    }
+
+    /// The proof cache answered for a job in [`JobState::CheckingCache`]: a hit ends it (the web
+    /// layer holds the cached result), a miss or a rejected entry queues it. Ignored for a job
+    /// that moved on (cancelled meanwhile). Returns whether the answer was taken.
+    pub fn cache_answer(&mut self, job: JobId, answer: CacheAnswer, now_ms: f64) -> bool {
+        let Some(j) = self.jobs.get_mut(&job) else {
+            return false;
+        };
+        if j.state != JobState::CheckingCache {
+            return false;
+        }
+        match answer {
+            CacheAnswer::Hit => {
+                self.log(job, EventKind::CacheHit, now_ms, None);
+                self.finish(job, JobState::Succeeded, None, now_ms);
+                self.commands.push(Command::Resolve { job });
+            }
+            CacheAnswer::Miss | CacheAnswer::Rejected => {
+                j.state = JobState::Queued;
+                let priority = j.priority;
+                self.queue.push(job, priority);
+                if answer == CacheAnswer::Rejected {
+                    self.log(job, EventKind::CacheRejected, now_ms, None);
+                }
+                self.dispatch(now_ms);
+            }
+        }
+        true
+    }
+
+    fn accept(
+        &mut self,
+        s: Submission,
+        now_ms: f64,
+        kind: EventKind,
+    ) -> Result<(JobId, bool), Refusal> {
         if self.terminated {
             return Err(Refusal {
                 code: ErrorCode::Terminated,
@@ -399,6 +465,11 @@ impl Scheduler {
         }
         let id = self.next_job;
         self.next_job += 1;
+        let state = if self.config.check_cache {
+            JobState::CheckingCache
+        } else {
+            JobState::Queued
+        };
         self.jobs.insert(
             id,
             Job {
@@ -409,7 +480,7 @@ impl Scheduler {
                 max_retries: s.max_retries.unwrap_or(self.config.max_retries),
                 timeout_ms: s.timeout_ms.or(self.config.timeout_ms),
                 claim: s.claim,
-                state: JobState::Queued,
+                state,
                 attempts: 0,
                 history: Vec::new(),
                 subscribers: 1,
@@ -419,9 +490,13 @@ impl Scheduler {
             },
         );
         self.in_flight.insert(key, id);
-        self.queue.push(id, s.priority);
-        self.log(id, EventKind::Submitted, now_ms, None);
-        self.dispatch(now_ms);
+        self.log(id, kind, now_ms, None);
+        if state == JobState::CheckingCache {
+            self.commands.push(Command::CheckCache { job: id });
+        } else {
+            self.queue.push(id, s.priority);
+            self.dispatch(now_ms);
+        }
         Ok((id, false))
     }
 
@@ -450,7 +525,7 @@ impl Scheduler {
             JobState::Running { since_ms, .. } => {
                 metrics::eta_ms(predicted, now_ms - since_ms, j.fraction)
             }
-            JobState::Queued | JobState::RetryWait { .. } => predicted,
+            JobState::CheckingCache | JobState::Queued | JobState::RetryWait { .. } => predicted,
             _ => Some(0.0),
         }
     }
@@ -638,7 +713,9 @@ impl Scheduler {
                 .get_mut(j.priority.as_str())
                 .expect("every priority listed");
             match j.state {
-                JobState::Queued | JobState::RetryWait { .. } => c.queued += 1,
+                JobState::CheckingCache | JobState::Queued | JobState::RetryWait { .. } => {
+                    c.queued += 1
+                }
                 JobState::Running { .. } => c.running += 1,
                 // Counted in `finished` when they ended: settled jobs are forgotten.
                 JobState::Succeeded | JobState::Failed | JobState::Cancelled => {}

@@ -1,0 +1,175 @@
+//! The durable queue's records and rules: which jobs are stored, when a stored job is resumed, and
+//! when its record goes.
+//!
+//! A job is stored when it is accepted and removed when it ends for good: when it succeeded (in
+//! the same transaction that caches its proof), failed finally, or was cancelled. A job that was
+//! only cut short by the page closing, or by `terminate()`, keeps its record and is resumed by the
+//! next runtime on the origin. A record holds the claim (with its secret): that is the price of
+//! resuming, documented in the README, and the reason durability can be turned off.
+//!
+//! A job that brings the page down every time it runs (it exhausts the tab's memory, say) must
+//! not do so forever: each resume is counted, and past [`MAX_RESUMES`] the record is dropped.
+
+use serde::{Deserialize, Serialize};
+
+use super::code::ErrorCode;
+use super::queue::Priority;
+use super::scheduler::{JobState, Submission};
+use crate::claim::Claim;
+
+/// Version of the record layout; other versions are dropped at start.
+pub const DURABLE_FORMAT: u32 = 1;
+/// Runtime starts a stored job is resumed at most.
+pub const MAX_RESUMES: u32 = 3;
+
+/// A stored job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DurableJob {
+    /// [`DURABLE_FORMAT`].
+    pub format: u32,
+    /// The claim's proof cache key: identical claims share one record.
+    pub id: String,
+    /// The claim as canonical JSON, secret included.
+    pub claim: String,
+    /// `LOW` .. `CRITICAL`.
+    pub priority: String,
+    /// Quota owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The job's own retry limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<u32>,
+    /// The job's own per-attempt timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<f64>,
+    /// Wall-clock submission time (ms since the Unix epoch).
+    pub submitted_at: f64,
+    /// How many runtime starts resumed it already.
+    pub resumes: u32,
+}
+
+impl DurableJob {
+    /// The record of an accepted submission.
+    pub fn new(id: String, s: &Submission, submitted_at: f64) -> Self {
+        DurableJob {
+            format: DURABLE_FORMAT,
+            id,
+            claim: s.claim.to_canonical_json().to_string(),
+            priority: s.priority.to_string(),
+            user_id: s.user_id.clone(),
+            max_retries: s.max_retries,
+            timeout_ms: s.timeout_ms,
+            submitted_at,
+            resumes: 0,
+        }
+    }
+
+    /// The submission to run again at a start, or why the record is dropped instead. The caller
+    /// stores the record back with `resumes` counted before it runs the job.
+    pub fn resume(&mut self) -> Result<Submission, String> {
+        if self.format != DURABLE_FORMAT {
+            return Err(format!("stored by record format {}", self.format));
+        }
+        if self.resumes >= MAX_RESUMES {
+            return Err(format!(
+                "resumed {} times without finishing: given up",
+                self.resumes
+            ));
+        }
+        let claim = Claim::from_json(&self.claim).map_err(|e| e.to_string())?;
+        let priority: Priority = self.priority.parse()?;
+        self.resumes += 1;
+        Ok(Submission {
+            claim,
+            priority,
+            user_id: self.user_id.clone(),
+            max_retries: self.max_retries,
+            timeout_ms: self.timeout_ms,
+        })
+    }
+}
+
+/// Whether a job that reached `state` (final), with `code` when it failed, leaves the durable
+/// queue. Only the runtime's own end (TERMINATED) keeps it: the job did not fail, it was cut
+/// short, like a closed page.
+pub fn leaves_queue(state: JobState, code: Option<ErrorCode>) -> bool {
+    match state {
+        JobState::Succeeded | JobState::Cancelled => true,
+        JobState::Failed => code != Some(ErrorCode::Terminated),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::sample::sample;
+
+    fn submission() -> Submission {
+        let claim = Claim::from_value(
+            &sample(&"threshold-d4-k2".parse().unwrap(), 6, 5)
+                .unwrap()
+                .claim,
+        )
+        .unwrap();
+        Submission {
+            claim,
+            priority: Priority::High,
+            user_id: Some("u1".into()),
+            max_retries: Some(1),
+            timeout_ms: None,
+        }
+    }
+
+    #[test]
+    fn round_trips_a_submission_through_storage() {
+        let s = submission();
+        let record = DurableJob::new("k".into(), &s, 1.5e12);
+        let text = serde_json::to_string(&record).unwrap();
+        assert!(!text.contains("timeoutMs"), "{text}");
+        let mut back: DurableJob = serde_json::from_str(&text).unwrap();
+        let again = back.resume().unwrap();
+        assert_eq!(again.claim, s.claim);
+        assert_eq!(again.priority, Priority::High);
+        assert_eq!(again.user_id.as_deref(), Some("u1"));
+        assert_eq!(again.max_retries, Some(1));
+        assert_eq!(back.resumes, 1);
+    }
+
+    #[test]
+    fn gives_up_after_max_resumes() {
+        let mut record = DurableJob::new("k".into(), &submission(), 0.0);
+        for _ in 0..MAX_RESUMES {
+            record.resume().unwrap();
+        }
+        assert!(record.resume().unwrap_err().contains("given up"));
+    }
+
+    #[test]
+    fn drops_unreadable_records() {
+        let mut record = DurableJob::new("k".into(), &submission(), 0.0);
+        record.claim = "{\"circuit\":\"threshold-d4-k2\"}".into();
+        assert!(record.resume().is_err());
+        let mut record = DurableJob::new("k".into(), &submission(), 0.0);
+        record.priority = "URGENT".into();
+        assert!(record.resume().is_err());
+        let mut record = DurableJob::new("k".into(), &submission(), 0.0);
+        record.format = 9;
+        assert!(record.resume().is_err());
+    }
+
+    #[test]
+    fn leaves_the_queue_only_when_the_job_ended_for_good() {
+        assert!(leaves_queue(JobState::Succeeded, None));
+        assert!(leaves_queue(
+            JobState::Cancelled,
+            Some(ErrorCode::Cancelled)
+        ));
+        assert!(leaves_queue(JobState::Failed, Some(ErrorCode::ScoreNotMet)));
+        assert!(leaves_queue(JobState::Failed, Some(ErrorCode::Timeout)));
+        assert!(!leaves_queue(JobState::Failed, Some(ErrorCode::Terminated)));
+        assert!(!leaves_queue(JobState::Queued, None));
+        assert!(!leaves_queue(JobState::CheckingCache, None));
+    }
+}

@@ -1,0 +1,397 @@
+//! The proof cache's records and the checks a record must pass before it answers a claim.
+//!
+//! A record holds what a caller gets back (the snarkjs proof and the public signals) and what is
+//! needed to tell it is the right one (its cache key, circuit and verifying-key hash), plus its
+//! size and last use for [`super::lru`]. Never the secret or the attestations: the cache key is a
+//! hash ([`super::cache_key`]).
+//!
+//! IndexedDB is writable by any script of the origin, so a record is checked before use: its
+//! digest (catches corruption and careless edits), its key, circuit and verifying key (catches a
+//! record filed under the wrong key, or one from older keys), its public signals against the
+//! claim's own, and a Groth16 verification with the current verifying key against the claim's
+//! public signals. The last one is what makes a hit trustworthy even against a deliberate edit
+//! that recomputes the digest: a record that passes proves exactly this claim's statement.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::claim::Claim;
+use crate::prover::{export, verify, VerifyingKey};
+
+/// Version of the record layout; a record of another version is treated as stale.
+pub const RECORD_FORMAT: u32 = 1;
+
+/// A cached proof, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProofRecord {
+    /// [`RECORD_FORMAT`].
+    pub format: u32,
+    /// The cache key (hex SHA-256).
+    pub key: String,
+    /// The circuit id.
+    pub circuit: String,
+    /// SHA-256 of the verifying key file the proof was checked against (hex).
+    pub vk_sha256: String,
+    /// snarkjs `proof.json`.
+    pub proof: Value,
+    /// snarkjs `public.json`.
+    pub public_signals: Vec<String>,
+    /// Size of the record's content in bytes (what the byte bound counts).
+    pub bytes: u64,
+    /// Logical time of the last insert or hit (see [`super::lru`]).
+    pub last_used: u64,
+    /// SHA-256 over the fields above except `bytes` and `last_used` (hex).
+    pub digest: String,
+}
+
+/// Why a stored record was not used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// Written by another layout version, or under other keys: no longer answers anything.
+    Stale(String),
+    /// Its content was changed or damaged.
+    Tampered(String),
+}
+
+impl Rejection {
+    /// In words.
+    pub fn message(&self) -> &str {
+        match self {
+            Rejection::Stale(m) | Rejection::Tampered(m) => m,
+        }
+    }
+}
+
+impl ProofRecord {
+    /// A record for a proof just made and verified.
+    pub fn new(
+        key: String,
+        circuit: String,
+        vk_sha256: String,
+        proof: Value,
+        public_signals: Vec<String>,
+    ) -> Self {
+        let mut r = ProofRecord {
+            format: RECORD_FORMAT,
+            key,
+            circuit,
+            vk_sha256: vk_sha256.to_ascii_lowercase(),
+            proof,
+            public_signals,
+            bytes: 0,
+            last_used: 0,
+            digest: String::new(),
+        };
+        r.digest = r.compute_digest();
+        r.bytes = r.content_bytes();
+        r
+    }
+
+    /// The digest the record's content should have.
+    pub fn compute_digest(&self) -> String {
+        let mut h = Sha256::new();
+        for part in [
+            &self.format.to_string(),
+            &self.key,
+            &self.circuit,
+            &self.vk_sha256,
+            &self.proof.to_string(),
+            &self.public_signals.join(","),
+        ] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        hex::encode(h.finalize())
+    }
+
+    /// Bytes of the content: the proof and signals as JSON plus the key fields.
+    fn content_bytes(&self) -> u64 {
+        (self.key.len()
+            + self.circuit.len()
+            + self.vk_sha256.len()
+            + self.digest.len()
+            + self.proof.to_string().len()
+            + serde_json::to_string(&self.public_signals)
+                .map(|s| s.len())
+                .unwrap_or(0)) as u64
+    }
+
+    /// Checks the record before it answers `claim` under cache key `key` and the current
+    /// verifying key (`vk`, whose file has SHA-256 `vk_sha256`). `Ok` means the proof verifies
+    /// for exactly this claim's public signals.
+    pub fn check(
+        &self,
+        key: &str,
+        claim: &Claim,
+        vk_sha256: &str,
+        vk: &VerifyingKey,
+    ) -> Result<(), Rejection> {
+        if self.format != RECORD_FORMAT {
+            return Err(Rejection::Stale(format!(
+                "record format {}, this airprover writes {RECORD_FORMAT}",
+                self.format
+            )));
+        }
+        if self.digest != self.compute_digest() {
+            return Err(Rejection::Tampered(
+                "the record does not match its digest".into(),
+            ));
+        }
+        if self.key != key {
+            return Err(Rejection::Tampered(
+                "the record is filed under another cache key".into(),
+            ));
+        }
+        let circuit = claim.circuit.to_string();
+        if self.circuit != circuit {
+            return Err(Rejection::Tampered(format!(
+                "the record is for {}, the claim for {circuit}",
+                self.circuit
+            )));
+        }
+        if !self.vk_sha256.eq_ignore_ascii_case(vk_sha256) {
+            return Err(Rejection::Stale(
+                "the record was made with other keys".into(),
+            ));
+        }
+        let public = claim.public_signals();
+        if self.public_signals != export::public_to_json(&public) {
+            return Err(Rejection::Tampered(
+                "its public signals are not the claim's".into(),
+            ));
+        }
+        let proof = export::proof_from_value(&self.proof)
+            .map_err(|e| Rejection::Tampered(format!("its proof is malformed: {e}")))?;
+        match verify::verify(vk, &public, &proof) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Rejection::Tampered(
+                "its proof does not verify against the current verifying key".into(),
+            )),
+            Err(e) => Err(Rejection::Tampered(format!(
+                "its proof does not verify: {e}"
+            ))),
+        }
+    }
+}
+
+/// Cache counters for UIs: what is stored and how it is used. Entries and bytes are what the
+/// store held after this runtime's last change (other tabs may have changed it since); the
+/// counters are this runtime's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CacheStats {
+    /// Whether the proof cache is in use.
+    pub enabled: bool,
+    /// Cached proofs.
+    pub entries: usize,
+    /// Their bytes.
+    pub bytes: u64,
+    /// The count bound.
+    pub max_entries: usize,
+    /// The byte bound.
+    pub max_bytes: u64,
+    /// Claims answered from the cache.
+    pub hits: u64,
+    /// Claims that had to be proved.
+    pub misses: u64,
+    /// hits / (hits + misses); None before any lookup.
+    pub hit_rate: Option<f64>,
+    /// Entries evicted by the LRU bounds.
+    pub evictions: u64,
+    /// Entries found tampered or stale, dropped and recomputed.
+    pub rejected: u64,
+    /// The proving-key cache.
+    pub keys: KeyCacheStats,
+}
+
+/// Proving-key cache counters (this runtime's).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyCacheStats {
+    /// Whether keys are kept in IndexedDB.
+    pub enabled: bool,
+    /// Keys read from IndexedDB (and found intact).
+    pub hits: u64,
+    /// Keys downloaded.
+    pub downloads: u64,
+    /// Stored keys whose bytes did not match the manifest: dropped and downloaded again.
+    pub integrity_failures: u64,
+    /// Keys of older manifests evicted at start.
+    pub evicted: u64,
+}
+
+impl CacheStats {
+    /// Recomputes the hit rate.
+    pub fn update_rate(&mut self) {
+        let n = self.hits + self.misses;
+        self.hit_rate = (n > 0).then(|| self.hits as f64 / n as f64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use super::*;
+    use crate::api;
+    use crate::prover::keys::{read_verifying_key, Validation};
+    use crate::runtime::cache_key::proof_cache_key;
+    use crate::tree::sample::sample;
+
+    const CIRCUIT: &str = "threshold-d4-k2";
+
+    struct Fixture {
+        vk: VerifyingKey,
+        vk_sha: String,
+        claim: Claim,
+        other: Claim,
+        record: ProofRecord,
+    }
+
+    fn claim(seed: u64) -> Claim {
+        Claim::from_value(&sample(&CIRCUIT.parse().unwrap(), 6, seed).unwrap().claim).unwrap()
+    }
+
+    /// One real proof (setup and proving take a while: shared by the tests).
+    fn fixture() -> &'static Fixture {
+        static F: OnceLock<Fixture> = OnceLock::new();
+        F.get_or_init(|| {
+            let keys = api::setup(CIRCUIT, Some(1)).unwrap();
+            let vk_sha = hex::encode(Sha256::digest(&keys.verifying_key));
+            let vk = read_verifying_key(
+                &keys.verifying_key,
+                &CIRCUIT.parse().unwrap(),
+                Validation::Checked,
+            )
+            .unwrap();
+            let claim = claim(1);
+            let out = api::prove(
+                &claim.to_canonical_json().to_string(),
+                &keys.proving_key,
+                &mut |_| {},
+            )
+            .unwrap();
+            let record = ProofRecord::new(
+                proof_cache_key(&claim, &vk_sha),
+                CIRCUIT.into(),
+                vk_sha.clone(),
+                out.proof,
+                out.public_signals,
+            );
+            Fixture {
+                vk,
+                vk_sha,
+                claim,
+                other: self::claim(2),
+                record,
+            }
+        })
+    }
+
+    fn check(r: &ProofRecord, claim: &Claim) -> Result<(), Rejection> {
+        let f = fixture();
+        r.check(&proof_cache_key(claim, &f.vk_sha), claim, &f.vk_sha, &f.vk)
+    }
+
+    #[test]
+    fn a_fresh_record_passes_and_holds_no_secret() {
+        let f = fixture();
+        check(&f.record, &f.claim).unwrap();
+        let json = serde_json::to_string(&f.record).unwrap();
+        let secret = crate::field::fr_to_decimal(&f.claim.secret);
+        assert!(!json.contains(&secret), "the secret is not stored");
+        for a in &f.claim.attestations {
+            assert!(!json.contains(&crate::field::fr_to_decimal(&a.attester)));
+        }
+        assert!(json.contains("\"publicSignals\"") && json.contains("\"vkSha256\""));
+        assert!(
+            f.record.bytes > 500 && f.record.bytes < 4000,
+            "{}",
+            f.record.bytes
+        );
+        let back: ProofRecord = serde_json::from_str(&json).unwrap();
+        assert_eq!(&back, &f.record);
+    }
+
+    #[test]
+    fn an_edited_proof_is_caught_by_the_digest() {
+        let f = fixture();
+        let mut r = f.record.clone();
+        r.proof["pi_a"][0] = Value::String("1".into());
+        assert!(matches!(check(&r, &f.claim), Err(Rejection::Tampered(m)) if m.contains("digest")));
+    }
+
+    #[test]
+    fn an_edit_with_a_recomputed_digest_is_caught_by_groth16() {
+        let f = fixture();
+        let mut r = f.record.clone();
+        // Swap A and C: still points on the curve, still a well-formed proof.
+        let a = r.proof["pi_a"].clone();
+        r.proof["pi_a"] = r.proof["pi_c"].clone();
+        r.proof["pi_c"] = a;
+        r.digest = r.compute_digest();
+        let err = check(&r, &f.claim).unwrap_err();
+        assert!(err.message().contains("does not verify"), "{err:?}");
+    }
+
+    #[test]
+    fn a_record_moved_to_another_claim_is_caught() {
+        let f = fixture();
+        // Filed under the other claim's key, digest recomputed: the key no longer matches.
+        let mut r = f.record.clone();
+        r.key = proof_cache_key(&f.other, &f.vk_sha);
+        r.digest = r.compute_digest();
+        let err = check(&r, &f.other).unwrap_err();
+        assert!(err.message().contains("public signals"), "{err:?}");
+        // Under its own key but looked up for another claim.
+        let err = f
+            .record
+            .check(&f.record.key, &f.other, &f.vk_sha, &f.vk)
+            .unwrap_err();
+        assert!(err.message().contains("public signals"), "{err:?}");
+        // Its key changed but not its digest.
+        let mut r = f.record.clone();
+        r.key = "00".repeat(32);
+        assert!(check(&r, &f.claim).is_err());
+    }
+
+    #[test]
+    fn a_record_of_older_keys_or_format_is_stale() {
+        let f = fixture();
+        let other_vk = "ab".repeat(32);
+        let err = f
+            .record
+            .check(&f.record.key, &f.claim, &other_vk, &f.vk)
+            .unwrap_err();
+        assert!(matches!(err, Rejection::Stale(_)), "{err:?}");
+        let mut r = f.record.clone();
+        r.format = 0;
+        assert!(matches!(check(&r, &f.claim), Err(Rejection::Stale(_))));
+    }
+
+    #[test]
+    fn malformed_records_are_rejected_not_panicked_on() {
+        let f = fixture();
+        let mut r = f.record.clone();
+        r.proof = Value::String("nonsense".into());
+        r.digest = r.compute_digest();
+        assert!(check(&r, &f.claim).is_err());
+        let mut r = f.record.clone();
+        r.public_signals.pop();
+        r.digest = r.compute_digest();
+        assert!(check(&r, &f.claim).is_err());
+    }
+
+    #[test]
+    fn hit_rate() {
+        let mut s = CacheStats::default();
+        s.update_rate();
+        assert_eq!(s.hit_rate, None);
+        s.hits = 3;
+        s.misses = 1;
+        s.update_rate();
+        assert_eq!(s.hit_rate, Some(0.75));
+    }
+}
