@@ -7,6 +7,7 @@
 #                local chain (anvil), serve the app on http://127.0.0.1:8080
 #   make pack    the npm package as a tarball: target/npm/airprover-<version>.tgz
 #   make bench   native proving benchmark
+#   make bench-browser   airprover (native, both wasm builds) against snarkjs in Chromium, README's ## Speed
 #
 # Every step prints its wall time ([time] lines, also in target/make-timings.log).
 # The flags of each wasm build are in scripts/wasm-flavour.sh.
@@ -171,6 +172,19 @@ serve:
 
 bench: tools
 	@$(TIMED) bench cargo bench --bench prove
+
+# Side by side in one run (benches/browser/run.mjs): airprover natively (1 thread, all threads),
+# both wasm builds in headless Chromium through the package's worker, and snarkjs 0.7.6 in the
+# same Chromium on the same statements (circom, compiled with circom2; powers of tau and zkeys made
+# locally and cached in target/bench-browser/). Writes target/bench/browser.json,
+# docs/bench-speed.svg and README.md's `## Speed` section. Not part of `make test`.
+.PHONY: bench-browser
+bench-browser: build
+	@$(TIMED) bench-build cargo build --release --bin airprover --example bench_native
+	@cd benches/browser && sum=$$(sha256sum package-lock.json | cut -d' ' -f1) && \
+		if [ "$$(cat node_modules/.airprover-npm-ci 2>/dev/null)" != "$$sum" ]; then \
+			npm ci --no-audit --no-fund && echo "$$sum" > node_modules/.airprover-npm-ci; fi
+	@$(TIMED) bench-browser node benches/browser/run.mjs
 
 clean:
 	rm -rf pkg $(DEMO_DIR)/pkg www/dist target/npm target/wasm-threads target/wasm-single

@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::circuit::id::CircuitId;
 use crate::claim::Claim;
 use crate::error::{Error, Result};
+use crate::field::{self, Fr};
 use crate::prover::keys::{self, KeyFile, KeyKind, Validation};
 use crate::prover::{export, prove, setup as keygen, solidity, verify as check, Progress};
 
@@ -82,6 +83,55 @@ pub fn prove_with_key(
                 "the proof just made for {} does not verify; not returned",
                 claim.circuit
             ),
+        });
+    }
+    Ok(ProveOutput {
+        proof: export::proof_to_json(&proof),
+        public_signals: export::public_to_json(&public),
+    })
+}
+
+/// The input of the benchmark circuit `square-chain-{n}`: `{ "circuit": "square-chain-N", "x0": "3" }`
+/// (`x0` a field element as the claim spec spells numbers). Returns `(n, x0)`.
+pub fn square_chain_input(json: &str) -> Result<(u32, Fr)> {
+    let value: Value = serde_json::from_str(json).map_err(|e| Error::InvalidJson {
+        what: format!("square-chain input: {e}"),
+    })?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| Error::input("input", "must be an object"))?;
+    if let Some(unknown) = obj.keys().find(|k| *k != "circuit" && *k != "x0") {
+        return Err(Error::input(
+            unknown.as_str(),
+            "is not a field of a square-chain input",
+        ));
+    }
+    let circuit: CircuitId = obj
+        .get("circuit")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::input("circuit", "is missing or not a string"))?
+        .parse()?;
+    let CircuitId::SquareChain { n } = circuit else {
+        return Err(Error::input("circuit", "must be a square-chain circuit"));
+    };
+    let x0 = obj
+        .get("x0")
+        .ok_or_else(|| Error::input("x0", "is missing"))?;
+    Ok((n, field::parse_fr(x0, "x0")?))
+}
+
+/// Proves `square-chain-{n}` from `x0` with its proving key and checks the proof like
+/// [`prove_with_key`]. The public signals are `[x0, y]`.
+pub fn prove_square_chain_with_key(
+    n: u32,
+    x0: Fr,
+    pk: &crate::prover::ProvingKey,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<ProveOutput> {
+    let (proof, public) = prove::prove_square_chain(n, x0, pk, &mut OsRng, progress)?;
+    if !check::verify(&pk.vk, &public, &proof)? {
+        return Err(Error::VerifyFailed {
+            what: format!("the proof just made for square-chain-{n} does not verify; not returned"),
         });
     }
     Ok(ProveOutput {
@@ -202,6 +252,43 @@ mod tests {
 
         let vk_json = verification_key_json(&keys.verifying_key).unwrap();
         assert_eq!(vk_json["nPublic"], 5);
+    }
+
+    #[test]
+    fn proves_a_square_chain_from_its_input() {
+        let keys = setup("square-chain-8", Some(1)).unwrap();
+        let pk = keys::read_proving_key(
+            &keys.proving_key,
+            &"square-chain-8".parse().unwrap(),
+            Validation::Unchecked,
+        )
+        .unwrap();
+        let (n, x0) = square_chain_input(r#"{ "circuit": "square-chain-8", "x0": "3" }"#).unwrap();
+        let out = prove_square_chain_with_key(n, x0, &pk, &mut |_| {}).unwrap();
+        assert_eq!(out.public_signals[0], "3");
+        let y = (0..8).fold(Fr::from(3u64), |x, _| x * x);
+        assert_eq!(out.public_signals[1], field::fr_to_decimal(&y));
+        let public = json!(out.public_signals).to_string();
+        assert!(verify(&keys.verifying_key, &out.proof.to_string(), &public).unwrap());
+
+        for (bad, code) in [
+            (r#"{ "circuit": "square-chain-8" }"#, "INVALID_INPUT"),
+            (
+                r#"{ "circuit": "square-chain-8", "x0": 3, "y": 1 }"#,
+                "INVALID_INPUT",
+            ),
+            (
+                r#"{ "circuit": "threshold-d4-k2", "x0": 3 }"#,
+                "INVALID_INPUT",
+            ),
+            (
+                r#"{ "circuit": "square-chain-8", "x0": "-3" }"#,
+                "INVALID_INPUT",
+            ),
+            ("[", "INVALID_JSON"),
+        ] {
+            assert_eq!(square_chain_input(bad).unwrap_err().code(), code, "{bad}");
+        }
     }
 
     #[test]

@@ -52,7 +52,8 @@ impl LoadedKey {
         self.development
     }
 
-    /// Proves a claim of this key's circuit, like `prove`, and self-checks the proof.
+    /// Proves a claim of this key's circuit, like `prove`, and self-checks the proof. A
+    /// `square-chain-N` key (the benchmark circuit) takes `{ circuit, x0 }` instead of a claim.
     #[wasm_bindgen(unchecked_return_type = "ProveResult")]
     pub fn prove(
         &self,
@@ -62,13 +63,7 @@ impl LoadedKey {
         on_progress: Option<Function>,
     ) -> JsResult<JsValue> {
         let start = clock::now_ms();
-        let claim = Claim::from_json(&json_text(claim_json, "claimJson")?).map_err(to_js)?;
-        if claim.circuit != self.circuit {
-            return Err(to_js(Error::key_integrity(format!(
-                "this key is for {}, the claim for {}",
-                self.circuit, claim.circuit
-            ))));
-        }
+        let text = json_text(claim_json, "claimJson")?;
         let mut report = |p: &Progress| {
             if let Some(f) = &on_progress {
                 let _ = f.call1(
@@ -77,7 +72,26 @@ impl LoadedKey {
                 );
             }
         };
-        let out = api::prove_with_key(&claim, &self.key, &mut report).map_err(to_js)?;
+        let out = if let CircuitId::SquareChain { n: key_n } = self.circuit {
+            // The benchmark circuit: `{ circuit: "square-chain-N", x0 }` instead of a claim.
+            let (n, x0) = api::square_chain_input(&text).map_err(to_js)?;
+            if n != key_n {
+                return Err(to_js(Error::key_integrity(format!(
+                    "this key is for {}, the input for square-chain-{n}",
+                    self.circuit
+                ))));
+            }
+            api::prove_square_chain_with_key(n, x0, &self.key, &mut report).map_err(to_js)?
+        } else {
+            let claim = Claim::from_json(&text).map_err(to_js)?;
+            if claim.circuit != self.circuit {
+                return Err(to_js(Error::key_integrity(format!(
+                    "this key is for {}, the claim for {}",
+                    self.circuit, claim.circuit
+                ))));
+            }
+            api::prove_with_key(&claim, &self.key, &mut report).map_err(to_js)?
+        };
         let json = serde_wasm_bindgen::Serializer::json_compatible();
         let result = Object::new();
         set(&result, "proof", &serialize(&out.proof, &json)?);

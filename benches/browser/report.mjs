@@ -1,0 +1,164 @@
+// Tables of `make bench-browser` (Markdown: printed, and the README's `## Speed` section).
+
+export const CONFIGS = [
+  ['native-1', 'native 1 thread'],
+  ['native-all', 'native all threads'],
+  ['wasm-single', 'wasm single'],
+  ['wasm-threads', 'wasm threads'],
+  ['snarkjs-single', 'snarkjs singleThread'],
+  ['snarkjs-threads', 'snarkjs threads'],
+];
+
+const STAGES = ['synthesis', 'constraint-check', 'qap', 'msm-h', 'msm-l', 'msm-a', 'msm-b1', 'msm-b2', 'verify'];
+
+const s = (ms) => (Number.isFinite(ms) ? (ms / 1e3).toFixed(2) : '–');
+const mib = (b) => (b ? `${(b / 2 ** 20).toFixed(0)} MiB` : '–');
+const x = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}x` : '–');
+
+function config(row, name) {
+  return row.configs.find((c) => c.config === name);
+}
+
+/** `a / b` of the median times: how many times faster `b` is than `a`. */
+export function ratio(row, slow, fast) {
+  const a = config(row, slow)?.medianMs;
+  const b = config(row, fast)?.medianMs;
+  return a && b ? a / b : NaN;
+}
+
+function table(header, rows) {
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
+export function speedTable(doc) {
+  return table(
+    ['circuit (constraints: airprover / circom)', ...CONFIGS.map(([, label]) => label)],
+    doc.results.map((row) => [
+      `${row.circuit} (${row.constraints ?? '?'} / ${row.snarkjsConstraints ?? '?'})`,
+      ...CONFIGS.map(([name]) => {
+        const c = config(row, name);
+        return c ? `${s(c.medianMs)} (${s(c.minMs)})${c.cpu?.busy ? ' *' : ''}` : '–';
+      }),
+    ]),
+  );
+}
+
+export function ratioTable(doc) {
+  return table(
+    ['circuit', 'wasm threads vs snarkjs threads', 'wasm single vs snarkjs singleThread', 'wasm threads vs single', 'native all vs 1', 'wasm threads / native all', 'wasm single / native 1'],
+    doc.results.map((row) => [
+      row.circuit,
+      `${x(ratio(row, 'snarkjs-threads', 'wasm-threads'))} faster`,
+      `${x(ratio(row, 'snarkjs-single', 'wasm-single'))} faster`,
+      x(ratio(row, 'wasm-single', 'wasm-threads')),
+      x(ratio(row, 'native-1', 'native-all')),
+      x(1 / ratio(row, 'native-all', 'wasm-threads')),
+      x(1 / ratio(row, 'native-1', 'wasm-single')),
+    ]),
+  );
+}
+
+export function memoryTable(doc) {
+  return table(
+    ['circuit', ...CONFIGS.map(([, label]) => label), 'key bytes (airprover / zkey)', 'key load (native / wasm / snarkjs)'],
+    doc.results.map((row) => {
+      const pk = config(row, 'wasm-threads') ?? config(row, 'native-1');
+      const zk = config(row, 'snarkjs-threads');
+      const load = ['native-1', 'wasm-threads', 'snarkjs-threads'].map((n) => config(row, n)?.keyLoadMs);
+      return [
+        row.circuit,
+        ...CONFIGS.map(([name]) => {
+          const c = config(row, name);
+          if (!c) return '–';
+          return c.wasmMemoryBytes ? `${mib(c.peakRssBytes)} (wasm ${mib(c.wasmMemoryBytes)})` : mib(c.peakRssBytes);
+        }),
+        `${mib(pk?.keyBytes)} / ${mib(zk?.keyBytes)}`,
+        load.map((ms) => (Number.isFinite(ms) ? `${ms.toFixed(0)} ms` : '–')).join(' / '),
+      ];
+    }),
+  );
+}
+
+export function stageTable(doc) {
+  const rows = [];
+  for (const row of doc.results) {
+    for (const name of ['native-1', 'native-all', 'wasm-single', 'wasm-threads']) {
+      const c = config(row, name);
+      if (!c?.stages) continue;
+      rows.push([`${row.circuit} ${name}`, ...STAGES.map((st) => (c.stages[st] !== undefined ? c.stages[st].toFixed(0) : '–'))]);
+    }
+  }
+  return table(['stage medians, ms', ...STAGES], rows);
+}
+
+function busyNote(doc) {
+  const busy = doc.results.flatMap((row) =>
+    row.configs.filter((c) => c.cpu?.busy).map((c) => `${row.circuit} ${c.config} (${c.cpu.otherCores} cores)`),
+  );
+  return busy.length
+    ? `\\* busy machine: other processes used CPU during these timings: ${busy.join(', ')}.`
+    : 'No other process used a noticeable share of the CPU during the timings.';
+}
+
+export function renderTables(doc) {
+  return [
+    `Proving time, seconds: median (min) of the warm runs after a cold one (${doc.machine.cores} cores, ${doc.machine.cpu})`,
+    speedTable(doc),
+    busyNote(doc),
+    '',
+    'Ratios (of medians)',
+    ratioTable(doc),
+    '',
+    'Peak memory (process VmHWM; in Chromium the renderer, which hosts the workers) and keys',
+    memoryTable(doc),
+    '',
+    stageTable(doc),
+  ].join('\n');
+}
+
+/** README.md with its `## Speed` section replaced (or added at the end). */
+export function renderReadme(before, doc) {
+  const day = doc.date.slice(0, 10);
+  const section = [
+    '## Speed',
+    '',
+    `Measured by \`make bench-browser\` on ${day}: ${doc.machine.cores} cores (${doc.machine.cpu}), ` +
+      `${doc.chromium}, snarkjs ${doc.snarkjs}, native ${doc.nativeBuild}. One run, ` +
+      `${Math.round(doc.totalSeconds / 60)} minutes; raw numbers in \`target/bench/browser.json\`. ` +
+      'airprover proves through its own worker with the key already loaded; snarkjs runs ' +
+      '`groth16.fullProve` (witness included) on the same statement written in circom ' +
+      '(`benches/browser/circuits/`), with its wasm and zkey already in memory.',
+    '',
+    '![Proving time per circuit](docs/bench-speed.svg)',
+    '',
+    'Proving time, seconds: median (min) of the warm runs after a cold one.',
+    '',
+    speedTable(doc),
+    '',
+    busyNote(doc),
+    '',
+    ratioTable(doc),
+    '',
+    'Peak memory (process VmHWM; in Chromium the renderer, which hosts the workers) and keys:',
+    '',
+    memoryTable(doc),
+    '',
+    '<details><summary>Where the time goes (stage medians, ms)</summary>',
+    '',
+    stageTable(doc),
+    '',
+    '</details>',
+    '',
+  ].join('\n');
+  if (!before.trim()) return `# airprover\n\n${section}`;
+  const start = before.search(/^## Speed[ \t]*$/m);
+  if (start < 0) return `${before.replace(/\n*$/, '\n\n')}${section}`;
+  const rest = before.slice(start + 1);
+  const next = rest.search(/^## /m);
+  const end = next < 0 ? before.length : start + 1 + next;
+  return `${before.slice(0, start)}${section}${next < 0 ? '' : '\n'}${before.slice(end)}`;
+}

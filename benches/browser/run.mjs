@@ -1,0 +1,414 @@
+// `make bench-browser`: airprover against snarkjs 0.7.6, side by side, in one run.
+//
+// For each circuit (square-chain-65536, threshold-d20-k8, threshold-d20-k32 by default):
+//   native   1 thread and all threads (examples/bench_native.rs, one process each)
+//   wasm     the single-threaded and the threaded build in headless Chromium, through the
+//            package's own worker (pkg/prover-worker.js, keys loaded once and kept in memory)
+//   snarkjs  groth16.fullProve in the same Chromium, singleThread and with its workers, on the
+//            same statement written in circom (circuits/), compiled with circom2
+// a cold run, then BENCH_RUNS runs (min and median), per-stage times, key bytes and load time,
+// peak memory (process VmHWM natively; the renderer's VmHWM in Chromium, and wasm memory), and
+// whether other processes used the CPU during a timing. Everything snarkjs needs (powers of tau,
+// r1cs, wasm, zkey) is made locally and cached under target/bench-browser/.
+//
+// Writes target/bench/browser.json, prints the tables, draws docs/bench-speed.svg and rewrites
+// the `## Speed` section of README.md.
+//
+// Environment: BENCH_CIRCUITS (comma list), BENCH_RUNS (runs after the cold one; default 5, 3 for
+// circuits above 100k constraints), BENCH_ONLY (comma list of native,wasm,snarkjs),
+// BENCH_NO_README=1 (leave README.md and docs/ alone).
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+import { startServer } from '../../tests/browser/support/server.mjs';
+import { CpuMonitor, peakRss } from './cpu.mjs';
+import { renderChart } from './chart.mjs';
+import { renderReadme, renderTables } from './report.mjs';
+
+const HERE = import.meta.dirname;
+const ROOT = resolve(HERE, '../..');
+const BUILD = join(ROOT, 'target/bench-browser');
+const CLI = join(ROOT, 'target/release/airprover');
+const NATIVE = join(ROOT, 'target/release/examples/bench_native');
+const SNARKJS = join(HERE, 'node_modules/snarkjs/build/cli.cjs');
+const CIRCOM = join(HERE, 'node_modules/circom2/cli.js');
+const PTAU_POWER = 18; // 2^18 >= the largest domain (threshold-d20-k32)
+const CORES = cpus().length;
+
+// The flags of tests/browser/support/browser.mjs: headless, as root, no network side traffic.
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+const circuits = (process.env.BENCH_CIRCUITS ?? 'square-chain-65536,threshold-d20-k8,threshold-d20-k32')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+const only = new Set((process.env.BENCH_ONLY ?? 'native,wasm,snarkjs').split(','));
+
+function log(...args) {
+  console.error('[bench]', ...args);
+}
+
+function run(cmd, args, opts = {}) {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 28, ...opts });
+}
+
+function sha256(path) {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** Runs `make` steps only when `out` is missing; `stamp` content must match to reuse it. */
+function cached(out, stamp, make) {
+  const stampFile = `${out}.stamp`;
+  if (existsSync(out) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return;
+  mkdirSync(dirname(out), { recursive: true });
+  make();
+  writeFileSync(stampFile, stamp);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs: airprover keys and statements (CLI, seeded), snarkjs circuits and keys (cached).
+
+function airproverInputs(id) {
+  const keys = join(BUILD, 'keys');
+  const pk = join(keys, `${id}.pk`);
+  cached(pk, `setup seed 1 ${statSync(CLI).size}`, () => {
+    log(`airprover setup ${id}`);
+    run(CLI, ['setup', '--circuit', id, '--out', keys, '--seed', '1']);
+  });
+  const inputFile = join(BUILD, 'inputs', `${id}.json`);
+  if (id.startsWith('square-chain-')) {
+    mkdirSync(dirname(inputFile), { recursive: true });
+    writeFileSync(inputFile, JSON.stringify({ circuit: id, x0: '3' }));
+  } else {
+    cached(inputFile, 'sample seed 7', () => run(CLI, ['sample', '--circuit', id, '--out', inputFile, '--seed', '7']));
+  }
+  return { pk, inputFile, input: JSON.parse(readFileSync(inputFile, 'utf8')) };
+}
+
+function ptau() {
+  const dir = join(BUILD, 'ptau');
+  const final = join(dir, `pot${PTAU_POWER}_final.ptau`);
+  cached(final, `ptau ${PTAU_POWER}`, () => {
+    log(`powers of tau 2^${PTAU_POWER}: new, contribute, prepare phase2 (once; cached in ${dir})`);
+    const p0 = join(dir, `pot${PTAU_POWER}_0.ptau`);
+    const p1 = join(dir, `pot${PTAU_POWER}_1.ptau`);
+    run('node', [SNARKJS, 'powersoftau', 'new', 'bn128', String(PTAU_POWER), p0]);
+    run('node', [SNARKJS, 'powersoftau', 'contribute', p0, p1, '--name=airprover-bench', '-e=airprover bench entropy']);
+    run('node', [SNARKJS, 'powersoftau', 'prepare', 'phase2', p1, final]);
+  });
+  return final;
+}
+
+/** circom source of the main component for a circuit id. */
+function circomMain(id) {
+  const chain = /^square-chain-(\d+)$/.exec(id);
+  if (chain) {
+    return `pragma circom 2.0.0;\ninclude "square_chain.circom";\ncomponent main {public [x0]} = SquareChain(${chain[1]});\n`;
+  }
+  const claim = /^threshold-d(\d+)-k(\d+)$/.exec(id);
+  if (!claim) throw new Error(`no circom reference circuit for ${id}`);
+  return (
+    'pragma circom 2.0.0;\ninclude "claim.circom";\n' +
+    `component main {public [root, campaignId, claimant, nullifier, threshold]} = ThresholdClaim(${claim[1]}, ${claim[2]});\n`
+  );
+}
+
+function snarkjsInputs(id) {
+  const dir = join(BUILD, 'circom', id);
+  const main = join(dir, 'main.circom');
+  const source = circomMain(id);
+  const circuitsDir = join(HERE, 'circuits');
+  const stamp = createHash('sha256')
+    .update(source)
+    .update(readFileSync(join(circuitsDir, 'claim.circom')))
+    .update(readFileSync(join(circuitsDir, 'square_chain.circom')))
+    .digest('hex');
+  const wasm = join(dir, 'main_js/main.wasm');
+  const r1cs = join(dir, 'main.r1cs');
+  cached(r1cs, stamp, () => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(main, source);
+    log(`circom2 ${id} (--O2)`);
+    // circom2 runs in WASI and sees the working directory only: relative paths from ROOT.
+    const rel = (p) => p.slice(ROOT.length + 1);
+    const out = run(
+      'node',
+      [CIRCOM, rel(main), '--O2', '--r1cs', '--wasm', '-o', rel(dir), '-l', rel(circuitsDir), '-l', 'benches/browser/node_modules/circomlib/circuits'],
+      { cwd: ROOT },
+    );
+    writeFileSync(join(dir, 'circom.log'), out);
+  });
+  const zkey = join(dir, `${id}.zkey`);
+  const ptauFile = ptau();
+  cached(zkey, `${stamp} ${PTAU_POWER}`, () => {
+    log(`snarkjs groth16 setup ${id}`);
+    run('node', [SNARKJS, 'groth16', 'setup', r1cs, ptauFile, zkey]);
+  });
+  const info = run('node', [SNARKJS, 'r1cs', 'info', r1cs]);
+  const constraints = Number(/# of Constraints: (\d+)/.exec(info)?.[1]);
+  return { wasm, zkey, constraints };
+}
+
+const dec = (x) => BigInt(x).toString();
+
+/** The circom circuit's input for the same statement as an airprover input. */
+function circomInput(id, input, publicSignals) {
+  if (id.startsWith('square-chain-')) return { x0: dec(input.x0) };
+  const claim = /^threshold-d(\d+)-k(\d+)$/.exec(id);
+  const [depth, slots] = [Number(claim[1]), Number(claim[2])];
+  const pad = (values, fill) => [...values, ...Array(slots - values.length).fill(fill)];
+  const a = input.attestations;
+  return {
+    root: dec(input.root),
+    campaignId: dec(input.campaignId),
+    claimant: dec(input.claimant),
+    nullifier: publicSignals[3],
+    threshold: dec(input.threshold),
+    secret: dec(input.secret),
+    used: pad(a.map(() => '1'), '0'),
+    index: pad(a.map((x) => dec(x.index)), '0'),
+    attester: pad(a.map((x) => dec(x.attester)), '0'),
+    weight: pad(a.map((x) => dec(x.weight)), '0'),
+    siblings: pad(a.map((x) => x.siblings.map(dec)), Array(depth).fill('0')),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timings.
+
+function summary(runs) {
+  const warm = runs.slice(1).map((r) => r.totalMs).sort((x, y) => x - y);
+  return {
+    coldMs: runs[0].totalMs,
+    minMs: warm[0],
+    medianMs: warm[Math.floor((warm.length - 1) / 2)],
+    runs: warm.length,
+  };
+}
+
+/** Median duration of each stage over the warm runs, from the stage start marks. */
+function stageMedians(runs) {
+  const per = {};
+  for (const r of runs.slice(1)) {
+    const marks = [...r.stages, ['end', r.totalMs]];
+    for (let i = 0; i + 1 < marks.length; i++) {
+      const name = marks[i][0] === 'done' ? 'verify' : marks[i][0];
+      (per[name] ??= []).push(marks[i + 1][1] - marks[i][1]);
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(per).map(([k, v]) => [k, v.sort((x, y) => x - y)[Math.floor((v.length - 1) / 2)]]),
+  );
+}
+
+async function nativeBench(id, pk, inputFile, threads, runs) {
+  const monitor = new CpuMonitor();
+  monitor.start();
+  const out = await new Promise((ok, fail) => {
+    const child = spawn(NATIVE, ['--key', pk, '--input', inputFile, '--threads', String(threads), '--runs', String(runs)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let text = '';
+    child.stdout.on('data', (d) => (text += d));
+    child.on('exit', (code) => (code === 0 ? ok(JSON.parse(text)) : fail(new Error(`bench_native exited ${code}`))));
+  });
+  const cpu = monitor.stop();
+  return {
+    config: threads === 1 ? 'native-1' : 'native-all',
+    threads,
+    ...summary(out.runs),
+    stages: stageMedians(out.runs),
+    keyBytes: out.keyBytes,
+    keyLoadMs: out.keyLoadMs,
+    peakRssBytes: out.peakRssBytes,
+    publicSignals: out.publicSignals,
+    cpu,
+  };
+}
+
+async function withBrowser(server, fn) {
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  try {
+    const page = await (await browser.newContext()).newPage();
+    const problems = [];
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console.error: ${m.text()}`);
+    });
+    await page.goto(`${server.url}/bench/page.html`);
+    await page.waitForFunction(() => window.benchReady === true && window.snarkjs, null, { timeout: 60_000 });
+    const cdp = await browser.newBrowserCDPSession();
+    const renderers = async () => {
+      const { processInfo } = await cdp.send('SystemInfo.getProcessInfo');
+      return processInfo.filter((p) => p.type === 'renderer').map((p) => p.id);
+    };
+    const pids = await renderers();
+    const monitor = new CpuMonitor();
+    monitor.start();
+    const rssSampler = setInterval(() => monitor.sampleRss(pids), 250);
+    let result;
+    try {
+      result = await fn(page);
+    } finally {
+      clearInterval(rssSampler);
+    }
+    const cpu = monitor.stop();
+    const peak = pids.reduce((sum, pid) => sum + peakRss(pid), 0);
+    if (problems.length) log(`page problems: ${problems.join('; ')}`);
+    return { ...result, rendererPeakRssBytes: peak, cpu };
+  } finally {
+    await browser.close();
+  }
+}
+
+async function wasmBench(server, id, key, input, build, runs) {
+  const out = await withBrowser(server, (page) =>
+    page.evaluate((args) => window.airproverBench(args), { build, threads: CORES, key, input, runs }),
+  );
+  if (out.build !== build) throw new Error(`asked for the ${build} build, the worker loaded ${out.build}`);
+  return {
+    config: build === 'single' ? 'wasm-single' : 'wasm-threads',
+    threads: out.info.threads,
+    ...summary(out.runs),
+    stages: stageMedians(out.runs),
+    keyBytes: key.bytes,
+    keyLoadMs: out.keyLoadMs,
+    initMs: out.initMs,
+    wasmMemoryBytes: out.memoryBytes,
+    peakRssBytes: out.rendererPeakRssBytes,
+    publicSignals: out.publicSignals,
+    cpu: out.cpu,
+  };
+}
+
+async function snarkjsBench(server, id, files, input, singleThread, runs) {
+  const url = (p) => `/data/${p.slice(BUILD.length + 1)}`;
+  const out = await withBrowser(server, (page) =>
+    page.evaluate((args) => window.snarkjsBench(args), {
+      wasmUrl: url(files.wasm),
+      zkeyUrl: url(files.zkey),
+      input,
+      runs,
+      singleThread,
+    }),
+  );
+  return {
+    config: singleThread ? 'snarkjs-single' : 'snarkjs-threads',
+    threads: singleThread ? 1 : CORES,
+    ...summary(out.runs),
+    keyBytes: out.zkeyBytes,
+    keyLoadMs: out.keyLoadMs,
+    peakRssBytes: out.rendererPeakRssBytes,
+    publicSignals: out.publicSignals,
+    cpu: out.cpu,
+    constraints: files.constraints,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const started = Date.now();
+  for (const f of [CLI, NATIVE]) {
+    if (!existsSync(f)) throw new Error(`${f} is missing: run \`make bench-browser\` (it builds it)`);
+  }
+  for (const f of ['pkg/prover-worker.js', 'pkg/threads/airprover_bg.wasm', 'pkg/single/airprover_bg.wasm']) {
+    if (!existsSync(join(ROOT, f))) throw new Error(`${f} is missing: run \`make build\``);
+  }
+  const server = await startServer({
+    isolated: true,
+    mounts: {
+      '/pkg/': join(ROOT, 'pkg'),
+      '/bench/': HERE,
+      '/snarkjs/': join(HERE, 'node_modules/snarkjs/build'),
+      '/data/': BUILD,
+    },
+  });
+  const results = [];
+  try {
+    for (const id of circuits) {
+      const { pk, inputFile, input } = airproverInputs(id);
+      const snark = only.has('snarkjs') ? snarkjsInputs(id) : null;
+      const constraints = Number(JSON.parse(readFileSync(join(BUILD, 'keys/manifest.json'), 'utf8')).circuits.find((c) => c.id === id)?.constraints);
+      const runs = Number(process.env.BENCH_RUNS ?? (constraints > 100_000 ? 3 : 5));
+      const row = { circuit: id, constraints, snarkjsConstraints: snark?.constraints, configs: [] };
+      results.push(row);
+      const add = (r) => {
+        row.configs.push(r);
+        log(`${id} ${r.config}: median ${(r.medianMs / 1e3).toFixed(3)} s, min ${(r.minMs / 1e3).toFixed(3)} s, cold ${(r.coldMs / 1e3).toFixed(3)} s${r.cpu.busy ? ' (machine busy)' : ''}`);
+      };
+      if (only.has('native')) {
+        for (const threads of [...new Set([1, CORES])]) add(await nativeBench(id, pk, inputFile, threads, runs));
+      }
+      const expected = row.configs[0]?.publicSignals;
+      if (only.has('wasm')) {
+        const key = { url: `/data/keys/${id}.pk`, sha256: sha256(pk), bytes: statSync(pk).size, development: true };
+        for (const build of ['single', 'threads']) {
+          const r = await wasmBench(server, id, key, input, build, runs);
+          if (expected && JSON.stringify(r.publicSignals) !== JSON.stringify(expected)) {
+            throw new Error(`${id} ${build}: public signals differ from native`);
+          }
+          add(r);
+        }
+      }
+      if (snark) {
+        const publicSignals = expected ?? row.configs.find((c) => c.publicSignals)?.publicSignals;
+        if (!publicSignals) throw new Error('snarkjs needs the public signals of an airprover run (BENCH_ONLY without native or wasm)');
+        const circom = circomInput(id, input, publicSignals);
+        for (const singleThread of [true, false]) {
+          const r = await snarkjsBench(server, id, snark, circom, singleThread, runs);
+          // Same statement: the same public signals (snarkjs lists the square chain's output y first).
+          const same = id.startsWith('square-chain-')
+            ? JSON.stringify([r.publicSignals[1], r.publicSignals[0]]) === JSON.stringify(publicSignals)
+            : JSON.stringify(r.publicSignals) === JSON.stringify(publicSignals);
+          if (!same) throw new Error(`${id} snarkjs: public signals ${r.publicSignals} differ from airprover's ${publicSignals}`);
+          add(r);
+        }
+      }
+      for (const c of row.configs) delete c.publicSignals;
+    }
+  } finally {
+    await server.close();
+  }
+
+  const doc = {
+    date: new Date().toISOString(),
+    machine: { cpu: cpus()[0]?.model, cores: CORES, loadavgAtEnd: loadavg() },
+    chromium: run('/usr/bin/chromium', ['--version']).trim(),
+    snarkjs: JSON.parse(readFileSync(join(HERE, 'node_modules/snarkjs/package.json'), 'utf8')).version,
+    nativeBuild: 'release, portable x86-64 (no bmi2/adx assembly)',
+    statistic: 'min and median of the warm runs after a cold one',
+    totalSeconds: (Date.now() - started) / 1e3,
+    results,
+  };
+  mkdirSync(join(ROOT, 'target/bench'), { recursive: true });
+  writeFileSync(join(ROOT, 'target/bench/browser.json'), JSON.stringify(doc, null, 2) + '\n');
+  console.log(renderTables(doc));
+  log(`written to target/bench/browser.json (${doc.totalSeconds.toFixed(0)} s)`);
+  if (process.env.BENCH_NO_README !== '1' && circuits.length === 3 && only.size === 3) {
+    mkdirSync(join(ROOT, 'docs'), { recursive: true });
+    writeFileSync(join(ROOT, 'docs/bench-speed.svg'), renderChart(doc));
+    const readme = join(ROOT, 'README.md');
+    const before = existsSync(readme) ? readFileSync(readme, 'utf8') : '';
+    writeFileSync(readme, renderReadme(before, doc));
+    log('updated docs/bench-speed.svg and the `## Speed` section of README.md');
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

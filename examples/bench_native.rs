@@ -1,0 +1,125 @@
+//! The native side of `make bench-browser`: proves one circuit several times with a given number
+//! of threads, from the same key files and inputs the browser side uses, and prints one JSON
+//! object (per-stage times, key bytes and load time, peak RSS).
+//!
+//! ```text
+//! cargo run --release --example bench_native -- --key K.pk --input IN.json --threads 1 --runs 5
+//! ```
+//!
+//! One process per configuration, so that the peak RSS (`VmHWM`) is that configuration's. The
+//! first proof is the cold run; the statistics are over the `--runs` after it. Each proof is what
+//! a browser worker does with a loaded key: prove, then self-verify
+//! ([`airprover::api::prove_with_key`]).
+
+use std::time::Instant;
+
+use airprover::api;
+use airprover::circuit::id::CircuitId;
+use airprover::claim::Claim;
+use airprover::prover::keys::{KeyFile, KeyKind, Validation};
+use airprover::prover::Progress;
+use serde_json::{json, Value};
+
+struct Args {
+    key: String,
+    input: String,
+    threads: usize,
+    runs: usize,
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        key: String::new(),
+        input: String::new(),
+        threads: 1,
+        runs: 3,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--key" => args.key = value,
+            "--input" => args.input = value,
+            "--threads" => args.threads = value.parse().expect("--threads N"),
+            "--runs" => args.runs = value.parse().expect("--runs N"),
+            _ => panic!("unknown flag {flag}"),
+        }
+    }
+    assert!(
+        !args.key.is_empty() && !args.input.is_empty(),
+        "--key and --input are required"
+    );
+    args
+}
+
+/// Peak and current resident set size of this process, from `/proc/self/status` (Linux).
+fn rss() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+fn main() {
+    let args = args();
+    let bytes = std::fs::read(&args.key).expect("read the key");
+    let input = std::fs::read_to_string(&args.input).expect("read the input");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build()
+        .expect("a thread pool");
+
+    let load_start = Instant::now();
+    let file = KeyFile::parse(&bytes).expect("a key file");
+    let circuit = file.header.circuit;
+    file.expect(KeyKind::Proving, &circuit)
+        .expect("a proving key");
+    let pk = pool.install(|| file.proving_key(Validation::Unchecked).expect("the key"));
+    let load_ms = load_start.elapsed().as_secs_f64() * 1e3;
+
+    let claim = match circuit {
+        CircuitId::Claim { .. } => Some(Claim::from_json(&input).expect("a claim")),
+        CircuitId::SquareChain { .. } => None,
+    };
+    let mut runs = Vec::new();
+    let mut public = Value::Null;
+    for _ in 0..=args.runs {
+        let start = Instant::now();
+        let mut stages: Vec<(String, f64)> = Vec::new();
+        let mut report = |p: &Progress| {
+            stages.push((p.stage.name().into(), start.elapsed().as_secs_f64() * 1e3));
+        };
+        let out = pool.install(|| match &claim {
+            Some(claim) => api::prove_with_key(claim, &pk, &mut report),
+            None => {
+                let (n, x0) = api::square_chain_input(&input).expect("a square-chain input");
+                api::prove_square_chain_with_key(n, x0, &pk, &mut report)
+            }
+        });
+        let total = start.elapsed().as_secs_f64() * 1e3;
+        let out = out.expect("prove");
+        public = json!(out.public_signals);
+        runs.push(json!({
+            "totalMs": total,
+            "stages": stages.iter().map(|(s, at)| json!([s, at])).collect::<Vec<_>>(),
+        }));
+    }
+    let (peak, current) = rss();
+    let doc = json!({
+        "circuit": circuit.to_string(),
+        "threads": args.threads,
+        "keyBytes": bytes.len(),
+        "keyLoadMs": load_ms,
+        "runs": runs,
+        "publicSignals": public,
+        "peakRssBytes": peak,
+        "rssBytes": current,
+    });
+    println!("{doc}");
+}
