@@ -9,6 +9,7 @@ pub mod export;
 pub mod key_dir;
 pub mod keys;
 pub mod manifest;
+pub mod msm;
 pub mod prove;
 pub mod setup;
 pub mod solidity;

@@ -5,7 +5,7 @@
 //! checked against every constraint before any expensive work: arkworks only `debug_assert!`s it,
 //! so an unsatisfied witness would otherwise panic (debug) or give a proof that does not verify.
 
-use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
+use ark_ec::CurveGroup;
 use ark_ff::{PrimeField, UniformRand};
 use ark_groth16::r1cs_to_qap::{LibsnarkReduction, R1CSToQAP};
 use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
@@ -14,13 +14,13 @@ use ark_relations::r1cs::{
 };
 use ark_std::rand::{CryptoRng, RngCore};
 
+use super::msm::{self, Kernel};
 use super::{Progress, Proof, ProvingKey, Stage};
 use crate::circuit::{ClaimCircuit, SquareChain};
 use crate::claim::Claim;
 use crate::error::{Error, Result};
 use crate::field::Fr;
 
-type G1 = <super::Curve as ark_ec::pairing::Pairing>::G1;
 type G2 = <super::Curve as ark_ec::pairing::Pairing>::G2;
 
 /// Proves a validated claim. Returns the proof; the public signals are `claim.public_signals()`.
@@ -47,6 +47,17 @@ pub fn prove_square_chain<R: RngCore + CryptoRng>(
 
 /// Proves any circuit with its witness. Returns the proof and the public inputs.
 pub fn prove_circuit<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
+    circuit: C,
+    pk: &ProvingKey,
+    rng: &mut R,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<(Proof, Vec<Fr>)> {
+    prove_circuit_with(Kernel::default(), circuit, pk, rng, progress)
+}
+
+/// [`prove_circuit`] with the MSM kernel chosen (the default is the fastest for the target).
+pub fn prove_circuit_with<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
+    kernel: Kernel,
     circuit: C,
     pk: &ProvingKey,
     rng: &mut R,
@@ -88,12 +99,12 @@ pub fn prove_circuit<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
     stage(Stage::MsmH);
     let h_bigints: Vec<_> = h.iter().map(|x| x.into_bigint()).collect();
     drop(h);
-    let h_acc = G1::msm_bigint(&pk.h_query, &h_bigints);
+    let h_acc = msm::g1(kernel, &pk.h_query, &h_bigints);
     drop(h_bigints);
 
     stage(Stage::MsmL);
     let witness_bigints: Vec<_> = witness.iter().map(|x| x.into_bigint()).collect();
-    let l_acc = G1::msm_bigint(&pk.l_query, &witness_bigints);
+    let l_acc = msm::g1(kernel, &pk.l_query, &witness_bigints);
 
     let assignment: Vec<_> = public
         .iter()
@@ -102,18 +113,22 @@ pub fn prove_circuit<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
         .collect();
 
     stage(Stage::MsmA);
-    let g_a = linear_combination(pk.delta_g1 * r, &pk.a_query, pk.vk.alpha_g1, &assignment);
+    let g_a = pk.delta_g1 * r
+        + pk.vk.alpha_g1
+        + pk.a_query[0]
+        + msm::g1(kernel, &pk.a_query[1..], &assignment);
 
     stage(Stage::MsmB1);
-    let g1_b = linear_combination(pk.delta_g1 * s, &pk.b_g1_query, pk.beta_g1, &assignment);
+    let g1_b = pk.delta_g1 * s
+        + pk.beta_g1
+        + pk.b_g1_query[0]
+        + msm::g1(kernel, &pk.b_g1_query[1..], &assignment);
 
     stage(Stage::MsmB2);
-    let g2_b: G2 = linear_combination(
-        pk.vk.delta_g2 * s,
-        &pk.b_g2_query,
-        pk.vk.beta_g2,
-        &assignment,
-    );
+    let g2_b: G2 = pk.vk.delta_g2 * s
+        + pk.vk.beta_g2
+        + pk.b_g2_query[0]
+        + msm::g2(kernel, &pk.b_g2_query[1..], &assignment);
 
     // C = s*A + r*B1 - r*s*delta + L + H
     let g_c = g_a * s + g1_b * r - pk.delta_g1 * (r * s) + l_acc + h_acc;
@@ -126,20 +141,6 @@ pub fn prove_circuit<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
         },
         public,
     ))
-}
-
-/// `initial + vk_param + query[0] + sum(assignment[i] * query[i + 1])`.
-fn linear_combination<G: AffineRepr>(
-    initial: G::Group,
-    query: &[G],
-    vk_param: G,
-    assignment: &[<G::ScalarField as PrimeField>::BigInt],
-) -> G::Group
-where
-    G::Group: VariableBaseMSM<MulBase = G>,
-{
-    let msm = <G::Group as VariableBaseMSM>::msm_bigint(&query[1..], assignment);
-    initial + vk_param + query[0] + msm
 }
 
 fn check_satisfied(cs: &ConstraintSystemRef<Fr>) -> Result<()> {

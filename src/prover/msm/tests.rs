@@ -1,0 +1,89 @@
+use ark_bn254::{Fq, Fr};
+use ark_ff::{BigInteger, PrimeField};
+use num_bigint::BigUint;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+use super::field::{FqModulus, FrModulus, Modulus, LIMBS};
+use super::testing;
+
+/// The hard-coded constants are what their definitions give for arkworks' moduli.
+#[test]
+fn constants_match_the_moduli() {
+    fn check<M: Modulus>(modulus: BigUint) {
+        let limbs = |x: &BigUint| -> [u64; LIMBS] {
+            let mask = BigUint::from((1u64 << 29) - 1);
+            std::array::from_fn(|i| {
+                ((x >> (29 * i)) & &mask)
+                    .to_u64_digits()
+                    .first()
+                    .copied()
+                    .unwrap_or(0)
+            })
+        };
+        let pow = |e: u32| BigUint::from(2u32).pow(e) % &modulus;
+        assert_eq!(M::P, limbs(&modulus));
+        assert_eq!(M::ONE, limbs(&pow(261)));
+        assert_eq!(M::R2, limbs(&pow(522)));
+        assert_eq!(M::FROM_ARK, limbs(&pow(266)));
+        let two29 = BigUint::from(1u64 << 29);
+        let p_inv = modulus.modinv(&two29).unwrap();
+        assert_eq!(BigUint::from(M::INV), (&two29 - p_inv) % &two29);
+    }
+    check::<FqModulus>(BigUint::from_bytes_le(&Fq::MODULUS.to_bytes_le()));
+    check::<FrModulus>(BigUint::from_bytes_le(&Fr::MODULUS.to_bytes_le()));
+}
+
+#[test]
+fn field_matches_arkworks() {
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    testing::field_matches_arkworks(&mut rng, 300).unwrap();
+}
+
+#[test]
+fn msm_matches_arkworks_on_small_and_edge_inputs() {
+    let mut rng = ChaCha20Rng::seed_from_u64(2);
+    testing::msm_matches_arkworks(&mut rng, &[0, 1, 2, 3, 5, 13, 64, 100]).unwrap();
+}
+
+#[test]
+fn msm_matches_arkworks_on_larger_inputs() {
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    testing::msm_matches_arkworks(&mut rng, &[1000, 5000]).unwrap();
+}
+
+/// Whole proofs with the wasm kernel verify (natively here; the browser tests prove with it too).
+#[test]
+fn proofs_made_with_the_wasm_kernel_verify() {
+    use crate::circuit::{ClaimCircuit, SquareChain};
+    use crate::claim::Claim;
+    use crate::prover::{prove::prove_circuit_with, setup, verify::verify};
+    use crate::tree::sample::sample;
+
+    let mut rng = ChaCha20Rng::seed_from_u64(4);
+    let id = "square-chain-64".parse().unwrap();
+    let keys = setup::setup(&id, &mut rng).unwrap();
+    let (proof, public) = prove_circuit_with(
+        super::Kernel::Wasm29,
+        SquareChain::new(64, Fr::from(3u64)),
+        &keys.proving_key,
+        &mut rng,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(verify(&keys.verifying_key, &public, &proof).unwrap());
+
+    let id = "threshold-d4-k2".parse().unwrap();
+    let keys = setup::setup(&id, &mut rng).unwrap();
+    let claim = Claim::from_value(&sample(&id, 10, 5).unwrap().claim).unwrap();
+    let (proof, public) = prove_circuit_with(
+        super::Kernel::Wasm29,
+        ClaimCircuit::new(&claim),
+        &keys.proving_key,
+        &mut rng,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(public, claim.public_signals());
+    assert!(verify(&keys.verifying_key, &public, &proof).unwrap());
+}
