@@ -1,0 +1,90 @@
+// A proof made in Chromium by each wasm build, checked by real peers: the native CLI's verifier
+// (tests/interop's hook) and the airdrop contract on anvil (contracts/'s hook), both run as they
+// run in their own suites, pointed at the browser's output with AIRPROVER_BROWSER_PROOF.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { launch, openPage } from './support/browser.mjs';
+import { CIRCUIT, ROOT, fixture } from './support/fixture.mjs';
+import { startServer } from './support/server.mjs';
+
+let browser;
+let fx;
+let server;
+
+before(async () => {
+  fx = fixture([CIRCUIT]);
+  browser = await launch();
+  server = await startServer({
+    isolated: true,
+    mounts: { '/pkg/': join(ROOT, 'pkg'), '/keys/': join(fx.dir, 'keys'), '/': import.meta.dirname },
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Proves the fixture claim in the page with `build`; writes the hook directory; returns it. */
+async function browserProof(build) {
+  const page = await openPage(browser, `${server.url}/page.html`);
+  const out = await page.evaluate(
+    async ({ claim, build }) => {
+      const prover = await airprover.createProver({ manifestUrl: '/keys/manifest.json', build });
+      const result = await prover.submit(claim).result;
+      const status = prover.status.value;
+      prover.terminate();
+      return { ...result, build: status.build };
+    },
+    { claim: fx.claims[CIRCUIT], build },
+  );
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+  assert.equal(out.build, build === 'single' ? 'single' : 'threaded');
+  const dir = join(ROOT, 'target', 'browser-proof', build);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'proof.json'), JSON.stringify(out.proof, null, 1));
+  writeFileSync(join(dir, 'public.json'), JSON.stringify(out.publicSignals, null, 1));
+  writeFileSync(join(dir, 'circuit'), `${CIRCUIT}\n`);
+  cpSync(join(fx.dir, 'keys'), join(dir, 'keys'), { recursive: true });
+  return dir;
+}
+
+function withoutTestContext(env) {
+  const { NODE_TEST_CONTEXT: _, ...rest } = env;
+  return rest;
+}
+
+/** Runs one test file of another suite with the hook variable set; fails unless it passed. */
+function runHook(suiteDir, file, proofDir) {
+  const run = spawnSync(process.execPath, ['--test', '--test-reporter=spec', file], {
+    cwd: join(ROOT, suiteDir),
+    // Without the parent runner's NODE_TEST_CONTEXT, the child runs as a suite of its own.
+    env: { ...withoutTestContext(process.env), AIRPROVER_BROWSER_PROOF: proofDir },
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  const output = `${run.stdout}\n${run.stderr}`;
+  assert.equal(run.status, 0, output);
+  assert.match(output, /ℹ pass 1/, output);
+  assert.match(output, /ℹ skipped 0/, output);
+  return output;
+}
+
+for (const build of ['threaded', 'single']) {
+  test(`a proof made by the ${build} build verifies with the native CLI`, async () => {
+    const dir = await browserProof(build);
+    runHook('tests/interop', 'browser.test.mjs', dir);
+  });
+}
+
+test('a proof made in the browser claims tokens on anvil (development keys)', async () => {
+  const dir = await browserProof('threaded');
+  const output = runHook('contracts', 'test/browser.test.mjs', dir);
+  console.log(output.split('\n').find((l) => l.includes('claimed in')) ?? '');
+});
