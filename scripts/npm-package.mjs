@@ -21,11 +21,12 @@ const field = (name) => cargo.match(new RegExp(`^${name} = "(.*)"$`, 'm'))[1];
 
 // What the package ships. The threaded build's snippets/ holds wasm-bindgen-rayon's worker
 // script, which its glue imports and which starts each rayon thread.
+// Every module of src/js/ (the build copies them all next to the builds): the entry, the worker
+// entry and what they import.
+const jsModules = readdirSync(join(ROOT, 'src/js')).filter((f) => f.endsWith('.js')).sort();
 const files = [
-  'index.js',
+  ...jsModules,
   'index.d.ts',
-  'prover-worker.js',
-  'worker-jobs.js',
   ...BUILDS.flatMap((b) => [`${b}/airprover.js`, `${b}/airprover.d.ts`, `${b}/airprover_bg.wasm`, `${b}/airprover_bg.wasm.d.ts`]),
   'threads/snippets/',
 ];
