@@ -19,8 +19,7 @@ const BUILDS = ['threads', 'single'];
 const cargo = readFileSync(join(ROOT, 'Cargo.toml'), 'utf8');
 const field = (name) => cargo.match(new RegExp(`^${name} = "(.*)"$`, 'm'))[1];
 
-// What the package ships. The threaded build's snippets/ holds wasm-bindgen-rayon's worker
-// script, which its glue imports and which starts each rayon thread.
+// What the package ships.
 // Every module of src/js/ (the build copies them all next to the builds): the entry, the worker
 // entry and what they import.
 const jsModules = readdirSync(join(ROOT, 'src/js')).filter((f) => f.endsWith('.js')).sort();
@@ -28,7 +27,9 @@ const files = [
   ...jsModules,
   'index.d.ts',
   ...BUILDS.flatMap((b) => [`${b}/airprover.js`, `${b}/airprover.d.ts`, `${b}/airprover_bg.wasm`, `${b}/airprover_bg.wasm.d.ts`]),
-  'threads/snippets/',
+  // JS the Rust side imports (`#[wasm_bindgen(module = ...)]`), copied by wasm-bindgen: in the
+  // threaded build at least wasm-bindgen-rayon's worker helper.
+  ...BUILDS.filter((b) => b === 'threads' || existsSync(join(PKG, b, 'snippets'))).map((b) => `${b}/snippets/`),
 ];
 
 const manifest = {
@@ -54,6 +55,7 @@ const manifest = {
     './threads/airprover.js',
     './single/airprover.js',
     './threads/snippets/**',
+    './single/snippets/**',
   ],
   keywords: ['groth16', 'zk', 'zero-knowledge', 'bn254', 'arkworks', 'wasm', 'airdrop'],
 };
