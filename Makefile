@@ -91,7 +91,7 @@ define run-e2e
 		$(TIMED) build-threads scripts/build-wasm.sh threads && \
 		$(TIMED) build-single scripts/build-wasm.sh single && \
 		$(MAKE) --no-print-directory demo-data app && \
-		$(TIMED) test-e2e npm --prefix tests/e2e test; \
+		DEMO_CHAIN_CIRCUIT=$(DEMO_CHAIN_CIRCUIT) $(TIMED) test-e2e npm --prefix tests/e2e test; \
 	else echo "test-e2e: no tests/e2e/package.json yet, skipped"; fi
 endef
 
