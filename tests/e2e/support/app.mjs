@@ -89,12 +89,13 @@ export async function load(page, url) {
   await page.getByTestId('score').waitFor({ timeout: 60_000 });
 }
 
-/** Clicks Prove and resolves to the new job card (the newest is first). */
+/** Clicks Prove and resolves to the new job card (by its number, so later cards do not shift it). */
 export async function prove(page) {
   const before = await page.getByTestId('job').count();
   await page.getByTestId('prove').click();
   await page.waitForFunction((n) => document.querySelectorAll('[data-testid=job]').length > n, before);
-  return page.getByTestId('job').first();
+  const n = await page.getByTestId('job').first().getAttribute('data-job');
+  return page.locator(`[data-testid=job][data-job="${n}"]`);
 }
 
 /** Waits until a job card leaves the running state; returns its state. */
