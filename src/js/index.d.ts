@@ -97,7 +97,7 @@ export interface Progress {
   /** Remaining milliseconds, from this device's history of the circuit; null before any. */
   etaMs: number | null;
   attempt?: number;
-  /** Answered from the proof cache. */
+  /** Answered from the proof cache (checked against the current verifying key), without proving. */
   cached: boolean;
   done: boolean;
 }
@@ -129,6 +129,30 @@ export interface ProverOptions {
   auditLogSize?: number;
   /** Test-only fault switches. */
   faultInjection?: { crashAtStage?: string; stallAtStage?: string; stallMs?: number; times?: number };
+  /**
+   * What the runtime keeps in the origin's IndexedDB (see the README's Caching section); `false`
+   * for nothing at all. Default: everything below, with the default bounds.
+   */
+  storage?: false | StorageOptions;
+}
+
+export interface StorageOptions {
+  /** The IndexedDB database's name. Default 'airprover'. */
+  name?: string;
+  /**
+   * The proof cache (proofs and public signals only, never claims): least recently used entries
+   * are evicted past either bound. `false`: no proof cache. Default { maxEntries: 100, maxBytes: 1048576 }.
+   */
+  proofCache?: false | { maxEntries?: number; maxBytes?: number };
+  /** Keep proving and verifying keys (checked against the manifest's SHA-256 on every load). Default true. */
+  keyCache?: boolean;
+  /**
+   * Store queued and running jobs and resume them when a runtime starts again on this origin.
+   * A stored job holds its claim, secret included, until the job ends. Default true.
+   */
+  durableQueue?: boolean;
+  /** Audit events kept in IndexedDB (0: none). Default 1000. */
+  auditLogSize?: number;
 }
 
 export interface SubmitOptions {
@@ -171,6 +195,51 @@ export interface Stats {
   build: 'threaded' | 'single';
   threadsInUse: number;
   wasmMemoryPerWorker: number[];
+  /** The caches, as `prover.cacheStats`. */
+  cache: CacheStats;
+}
+
+/** Cache counters. Entries and bytes: the proof store after this runtime's last change; the rest: this runtime's. */
+export interface CacheStats {
+  /** Whether the proof cache is in use. */
+  enabled: boolean;
+  entries: number;
+  bytes: number;
+  maxEntries: number;
+  maxBytes: number;
+  /** Claims answered from the cache. */
+  hits: number;
+  /** Claims proved (nothing usable cached). */
+  misses: number;
+  /** hits / (hits + misses); null before any lookup. */
+  hitRate: number | null;
+  /** Entries evicted by the LRU bounds. */
+  evictions: number;
+  /** Entries found tampered or stale: dropped and recomputed. */
+  rejected: number;
+  keys: {
+    enabled: boolean;
+    /** Keys read from IndexedDB and found intact. */
+    hits: number;
+    downloads: number;
+    /** Stored keys whose bytes did not match the manifest: dropped and downloaded again. */
+    integrityFailures: number;
+    /** Keys of an earlier manifest evicted at start. */
+    evicted: number;
+  };
+}
+
+/** `status.storage`: whether IndexedDB is in use, and why not. */
+export interface StorageStatus {
+  available: boolean;
+  /** Why storage is off, or the last storage problem; empty when all is well. */
+  reason: string;
+  name: string;
+  proofCache: boolean;
+  keyCache: boolean;
+  durableQueue: boolean;
+  /** A write failed for lack of quota: proofs go on, uncached where they must. */
+  quotaExceeded: boolean;
 }
 
 export interface Status {
@@ -181,6 +250,7 @@ export interface Status {
   crossOriginIsolated: boolean;
   workers: number;
   terminated: boolean;
+  storage: StorageStatus;
 }
 
 export interface AuditEvent {
@@ -188,6 +258,9 @@ export interface AuditEvent {
   job: number;
   kind:
     | 'submitted'
+    | 'resumed'
+    | 'cache-hit'
+    | 'cache-rejected'
     | 'deduplicated'
     | 'rejected'
     | 'started'
@@ -212,6 +285,14 @@ export interface Prover {
   readonly status: Readable<Status>;
   /** Job events (never claims or secrets), oldest first. */
   auditLog(): AuditEvent[];
+  /** The audit log persisted in IndexedDB: this and earlier runtimes of the origin, oldest first. */
+  persistedAuditLog(): Promise<(AuditEvent & { session: string; wallMs: number; seq: number })[]>;
+  /** Empties the proof cache and the key cache (not the durable queue, not the audit log). */
+  clearCache(): Promise<void>;
+  /** The caches' counters (also `stats.value.cache`). */
+  readonly cacheStats: Readable<CacheStats>;
+  /** Jobs resumed from the durable queue when this runtime started. */
+  resumed(): Job[];
   /** Predicted proving time of a circuit on this device (ms), from this runtime's history. */
   predict(circuit: string): number | undefined;
   workerCount(): number;

@@ -1,15 +1,33 @@
 // Proof jobs inside a prover worker: the runtime (src/web/runtime/) sends
-//   { type: 'airprover:job', id, attempt, circuit, claim, key: { url, sha256, bytes, development }, fault? }
-// (`fault` is the runtime's test-only switch: { crashAtStage?, stallAtStage?, stallMs }.)
+//   { type: 'airprover:job', id, attempt, circuit, claim, key: { url, sha256, bytes, development },
+//     storage: { name } | null, fault? }
+// (`fault` is the runtime's test-only switch: { crashAtStage?, stallAtStage?, stallMs }; `storage`
+// names the IndexedDB database whose `keys` store caches proving keys, null for no key cache.)
 // and gets back, all tagged with the job id:
 //   { type: 'airprover:job-progress', id, progress: { stage, fraction } }   (zero or more)
+//   { type: 'airprover:key-event', id, event: { source, evicted?, storeError? } }  (when a key loads)
 //   { type: 'airprover:job-result', id, value: { proof, publicSignals }, ms, memoryBytes }
 //   { type: 'airprover:job-error', id, error: { name, code, message, retryable }, memoryBytes }
 //
 // Proving keys stay loaded between jobs (one LoadedKey per key URL): the first job of a circuit
-// downloads the key, checks its SHA-256 against the manifest, and parses it once.
+// reads the key from IndexedDB or downloads it (storage.js's loadKey: either way its SHA-256 is
+// checked against the manifest), and parses it once.
+
+import { loadKey as loadKeyBytes, openStorage } from './storage.js';
 
 const keys = new Map(); // key url -> Promise<LoadedKey>
+const databases = new Map(); // database name -> Promise<IDBDatabase | null>
+
+/** The key cache's database, opened once per worker; null where IndexedDB cannot be used. */
+function database(storage) {
+  if (!storage?.name) return Promise.resolve(null);
+  let db = databases.get(storage.name);
+  if (!db) {
+    db = openStorage(storage.name, () => databases.delete(storage.name)).catch(() => null);
+    databases.set(storage.name, db);
+  }
+  return db;
+}
 
 /** Runs one job on the loaded wasm module `mod`; `exports` are its instance exports. */
 export async function runJob(mod, exports, msg, post) {
@@ -25,7 +43,9 @@ export async function runJob(mod, exports, msg, post) {
       post({ type: 'airprover:job-progress', id, progress: { stage, fraction }, memoryBytes: memoryBytes() });
     let loading = keys.get(key.url);
     if (!loading) {
-      loading = loadKey(mod, key, (f) => progress('loading-keys', f));
+      loading = loadKey(mod, key, msg.storage, (f) => progress('loading-keys', f), (event) =>
+        post({ type: 'airprover:key-event', id, event }),
+      );
       keys.set(key.url, loading);
       // A failed load must not stay cached: the retry fetches again.
       loading.catch(() => keys.delete(key.url));
@@ -76,39 +96,11 @@ function coded(code, message) {
   return Object.assign(new Error(`${code}: ${message}`), { code });
 }
 
-/** Downloads a key with progress, checks it against the pinned SHA-256, and parses it. */
-async function loadKey(mod, key, onProgress) {
-  let response;
-  try {
-    response = await fetch(key.url);
-  } catch (e) {
-    throw coded('NETWORK', `${key.url}: ${e.message}`);
-  }
-  if (response.status === 404) throw coded('KEY_NOT_FOUND', `${key.url}: HTTP 404`);
-  if (!response.ok) throw coded('NETWORK', `${key.url}: HTTP ${response.status}`);
-  const total = key.bytes || Number(response.headers.get('content-length')) || 0;
-  const chunks = [];
-  let received = 0;
-  const reader = response.body.getReader();
-  onProgress(0);
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    received += value.length;
-    if (total) onProgress(Math.min(1, received / total));
-  }
-  const bytes = new Uint8Array(received);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
-  }
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-  if (hex !== key.sha256) {
-    throw coded('KEY_INTEGRITY', `${key.url}: ${received} bytes whose SHA-256 does not match the manifest`);
-  }
+/** Reads a key from the key cache or the network (checked against the pinned SHA-256), and parses it. */
+async function loadKey(mod, key, storage, onProgress, onEvent) {
+  const db = await database(storage);
+  const { bytes, source, evicted, storeError } = await loadKeyBytes(db, key, onProgress);
+  onEvent({ source, evicted, storeError });
   return new mod.LoadedKey(bytes);
 }
 

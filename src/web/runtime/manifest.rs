@@ -34,10 +34,19 @@ impl KeyRef {
     }
 }
 
+/// A circuit's two keys.
+#[derive(Debug, Clone)]
+pub struct CircuitKeyRefs {
+    /// The proving key (what workers prove with).
+    pub proving: KeyRef,
+    /// The verifying key (what cached proofs are checked against; its hash is in the cache key).
+    pub verifying: KeyRef,
+}
+
 /// The circuits with keys.
 #[derive(Debug, Clone)]
 pub struct KeyManifest {
-    keys: Vec<(String, KeyRef)>,
+    keys: Vec<(String, CircuitKeyRefs)>,
 }
 
 impl KeyManifest {
@@ -76,17 +85,19 @@ impl KeyManifest {
             .circuits
             .iter()
             .map(|c| {
-                let pk = &c.files.proving_key;
-                let url = web_sys::Url::new_with_base(&pk.name, &base)
-                    .map(|u| u.href())
-                    .unwrap_or_else(|_| pk.name.clone());
-                let key = KeyRef {
-                    url,
-                    sha256: pk.sha256.clone(),
-                    bytes: pk.bytes as f64,
+                let key = |file: &crate::prover::manifest::FileDigest| KeyRef {
+                    url: web_sys::Url::new_with_base(&file.name, &base)
+                        .map(|u| u.href())
+                        .unwrap_or_else(|_| file.name.clone()),
+                    sha256: file.sha256.to_ascii_lowercase(),
+                    bytes: file.bytes as f64,
                     development: c.development,
                 };
-                (c.id.clone(), key)
+                let refs = CircuitKeyRefs {
+                    proving: key(&c.files.proving_key),
+                    verifying: key(&c.files.verifying_key),
+                };
+                (c.id.clone(), refs)
             })
             .collect();
         Ok(KeyManifest { keys })
@@ -99,10 +110,35 @@ impl KeyManifest {
 
     /// The proving key of `circuit`.
     pub fn proving_key(&self, circuit: &str) -> Option<&KeyRef> {
+        self.keys(circuit).map(|k| &k.proving)
+    }
+
+    /// The verifying key of `circuit`.
+    pub fn verifying_key(&self, circuit: &str) -> Option<&KeyRef> {
+        self.keys(circuit).map(|k| &k.verifying)
+    }
+
+    fn keys(&self, circuit: &str) -> Option<&CircuitKeyRefs> {
         self.keys
             .iter()
             .find(|(id, _)| id == circuit)
             .map(|(_, k)| k)
+    }
+
+    /// SHA-256 of every key file listed (what the key cache may keep).
+    pub fn key_hashes(&self) -> Vec<String> {
+        self.keys
+            .iter()
+            .flat_map(|(_, k)| [k.proving.sha256.clone(), k.verifying.sha256.clone()])
+            .collect()
+    }
+
+    /// SHA-256 of every verifying key listed (proofs made under others are stale).
+    pub fn verifying_key_hashes(&self) -> Vec<String> {
+        self.keys
+            .iter()
+            .map(|(_, k)| k.verifying.sha256.clone())
+            .collect()
     }
 
     /// Every circuit with keys (for the smaller-circuit fallback).

@@ -5,13 +5,20 @@
 //! fallbacks, timeouts) is the scheduler's, tested natively. Each entry point borrows the state,
 //! feeds the scheduler one event, carries out its commands, and only then, with no borrow held,
 //! calls into page code ([`effects`]).
+//!
+//! Storage ([`caching`], over IndexedDB through [`storage`]) is an effect too: the proof cache is
+//! asked before a job may take a worker (the scheduler's `CheckCache`), a proof is cached when it
+//! is made, unfinished jobs are stored and resumed, and the audit log is copied out. Those requests
+//! run as futures; each one, when done, feeds its answer back in as one more event.
 
+pub mod caching;
 pub mod effects;
 pub mod errors;
 pub mod job;
 pub mod manifest;
 pub mod options;
 pub mod readable;
+pub mod storage;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -23,16 +30,23 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use self::caching::{Caches, Lookup, StorageStatus};
 use self::effects::Effects;
 use self::errors::job_error;
 use self::job::Job;
 use self::manifest::KeyManifest;
-use self::options::{RuntimeOptions, SubmitOptions};
+use self::options::{RuntimeOptions, StorageSettings, SubmitOptions};
 use self::readable::Readable;
+use self::storage::Storage;
 use crate::claim::Claim;
+use crate::runtime::cache_key::proof_cache_key;
 use crate::runtime::code::ErrorCode;
+use crate::runtime::durable::{self, DurableJob};
 use crate::runtime::fallback::{Build, PageCapabilities};
-use crate::runtime::scheduler::{Command, JobId, JobState, Scheduler, Submission, WorkerId};
+use crate::runtime::proof_cache::ProofRecord;
+use crate::runtime::scheduler::{
+    CacheAnswer, Command, JobId, JobState, Scheduler, Submission, WorkerId,
+};
 use crate::web::clock::now_ms;
 use crate::web::error::{bad_argument, to_js};
 
@@ -69,6 +83,20 @@ struct JobEntry {
     result: Option<JsValue>,
     message: Option<String>,
     timeout: Option<Timeout>,
+    /// The submitted claim's proof cache key (also its durable job's id).
+    cache_key: String,
+    /// Answered from the proof cache.
+    cached: bool,
+    /// Stored in the durable queue.
+    durable: bool,
+}
+
+/// Where a submission comes from.
+enum Origin {
+    /// `submit` on this page.
+    Caller,
+    /// The durable queue of an earlier runtime (its record, with the resume counted).
+    Stored,
 }
 
 /// The runtime's status line: which build, how many threads, and why.
@@ -81,6 +109,7 @@ struct Status {
     cross_origin_isolated: bool,
     workers: usize,
     terminated: bool,
+    storage: StorageStatus,
 }
 
 struct Inner {
@@ -97,6 +126,13 @@ struct Inner {
     next_subscriber: u64,
     spawn_failures: u32,
     fault: Option<(options::FaultInjection, u32)>,
+    caches: Rc<Caches>,
+    cache_store: Readable,
+    resumed: js_sys::Array,
+    /// Audit events copied to IndexedDB so far (a cursor into the scheduler's log).
+    audit_copied: u64,
+    /// This runtime's id in the persisted audit log.
+    session: String,
 }
 
 #[wasm_bindgen]
@@ -109,12 +145,17 @@ impl Runtime {
         spawn_worker: js_sys::Function,
     ) -> Result<Runtime, JsValue> {
         let options = RuntimeOptions::from_js(&options)?;
+        let settings = StorageSettings::from_value(options.storage.as_ref())?;
         let manifest = KeyManifest::fetch(&options.manifest_url).await?;
         let page = page_capabilities();
         let (build, threads, reason) = options.build_choice(page);
         let mut config = options.config(build);
         config.circuits = manifest.circuits();
         let seed = (js_sys::Math::random() * 2f64.powi(53)) as u64;
+        // Filled once the runtime exists: another tab may close the database at any time.
+        let runtime_slot: Rc<RefCell<Weak<RefCell<Inner>>>> = Rc::default();
+        let (caches, stored_jobs) = open_caches(settings, &manifest, runtime_slot.clone()).await;
+        config.check_cache = caches.proof_storage().is_some();
         let inner = Rc::new_cyclic(|me| {
             RefCell::new(Inner {
                 me: me.clone(),
@@ -130,6 +171,7 @@ impl Runtime {
                     cross_origin_isolated: page.cross_origin_isolated,
                     workers: 0,
                     terminated: false,
+                    storage: caches.status(),
                 },
                 status_store: Readable::default(),
                 stats_store: Readable::default(),
@@ -140,11 +182,18 @@ impl Runtime {
                     let times = f.times.unwrap_or(1);
                     (f, times)
                 }),
+                caches,
+                cache_store: Readable::default(),
+                resumed: js_sys::Array::new(),
+                audit_copied: 0,
+                session: format!("{:012x}", seed & 0xffff_ffff_ffff),
             })
         });
+        *runtime_slot.borrow_mut() = Rc::downgrade(&inner);
         let mut fx = Effects::default();
         inner.borrow_mut().publish(&mut fx);
         fx.run();
+        Inner::resume_stored(&inner, stored_jobs).await;
         Ok(Runtime { inner })
     }
 
@@ -162,7 +211,7 @@ impl Runtime {
         let claim = Claim::from_json(&text).map_err(to_js)?;
         let options = SubmitOptions::from_js(&options)?;
         let mut fx = Effects::default();
-        let job = Inner::submit(&self.inner, claim, options, &mut fx);
+        let job = Inner::submit(&self.inner, claim, options, Origin::Caller, &mut fx);
         fx.run();
         job
     }
@@ -181,6 +230,49 @@ impl Runtime {
         fx.run();
     }
 
+    /// Empties the proof cache and the key cache in IndexedDB (not the durable queue, not the
+    /// audit log). Workers keep the keys they have loaded in memory.
+    #[wasm_bindgen(js_name = clearCache)]
+    pub async fn clear_cache(&self) -> Result<(), JsValue> {
+        let caches = self.inner.borrow().caches.clone();
+        let result = caches.clear().await;
+        Inner::storage_changed(&Rc::downgrade(&self.inner));
+        result
+    }
+
+    /// The caches' counters: `{ enabled, entries, bytes, maxEntries, maxBytes, hits, misses,
+    /// hitRate, evictions, rejected, keys: { enabled, hits, downloads, integrityFailures, evicted } }`,
+    /// a readable store (also `stats.cache`).
+    #[wasm_bindgen(getter = cacheStats)]
+    pub fn cache_stats(&self) -> Readable {
+        self.inner.borrow().cache_store.clone()
+    }
+
+    /// The jobs this runtime resumed from the durable queue when it started, as `Job`s.
+    pub fn resumed(&self) -> js_sys::Array {
+        self.inner.borrow().resumed.clone()
+    }
+
+    /// The audit log as persisted in IndexedDB (this and earlier runtimes of the origin, bounded
+    /// by `storage.auditLogSize`), oldest first; each event with `session` and `wallMs`.
+    #[wasm_bindgen(js_name = persistedAuditLog)]
+    pub async fn persisted_audit_log(&self) -> Result<JsValue, JsValue> {
+        let storage = {
+            let inner = self.inner.borrow();
+            inner
+                .caches
+                .storage()
+                .filter(|_| inner.caches.settings.audit_log_size > 0)
+        };
+        match storage {
+            Some(s) => s
+                .audit()
+                .await
+                .map_err(|e| js_sys::Error::new(&e.message).into()),
+            None => Ok(js_sys::Array::new().into()),
+        }
+    }
+
     /// Job counts per priority, success rate, duration percentiles and predictions per circuit,
     /// workers, build, wasm memory per worker: a readable store.
     #[wasm_bindgen(getter)]
@@ -188,7 +280,8 @@ impl Runtime {
         self.inner.borrow().stats_store.clone()
     }
 
-    /// `{ build, threads, reason, crossOriginIsolated, workers, terminated }`: a readable store.
+    /// `{ build, threads, reason, crossOriginIsolated, workers, terminated, storage }`: a readable
+    /// store; `storage` says whether IndexedDB is in use, what for, and why not.
     #[wasm_bindgen(getter)]
     pub fn status(&self) -> Readable {
         self.inner.borrow().status_store.clone()
@@ -217,15 +310,17 @@ impl Inner {
         this: &Rc<RefCell<Inner>>,
         claim: Claim,
         options: SubmitOptions,
+        origin: Origin,
         fx: &mut Effects,
     ) -> Result<Job, JsValue> {
         let mut inner = this.borrow_mut();
         let circuit = claim.circuit.to_string();
-        if !inner.manifest.has(&circuit) {
+        let Some(vk) = inner.manifest.verifying_key(&circuit) else {
             return Err(to_js(crate::Error::KeyNotFound {
                 what: format!("no proving key for {circuit} in the manifest"),
             }));
-        }
+        };
+        let cache_key = proof_cache_key(&claim, &vk.sha256);
         let submission = Submission {
             claim,
             priority: options.priority,
@@ -234,10 +329,32 @@ impl Inner {
             timeout_ms: options.timeout_ms,
         };
         let now = now_ms();
-        let (id, _deduplicated) = inner
-            .scheduler
-            .submit(submission, now)
-            .map_err(|r| job_error(r.code, &r.message, &[]))?;
+        let record = match origin {
+            Origin::Caller => inner
+                .caches
+                .job_storage()
+                .map(|_| DurableJob::new(cache_key.clone(), &submission, js_sys::Date::now())),
+            Origin::Stored => None,
+        };
+        let accepted = match origin {
+            Origin::Caller => inner.scheduler.submit(submission, now),
+            Origin::Stored => inner.scheduler.resume(submission, now),
+        };
+        let (id, deduplicated) = accepted.map_err(|r| job_error(r.code, &r.message, &[]))?;
+        if let (Some(record), false) = (record, deduplicated) {
+            // Stored before anything else can touch it: IndexedDB runs transactions on one store
+            // in the order they were made, so the job's end (a delete) always comes after.
+            let caches = inner.caches.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Some(storage) = caches.job_storage() {
+                    storage.lock_job(&record.id).await;
+                    if let Err(e) = storage.put_job(&record).await {
+                        caches.failed("storing a job", &e);
+                    }
+                }
+            });
+        }
+        let durable = inner.caches.job_storage().is_some();
         let subscriber = inner.next_subscriber;
         inner.next_subscriber += 1;
         let mut settle = None;
@@ -262,6 +379,9 @@ impl Inner {
             result: None,
             message: None,
             timeout: None,
+            cache_key,
+            cached: false,
+            durable,
         });
         entry.subscribers.push(Subscriber {
             id: subscriber,
@@ -343,6 +463,184 @@ impl Inner {
             Command::Resolve { job } => self.settle(job, None, fx),
             Command::Reject { job, code } => self.settle(job, Some(code), fx),
             Command::WakeAt { at_ms } => self.wake_at(at_ms),
+            Command::CheckCache { job } => self.check_cache(job),
+        }
+    }
+
+    /// Asks the proof cache for a job's claim; the answer comes back as an event.
+    fn check_cache(&mut self, job: JobId) {
+        let (Some(j), Some(entry)) = (self.scheduler.job(job), self.jobs.get(&job)) else {
+            return;
+        };
+        let claim = j.claim.clone();
+        let key = entry.cache_key.clone();
+        let Some(vk) = self.manifest.verifying_key(&j.circuit()).cloned() else {
+            self.scheduler
+                .cache_answer(job, CacheAnswer::Miss, now_ms());
+            return;
+        };
+        let caches = self.caches.clone();
+        let weak = self.me.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let lookup = caches.lookup(&key, &claim, &vk).await;
+            caches.count(&lookup);
+            let Some(inner) = weak.upgrade() else { return };
+            let mut fx = Effects::default();
+            {
+                let mut i = inner.borrow_mut();
+                let answer = match lookup {
+                    Lookup::Hit(value) => {
+                        if let Some(e) = i.jobs.get_mut(&job) {
+                            e.result = Some(value);
+                            e.cached = true;
+                        }
+                        CacheAnswer::Hit
+                    }
+                    Lookup::Miss => CacheAnswer::Miss,
+                    Lookup::Rejected(why) => {
+                        web_sys::console::warn_1(
+                            &format!("airprover: a cached proof was evicted: {why}").into(),
+                        );
+                        CacheAnswer::Rejected
+                    }
+                };
+                if !i.scheduler.cache_answer(job, answer, now_ms()) {
+                    if let Some(e) = i.jobs.get_mut(&job) {
+                        e.result = None;
+                        e.cached = false;
+                    }
+                }
+                i.carry_out(&mut fx);
+                i.publish_progress(job, &mut fx);
+            }
+            fx.run();
+        });
+    }
+
+    /// Carries out what a finished job means for storage: its proof cached (and its durable
+    /// record removed, in the same transaction), or its record removed when it ended for good.
+    fn persist_outcome(&mut self, job: JobId, entry: &JobEntry, code: Option<ErrorCode>) {
+        let Some(j) = self.scheduler.job(job) else {
+            return;
+        };
+        let durable = entry.durable.then(|| entry.cache_key.clone());
+        let caches = self.caches.clone();
+        let weak = self.me.clone();
+        let record = match (&entry.result, code, entry.cached) {
+            (Some(value), None, false) => self.proof_record(&j.claim, value),
+            _ => None,
+        };
+        let leaves = durable::leaves_queue(j.state, code);
+        let vk = self.manifest.verifying_key(&j.circuit()).cloned();
+        wasm_bindgen_futures::spawn_local(async move {
+            match (record, durable) {
+                (Some(record), durable) => {
+                    let circuit = record.circuit.clone();
+                    caches.insert(record, durable).await;
+                    if let Some(vk) = vk {
+                        caches.prepare_verifier(&circuit, &vk).await;
+                    }
+                }
+                (None, Some(id)) => match caches.job_storage() {
+                    Some(storage) if leaves => caches.end_job(&storage, &id).await,
+                    _ => Storage::unlock_job(&id),
+                },
+                (None, None) => {}
+            }
+            Inner::storage_changed(&weak);
+        });
+    }
+
+    /// The proof cache record of a result the worker sent for `claim` (the claim actually
+    /// proved: a fallback may have rewritten it).
+    fn proof_record(&self, claim: &Claim, value: &JsValue) -> Option<ProofRecord> {
+        let circuit = claim.circuit.to_string();
+        let vk = self.manifest.verifying_key(&circuit)?;
+        let proof: serde_json::Value =
+            serde_wasm_bindgen::from_value(Reflect::get(value, &"proof".into()).ok()?).ok()?;
+        let signals: Vec<String> =
+            serde_wasm_bindgen::from_value(Reflect::get(value, &"publicSignals".into()).ok()?)
+                .ok()?;
+        Some(ProofRecord::new(
+            proof_cache_key(claim, &vk.sha256),
+            circuit,
+            vk.sha256.clone(),
+            proof,
+            signals,
+        ))
+    }
+
+    /// Publishes stats and status after a storage request changed them.
+    fn storage_changed(weak: &Weak<RefCell<Inner>>) {
+        let Some(inner) = weak.upgrade() else { return };
+        let mut fx = Effects::default();
+        if let Ok(mut i) = inner.try_borrow_mut() {
+            i.publish(&mut fx);
+        }
+        fx.run();
+    }
+
+    /// Resubmits the jobs an earlier runtime stored and did not finish (those no other tab runs).
+    async fn resume_stored(this: &Rc<RefCell<Inner>>, stored: Vec<JsValue>) {
+        let Some(storage) = this.borrow().caches.job_storage() else {
+            return;
+        };
+        for value in stored {
+            let parsed = serde_wasm_bindgen::from_value::<DurableJob>(value.clone());
+            let id = Reflect::get(&value, &"id".into()).unwrap_or(JsValue::UNDEFINED);
+            let mut record = match parsed {
+                Ok(r) => r,
+                Err(e) => {
+                    web_sys::console::warn_1(
+                        &format!("airprover: dropped an unreadable stored job: {e}").into(),
+                    );
+                    if let Some(id) = id.as_string() {
+                        let _ = storage.delete_job(&id).await;
+                    }
+                    continue;
+                }
+            };
+            if !storage.lock_job(&record.id).await {
+                continue; // another tab of this origin runs it
+            }
+            let submission = match record.resume() {
+                Ok(s) => s,
+                Err(why) => {
+                    web_sys::console::warn_1(
+                        &format!("airprover: dropped a stored job: {why}").into(),
+                    );
+                    let _ = storage.delete_job(&record.id).await;
+                    Storage::unlock_job(&record.id);
+                    continue;
+                }
+            };
+            if let Err(e) = storage.put_job(&record).await {
+                this.borrow().caches.failed("storing a job", &e);
+            }
+            let options = SubmitOptions {
+                priority: submission.priority,
+                user_id: submission.user_id.clone(),
+                max_retries: submission.max_retries,
+                timeout_ms: submission.timeout_ms,
+                ..SubmitOptions::default()
+            };
+            let mut fx = Effects::default();
+            let job = Inner::submit(this, submission.claim, options, Origin::Stored, &mut fx);
+            fx.run();
+            match job {
+                Ok(job) => {
+                    // Nobody may be waiting on it: its failure must not be an unhandled rejection.
+                    let ignore = Closure::<dyn FnMut(JsValue)>::new(|_| {});
+                    let _ = job.result().catch(&ignore);
+                    ignore.forget();
+                    this.borrow().resumed.push(&job.into());
+                }
+                Err(e) => {
+                    web_sys::console::warn_2(&"airprover: a stored job was refused:".into(), &e);
+                    let _ = storage.delete_job(&record.id).await;
+                    Storage::unlock_job(&record.id);
+                }
+            }
         }
     }
 
@@ -460,6 +758,13 @@ impl Inner {
             ("circuit", circuit.as_str().into()),
             ("claim", claim.into()),
             ("key", key.map(|k| k.to_js()).unwrap_or(JsValue::NULL)),
+            (
+                "storage",
+                self.caches
+                    .key_storage()
+                    .map(|s| object(&[("name", s.name.as_str().into())]))
+                    .unwrap_or(JsValue::NULL),
+            ),
             ("fault", fault),
         ]);
         if let Some(h) = self.workers.get(&worker) {
@@ -492,6 +797,7 @@ impl Inner {
             self.scheduler.forget(job);
             return;
         };
+        self.persist_outcome(job, &entry, code);
         let history = self
             .scheduler
             .job(job)
@@ -632,6 +938,10 @@ impl Inner {
                     }
                     inner.publish_progress(job, &mut fx);
                 }
+                ("airprover:key-event", Some(_)) => {
+                    let event = Reflect::get(&data, &"event".into()).unwrap_or(JsValue::UNDEFINED);
+                    inner.caches.key_event(&event);
+                }
                 ("airprover:job-result", Some(job)) => {
                     let value = Reflect::get(&data, &"value".into()).unwrap_or(JsValue::NULL);
                     if let Some(e) = inner.jobs.get_mut(&job) {
@@ -672,7 +982,9 @@ impl Inner {
         let Some(entry) = self.jobs.get_mut(&job) else {
             return;
         };
-        if let Some((JobState::Queued | JobState::RetryWait { .. }, _)) = state {
+        if let Some((JobState::CheckingCache | JobState::Queued | JobState::RetryWait { .. }, _)) =
+            state
+        {
             entry.stage = "queued";
             entry.percent = 0.0;
         }
@@ -699,9 +1011,46 @@ impl Inner {
             .collect();
         let _ = Reflect::set(&value, &"threadsInUse".into(), &threads.into());
         let _ = Reflect::set(&value, &"wasmMemoryPerWorker".into(), &memory);
+        let cache = to_js_value(&*self.caches.stats.borrow());
+        let _ = Reflect::set(&value, &"cache".into(), &cache);
         self.stats_store.set(value, fx);
+        if self.caches.take_changed() || self.cache_store.value().is_undefined() {
+            self.cache_store.set(cache, fx);
+        }
         self.status.workers = self.workers.len();
+        self.status.storage = self.caches.status();
         self.status_store.set(to_js_value(&self.status), fx);
+        self.copy_audit();
+    }
+
+    /// Copies the audit events logged since the last copy to IndexedDB (bounded there).
+    fn copy_audit(&mut self) {
+        let log = self.scheduler.audit();
+        let max = self.caches.settings.audit_log_size;
+        if log.pushed() == self.audit_copied {
+            return;
+        }
+        let Some(storage) = self.caches.storage().filter(|_| max > 0) else {
+            self.audit_copied = log.pushed();
+            return;
+        };
+        let wall = js_sys::Date::now() - now_ms();
+        let records: js_sys::Array = log
+            .since(self.audit_copied)
+            .map(|e| {
+                let v = to_js_value(e);
+                let _ = Reflect::set(&v, &"session".into(), &self.session.as_str().into());
+                let _ = Reflect::set(&v, &"wallMs".into(), &(wall + e.at_ms).into());
+                v
+            })
+            .collect();
+        self.audit_copied = log.pushed();
+        let caches = self.caches.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = storage.append_audit(records, max).await {
+                caches.failed("persisting the audit log", &e);
+            }
+        });
     }
 }
 
@@ -723,7 +1072,7 @@ fn progress_value(entry: &JobEntry, eta_ms: Option<f64>, done: bool) -> JsValue 
         ("stage", entry.stage.into()),
         ("percent", entry.percent.into()),
         ("etaMs", eta_ms.map(JsValue::from).unwrap_or(JsValue::NULL)),
-        ("cached", false.into()),
+        ("cached", entry.cached.into()),
         ("done", done.into()),
     ])
 }
@@ -773,4 +1122,72 @@ fn object(pairs: &[(&str, JsValue)]) -> JsValue {
 fn to_js_value<T: Serialize + ?Sized>(value: &T) -> JsValue {
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
     value.serialize(&serializer).unwrap_or(JsValue::NULL)
+}
+
+/// Opens IndexedDB as `settings` ask, sweeps what the current manifest no longer lists, and reads
+/// the stored jobs. Never fails: without storage the runtime works uncached, and says why.
+async fn open_caches(
+    settings: Option<StorageSettings>,
+    manifest: &KeyManifest,
+    runtime: Rc<RefCell<Weak<RefCell<Inner>>>>,
+) -> (Rc<Caches>, Vec<JsValue>) {
+    let Some(settings) = settings else {
+        let off = StorageSettings {
+            proof_cache: None,
+            key_cache: false,
+            durable_queue: false,
+            audit_log_size: 0,
+            ..StorageSettings::default()
+        };
+        return (
+            Rc::new(Caches::new(
+                off,
+                None,
+                "turned off by options.storage".into(),
+            )),
+            Vec::new(),
+        );
+    };
+    let on_close = move |reason: String| {
+        if let Some(inner) = runtime.borrow().upgrade() {
+            let caches = inner.borrow().caches.clone();
+            caches.closed(reason);
+            Inner::storage_changed(&Rc::downgrade(&inner));
+        }
+    };
+    let storage = match Storage::open(&settings.name, on_close).await {
+        Ok(s) => s,
+        Err(e) => {
+            web_sys::console::warn_1(
+                &format!(
+                    "airprover: no IndexedDB, proofs are not cached: {}",
+                    e.message
+                )
+                .into(),
+            );
+            return (Rc::new(Caches::new(settings, None, e.message)), Vec::new());
+        }
+    };
+    let caches = Rc::new(Caches::new(settings, Some(storage.clone()), String::new()));
+    match storage
+        .sweep(manifest.key_hashes(), manifest.verifying_key_hashes())
+        .await
+    {
+        Ok(swept) => {
+            let mut s = caches.stats.borrow_mut();
+            s.entries = swept.entries;
+            s.bytes = swept.bytes;
+            s.keys.evicted = swept.keys as u64;
+            s.rejected += swept.proofs as u64;
+        }
+        Err(e) => caches.failed("sweeping the caches", &e),
+    }
+    let jobs = match caches.job_storage() {
+        Some(s) => s.jobs().await.unwrap_or_else(|e| {
+            caches.failed("reading stored jobs", &e);
+            Vec::new()
+        }),
+        None => Vec::new(),
+    };
+    (caches, jobs)
 }

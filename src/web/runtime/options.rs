@@ -2,10 +2,12 @@
 //! a value of the wrong type is an INVALID_INPUT error naming the option, never ignored.
 
 use serde::Deserialize;
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::runtime::fallback::{choose_build, Build, PageCapabilities};
+use crate::runtime::lru::LruBounds;
 use crate::runtime::queue::Priority;
 use crate::runtime::quota::QuotaLimits;
 use crate::runtime::retry::Backoff;
@@ -42,6 +44,137 @@ pub struct RuntimeOptions {
     pub audit_log_size: Option<usize>,
     /// Test-only: make workers crash at a prover stage.
     pub fault_injection: Option<FaultInjection>,
+    /// What goes into IndexedDB: `false` for nothing, or an object read by
+    /// [`StorageSettings::from_value`]. Default: everything, with the default bounds.
+    pub storage: Option<Value>,
+}
+
+/// What the runtime keeps in IndexedDB (`options.storage`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorageSettings {
+    /// The database's name. Default `airprover`.
+    pub name: String,
+    /// The proof cache's bounds; None: no proof cache. Default 100 entries, 1 MiB.
+    pub proof_cache: Option<LruBounds>,
+    /// Keep proving (and verifying) keys. Default true.
+    pub key_cache: bool,
+    /// Store unfinished jobs, claims with their secrets included, and resume them. Default true.
+    pub durable_queue: bool,
+    /// Audit events kept in IndexedDB; 0 for none. Default 1000.
+    pub audit_log_size: usize,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        StorageSettings {
+            name: "airprover".into(),
+            proof_cache: Some(LruBounds::default()),
+            key_cache: true,
+            durable_queue: true,
+            audit_log_size: 1000,
+        }
+    }
+}
+
+impl StorageSettings {
+    /// Reads `options.storage`: absent for the defaults, `false` for no storage at all (None).
+    pub fn from_value(value: Option<&Value>) -> Result<Option<Self>, JsValue> {
+        let mut s = StorageSettings::default();
+        let obj = match value {
+            None | Some(Value::Null) | Some(Value::Bool(true)) => return Ok(Some(s)),
+            Some(Value::Bool(false)) => return Ok(None),
+            Some(Value::Object(obj)) => obj,
+            Some(_) => {
+                return Err(bad_argument(
+                    "options.storage",
+                    "must be false or an object",
+                ))
+            }
+        };
+        const KEYS: [&str; 5] = [
+            "name",
+            "proofCache",
+            "keyCache",
+            "durableQueue",
+            "auditLogSize",
+        ];
+        for key in obj.keys() {
+            if !KEYS.contains(&key.as_str()) {
+                return Err(bad_argument(
+                    &format!("options.storage.{key}"),
+                    format!("unknown option (known: {})", KEYS.join(", ")),
+                ));
+            }
+        }
+        let flag = |key: &str, default: bool| match obj.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(bad_argument(
+                &format!("options.storage.{key}"),
+                "must be true or false",
+            )),
+        };
+        let count = |v: Option<&Value>, name: &str, min: u64| match v {
+            None | Some(Value::Null) => Ok(None),
+            // Numbers from JS arrive as f64: an integral one is an integer.
+            Some(v) => v
+                .as_u64()
+                .or_else(|| {
+                    v.as_f64()
+                        .filter(|f| {
+                            f.fract() == 0.0 && (0.0..=9.007_199_254_740_991e15).contains(f)
+                        })
+                        .map(|f| f as u64)
+                })
+                .filter(|n| *n >= min)
+                .map(Some)
+                .ok_or_else(|| bad_argument(name, format!("must be an integer, at least {min}"))),
+        };
+        if let Some(name) = obj.get("name") {
+            s.name = name
+                .as_str()
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| bad_argument("options.storage.name", "must be a non-empty string"))?
+                .into();
+        }
+        s.key_cache = flag("keyCache", true)?;
+        s.durable_queue = flag("durableQueue", true)?;
+        if let Some(n) = count(obj.get("auditLogSize"), "options.storage.auditLogSize", 0)? {
+            s.audit_log_size = n as usize;
+        }
+        match obj.get("proofCache") {
+            None | Some(Value::Null) | Some(Value::Bool(true)) => {}
+            Some(Value::Bool(false)) => s.proof_cache = None,
+            Some(Value::Object(pc)) => {
+                for key in pc.keys() {
+                    if key != "maxEntries" && key != "maxBytes" {
+                        return Err(bad_argument(
+                            &format!("options.storage.proofCache.{key}"),
+                            "unknown option (known: maxEntries, maxBytes)",
+                        ));
+                    }
+                }
+                let d = LruBounds::default();
+                s.proof_cache = Some(LruBounds {
+                    max_entries: count(
+                        pc.get("maxEntries"),
+                        "options.storage.proofCache.maxEntries",
+                        1,
+                    )?
+                    .map_or(d.max_entries, |n| n as usize),
+                    max_bytes: count(pc.get("maxBytes"), "options.storage.proofCache.maxBytes", 1)?
+                        .unwrap_or(d.max_bytes),
+                });
+            }
+            Some(_) => {
+                return Err(bad_argument(
+                    "options.storage.proofCache",
+                    "must be false or { maxEntries, maxBytes }",
+                ))
+            }
+        }
+        Ok(Some(s))
+    }
 }
 
 /// Retry delays: `min(maxMs, baseMs * factor^(n-1))`, of which `jitter` is random.
@@ -126,6 +259,7 @@ impl RuntimeOptions {
                 ));
             }
         }
+        StorageSettings::from_value(options.storage.as_ref())?;
         match options.build.as_deref() {
             None | Some("auto" | "threaded" | "single") => {}
             Some(other) => {
@@ -184,6 +318,7 @@ impl RuntimeOptions {
             build,
             history: self.history.unwrap_or(d.history),
             audit_capacity: self.audit_log_size.unwrap_or(d.audit_capacity),
+            check_cache: false,
         }
     }
 }
@@ -202,6 +337,7 @@ const RUNTIME_KEYS: &[&str] = &[
     "history",
     "auditLogSize",
     "faultInjection",
+    "storage",
 ];
 
 const NESTED_KEYS: &[(&str, &[&str])] = &[

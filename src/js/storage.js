@@ -1,0 +1,318 @@
+// airprover's IndexedDB adapter: the schema, small promise wrappers, and the proving-key cache.
+//
+// Used from two places: the page-side runtime (Rust, src/web/runtime/storage.rs, through
+// wasm-bindgen, which copies this file into the build's snippets/) and the prover workers
+// (worker-jobs.js imports the copy in pkg/). So it must stay one self-contained module: a snippet's
+// own imports are not copied. Decisions (what to evict, whether a record is good) are the Rust
+// policy's (src/runtime/); this file only moves records. Why not an IndexedDB crate: the workers
+// run the threaded build, whose futures executor lets IndexedDB transactions auto-commit between
+// awaits (indexed_db_futures issue #33), and page and workers must share one schema.
+//
+// Every logical change is one transaction (`update`: reads, a synchronous decision, writes), so
+// several tabs never see half a change. A tab that holds the database closes it when another tab
+// needs a newer schema version (`versionchange`), and reports it through `onClose`.
+
+/** Version of the schema below; bump it and extend `upgrade` to change it. */
+export const SCHEMA_VERSION = 1;
+
+/** How long an open may wait for other tabs to close an older version. */
+const BLOCKED_TIMEOUT_MS = 3000;
+
+function upgrade(db, oldVersion) {
+  if (oldVersion < 1) {
+    // Proving and verifying keys by the SHA-256 the manifest pins: { sha256, url, bytes, size, storedAt }.
+    db.createObjectStore('keys', { keyPath: 'sha256' });
+    // Proof records (src/runtime/proof_cache.rs) by cache key.
+    db.createObjectStore('proofs', { keyPath: 'key' });
+    // Durable jobs (src/runtime/durable.rs) by the claim's cache key.
+    db.createObjectStore('jobs', { keyPath: 'id' });
+    // The persisted audit log, oldest first.
+    db.createObjectStore('audit', { keyPath: 'seq', autoIncrement: true });
+  }
+}
+
+/** An Error with a `code`: STORAGE_FULL for quota errors, STORAGE_UNAVAILABLE, STORAGE_ERROR. */
+function storageError(e, fallback = 'STORAGE_ERROR') {
+  const name = e?.name ?? '';
+  const code = name === 'QuotaExceededError' ? 'STORAGE_FULL' : fallback;
+  return Object.assign(new Error(`${code}: ${e?.message ?? e}`), { code, cause: e });
+}
+
+/**
+ * Opens the database `name`, creating or upgrading its schema. `onClose(reason)` is called once
+ * if the connection closes later (another tab upgrades the schema, or the browser closes it).
+ * Rejects with STORAGE_UNAVAILABLE where IndexedDB is missing, refused (some private modes) or
+ * blocked by another tab for too long.
+ */
+export function openStorage(name, onClose) {
+  return new Promise((resolve, reject) => {
+    let request;
+    try {
+      if (typeof indexedDB === 'undefined' || indexedDB === null) throw new Error('IndexedDB is not available');
+      request = indexedDB.open(name, SCHEMA_VERSION);
+    } catch (e) {
+      reject(storageError(e, 'STORAGE_UNAVAILABLE'));
+      return;
+    }
+    let timer = null;
+    request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion);
+    request.onblocked = () => {
+      timer = setTimeout(
+        () => reject(storageError(new Error('another tab keeps an older version open'), 'STORAGE_UNAVAILABLE')),
+        BLOCKED_TIMEOUT_MS,
+      );
+    };
+    request.onerror = () => {
+      clearTimeout(timer);
+      reject(storageError(request.error, 'STORAGE_UNAVAILABLE'));
+    };
+    request.onsuccess = () => {
+      clearTimeout(timer);
+      const db = request.result;
+      let closed = false;
+      const close = (reason) => {
+        if (closed) return;
+        closed = true;
+        try {
+          db.close();
+        } catch {
+          // already closed
+        }
+        onClose?.(reason);
+      };
+      db.onversionchange = () => close('another tab opened a newer version of the storage');
+      db.onclose = () => close('the browser closed the storage');
+      resolve(db);
+    };
+  });
+}
+
+/** Why a transaction was aborted by our own code (a write that threw, e.g. QuotaExceededError). */
+const failures = new WeakMap();
+
+/** Runs one transaction over `stores`; `body(tx)` issues requests; resolves with its value on commit. */
+function transact(db, stores, mode, body) {
+  return new Promise((resolve, reject) => {
+    let tx;
+    let value;
+    try {
+      tx = db.transaction(stores, mode);
+      value = body(tx);
+    } catch (e) {
+      reject(storageError(e));
+      return;
+    }
+    tx.oncomplete = () => resolve(typeof value === 'function' ? value() : value);
+    tx.onabort = () => reject(storageError(failures.get(tx) ?? tx.error ?? new Error('transaction aborted')));
+    tx.onerror = (event) => event.preventDefault(); // reported by onabort
+  });
+}
+
+/** The record under `key` in `store`, or undefined. */
+export function get(db, store, key) {
+  return transact(db, [store], 'readonly', (tx) => {
+    const r = tx.objectStore(store).get(key);
+    return () => r.result;
+  });
+}
+
+/** Every record of `store`. */
+export function getAll(db, store) {
+  return transact(db, [store], 'readonly', (tx) => {
+    const r = tx.objectStore(store).getAll();
+    return () => r.result;
+  });
+}
+
+/** Stores `value` (in-line key). */
+export function put(db, store, value) {
+  return transact(db, [store], 'readwrite', (tx) => void tx.objectStore(store).put(value));
+}
+
+/** Deletes the record under `key`. */
+export function del(db, store, key) {
+  return transact(db, [store], 'readwrite', (tx) => void tx.objectStore(store).delete(key));
+}
+
+/** Empties every store in `stores`, in one transaction. */
+export function clear(db, stores) {
+  return transact(db, stores, 'readwrite', (tx) => stores.forEach((s) => tx.objectStore(s).clear()));
+}
+
+/**
+ * One read-decide-write transaction over `stores`. `reads` is a list of `[store, op, key?]` with
+ * op `get`, `getAll` or `getAllKeys`; when they are done, `decide(results)` runs synchronously
+ * inside the transaction and returns `{ writes, result }`, `writes` a list of `['put', store,
+ * value]`, `['delete', store, key]` or `['clear', store]`. Resolves with `result` once committed.
+ */
+export function update(db, stores, reads, decide) {
+  return transact(db, stores, 'readwrite', (tx) => {
+    const results = new Array(reads.length);
+    let pending = reads.length;
+    let outcome;
+    const writeAll = () => {
+      outcome = decide(results);
+      for (const [op, store, arg] of outcome?.writes ?? []) {
+        const s = tx.objectStore(store);
+        if (op === 'put') s.put(arg);
+        else if (op === 'delete') s.delete(arg);
+        else if (op === 'clear') s.clear();
+        else throw new Error(`unknown write ${op}`);
+      }
+    };
+    reads.forEach(([store, op, key], i) => {
+      const s = tx.objectStore(store);
+      const r = op === 'get' ? s.get(key) : op === 'getAllKeys' ? s.getAllKeys() : s.getAll();
+      r.onsuccess = () => {
+        results[i] = r.result;
+        if (--pending === 0) {
+          try {
+            writeAll();
+          } catch (e) {
+            failures.set(tx, e);
+            tx.abort();
+          }
+        }
+      };
+    });
+    if (reads.length === 0) writeAll(); // throws into transact, which rejects
+    return () => outcome?.result;
+  });
+}
+
+/** Appends `records` to the auto-increment `store` and keeps only its newest `max`, in one transaction. */
+export function appendBounded(db, store, records, max) {
+  return transact(db, [store], 'readwrite', (tx) => {
+    const s = tx.objectStore(store);
+    for (const r of records) s.add(r);
+    const count = s.count();
+    count.onsuccess = () => {
+      let excess = count.result - max;
+      if (excess <= 0) return;
+      s.openCursor().onsuccess = (e) => {
+        const cursor = e.target.result;
+        if (!cursor || excess <= 0) return;
+        cursor.delete();
+        excess -= 1;
+        cursor.continue();
+      };
+    };
+  });
+}
+
+// Web Locks mark which tab runs a durable job, so a second tab that starts meanwhile does not
+// resume it too. A lock lives until released or until its tab goes away.
+const heldLocks = new Map();
+
+/** Takes the lock of durable job `id` if no other tab holds it; resolves whether it did. */
+export function lockJob(scope, id) {
+  const locks = globalThis.navigator?.locks;
+  if (!locks) return Promise.resolve(true);
+  if (heldLocks.has(id)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    locks
+      .request(`airprover:${scope}:job:${id}`, { ifAvailable: true }, (lock) => {
+        if (!lock) {
+          resolve(false);
+          return undefined;
+        }
+        resolve(true);
+        return new Promise((release) => heldLocks.set(id, release));
+      })
+      .catch(() => resolve(true));
+  });
+}
+
+/** Releases the lock of durable job `id`, if held. */
+export function unlockJob(id) {
+  heldLocks.get(id)?.();
+  heldLocks.delete(id);
+}
+
+function coded(code, message) {
+  return Object.assign(new Error(`${code}: ${message}`), { code });
+}
+
+async function sha256Hex(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Whether `bytes` are the key the manifest pins: its size and SHA-256. */
+async function matchesManifest(bytes, key) {
+  if (!(bytes instanceof Uint8Array)) return false;
+  if (key.bytes && bytes.length !== key.bytes) return false;
+  return (await sha256Hex(bytes)) === key.sha256;
+}
+
+/** Downloads `key.url` with progress; throws NETWORK, KEY_NOT_FOUND or KEY_INTEGRITY. */
+async function download(key, onProgress) {
+  let response;
+  try {
+    response = await fetch(key.url);
+  } catch (e) {
+    throw coded('NETWORK', `${key.url}: ${e.message}`);
+  }
+  if (response.status === 404) throw coded('KEY_NOT_FOUND', `${key.url}: HTTP 404`);
+  if (!response.ok) throw coded('NETWORK', `${key.url}: HTTP ${response.status}`);
+  const total = key.bytes || Number(response.headers.get('content-length')) || 0;
+  const chunks = [];
+  let received = 0;
+  const reader = response.body.getReader();
+  onProgress?.(0);
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    received += value.length;
+    if (total) onProgress?.(Math.min(1, received / total));
+  }
+  const bytes = new Uint8Array(received);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  if (!(await matchesManifest(bytes, key))) {
+    throw coded('KEY_INTEGRITY', `${key.url}: ${received} bytes whose size or SHA-256 does not match the manifest`);
+  }
+  return bytes;
+}
+
+/**
+ * A key file `{ url, sha256, bytes }` (as the manifest pins it), from the `keys` store when `db`
+ * is given and the stored bytes still match the pinned SHA-256, else downloaded with
+ * `onProgress(fraction)` and stored. A stored copy that does not match (edited, truncated) is
+ * deleted and downloaded again, never used. Resolves `{ bytes, source: 'cache' | 'network',
+ * evicted?: string, storeError?: { code, message } }`.
+ */
+export async function loadKey(db, key, onProgress) {
+  let evicted;
+  if (db) {
+    let record;
+    try {
+      record = await get(db, 'keys', key.sha256);
+    } catch {
+      record = undefined; // unreadable storage: download
+    }
+    if (record) {
+      if (await matchesManifest(record.bytes, key)) {
+        onProgress?.(1);
+        return { bytes: record.bytes, source: 'cache' };
+      }
+      const size = record.bytes?.length ?? 0;
+      evicted = `KEY_INTEGRITY: the stored copy of ${key.url} (${size} bytes) does not match the manifest's SHA-256: dropped`;
+      await del(db, 'keys', key.sha256).catch(() => {});
+    }
+  }
+  const bytes = await download(key, onProgress);
+  let storeError;
+  if (db) {
+    try {
+      await put(db, 'keys', { sha256: key.sha256, url: key.url, bytes, size: bytes.length, storedAt: Date.now() });
+    } catch (e) {
+      storeError = { code: e.code ?? 'STORAGE_ERROR', message: e.message };
+    }
+  }
+  return { bytes, source: 'network', evicted, storeError };
+}

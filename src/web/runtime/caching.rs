@@ -1,0 +1,346 @@
+//! The runtime's persistent side: the proof cache, the key cache's bookkeeping, the durable queue
+//! and the persisted audit log, over [`Storage`]. When IndexedDB is unavailable (some private
+//! modes), refuses a write (quota) or is closed by another tab, proofs go on uncached and the
+//! status says why.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use super::manifest::KeyRef;
+use super::options::StorageSettings;
+use super::storage::{Storage, StorageError};
+use crate::claim::Claim;
+use crate::prover::keys::{read_verifying_key, Validation};
+use crate::prover::VerifyingKey;
+use crate::runtime::proof_cache::{CacheStats, ProofRecord, Rejection};
+
+/// What the proof cache answered.
+#[derive(Debug)]
+pub enum Lookup {
+    /// A stored proof that passed every check: `{ proof, publicSignals }`.
+    Hit(JsValue),
+    /// Nothing stored, or the cache could not be read.
+    Miss,
+    /// A stored proof failed a check and was evicted.
+    Rejected(String),
+}
+
+/// `status.storage`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageStatus {
+    /// Whether IndexedDB is in use.
+    pub available: bool,
+    /// Why not, or what went wrong last (empty when all is well).
+    pub reason: String,
+    /// The database's name.
+    pub name: String,
+    /// Proofs are cached.
+    pub proof_cache: bool,
+    /// Keys are cached.
+    pub key_cache: bool,
+    /// Unfinished jobs are stored and resumed.
+    pub durable_queue: bool,
+    /// A write failed for lack of quota (the cache goes on, uncached where it must).
+    pub quota_exceeded: bool,
+}
+
+/// Everything the runtime keeps in IndexedDB.
+#[derive(Debug)]
+pub struct Caches {
+    storage: RefCell<Option<Storage>>,
+    /// What was asked for.
+    pub settings: StorageSettings,
+    status: RefCell<StorageStatus>,
+    /// Counters and sizes.
+    pub stats: RefCell<CacheStats>,
+    verifiers: RefCell<HashMap<String, Rc<VerifyingKey>>>,
+    changed: Cell<bool>,
+}
+
+impl Caches {
+    /// Caches over `storage` (None: IndexedDB could not be opened, for `reason`).
+    pub fn new(settings: StorageSettings, storage: Option<Storage>, reason: String) -> Self {
+        let available = storage.is_some();
+        let status = StorageStatus {
+            available,
+            reason,
+            name: settings.name.clone(),
+            proof_cache: available && settings.proof_cache.is_some(),
+            key_cache: available && settings.key_cache,
+            durable_queue: available && settings.durable_queue,
+            quota_exceeded: false,
+        };
+        let bounds = settings.proof_cache.unwrap_or_default();
+        let stats = CacheStats {
+            enabled: status.proof_cache,
+            max_entries: bounds.max_entries,
+            max_bytes: bounds.max_bytes,
+            keys: crate::runtime::proof_cache::KeyCacheStats {
+                enabled: status.key_cache,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        Caches {
+            storage: RefCell::new(storage),
+            settings,
+            status: RefCell::new(status),
+            stats: RefCell::new(stats),
+            verifiers: RefCell::new(HashMap::new()),
+            changed: Cell::new(true),
+        }
+    }
+
+    /// The open database, if any.
+    pub fn storage(&self) -> Option<Storage> {
+        self.storage.borrow().clone()
+    }
+
+    /// The database the workers' key cache uses, if keys are cached.
+    pub fn key_storage(&self) -> Option<Storage> {
+        self.storage().filter(|_| self.settings.key_cache)
+    }
+
+    /// The proof cache's database, if proofs are cached.
+    pub fn proof_storage(&self) -> Option<Storage> {
+        self.storage()
+            .filter(|_| self.settings.proof_cache.is_some())
+    }
+
+    /// The durable queue's database, if jobs are stored.
+    pub fn job_storage(&self) -> Option<Storage> {
+        self.storage().filter(|_| self.settings.durable_queue)
+    }
+
+    /// `status.storage`.
+    pub fn status(&self) -> StorageStatus {
+        self.status.borrow().clone()
+    }
+
+    /// Whether status or stats changed since the last call.
+    pub fn take_changed(&self) -> bool {
+        self.changed.replace(false)
+    }
+
+    /// Another tab (a newer schema) or the browser closed the database: everything goes on
+    /// without it.
+    pub fn closed(&self, reason: String) {
+        self.storage.replace(None);
+        let mut s = self.status.borrow_mut();
+        s.available = false;
+        s.proof_cache = false;
+        s.key_cache = false;
+        s.durable_queue = false;
+        s.reason = reason;
+        self.stats.borrow_mut().enabled = false;
+        self.stats.borrow_mut().keys.enabled = false;
+        self.changed.set(true);
+    }
+
+    /// A storage request failed: note it (a full quota shows in the status) and go on.
+    pub fn failed(&self, what: &str, e: &StorageError) {
+        web_sys::console::warn_1(&format!("airprover: storage: {what}: {}", e.message).into());
+        let mut s = self.status.borrow_mut();
+        s.reason = format!("{what}: {}", e.message);
+        s.quota_exceeded |= e.full;
+        self.changed.set(true);
+    }
+
+    /// Counts a proof cache answer.
+    pub fn count(&self, lookup: &Lookup) {
+        let mut s = self.stats.borrow_mut();
+        match lookup {
+            Lookup::Hit(_) => s.hits += 1,
+            Lookup::Miss => s.misses += 1,
+            Lookup::Rejected(_) => {
+                s.misses += 1;
+                s.rejected += 1;
+                s.entries = s.entries.saturating_sub(1);
+            }
+        }
+        s.update_rate();
+        self.changed.set(true);
+    }
+
+    /// Counts a worker's key load (`{ source, evicted?, storeError? }`).
+    pub fn key_event(&self, event: &JsValue) {
+        let get = |k: &str| js_sys::Reflect::get(event, &k.into()).unwrap_or(JsValue::UNDEFINED);
+        {
+            let mut s = self.stats.borrow_mut();
+            match get("source").as_string().as_deref() {
+                Some("cache") => s.keys.hits += 1,
+                Some("network") => s.keys.downloads += 1,
+                _ => {}
+            }
+            if let Some(message) = get("evicted").as_string() {
+                s.keys.integrity_failures += 1;
+                web_sys::console::warn_1(&format!("airprover: key cache: {message}").into());
+            }
+        }
+        let store_error = get("storeError");
+        if !store_error.is_undefined() && !store_error.is_null() {
+            let message = js_sys::Reflect::get(&store_error, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+                .unwrap_or_default();
+            let full = js_sys::Reflect::get(&store_error, &"code".into())
+                .ok()
+                .and_then(|c| c.as_string())
+                .as_deref()
+                == Some("STORAGE_FULL");
+            self.failed("storing a proving key", &StorageError { full, message });
+        }
+        self.changed.set(true);
+    }
+
+    /// Looks a claim up: a stored record must pass [`ProofRecord::check`] against the current
+    /// verifying key; one that does not is evicted.
+    pub async fn lookup(&self, key: &str, claim: &Claim, vk: &KeyRef) -> Lookup {
+        let Some(storage) = self.proof_storage() else {
+            return Lookup::Miss;
+        };
+        let record = match storage.proof(key).await {
+            Ok(None) => return Lookup::Miss,
+            Ok(Some(r)) => r,
+            Err(e) => {
+                self.failed("reading the proof cache", &e);
+                return Lookup::Miss;
+            }
+        };
+        let checked = match &record {
+            Err(text) => Err(Rejection::Tampered(text.clone())),
+            Ok(record) => match self.verifier(&claim.circuit.to_string(), vk).await {
+                // Without the verifying key nothing can be trusted: prove instead, keep the entry.
+                Err(e) => {
+                    web_sys::console::warn_1(
+                        &format!("airprover: proof cache: verifying key: {e}").into(),
+                    );
+                    return Lookup::Miss;
+                }
+                Ok(vkey) => record.check(key, claim, &vk.sha256, &vkey),
+            },
+        };
+        match (checked, record) {
+            (Ok(()), Ok(record)) => {
+                if let Some(bounds) = self.settings.proof_cache {
+                    if let Err(e) = storage.touch_proof(key, bounds).await {
+                        self.failed("refreshing a cached proof", &e);
+                    }
+                }
+                let value = js_sys::Object::new();
+                let json = serde_wasm_bindgen::Serializer::json_compatible();
+                let proof = record.proof.serialize(&json).unwrap_or(JsValue::NULL);
+                let signals = record
+                    .public_signals
+                    .serialize(&json)
+                    .unwrap_or(JsValue::NULL);
+                let _ = js_sys::Reflect::set(&value, &"proof".into(), &proof);
+                let _ = js_sys::Reflect::set(&value, &"publicSignals".into(), &signals);
+                Lookup::Hit(value.into())
+            }
+            (Err(why), _) => {
+                if let Err(e) = storage.delete_proof(key).await {
+                    self.failed("evicting a bad cached proof", &e);
+                }
+                Lookup::Rejected(why.message().to_string())
+            }
+            (Ok(()), Err(_)) => unreachable!("an unreadable record never passes"),
+        }
+    }
+
+    /// Caches a proof just made and verified (and ends its durable job), in one transaction.
+    pub async fn insert(&self, record: ProofRecord, job: Option<String>) {
+        let (Some(storage), Some(bounds)) = (self.proof_storage(), self.settings.proof_cache)
+        else {
+            if let (Some(storage), Some(job)) = (self.job_storage(), job) {
+                self.end_job(&storage, &job).await;
+            }
+            return;
+        };
+        match storage.insert_proof(record, bounds, job.clone()).await {
+            Ok(ins) => {
+                let mut s = self.stats.borrow_mut();
+                s.entries = ins.entries;
+                s.bytes = ins.bytes;
+                s.evictions += ins.evicted as u64;
+                self.changed.set(true);
+            }
+            Err(e) => {
+                self.failed("caching a proof", &e);
+                // The job ended all the same: it must not be resumed.
+                if let Some(job) = &job {
+                    self.end_job(&storage, job).await;
+                }
+            }
+        }
+        if let Some(job) = job {
+            Storage::unlock_job(&job);
+        }
+    }
+
+    /// Loads the verifying key a cached proof of `circuit` will be checked with, so that it is in
+    /// the key cache before a reload needs it.
+    pub async fn prepare_verifier(&self, circuit: &str, key: &KeyRef) {
+        if self.proof_storage().is_some() {
+            if let Err(e) = self.verifier(circuit, key).await {
+                web_sys::console::warn_1(&format!("airprover: verifying key: {e}").into());
+            }
+        }
+    }
+
+    /// Removes a durable job (it ended for good) and releases its lock.
+    pub async fn end_job(&self, storage: &Storage, id: &str) {
+        if let Err(e) = storage.delete_job(id).await {
+            self.failed("removing a finished job", &e);
+        }
+        Storage::unlock_job(id);
+    }
+
+    /// The parsed verifying key of `circuit`, loaded once (through the key cache).
+    async fn verifier(&self, circuit: &str, key: &KeyRef) -> Result<Rc<VerifyingKey>, String> {
+        if let Some(vk) = self.verifiers.borrow().get(circuit) {
+            return Ok(vk.clone());
+        }
+        let loaded = Storage::load_key(self.key_storage().as_ref(), &key.to_js())
+            .await
+            .map_err(|e| {
+                js_sys::Reflect::get(&e, &"message".into())
+                    .ok()
+                    .and_then(|m| m.as_string())
+                    .unwrap_or_else(|| format!("{e:?}"))
+            })?;
+        self.key_event(&loaded);
+        let bytes = js_sys::Reflect::get(&loaded, &"bytes".into())
+            .map(|b| js_sys::Uint8Array::new(&b).to_vec())
+            .map_err(|_| "no bytes".to_string())?;
+        let id = circuit.parse().map_err(|e| format!("{e}"))?;
+        let vk = Rc::new(
+            read_verifying_key(&bytes, &id, Validation::Checked).map_err(|e| e.to_string())?,
+        );
+        self.verifiers
+            .borrow_mut()
+            .insert(circuit.to_string(), vk.clone());
+        Ok(vk)
+    }
+
+    /// Empties the proof and key caches.
+    pub async fn clear(&self) -> Result<(), JsValue> {
+        let Some(storage) = self.storage() else {
+            return Ok(());
+        };
+        storage.clear_caches().await.map_err(|e| {
+            self.failed("clearing the caches", &e);
+            JsValue::from(js_sys::Error::new(&e.message))
+        })?;
+        let mut s = self.stats.borrow_mut();
+        s.entries = 0;
+        s.bytes = 0;
+        self.changed.set(true);
+        Ok(())
+    }
+}

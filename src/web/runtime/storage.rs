@@ -1,0 +1,384 @@
+//! The runtime's IndexedDB stores, typed: proof records, durable jobs, the persisted audit log and
+//! the key cache's sweep. The requests go through `src/js/storage.js` (the schema lives there,
+//! shared with the workers); every change that touches several records is one `update`
+//! transaction whose decision is made here, in Rust, by the policy of `crate::runtime`.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Promise, Reflect};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::runtime::durable::DurableJob;
+use crate::runtime::lru::{Lru, LruBounds, LruEntry};
+use crate::runtime::proof_cache::ProofRecord;
+
+#[wasm_bindgen(module = "/src/js/storage.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = openStorage, catch)]
+    fn js_open(name: &str, on_close: &Function) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_name = get, catch)]
+    fn js_get(db: &JsValue, store: &str, key: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_name = getAll, catch)]
+    fn js_get_all(db: &JsValue, store: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_name = put, catch)]
+    fn js_put(db: &JsValue, store: &str, value: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_name = del, catch)]
+    fn js_del(db: &JsValue, store: &str, key: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_name = clear, catch)]
+    fn js_clear(db: &JsValue, stores: &Array) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_name = update, catch)]
+    fn js_update(
+        db: &JsValue,
+        stores: &Array,
+        reads: &Array,
+        decide: &Function,
+    ) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_name = appendBounded, catch)]
+    fn js_append_bounded(
+        db: &JsValue,
+        store: &str,
+        records: &Array,
+        max: f64,
+    ) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_name = loadKey, catch)]
+    fn js_load_key(db: &JsValue, key: &JsValue, on_progress: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_name = lockJob)]
+    fn js_lock_job(scope: &str, id: &str) -> Promise;
+    #[wasm_bindgen(js_name = unlockJob)]
+    fn js_unlock_job(id: &str);
+}
+
+/// A failed storage request.
+#[derive(Debug, Clone)]
+pub struct StorageError {
+    /// The quota is exhausted (QuotaExceededError).
+    pub full: bool,
+    /// In words.
+    pub message: String,
+}
+
+impl StorageError {
+    fn from_js(e: JsValue) -> Self {
+        let code = Reflect::get(&e, &"code".into())
+            .ok()
+            .and_then(|c| c.as_string());
+        let message = Reflect::get(&e, &"message".into())
+            .ok()
+            .and_then(|m| m.as_string())
+            .unwrap_or_else(|| format!("{e:?}"));
+        StorageError {
+            full: code.as_deref() == Some("STORAGE_FULL"),
+            message,
+        }
+    }
+}
+
+/// Result of a storage request.
+pub type StorageResult<T> = Result<T, StorageError>;
+
+async fn call(p: Result<Promise, JsValue>) -> StorageResult<JsValue> {
+    JsFuture::from(p.map_err(StorageError::from_js)?)
+        .await
+        .map_err(StorageError::from_js)
+}
+
+fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap_or(JsValue::NULL)
+}
+
+fn array(items: impl IntoIterator<Item = JsValue>) -> Array {
+    items.into_iter().collect()
+}
+
+fn strs(items: &[&str]) -> Array {
+    array(items.iter().map(|s| JsValue::from_str(s)))
+}
+
+fn write(op: &str, store: &str, arg: JsValue) -> JsValue {
+    array([op.into(), store.into(), arg]).into()
+}
+
+fn field_str(v: &JsValue, key: &str) -> Option<String> {
+    Reflect::get(v, &key.into()).ok()?.as_string()
+}
+
+fn field_f64(v: &JsValue, key: &str) -> Option<f64> {
+    Reflect::get(v, &key.into()).ok()?.as_f64()
+}
+
+/// The LRU entry of a stored proof record, read without decoding the proof.
+fn lru_entry(v: &JsValue) -> Option<(String, LruEntry)> {
+    let bytes = field_f64(v, "bytes")?;
+    let tick = field_f64(v, "lastUsed")?;
+    Some((
+        field_str(v, "key")?,
+        LruEntry {
+            bytes: bytes.max(0.0) as u64,
+            tick: tick.max(0.0) as u64,
+        },
+    ))
+}
+
+/// What inserting a proof did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Inserted {
+    /// Whether it is stored (false: larger than the byte bound).
+    pub stored: bool,
+    /// Entries the LRU evicted for it.
+    pub evicted: usize,
+    /// Entries after the change.
+    pub entries: usize,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// What the start-up sweep removed and found.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Swept {
+    /// Keys of earlier manifests.
+    pub keys: usize,
+    /// Proofs made under verifying keys no longer listed, or unreadable.
+    pub proofs: usize,
+    /// Proof entries left.
+    pub entries: usize,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// An open database.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    db: JsValue,
+    /// The database's name (also the scope of the job locks).
+    pub name: String,
+}
+
+impl Storage {
+    /// Opens (or creates) the database; `on_close(reason)` runs if another tab or the browser
+    /// closes it later.
+    pub async fn open(name: &str, on_close: impl FnOnce(String) + 'static) -> StorageResult<Self> {
+        let on_close = Closure::once_into_js(move |reason: JsValue| {
+            on_close(reason.as_string().unwrap_or_default())
+        });
+        let db = call(js_open(name, on_close.unchecked_ref())).await?;
+        Ok(Storage {
+            db,
+            name: name.into(),
+        })
+    }
+
+    /// One read-decide-write transaction (see `update` in storage.js): `decide` gets the reads'
+    /// results and returns the writes.
+    async fn update(
+        &self,
+        stores: &[&str],
+        reads: Array,
+        decide: impl FnOnce(Array) -> Vec<JsValue> + 'static,
+    ) -> StorageResult<()> {
+        let mut decide = Some(decide);
+        let closure = Closure::<dyn FnMut(Array) -> JsValue>::new(move |results: Array| {
+            let writes = decide.take().map(|d| d(results)).unwrap_or_default();
+            let out = js_sys::Object::new();
+            let _ = Reflect::set(&out, &"writes".into(), &array(writes));
+            out.into()
+        });
+        let done = call(js_update(
+            &self.db,
+            &strs(stores),
+            &reads,
+            closure.as_ref().unchecked_ref(),
+        ))
+        .await;
+        drop(closure);
+        done.map(drop)
+    }
+
+    /// The proof record under `key`: None if absent, `Err` text if it cannot be read as one.
+    pub async fn proof(&self, key: &str) -> StorageResult<Option<Result<ProofRecord, String>>> {
+        let v = call(js_get(&self.db, "proofs", &key.into())).await?;
+        if v.is_undefined() || v.is_null() {
+            return Ok(None);
+        }
+        Ok(Some(
+            serde_wasm_bindgen::from_value(v).map_err(|e| format!("unreadable record: {e}")),
+        ))
+    }
+
+    /// Stores `record` with LRU eviction under `bounds`, and removes the durable job `job` (its
+    /// result is now cached), in one transaction.
+    pub async fn insert_proof(
+        &self,
+        mut record: ProofRecord,
+        bounds: LruBounds,
+        job: Option<String>,
+    ) -> StorageResult<Inserted> {
+        let outcome = Rc::new(RefCell::new(Inserted::default()));
+        let out = outcome.clone();
+        let reads = array([strs(&["proofs", "getAll"]).into()]);
+        self.update(&["proofs", "jobs"], reads, move |results| {
+            let stored = Array::from(&results.get(0));
+            let mut lru = Lru::from_entries(bounds, stored.iter().filter_map(|v| lru_entry(&v)));
+            let ins = lru.insert(record.key.clone(), record.bytes);
+            let mut writes: Vec<JsValue> = ins
+                .evicted
+                .iter()
+                .map(|k| write("delete", "proofs", k.into()))
+                .collect();
+            if ins.stored {
+                record.last_used = ins.tick;
+                writes.push(write("put", "proofs", to_js(&record)));
+            }
+            if let Some(job) = job {
+                writes.push(write("delete", "jobs", job.into()));
+            }
+            *out.borrow_mut() = Inserted {
+                stored: ins.stored,
+                evicted: ins.evicted.len(),
+                entries: lru.len(),
+                bytes: lru.bytes(),
+            };
+            writes
+        })
+        .await?;
+        let result = *outcome.borrow();
+        Ok(result)
+    }
+
+    /// Marks the proof under `key` as just used (an LRU hit).
+    pub async fn touch_proof(&self, key: &str, bounds: LruBounds) -> StorageResult<()> {
+        let key = key.to_string();
+        let reads = array([strs(&["proofs", "getAll"]).into()]);
+        self.update(&["proofs"], reads, move |results| {
+            let stored = Array::from(&results.get(0));
+            let mut lru = Lru::from_entries(bounds, stored.iter().filter_map(|v| lru_entry(&v)));
+            let Some(tick) = lru.touch(&key) else {
+                return Vec::new();
+            };
+            stored
+                .iter()
+                .find(|v| field_str(v, "key").as_deref() == Some(key.as_str()))
+                .map(|v| {
+                    let _ = Reflect::set(&v, &"lastUsed".into(), &(tick as f64).into());
+                    vec![write("put", "proofs", v)]
+                })
+                .unwrap_or_default()
+        })
+        .await
+    }
+
+    /// Deletes the proof under `key`.
+    pub async fn delete_proof(&self, key: &str) -> StorageResult<()> {
+        call(js_del(&self.db, "proofs", &key.into()))
+            .await
+            .map(drop)
+    }
+
+    /// At start: drops keys whose SHA-256 the manifest no longer lists, and proofs made under a
+    /// verifying key it no longer lists (or unreadable), in one transaction.
+    pub async fn sweep(
+        &self,
+        key_hashes: Vec<String>,
+        vk_hashes: Vec<String>,
+    ) -> StorageResult<Swept> {
+        let outcome = Rc::new(RefCell::new(Swept::default()));
+        let out = outcome.clone();
+        let reads = array([
+            strs(&["keys", "getAllKeys"]).into(),
+            strs(&["proofs", "getAll"]).into(),
+        ]);
+        self.update(&["keys", "proofs"], reads, move |results| {
+            let keep_keys: HashSet<String> = key_hashes.into_iter().collect();
+            let keep_vks: HashSet<String> = vk_hashes.into_iter().collect();
+            let mut writes = Vec::new();
+            let mut swept = Swept::default();
+            for k in Array::from(&results.get(0)).iter() {
+                if !k.as_string().is_some_and(|k| keep_keys.contains(&k)) {
+                    writes.push(write("delete", "keys", k));
+                    swept.keys += 1;
+                }
+            }
+            for v in Array::from(&results.get(1)).iter() {
+                let current = field_str(&v, "vkSha256").is_some_and(|h| keep_vks.contains(&h));
+                match lru_entry(&v) {
+                    Some((_, e)) if current => {
+                        swept.entries += 1;
+                        swept.bytes += e.bytes;
+                    }
+                    _ => {
+                        let key = Reflect::get(&v, &"key".into()).unwrap_or(JsValue::UNDEFINED);
+                        if !key.is_undefined() {
+                            writes.push(write("delete", "proofs", key));
+                        }
+                        swept.proofs += 1;
+                    }
+                }
+            }
+            *out.borrow_mut() = swept;
+            writes
+        })
+        .await?;
+        let swept = *outcome.borrow();
+        Ok(swept)
+    }
+
+    /// Empties the proof and key caches.
+    pub async fn clear_caches(&self) -> StorageResult<()> {
+        call(js_clear(&self.db, &strs(&["proofs", "keys"])))
+            .await
+            .map(drop)
+    }
+
+    /// Every stored job, as stored (unreadable ones included, to be dropped by the caller).
+    pub async fn jobs(&self) -> StorageResult<Vec<JsValue>> {
+        Ok(Array::from(&call(js_get_all(&self.db, "jobs")).await?).to_vec())
+    }
+
+    /// Stores (or replaces) a durable job.
+    pub async fn put_job(&self, job: &DurableJob) -> StorageResult<()> {
+        call(js_put(&self.db, "jobs", &to_js(job))).await.map(drop)
+    }
+
+    /// Deletes the durable job `id`.
+    pub async fn delete_job(&self, id: &str) -> StorageResult<()> {
+        call(js_del(&self.db, "jobs", &id.into())).await.map(drop)
+    }
+
+    /// Appends audit events, keeping the newest `max`.
+    pub async fn append_audit(&self, records: Array, max: usize) -> StorageResult<()> {
+        call(js_append_bounded(&self.db, "audit", &records, max as f64))
+            .await
+            .map(drop)
+    }
+
+    /// The persisted audit log, oldest first.
+    pub async fn audit(&self) -> StorageResult<JsValue> {
+        call(js_get_all(&self.db, "audit")).await
+    }
+
+    /// A key file from the key cache or the network (checked against `key`'s pinned SHA-256 either
+    /// way): `{ bytes, source, evicted?, storeError? }`. `db` None: no cache.
+    pub async fn load_key(storage: Option<&Storage>, key: &JsValue) -> Result<JsValue, JsValue> {
+        let db = storage.map_or(JsValue::NULL, |s| s.db.clone());
+        JsFuture::from(js_load_key(&db, key, &JsValue::UNDEFINED)?).await
+    }
+
+    /// Takes the cross-tab lock of durable job `id`; false if another tab holds it.
+    pub async fn lock_job(&self, id: &str) -> bool {
+        JsFuture::from(js_lock_job(&self.name, id))
+            .await
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true)
+    }
+
+    /// Releases the lock of durable job `id`.
+    pub fn unlock_job(id: &str) {
+        js_unlock_job(id);
+    }
+}
