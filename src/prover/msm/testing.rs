@@ -94,7 +94,7 @@ fn bases<G: CurveGroup, R: Rng>(rng: &mut R, n: usize) -> Vec<G::Affine> {
     let points: Vec<G> = (0..n)
         .map(|i| match i % 13 {
             0 => G::zero(),
-            1 | 2 | 3 => p,
+            1..=3 => p,
             4 => -p,
             5 => p.double(),
             _ => G::rand(rng),
