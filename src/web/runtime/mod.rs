@@ -845,7 +845,9 @@ impl Inner {
         if self.wake.as_ref().is_some_and(|(t, _)| *t <= at_ms) {
             return;
         }
-        let delay = (at_ms - now_ms()).clamp(0.0, u32::MAX as f64) as u32;
+        // Rounded up, plus a margin: a timer that fires a fraction of a millisecond before `at_ms`
+        // would find nothing due, and the scheduler arms no second wake-up for it.
+        let delay = ((at_ms - now_ms()).ceil() + 2.0).clamp(0.0, u32::MAX as f64) as u32;
         let weak = self.me.clone();
         let timer = Timeout::new(delay, move || {
             if let Some(inner) = weak.upgrade() {
