@@ -11,6 +11,7 @@ pub mod keys;
 pub mod manifest;
 pub mod msm;
 pub mod prove;
+pub mod qap;
 pub mod setup;
 pub mod solidity;
 pub mod verify;

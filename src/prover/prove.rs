@@ -5,16 +5,19 @@
 //! checked against every constraint before any expensive work: arkworks only `debug_assert!`s it,
 //! so an unsatisfied witness would otherwise panic (debug) or give a proof that does not verify.
 
+use std::sync::Arc;
+
 use ark_ec::CurveGroup;
 use ark_ff::{PrimeField, UniformRand};
-use ark_groth16::r1cs_to_qap::{LibsnarkReduction, R1CSToQAP};
 use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
 use ark_relations::r1cs::{
-    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, OptimizationGoal,
+    ConstraintMatrices, ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef,
+    OptimizationGoal, SynthesisMode,
 };
 use ark_std::rand::{CryptoRng, RngCore};
 
 use super::msm::{self, Kernel};
+use super::qap;
 use super::{Progress, Proof, ProvingKey, Stage};
 use crate::circuit::{ClaimCircuit, SquareChain};
 use crate::claim::Claim;
@@ -71,27 +74,53 @@ pub fn prove_circuit_with<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
     };
 
     stage(Stage::Synthesis);
+    // With the matrices kept from an earlier proof with this key, synthesise the witness only.
+    let kept = qap::cached_matrices(pk);
     let cs = ConstraintSystem::new_ref();
-    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    if kept.is_some() {
+        cs.set_mode(SynthesisMode::Prove {
+            construct_matrices: false,
+        });
+    } else {
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+    }
     circuit.generate_constraints(cs.clone())?;
     cs.finalize();
 
     stage(Stage::ConstraintCheck);
-    check_satisfied(&cs)?;
-    check_key_fits(&cs, pk)?;
-
-    stage(Stage::Qap);
-    let h = LibsnarkReduction::witness_map::<Fr, GeneralEvaluationDomain<Fr>>(cs.clone())?;
-    let (public, witness) = {
+    let matrices = match kept {
+        Some(m) => m,
+        None => {
+            // First proof with this key: arkworks' check names the failing constraint.
+            check_satisfied(&cs)?;
+            let m = Arc::new(cs.to_matrices().ok_or_else(|| Error::ProofFailed {
+                what: "the constraint system built no matrices".into(),
+            })?);
+            qap::keep_matrices(pk, m.clone());
+            m
+        }
+    };
+    let (z, num_public) = {
         let cs = cs.borrow().ok_or_else(|| Error::ProofFailed {
             what: "constraint system in use".into(),
         })?;
-        (
-            cs.instance_assignment[1..].to_vec(),
-            cs.witness_assignment.clone(),
-        )
+        let mut z = cs.instance_assignment.clone();
+        z.extend_from_slice(&cs.witness_assignment);
+        (z, cs.instance_assignment.len())
     };
     drop(cs);
+    check_key_fits(&matrices, z.len(), num_public, pk)?;
+    let products = qap::products(&matrices, &z);
+    if let Some(i) = products.first_unsatisfied() {
+        return Err(Error::WitnessFailed {
+            constraint: format!("constraint #{i}"),
+        });
+    }
+
+    stage(Stage::Qap);
+    let h = products.witness_map(&z[..num_public])?;
+    let public = z[1..num_public].to_vec();
+    let witness = &z[num_public..];
 
     let r = Fr::rand(rng);
     let s = Fr::rand(rng);
@@ -151,24 +180,28 @@ fn check_satisfied(cs: &ConstraintSystemRef<Fr>) -> Result<()> {
 }
 
 /// A key made for another circuit has other query lengths: refuse it before the MSMs.
-fn check_key_fits(cs: &ConstraintSystemRef<Fr>, pk: &ProvingKey) -> Result<()> {
-    let variables = cs.num_instance_variables() + cs.num_witness_variables();
-    let domain =
-        GeneralEvaluationDomain::<Fr>::new(cs.num_constraints() + cs.num_instance_variables())
-            .map(|d| d.size())
-            .unwrap_or(0);
-    let fits = pk.a_query.len() == variables
+fn check_key_fits(
+    m: &ConstraintMatrices<Fr>,
+    variables: usize,
+    num_public: usize,
+    pk: &ProvingKey,
+) -> Result<()> {
+    let domain = GeneralEvaluationDomain::<Fr>::new(m.num_constraints + num_public)
+        .map(|d| d.size())
+        .unwrap_or(0);
+    let fits = variables == m.num_instance_variables + m.num_witness_variables
+        && num_public == m.num_instance_variables
+        && pk.a_query.len() == variables
         && pk.b_g2_query.len() == variables
-        && pk.l_query.len() == cs.num_witness_variables()
+        && pk.l_query.len() == variables - num_public
         && pk.h_query.len() + 1 == domain
-        && pk.vk.gamma_abc_g1.len() == cs.num_instance_variables();
+        && pk.vk.gamma_abc_g1.len() == num_public;
     if fits {
         Ok(())
     } else {
         Err(Error::key_integrity(format!(
             "the proving key does not fit this circuit ({} constraints, {} variables): it was made for another circuit",
-            cs.num_constraints(),
-            variables
+            m.num_constraints, variables
         )))
     }
 }
