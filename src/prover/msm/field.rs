@@ -199,17 +199,33 @@ fn pack(limbs: &[u64; LIMBS]) -> [u64; 4] {
 #[inline(always)]
 fn mont_mul<M: Modulus>(a: &[u64; LIMBS], b: &[u64; LIMBS]) -> [u64; LIMBS] {
     let p = &M::P;
-    let mut t = [0u64; LIMBS];
-    for &ai in a.iter() {
+    // One round: t = (t + ai * b + m * p) / 2^29, unrolled by hand so that the nine
+    // accumulators stay in locals (registers) instead of an array in memory.
+    #[inline(always)]
+    fn round<M: Modulus>(t: &mut [u64; LIMBS], ai: u64, b: &[u64; LIMBS], p: &[u64; LIMBS]) {
         let t0 = t[0] + ai * b[0];
         let m = (t0.wrapping_mul(M::INV)) & MASK;
         let carry = (t0 + m * p[0]) >> BITS;
         t[0] = t[1] + ai * b[1] + m * p[1] + carry;
-        for j in 2..LIMBS {
-            t[j - 1] = t[j] + ai * b[j] + m * p[j];
-        }
-        t[LIMBS - 1] = 0;
+        t[1] = t[2] + ai * b[2] + m * p[2];
+        t[2] = t[3] + ai * b[3] + m * p[3];
+        t[3] = t[4] + ai * b[4] + m * p[4];
+        t[4] = t[5] + ai * b[5] + m * p[5];
+        t[5] = t[6] + ai * b[6] + m * p[6];
+        t[6] = t[7] + ai * b[7] + m * p[7];
+        t[7] = t[8] + ai * b[8] + m * p[8];
+        t[8] = 0;
     }
+    let mut t = [0u64; LIMBS];
+    round::<M>(&mut t, a[0], b, p);
+    round::<M>(&mut t, a[1], b, p);
+    round::<M>(&mut t, a[2], b, p);
+    round::<M>(&mut t, a[3], b, p);
+    round::<M>(&mut t, a[4], b, p);
+    round::<M>(&mut t, a[5], b, p);
+    round::<M>(&mut t, a[6], b, p);
+    round::<M>(&mut t, a[7], b, p);
+    round::<M>(&mut t, a[8], b, p);
     reduce_once::<M>(normalise(t))
 }
 
