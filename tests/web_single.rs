@@ -46,3 +46,8 @@ fn setup_prove_verify() {
 fn prover_rejects_bad_input() {
     web_common::prover_rejects_bad_input();
 }
+
+#[wasm_bindgen_test]
+fn msm_kernel_matches_arkworks() {
+    web_common::msm_kernel_matches_arkworks();
+}

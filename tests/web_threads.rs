@@ -111,3 +111,9 @@ async fn prover_rejects_bad_input() {
     pool().await;
     web_common::prover_rejects_bad_input();
 }
+
+#[wasm_bindgen_test]
+async fn msm_kernel_matches_arkworks_on_the_pool() {
+    pool().await;
+    web_common::msm_kernel_matches_arkworks();
+}

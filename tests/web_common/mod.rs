@@ -178,3 +178,14 @@ pub fn prover_rejects_bad_input() {
     let err = verify(&[], "{}".into(), "[]".into()).unwrap_err();
     assert_js_error(&err, "KEY_INTEGRITY");
 }
+
+/// The wasm MSM kernel (29-bit limbs, batch-affine Pippenger) against arkworks in this build:
+/// field operations, then G1 and G2 MSMs of random and edge-case inputs (zero scalars, repeated
+/// points, a point and its negation, the identity).
+pub fn msm_kernel_matches_arkworks() {
+    use airprover::prover::msm::testing;
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
+    testing::field_matches_arkworks(&mut rng, 100).unwrap();
+    testing::msm_matches_arkworks(&mut rng, &[0, 1, 2, 3, 13, 100, 1000]).unwrap();
+}
