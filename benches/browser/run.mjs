@@ -14,9 +14,10 @@
 // Writes target/bench/browser.json, prints the tables, draws docs/bench-speed.svg and rewrites
 // the `## Speed` section of README.md.
 //
-// Environment: BENCH_CIRCUITS (comma list), BENCH_RUNS (runs after the cold one; default 5, 3 for
-// circuits above 100k constraints), BENCH_ONLY (comma list of native,wasm,snarkjs),
-// BENCH_NO_README=1 (leave README.md and docs/ alone).
+// Environment: BENCH_CIRCUITS (comma list), BENCH_RUNS (runs after the cold one; default 3),
+// BENCH_ONLY (comma list of native,wasm,snarkjs),
+// BENCH_BUILDS (wasm builds, default single,threads), BENCH_NO_README=1 (leave README.md and
+// docs/ alone).
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
@@ -343,7 +344,7 @@ async function main() {
       const { pk, inputFile, input } = airproverInputs(id);
       const snark = only.has('snarkjs') ? snarkjsInputs(id) : null;
       const constraints = Number(JSON.parse(readFileSync(join(BUILD, 'keys/manifest.json'), 'utf8')).circuits.find((c) => c.id === id)?.constraints);
-      const runs = Number(process.env.BENCH_RUNS ?? (constraints > 100_000 ? 3 : 5));
+      const runs = Number(process.env.BENCH_RUNS ?? 3);
       const row = { circuit: id, constraints, snarkjsConstraints: snark?.constraints, configs: [] };
       results.push(row);
       const add = (r) => {
@@ -356,7 +357,7 @@ async function main() {
       const expected = row.configs[0]?.publicSignals;
       if (only.has('wasm')) {
         const key = { url: `/data/keys/${id}.pk`, sha256: sha256(pk), bytes: statSync(pk).size, development: true };
-        for (const build of ['single', 'threads']) {
+        for (const build of (process.env.BENCH_BUILDS ?? 'single,threads').split(',')) {
           const r = await wasmBench(server, id, key, input, build, runs);
           if (expected && JSON.stringify(r.publicSignals) !== JSON.stringify(expected)) {
             throw new Error(`${id} ${build}: public signals differ from native`);
@@ -387,7 +388,7 @@ async function main() {
   const doc = {
     date: new Date().toISOString(),
     machine: { cpu: cpus()[0]?.model, cores: CORES, loadavgAtEnd: loadavg() },
-    chromium: run('/usr/bin/chromium', ['--version']).trim(),
+    chromium: execFileSync(process.env.CHROMIUM ?? '/usr/bin/chromium', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
     snarkjs: JSON.parse(readFileSync(join(HERE, 'node_modules/snarkjs/package.json'), 'utf8')).version,
     nativeBuild: 'release, portable x86-64 (no bmi2/adx assembly)',
     statistic: 'min and median of the warm runs after a cold one',
