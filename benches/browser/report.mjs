@@ -95,6 +95,27 @@ export function stageTable(doc) {
   return table(['stage medians, ms', ...STAGES], rows);
 }
 
+/** The issue's targets on threshold-d20-k8 (peak memory: every circuit), each with its value. */
+export function targetTable(doc) {
+  const row = doc.results.find((r) => r.circuit === 'threshold-d20-k8');
+  const rows = [];
+  if (row) {
+    const check = (what, value, goal, ok) => rows.push([what, x(value), goal, Number.isFinite(value) ? (ok(value) ? 'met' : 'not met') : '–']);
+    check('wasm threads vs snarkjs threads (threshold-d20-k8)', ratio(row, 'snarkjs-threads', 'wasm-threads'), '>= 3x (stretch 5x)', (v) => v >= 3);
+    check('wasm single vs snarkjs singleThread', ratio(row, 'snarkjs-single', 'wasm-single'), '>= 1.5x', (v) => v >= 1.5);
+    check('wasm threads / native all threads', 1 / ratio(row, 'native-all', 'wasm-threads'), '<= 2.5x', (v) => v <= 2.5);
+    check('wasm threads vs wasm single', ratio(row, 'wasm-single', 'wasm-threads'), '>= 1.8x', (v) => v >= 1.8);
+  }
+  for (const r of doc.results) {
+    const ours = config(r, 'wasm-threads')?.peakRssBytes;
+    const theirs = config(r, 'snarkjs-threads')?.peakRssBytes;
+    if (ours && theirs) {
+      rows.push([`peak renderer memory, wasm threads / snarkjs threads (${r.circuit})`, x(ours / theirs), '<= 1x', ours <= theirs ? 'met' : 'not met']);
+    }
+  }
+  return table(['target', 'reached', 'goal', ''], rows);
+}
+
 function busyNote(doc) {
   const busy = doc.results.flatMap((row) =>
     row.configs.filter((c) => c.cpu?.busy).map((c) => `${row.circuit} ${c.config} (${c.cpu.otherCores} cores)`),
@@ -112,6 +133,8 @@ export function renderTables(doc) {
     '',
     'Ratios (of medians)',
     ratioTable(doc),
+    '',
+    targetTable(doc),
     '',
     'Peak memory (process VmHWM; in Chromium the renderer, which hosts the workers) and keys',
     memoryTable(doc),
@@ -142,6 +165,10 @@ export function renderReadme(before, doc) {
     busyNote(doc),
     '',
     ratioTable(doc),
+    '',
+    'Targets (issue 8), from this run:',
+    '',
+    targetTable(doc),
     '',
     'Peak memory (process VmHWM; in Chromium the renderer, which hosts the workers) and keys:',
     '',

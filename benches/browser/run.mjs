@@ -339,46 +339,52 @@ async function main() {
     },
   });
   const results = [];
+  const add = (row, r) => {
+    row.configs.push(r);
+    log(`${row.circuit} ${r.config}: median ${(r.medianMs / 1e3).toFixed(3)} s, min ${(r.minMs / 1e3).toFixed(3)} s, cold ${(r.coldMs / 1e3).toFixed(3)} s${r.cpu.busy ? ' (machine busy)' : ''}`);
+  };
+  const runs = Number(process.env.BENCH_RUNS ?? 3);
   try {
+    // airprover first, snarkjs after: snarkjs's one-time setup (powers of tau, zkeys) is slow.
     for (const id of circuits) {
       const { pk, inputFile, input } = airproverInputs(id);
-      const snark = only.has('snarkjs') ? snarkjsInputs(id) : null;
-      const constraints = Number(JSON.parse(readFileSync(join(BUILD, 'keys/manifest.json'), 'utf8')).circuits.find((c) => c.id === id)?.constraints);
-      const runs = Number(process.env.BENCH_RUNS ?? 3);
-      const row = { circuit: id, constraints, snarkjsConstraints: snark?.constraints, configs: [] };
+      const constraints = JSON.parse(readFileSync(join(BUILD, 'keys/manifest.json'), 'utf8')).circuits.find((c) => c.id === id)?.constraints;
+      const row = { circuit: id, constraints, configs: [], input };
       results.push(row);
-      const add = (r) => {
-        row.configs.push(r);
-        log(`${id} ${r.config}: median ${(r.medianMs / 1e3).toFixed(3)} s, min ${(r.minMs / 1e3).toFixed(3)} s, cold ${(r.coldMs / 1e3).toFixed(3)} s${r.cpu.busy ? ' (machine busy)' : ''}`);
-      };
       if (only.has('native')) {
-        for (const threads of [...new Set([1, CORES])]) add(await nativeBench(id, pk, inputFile, threads, runs));
+        for (const threads of [...new Set([1, CORES])]) add(row, await nativeBench(id, pk, inputFile, threads, runs));
       }
-      const expected = row.configs[0]?.publicSignals;
       if (only.has('wasm')) {
         const key = { url: `/data/keys/${id}.pk`, sha256: sha256(pk), bytes: statSync(pk).size, development: true };
         for (const build of (process.env.BENCH_BUILDS ?? 'single,threads').split(',')) {
           const r = await wasmBench(server, id, key, input, build, runs);
+          const expected = row.configs[0]?.publicSignals;
           if (expected && JSON.stringify(r.publicSignals) !== JSON.stringify(expected)) {
             throw new Error(`${id} ${build}: public signals differ from native`);
           }
-          add(r);
+          add(row, r);
         }
       }
-      if (snark) {
-        const publicSignals = expected ?? row.configs.find((c) => c.publicSignals)?.publicSignals;
-        if (!publicSignals) throw new Error('snarkjs needs the public signals of an airprover run (BENCH_ONLY without native or wasm)');
-        const circom = circomInput(id, input, publicSignals);
-        for (const singleThread of [true, false]) {
-          const r = await snarkjsBench(server, id, snark, circom, singleThread, runs);
-          // Same statement: the same public signals (snarkjs lists the square chain's output y first).
-          const same = id.startsWith('square-chain-')
-            ? JSON.stringify([r.publicSignals[1], r.publicSignals[0]]) === JSON.stringify(publicSignals)
-            : JSON.stringify(r.publicSignals) === JSON.stringify(publicSignals);
-          if (!same) throw new Error(`${id} snarkjs: public signals ${r.publicSignals} differ from airprover's ${publicSignals}`);
-          add(r);
-        }
+    }
+    for (const row of only.has('snarkjs') ? results : []) {
+      const id = row.circuit;
+      const snark = snarkjsInputs(id);
+      row.snarkjsConstraints = snark.constraints;
+      const publicSignals = row.configs.find((c) => c.publicSignals)?.publicSignals;
+      if (!publicSignals) throw new Error('snarkjs needs the public signals of an airprover run (BENCH_ONLY without native or wasm)');
+      const circom = circomInput(id, row.input, publicSignals);
+      for (const singleThread of [true, false]) {
+        const r = await snarkjsBench(server, id, snark, circom, singleThread, runs);
+        // Same statement: the same public signals (snarkjs lists the square chain's output y first).
+        const same = id.startsWith('square-chain-')
+          ? JSON.stringify([r.publicSignals[1], r.publicSignals[0]]) === JSON.stringify(publicSignals)
+          : JSON.stringify(r.publicSignals) === JSON.stringify(publicSignals);
+        if (!same) throw new Error(`${id} snarkjs: public signals ${r.publicSignals} differ from airprover's ${publicSignals}`);
+        add(row, r);
       }
+    }
+    for (const row of results) {
+      delete row.input;
       for (const c of row.configs) delete c.publicSignals;
     }
   } finally {
