@@ -21,7 +21,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -99,9 +99,30 @@ function airproverInputs(id) {
   return { pk, inputFile, input: JSON.parse(readFileSync(inputFile, 'utf8')) };
 }
 
+/** Whether another process (an earlier, still running bench) is making `file` with snarkjs. */
+function beingMade(file) {
+  const name = file.split('/').pop();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (cmd.includes('powersoftau') && cmd.includes(name)) return true;
+  }
+  return false;
+}
+
 function ptau() {
   const dir = join(BUILD, 'ptau');
   const final = join(dir, `pot${PTAU_POWER}_final.ptau`);
+  if (beingMade(final)) {
+    log(`another process is preparing ${final}: waiting for it`);
+    while (beingMade(final)) execFileSync('sleep', ['5']);
+    writeFileSync(`${final}.stamp`, `ptau ${PTAU_POWER}`);
+  }
   cached(final, `ptau ${PTAU_POWER}`, () => {
     log(`powers of tau 2^${PTAU_POWER}: new, contribute, prepare phase2 (once; cached in ${dir})`);
     const p0 = join(dir, `pot${PTAU_POWER}_0.ptau`);
