@@ -4,6 +4,10 @@
 //! progress is reported between the stages and a stage's kernel can be replaced. The witness is
 //! checked against every constraint before any expensive work: arkworks only `debug_assert!`s it,
 //! so an unsatisfied witness would otherwise panic (debug) or give a proof that does not verify.
+//!
+//! The kernels: the constraint matrices are kept after the first proof with a key, so later
+//! proofs synthesise the witness only ([`super::qap`]); the MSMs go through [`super::msm`], which
+//! on wasm32 uses the 29-bit-limb batch-affine kernel and natively arkworks'.
 
 use std::sync::Arc;
 
