@@ -362,6 +362,9 @@ async function main() {
   const results = [];
   const add = (row, r) => {
     row.configs.push(r);
+    // Saved as it goes, so that an interrupted run keeps what it measured.
+    mkdirSync(join(ROOT, 'target/bench'), { recursive: true });
+    writeFileSync(join(ROOT, 'target/bench/browser.partial.json'), JSON.stringify({ date: new Date().toISOString(), results }, null, 2) + '\n');
     log(`${row.circuit} ${r.config}: median ${(r.medianMs / 1e3).toFixed(3)} s, min ${(r.minMs / 1e3).toFixed(3)} s, cold ${(r.coldMs / 1e3).toFixed(3)} s${r.cpu.busy ? ' (machine busy)' : ''}`);
   };
   const runs = Number(process.env.BENCH_RUNS ?? 3);
