@@ -1,0 +1,226 @@
+//! The command line itself: argument parsing and printing only; the commands are in
+//! `airprover::cli`.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use airprover::cli::{self, EXIT_ERROR, EXIT_NOT_VALID};
+use airprover::{Error, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Groth16 (BN254) proofs of reputation claims.
+#[derive(Debug, Parser)]
+#[command(name = "airprover", version)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Make a circuit's proving and verifying keys (and merge manifest.json) in a directory.
+    Setup {
+        /// Circuit id, e.g. threshold-d20-k8.
+        #[arg(long)]
+        circuit: String,
+        /// Key directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Deterministic DEVELOPMENT keys from this seed (anyone with it can forge proofs).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Write a random tree and a valid claim against it (the tree goes to NAME.tree.json).
+    Sample {
+        /// Circuit id of the claim.
+        #[arg(long)]
+        circuit: String,
+        /// The claim file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Leaves in the tree [default: 1000, or 2^D if smaller].
+        #[arg(long)]
+        attestations: Option<usize>,
+        /// Seed of the sample.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Prove a claim; write snarkjs proof.json and public.json.
+    Prove {
+        /// Key directory.
+        #[arg(long)]
+        keys: PathBuf,
+        /// The claim (JSON).
+        #[arg(long)]
+        input: PathBuf,
+        /// Where to write proof.json.
+        #[arg(long)]
+        proof: PathBuf,
+        /// Where to write public.json.
+        #[arg(long)]
+        public: PathBuf,
+    },
+    /// Verify a proof: exit 0 valid, 1 not valid, 2 bad input.
+    Verify {
+        /// Key directory.
+        #[arg(long)]
+        keys: PathBuf,
+        /// Circuit id.
+        #[arg(long)]
+        circuit: String,
+        /// proof.json.
+        #[arg(long)]
+        proof: PathBuf,
+        /// public.json.
+        #[arg(long)]
+        public: PathBuf,
+    },
+    /// Export a verifying key for another verifier.
+    ExportVk {
+        /// Key directory.
+        #[arg(long)]
+        keys: PathBuf,
+        /// Circuit id.
+        #[arg(long)]
+        circuit: String,
+        /// Output format.
+        #[arg(long, value_enum)]
+        format: Format,
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write a Solidity Groth16 verifier contract for a verifying key (snarkjs's interface).
+    ExportVerifier {
+        /// Key directory.
+        #[arg(long)]
+        keys: PathBuf,
+        /// Circuit id.
+        #[arg(long)]
+        circuit: String,
+        /// Where to write Verifier.sol.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print a proof's verifyProof calldata, as `snarkjs zkey export soliditycalldata` does.
+    Calldata {
+        /// proof.json.
+        #[arg(long)]
+        proof: PathBuf,
+        /// public.json.
+        #[arg(long)]
+        public: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    /// snarkjs verification_key.json.
+    Snarkjs,
+}
+
+pub(crate) fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let first = e.to_string().lines().next().unwrap_or_default().to_string();
+            let reason = first.strip_prefix("error: ").unwrap_or(&first).to_string();
+            return fail(&Error::input("arguments", reason));
+        }
+    };
+    match run(args.command) {
+        Ok(code) => code,
+        Err(e) => fail(&e),
+    }
+}
+
+fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Setup { circuit, out, seed } => {
+            if let Some(seed) = seed {
+                eprintln!("warning: development keys from seed {seed}: anyone who knows the seed can forge proofs");
+            }
+            let entry = cli::setup(&circuit, &out, seed)?;
+            println!(
+                "{}: {} constraints, keys in {}",
+                entry.id,
+                entry.constraints,
+                out.display()
+            );
+        }
+        Command::Sample {
+            circuit,
+            out,
+            attestations,
+            seed,
+        } => {
+            let tree = cli::sample(&circuit, &out, attestations, seed)?;
+            println!("claim in {}, tree in {}", out.display(), tree.display());
+        }
+        Command::Prove {
+            keys,
+            input,
+            proof,
+            public,
+        } => {
+            let show = std::io::stderr().is_terminal();
+            let proved = cli::prove(&keys, &input, &proof, &public, &mut |p| {
+                if show {
+                    eprint!("\r{:>3.0}% {:<20}", p.fraction * 100.0, p.stage.to_string());
+                    let _ = std::io::stderr().flush();
+                }
+            });
+            if show {
+                eprintln!();
+            }
+            proved?;
+            println!(
+                "proof in {}, public signals in {}",
+                proof.display(),
+                public.display()
+            );
+        }
+        Command::Verify {
+            keys,
+            circuit,
+            proof,
+            public,
+        } => {
+            if !cli::verify(&keys, &circuit, &proof, &public)? {
+                eprintln!("VERIFY_FAILED: the proof does not verify for {circuit}");
+                return Ok(ExitCode::from(EXIT_NOT_VALID));
+            }
+            println!("OK: the proof verifies for {circuit}");
+        }
+        Command::ExportVk {
+            keys,
+            circuit,
+            format: Format::Snarkjs,
+            out,
+        } => {
+            cli::export_verification_key(&keys, &circuit, &out)?;
+            println!("verification key in {}", out.display());
+        }
+        Command::ExportVerifier { keys, circuit, out } => {
+            if cli::export_verifier(&keys, &circuit, &out)? {
+                eprintln!("warning: development key: anyone who knows its seed can forge proofs this verifier accepts");
+            }
+            println!("verifier contract in {}", out.display());
+        }
+        Command::Calldata { proof, public } => {
+            println!("{}", cli::calldata(&proof, &public)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fail(e: &Error) -> ExitCode {
+    eprintln!("{}", cli::error_line(e));
+    ExitCode::from(EXIT_ERROR)
+}
