@@ -320,6 +320,31 @@ export function keyCircuit(key: Uint8Array): string;
 /** snarkjs's `verification_key.json` of a verifying key file. */
 export function verificationKeyJson(verifyingKey: Uint8Array): Record<string, unknown>;
 
+/**
+ * The Solidity Groth16 verifier contract of a verifying key file (snarkjs's `verifyProof`
+ * interface; the text `airprover export-verifier` writes). A development key's contract says so.
+ */
+export function solidityVerifier(verifyingKey: Uint8Array): string;
+
+/** `verifyProof(pA, pB, pC, pubSignals)`'s arguments, from `solidityCalldata`. */
+export interface SolidityCalldata {
+  /** What `snarkjs zkey export soliditycalldata` (and `airprover calldata`) prints. */
+  text: string;
+  pA: [bigint, bigint];
+  /** G2 in EIP-197 order: `[[x.c1, x.c0], [y.c1, y.c0]]`. */
+  pB: [[bigint, bigint], [bigint, bigint]];
+  pC: [bigint, bigint];
+  pubSignals: bigint[];
+  /** `[pA, pB, pC, pubSignals]`: the `args` of a viem or ethers call of `verifyProof` or `claim`. */
+  args: [[bigint, bigint], [[bigint, bigint], [bigint, bigint]], [bigint, bigint], bigint[]];
+}
+
+/**
+ * The calldata of a snarkjs proof for `verifyProof` and `ReputationAirdrop.claim`. The proof's
+ * points are checked (on the curve, in the subgroup), not verified: `INVALID_PROOF` otherwise.
+ */
+export function solidityCalldata(proof: SnarkjsProof | string, publicSignals: string[] | string): SolidityCalldata;
+
 /** Both key files of a circuit: with a `seed`, DEVELOPMENT keys (anyone with the seed can forge proofs). */
 export function setup(circuitId: string, seed?: number | bigint | null): {
   provingKey: Uint8Array;

@@ -14,7 +14,16 @@ import initWasm, { Runtime } from './single/airprover.js';
 
 // The standalone functions of the page-side module (typed in index.d.ts); call `init()` first.
 // The runtime's own classes (Runtime, Job, Readable) are reached through `createProver` only.
-export { setup, prove, verify, verificationKeyJson, keyCircuit, poseidonHash } from './single/airprover.js';
+export {
+  setup,
+  prove,
+  verify,
+  verificationKeyJson,
+  keyCircuit,
+  poseidonHash,
+  solidityVerifier,
+  solidityCalldata,
+} from './single/airprover.js';
 
 let ready = null;
 

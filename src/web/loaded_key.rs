@@ -1,17 +1,17 @@
 //! `LoadedKey`: a proving key read once and kept in a worker, so that jobs of the same circuit
 //! do not parse tens of megabytes of key again.
 
-use js_sys::{Function, Object};
+use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
 use super::clock;
 use super::error::{to_js, JsResult};
-use super::prover::{json_text, progress_object, serialize, set};
+use super::prover::{json_text, progress_callback, prove_result};
 use crate::api;
 use crate::circuit::CircuitId;
 use crate::claim::Claim;
 use crate::prover::keys::{KeyFile, KeyKind, Validation};
-use crate::prover::{Progress, ProvingKey};
+use crate::prover::ProvingKey;
 use crate::Error;
 
 /// A proving key file, read and ready to prove with.
@@ -64,14 +64,7 @@ impl LoadedKey {
     ) -> JsResult<JsValue> {
         let start = clock::now_ms();
         let text = json_text(claim_json, "claimJson")?;
-        let mut report = |p: &Progress| {
-            if let Some(f) = &on_progress {
-                let _ = f.call1(
-                    &JsValue::NULL,
-                    &progress_object(p, clock::elapsed_ms(start)),
-                );
-            }
-        };
+        let mut report = progress_callback(on_progress, start);
         let out = if let CircuitId::SquareChain { n: key_n } = self.circuit {
             // The benchmark circuit: `{ circuit: "square-chain-N", x0 }` instead of a claim.
             let (n, x0) = api::square_chain_input(&text).map_err(to_js)?;
@@ -92,15 +85,6 @@ impl LoadedKey {
             }
             api::prove_with_key(&claim, &self.key, &mut report).map_err(to_js)?
         };
-        let json = serde_wasm_bindgen::Serializer::json_compatible();
-        let result = Object::new();
-        set(&result, "proof", &serialize(&out.proof, &json)?);
-        set(
-            &result,
-            "publicSignals",
-            &serialize(&out.public_signals, &json)?,
-        );
-        set(&result, "ms", &clock::elapsed_ms(start).into());
-        Ok(result.into())
+        prove_result(&out, start)
     }
 }

@@ -36,6 +36,19 @@ export interface ProveProgress {
   elapsedMs: number;
 }
 
+/** `verifyProof(pA, pB, pC, pubSignals)`'s arguments, from `solidityCalldata`. */
+export interface SolidityCalldata {
+  /** What `snarkjs zkey export soliditycalldata` (and `airprover calldata`) prints. */
+  text: string;
+  pA: [bigint, bigint];
+  /** G2 in EIP-197 order: `[[x.c1, x.c0], [y.c1, y.c0]]`. */
+  pB: [[bigint, bigint], [bigint, bigint]];
+  pC: [bigint, bigint];
+  pubSignals: bigint[];
+  /** `[pA, pB, pC, pubSignals]`: the `args` of a viem or ethers call of `verifyProof` or `claim`. */
+  args: [[bigint, bigint], [[bigint, bigint], [bigint, bigint]], [bigint, bigint], bigint[]];
+}
+
 /** A proof, as snarkjs writes `proof.json` and `public.json`. */
 export interface ProveResult {
   /** `proof.json`: `{ pi_a, pi_b, pi_c, protocol: "groth16", curve: "bn128" }`. */
@@ -84,15 +97,33 @@ pub fn prove(
 ) -> JsResult<JsValue> {
     let start = clock::now_ms();
     let claim_json = json_text(claim_json, "claimJson")?;
-    let mut report = |p: &Progress| {
+    let out = api::prove(
+        &claim_json,
+        proving_key,
+        &mut progress_callback(on_progress, start),
+    )
+    .map_err(to_js)?;
+    prove_result(&out, start)
+}
+
+/// `onProgress` as the prover's progress callback: called on this thread with a
+/// `ProveProgress` when each stage starts; what it throws is ignored.
+pub(crate) fn progress_callback(
+    on_progress: Option<Function>,
+    start: f64,
+) -> impl FnMut(&Progress) {
+    move |p: &Progress| {
         if let Some(f) = &on_progress {
             let _ = f.call1(
                 &JsValue::NULL,
                 &progress_object(p, clock::elapsed_ms(start)),
             );
         }
-    };
-    let out = api::prove(&claim_json, proving_key, &mut report).map_err(to_js)?;
+    }
+}
+
+/// A proof for JS: `{ proof, publicSignals, ms }` (`ProveResult`), `ms` counted from `start`.
+pub(crate) fn prove_result(out: &api::ProveOutput, start: f64) -> JsResult<JsValue> {
     let json = serde_wasm_bindgen::Serializer::json_compatible();
     let result = Object::new();
     set(&result, "proof", &serialize(&out.proof, &json)?);
@@ -136,6 +167,63 @@ pub fn verification_key_json(
 #[wasm_bindgen(js_name = keyCircuit)]
 pub fn key_circuit(key: &[u8]) -> JsResult<String> {
     api::key_circuit(key).map_err(to_js)
+}
+
+/// `solidityVerifier(verifyingKey)`: the Solidity Groth16 verifier contract of a verifying key
+/// file, with snarkjs's `verifyProof` interface (the text `airprover export-verifier` writes). A
+/// development key's contract says so in its header.
+#[wasm_bindgen(js_name = solidityVerifier)]
+pub fn solidity_verifier(
+    #[wasm_bindgen(js_name = verifyingKey)] verifying_key: &[u8],
+) -> JsResult<String> {
+    api::solidity_verifier(verifying_key).map_err(to_js)
+}
+
+/// `solidityCalldata(proofJson, publicJson)`: `verifyProof`'s (and `ReputationAirdrop.claim`'s)
+/// arguments for a snarkjs proof: `text` as `snarkjs zkey export soliditycalldata` prints it (and
+/// `airprover calldata`), the four arguments as bigints (G2 in EIP-197 order), and `args`, the
+/// same four as an array for viem's or ethers' contract calls. The proof's points are checked (on
+/// the curve, in the subgroup), not verified.
+#[wasm_bindgen(js_name = solidityCalldata, unchecked_return_type = "SolidityCalldata")]
+pub fn solidity_calldata(
+    #[wasm_bindgen(js_name = proofJson, unchecked_param_type = "string | object")]
+    proof_json: JsValue,
+    #[wasm_bindgen(js_name = publicJson, unchecked_param_type = "string | string[]")]
+    public_json: JsValue,
+) -> JsResult<JsValue> {
+    let proof = json_text(proof_json, "proofJson")?;
+    let public = json_text(public_json, "publicJson")?;
+    let calldata = api::solidity_calldata(&proof, &public).map_err(to_js)?;
+    let big = |n: &num_bigint::BigUint| -> JsValue {
+        // A decimal string always parses as a BigInt.
+        js_sys::BigInt::new(&JsValue::from_str(&n.to_str_radix(10)))
+            .map(JsValue::from)
+            .unwrap_or(JsValue::UNDEFINED)
+    };
+    let pair = |p: &[num_bigint::BigUint; 2]| -> JsValue {
+        js_sys::Array::of2(&big(&p[0]), &big(&p[1])).into()
+    };
+    let p_a = pair(&calldata.a);
+    let p_b: JsValue = js_sys::Array::of2(&pair(&calldata.b[0]), &pair(&calldata.b[1])).into();
+    let p_c = pair(&calldata.c);
+    let signals: JsValue = calldata
+        .public
+        .iter()
+        .map(big)
+        .collect::<js_sys::Array>()
+        .into();
+    let out = Object::new();
+    set(&out, "text", &calldata.to_snarkjs_text().into());
+    set(&out, "pA", &p_a);
+    set(&out, "pB", &p_b);
+    set(&out, "pC", &p_c);
+    set(&out, "pubSignals", &signals);
+    set(
+        &out,
+        "args",
+        &js_sys::Array::of4(&p_a, &p_b, &p_c, &signals).into(),
+    );
+    Ok(out.into())
 }
 
 pub(crate) fn progress_object(p: &Progress, elapsed_ms: f64) -> JsValue {

@@ -3,12 +3,12 @@
 // run in their own suites, pointed at the browser's output with AIRPROVER_BROWSER_PROOF.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { launch, openPage } from './support/browser.mjs';
-import { CIRCUIT, ROOT, fixture } from './support/fixture.mjs';
+import { CIRCUIT, CLI, ROOT, fixture } from './support/fixture.mjs';
 import { startServer } from './support/server.mjs';
 
 let browser;
@@ -87,4 +87,62 @@ test('a proof made in the browser claims tokens on anvil (development keys)', as
   const dir = await browserProof('threaded');
   const output = runHook('contracts', 'test/browser.test.mjs', dir);
   console.log(output.split('\n').find((l) => l.includes('claimed in')) ?? '');
+});
+
+test("the package's solidityVerifier and solidityCalldata give what the CLI writes", async () => {
+  const dir = await browserProof('single');
+  const page = await openPage(browser, `${server.url}/page.html`);
+  const out = await page.evaluate(
+    async ({ circuit, proof, publicSignals }) => {
+      await airprover.init();
+      const vk = new Uint8Array(await (await fetch(`/keys/${circuit}.vk`)).arrayBuffer());
+      const calldata = airprover.solidityCalldata(proof, publicSignals);
+      const fromText = airprover.solidityCalldata(JSON.stringify(proof), JSON.stringify(publicSignals));
+      const dec = (v) => (Array.isArray(v) ? v.map(dec) : typeof v === 'bigint' ? v.toString() : `not a bigint: ${v}`);
+      const codeOf = (f) => {
+        try {
+          f();
+          return 'no error';
+        } catch (e) {
+          return e.code;
+        }
+      };
+      const offCurve = { ...proof, pi_a: [proof.pi_a[0], (BigInt(proof.pi_a[1]) + 1n).toString(), '1'] };
+      return {
+        verifier: airprover.solidityVerifier(vk),
+        text: calldata.text,
+        sameFromText: fromText.text === calldata.text,
+        args: dec(calldata.args),
+        named: dec([calldata.pA, calldata.pB, calldata.pC, calldata.pubSignals]),
+        errors: {
+          offCurve: codeOf(() => airprover.solidityCalldata(offCurve, publicSignals)),
+          notJson: codeOf(() => airprover.solidityCalldata('{', publicSignals)),
+          provingKeyAsVk: codeOf(() => airprover.solidityVerifier(new Uint8Array([1, 2, 3]))),
+        },
+      };
+    },
+    {
+      circuit: CIRCUIT,
+      proof: JSON.parse(readFileSync(join(dir, 'proof.json'), 'utf8')),
+      publicSignals: JSON.parse(readFileSync(join(dir, 'public.json'), 'utf8')),
+    },
+  );
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+
+  const sol = join(dir, 'Verifier.sol');
+  execFileSync(CLI, ['export-verifier', '--keys', join(dir, 'keys'), '--circuit', CIRCUIT, '--out', sol]);
+  assert.equal(out.verifier, readFileSync(sol, 'utf8'));
+  assert.match(out.verifier, /function verifyProof\(/);
+  const cliText = execFileSync(CLI, ['calldata', '--proof', join(dir, 'proof.json'), '--public', join(dir, 'public.json')], {
+    encoding: 'utf8',
+  });
+  assert.equal(out.text, cliText.trim());
+  assert.ok(out.sameFromText);
+  // The typed arguments are the printed calldata's numbers, in the same nesting.
+  const printed = JSON.parse(`[${cliText}]`, (_, v) => (typeof v === 'string' ? BigInt(v).toString() : v));
+  assert.deepEqual(out.args, printed);
+  assert.deepEqual(out.named, printed);
+  assert.equal(out.args[3].length, 5);
+  assert.deepEqual(out.errors, { offCurve: 'INVALID_PROOF', notJson: 'INVALID_JSON', provingKeyAsVk: 'KEY_INTEGRITY' });
 });

@@ -13,6 +13,7 @@ import {
   http,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import { solidityCalldata } from 'airprover';
 
 /** chain.json, or null when the app is served without a chain. */
 export async function loadChain(url = '/chain.json') {
@@ -38,17 +39,6 @@ export function connectChain(config) {
     publicClient: createPublicClient({ chain, transport, pollingInterval: 100 }),
     walletClient: createWalletClient({ account, chain, transport, pollingInterval: 100 }),
   };
-}
-
-/** `claim(pA, pB, pC, pubSignals)` arguments of a snarkjs proof (G2 in EIP-197 order). */
-export function claimArgs({ proof, publicSignals }) {
-  const big = (v) => BigInt(v);
-  return [
-    proof.pi_a.slice(0, 2).map(big),
-    proof.pi_b.slice(0, 2).map(([x0, x1]) => [big(x1), big(x0)]),
-    proof.pi_c.slice(0, 2).map(big),
-    publicSignals.map(big),
-  ];
 }
 
 /** The address a proof pays: public signal 2, the claimant bound in the proof. */
@@ -79,7 +69,8 @@ export async function claimOnChain(conn, result) {
       ...airdrop,
       account,
       functionName: 'claim',
-      args: claimArgs(result),
+      // The package's calldata: the proof's points checked, G2 in EIP-197 order, bigints for viem.
+      args: solidityCalldata(result.proof, result.publicSignals).args,
     });
     const txHash = await walletClient.writeContract(request);
     const receipt = await publicClient.waitForTransactionReceipt({ hash: txHash });
