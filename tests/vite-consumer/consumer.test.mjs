@@ -68,6 +68,7 @@ async function proveIn(url, build) {
     assert.equal(result.build, build);
     assert.equal(result.publicSignals.length, 5);
     assert.equal(result.proof.protocol, 'groth16');
+    assert.equal(result.calldataClaimant, result.publicSignals[2]);
     assert.ok(result.stages.includes('proving'), `stages seen: ${result.stages}`);
     assert.match(await page.textContent('#status'), /^verified/);
     assert.deepEqual(problems, []);

@@ -1,10 +1,19 @@
 // Proves /claim.json with the keys of /keys/manifest.json: the README's usage example, typed.
 // `tsc --noEmit` (strict) checks it against the package's declarations.
-import { createProver, type AirproverError, type Claim, type Progress } from 'airprover';
+import {
+  createProver,
+  solidityCalldata,
+  type AirproverError,
+  type Claim,
+  type Progress,
+  type SolidityCalldata,
+} from 'airprover';
 
 declare global {
   interface Window {
-    consumerResult?: { publicSignals: string[]; proof: object; build: string; stages: string[] } | { error: string };
+    consumerResult?:
+      | { publicSignals: string[]; proof: object; build: string; stages: string[]; calldataClaimant: string }
+      | { error: string };
   }
 }
 
@@ -21,7 +30,11 @@ try {
   const { proof, publicSignals } = await job.result;
   const { build, reason } = prover.status.value;
   show(`verified (${build}: ${reason})`);
-  window.consumerResult = { proof, publicSignals, build, stages: [...new Set(stages)] };
+  // The proof as `claim(pA, pB, pC, pubSignals)` arguments for viem or ethers (bigints).
+  const calldata: SolidityCalldata = solidityCalldata(proof, publicSignals);
+  const [, , , signals]: SolidityCalldata['args'] = calldata.args;
+  const calldataClaimant: string = signals[2].toString();
+  window.consumerResult = { proof, publicSignals, build, stages: [...new Set(stages)], calldataClaimant };
   prover.terminate();
 } catch (e) {
   const { code, message } = e as AirproverError;
