@@ -6,6 +6,7 @@
 mod web_common;
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use airprover::web::threads::ThreadingInfo;
@@ -55,7 +56,7 @@ async fn pool_has_two_working_threads() {
     let ran_on: BTreeSet<usize> = rayon::broadcast(|ctx| ctx.index()).into_iter().collect();
     assert_eq!(ran_on, (0..POOL_THREADS).collect());
 
-    // And ordinary parallel work is spread over them and adds up.
+    // Ordinary parallel work runs on pool threads and adds up.
     let seen = Mutex::new(BTreeSet::new());
     let sum: u64 = (0..4096u32)
         .into_par_iter()
@@ -72,7 +73,33 @@ async fn pool_has_two_working_threads() {
         seen.iter().all(Option::is_some),
         "work ran outside the pool: {seen:?}"
     );
-    assert!(seen.len() >= 2, "all work ran on one thread: {seen:?}");
+
+    // And it is spread over the threads at the same time: each item waits until every item has
+    // started, which only happens when the other pool threads steal theirs. (How short work is
+    // shared depends on timing; this does not: a pool that does not share work fails it.)
+    let started = AtomicUsize::new(0);
+    let ran_on: BTreeSet<Option<usize>> = (0..POOL_THREADS)
+        .into_par_iter()
+        .with_max_len(1)
+        .map(|_| {
+            started.fetch_add(1, Ordering::SeqCst);
+            let deadline = js_sys::Date::now() + 60_000.0;
+            while started.load(Ordering::SeqCst) < POOL_THREADS && js_sys::Date::now() < deadline {
+                std::hint::spin_loop();
+            }
+            rayon::current_thread_index()
+        })
+        .collect();
+    assert_eq!(
+        started.load(Ordering::SeqCst),
+        POOL_THREADS,
+        "the items did not all start"
+    );
+    assert_eq!(
+        ran_on,
+        (0..POOL_THREADS).map(Some).collect(),
+        "the items did not run on every pool thread at once"
+    );
 }
 
 /// A little work per item, enough that both pool threads take a share.
