@@ -116,6 +116,14 @@ export function targetTable(doc) {
   return table(['target', 'reached', 'goal', ''], rows);
 }
 
+/** Which circuits snarkjs did not run on in this run, and why. */
+function skippedNote(doc) {
+  const skipped = doc.snarkjsSkipped ?? [];
+  return skipped.length
+    ? `snarkjs was not run on ${skipped.join(', ')} (\`BENCH_SNARKJS_CIRCUITS\`): the one-time preparation of a powers of tau that size (about two hours for 2^18 on 2 cores) was left out.`
+    : '';
+}
+
 function busyNote(doc) {
   const busy = doc.results.flatMap((row) =>
     row.configs.filter((c) => c.cpu?.busy).map((c) => `${row.circuit} ${c.config} (${c.cpu.otherCores} cores)`),
@@ -130,6 +138,7 @@ export function renderTables(doc) {
     `Proving time, seconds: median (min) of the warm runs after a cold one (${doc.machine.cores} cores, ${doc.machine.cpu})`,
     speedTable(doc),
     busyNote(doc),
+    skippedNote(doc),
     '',
     'Ratios (of medians)',
     ratioTable(doc),
@@ -163,6 +172,7 @@ export function renderReadme(before, doc) {
     speedTable(doc),
     '',
     busyNote(doc),
+    skippedNote(doc),
     '',
     ratioTable(doc),
     '',

@@ -15,7 +15,8 @@
 // the `## Speed` section of README.md.
 //
 // Environment: BENCH_CIRCUITS (comma list), BENCH_RUNS (runs after the cold one; default 3),
-// BENCH_ONLY (comma list of native,wasm,snarkjs),
+// BENCH_ONLY (comma list of native,wasm,snarkjs), BENCH_SNARKJS_CIRCUITS (the circuits snarkjs
+// runs on; default all),
 // BENCH_BUILDS (wasm builds, default single,threads), BENCH_NO_README=1 (leave README.md and
 // docs/ alone).
 import { execFileSync, spawn } from 'node:child_process';
@@ -37,7 +38,6 @@ const CLI = join(ROOT, 'target/release/airprover');
 const NATIVE = join(ROOT, 'target/release/examples/bench_native');
 const SNARKJS = join(HERE, 'node_modules/snarkjs/build/cli.cjs');
 const CIRCOM = join(HERE, 'node_modules/circom2/cli.js');
-const PTAU_POWER = 18; // 2^18 >= the largest domain (threshold-d20-k32)
 const CORES = cpus().length;
 
 // The flags of tests/browser/support/browser.mjs: headless, as root, no network side traffic.
@@ -57,6 +57,14 @@ const circuits = (process.env.BENCH_CIRCUITS ?? 'square-chain-65536,threshold-d2
   .map((s) => s.trim())
   .filter(Boolean);
 const only = new Set((process.env.BENCH_ONLY ?? 'native,wasm,snarkjs').split(','));
+// snarkjs's side of a circuit needs a prepared powers of tau of its size, made once: about two
+// hours for 2^18 (threshold-d20-k32) on 2 cores. BENCH_SNARKJS_CIRCUITS limits it to some.
+const snarkjsCircuits = new Set(
+  (process.env.BENCH_SNARKJS_CIRCUITS ?? circuits.join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 
 function log(...args) {
   console.error('[bench]', ...args);
@@ -115,19 +123,24 @@ function beingMade(file) {
   return false;
 }
 
-function ptau() {
+/**
+ * A prepared powers of tau of 2^`power` (new, one contribution, prepare phase2), made once and
+ * cached: each circuit gets the smallest one its domain fits in, since the preparation's cost
+ * grows with the size (minutes for 2^16 and 2^17 on 2 cores, about two hours for 2^18).
+ */
+function ptau(power) {
   const dir = join(BUILD, 'ptau');
-  const final = join(dir, `pot${PTAU_POWER}_final.ptau`);
+  const final = join(dir, `pot${power}_final.ptau`);
   if (beingMade(final)) {
     log(`another process is preparing ${final}: waiting for it`);
     while (beingMade(final)) execFileSync('sleep', ['5']);
-    writeFileSync(`${final}.stamp`, `ptau ${PTAU_POWER}`);
+    writeFileSync(`${final}.stamp`, `ptau ${power}`);
   }
-  cached(final, `ptau ${PTAU_POWER}`, () => {
-    log(`powers of tau 2^${PTAU_POWER}: new, contribute, prepare phase2 (once; cached in ${dir})`);
-    const p0 = join(dir, `pot${PTAU_POWER}_0.ptau`);
-    const p1 = join(dir, `pot${PTAU_POWER}_1.ptau`);
-    run('node', [SNARKJS, 'powersoftau', 'new', 'bn128', String(PTAU_POWER), p0]);
+  cached(final, `ptau ${power}`, () => {
+    log(`powers of tau 2^${power}: new, contribute, prepare phase2 (once; cached in ${dir})`);
+    const p0 = join(dir, `pot${power}_0.ptau`);
+    const p1 = join(dir, `pot${power}_1.ptau`);
+    run('node', [SNARKJS, 'powersoftau', 'new', 'bn128', String(power), p0]);
     run('node', [SNARKJS, 'powersoftau', 'contribute', p0, p1, '--name=airprover-bench', '-e=airprover bench entropy']);
     run('node', [SNARKJS, 'powersoftau', 'prepare', 'phase2', p1, final]);
   });
@@ -173,14 +186,17 @@ function snarkjsInputs(id) {
     );
     writeFileSync(join(dir, 'circom.log'), out);
   });
+  const info = run('node', [SNARKJS, 'r1cs', 'info', r1cs]);
+  const count = (what) => Number(new RegExp(`# of ${what}: (\\d+)`).exec(info)?.[1]);
+  const constraints = count('Constraints');
+  // snarkjs's groth16 domain: 2^(floor(log2(constraints + public inputs + outputs)) + 1).
+  const power = Math.floor(Math.log2(constraints + count('Public Inputs') + count('Outputs'))) + 1;
   const zkey = join(dir, `${id}.zkey`);
-  const ptauFile = ptau();
-  cached(zkey, `${stamp} ${PTAU_POWER}`, () => {
-    log(`snarkjs groth16 setup ${id}`);
+  const ptauFile = ptau(power);
+  cached(zkey, `${stamp} ${power}`, () => {
+    log(`snarkjs groth16 setup ${id} (powers of tau 2^${power})`);
     run('node', [SNARKJS, 'groth16', 'setup', r1cs, ptauFile, zkey]);
   });
-  const info = run('node', [SNARKJS, 'r1cs', 'info', r1cs]);
-  const constraints = Number(/# of Constraints: (\d+)/.exec(info)?.[1]);
   return { wasm, zkey, constraints };
 }
 
@@ -390,7 +406,7 @@ async function main() {
         }
       }
     }
-    for (const row of only.has('snarkjs') ? results : []) {
+    for (const row of only.has('snarkjs') ? results.filter((r) => snarkjsCircuits.has(r.circuit)) : []) {
       const id = row.circuit;
       const snark = snarkjsInputs(id);
       row.snarkjsConstraints = snark.constraints;
@@ -423,6 +439,7 @@ async function main() {
     nativeBuild: 'release, portable x86-64 (no bmi2/adx assembly)',
     statistic: 'min and median of the warm runs after a cold one',
     totalSeconds: (Date.now() - started) / 1e3,
+    snarkjsSkipped: only.has('snarkjs') ? circuits.filter((id) => !snarkjsCircuits.has(id)) : circuits,
     results,
   };
   mkdirSync(join(ROOT, 'target/bench'), { recursive: true });
