@@ -1,7 +1,5 @@
 // Types of airprover's public API (the runtime in src/web/runtime/, the worker in src/js/).
 
-import type { SolidityCalldata } from './single/airprover.js';
-
 /** A job's priority: higher runs first, FIFO within one. */
 export type Priority = 'LOW' | 'NORMAL' | 'HIGH' | 'CRITICAL';
 
@@ -328,8 +326,18 @@ export function verificationKeyJson(verifyingKey: Uint8Array): Record<string, un
  */
 export function solidityVerifier(verifyingKey: Uint8Array): string;
 
-/** `verifyProof(pA, pB, pC, pubSignals)`'s arguments, from `solidityCalldata` (declared with the wasm module). */
-export type { SolidityCalldata } from './single/airprover.js';
+/** `verifyProof(pA, pB, pC, pubSignals)`'s arguments, from `solidityCalldata`. */
+export interface SolidityCalldata {
+  /** What `snarkjs zkey export soliditycalldata` (and `airprover calldata`) prints. */
+  text: string;
+  pA: [bigint, bigint];
+  /** G2 in EIP-197 order: `[[x.c1, x.c0], [y.c1, y.c0]]`. */
+  pB: [[bigint, bigint], [bigint, bigint]];
+  pC: [bigint, bigint];
+  pubSignals: bigint[];
+  /** `[pA, pB, pC, pubSignals]`: the `args` of a viem or ethers call of `verifyProof` or `claim`. */
+  args: [[bigint, bigint], [[bigint, bigint], [bigint, bigint]], [bigint, bigint], bigint[]];
+}
 
 /**
  * The calldata of a snarkjs proof for `verifyProof` and `ReputationAirdrop.claim`. The proof's

@@ -36,19 +36,6 @@ export interface ProveProgress {
   elapsedMs: number;
 }
 
-/** `verifyProof(pA, pB, pC, pubSignals)`'s arguments, from `solidityCalldata`. */
-export interface SolidityCalldata {
-  /** What `snarkjs zkey export soliditycalldata` (and `airprover calldata`) prints. */
-  text: string;
-  pA: [bigint, bigint];
-  /** G2 in EIP-197 order: `[[x.c1, x.c0], [y.c1, y.c0]]`. */
-  pB: [[bigint, bigint], [bigint, bigint]];
-  pC: [bigint, bigint];
-  pubSignals: bigint[];
-  /** `[pA, pB, pC, pubSignals]`: the `args` of a viem or ethers call of `verifyProof` or `claim`. */
-  args: [[bigint, bigint], [[bigint, bigint], [bigint, bigint]], [bigint, bigint], bigint[]];
-}
-
 /** A proof, as snarkjs writes `proof.json` and `public.json`. */
 export interface ProveResult {
   /** `proof.json`: `{ pi_a, pi_b, pi_c, protocol: "groth16", curve: "bn128" }`. */
@@ -184,7 +171,8 @@ pub fn solidity_verifier(
 /// `airprover calldata`), the four arguments as bigints (G2 in EIP-197 order), and `args`, the
 /// same four as an array for viem's or ethers' contract calls. The proof's points are checked (on
 /// the curve, in the subgroup), not verified.
-#[wasm_bindgen(js_name = solidityCalldata, unchecked_return_type = "SolidityCalldata")]
+// Typed in index.d.ts (`SolidityCalldata`), the package's public declarations.
+#[wasm_bindgen(js_name = solidityCalldata, unchecked_return_type = "object")]
 pub fn solidity_calldata(
     #[wasm_bindgen(js_name = proofJson, unchecked_param_type = "string | object")]
     proof_json: JsValue,
