@@ -134,8 +134,7 @@ pub fn verify(
     #[wasm_bindgen(js_name = publicJson, unchecked_param_type = "string | string[]")]
     public_json: JsValue,
 ) -> JsResult<bool> {
-    let proof = json_text(proof_json, "proofJson")?;
-    let public = json_text(public_json, "publicJson")?;
+    let (proof, public) = proof_texts(proof_json, public_json)?;
     api::verify(verifying_key, &proof, &public).map_err(to_js)
 }
 
@@ -179,14 +178,12 @@ pub fn solidity_calldata(
     #[wasm_bindgen(js_name = publicJson, unchecked_param_type = "string | string[]")]
     public_json: JsValue,
 ) -> JsResult<JsValue> {
-    let proof = json_text(proof_json, "proofJson")?;
-    let public = json_text(public_json, "publicJson")?;
+    let (proof, public) = proof_texts(proof_json, public_json)?;
     let calldata = api::solidity_calldata(&proof, &public).map_err(to_js)?;
+    // `BigInt(decimal)` of a decimal string always succeeds.
     let big = |n: &num_bigint::BigUint| -> JsValue {
-        // A decimal string always parses as a BigInt.
         js_sys::BigInt::new(&JsValue::from_str(&n.to_str_radix(10)))
-            .map(JsValue::from)
-            .unwrap_or(JsValue::UNDEFINED)
+            .map_or(JsValue::UNDEFINED, JsValue::from)
     };
     let pair = |p: &[num_bigint::BigUint; 2]| -> JsValue {
         js_sys::Array::of2(&big(&p[0]), &big(&p[1])).into()
@@ -243,6 +240,14 @@ fn parse_seed(seed: Option<JsValue>) -> JsResult<Option<u64>> {
         )),
         None => Err(bad_argument("seed", "must be a number or a bigint")),
     }
+}
+
+/// The texts of a snarkjs `proof.json` and `public.json`, given as text or as values.
+fn proof_texts(proof_json: JsValue, public_json: JsValue) -> JsResult<(String, String)> {
+    Ok((
+        json_text(proof_json, "proofJson")?,
+        json_text(public_json, "publicJson")?,
+    ))
 }
 
 /// JSON text from a JS string, or from a plain value through `JSON.stringify`.
