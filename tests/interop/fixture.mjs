@@ -18,6 +18,19 @@ export function airproverBinary() {
   return bin;
 }
 
+/**
+ * The DEVELOPMENT powers-of-tau generator (examples/dev_ptau.rs): $DEV_PTAU_BIN, else
+ * target/release/examples/dev_ptau (built when missing).
+ */
+export function devPtauBinary() {
+  if (process.env.DEV_PTAU_BIN) return process.env.DEV_PTAU_BIN;
+  const bin = join(process.env.CARGO_TARGET_DIR ?? join(REPO, "target"), "release", "examples", "dev_ptau");
+  if (process.env.AIRPROVER_SKIP_BUILD && existsSync(bin)) return bin;
+  // A no-op when the binary is up to date (`cargo test --release` builds the examples too).
+  execFileSync("cargo", ["build", "--release", "--example", "dev_ptau"], { cwd: REPO, stdio: "inherit" });
+  return bin;
+}
+
 /** Runs the CLI; returns { status, stdout, stderr } without throwing. */
 export function airprover(...args) {
   const run = spawnSync(airproverBinary(), args, { encoding: "utf8" });
