@@ -180,7 +180,7 @@ bench: tools
 # docs/bench-speed.svg and README.md's `## Speed` section. Not part of `make test`.
 .PHONY: bench-browser
 bench-browser: build
-	@$(TIMED) bench-build cargo build --release --bin airprover --example bench_native
+	@$(TIMED) bench-build cargo build --release --bin airprover --example bench_native --example dev_ptau
 	@cd benches/browser && sum=$$(sha256sum package-lock.json | cut -d' ' -f1) && \
 		if [ "$$(cat node_modules/.airprover-npm-ci 2>/dev/null)" != "$$sum" ]; then \
 			npm ci --no-audit --no-fund && echo "$$sum" > node_modules/.airprover-npm-ci; fi

@@ -9,7 +9,8 @@
 // a cold run, then BENCH_RUNS runs (min and median), per-stage times, key bytes and load time,
 // peak memory (process VmHWM natively; the renderer's VmHWM in Chromium, and wasm memory), and
 // whether other processes used the CPU during a timing. Everything snarkjs needs (powers of tau,
-// r1cs, wasm, zkey) is made locally and cached under target/bench-browser/.
+// r1cs, wasm, zkey) is made locally and cached under target/bench-browser/; the powers of tau is a
+// DEVELOPMENT one from a fixed seed (examples/dev_ptau.rs), made natively in seconds.
 //
 // Writes target/bench/browser.json, prints the tables, draws docs/bench-speed.svg and rewrites
 // the `## Speed` section of README.md.
@@ -22,7 +23,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -36,6 +37,7 @@ const ROOT = resolve(HERE, '../..');
 const BUILD = join(ROOT, 'target/bench-browser');
 const CLI = join(ROOT, 'target/release/airprover');
 const NATIVE = join(ROOT, 'target/release/examples/bench_native');
+const DEV_PTAU = join(ROOT, 'target/release/examples/dev_ptau');
 const SNARKJS = join(HERE, 'node_modules/snarkjs/build/cli.cjs');
 const CIRCOM = join(HERE, 'node_modules/circom2/cli.js');
 const CORES = cpus().length;
@@ -57,8 +59,9 @@ const circuits = (process.env.BENCH_CIRCUITS ?? 'square-chain-65536,threshold-d2
   .map((s) => s.trim())
   .filter(Boolean);
 const only = new Set((process.env.BENCH_ONLY ?? 'native,wasm,snarkjs').split(','));
-// snarkjs's side of a circuit needs a prepared powers of tau of its size, made once: about two
-// hours for 2^18 (threshold-d20-k32) on 2 cores. BENCH_SNARKJS_CIRCUITS limits it to some.
+// snarkjs's side of a circuit needs a zkey, made once from a development powers of tau of its size
+// (seconds): `groth16 setup` took 2.5 minutes for threshold-d20-k8 (2^16) and 9 for
+// threshold-d20-k32 (2^18) on 2 busy cores. BENCH_SNARKJS_CIRCUITS limits it to some.
 const snarkjsCircuits = new Set(
   (process.env.BENCH_SNARKJS_CIRCUITS ?? circuits.join(','))
     .split(',')
@@ -107,44 +110,20 @@ function airproverInputs(id) {
   return { pk, inputFile, input: JSON.parse(readFileSync(inputFile, 'utf8')) };
 }
 
-/** Whether another process (an earlier, still running bench) is making `file` with snarkjs. */
-function beingMade(file) {
-  const name = file.split('/').pop();
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
-    let cmd = '';
-    try {
-      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    if (cmd.includes('powersoftau') && cmd.includes(name)) return true;
-  }
-  return false;
-}
-
 /**
- * A prepared powers of tau of 2^`power` (new, one contribution, prepare phase2), made once and
- * cached: each circuit gets the smallest one its domain fits in, since the preparation's cost
- * grows with the size (minutes for 2^16 and 2^17 on 2 cores, about two hours for 2^18).
+ * A DEVELOPMENT powers of tau of 2^`power`, already prepared for phase 2, made natively from the
+ * fixed seed 1 by examples/dev_ptau.rs in seconds (snarkjs's `powersoftau prepare phase2` alone
+ * takes about two hours for 2^18 on 2 cores) and cached. Anyone who knows the seed can forge
+ * proofs for the zkeys made from it, which does not matter to a benchmark. Each circuit gets the
+ * smallest one its domain fits in.
  */
 function ptau(power) {
-  const dir = join(BUILD, 'ptau');
-  const final = join(dir, `pot${power}_final.ptau`);
-  if (beingMade(final)) {
-    log(`another process is preparing ${final}: waiting for it`);
-    while (beingMade(final)) execFileSync('sleep', ['5']);
-    writeFileSync(`${final}.stamp`, `ptau ${power}`);
-  }
-  cached(final, `ptau ${power}`, () => {
-    log(`powers of tau 2^${power}: new, contribute, prepare phase2 (once; cached in ${dir})`);
-    const p0 = join(dir, `pot${power}_0.ptau`);
-    const p1 = join(dir, `pot${power}_1.ptau`);
-    run('node', [SNARKJS, 'powersoftau', 'new', 'bn128', String(power), p0]);
-    run('node', [SNARKJS, 'powersoftau', 'contribute', p0, p1, '--name=airprover-bench', '-e=airprover bench entropy']);
-    run('node', [SNARKJS, 'powersoftau', 'prepare', 'phase2', p1, final]);
+  const file = join(BUILD, 'ptau', `dev${power}.ptau`);
+  cached(file, `dev_ptau ${power} seed 1 ${sha256(DEV_PTAU)}`, () => {
+    log(`powers of tau 2^${power}: a DEVELOPMENT one from a fixed seed (examples/dev_ptau.rs; cached in ${dirname(file)})`);
+    run(DEV_PTAU, ['--power', String(power), '--out', file, '--seed', '1']);
   });
-  return final;
+  return file;
 }
 
 /** circom source of the main component for a circuit id. */
