@@ -118,6 +118,7 @@ function airproverInputs(id) {
  * smallest one its domain fits in.
  */
 function ptau(power) {
+  if (!existsSync(DEV_PTAU)) throw new Error(`${DEV_PTAU} is missing: cargo build --release --example dev_ptau`);
   const file = join(BUILD, 'ptau', `dev${power}.ptau`);
   cached(file, `dev_ptau ${power} seed 1 ${sha256(DEV_PTAU)}`, () => {
     log(`powers of tau 2^${power}: a DEVELOPMENT one from a fixed seed (examples/dev_ptau.rs; cached in ${dirname(file)})`);
