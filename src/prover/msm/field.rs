@@ -1,12 +1,26 @@
-//! Field arithmetic built for wasm32: nine 29-bit limbs held in `u64`s, Montgomery form with
-//! R = 2^261.
+//! Field arithmetic built for wasm32: nine 29-bit limbs, Montgomery form with R = 2^261.
 //!
 //! wasm has a 64x64->64 multiply but no 64x64->128 one, so arkworks' four 64-bit limbs cost a
 //! software 128-bit product each (`__multi3`). Limbs of 29 bits give 58-bit products that a `u64`
-//! holds with room to add 64 of them before any carry is needed: the Montgomery loop below adds
-//! products without propagating carries and normalises once at the end (the approach of the
-//! ZPrize 2022 wasm MSM entries). BN254's moduli have 254 bits, so 4p < R and a product of two
-//! reduced values is below 2p before its one conditional subtraction.
+//! holds with room to add dozens of them before any carry is needed (the approach of the ZPrize
+//! 2022 wasm MSM entries). The products themselves are in [`super::mont`], unrolled by column.
+//!
+//! # Representation and bounds
+//! A value is nine `u32` limbs (half the memory of `u64` limbs: the MSM moves points around a
+//! lot). Every operation except the `*_for_mul` ones returns a *reduced* element: each limb below
+//! 2^29 and the value below 2p, not necessarily below p ("weakly reduced": a product then needs
+//! no final conditional subtraction). Equality and [`Field::is_zero`] compare canonical values.
+//!
+//! A Montgomery product `(a * b + m * p) / R` with `a < 6p`, `b < 4p` is below
+//! `24p^2 / R + p < 1.2p`, because BN254's moduli have 254 bits and R = 2^261. Its columns stay
+//! below 2^64 when, with A and B the largest limbs of the two factors, `9AB + 9 * 2^58 + 2^35`
+//! does. That allows the two cheaper operands that skip normalisation:
+//! - [`Field::add_for_mul`]: limb-wise sum of two reduced values (limbs < 2^30, value < 4p);
+//! - [`Field::sub_for_mul`]: `a + 4p - b` with 4p written so that no limb goes negative
+//!   (limbs < 3 * 2^29, value < 6p).
+//!
+//! Either may be one factor of a product, the other factor reduced or an `add_for_mul`
+//! (`9 * 3 * 2^29 * 2^30 + 9 * 2^58 + 2^35 < 2^64`); nothing else may take them.
 //!
 //! [`Field`] is what the curve code needs; [`Fp29`] implements it for BN254's base field (G1) and
 //! [`Fp2`] for its quadratic extension (G2).
@@ -14,10 +28,14 @@
 use core::marker::PhantomData;
 use core::ops::{Add, Mul, Neg, Sub};
 
+use super::mont;
+
 /// Limbs per element.
 pub const LIMBS: usize = 9;
-const BITS: u32 = 29;
-const MASK: u64 = (1 << BITS) - 1;
+/// Bits per limb.
+pub const BITS: u32 = 29;
+/// The low 29 bits.
+pub const MASK: u64 = (1 << BITS) - 1;
 
 /// The constants of one 254-bit prime modulus, in 29-bit limbs (least significant first).
 pub trait Modulus: 'static + Copy + Send + Sync + core::fmt::Debug + PartialEq {
@@ -31,6 +49,38 @@ pub trait Modulus: 'static + Copy + Send + Sync + core::fmt::Debug + PartialEq {
     const R2: [u64; LIMBS];
     /// 2^266 mod p: Montgomery-multiplying arkworks' Montgomery form (R = 2^256) by it gives ours.
     const FROM_ARK: [u64; LIMBS];
+    /// 2p, normalised.
+    const P2: [u64; LIMBS] = times(&Self::P, 2);
+    /// 4p with limbs 1..8 in `[2^29 - 1, 2^30 - 1)` and limb 0 in `[2^29, 2^30)`, so that
+    /// `a + PAD4 - b` has no negative limb for a normalised b.
+    const PAD4: [u64; LIMBS] = redundant(&times(&Self::P, 4));
+}
+
+/// `k * p`, normalised.
+const fn times(p: &[u64; LIMBS], k: u64) -> [u64; LIMBS] {
+    let mut out = [0u64; LIMBS];
+    let mut carry = 0;
+    let mut i = 0;
+    while i < LIMBS {
+        let v = p[i] * k + carry;
+        out[i] = v & MASK;
+        carry = v >> BITS;
+        i += 1;
+    }
+    out
+}
+
+/// The same value with 2^29 moved into every limb from the one above (see [`Modulus::PAD4`]).
+const fn redundant(x: &[u64; LIMBS]) -> [u64; LIMBS] {
+    let mut out = [0u64; LIMBS];
+    out[0] = x[0] + (1 << BITS);
+    let mut i = 1;
+    while i < LIMBS - 1 {
+        out[i] = x[i] + (1 << BITS) - 1;
+        i += 1;
+    }
+    out[LIMBS - 1] = x[LIMBS - 1] - 1;
+    out
 }
 
 /// BN254's base field (coordinates of G1 and, over [`Fp2`], of G2).
@@ -105,12 +155,15 @@ pub trait Field:
     fn double(&self) -> Self;
     /// The inverse; zero for zero.
     fn inverse(&self) -> Self;
+    /// `self - rhs`, usable only as one factor of a product (see the module docs).
+    fn sub_for_mul(&self, rhs: &Self) -> Self;
+    /// `self + rhs`, usable only as a factor of a product (see the module docs).
+    fn add_for_mul(&self, rhs: &Self) -> Self;
 }
 
-/// An element of the prime field of `M`, in Montgomery form, always fully reduced (< p) with
-/// every limb below 2^29, so that equality is limb equality.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Fp29<M: Modulus>(pub(crate) [u64; LIMBS], PhantomData<M>);
+/// An element of the prime field of `M` in Montgomery form (see the module docs for its bounds).
+#[derive(Clone, Copy)]
+pub struct Fp29<M: Modulus>(pub(crate) [u32; LIMBS], PhantomData<M>);
 
 /// BN254's base field, 29-bit limbs.
 pub type Fq29 = Fp29<FqModulus>;
@@ -123,10 +176,18 @@ impl<M: Modulus> core::fmt::Debug for Fp29<M> {
     }
 }
 
+impl<M: Modulus> PartialEq for Fp29<M> {
+    fn eq(&self, other: &Self) -> bool {
+        self.canonical() == other.canonical()
+    }
+}
+
+impl<M: Modulus> Eq for Fp29<M> {}
+
 impl<M: Modulus> Fp29<M> {
-    /// From limbs already in Montgomery form and reduced.
+    /// From normalised limbs already in Montgomery form, below 2p.
     pub(crate) const fn from_mont_limbs(limbs: [u64; LIMBS]) -> Self {
-        Fp29(limbs, PhantomData)
+        Fp29(narrow(&limbs), PhantomData)
     }
 
     /// From a plain (canonical, < p) value as four little-endian 64-bit words.
@@ -141,14 +202,26 @@ impl<M: Modulus> Fp29<M> {
 
     /// The plain value as four little-endian 64-bit words.
     pub fn to_canonical(&self) -> [u64; 4] {
-        let mut one = [0u64; LIMBS];
+        let mut one = [0u32; LIMBS];
         one[0] = 1;
-        pack(&mont_mul::<M>(&self.0, &one))
+        let plain = Fp29::<M>(mont::mul::<M>(&self.0, &one), PhantomData);
+        pack(&plain.canonical())
+    }
+
+    /// The Montgomery limbs of the value below p.
+    fn canonical(&self) -> [u64; LIMBS] {
+        let t = wide(&self.0);
+        let (d, borrow) = sub_limbs(&t, &M::P);
+        if borrow {
+            t
+        } else {
+            d
+        }
     }
 
     /// `self^e` for an exponent given as little-endian 64-bit words.
     pub fn pow(&self, exp: &[u64]) -> Self {
-        let mut acc = Self::from_mont_limbs(M::ONE);
+        let mut acc = Self::ONE;
         for word in exp.iter().rev() {
             for bit in (0..64).rev() {
                 acc = acc.square();
@@ -161,7 +234,28 @@ impl<M: Modulus> Fp29<M> {
     }
 }
 
-/// 256 bits in four words to nine 29-bit limbs (the value must be below 2^261).
+const fn wide(x: &[u32; LIMBS]) -> [u64; LIMBS] {
+    let mut out = [0u64; LIMBS];
+    let mut i = 0;
+    while i < LIMBS {
+        out[i] = x[i] as u64;
+        i += 1;
+    }
+    out
+}
+
+/// Limbs known to fit 32 bits.
+const fn narrow(x: &[u64; LIMBS]) -> [u32; LIMBS] {
+    let mut out = [0u32; LIMBS];
+    let mut i = 0;
+    while i < LIMBS {
+        out[i] = x[i] as u32;
+        i += 1;
+    }
+    out
+}
+
+/// 256 bits in four words to nine 29-bit limbs.
 fn unpack(words: &[u64; 4]) -> [u64; LIMBS] {
     let mut out = [0u64; LIMBS];
     for (i, limb) in out.iter_mut().enumerate() {
@@ -190,72 +284,18 @@ fn pack(limbs: &[u64; LIMBS]) -> [u64; 4] {
     out
 }
 
-/// Montgomery product `a * b / 2^261 mod p` of reduced inputs, reduced.
-///
-/// Each round adds `a_i * b` and `m * p` to the accumulators and shifts them down one limb; an
-/// accumulator receives at most 18 products below 2^58 before it is read, so nothing overflows
-/// and only the lowest limb's carry is taken per round. `m` needs only the low 29 bits of the
-/// lowest accumulator, so its product with INV may wrap.
+/// `t - q` with normalised limbs, and whether it went below zero (the limbs are then the
+/// two's complement mod 2^261).
 #[inline(always)]
-fn mont_mul<M: Modulus>(a: &[u64; LIMBS], b: &[u64; LIMBS]) -> [u64; LIMBS] {
-    let p = &M::P;
-    // One round: t = (t + ai * b + m * p) / 2^29, unrolled by hand so that the nine
-    // accumulators stay in locals (registers) instead of an array in memory.
-    #[inline(always)]
-    fn round<M: Modulus>(t: &mut [u64; LIMBS], ai: u64, b: &[u64; LIMBS], p: &[u64; LIMBS]) {
-        let t0 = t[0] + ai * b[0];
-        let m = (t0.wrapping_mul(M::INV)) & MASK;
-        let carry = (t0 + m * p[0]) >> BITS;
-        t[0] = t[1] + ai * b[1] + m * p[1] + carry;
-        t[1] = t[2] + ai * b[2] + m * p[2];
-        t[2] = t[3] + ai * b[3] + m * p[3];
-        t[3] = t[4] + ai * b[4] + m * p[4];
-        t[4] = t[5] + ai * b[5] + m * p[5];
-        t[5] = t[6] + ai * b[6] + m * p[6];
-        t[6] = t[7] + ai * b[7] + m * p[7];
-        t[7] = t[8] + ai * b[8] + m * p[8];
-        t[8] = 0;
-    }
-    let mut t = [0u64; LIMBS];
-    round::<M>(&mut t, a[0], b, p);
-    round::<M>(&mut t, a[1], b, p);
-    round::<M>(&mut t, a[2], b, p);
-    round::<M>(&mut t, a[3], b, p);
-    round::<M>(&mut t, a[4], b, p);
-    round::<M>(&mut t, a[5], b, p);
-    round::<M>(&mut t, a[6], b, p);
-    round::<M>(&mut t, a[7], b, p);
-    round::<M>(&mut t, a[8], b, p);
-    reduce_once::<M>(normalise(t))
-}
-
-/// Propagates carries so every limb is below 2^29 (the value must fit in 261 bits).
-#[inline(always)]
-fn normalise(mut t: [u64; LIMBS]) -> [u64; LIMBS] {
-    let mut carry = 0u64;
-    for limb in t.iter_mut() {
-        let v = *limb + carry;
-        *limb = v & MASK;
-        carry = v >> BITS;
-    }
-    t
-}
-
-/// `t - p` if `t >= p`, else `t` (normalised input below 2p).
-#[inline(always)]
-fn reduce_once<M: Modulus>(t: [u64; LIMBS]) -> [u64; LIMBS] {
+fn sub_limbs(t: &[u64; LIMBS], q: &[u64; LIMBS]) -> ([u64; LIMBS], bool) {
     let mut d = [0u64; LIMBS];
     let mut borrow = 0i64;
     for i in 0..LIMBS {
-        let v = t[i] as i64 - M::P[i] as i64 + borrow;
+        let v = t[i] as i64 - q[i] as i64 + borrow;
         d[i] = (v as u64) & MASK;
         borrow = v >> BITS;
     }
-    if borrow < 0 {
-        t
-    } else {
-        d
-    }
+    (d, borrow < 0)
 }
 
 impl<M: Modulus> Add for Fp29<M> {
@@ -263,10 +303,15 @@ impl<M: Modulus> Add for Fp29<M> {
     #[inline(always)]
     fn add(self, rhs: Self) -> Self {
         let mut t = [0u64; LIMBS];
+        let mut carry = 0;
         for (i, limb) in t.iter_mut().enumerate() {
-            *limb = self.0[i] + rhs.0[i];
+            let v = self.0[i] as u64 + rhs.0[i] as u64 + carry;
+            *limb = v & MASK;
+            carry = v >> BITS;
         }
-        Self::from_mont_limbs(reduce_once::<M>(normalise(t)))
+        // Below 4p: take 2p off unless that goes negative.
+        let (d, borrow) = sub_limbs(&t, &M::P2);
+        Fp29(narrow(if borrow { &t } else { &d }), PhantomData)
     }
 }
 
@@ -274,23 +319,17 @@ impl<M: Modulus> Sub for Fp29<M> {
     type Output = Self;
     #[inline(always)]
     fn sub(self, rhs: Self) -> Self {
-        let mut d = [0u64; LIMBS];
-        let mut borrow = 0i64;
-        for (i, limb) in d.iter_mut().enumerate() {
-            let v = self.0[i] as i64 - rhs.0[i] as i64 + borrow;
-            *limb = (v as u64) & MASK;
-            borrow = v >> BITS;
-        }
-        if borrow < 0 {
-            // Went below zero: add p back.
+        let (mut d, borrow) = sub_limbs(&wide(&self.0), &wide(&rhs.0));
+        if borrow {
+            // Above -2p: adding 2p (and dropping the carry out of the top limb) lands in [0, 2p).
             let mut carry = 0u64;
-            for (i, limb) in d.iter_mut().enumerate() {
-                let v = *limb + M::P[i] + carry;
+            for (limb, p2) in d.iter_mut().zip(M::P2) {
+                let v = *limb + p2 + carry;
                 *limb = v & MASK;
                 carry = v >> BITS;
             }
         }
-        Self::from_mont_limbs(d)
+        Fp29(narrow(&d), PhantomData)
     }
 }
 
@@ -306,22 +345,23 @@ impl<M: Modulus> Mul for Fp29<M> {
     type Output = Self;
     #[inline(always)]
     fn mul(self, rhs: Self) -> Self {
-        Self::from_mont_limbs(mont_mul::<M>(&self.0, &rhs.0))
+        Fp29(mont::mul::<M>(&self.0, &rhs.0), PhantomData)
     }
 }
 
 impl<M: Modulus> Field for Fp29<M> {
     const ZERO: Self = Fp29([0; LIMBS], PhantomData);
-    const ONE: Self = Fp29(M::ONE, PhantomData);
+    const ONE: Self = Fp29(narrow(&M::ONE), PhantomData);
 
     #[inline(always)]
     fn is_zero(&self) -> bool {
-        self.0.iter().all(|&l| l == 0)
+        // Reduced, so zero is either 0 or p.
+        self.0 == [0; LIMBS] || self.0 == narrow(&M::P)
     }
 
     #[inline(always)]
     fn square(&self) -> Self {
-        *self * *self
+        Fp29(mont::sqr::<M>(&self.0), PhantomData)
     }
 
     #[inline(always)]
@@ -331,10 +371,27 @@ impl<M: Modulus> Field for Fp29<M> {
 
     fn inverse(&self) -> Self {
         // Fermat: a^(p-2).
-        let p = pack(&M::P);
-        let mut e = p;
+        let mut e = pack(&M::P);
         e[0] -= 2; // p is odd and far above 2: no borrow
         self.pow(&e)
+    }
+
+    #[inline(always)]
+    fn sub_for_mul(&self, rhs: &Self) -> Self {
+        let mut t = [0u32; LIMBS];
+        for (i, limb) in t.iter_mut().enumerate() {
+            *limb = (self.0[i] as u64 + M::PAD4[i] - rhs.0[i] as u64) as u32;
+        }
+        Fp29(t, PhantomData)
+    }
+
+    #[inline(always)]
+    fn add_for_mul(&self, rhs: &Self) -> Self {
+        let mut t = [0u32; LIMBS];
+        for (i, limb) in t.iter_mut().enumerate() {
+            *limb = self.0[i] + rhs.0[i];
+        }
+        Fp29(t, PhantomData)
     }
 }
 
@@ -382,12 +439,12 @@ impl<F: Field> Neg for Fp2<F> {
 
 impl<F: Field> Mul for Fp2<F> {
     type Output = Self;
-    /// Karatsuba: three base-field products.
+    /// Karatsuba: three base-field products, the sums going in unnormalised.
     #[inline(always)]
     fn mul(self, rhs: Self) -> Self {
         let v0 = self.c0 * rhs.c0;
         let v1 = self.c1 * rhs.c1;
-        let s = (self.c0 + self.c1) * (rhs.c0 + rhs.c1);
+        let s = self.c0.add_for_mul(&self.c1) * rhs.c0.add_for_mul(&rhs.c1);
         Fp2 {
             c0: v0 - v1,
             c1: s - v0 - v1,
@@ -410,13 +467,12 @@ impl<F: Field> Field for Fp2<F> {
         self.c0.is_zero() && self.c1.is_zero()
     }
 
-    /// (a + bu)^2 = (a + b)(a - b) + 2ab u: two base-field products.
+    /// (a + bu)^2 = (a + b)(a - b) + (2a)b u: two base-field products.
     #[inline(always)]
     fn square(&self) -> Self {
-        let ab = self.c0 * self.c1;
         Fp2 {
-            c0: (self.c0 + self.c1) * (self.c0 - self.c1),
-            c1: ab.double(),
+            c0: self.c0.add_for_mul(&self.c1) * (self.c0 - self.c1),
+            c1: self.c0.add_for_mul(&self.c0) * self.c1,
         }
     }
 
@@ -435,5 +491,16 @@ impl<F: Field> Field for Fp2<F> {
             c0: self.c0 * norm_inv,
             c1: -(self.c1 * norm_inv),
         }
+    }
+
+    /// Reduced: the Karatsuba sums inside a product would otherwise add unnormalised values.
+    #[inline(always)]
+    fn sub_for_mul(&self, rhs: &Self) -> Self {
+        *self - *rhs
+    }
+
+    #[inline(always)]
+    fn add_for_mul(&self, rhs: &Self) -> Self {
+        *self + *rhs
     }
 }

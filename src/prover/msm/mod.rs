@@ -2,14 +2,16 @@
 //!
 //! Two kernels compute the same sums (see [`Kernel`]): arkworks' `VariableBaseMSM` (the
 //! reference, and the fastest natively, where 64x64->128 multiplication is one instruction), and
-//! a kernel built for wasm32: [`field`] arithmetic in 29-bit limbs and [`pippenger`]'s signed
-//! digits with batch-affine bucket sums. The wasm kernel converts arkworks' points on the way in
-//! (two multiplications per coordinate), drops the identity and zero scalars, and converts the
-//! result back. Tests check it against arkworks on random and edge-case inputs, natively and in
-//! both wasm builds.
+//! a kernel built for wasm32: [`field`] arithmetic in 29-bit limbs ([`mont`] for the products),
+//! and [`pippenger`]'s signed digits with batch-affine bucket sums over the [`glv`] split of
+//! every scalar. The wasm kernel converts arkworks' points on the way in (one multiplication per
+//! coordinate), drops the identity and zero scalars, and converts the result back. Tests check
+//! it against arkworks on random and edge-case inputs, natively and in both wasm builds.
 
 pub mod curve;
 pub mod field;
+pub mod glv;
+mod mont;
 pub mod pippenger;
 #[doc(hidden)]
 pub mod testing;
@@ -19,7 +21,7 @@ use ark_ec::VariableBaseMSM;
 use ark_ff::{BigInt, PrimeField};
 
 use curve::Affine;
-use field::{Fp2, Fq29};
+use field::{Field as _, Fp2, Fq29};
 
 /// Which MSM implementation the prover uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -44,7 +46,8 @@ pub fn g1(kernel: Kernel, bases: &[G1Affine], scalars: &[BigInt<4>]) -> G1Projec
                     infinity: false,
                 })
             });
-            let r = pippenger::msm(&points, &scalars);
+            let beta = Fq29::from_canonical(&glv::BETA_G1);
+            let r = pippenger::msm_glv(&points, &scalars, beta);
             G1Projective::new_unchecked(fq_back(&r.x), fq_back(&r.y), fq_back(&r.z))
         }
     }
@@ -62,7 +65,11 @@ pub fn g2(kernel: Kernel, bases: &[G2Affine], scalars: &[BigInt<4>]) -> G2Projec
                     infinity: false,
                 })
             });
-            let r = pippenger::msm(&points, &scalars);
+            let beta = Fp2 {
+                c0: Fq29::from_canonical(&glv::BETA_G2),
+                c1: Fq29::ZERO,
+            };
+            let r = pippenger::msm_glv(&points, &scalars, beta);
             G2Projective::new_unchecked(fq2_back(&r.x), fq2_back(&r.y), fq2_back(&r.z))
         }
     }

@@ -1,63 +1,69 @@
-//! Pippenger's bucket method with signed digits and batch-affine bucket sums.
+//! Pippenger's bucket method with signed digits, batch-affine bucket sums and GLV.
 //!
 //! Per window of `c` bits, each scalar contributes a signed digit `d` in `[-2^(c-1)+1, 2^(c-1)]`:
-//! `±P` goes into bucket `|d|`, so there are only `2^(c-1)` buckets. The points of a window are
-//! sorted by bucket (a counting sort), then every bucket is summed as a tree: in each round all
-//! neighbouring pairs of all buckets are added in affine coordinates, their `x2 - x1` inverted
-//! together with one field inversion (Montgomery's trick). An affine addition then costs about
-//! six multiplications instead of the eleven of a mixed Jacobian addition. Equal x (a doubling,
-//! or `P + -P`) and the identity take a slow path. The buckets are combined with the usual
-//! running sum, in Jacobian coordinates, and windows are independent: with `parallel`, each
-//! window runs on a rayon thread.
+//! `±P` goes into bucket `|d|`, so there are only `2^(c-1)` buckets. A window's points are
+//! sorted by bucket (a counting sort of their indices), gathered once in that order, and every
+//! bucket is summed as a tree: in each round all neighbouring pairs of all buckets are added in
+//! affine coordinates, their `x2 - x1` inverted together with one field inversion (Montgomery's
+//! trick). An affine addition then costs about six multiplications instead of the eleven of a
+//! mixed Jacobian addition.
+//!
+//! A round takes the fast path (no comparisons at all) when the product of its denominators is
+//! not zero, that is when no pair has equal x. Otherwise (a doubling or `P + -P`, which random
+//! inputs never give but repeated bases do) the round is redone with per-pair cases, and once a
+//! bucket holds the identity the rest of the window takes that careful path.
+//!
+//! The buckets are combined with the usual running sum, in Jacobian coordinates. Windows are
+//! independent: with `parallel`, each runs on a rayon thread. [`msm_glv`] first splits every
+//! scalar with the curve's endomorphism ([`super::glv`]): twice the points, half the windows.
 
 use super::curve::{Affine, Jacobian};
 use super::field::Field;
+use super::glv;
 
-/// Bits of a scalar (BN254's Fr has 254).
-const SCALAR_BITS: usize = 254;
+/// Multiplications per point of a window (an affine addition with its share of the batch
+/// inversion, plus the sorting and copying) against per bucket of the running sum (a mixed and a
+/// full Jacobian addition, with their additions and subtractions): measured in wasm, they make
+/// the window size minimise `windows * (points * POINT_COST + buckets * BUCKET_COST)`.
+const POINT_COST: usize = 8;
+const BUCKET_COST: usize = 40;
 
-/// Multiplications per bucket of the running sum (a mixed and a full Jacobian addition) against
-/// per point of a window (an affine addition with its share of the batch inversion): the window
-/// size minimises `windows * (points * POINT_COST + buckets * BUCKET_COST)`.
-const POINT_COST: usize = 7;
-const BUCKET_COST: usize = 27;
-
-/// The window size for `n` points.
-pub fn window_bits(n: usize) -> usize {
+/// The window size for `n` points with scalars below `2^bits`.
+pub fn window_bits(n: usize, bits: usize) -> usize {
     (4..=16)
-        .min_by_key(|&c| windows(c) * (n * POINT_COST + (1usize << (c - 1)) * BUCKET_COST))
+        .min_by_key(|&c| windows(c, bits) * (n * POINT_COST + (1usize << (c - 1)) * BUCKET_COST))
         .unwrap_or(8)
 }
 
-/// Windows of `c` bits needed for signed digits of a 254-bit scalar: the top window's digit
+/// Windows of `c` bits needed for signed digits of a `bits`-bit scalar: the top window's digit
 /// stays below `2^(c-1)` with the carry, so no carry leaves it.
-fn windows(c: usize) -> usize {
-    SCALAR_BITS / c + 1
+fn windows(c: usize, bits: usize) -> usize {
+    bits / c + 1
 }
 
 /// The signed digits of every scalar, window-major: `digits[w * n + i]` is scalar i's digit in
 /// window w.
-fn signed_digits(scalars: &[[u64; 4]], c: usize) -> Vec<i32> {
+fn signed_digits(scalars: &[[u64; 4]], c: usize, bits: usize) -> Vec<i32> {
     let n = scalars.len();
-    let w_count = windows(c);
+    let w_count = windows(c, bits);
     let mut digits = vec![0i32; w_count * n];
     let half = 1i64 << (c - 1);
     let full = 1i64 << c;
     for (i, s) in scalars.iter().enumerate() {
         let mut carry = 0i64;
         for w in 0..w_count {
-            let raw = bits(s, w * c, c) as i64 + carry;
+            let raw = bits_at(s, w * c, c) as i64 + carry;
             let d = if raw > half { raw - full } else { raw };
             carry = i64::from(raw > half);
             digits[w * n + i] = d as i32;
         }
-        debug_assert_eq!(carry, 0, "a scalar of more than {SCALAR_BITS} bits");
+        debug_assert_eq!(carry, 0, "a scalar of more than {bits} bits");
     }
     digits
 }
 
 /// `count` bits of `s` from bit `start` (zero past the end).
-fn bits(s: &[u64; 4], start: usize, count: usize) -> u64 {
+fn bits_at(s: &[u64; 4], start: usize, count: usize) -> u64 {
     let (w, b) = (start / 64, start % 64);
     if w >= 4 {
         return 0;
@@ -72,21 +78,60 @@ fn bits(s: &[u64; 4], start: usize, count: usize) -> u64 {
 /// `sum(scalars[i] * bases[i])`. Scalars are canonical little-endian words below 2^254; bases
 /// may include the identity and repeat.
 pub fn msm<F: Field>(bases: &[Affine<F>], scalars: &[[u64; 4]]) -> Jacobian<F> {
+    msm_bits(bases, scalars, 254)
+}
+
+/// [`msm`] through the GLV endomorphism `(x, y) -> (beta * x, y)`, which must multiply the
+/// bases by [`glv::LAMBDA`] (scalars below r).
+pub fn msm_glv<F: Field>(bases: &[Affine<F>], scalars: &[[u64; 4]], beta: F) -> Jacobian<F> {
+    let split = |(p, s): (&Affine<F>, &[u64; 4])| {
+        let (k1, k2) = glv::decompose(s);
+        let phi = Affine {
+            x: p.x * beta,
+            y: p.y,
+            infinity: p.infinity,
+        };
+        let signed = |p: Affine<F>, k: i128| {
+            let m = k.unsigned_abs();
+            let scalar = [m as u64, (m >> 64) as u64, 0, 0];
+            (if k < 0 { p.neg() } else { p }, scalar)
+        };
+        [signed(*p, k1), signed(phi, k2)]
+    };
+    let n = bases.len().min(scalars.len());
+    #[cfg(feature = "parallel")]
+    let pairs: Vec<[(Affine<F>, [u64; 4]); 2]> = {
+        use rayon::prelude::*;
+        bases[..n]
+            .par_iter()
+            .zip(&scalars[..n])
+            .map(split)
+            .collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let pairs: Vec<[(Affine<F>, [u64; 4]); 2]> =
+        bases[..n].iter().zip(&scalars[..n]).map(split).collect();
+    let (points, small): (Vec<Affine<F>>, Vec<[u64; 4]>) = pairs.into_iter().flatten().unzip();
+    msm_bits(&points, &small, 127)
+}
+
+/// `sum(scalars[i] * bases[i])` for scalars below `2^bits`.
+fn msm_bits<F: Field>(bases: &[Affine<F>], scalars: &[[u64; 4]], bits: usize) -> Jacobian<F> {
     let n = bases.len().min(scalars.len());
     if n == 0 {
         return Jacobian::ZERO;
     }
     let (bases, scalars) = (&bases[..n], &scalars[..n]);
-    let c = window_bits(n);
-    let digits = signed_digits(scalars, c);
+    let c = window_bits(n, bits);
+    let digits = signed_digits(scalars, c, bits);
     let window = |w: usize| window_sum(bases, &digits[w * n..(w + 1) * n], c);
     #[cfg(feature = "parallel")]
     let sums: Vec<Jacobian<F>> = {
         use rayon::prelude::*;
-        (0..windows(c)).into_par_iter().map(window).collect()
+        (0..windows(c, bits)).into_par_iter().map(window).collect()
     };
     #[cfg(not(feature = "parallel"))]
-    let sums: Vec<Jacobian<F>> = (0..windows(c)).map(window).collect();
+    let sums: Vec<Jacobian<F>> = (0..windows(c, bits)).map(window).collect();
     // Horner from the top window: acc = acc * 2^c + sum_w.
     let mut acc = Jacobian::ZERO;
     for sum in sums.iter().rev() {
@@ -101,7 +146,33 @@ pub fn msm<F: Field>(bases: &[Affine<F>], scalars: &[[u64; 4]]) -> Jacobian<F> {
 /// `sum(digit_i * bases[i])` over one window.
 fn window_sum<F: Field>(bases: &[Affine<F>], digits: &[i32], c: usize) -> Jacobian<F> {
     let buckets = 1usize << (c - 1);
-    // Counting sort by bucket (index |d| - 1); the identity and zero digits drop out.
+    let (order, start) = sort_by_bucket(bases, digits, buckets);
+    let gathered = gather(bases, &order);
+    drop(order);
+    let mut len: Vec<u32> = start.windows(2).map(|w| w[1] - w[0]).collect();
+    let mut points = first_round(&gathered, &start, &len);
+    drop(gathered);
+    // After the first round bucket b holds ceil(len / 2) points, stored one after another.
+    let mut next = 0u32;
+    let start: Vec<u32> = len
+        .iter_mut()
+        .map(|l| {
+            *l = l.div_ceil(2);
+            next += *l;
+            next - *l
+        })
+        .collect();
+    reduce_buckets(&mut points, &start, &mut len);
+    running_sum(&points, &start, &len)
+}
+
+/// Indices of the points with a non-zero digit (bit 31 set when the digit is negative) in bucket
+/// order, and where each bucket starts (one more entry: the end).
+fn sort_by_bucket<F: Field>(
+    bases: &[Affine<F>],
+    digits: &[i32],
+    buckets: usize,
+) -> (Vec<u32>, Vec<u32>) {
     let mut start = vec![0u32; buckets + 1];
     for (d, p) in digits.iter().zip(bases) {
         if *d != 0 && !p.infinity {
@@ -111,32 +182,101 @@ fn window_sum<F: Field>(bases: &[Affine<F>], digits: &[i32], c: usize) -> Jacobi
     for b in 0..buckets {
         start[b + 1] += start[b];
     }
-    // start[b] is now the end of bucket b - 1 = the start of bucket b (buckets 0-based).
-    let total = start[buckets] as usize;
     let mut fill: Vec<u32> = start[..buckets].to_vec();
-    let mut points = vec![Affine::<F>::INFINITY; total];
-    for (d, p) in digits.iter().zip(bases) {
+    let mut order = vec![0u32; start[buckets] as usize];
+    for (i, (d, p)) in digits.iter().zip(bases).enumerate() {
         if *d == 0 || p.infinity {
             continue;
         }
         let b = d.unsigned_abs() as usize - 1;
-        points[fill[b] as usize] = if *d < 0 { p.neg() } else { *p };
+        order[fill[b] as usize] = i as u32 | (u32::from(*d < 0) << 31);
         fill[b] += 1;
     }
-    drop(fill);
-    let mut len: Vec<u32> = (0..buckets).map(|b| start[b + 1] - start[b]).collect();
-    reduce_buckets(&mut points, &start[..buckets], &mut len);
+    (order, start)
+}
 
-    // Running sum from the top bucket: sum_b (b + 1) * B_b.
-    let mut running = Jacobian::ZERO;
-    let mut acc = Jacobian::ZERO;
-    for b in (0..buckets).rev() {
-        if len[b] == 1 {
-            running = running.add_affine(&points[start[b] as usize]);
+/// The points of `order`, negated where it says so: one pass of scattered reads, so that
+/// everything after reads in sequence. The negations come after the copy, which keeps the
+/// copying loop short enough for the processor to overlap its cache misses.
+fn gather<F: Field>(bases: &[Affine<F>], order: &[u32]) -> Vec<Affine<F>> {
+    let mut out: Vec<Affine<F>> = order
+        .iter()
+        .map(|&e| bases[(e & 0x7fff_ffff) as usize])
+        .collect();
+    for (p, &e) in out.iter_mut().zip(order) {
+        if e >> 31 == 1 {
+            p.y = -p.y;
         }
-        acc = acc.add(&running);
     }
-    acc
+    out
+}
+
+/// The first round of pairwise sums, from the gathered points into a new array that holds each
+/// bucket's `ceil(len / 2)` points one after another.
+fn first_round<F: Field>(points: &[Affine<F>], start: &[u32], len: &[u32]) -> Vec<Affine<F>> {
+    let pairs = |b: usize| (start[b] as usize, (len[b] / 2) as usize);
+    let mut denominators: Vec<F> = Vec::with_capacity(points.len() / 2);
+    let mut prefix = Vec::new();
+    for b in 0..len.len() {
+        let (s, count) = pairs(b);
+        for k in 0..count {
+            denominators.push(points[s + 2 * k + 1].x.sub_for_mul(&points[s + 2 * k].x));
+        }
+    }
+    let fast = batch_invert_nonzero(&mut denominators, &mut prefix);
+    if !fast {
+        denominators.clear();
+        for b in 0..len.len() {
+            let (s, count) = pairs(b);
+            for k in 0..count {
+                denominators.push(denominator(&points[s + 2 * k], &points[s + 2 * k + 1]));
+            }
+        }
+        batch_invert(&mut denominators, &mut prefix);
+    }
+    let total: usize = len.iter().map(|l| l.div_ceil(2) as usize).sum();
+    let mut out = Vec::with_capacity(total);
+    if fast {
+        sum_pairs(points, start, len, &denominators, &mut out, add_distinct);
+    } else {
+        sum_pairs(
+            points,
+            start,
+            len,
+            &denominators,
+            &mut out,
+            add_with_inverse,
+        );
+    }
+    out
+}
+
+/// Appends each bucket's pairwise sums, then its odd point out, given the pairs' inverted
+/// denominators in order. One loop per kind of addition, so the fast one stays small.
+#[inline(always)]
+fn sum_pairs<F: Field>(
+    points: &[Affine<F>],
+    start: &[u32],
+    len: &[u32],
+    inverses: &[F],
+    out: &mut Vec<Affine<F>>,
+    add: impl Fn(&Affine<F>, &Affine<F>, &F) -> Affine<F>,
+) {
+    let mut next = 0;
+    for (b, &l) in len.iter().enumerate() {
+        let s = start[b] as usize;
+        for k in 0..(l / 2) as usize {
+            out.push(add(
+                &points[s + 2 * k],
+                &points[s + 2 * k + 1],
+                &inverses[next],
+            ));
+            next += 1;
+        }
+        if l % 2 == 1 {
+            out.push(points[s + l as usize - 1]);
+        }
+    }
 }
 
 /// Sums each bucket `points[start[b]..start[b] + len[b]]` in place until its length is at most
@@ -145,36 +285,94 @@ fn reduce_buckets<F: Field>(points: &mut [Affine<F>], start: &[u32], len: &mut [
     let mut active: Vec<usize> = (0..len.len()).filter(|&b| len[b] > 1).collect();
     let mut denominators: Vec<F> = Vec::new();
     let mut prefix: Vec<F> = Vec::new();
+    // The fast path needs finite points; only a careful round can make the identity.
+    let mut careful = points.iter().any(|p| p.infinity);
     while !active.is_empty() {
-        // Denominators of every pair of this round, in bucket order.
         denominators.clear();
-        for &b in &active {
-            let s = start[b] as usize;
-            for k in 0..(len[b] / 2) as usize {
-                let (p, q) = (&points[s + 2 * k], &points[s + 2 * k + 1]);
-                denominators.push(denominator(p, q));
+        let mut fast = false;
+        if !careful {
+            for &b in &active {
+                let s = start[b] as usize;
+                for k in 0..(len[b] / 2) as usize {
+                    let (p, q) = (&points[s + 2 * k], &points[s + 2 * k + 1]);
+                    denominators.push(q.x.sub_for_mul(&p.x));
+                }
             }
+            fast = batch_invert_nonzero(&mut denominators, &mut prefix);
         }
-        batch_invert(&mut denominators, &mut prefix);
-        let mut next = 0;
-        for &b in &active {
-            let s = start[b] as usize;
-            let pairs = (len[b] / 2) as usize;
-            for k in 0..pairs {
-                let sum = add_with_inverse(
-                    &points[s + 2 * k],
-                    &points[s + 2 * k + 1],
-                    &denominators[next],
-                );
-                next += 1;
-                points[s + k] = sum;
+        if !fast {
+            denominators.clear();
+            for &b in &active {
+                let s = start[b] as usize;
+                for k in 0..(len[b] / 2) as usize {
+                    let (p, q) = (&points[s + 2 * k], &points[s + 2 * k + 1]);
+                    denominators.push(denominator(p, q));
+                }
             }
-            if len[b] % 2 == 1 {
-                points[s + pairs] = points[s + len[b] as usize - 1];
-            }
-            len[b] = len[b].div_ceil(2);
+            batch_invert(&mut denominators, &mut prefix);
         }
+        careful |= if fast {
+            sum_in_place(points, &active, start, len, &denominators, add_distinct)
+        } else {
+            sum_in_place(points, &active, start, len, &denominators, add_with_inverse)
+        };
         active.retain(|&b| len[b] > 1);
+    }
+}
+
+/// One round of [`reduce_buckets`] over the active buckets, given the pairs' inverted
+/// denominators in order. Whether a sum was the identity.
+#[inline(always)]
+fn sum_in_place<F: Field>(
+    points: &mut [Affine<F>],
+    active: &[usize],
+    start: &[u32],
+    len: &mut [u32],
+    inverses: &[F],
+    add: impl Fn(&Affine<F>, &Affine<F>, &F) -> Affine<F>,
+) -> bool {
+    let mut identity = false;
+    let mut next = 0;
+    for &b in active {
+        let s = start[b] as usize;
+        let pairs = (len[b] / 2) as usize;
+        for k in 0..pairs {
+            let sum = add(&points[s + 2 * k], &points[s + 2 * k + 1], &inverses[next]);
+            identity |= sum.infinity;
+            next += 1;
+            points[s + k] = sum;
+        }
+        if len[b] % 2 == 1 {
+            points[s + pairs] = points[s + len[b] as usize - 1];
+        }
+        len[b] = len[b].div_ceil(2);
+    }
+    identity
+}
+
+/// `sum_b (b + 1) * B_b` by the running sum from the top bucket.
+fn running_sum<F: Field>(points: &[Affine<F>], start: &[u32], len: &[u32]) -> Jacobian<F> {
+    let mut running = Jacobian::ZERO;
+    let mut acc = Jacobian::ZERO;
+    for b in (0..len.len()).rev() {
+        if len[b] == 1 {
+            running = running.add_affine(&points[start[b] as usize]);
+        }
+        acc = acc.add(&running);
+    }
+    acc
+}
+
+/// `p + q` for finite points with different x, given `1 / (q.x - p.x)`.
+#[inline(always)]
+fn add_distinct<F: Field>(p: &Affine<F>, q: &Affine<F>, inv: &F) -> Affine<F> {
+    let lambda = q.y.sub_for_mul(&p.y) * *inv;
+    let x3 = lambda.square() - p.x - q.x;
+    let y3 = lambda * p.x.sub_for_mul(&x3) - p.y;
+    Affine {
+        x: x3,
+        y: y3,
+        infinity: false,
     }
 }
 
@@ -194,7 +392,7 @@ fn denominator<F: Field>(p: &Affine<F>, q: &Affine<F>) -> F {
     }
 }
 
-/// `p + q` given the inverse of [`denominator`]`(p, q)`.
+/// `p + q` in every case, given the inverse of [`denominator`]`(p, q)`.
 #[inline(always)]
 fn add_with_inverse<F: Field>(p: &Affine<F>, q: &Affine<F>, inv: &F) -> Affine<F> {
     if p.infinity {
@@ -220,18 +418,30 @@ fn add_with_inverse<F: Field>(p: &Affine<F>, q: &Affine<F>, inv: &F) -> Affine<F
     }
 }
 
-/// Replaces every element by its inverse (none may be zero), with one field inversion.
-pub fn batch_invert<F: Field>(values: &mut [F], prefix: &mut Vec<F>) {
+/// Replaces every element by its inverse with one field inversion, unless one of them is zero:
+/// then it returns false and leaves the values unspecified.
+fn batch_invert_nonzero<F: Field>(values: &mut [F], prefix: &mut Vec<F>) -> bool {
     prefix.clear();
     let mut acc = F::ONE;
     for v in values.iter() {
         prefix.push(acc);
         acc = acc * *v;
     }
+    if acc.is_zero() {
+        return false;
+    }
     let mut inv = acc.inverse();
     for (v, before) in values.iter_mut().zip(prefix.iter()).rev() {
         let next = inv * *v;
         *v = inv * *before;
         inv = next;
+    }
+    true
+}
+
+/// Replaces every element by its inverse (none may be zero), with one field inversion.
+pub fn batch_invert<F: Field>(values: &mut [F], prefix: &mut Vec<F>) {
+    if !batch_invert_nonzero(values, prefix) {
+        debug_assert!(false, "batch_invert of a zero");
     }
 }

@@ -2,14 +2,14 @@
 //! tests of both wasm builds (`tests/web_*.rs`): each returns what differs instead of panicking,
 //! so a browser test can report it.
 
-use ark_bn254::{Fq, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
-use ark_ec::{CurveGroup, PrimeGroup};
+use ark_bn254::{Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::{AffineRepr, CurveGroup, PrimeGroup};
 use ark_ff::{BigInt, Field as _, PrimeField, UniformRand};
 use ark_std::rand::Rng;
 use ark_std::Zero;
 
-use super::field::{Field, Fp29, Fq29, Fr29, Modulus};
-use super::Kernel;
+use super::field::{Field, Fp2, Fp29, Fq29, Fr29, Modulus, BITS, LIMBS, MASK};
+use super::{glv, Kernel};
 
 type Check = Result<(), String>;
 
@@ -71,6 +71,181 @@ pub fn field_matches_arkworks<R: Rng>(rng: &mut R, rounds: usize) -> Check {
         )?;
     }
     let _ = Fr29::ONE;
+    Ok(())
+}
+
+/// The representative `x + p` of a reduced `x` (same value, in `[p, 2p)`): every operation must
+/// accept it, as weakly reduced results are.
+fn plus_p<M: Modulus>(x: &Fp29<M>) -> Fp29<M> {
+    let mut limbs = [0u64; LIMBS];
+    let mut carry = 0;
+    let canonical = x.0.map(u64::from);
+    // x may itself be in [p, 2p): bring it below p first, so that x + p stays below 2p.
+    let mut low = canonical;
+    let mut borrow = 0i64;
+    let mut d = [0u64; LIMBS];
+    for i in 0..LIMBS {
+        let v = low[i] as i64 - M::P[i] as i64 + borrow;
+        d[i] = (v as u64) & MASK;
+        borrow = v >> BITS;
+    }
+    if borrow >= 0 {
+        low = d;
+    }
+    for i in 0..LIMBS {
+        let v = low[i] + M::P[i] + carry;
+        limbs[i] = v & MASK;
+        carry = v >> BITS;
+    }
+    Fp29::from_mont_limbs(limbs)
+}
+
+/// Operations on weakly reduced inputs (values in `[p, 2p)`), on the largest values the bounds
+/// allow, and through the unnormalised `*_for_mul` operands, against arkworks' Fq.
+pub fn weak_forms_match_arkworks<R: Rng>(rng: &mut R, rounds: usize) -> Check {
+    let ours = |x: &Fq| Fq29::from_canonical(&x.into_bigint().0);
+    let back = |x: &Fq29| Fq::from_bigint(BigInt(x.to_canonical())).expect("reduced");
+    // p - 1 has the largest canonical value; with p added it is the largest weak one.
+    let mut values = vec![-Fq::from(1u64), Fq::zero(), Fq::from(1u64), -Fq::from(2u64)];
+    values.extend((0..rounds).map(|_| Fq::rand(rng)));
+    for (i, a) in values.iter().enumerate() {
+        let b = values[(i * 5 + 1) % values.len()];
+        let c = values[(i * 3 + 2) % values.len()];
+        for (x, y, z) in [
+            (ours(a), ours(&b), ours(&c)),
+            (plus_p(&ours(a)), plus_p(&ours(&b)), plus_p(&ours(&c))),
+        ] {
+            same("weak equality", x == ours(a), true)?;
+            same("weak a * b", back(&(x * y)), *a * b)?;
+            same("weak a^2", back(&x.square()), a.square())?;
+            same("weak a + b", back(&(x + y)), *a + b)?;
+            same("weak a - b", back(&(x - y)), *a - b)?;
+            same("weak -a", back(&-x), -*a)?;
+            same(
+                "weak 1/a",
+                back(&x.inverse()),
+                a.inverse().unwrap_or(Fq::zero()),
+            )?;
+            same("weak is zero", x.is_zero(), a.is_zero())?;
+            let (d, s) = (x.sub_for_mul(&y), z.add_for_mul(&x));
+            same("(a - b) * c", back(&(d * z)), (*a - b) * c)?;
+            same("c * (a - b)", back(&(z * d)), (*a - b) * c)?;
+            same("(a - b) * (c + a)", back(&(d * s)), (*a - b) * (c + a))?;
+            same(
+                "(c + a) * (a + b)",
+                back(&(s * x.add_for_mul(&y))),
+                (c + a) * (*a + b),
+            )?;
+            same("(c + a)^2", back(&s.square()), (c + a).square())?;
+            same("(a - b)^2", back(&d.square()), (*a - b).square())?;
+        }
+    }
+    Ok(())
+}
+
+/// Fq2 (the coordinates of G2) against arkworks' Fq2.
+pub fn fq2_matches_arkworks<R: Rng>(rng: &mut R, rounds: usize) -> Check {
+    let ours = |x: &Fq2| Fp2 {
+        c0: Fq29::from_canonical(&x.c0.into_bigint().0),
+        c1: Fq29::from_canonical(&x.c1.into_bigint().0),
+    };
+    let back = |x: &Fp2<Fq29>| {
+        Fq2::new(
+            Fq::from_bigint(BigInt(x.c0.to_canonical())).expect("reduced"),
+            Fq::from_bigint(BigInt(x.c1.to_canonical())).expect("reduced"),
+        )
+    };
+    let mut values = vec![
+        Fq2::zero(),
+        Fq2::from(1u64),
+        -Fq2::from(1u64),
+        Fq2::new(Fq::zero(), -Fq::from(1u64)),
+    ];
+    values.extend((0..rounds).map(|_| Fq2::rand(rng)));
+    for (i, a) in values.iter().enumerate() {
+        let b = values[(i * 7 + 3) % values.len()];
+        let (x, y) = (ours(a), ours(&b));
+        same("Fq2 a * b", back(&(x * y)), *a * b)?;
+        same("Fq2 a^2", back(&x.square()), a.square())?;
+        same("Fq2 a + b", back(&(x + y)), *a + b)?;
+        same("Fq2 a - b", back(&(x - y)), *a - b)?;
+        same(
+            "Fq2 1/a",
+            back(&x.inverse()),
+            a.inverse().unwrap_or(Fq2::zero()),
+        )?;
+        same(
+            "Fq2 (a - b) * b",
+            back(&(x.sub_for_mul(&y) * y)),
+            (*a - b) * b,
+        )?;
+        let weak = Fp2 {
+            c0: plus_p(&x.c0),
+            c1: plus_p(&x.c1),
+        };
+        same("Fq2 weak a * b", back(&(weak * y)), *a * b)?;
+        same("Fq2 weak a^2", back(&weak.square()), a.square())?;
+        same("Fq2 is zero", x.is_zero(), a.is_zero())?;
+    }
+    Ok(())
+}
+
+/// The GLV constants: beta's endomorphism is multiplication by LAMBDA on both groups, and the
+/// split of random and edge-case scalars adds back up with both halves below 2^127.
+pub fn glv_matches_arkworks<R: Rng>(rng: &mut R, rounds: usize) -> Check {
+    let lambda = Fr::from_bigint(BigInt(glv::LAMBDA)).ok_or("LAMBDA is not below r")?;
+    let beta1 = Fq::from_bigint(BigInt(glv::BETA_G1)).ok_or("BETA_G1 is not below q")?;
+    let beta2 = Fq::from_bigint(BigInt(glv::BETA_G2)).ok_or("BETA_G2 is not below q")?;
+    for _ in 0..4 {
+        let p = G1Projective::rand(rng).into_affine();
+        same(
+            "G1 phi(P) = LAMBDA P",
+            G1Affine::new_unchecked(p.x * beta1, p.y),
+            (p * lambda).into_affine(),
+        )?;
+        let q = G2Projective::rand(rng).into_affine();
+        let beta = Fq2::new(beta2, Fq::zero());
+        same(
+            "G2 phi(Q) = LAMBDA Q",
+            G2Affine::new_unchecked(q.x * beta, q.y),
+            (q * lambda).into_affine(),
+        )?;
+    }
+    same(
+        "G1 generator",
+        G1Affine::generator().x * beta1 != G1Affine::generator().x,
+        true,
+    )?;
+    let signed = |k: i128| {
+        let m = Fr::from(k.unsigned_abs());
+        if k < 0 {
+            -m
+        } else {
+            m
+        }
+    };
+    let mut scalars = vec![
+        Fr::zero(),
+        Fr::from(1u64),
+        -Fr::from(1u64),
+        lambda,
+        -lambda,
+        lambda.square(),
+    ];
+    scalars.extend((0..254).map(|i| Fr::from(2u64).pow([i as u64])));
+    scalars.extend((0..254).map(|i| -Fr::from(2u64).pow([i as u64])));
+    scalars.extend((0..rounds).map(|_| Fr::rand(rng)));
+    for k in scalars {
+        let (k1, k2) = glv::decompose(&k.into_bigint().0);
+        if k1.unsigned_abs() >> 127 != 0 || k2.unsigned_abs() >> 127 != 0 {
+            return Err(format!("GLV split of {k}: {k1}, {k2} not below 2^127"));
+        }
+        same(
+            &format!("GLV split of {k}"),
+            signed(k1) + lambda * signed(k2),
+            k,
+        )?;
+    }
     Ok(())
 }
 

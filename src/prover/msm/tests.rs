@@ -87,3 +87,21 @@ fn proofs_made_with_the_wasm_kernel_verify() {
     assert_eq!(public, claim.public_signals());
     assert!(verify(&keys.verifying_key, &public, &proof).unwrap());
 }
+
+#[test]
+fn weak_forms_match_arkworks() {
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    testing::weak_forms_match_arkworks(&mut rng, 500).unwrap();
+}
+
+#[test]
+fn fq2_matches_arkworks() {
+    let mut rng = ChaCha20Rng::seed_from_u64(6);
+    testing::fq2_matches_arkworks(&mut rng, 300).unwrap();
+}
+
+#[test]
+fn glv_matches_arkworks() {
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    testing::glv_matches_arkworks(&mut rng, 20_000).unwrap();
+}
