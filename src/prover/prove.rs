@@ -122,7 +122,7 @@ pub fn prove_circuit_with<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
     }
 
     stage(Stage::Qap);
-    let h = products.witness_map(&z[..num_public])?;
+    let h_bigints = products.witness_map(&z[..num_public], kernel)?;
     let public = z[1..num_public].to_vec();
     let witness = &z[num_public..];
 
@@ -130,8 +130,6 @@ pub fn prove_circuit_with<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
     let s = Fr::rand(rng);
 
     stage(Stage::MsmH);
-    let h_bigints: Vec<_> = h.iter().map(|x| x.into_bigint()).collect();
-    drop(h);
     let h_acc = msm::g1(kernel, &pk.h_query, &h_bigints);
     drop(h_bigints);
 

@@ -10,10 +10,13 @@
 use std::sync::{Arc, Mutex};
 
 use ark_bn254::G1Affine;
-use ark_ff::{FftField, Field, One, Zero};
+use ark_ff::{BigInt, FftField, Field, One, PrimeField, Zero};
 use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
 use ark_relations::r1cs::{ConstraintMatrices, SynthesisError};
 
+use super::fft;
+use super::msm::field::Fr29;
+use super::msm::Kernel;
 use super::ProvingKey;
 use crate::error::{Error, Result};
 use crate::field::Fr;
@@ -105,9 +108,11 @@ impl Products {
         (0..self.a.len()).find(|&i| self.a[i] * self.b[i] != self.c[i])
     }
 
-    /// The coefficients of H, `(A·B - C) / Z` on a coset (libsnark's reduction): the public
-    /// inputs occupy the rows after the constraints in A.
-    pub fn witness_map(self, public_with_one: &[Fr]) -> Result<Vec<Fr>> {
+    /// The coefficients of H, `(A·B - C) / Z` on a coset (libsnark's reduction), as canonical
+    /// scalars for the MSM: the public inputs occupy the rows after the constraints in A. The
+    /// [`Kernel::Wasm29`] kernel runs the FFTs in 29-bit limbs ([`super::fft`]), the other with
+    /// arkworks' domain; both give the same coefficients (tested).
+    pub fn witness_map(self, public_with_one: &[Fr], kernel: Kernel) -> Result<Vec<BigInt<4>>> {
         let Products {
             mut a,
             mut b,
@@ -122,33 +127,69 @@ impl Products {
         c.resize(n, Fr::zero());
         a[num_constraints..num_constraints + public_with_one.len()]
             .copy_from_slice(public_with_one);
-        let coset = domain
-            .get_coset(Fr::GENERATOR)
-            .ok_or_else(|| Error::ProofFailed {
-                what: "no coset of the evaluation domain".into(),
-            })?;
-        for v in [&mut a, &mut b, &mut c] {
-            domain.ifft_in_place(v);
-            coset.fft_in_place(v);
+        match kernel {
+            Kernel::Wasm29 => Ok(witness_map29(n, [a, b, c])),
+            Kernel::Arkworks => witness_map_arkworks(&domain, a, b, c),
         }
-        let z_inv = domain
-            .evaluate_vanishing_polynomial(Fr::GENERATOR)
-            .inverse()
-            .ok_or_else(|| Error::ProofFailed {
-                what: "the vanishing polynomial is zero on the coset".into(),
-            })?;
-        let combine = |((ab, b), c): ((&mut Fr, &Fr), &Fr)| {
-            *ab = (*ab * b - c) * z_inv;
-        };
-        #[cfg(feature = "parallel")]
-        {
-            use rayon::prelude::*;
-            a.par_iter_mut().zip(&b).zip(&c).for_each(combine);
-        }
-        #[cfg(not(feature = "parallel"))]
-        a.iter_mut().zip(&b).zip(&c).for_each(combine);
-        drop((b, c));
-        coset.ifft_in_place(&mut a);
-        Ok(a)
     }
+}
+
+fn witness_map29(n: usize, vectors: [Vec<Fr>; 3]) -> Vec<BigInt<4>> {
+    let coset = fft::Coset::new(n);
+    let [mut a, b, c] = vectors.map(|v| {
+        let convert = |x: &Fr| fft::to29(x);
+        #[cfg(feature = "parallel")]
+        let mut out: Vec<Fr29> = {
+            use rayon::prelude::*;
+            v.par_iter().map(convert).collect()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let mut out: Vec<Fr29> = v.iter().map(convert).collect();
+        drop(v);
+        coset.evaluations_to_coset(&mut out);
+        out
+    });
+    coset.quotient(&mut a, &b, &c);
+    drop((b, c));
+    coset
+        .coefficients_from_coset(&mut a)
+        .into_iter()
+        .map(BigInt)
+        .collect()
+}
+
+fn witness_map_arkworks(
+    domain: &GeneralEvaluationDomain<Fr>,
+    mut a: Vec<Fr>,
+    mut b: Vec<Fr>,
+    mut c: Vec<Fr>,
+) -> Result<Vec<BigInt<4>>> {
+    let coset = domain
+        .get_coset(Fr::GENERATOR)
+        .ok_or_else(|| Error::ProofFailed {
+            what: "no coset of the evaluation domain".into(),
+        })?;
+    for v in [&mut a, &mut b, &mut c] {
+        domain.ifft_in_place(v);
+        coset.fft_in_place(v);
+    }
+    let z_inv = domain
+        .evaluate_vanishing_polynomial(Fr::GENERATOR)
+        .inverse()
+        .ok_or_else(|| Error::ProofFailed {
+            what: "the vanishing polynomial is zero on the coset".into(),
+        })?;
+    let combine = |((ab, b), c): ((&mut Fr, &Fr), &Fr)| {
+        *ab = (*ab * b - c) * z_inv;
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        a.par_iter_mut().zip(&b).zip(&c).for_each(combine);
+    }
+    #[cfg(not(feature = "parallel"))]
+    a.iter_mut().zip(&b).zip(&c).for_each(combine);
+    drop((b, c));
+    coset.ifft_in_place(&mut a);
+    Ok(a.iter().map(|x| x.into_bigint()).collect())
 }

@@ -179,10 +179,11 @@ pub fn prover_rejects_bad_input() {
     assert_js_error(&err, "KEY_INTEGRITY");
 }
 
-/// The wasm MSM kernel (29-bit limbs, batch-affine Pippenger with GLV) against arkworks in this
-/// build: field operations (Fq, Fr, weakly reduced and unnormalised operands, Fq2), the GLV
-/// constants and split, then G1 and G2 MSMs of random and edge-case inputs (zero scalars,
-/// repeated points, a point and its negation, the identity).
+/// The wasm kernels (29-bit limbs: batch-affine Pippenger with GLV, FFTs) against arkworks in
+/// this build: field operations (Fq, Fr, weakly reduced and unnormalised operands, Fq2), the GLV
+/// constants and split, the FFTs and the coset quotient of the witness map, then G1 and G2 MSMs
+/// of random and edge-case inputs (zero scalars, repeated points, a point and its negation, the
+/// identity).
 pub fn msm_kernel_matches_arkworks() {
     use airprover::prover::msm::testing;
     use rand::SeedableRng;
@@ -191,5 +192,6 @@ pub fn msm_kernel_matches_arkworks() {
     testing::weak_forms_match_arkworks(&mut rng, 100).unwrap();
     testing::fq2_matches_arkworks(&mut rng, 50).unwrap();
     testing::glv_matches_arkworks(&mut rng, 500).unwrap();
+    testing::fft_matches_arkworks(&mut rng, &[0, 1, 3, 8]).unwrap();
     testing::msm_matches_arkworks(&mut rng, &[0, 1, 2, 3, 13, 100, 1000]).unwrap();
 }

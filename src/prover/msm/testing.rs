@@ -316,3 +316,66 @@ pub fn msm_matches_arkworks<R: Rng>(rng: &mut R, sizes: &[usize]) -> Check {
     )?;
     Ok(())
 }
+
+/// The 29-bit FFTs ([`crate::prover::fft`]) against arkworks' radix-2 domain: forward DIF and
+/// inverse DIT on random vectors of each size `2^log_n`, then the whole coset quotient of the
+/// witness map (as `LibsnarkReduction` computes it) on three random vectors.
+pub fn fft_matches_arkworks<R: Rng>(rng: &mut R, log_sizes: &[u32]) -> Check {
+    use crate::prover::fft::{bit_reverse, dif, dit, from29, to29, Coset};
+    use ark_ff::FftField;
+    use ark_poly::{EvaluationDomain, GeneralEvaluationDomain, Radix2EvaluationDomain};
+    for &log_n in log_sizes {
+        let n = 1usize << log_n;
+        let random = |rng: &mut R| -> Vec<Fr> { (0..n).map(|_| Fr::rand(rng)).collect() };
+        let values = random(rng);
+        let domain = Radix2EvaluationDomain::<Fr>::new(n).ok_or("no domain")?;
+        let mut ours: Vec<Fr29> = values.iter().map(to29).collect();
+        dif(&mut ours, false);
+        let natural: Vec<Fr> = (0..n)
+            .map(|i| from29(&ours[bit_reverse(i, log_n)]))
+            .collect();
+        same(&format!("forward DIF of {n}"), natural, domain.fft(&values))?;
+
+        let mut ours: Vec<Fr29> = (0..n)
+            .map(|i| to29(&values[bit_reverse(i, log_n)]))
+            .collect();
+        dit(&mut ours, true);
+        let scaled: Vec<Fr> = ours.iter().map(|x| from29(x) * domain.size_inv).collect();
+        same(&format!("inverse DIT of {n}"), scaled, domain.ifft(&values))?;
+
+        if n < 2 {
+            continue;
+        }
+        let (a, b, c) = (random(rng), random(rng), random(rng));
+        let domain = GeneralEvaluationDomain::<Fr>::new(n).ok_or("no domain")?;
+        let coset = domain.get_coset(Fr::GENERATOR).ok_or("no coset")?;
+        let mut reference = [a.clone(), b.clone(), c.clone()];
+        for v in reference.iter_mut() {
+            domain.ifft_in_place(v);
+            coset.fft_in_place(v);
+        }
+        let z_inv = domain
+            .evaluate_vanishing_polynomial(Fr::GENERATOR)
+            .inverse()
+            .ok_or("Z is zero on the coset")?;
+        let mut h: Vec<Fr> = (0..n)
+            .map(|i| (reference[0][i] * reference[1][i] - reference[2][i]) * z_inv)
+            .collect();
+        coset.ifft_in_place(&mut h);
+
+        let ours = Coset::new(n);
+        let mut v: Vec<Vec<Fr29>> = [a, b, c]
+            .iter()
+            .map(|x| x.iter().map(to29).collect())
+            .collect();
+        for x in v.iter_mut() {
+            ours.evaluations_to_coset(x);
+        }
+        let (first, rest) = v.split_at_mut(1);
+        ours.quotient(&mut first[0], &rest[0], &rest[1]);
+        let coefficients = ours.coefficients_from_coset(&mut first[0]);
+        let expected: Vec<[u64; 4]> = h.iter().map(|x| x.into_bigint().0).collect();
+        same(&format!("coset quotient of {n}"), coefficients, expected)?;
+    }
+    Ok(())
+}
