@@ -169,7 +169,22 @@ pub struct Coset {
     z_inv: Fr29,
 }
 
+/// Cosets of the most recent domain sizes.
+static COSETS: Mutex<Vec<Arc<Coset>>> = Mutex::new(Vec::new());
+
 impl Coset {
+    /// The coset of the domain of size `n` (a power of two), its tables made once and kept.
+    pub fn of_size(n: usize) -> Arc<Coset> {
+        let mut cosets = COSETS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = cosets.iter().find(|c| 1usize << c.log_n == n) {
+            return c.clone();
+        }
+        let coset = Arc::new(Coset::new(n));
+        cosets.insert(0, coset.clone());
+        cosets.truncate(2);
+        coset
+    }
+
     /// For the domain of size `n` (a power of two).
     pub fn new(n: usize) -> Self {
         assert!(n.is_power_of_two(), "domain size {n} is not a power of two");

@@ -135,7 +135,7 @@ impl Products {
 }
 
 fn witness_map29(n: usize, vectors: [Vec<Fr>; 3]) -> Vec<BigInt<4>> {
-    let coset = fft::Coset::new(n);
+    let coset = fft::Coset::of_size(n);
     let [mut a, b, c] = vectors.map(|v| {
         let convert = |x: &Fr| fft::to29(x);
         #[cfg(feature = "parallel")]

@@ -13,7 +13,8 @@
 //! inputs never give but repeated bases do) the round is redone with per-pair cases, and once a
 //! bucket holds the identity the rest of the window takes that careful path.
 //!
-//! The buckets are combined with the usual running sum, in Jacobian coordinates. Windows are
+//! The buckets are combined with running sums, cut into segments that advance in lockstep so that
+//! they too add in affine coordinates with shared inversions ([`running_sum`]). Windows are
 //! independent: with `parallel`, each runs on a rayon thread. [`msm_glv`] first splits every
 //! scalar with the curve's endomorphism ([`super::glv`]): twice the points, half the windows.
 
@@ -350,17 +351,119 @@ fn sum_in_place<F: Field>(
     identity
 }
 
-/// `sum_b (b + 1) * B_b` by the running sum from the top bucket.
+/// `sum_b (b + 1) * B_b` for the bucket sums (`len[b]` is 0 or 1).
+///
+/// The running sum from the top bucket, `R += B_b; T += R`, is sequential, so in Jacobian
+/// coordinates it costs a mixed and a full addition per bucket. Cut into `k` segments of `l`
+/// buckets instead, the segments' running sums are independent: they advance in lockstep, one
+/// bucket per step, and each step's additions over all segments share one inversion, in affine
+/// coordinates. With `R_j` and `T_j` of segment j (buckets `j*l..(j+1)*l`, weights counted from
+/// the segment's start), the sum is `sum_j T_j + l * sum_j j * R_j`; the second term is a short
+/// running sum over the segments.
 fn running_sum<F: Field>(points: &[Affine<F>], start: &[u32], len: &[u32]) -> Jacobian<F> {
-    let mut running = Jacobian::ZERO;
-    let mut acc = Jacobian::ZERO;
-    for b in (0..len.len()).rev() {
+    let m = len.len();
+    let bucket = |b: usize| {
         if len[b] == 1 {
-            running = running.add_affine(&points[start[b] as usize]);
+            points[start[b] as usize]
+        } else {
+            Affine::INFINITY
         }
-        acc = acc.add(&running);
+    };
+    let k = segments(m);
+    if k == 1 {
+        let mut running = Jacobian::ZERO;
+        let mut acc = Jacobian::ZERO;
+        for b in (0..m).rev() {
+            running = running.add_affine(&bucket(b));
+            acc = acc.add(&running);
+        }
+        return acc;
     }
-    acc
+    let l = m / k;
+    let mut running = vec![Affine::INFINITY; k];
+    let mut total = vec![Affine::INFINITY; k];
+    let mut lanes = Lanes::default();
+    for t in (0..l).rev() {
+        lanes.add(&mut running, |j| bucket(j * l + t));
+        let current = running.clone();
+        lanes.add(&mut total, |j| current[j]);
+    }
+    let mut acc = Jacobian::ZERO;
+    let mut run = Jacobian::ZERO;
+    let mut weighted = Jacobian::ZERO;
+    for j in (0..k).rev() {
+        acc = acc.add_affine(&total[j]);
+        if j > 0 {
+            run = run.add_affine(&running[j]);
+            weighted = weighted.add(&run);
+        }
+    }
+    for _ in 0..l.trailing_zeros() {
+        weighted = weighted.double();
+    }
+    acc.add(&weighted)
+}
+
+/// How many segments [`running_sum`] cuts `m` buckets into (a power of two dividing m): enough
+/// that one inversion per step is shared by many additions, few enough that the final
+/// combination (three Jacobian additions per segment) stays small. One below 64 buckets.
+fn segments(m: usize) -> usize {
+    if m < 64 {
+        1
+    } else {
+        (m / 32).clamp(8, 128)
+    }
+}
+
+/// Scratch space for adding one point to each of many accumulators at once.
+struct Lanes<F> {
+    which: Vec<usize>,
+    denominators: Vec<F>,
+    prefix: Vec<F>,
+}
+
+impl<F> Default for Lanes<F> {
+    fn default() -> Self {
+        Lanes {
+            which: Vec::new(),
+            denominators: Vec::new(),
+            prefix: Vec::new(),
+        }
+    }
+}
+
+impl<F: Field> Lanes<F> {
+    /// `acc[j] += other(j)` for every j, in affine coordinates with one shared inversion.
+    fn add(&mut self, acc: &mut [Affine<F>], other: impl Fn(usize) -> Affine<F>) {
+        self.which.clear();
+        self.denominators.clear();
+        for (j, a) in acc.iter_mut().enumerate() {
+            let o = other(j);
+            if o.infinity {
+                continue;
+            }
+            if a.infinity {
+                *a = o;
+                continue;
+            }
+            self.which.push(j);
+            self.denominators.push(o.x.sub_for_mul(&a.x));
+        }
+        if batch_invert_nonzero(&mut self.denominators, &mut self.prefix) {
+            for (&j, inv) in self.which.iter().zip(&self.denominators) {
+                acc[j] = add_distinct(&acc[j], &other(j), inv);
+            }
+        } else {
+            self.denominators.clear();
+            for &j in &self.which {
+                self.denominators.push(denominator(&acc[j], &other(j)));
+            }
+            batch_invert(&mut self.denominators, &mut self.prefix);
+            for (&j, inv) in self.which.iter().zip(&self.denominators) {
+                acc[j] = add_with_inverse(&acc[j], &other(j), inv);
+            }
+        }
+    }
 }
 
 /// `p + q` for finite points with different x, given `1 / (q.x - p.x)`.

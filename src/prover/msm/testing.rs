@@ -304,6 +304,25 @@ pub fn msm_matches_arkworks<R: Rng>(rng: &mut R, sizes: &[usize]) -> Check {
         super::g1(Kernel::Wasm29, &[g; 64], &[k; 64]).into_affine(),
         (G1Projective::generator() * Fr::from(64u64) * Fr::from_bigint(k).unwrap()).into_affine(),
     )?;
+    // One point everywhere with scalars 1..n and 1: bucket and running sums meet as equal or
+    // opposite points at every level (doublings and identities in the segmented running sums).
+    for n in [300usize, 3000] {
+        let scalars: Vec<BigInt<4>> = (0..n)
+            .map(|i| Fr::from(if i % 2 == 0 { 1 } else { i as u64 }).into_bigint())
+            .collect();
+        let total: u64 = (0..n).map(|i| if i % 2 == 0 { 1 } else { i as u64 }).sum();
+        same(
+            &format!("G1 MSM of one point {n} times"),
+            super::g1(Kernel::Wasm29, &vec![g; n], &scalars).into_affine(),
+            (G1Projective::generator() * Fr::from(total)).into_affine(),
+        )?;
+        let h = G2Affine::generator();
+        same(
+            &format!("G2 MSM of one point {n} times"),
+            super::g2(Kernel::Wasm29, &vec![h; n], &scalars).into_affine(),
+            (G2Projective::generator() * Fr::from(total)).into_affine(),
+        )?;
+    }
     same(
         "G1 MSM of P and -P",
         super::g1(Kernel::Wasm29, &[g, -g], &[k, k]).into_affine(),
