@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use airprover::circuit::id::CircuitId;
 use airprover::claim::Claim;
 use airprover::field::Fr;
-use airprover::prover::{prove, setup, ProvingKey};
+use airprover::prover::msm::Kernel;
+use airprover::prover::prepared::PreparedProvingKey;
+use airprover::prover::{prove, setup};
 use airprover::tree::sample::{sample, DEFAULT_ATTESTATIONS};
 use criterion::{Criterion, SamplingMode};
 use rand::SeedableRng;
@@ -31,7 +33,7 @@ const SMOKE_CIRCUITS: &str = "square-chain-64,threshold-d4-k2";
 struct Prepared {
     id: CircuitId,
     constraints: usize,
-    pk: ProvingKey,
+    pk: PreparedProvingKey,
     claim: Option<Claim>,
 }
 
@@ -50,7 +52,8 @@ impl Prepared {
         Prepared {
             id,
             constraints: keys.constraints,
-            pk: keys.proving_key,
+            pk: PreparedProvingKey::new(keys.proving_key, Some(keys.matrices), Kernel::Arkworks)
+                .expect("a key just made"),
             claim,
         }
     }

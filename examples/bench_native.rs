@@ -17,6 +17,7 @@ use airprover::api;
 use airprover::circuit::id::CircuitId;
 use airprover::claim::Claim;
 use airprover::prover::keys::{KeyFile, KeyKind, Validation};
+use airprover::prover::msm::Kernel;
 use airprover::prover::Progress;
 use serde_json::{json, Value};
 
@@ -80,7 +81,10 @@ fn main() {
     let circuit = file.header.circuit;
     file.expect(KeyKind::Proving, &circuit)
         .expect("a proving key");
-    let pk = pool.install(|| file.proving_key(Validation::Unchecked).expect("the key"));
+    let pk = pool.install(|| {
+        file.prepared_proving_key(Validation::Unchecked, Kernel::Arkworks)
+            .expect("the key")
+    });
     let load_ms = load_start.elapsed().as_secs_f64() * 1e3;
 
     let claim = match circuit {

@@ -14,6 +14,8 @@ use crate::claim::Claim;
 use crate::error::{Error, Result};
 use crate::field::{self, Fr};
 use crate::prover::keys::{self, KeyFile, KeyKind, Validation};
+use crate::prover::msm::Kernel;
+use crate::prover::prepared::PreparedProvingKey;
 use crate::prover::{export, prove, setup as keygen, solidity, verify as check, Progress};
 
 /// The two key files of a circuit, as bytes.
@@ -46,7 +48,12 @@ pub fn setup(circuit_id: &str, seed: Option<u64>) -> Result<KeyPair> {
     };
     let development = seed.is_some();
     Ok(KeyPair {
-        proving_key: keys::write_proving_key(&made.proving_key, &circuit, development)?,
+        proving_key: keys::write_proving_key(
+            &made.proving_key,
+            Some(&made.matrices),
+            &circuit,
+            development,
+        )?,
         verifying_key: keys::write_verifying_key(&made.verifying_key, &circuit, development)?,
         constraints: made.constraints,
     })
@@ -64,20 +71,28 @@ pub fn prove(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<ProveOutput> {
     let claim = Claim::from_json(claim_json)?;
-    let pk = keys::read_proving_key(proving_key, &claim.circuit, Validation::Unchecked)?;
-    prove_with_key(&claim, &pk, progress)
+    let key = read_prepared_key(proving_key, &claim.circuit)?;
+    prove_with_key(&claim, &key, progress)
+}
+
+/// Reads a proving key file for `circuit`, prepared for this target's kernels (the key's points
+/// are not curve-checked; its SHA-256 is).
+pub fn read_prepared_key(bytes: &[u8], circuit: &CircuitId) -> Result<PreparedProvingKey> {
+    let file = keys::KeyFile::parse(bytes)?;
+    file.expect(keys::KeyKind::Proving, circuit)?;
+    file.prepared_proving_key(Validation::Unchecked, Kernel::default())
 }
 
 /// [`prove`] with a proving key already read (a worker keeps its keys warm between jobs). The
 /// key must be the claim circuit's: one for another circuit is refused before the MSMs.
 pub fn prove_with_key(
     claim: &Claim,
-    pk: &crate::prover::ProvingKey,
+    key: &PreparedProvingKey,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<ProveOutput> {
-    let proof = prove::prove_claim(claim, pk, &mut OsRng, progress)?;
+    let proof = prove::prove_claim(claim, key, &mut OsRng, progress)?;
     let public = claim.public_signals();
-    if !check::verify(&pk.vk, &public, &proof)? {
+    if !check::verify(key.verifying_key(), &public, &proof)? {
         return Err(Error::VerifyFailed {
             what: format!(
                 "the proof just made for {} does not verify; not returned",
@@ -125,11 +140,11 @@ pub fn square_chain_input(json: &str) -> Result<(u32, Fr)> {
 pub fn prove_square_chain_with_key(
     n: u32,
     x0: Fr,
-    pk: &crate::prover::ProvingKey,
+    key: &PreparedProvingKey,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<ProveOutput> {
-    let (proof, public) = prove::prove_square_chain(n, x0, pk, &mut OsRng, progress)?;
-    if !check::verify(&pk.vk, &public, &proof)? {
+    let (proof, public) = prove::prove_square_chain(n, x0, key, &mut OsRng, progress)?;
+    if !check::verify(key.verifying_key(), &public, &proof)? {
         return Err(Error::VerifyFailed {
             what: format!("the proof just made for square-chain-{n} does not verify; not returned"),
         });
@@ -257,12 +272,7 @@ mod tests {
     #[test]
     fn proves_a_square_chain_from_its_input() {
         let keys = setup("square-chain-8", Some(1)).unwrap();
-        let pk = keys::read_proving_key(
-            &keys.proving_key,
-            &"square-chain-8".parse().unwrap(),
-            Validation::Unchecked,
-        )
-        .unwrap();
+        let pk = read_prepared_key(&keys.proving_key, &"square-chain-8".parse().unwrap()).unwrap();
         let (n, x0) = square_chain_input(r#"{ "circuit": "square-chain-8", "x0": "3" }"#).unwrap();
         let out = prove_square_chain_with_key(n, x0, &pk, &mut |_| {}).unwrap();
         assert_eq!(out.public_signals[0], "3");

@@ -14,12 +14,16 @@ use rand_chacha::ChaCha20Rng;
 use airprover::circuit::{CircuitId, ClaimCircuit};
 use airprover::claim::Claim;
 use airprover::field::{modulus, Fr};
+use airprover::prover::msm::Kernel;
+use airprover::prover::prepared::PreparedProvingKey;
 use airprover::prover::{prove, setup, verify, Curve, ProvingKey, VerifyingKey};
 use airprover::tree::{self, sample, Attestation, MerkleTree};
 
 struct Fixture {
     claim: Claim,
     pk: ProvingKey,
+    /// The same key as airprover proves with (with the matrices from setup).
+    prepared: PreparedProvingKey,
     vk: VerifyingKey,
 }
 
@@ -28,9 +32,16 @@ fn fixture(id: &str) -> Fixture {
     let s = sample::sample(&circuit, 12, 3).unwrap();
     let claim = Claim::from_value(&s.claim).unwrap();
     let keys = setup::setup(&circuit, &mut ChaCha20Rng::seed_from_u64(1)).unwrap();
+    let prepared = PreparedProvingKey::new(
+        keys.proving_key.clone(),
+        Some(keys.matrices),
+        Kernel::default(),
+    )
+    .unwrap();
     Fixture {
         claim,
         pk: keys.proving_key,
+        prepared,
         vk: keys.verifying_key,
     }
 }
@@ -97,7 +108,7 @@ fn valid_witness_proves_and_verifies() {
             "the unchecked path itself works"
         );
         let mut rng = ChaCha20Rng::seed_from_u64(5);
-        let proof = prove::prove_claim(&f.claim, &f.pk, &mut rng, &mut |_| {}).unwrap();
+        let proof = prove::prove_claim(&f.claim, &f.prepared, &mut rng, &mut |_| {}).unwrap();
         assert!(
             verify::verify(&f.vk, &f.claim.public_signals(), &proof).unwrap(),
             "{id}"
@@ -109,7 +120,7 @@ fn valid_witness_proves_and_verifies() {
 fn altered_public_signals_do_not_verify() {
     let f = fixture("threshold-d4-k3");
     let mut rng = ChaCha20Rng::seed_from_u64(5);
-    let proof = prove::prove_claim(&f.claim, &f.pk, &mut rng, &mut |_| {}).unwrap();
+    let proof = prove::prove_claim(&f.claim, &f.prepared, &mut rng, &mut |_| {}).unwrap();
     let names = ["root", "campaignId", "claimant", "nullifier", "threshold"];
     for (i, name) in names.iter().enumerate() {
         let mut public = f.claim.public_signals();

@@ -101,7 +101,8 @@ async function loadKey(mod, key, storage, onProgress, onEvent) {
   const db = await database(storage);
   const { bytes, source, evicted, storeError } = await loadKeyBytes(db, key, onProgress);
   onEvent({ source, evicted, storeError });
-  return new mod.LoadedKey(bytes);
+  // loadKeyBytes checked the bytes against the manifest's SHA-256: no need to hash them again.
+  return mod.LoadedKey.fromVerifiedBytes(bytes);
 }
 
 /** An error as a plain object that survives postMessage, with out-of-memory recognised. */

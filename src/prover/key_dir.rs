@@ -156,11 +156,11 @@ mod tests {
         let (a, pk_a, vk_a) = tiny_keys(2, 1);
         let (b, pk_b, vk_b) = tiny_keys(3, 1);
         let (pa, va) = (
-            write_proving_key(&pk_a, &a, true).unwrap(),
+            write_proving_key(&pk_a, None, &a, true).unwrap(),
             write_verifying_key(&vk_a, &a, true).unwrap(),
         );
         let (pb, vb) = (
-            write_proving_key(&pk_b, &b, false).unwrap(),
+            write_proving_key(&pk_b, None, &b, false).unwrap(),
             write_verifying_key(&vk_b, &b, false).unwrap(),
         );
         dir.store(&a, &pa, &va, 3).unwrap();
@@ -207,7 +207,7 @@ mod tests {
         let (a, pk, vk) = tiny_keys(2, 1);
         let other: CircuitId = "square-chain-5".parse().unwrap();
         let (p, v) = (
-            write_proving_key(&pk, &a, false).unwrap(),
+            write_proving_key(&pk, None, &a, false).unwrap(),
             write_verifying_key(&vk, &a, false).unwrap(),
         );
         assert_eq!(

@@ -1,17 +1,24 @@
-//! Key files: a short header, then the key in arkworks' canonical serialisation (uncompressed).
+//! Key files: a short header, then the key in arkworks' canonical serialisation (uncompressed)
+//! and, in a proving key, the circuit's constraint matrices.
 //!
 //! ```text
 //! offset   size  field
 //! 0        8     magic "AIRPKEY\0"
-//! 8        2     format version, u16 little-endian (1)
+//! 8        2     format version, u16 little-endian (2; version 1 files are still read)
 //! 10       1     kind: 1 = proving key, 2 = verifying key
 //! 11       1     flags: bit 0 = development key (made from a seed); other bits zero
 //! 12       1     n = length of the circuit id (1..=64)
 //! 13       n     circuit id, ASCII (`threshold-d20-k8`)
 //! 13+n     8     payload length in bytes, u64 little-endian
 //! 21+n     32    SHA-256 of the payload
-//! 53+n     ...   payload: `ProvingKey` / `VerifyingKey` as `serialize_uncompressed` writes it
+//! 53+n     ...   payload: `ProvingKey` / `VerifyingKey` as `serialize_uncompressed` writes it;
+//!                after a proving key (version 2), the constraint matrices as
+//!                [`Matrices::to_bytes`] writes them, or nothing
 //! ```
+//!
+//! Version 2 added the matrices: with them, the first proof with a key synthesises the witness
+//! only (see [`super::matrices`]). A version 1 proving key still proves; its first proof builds
+//! the matrices itself.
 //!
 //! Reading never trusts the bytes: the header is checked field by field, the payload's length and
 //! digest must match, and the payload's own length prefixes are walked before arkworks sees them,
@@ -27,6 +34,9 @@ use ark_ec::AffineRepr;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 use sha2::{Digest, Sha256};
 
+use super::matrices::Matrices;
+use super::msm::Kernel;
+use super::prepared::PreparedProvingKey;
 use super::{ProvingKey, VerifyingKey};
 use crate::circuit::id::CircuitId;
 use crate::error::{Error, Result};
@@ -34,7 +44,9 @@ use crate::error::{Error, Result};
 /// First eight bytes of every key file.
 pub const MAGIC: [u8; 8] = *b"AIRPKEY\0";
 /// Version of the layout above; readers reject any other.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
+/// The older version this airprover still reads (proving keys without matrices).
+const OLDEST_VERSION: u16 = 1;
 /// Longest circuit id a header holds.
 const MAX_ID_LEN: usize = 64;
 const FLAG_DEVELOPMENT: u8 = 1;
@@ -108,12 +120,15 @@ pub struct KeyHeader {
 pub struct KeyFile<'a> {
     /// The header.
     pub header: KeyHeader,
+    /// The format version of the file (1 or 2).
+    pub version: u16,
     payload: &'a [u8],
 }
 
-/// Serialises a proving key with its header.
+/// Serialises a proving key with its header and, when given, its circuit's constraint matrices.
 pub fn write_proving_key(
     pk: &ProvingKey,
+    matrices: Option<&Matrices>,
     circuit: &CircuitId,
     development: bool,
 ) -> Result<Vec<u8>> {
@@ -122,7 +137,8 @@ pub fn write_proving_key(
         circuit: *circuit,
         development,
     };
-    write(&header, pk)
+    let trailer = matrices.map(Matrices::to_bytes).unwrap_or_default();
+    write(&header, pk, &trailer)
 }
 
 /// Serialises a verifying key with its header.
@@ -136,12 +152,12 @@ pub fn write_verifying_key(
         circuit: *circuit,
         development,
     };
-    write(&header, vk)
+    write(&header, vk, &[])
 }
 
-fn write(header: &KeyHeader, key: &impl CanonicalSerialize) -> Result<Vec<u8>> {
+fn write(header: &KeyHeader, key: &impl CanonicalSerialize, trailer: &[u8]) -> Result<Vec<u8>> {
     let id = header.circuit.to_string();
-    let size = key.serialized_size(Compress::No);
+    let size = key.serialized_size(Compress::No) + trailer.len();
     let mut out = Vec::with_capacity(53 + id.len() + size);
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -161,6 +177,7 @@ fn write(header: &KeyHeader, key: &impl CanonicalSerialize) -> Result<Vec<u8>> {
         .map_err(|e| Error::ProofFailed {
             what: format!("serialising the key: {e}"),
         })?;
+    out.extend_from_slice(trailer);
     let digest = Sha256::digest(&out[payload_at..]);
     out[digest_at..payload_at].copy_from_slice(&digest);
     Ok(out)
@@ -217,6 +234,7 @@ impl KeyHeader {
 /// The header and where the payload starts, before the payload is checked.
 struct RawHeader {
     header: KeyHeader,
+    version: u16,
     payload_len: u64,
     digest: [u8; 32],
     payload_at: usize,
@@ -231,9 +249,9 @@ impl RawHeader {
             ));
         }
         let version = u16::from_le_bytes(r.array("format version")?);
-        if version != FORMAT_VERSION {
+        if !(OLDEST_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(Error::key_integrity(format!(
-                "key file format version {version}, this airprover reads version {FORMAT_VERSION}"
+                "key file format version {version}, this airprover reads versions {OLDEST_VERSION} to {FORMAT_VERSION}"
             )));
         }
         let [kind] = r.array("kind")?;
@@ -266,6 +284,7 @@ impl RawHeader {
         };
         Ok(RawHeader {
             header,
+            version,
             payload_len,
             digest,
             payload_at: r.at,
@@ -276,6 +295,18 @@ impl RawHeader {
 impl<'a> KeyFile<'a> {
     /// Checks the header, the payload length and its SHA-256.
     pub fn parse(bytes: &'a [u8]) -> Result<Self> {
+        Self::read(bytes, true)
+    }
+
+    /// [`Self::parse`] without recomputing the payload's SHA-256: for bytes whose SHA-256 the
+    /// caller has just checked against a pinned manifest (the browser runtime does, with
+    /// WebCrypto, before it loads a key). Hashing 20-odd megabytes again in wasm costs a second
+    /// on a key's first load. Everything else is still checked.
+    pub fn parse_verified(bytes: &'a [u8]) -> Result<Self> {
+        Self::read(bytes, false)
+    }
+
+    fn read(bytes: &'a [u8], check_digest: bool) -> Result<Self> {
         let raw = RawHeader::read(bytes)?;
         let payload = &bytes[raw.payload_at..];
         let KeyHeader { kind, circuit, .. } = raw.header;
@@ -287,7 +318,7 @@ impl<'a> KeyFile<'a> {
                 raw.payload_len
             )));
         }
-        if Sha256::digest(payload).as_slice() != raw.digest {
+        if check_digest && Sha256::digest(payload).as_slice() != raw.digest {
             return Err(Error::key_integrity(format!(
                 "{} key for {circuit}: the payload does not match its SHA-256 (corrupt)",
                 kind.name()
@@ -295,6 +326,7 @@ impl<'a> KeyFile<'a> {
         }
         Ok(KeyFile {
             header: raw.header,
+            version: raw.version,
             payload,
         })
     }
@@ -311,13 +343,50 @@ impl<'a> KeyFile<'a> {
 
     /// Deserialises the proving key.
     pub fn proving_key(&self, validation: Validation) -> Result<ProvingKey> {
+        let (key, _) = self.proving_parts()?;
+        let pk = ProvingKey::deserialize_with_mode(key, Compress::No, validation.ark())?;
+        self.check_public_inputs(&pk.vk)?;
+        Ok(pk)
+    }
+
+    /// The constraint matrices a version 2 proving key carries; `None` for a version 1 file or a
+    /// key written without them.
+    pub fn matrices(&self) -> Result<Option<Matrices>> {
+        let (_, trailer) = self.proving_parts()?;
+        if trailer.is_empty() {
+            return Ok(None);
+        }
+        let m = Matrices::from_bytes(trailer)?;
+        let instance = self.header.circuit.num_public_inputs() + 1;
+        if m.num_instance_variables != instance {
+            return Err(Error::key_integrity(format!(
+                "the constraint matrices have {} instance variables, circuit {} has {instance}",
+                m.num_instance_variables, self.header.circuit
+            )));
+        }
+        Ok(Some(m))
+    }
+
+    /// The proving key and the matrices, ready to prove with (the queries in the form `kernel`
+    /// uses).
+    pub fn prepared_proving_key(
+        &self,
+        validation: Validation,
+        kernel: Kernel,
+    ) -> Result<PreparedProvingKey> {
+        let pk = self.proving_key(validation)?;
+        PreparedProvingKey::new(pk, self.matrices()?, kernel)
+    }
+
+    /// The arkworks key's bytes and what follows them (the matrices of a version 2 file).
+    fn proving_parts(&self) -> Result<(&'a [u8], &'a [u8])> {
         self.expect(KeyKind::Proving, &self.header.circuit)?;
         let mut walk = LayoutWalk::new(self.payload);
         walk.proving_key()?;
-        walk.finish()?;
-        let pk = ProvingKey::deserialize_with_mode(self.payload, Compress::No, validation.ark())?;
-        self.check_public_inputs(&pk.vk)?;
-        Ok(pk)
+        if self.version < 2 {
+            walk.finish()?;
+        }
+        Ok(self.payload.split_at(walk.at))
     }
 
     /// Deserialises the verifying key.
@@ -431,7 +500,7 @@ impl<'a> LayoutWalk<'a> {
         self.vec(self.g1, "l_query")
     }
 
-    fn finish(self) -> Result<()> {
+    fn finish(&self) -> Result<()> {
         let extra = self.payload.len() - self.at;
         if extra != 0 {
             return Err(Error::key_integrity(format!(
@@ -502,7 +571,7 @@ pub(crate) mod tests {
     #[test]
     fn round_trips_in_both_modes() {
         let (id, pk, vk) = tiny_keys(4, 1);
-        let pk_bytes = write_proving_key(&pk, &id, true).unwrap();
+        let pk_bytes = write_proving_key(&pk, None, &id, true).unwrap();
         let vk_bytes = write_verifying_key(&vk, &id, false).unwrap();
         for mode in [Validation::Checked, Validation::Unchecked] {
             assert_eq!(read_proving_key(&pk_bytes, &id, mode).unwrap(), pk);
@@ -525,7 +594,7 @@ pub(crate) mod tests {
     fn rejects_keys_of_another_circuit_or_kind() {
         let (id, pk, vk) = tiny_keys(3, 1);
         let other = CircuitId::SquareChain { n: 7 };
-        let pk_bytes = write_proving_key(&pk, &id, false).unwrap();
+        let pk_bytes = write_proving_key(&pk, None, &id, false).unwrap();
         let err = read_proving_key(&pk_bytes, &other, Validation::Checked).unwrap_err();
         assert_eq!(err.code(), "KEY_INTEGRITY");
         let text = err.to_string();
@@ -554,7 +623,7 @@ pub(crate) mod tests {
     #[test]
     fn truncations_are_key_integrity_errors() {
         let (id, pk, _) = tiny_keys(3, 2);
-        let bytes = write_proving_key(&pk, &id, false).unwrap();
+        let bytes = write_proving_key(&pk, None, &id, false).unwrap();
         let mut cuts: Vec<usize> = (0..80).collect();
         cuts.extend((80..bytes.len()).step_by(37));
         cuts.push(bytes.len() - 1);
@@ -571,7 +640,7 @@ pub(crate) mod tests {
     fn bit_flips_are_key_integrity_errors() {
         let (id, pk, vk) = tiny_keys(3, 3);
         for bytes in [
-            write_proving_key(&pk, &id, false).unwrap(),
+            write_proving_key(&pk, None, &id, false).unwrap(),
             write_verifying_key(&vk, &id, false).unwrap(),
         ] {
             let mut rng = ChaCha20Rng::seed_from_u64(9);
@@ -620,5 +689,82 @@ pub(crate) mod tests {
         let err = read_verifying_key(&bytes, &id, Validation::Unchecked).unwrap_err();
         assert_eq!(err.code(), "KEY_INTEGRITY");
         assert!(err.to_string().contains("gamma_abc_g1"), "{err}");
+    }
+
+    /// A version 2 proving key carries the matrices; a version 1 file (no trailer) still reads,
+    /// without them; damage to the matrices or a trailer where none belongs is refused.
+    #[test]
+    fn matrices_ride_in_version_2_proving_keys() {
+        use crate::prover::setup;
+        let id: CircuitId = "square-chain-8".parse().unwrap();
+        let made = setup::setup(&id, &mut ChaCha20Rng::seed_from_u64(2)).unwrap();
+        let bytes = write_proving_key(&made.proving_key, Some(&made.matrices), &id, true).unwrap();
+        assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 2);
+        let file = KeyFile::parse(&bytes).unwrap();
+        assert_eq!(file.matrices().unwrap(), Some(made.matrices.clone()));
+        assert_eq!(
+            file.proving_key(Validation::Checked).unwrap(),
+            made.proving_key
+        );
+        let prepared = file
+            .prepared_proving_key(Validation::Unchecked, Kernel::Wasm29)
+            .unwrap();
+        assert!(prepared.matrices().is_some());
+
+        // Version 1: the same key without matrices, the version field rewritten.
+        let mut v1 = write_proving_key(&made.proving_key, None, &id, true).unwrap();
+        v1[8..10].copy_from_slice(&1u16.to_le_bytes());
+        let file = KeyFile::parse(&v1).unwrap();
+        assert_eq!(file.matrices().unwrap(), None);
+        assert_eq!(
+            file.proving_key(Validation::Checked).unwrap(),
+            made.proving_key
+        );
+        // A version 1 file has nothing after the key.
+        let mut v1_trailer = bytes.clone();
+        v1_trailer[8..10].copy_from_slice(&1u16.to_le_bytes());
+        let err = KeyFile::parse(&v1_trailer)
+            .unwrap()
+            .proving_key(Validation::Unchecked)
+            .unwrap_err();
+        assert_eq!(err.code(), "KEY_INTEGRITY");
+        // A wrong digest: parse refuses it, parse_verified (for bytes hashed by the caller) does
+        // not look; the rest is still checked.
+        let mut wrong_digest = bytes.clone();
+        let digest_at = RawHeader::read(&bytes).unwrap().payload_at - 32;
+        wrong_digest[digest_at] ^= 1;
+        assert_eq!(
+            KeyFile::parse(&wrong_digest).unwrap_err().code(),
+            "KEY_INTEGRITY"
+        );
+        let file = KeyFile::parse_verified(&wrong_digest).unwrap();
+        assert_eq!(file.matrices().unwrap(), Some(made.matrices.clone()));
+        let truncated = &wrong_digest[..wrong_digest.len() - 1];
+        assert_eq!(
+            KeyFile::parse_verified(truncated).unwrap_err().code(),
+            "KEY_INTEGRITY"
+        );
+        // Version 3 is not read.
+        let mut v3 = bytes.clone();
+        v3[8..10].copy_from_slice(&3u16.to_le_bytes());
+        assert_eq!(KeyFile::parse(&v3).unwrap_err().code(), "KEY_INTEGRITY");
+
+        // Damaged matrices (digest recomputed, as a careless tool might): refused.
+        let payload_at = RawHeader::read(&bytes).unwrap().payload_at;
+        let mut damaged = bytes.clone();
+        let last = damaged.len() - 8;
+        damaged[last..last + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let digest = Sha256::digest(&damaged[payload_at..]);
+        damaged[payload_at - 32..payload_at].copy_from_slice(&digest);
+        let err = KeyFile::parse(&damaged).unwrap().matrices().unwrap_err();
+        assert_eq!(err.code(), "KEY_INTEGRITY");
+
+        // The matrices of a circuit with other public inputs: refused.
+        let other: CircuitId = "threshold-d2-k1".parse().unwrap();
+        let wrong = setup::matrices(&other).unwrap();
+        let mixed = write_proving_key(&made.proving_key, Some(&wrong), &id, true).unwrap();
+        let err = KeyFile::parse(&mixed).unwrap().matrices().unwrap_err();
+        assert_eq!(err.code(), "KEY_INTEGRITY");
+        assert!(err.to_string().contains("instance variables"), "{err}");
     }
 }

@@ -5,9 +5,11 @@
 //! checked against every constraint before any expensive work: arkworks only `debug_assert!`s it,
 //! so an unsatisfied witness would otherwise panic (debug) or give a proof that does not verify.
 //!
-//! The kernels: the constraint matrices are kept after the first proof with a key, so later
-//! proofs synthesise the witness only ([`super::qap`]); the MSMs go through [`super::msm`], which
-//! on wasm32 uses the 29-bit-limb batch-affine kernel and natively arkworks'.
+//! The kernels: with the key's constraint matrices ([`super::matrices`], from the key file or
+//! kept from the first proof) a proof synthesises the witness only and computes `A·z`, `B·z`,
+//! `C·z` in 29-bit limbs; the QAP and the MSMs run in the kernel the key was prepared for
+//! ([`PreparedProvingKey`]): the 29-bit FFTs and batch-affine GLV MSMs in wasm, arkworks'
+//! natively.
 
 use std::sync::Arc;
 
@@ -15,14 +17,15 @@ use ark_ec::CurveGroup;
 use ark_ff::{PrimeField, UniformRand};
 use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
 use ark_relations::r1cs::{
-    ConstraintMatrices, ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef,
-    OptimizationGoal, SynthesisMode,
+    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, OptimizationGoal, SynthesisMode,
 };
 use ark_std::rand::{CryptoRng, RngCore};
 
-use super::msm::{self, Kernel};
+use super::fft::to29;
+use super::matrices::{self, Matrices};
+use super::prepared::{G1Query, PreparedProvingKey};
 use super::qap;
-use super::{Progress, Proof, ProvingKey, Stage};
+use super::{Progress, Proof, Stage};
 use crate::circuit::{ClaimCircuit, SquareChain};
 use crate::claim::Claim;
 use crate::error::{Error, Result};
@@ -33,11 +36,11 @@ type G2 = <super::Curve as ark_ec::pairing::Pairing>::G2;
 /// Proves a validated claim. Returns the proof; the public signals are `claim.public_signals()`.
 pub fn prove_claim<R: RngCore + CryptoRng>(
     claim: &Claim,
-    pk: &ProvingKey,
+    key: &PreparedProvingKey,
     rng: &mut R,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Proof> {
-    let (proof, _) = prove_circuit(ClaimCircuit::new(claim), pk, rng, progress)?;
+    let (proof, _) = prove_circuit(ClaimCircuit::new(claim), key, rng, progress)?;
     Ok(proof)
 }
 
@@ -45,28 +48,17 @@ pub fn prove_claim<R: RngCore + CryptoRng>(
 pub fn prove_square_chain<R: RngCore + CryptoRng>(
     n: u32,
     x0: Fr,
-    pk: &ProvingKey,
+    key: &PreparedProvingKey,
     rng: &mut R,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<(Proof, Vec<Fr>)> {
-    prove_circuit(SquareChain::new(n, x0), pk, rng, progress)
+    prove_circuit(SquareChain::new(n, x0), key, rng, progress)
 }
 
 /// Proves any circuit with its witness. Returns the proof and the public inputs.
 pub fn prove_circuit<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
     circuit: C,
-    pk: &ProvingKey,
-    rng: &mut R,
-    progress: &mut dyn FnMut(&Progress),
-) -> Result<(Proof, Vec<Fr>)> {
-    prove_circuit_with(Kernel::default(), circuit, pk, rng, progress)
-}
-
-/// [`prove_circuit`] with the MSM kernel chosen (the default is the fastest for the target).
-pub fn prove_circuit_with<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
-    kernel: Kernel,
-    circuit: C,
-    pk: &ProvingKey,
+    key: &PreparedProvingKey,
     rng: &mut R,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<(Proof, Vec<Fr>)> {
@@ -78,10 +70,10 @@ pub fn prove_circuit_with<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
     };
 
     stage(Stage::Synthesis);
-    // With the matrices kept from an earlier proof with this key, synthesise the witness only.
-    let kept = qap::cached_matrices(pk);
+    // With the matrices known, synthesise the witness only.
+    let known = key.matrices();
     let cs = ConstraintSystem::new_ref();
-    if kept.is_some() {
+    if known.is_some() {
         cs.set_mode(SynthesisMode::Prove {
             construct_matrices: false,
         });
@@ -92,15 +84,18 @@ pub fn prove_circuit_with<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
     cs.finalize();
 
     stage(Stage::ConstraintCheck);
-    let matrices = match kept {
+    let matrices = match known {
         Some(m) => m,
         None => {
-            // First proof with this key: arkworks' check names the failing constraint.
+            // A key without matrices: arkworks' check names the failing constraint, then the
+            // matrices are kept for the next proofs.
             check_satisfied(&cs)?;
-            let m = Arc::new(cs.to_matrices().ok_or_else(|| Error::ProofFailed {
+            let ark = cs.to_matrices().ok_or_else(|| Error::ProofFailed {
                 what: "the constraint system built no matrices".into(),
-            })?);
-            qap::keep_matrices(pk, m.clone());
+            })?;
+            let m = Arc::new(Matrices::from_ark(&ark)?);
+            drop(ark);
+            key.keep_matrices(m.clone());
             m
         }
     };
@@ -113,16 +108,19 @@ pub fn prove_circuit_with<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
         (z, cs.instance_assignment.len())
     };
     drop(cs);
-    check_key_fits(&matrices, z.len(), num_public, pk)?;
-    let products = qap::products(&matrices, &z);
-    if let Some(i) = products.first_unsatisfied() {
+    check_key_fits(&matrices, z.len(), num_public, key)?;
+    let z29: Vec<_> = z.iter().map(to29).collect();
+    let products = matrices.products(&z29);
+    drop(z29);
+    if let Some(i) = matrices::first_unsatisfied(&products) {
         return Err(Error::WitnessFailed {
             constraint: format!("constraint #{i}"),
         });
     }
 
     stage(Stage::Qap);
-    let h_bigints = products.witness_map(&z[..num_public], kernel)?;
+    let public_with_one: Vec<_> = z[..num_public].iter().map(to29).collect();
+    let h_bigints = qap::witness_map(products, &public_with_one, key.kernel())?;
     let public = z[1..num_public].to_vec();
     let witness = &z[num_public..];
 
@@ -130,39 +128,32 @@ pub fn prove_circuit_with<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
     let s = Fr::rand(rng);
 
     stage(Stage::MsmH);
-    let h_acc = msm::g1(kernel, &pk.h_query, &h_bigints);
+    let h_acc = key.msm_g1(G1Query::H, 0, &h_bigints);
     drop(h_bigints);
 
     stage(Stage::MsmL);
     let witness_bigints: Vec<_> = witness.iter().map(|x| x.into_bigint()).collect();
-    let l_acc = msm::g1(kernel, &pk.l_query, &witness_bigints);
+    let l_acc = key.msm_g1(G1Query::L, 0, &witness_bigints);
 
     let assignment: Vec<_> = public
         .iter()
         .map(|x| x.into_bigint())
         .chain(witness_bigints)
         .collect();
+    let (a0, b0, b20) = key.first();
+    let vk = key.verifying_key();
 
     stage(Stage::MsmA);
-    let g_a = pk.delta_g1 * r
-        + pk.vk.alpha_g1
-        + pk.a_query[0]
-        + msm::g1(kernel, &pk.a_query[1..], &assignment);
+    let g_a = key.delta_g1() * r + vk.alpha_g1 + a0 + key.msm_g1(G1Query::A, 1, &assignment);
 
     stage(Stage::MsmB1);
-    let g1_b = pk.delta_g1 * s
-        + pk.beta_g1
-        + pk.b_g1_query[0]
-        + msm::g1(kernel, &pk.b_g1_query[1..], &assignment);
+    let g1_b = key.delta_g1() * s + key.beta_g1() + b0 + key.msm_g1(G1Query::B, 1, &assignment);
 
     stage(Stage::MsmB2);
-    let g2_b: G2 = pk.vk.delta_g2 * s
-        + pk.vk.beta_g2
-        + pk.b_g2_query[0]
-        + msm::g2(kernel, &pk.b_g2_query[1..], &assignment);
+    let g2_b: G2 = vk.delta_g2 * s + vk.beta_g2 + b20 + key.msm_b_g2(1, &assignment);
 
     // C = s*A + r*B1 - r*s*delta + L + H
-    let g_c = g_a * s + g1_b * r - pk.delta_g1 * (r * s) + l_acc + h_acc;
+    let g_c = g_a * s + g1_b * r - key.delta_g1() * (r * s) + l_acc + h_acc;
     stage(Stage::Done);
     Ok((
         Proof {
@@ -181,23 +172,25 @@ fn check_satisfied(cs: &ConstraintSystemRef<Fr>) -> Result<()> {
     }
 }
 
-/// A key made for another circuit has other query lengths: refuse it before the MSMs.
+/// A key made for another circuit (or matrices of another circuit) has other lengths: refuse it
+/// before the MSMs.
 fn check_key_fits(
-    m: &ConstraintMatrices<Fr>,
+    m: &Matrices,
     variables: usize,
     num_public: usize,
-    pk: &ProvingKey,
+    key: &PreparedProvingKey,
 ) -> Result<()> {
     let domain = GeneralEvaluationDomain::<Fr>::new(m.num_constraints + num_public)
         .map(|d| d.size())
         .unwrap_or(0);
-    let fits = variables == m.num_instance_variables + m.num_witness_variables
+    let fits = variables == m.num_variables()
         && num_public == m.num_instance_variables
-        && pk.a_query.len() == variables
-        && pk.b_g2_query.len() == variables
-        && pk.l_query.len() == variables - num_public
-        && pk.h_query.len() + 1 == domain
-        && pk.vk.gamma_abc_g1.len() == num_public;
+        && key.len(G1Query::A) == variables
+        && key.len(G1Query::B) == variables
+        && key.len_b_g2() == variables
+        && key.len(G1Query::L) == variables - num_public
+        && key.len(G1Query::H) + 1 == domain
+        && key.verifying_key().gamma_abc_g1.len() == num_public;
     if fits {
         Ok(())
     } else {

@@ -5,11 +5,16 @@
 //! RNG the keys are **development keys**: anyone with the seed can forge proofs.
 
 use ark_groth16::Groth16;
+use ark_relations::r1cs::{
+    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
+};
 use ark_std::rand::{CryptoRng, RngCore};
 
+use super::matrices::Matrices;
 use super::{Curve, ProvingKey, VerifyingKey};
-use crate::circuit::{constraint_count, Circuit, CircuitId};
+use crate::circuit::{Circuit, CircuitId};
 use crate::error::{Error, Result};
+use crate::field::Fr;
 
 /// Keys of one circuit.
 #[derive(Debug, Clone)]
@@ -20,11 +25,14 @@ pub struct Setup {
     pub verifying_key: VerifyingKey,
     /// Number of R1CS constraints of the circuit.
     pub constraints: usize,
+    /// The circuit's constraint matrices, as the key generation synthesised them (they go into
+    /// the proving key file).
+    pub matrices: Matrices,
 }
 
 /// Generates the proving and verifying key of `circuit`.
 pub fn setup<R: RngCore + CryptoRng>(circuit: &CircuitId, rng: &mut R) -> Result<Setup> {
-    let constraints = constraint_count(circuit)?;
+    let matrices = matrices(circuit)?;
     let proving_key =
         Groth16::<Curve>::generate_random_parameters_with_reduction(Circuit::blank(circuit), rng)
             .map_err(|e| Error::ProofFailed {
@@ -33,6 +41,21 @@ pub fn setup<R: RngCore + CryptoRng>(circuit: &CircuitId, rng: &mut R) -> Result
     Ok(Setup {
         verifying_key: proving_key.vk.clone(),
         proving_key,
-        constraints,
+        constraints: matrices.num_constraints,
+        matrices,
     })
+}
+
+/// The constraint matrices of `circuit`, synthesised as arkworks' key generation does it (setup
+/// mode, linear combinations inlined for the fewest constraints).
+pub fn matrices(circuit: &CircuitId) -> Result<Matrices> {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    cs.set_mode(SynthesisMode::Setup);
+    Circuit::blank(circuit).generate_constraints(cs.clone())?;
+    cs.finalize();
+    let ark = cs.to_matrices().ok_or_else(|| Error::ProofFailed {
+        what: format!("setup of {circuit}: no constraint matrices"),
+    })?;
+    Matrices::from_ark(&ark)
 }

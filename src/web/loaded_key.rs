@@ -11,7 +11,8 @@ use crate::api;
 use crate::circuit::CircuitId;
 use crate::claim::Claim;
 use crate::prover::keys::{KeyFile, KeyKind, Validation};
-use crate::prover::ProvingKey;
+use crate::prover::msm::Kernel;
+use crate::prover::prepared::PreparedProvingKey;
 use crate::Error;
 
 /// A proving key file, read and ready to prove with.
@@ -19,20 +20,35 @@ use crate::Error;
 pub struct LoadedKey {
     circuit: CircuitId,
     development: bool,
-    key: ProvingKey,
+    key: PreparedProvingKey,
 }
 
 #[wasm_bindgen]
 impl LoadedKey {
     /// Reads a proving key file. The caller has checked its SHA-256 against the pinned manifest,
     /// so the points are not curve-checked again (a bad point could only give a proof that fails
-    /// the self-check every proof goes through).
+    /// the self-check every proof goes through). The query points are converted for the wasm
+    /// kernels here, once, and the constraint matrices a version 2 key carries are kept.
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8]) -> JsResult<LoadedKey> {
-        let file = KeyFile::parse(bytes).map_err(to_js)?;
+        Self::load(KeyFile::parse(bytes).map_err(to_js)?)
+    }
+
+    /// Like the constructor, for bytes whose SHA-256 the caller has just checked against the
+    /// pinned manifest (the runtime's workers do, with WebCrypto): the digest inside the file is
+    /// not recomputed, which saves hashing the whole key again in wasm. Everything else is
+    /// checked.
+    #[wasm_bindgen(js_name = fromVerifiedBytes)]
+    pub fn from_verified_bytes(bytes: &[u8]) -> JsResult<LoadedKey> {
+        Self::load(KeyFile::parse_verified(bytes).map_err(to_js)?)
+    }
+
+    fn load(file: KeyFile) -> JsResult<LoadedKey> {
         let circuit = file.header.circuit;
         file.expect(KeyKind::Proving, &circuit).map_err(to_js)?;
-        let key = file.proving_key(Validation::Unchecked).map_err(to_js)?;
+        let key = file
+            .prepared_proving_key(Validation::Unchecked, Kernel::default())
+            .map_err(to_js)?;
         Ok(LoadedKey {
             circuit,
             development: file.header.development,

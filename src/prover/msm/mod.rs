@@ -38,18 +38,7 @@ pub enum Kernel {
 pub fn g1(kernel: Kernel, bases: &[G1Affine], scalars: &[BigInt<4>]) -> G1Projective {
     match kernel {
         Kernel::Arkworks => G1Projective::msm_bigint(bases, scalars),
-        Kernel::Wasm29 => {
-            let (points, scalars) = prepare(bases, scalars, |p| {
-                (!p.infinity).then(|| Affine {
-                    x: fq(&p.x),
-                    y: fq(&p.y),
-                    infinity: false,
-                })
-            });
-            let beta = Fq29::from_canonical(&glv::BETA_G1);
-            let r = pippenger::msm_glv(&points, &scalars, beta);
-            G1Projective::new_unchecked(fq_back(&r.x), fq_back(&r.y), fq_back(&r.z))
-        }
+        Kernel::Wasm29 => g1_prepared(&prepare_g1(bases), scalars),
     }
 }
 
@@ -57,45 +46,53 @@ pub fn g1(kernel: Kernel, bases: &[G1Affine], scalars: &[BigInt<4>]) -> G1Projec
 pub fn g2(kernel: Kernel, bases: &[G2Affine], scalars: &[BigInt<4>]) -> G2Projective {
     match kernel {
         Kernel::Arkworks => G2Projective::msm_bigint(bases, scalars),
-        Kernel::Wasm29 => {
-            let (points, scalars) = prepare(bases, scalars, |p| {
-                (!p.infinity).then(|| Affine {
-                    x: fq2(&p.x),
-                    y: fq2(&p.y),
-                    infinity: false,
-                })
-            });
-            let beta = Fp2 {
-                c0: Fq29::from_canonical(&glv::BETA_G2),
-                c1: Fq29::ZERO,
-            };
-            let r = pippenger::msm_glv(&points, &scalars, beta);
-            G2Projective::new_unchecked(fq2_back(&r.x), fq2_back(&r.y), fq2_back(&r.z))
-        }
+        Kernel::Wasm29 => g2_prepared(&prepare_g2(bases), scalars),
     }
 }
 
-/// The pairs with a non-zero scalar and a finite base, converted.
-fn prepare<P: Sync, F: field::Field>(
-    bases: &[P],
-    scalars: &[BigInt<4>],
-    convert: impl Fn(&P) -> Option<Affine<F>> + Sync,
-) -> (Vec<Affine<F>>, Vec<[u64; 4]>) {
-    let pair = |(p, s): (&P, &BigInt<4>)| {
-        if s.0 == [0; 4] {
-            return None;
-        }
-        convert(p).map(|a| (a, s.0))
-    };
+/// G1 points in the wasm kernel's form (one multiplication per coordinate), in order.
+pub fn prepare_g1(points: &[G1Affine]) -> Vec<Affine<Fq29>> {
+    convert(points, |p| Affine {
+        x: fq(&p.x),
+        y: fq(&p.y),
+        infinity: p.infinity,
+    })
+}
+
+/// G2 points in the wasm kernel's form, in order.
+pub fn prepare_g2(points: &[G2Affine]) -> Vec<Affine<Fp2<Fq29>>> {
+    convert(points, |p| Affine {
+        x: fq2(&p.x),
+        y: fq2(&p.y),
+        infinity: p.infinity,
+    })
+}
+
+fn convert<P: Sync, Q: Send>(points: &[P], f: impl Fn(&P) -> Q + Sync + Send) -> Vec<Q> {
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;
-        bases.par_iter().zip(scalars).filter_map(pair).unzip()
+        points.par_iter().map(f).collect()
     }
     #[cfg(not(feature = "parallel"))]
-    {
-        bases.iter().zip(scalars).filter_map(pair).unzip()
-    }
+    points.iter().map(f).collect()
+}
+
+/// The wasm kernel's G1 MSM over points [`prepare_g1`] made.
+pub fn g1_prepared(bases: &[Affine<Fq29>], scalars: &[BigInt<4>]) -> G1Projective {
+    let beta = Fq29::from_canonical(&glv::BETA_G1);
+    let r = pippenger::msm_glv(bases, scalars, beta);
+    G1Projective::new_unchecked(fq_back(&r.x), fq_back(&r.y), fq_back(&r.z))
+}
+
+/// The wasm kernel's G2 MSM over points [`prepare_g2`] made.
+pub fn g2_prepared(bases: &[Affine<Fp2<Fq29>>], scalars: &[BigInt<4>]) -> G2Projective {
+    let beta = Fp2 {
+        c0: Fq29::from_canonical(&glv::BETA_G2),
+        c1: Fq29::ZERO,
+    };
+    let r = pippenger::msm_glv(bases, scalars, beta);
+    G2Projective::new_unchecked(fq2_back(&r.x), fq2_back(&r.y), fq2_back(&r.z))
 }
 
 fn fq(x: &Fq) -> Fq29 {

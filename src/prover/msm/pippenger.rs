@@ -21,6 +21,7 @@
 use super::curve::{Affine, Jacobian};
 use super::field::Field;
 use super::glv;
+use ark_ff::BigInt;
 
 /// Multiplications per point of a window (an affine addition with its share of the batch
 /// inversion, plus the sorting and copying) against per bucket of the running sum (a mixed and a
@@ -76,42 +77,43 @@ fn bits_at(s: &[u64; 4], start: usize, count: usize) -> u64 {
     v & ((1u64 << count) - 1)
 }
 
-/// `sum(scalars[i] * bases[i])`. Scalars are canonical little-endian words below 2^254; bases
-/// may include the identity and repeat.
-pub fn msm<F: Field>(bases: &[Affine<F>], scalars: &[[u64; 4]]) -> Jacobian<F> {
-    msm_bits(bases, scalars, 254)
-}
-
-/// [`msm`] through the GLV endomorphism `(x, y) -> (beta * x, y)`, which must multiply the
-/// bases by [`glv::LAMBDA`] (scalars below r).
-pub fn msm_glv<F: Field>(bases: &[Affine<F>], scalars: &[[u64; 4]], beta: F) -> Jacobian<F> {
-    let split = |(p, s): (&Affine<F>, &[u64; 4])| {
-        let (k1, k2) = glv::decompose(s);
+/// `sum(scalars[i] * bases[i])` through the GLV endomorphism `(x, y) -> (beta * x, y)`, which
+/// must multiply the bases by [`glv::LAMBDA`] (canonical scalars, below r; bases may repeat). Pairs with a zero scalar or the identity as
+/// base are left out before the split.
+pub fn msm_glv<F: Field>(bases: &[Affine<F>], scalars: &[BigInt<4>], beta: F) -> Jacobian<F> {
+    let n = bases.len().min(scalars.len());
+    let split = |(p, s): (&Affine<F>, &BigInt<4>)| {
+        if p.infinity || s.0 == [0; 4] {
+            return None;
+        }
+        let (k1, k2) = glv::decompose(&s.0);
         let phi = Affine {
             x: p.x * beta,
             y: p.y,
-            infinity: p.infinity,
+            infinity: false,
         };
         let signed = |p: Affine<F>, k: i128| {
             let m = k.unsigned_abs();
             let scalar = [m as u64, (m >> 64) as u64, 0, 0];
             (if k < 0 { p.neg() } else { p }, scalar)
         };
-        [signed(*p, k1), signed(phi, k2)]
+        Some([signed(*p, k1), signed(phi, k2)])
     };
-    let n = bases.len().min(scalars.len());
     #[cfg(feature = "parallel")]
     let pairs: Vec<[(Affine<F>, [u64; 4]); 2]> = {
         use rayon::prelude::*;
         bases[..n]
             .par_iter()
             .zip(&scalars[..n])
-            .map(split)
+            .filter_map(split)
             .collect()
     };
     #[cfg(not(feature = "parallel"))]
-    let pairs: Vec<[(Affine<F>, [u64; 4]); 2]> =
-        bases[..n].iter().zip(&scalars[..n]).map(split).collect();
+    let pairs: Vec<[(Affine<F>, [u64; 4]); 2]> = bases[..n]
+        .iter()
+        .zip(&scalars[..n])
+        .filter_map(split)
+        .collect();
     let (points, small): (Vec<Affine<F>>, Vec<[u64; 4]>) = pairs.into_iter().flatten().unzip();
     msm_bits(&points, &small, 127)
 }

@@ -52,21 +52,24 @@ fn msm_matches_arkworks_on_larger_inputs() {
     testing::msm_matches_arkworks(&mut rng, &[1000, 5000]).unwrap();
 }
 
-/// Whole proofs with the wasm kernel verify (natively here; the browser tests prove with it too).
+/// Whole proofs with the wasm kernels verify (natively here; the browser tests prove with them
+/// too): with keys prepared for them, with and without the matrices from setup.
 #[test]
 fn proofs_made_with_the_wasm_kernel_verify() {
     use crate::circuit::{ClaimCircuit, SquareChain};
     use crate::claim::Claim;
-    use crate::prover::{prove::prove_circuit_with, setup, verify::verify};
+    use crate::prover::prepared::PreparedProvingKey;
+    use crate::prover::{prove::prove_circuit, setup, verify::verify};
     use crate::tree::sample::sample;
 
     let mut rng = ChaCha20Rng::seed_from_u64(4);
     let id = "square-chain-64".parse().unwrap();
     let keys = setup::setup(&id, &mut rng).unwrap();
-    let (proof, public) = prove_circuit_with(
-        super::Kernel::Wasm29,
+    let key =
+        PreparedProvingKey::new(keys.proving_key.clone(), None, super::Kernel::Wasm29).unwrap();
+    let (proof, public) = prove_circuit(
         SquareChain::new(64, Fr::from(3u64)),
-        &keys.proving_key,
+        &key,
         &mut rng,
         &mut |_| {},
     )
@@ -76,16 +79,19 @@ fn proofs_made_with_the_wasm_kernel_verify() {
     let id = "threshold-d4-k2".parse().unwrap();
     let keys = setup::setup(&id, &mut rng).unwrap();
     let claim = Claim::from_value(&sample(&id, 10, 5).unwrap().claim).unwrap();
-    let (proof, public) = prove_circuit_with(
-        super::Kernel::Wasm29,
-        ClaimCircuit::new(&claim),
-        &keys.proving_key,
-        &mut rng,
-        &mut |_| {},
-    )
-    .unwrap();
-    assert_eq!(public, claim.public_signals());
-    assert!(verify(&keys.verifying_key, &public, &proof).unwrap());
+    for matrices in [None, Some(keys.matrices.clone())] {
+        let key =
+            PreparedProvingKey::new(keys.proving_key.clone(), matrices, super::Kernel::Wasm29)
+                .unwrap();
+        // Twice: the second proof uses the matrices the first one kept, when it had to build them.
+        for _ in 0..2 {
+            let (proof, public) =
+                prove_circuit(ClaimCircuit::new(&claim), &key, &mut rng, &mut |_| {}).unwrap();
+            assert_eq!(public, claim.public_signals());
+            assert!(verify(&keys.verifying_key, &public, &proof).unwrap());
+        }
+        assert!(key.matrices().is_some());
+    }
 }
 
 #[test]
