@@ -44,23 +44,47 @@ fn windows(c: usize, bits: usize) -> usize {
 }
 
 /// The signed digits of every scalar, window-major: `digits[w * n + i]` is scalar i's digit in
-/// window w.
+/// window w. With `parallel`, blocks of scalars are recoded on rayon's threads, each writing its
+/// block's part of every window.
 fn signed_digits(scalars: &[[u64; 4]], c: usize, bits: usize) -> Vec<i32> {
+    const BLOCK: usize = 4096;
     let n = scalars.len();
     let w_count = windows(c, bits);
     let mut digits = vec![0i32; w_count * n];
-    let half = 1i64 << (c - 1);
-    let full = 1i64 << c;
-    for (i, s) in scalars.iter().enumerate() {
-        let mut carry = 0i64;
-        for w in 0..w_count {
-            let raw = bits_at(s, w * c, c) as i64 + carry;
-            let d = if raw > half { raw - full } else { raw };
-            carry = i64::from(raw > half);
-            digits[w * n + i] = d as i32;
+    // For each block of scalars, its slice of every window.
+    let mut blocks: Vec<Vec<&mut [i32]>> = (0..n.div_ceil(BLOCK)).map(|_| Vec::new()).collect();
+    for window in digits.chunks_mut(n.max(1)) {
+        for (block, part) in blocks.iter_mut().zip(window.chunks_mut(BLOCK)) {
+            block.push(part);
         }
-        debug_assert_eq!(carry, 0, "a scalar of more than {bits} bits");
     }
+    let recode = |(mut parts, scalars): (Vec<&mut [i32]>, &[[u64; 4]])| {
+        let half = 1i64 << (c - 1);
+        let full = 1i64 << c;
+        for (i, s) in scalars.iter().enumerate() {
+            let mut carry = 0i64;
+            for (w, part) in parts.iter_mut().enumerate() {
+                let raw = bits_at(s, w * c, c) as i64 + carry;
+                let d = if raw > half { raw - full } else { raw };
+                carry = i64::from(raw > half);
+                part[i] = d as i32;
+            }
+            debug_assert_eq!(carry, 0, "a scalar of more than {bits} bits");
+        }
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        blocks
+            .into_par_iter()
+            .zip(scalars.par_chunks(BLOCK))
+            .for_each(recode);
+    }
+    #[cfg(not(feature = "parallel"))]
+    blocks
+        .into_iter()
+        .zip(scalars.chunks(BLOCK))
+        .for_each(recode);
     digits
 }
 
@@ -78,8 +102,8 @@ fn bits_at(s: &[u64; 4], start: usize, count: usize) -> u64 {
 }
 
 /// `sum(scalars[i] * bases[i])` through the GLV endomorphism `(x, y) -> (beta * x, y)`, which
-/// must multiply the bases by [`glv::LAMBDA`] (canonical scalars, below r; bases may repeat). Pairs with a zero scalar or the identity as
-/// base are left out before the split.
+/// must multiply the bases by [`glv::LAMBDA`] (canonical scalars, below r; bases may repeat).
+/// Pairs with a zero scalar or the identity as base are left out before the split.
 pub fn msm_glv<F: Field>(bases: &[Affine<F>], scalars: &[BigInt<4>], beta: F) -> Jacobian<F> {
     let n = bases.len().min(scalars.len());
     let split = |(p, s): (&Affine<F>, &BigInt<4>)| {
@@ -100,21 +124,22 @@ pub fn msm_glv<F: Field>(bases: &[Affine<F>], scalars: &[BigInt<4>], beta: F) ->
         Some([signed(*p, k1), signed(phi, k2)])
     };
     #[cfg(feature = "parallel")]
-    let pairs: Vec<[(Affine<F>, [u64; 4]); 2]> = {
+    let (points, small): (Vec<Affine<F>>, Vec<[u64; 4]>) = {
         use rayon::prelude::*;
         bases[..n]
             .par_iter()
             .zip(&scalars[..n])
             .filter_map(split)
-            .collect()
+            .flat_map_iter(|pair| pair)
+            .unzip()
     };
     #[cfg(not(feature = "parallel"))]
-    let pairs: Vec<[(Affine<F>, [u64; 4]); 2]> = bases[..n]
+    let (points, small): (Vec<Affine<F>>, Vec<[u64; 4]>) = bases[..n]
         .iter()
         .zip(&scalars[..n])
         .filter_map(split)
-        .collect();
-    let (points, small): (Vec<Affine<F>>, Vec<[u64; 4]>) = pairs.into_iter().flatten().unzip();
+        .flatten()
+        .unzip();
     msm_bits(&points, &small, 127)
 }
 
