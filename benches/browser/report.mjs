@@ -15,6 +15,13 @@ const s = (ms) => (Number.isFinite(ms) ? (ms / 1e3).toFixed(2) : '–');
 const mib = (b) => (b ? `${(b / 2 ** 20).toFixed(0)} MiB` : '–');
 const x = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}x` : '–');
 
+/** How the runs were taken, in words. */
+function rounds(doc) {
+  return doc.rounds
+    ? `${doc.rounds} rounds of ${doc.runsPerRound} each, the configurations of a circuit interleaved`
+    : 'one session per configuration';
+}
+
 function config(row, name) {
   return row.configs.find((c) => c.config === name);
 }
@@ -83,6 +90,21 @@ export function memoryTable(doc) {
   );
 }
 
+/** The first proof after the key is loaded, and the load itself: what a page proving once waits for. */
+export function coldTable(doc) {
+  const names = ['native-all', 'wasm-single', 'wasm-threads', 'snarkjs-single', 'snarkjs-threads'];
+  return table(
+    ['first proof, s (key load, ms)', ...names.map((n) => CONFIGS.find(([c]) => c === n)[1])],
+    doc.results.map((row) => [
+      row.circuit,
+      ...names.map((n) => {
+        const c = config(row, n);
+        return c ? `${s(c.coldMs)} (${Number.isFinite(c.keyLoadMs) ? c.keyLoadMs.toFixed(0) : '–'})` : '–';
+      }),
+    ]),
+  );
+}
+
 export function stageTable(doc) {
   const rows = [];
   for (const row of doc.results) {
@@ -107,10 +129,12 @@ export function targetTable(doc) {
     check('wasm threads vs wasm single', ratio(row, 'wasm-single', 'wasm-threads'), '>= 1.8x', (v) => v >= 1.8);
   }
   for (const r of doc.results) {
-    const ours = config(r, 'wasm-threads')?.peakRssBytes;
-    const theirs = config(r, 'snarkjs-threads')?.peakRssBytes;
-    if (ours && theirs) {
-      rows.push([`peak renderer memory, wasm threads / snarkjs threads (${r.circuit})`, x(ours / theirs), '<= 1x', ours <= theirs ? 'met' : 'not met']);
+    for (const [build, label] of [['threads', 'threads'], ['single', 'singleThread']]) {
+      const ours = config(r, `wasm-${build}`)?.peakRssBytes;
+      const theirs = config(r, `snarkjs-${build}`)?.peakRssBytes;
+      if (ours && theirs) {
+        rows.push([`peak renderer memory, wasm ${build} / snarkjs ${label} (${r.circuit})`, x(ours / theirs), '<= 1x', ours <= theirs ? 'met' : 'not met']);
+      }
     }
   }
   return table(['target', 'reached', 'goal', ''], rows);
@@ -120,7 +144,7 @@ export function targetTable(doc) {
 function skippedNote(doc) {
   const skipped = doc.snarkjsSkipped ?? [];
   return skipped.length
-    ? `snarkjs was not run on ${skipped.join(', ')} (\`BENCH_SNARKJS_CIRCUITS\`): the one-time preparation of a powers of tau that size (about two hours for 2^18 on 2 cores) was left out.`
+    ? `snarkjs was not run on ${skipped.join(', ')} in this run (\`BENCH_SNARKJS_CIRCUITS\` or \`BENCH_ONLY\`).`
     : '';
 }
 
@@ -135,7 +159,7 @@ function busyNote(doc) {
 
 export function renderTables(doc) {
   return [
-    `Proving time, seconds: median (min) of the warm runs after a cold one (${doc.machine.cores} cores, ${doc.machine.cpu})`,
+    `Proving time, seconds: median (min) of the warm runs after a cold one, ${rounds(doc)} (${doc.machine.cores} cores, ${doc.machine.cpu})`,
     speedTable(doc),
     busyNote(doc),
     skippedNote(doc),
@@ -147,6 +171,9 @@ export function renderTables(doc) {
     '',
     'Peak memory (process VmHWM; in Chromium the renderer, which hosts the workers) and keys',
     memoryTable(doc),
+    '',
+    'First proof after loading the key (the cold run), and the key load (airprover: download, SHA-256 check, parse; snarkjs: download, its proofs parse the zkey each time)',
+    coldTable(doc),
     '',
     stageTable(doc),
   ].join('\n');
@@ -167,7 +194,7 @@ export function renderReadme(before, doc) {
     '',
     '![Proving time per circuit](docs/bench-speed.svg)',
     '',
-    'Proving time, seconds: median (min) of the warm runs after a cold one.',
+    `Proving time, seconds: median (min) of the warm runs after a cold one, ${rounds(doc)}.`,
     '',
     speedTable(doc),
     '',
@@ -183,6 +210,12 @@ export function renderReadme(before, doc) {
     'Peak memory (process VmHWM; in Chromium the renderer, which hosts the workers) and keys:',
     '',
     memoryTable(doc),
+    '',
+    'The first proof after loading the key (the cold run), with the key load in brackets ' +
+      '(airprover: download, SHA-256 check against the manifest, parse; snarkjs: download only, ' +
+      'since every `fullProve` parses the zkey again):',
+    '',
+    coldTable(doc),
     '',
     '<details><summary>Where the time goes (stage medians, ms)</summary>',
     '',

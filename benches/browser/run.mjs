@@ -6,20 +6,25 @@
 //            package's own worker (pkg/prover-worker.js, keys loaded once and kept in memory)
 //   snarkjs  groth16.fullProve in the same Chromium, singleThread and with its workers, on the
 //            same statement written in circom (circuits/), compiled with circom2
-// a cold run, then BENCH_RUNS runs (min and median), per-stage times, key bytes and load time,
-// peak memory (process VmHWM natively; the renderer's VmHWM in Chromium, and wasm memory), and
-// whether other processes used the CPU during a timing. Everything snarkjs needs (powers of tau,
+// in BENCH_ROUNDS rounds that each measure every configuration once (a fresh process or browser:
+// a cold run, then BENCH_RUNS warm runs), airprover's wasm build just before snarkjs with the
+// same threading, so that a machine whose speed drifts moves both sides of a ratio alike; min
+// and median over all rounds' warm runs, per-stage times, key bytes and load time, peak memory
+// (process VmHWM natively; the renderer's VmHWM in Chromium, and wasm memory), and whether other
+// processes used the CPU during a timing. Everything snarkjs needs (powers of tau,
 // r1cs, wasm, zkey) is made locally and cached under target/bench-browser/; the powers of tau is a
 // DEVELOPMENT one from a fixed seed (examples/dev_ptau.rs), made natively in seconds.
 //
 // Writes target/bench/browser.json, prints the tables, draws docs/bench-speed.svg and rewrites
 // the `## Speed` section of README.md.
 //
-// Environment: BENCH_CIRCUITS (comma list), BENCH_RUNS (runs after the cold one; default 3),
+// Environment: BENCH_CIRCUITS (comma list), BENCH_ROUNDS (default 2), BENCH_RUNS (runs after
+// the cold one in each round; default 2),
 // BENCH_ONLY (comma list of native,wasm,snarkjs), BENCH_SNARKJS_CIRCUITS (the circuits snarkjs
 // runs on; default all),
 // BENCH_BUILDS (wasm builds, default single,threads), BENCH_NO_README=1 (leave README.md and
-// docs/ alone).
+// docs/ alone), BENCH_RENDER_ONLY=1 (measure nothing: README.md's section and the chart again
+// from target/bench/browser.json).
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
@@ -217,6 +222,33 @@ function summary(runs) {
   };
 }
 
+const median = (values) => [...values].sort((x, y) => x - y)[Math.floor((values.length - 1) / 2)];
+
+/**
+ * One configuration's rounds as one result: min and median over every round's warm runs, the
+ * median cold run and key load, the highest peak memory, busy if any round was.
+ */
+function mergeRounds(list) {
+  const warm = list.flatMap((r) => r.rawRuns.slice(1));
+  const merged = { ...list[0], ...summary([list[0].rawRuns[0], ...warm]) };
+  merged.coldMs = median(list.map((r) => r.rawRuns[0].totalMs));
+  merged.rounds = list.length;
+  if (warm[0]?.stages) merged.stages = stageMedians([null, ...warm]);
+  for (const field of ['keyLoadMs', 'initMs']) {
+    if (Number.isFinite(list[0][field])) merged[field] = median(list.map((r) => r[field]));
+  }
+  for (const field of ['peakRssBytes', 'wasmMemoryBytes']) {
+    if (list[0][field] !== undefined) merged[field] = Math.max(...list.map((r) => r[field] ?? 0));
+  }
+  merged.cpu = {
+    seconds: list.reduce((t, r) => t + r.cpu.seconds, 0),
+    otherCores: Math.max(...list.map((r) => r.cpu.otherCores)),
+    busy: list.some((r) => r.cpu.busy),
+  };
+  delete merged.rawRuns;
+  return merged;
+}
+
 /** Median duration of each stage over the warm runs, from the stage start marks. */
 function stageMedians(runs) {
   const per = {};
@@ -248,7 +280,7 @@ async function nativeBench(id, pk, inputFile, threads, runs) {
     config: threads === 1 ? 'native-1' : 'native-all',
     threads,
     ...summary(out.runs),
-    stages: stageMedians(out.runs),
+    rawRuns: out.runs,
     keyBytes: out.keyBytes,
     keyLoadMs: out.keyLoadMs,
     peakRssBytes: out.peakRssBytes,
@@ -301,7 +333,7 @@ async function wasmBench(server, id, key, input, build, runs) {
     config: build === 'single' ? 'wasm-single' : 'wasm-threads',
     threads: out.info.threads,
     ...summary(out.runs),
-    stages: stageMedians(out.runs),
+    rawRuns: out.runs,
     keyBytes: key.bytes,
     keyLoadMs: out.keyLoadMs,
     initMs: out.initMs,
@@ -327,6 +359,7 @@ async function snarkjsBench(server, id, files, input, singleThread, runs) {
     config: singleThread ? 'snarkjs-single' : 'snarkjs-threads',
     threads: singleThread ? 1 : CORES,
     ...summary(out.runs),
+    rawRuns: out.runs,
     keyBytes: out.zkeyBytes,
     keyLoadMs: out.keyLoadMs,
     peakRssBytes: out.rendererPeakRssBytes,
@@ -338,7 +371,18 @@ async function snarkjsBench(server, id, files, input, singleThread, runs) {
 
 // ---------------------------------------------------------------------------------------------
 
+/** BENCH_RENDER_ONLY=1: README.md's `## Speed` and the chart again from target/bench/browser.json. */
+function renderOnly() {
+  const doc = JSON.parse(readFileSync(join(ROOT, 'target/bench/browser.json'), 'utf8'));
+  console.log(renderTables(doc));
+  writeFileSync(join(ROOT, 'docs/bench-speed.svg'), renderChart(doc));
+  const readme = join(ROOT, 'README.md');
+  writeFileSync(readme, renderReadme(readFileSync(readme, 'utf8'), doc));
+  log('rewrote docs/bench-speed.svg and the `## Speed` section of README.md from target/bench/browser.json');
+}
+
 async function main() {
+  if (process.env.BENCH_RENDER_ONLY === '1') return renderOnly();
   const started = Date.now();
   for (const f of [CLI, NATIVE]) {
     if (!existsSync(f)) throw new Error(`${f} is missing: run \`make bench-browser\` (it builds it)`);
@@ -361,47 +405,55 @@ async function main() {
     // Saved as it goes, so that an interrupted run keeps what it measured.
     mkdirSync(join(ROOT, 'target/bench'), { recursive: true });
     writeFileSync(join(ROOT, 'target/bench/browser.partial.json'), JSON.stringify({ date: new Date().toISOString(), results }, null, 2) + '\n');
-    log(`${row.circuit} ${r.config}: median ${(r.medianMs / 1e3).toFixed(3)} s, min ${(r.minMs / 1e3).toFixed(3)} s, cold ${(r.coldMs / 1e3).toFixed(3)} s${r.cpu.busy ? ' (machine busy)' : ''}`);
+    log(`${row.circuit} ${r.config}: median ${(r.medianMs / 1e3).toFixed(3)} s, min ${(r.minMs / 1e3).toFixed(3)} s, cold ${(r.coldMs / 1e3).toFixed(3)} s over ${r.rounds} rounds${r.cpu.busy ? ' (machine busy)' : ''}`);
   };
-  const runs = Number(process.env.BENCH_RUNS ?? 3);
+  const runs = Number(process.env.BENCH_RUNS ?? 2);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+  const builds = (process.env.BENCH_BUILDS ?? 'single,threads').split(',');
   try {
-    // airprover first, snarkjs after: snarkjs's one-time setup (powers of tau, zkeys) is slow.
     for (const id of circuits) {
+      // Every input first (snarkjs's zkey can take minutes the first time), then the timings.
       const { pk, inputFile, input } = airproverInputs(id);
       const constraints = JSON.parse(readFileSync(join(BUILD, 'keys/manifest.json'), 'utf8')).circuits.find((c) => c.id === id)?.constraints;
       const row = { circuit: id, constraints, configs: [], input };
       results.push(row);
-      if (only.has('native')) {
-        for (const threads of [...new Set([1, CORES])]) add(row, await nativeBench(id, pk, inputFile, threads, runs));
-      }
-      if (only.has('wasm')) {
-        const key = { url: `/data/keys/${id}.pk`, sha256: sha256(pk), bytes: statSync(pk).size, development: true };
-        for (const build of (process.env.BENCH_BUILDS ?? 'single,threads').split(',')) {
-          const r = await wasmBench(server, id, key, input, build, runs);
-          const expected = row.configs[0]?.publicSignals;
-          if (expected && JSON.stringify(r.publicSignals) !== JSON.stringify(expected)) {
-            throw new Error(`${id} ${build}: public signals differ from native`);
+      const snark = only.has('snarkjs') && snarkjsCircuits.has(id) ? snarkjsInputs(id) : null;
+      if (snark) row.snarkjsConstraints = snark.constraints;
+      const key = { url: `/data/keys/${id}.pk`, sha256: sha256(pk), bytes: statSync(pk).size, development: true };
+      // The public signals every configuration must reproduce: the first run's (airprover's).
+      let expected = null;
+      const agree = (r) => {
+        // snarkjs lists the square chain's output y first.
+        const signals = r.config.startsWith('snarkjs') && id.startsWith('square-chain-') ? [r.publicSignals[1], r.publicSignals[0]] : r.publicSignals;
+        expected ??= signals;
+        if (JSON.stringify(signals) !== JSON.stringify(expected)) {
+          throw new Error(`${id} ${r.config}: public signals ${signals} differ from ${expected}`);
+        }
+        return r;
+      };
+      // Rounds, each measuring every configuration once, an airprover build just before
+      // snarkjs's with the same threading: a machine whose speed drifts over the minutes of a
+      // run (shared hosts do) moves both sides of a ratio alike.
+      const measured = new Map();
+      const keep = (r) => {
+        if (!measured.has(r.config)) measured.set(r.config, []);
+        measured.get(r.config).push(r);
+        log(`${id} ${r.config} round ${measured.get(r.config).length}: median ${(r.medianMs / 1e3).toFixed(3)} s, cold ${(r.coldMs / 1e3).toFixed(3)} s${r.cpu.busy ? ' (machine busy)' : ''}`);
+      };
+      for (let round = 0; round < rounds; round++) {
+        if (only.has('native')) {
+          for (const threads of [...new Set([1, CORES])]) keep(agree(await nativeBench(id, pk, inputFile, threads, runs)));
+        }
+        for (const build of builds) {
+          if (only.has('wasm')) keep(agree(await wasmBench(server, id, key, input, build, runs)));
+          if (snark) {
+            if (!expected) throw new Error('snarkjs needs the public signals of an airprover run (BENCH_ONLY without native or wasm)');
+            const circom = circomInput(id, row.input, expected);
+            keep(agree(await snarkjsBench(server, id, snark, circom, build === 'single', runs)));
           }
-          add(row, r);
         }
       }
-    }
-    for (const row of only.has('snarkjs') ? results.filter((r) => snarkjsCircuits.has(r.circuit)) : []) {
-      const id = row.circuit;
-      const snark = snarkjsInputs(id);
-      row.snarkjsConstraints = snark.constraints;
-      const publicSignals = row.configs.find((c) => c.publicSignals)?.publicSignals;
-      if (!publicSignals) throw new Error('snarkjs needs the public signals of an airprover run (BENCH_ONLY without native or wasm)');
-      const circom = circomInput(id, row.input, publicSignals);
-      for (const singleThread of [true, false]) {
-        const r = await snarkjsBench(server, id, snark, circom, singleThread, runs);
-        // Same statement: the same public signals (snarkjs lists the square chain's output y first).
-        const same = id.startsWith('square-chain-')
-          ? JSON.stringify([r.publicSignals[1], r.publicSignals[0]]) === JSON.stringify(publicSignals)
-          : JSON.stringify(r.publicSignals) === JSON.stringify(publicSignals);
-        if (!same) throw new Error(`${id} snarkjs: public signals ${r.publicSignals} differ from airprover's ${publicSignals}`);
-        add(row, r);
-      }
+      for (const list of measured.values()) add(row, mergeRounds(list));
     }
     for (const row of results) {
       delete row.input;
@@ -417,7 +469,9 @@ async function main() {
     chromium: execFileSync(process.env.CHROMIUM ?? '/usr/bin/chromium', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
     snarkjs: JSON.parse(readFileSync(join(HERE, 'node_modules/snarkjs/package.json'), 'utf8')).version,
     nativeBuild: 'release, portable x86-64 (no bmi2/adx assembly)',
-    statistic: 'min and median of the warm runs after a cold one',
+    statistic: 'min and median of the warm runs after a cold one, over every round',
+    rounds,
+    runsPerRound: runs,
     totalSeconds: (Date.now() - started) / 1e3,
     snarkjsSkipped: only.has('snarkjs') ? circuits.filter((id) => !snarkjsCircuits.has(id)) : circuits,
     results,
