@@ -34,6 +34,7 @@ use ark_ec::AffineRepr;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 use sha2::{Digest, Sha256};
 
+use super::byte_reader::ByteReader;
 use super::matrices::Matrices;
 use super::msm::Kernel;
 use super::prepared::PreparedProvingKey;
@@ -242,7 +243,7 @@ struct RawHeader {
 
 impl RawHeader {
     fn read(bytes: &[u8]) -> Result<Self> {
-        let mut r = ByteReader { bytes, at: 0 };
+        let mut r = ByteReader::new(bytes, "the key file's header");
         if r.take(8, "magic")? != MAGIC {
             return Err(Error::key_integrity(
                 "not an airprover key file (bad magic)",
@@ -410,30 +411,6 @@ impl<'a> KeyFile<'a> {
             )));
         }
         Ok(())
-    }
-}
-
-struct ByteReader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> ByteReader<'a> {
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|&end| end <= self.bytes.len())
-            .ok_or_else(|| {
-                Error::key_integrity(format!("the key file ends inside its header ({what})"))
-            })?;
-        let out = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(out)
-    }
-
-    fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N]> {
-        Ok(self.take(N, what)?.try_into().expect("took N bytes"))
     }
 }
 

@@ -32,6 +32,7 @@ use std::collections::HashMap;
 use ark_ff::{BigInt, One, PrimeField};
 use ark_relations::r1cs::ConstraintMatrices;
 
+use super::byte_reader::ByteReader;
 use super::fft::to29;
 use super::msm::field::{Field as _, Fr29};
 use crate::error::{Error, Result};
@@ -200,7 +201,7 @@ impl Matrices {
     /// Reads [`Self::to_bytes`]'s format, checking everything (see the module docs). All of
     /// `bytes` must be used.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader { bytes, at: 0 };
+        let mut r = ByteReader::new(bytes, "the constraint matrices");
         let num_instance_variables = r.u32("the instance variable count")? as usize;
         let num_witness_variables = r.u32("the witness variable count")? as usize;
         let num_constraints = r.u32("the constraint count")? as usize;
@@ -262,10 +263,10 @@ impl Matrices {
             Ok(Sparse { offsets, entries })
         };
         let rows = [sparse("A")?, sparse("B")?, sparse("C")?];
-        if r.at != bytes.len() {
+        if !r.is_done() {
             return Err(Error::key_integrity(format!(
                 "{} unexpected bytes after the constraint matrices",
-                bytes.len() - r.at
+                r.left()
             )));
         }
         Ok(Self::assemble(
@@ -298,67 +299,6 @@ pub fn first_unsatisfied(products: &[Vec<Fr29>; 3]) -> Option<usize> {
     }
     #[cfg(not(feature = "parallel"))]
     (0..a.len()).find(broken)
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|&end| end <= self.bytes.len())
-            .ok_or_else(|| {
-                Error::key_integrity(format!(
-                    "the constraint matrices end inside {what} (truncated?)"
-                ))
-            })?;
-        let out = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(out)
-    }
-
-    /// An unsigned LEB128 varint of at most five bytes that fits 32 bits.
-    fn varint(&mut self, what: &str) -> Result<u32> {
-        let mut value = 0u64;
-        for i in 0..5 {
-            let [byte] = self.take(1, what)? else {
-                unreachable!("took one byte")
-            };
-            value |= u64::from(byte & 0x7f) << (7 * i);
-            if byte & 0x80 == 0 {
-                return u32::try_from(value).map_err(|_| {
-                    Error::key_integrity(format!(
-                        "the constraint matrices: {what} has a bad number"
-                    ))
-                });
-            }
-        }
-        Err(Error::key_integrity(format!(
-            "the constraint matrices: {what} has a bad number"
-        )))
-    }
-
-    fn u32(&mut self, what: &str) -> Result<u32> {
-        Ok(u32::from_le_bytes(
-            self.take(4, what)?.try_into().expect("4 bytes"),
-        ))
-    }
-
-    /// Fails unless `count` items of `size` bytes are left (before allocating room for them).
-    fn fits(&self, count: usize, size: usize, what: &str) -> Result<()> {
-        let left = self.bytes.len() - self.at;
-        match count.checked_mul(size) {
-            Some(n) if n <= left => Ok(()),
-            _ => Err(Error::key_integrity(format!(
-                "the constraint matrices: {what} claims {count} items, the file has room for {}",
-                left / size
-            ))),
-        }
-    }
 }
 
 #[cfg(test)]

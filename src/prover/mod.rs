@@ -4,6 +4,7 @@
 //! The prover does what `ark_groth16::Groth16::prove` does, one stage at a time, so that callers
 //! see progress between the stages and later work can swap a stage's kernel for a faster one.
 
+mod byte_reader;
 pub mod export;
 pub mod fft;
 #[cfg(not(target_arch = "wasm32"))]
