@@ -1,16 +1,18 @@
 //! circomlib's Poseidon over BN254, natively; the R1CS gadget is in [`constraints`].
 //!
-//! The round constants and MDS matrices are circomlib's, taken from `light-poseidon` (which
-//! generates them with the reference script and tests against circomlibjs). The permutation is
-//! written here once over cached parameters so that hashing does not rebuild them per call, and
-//! so the gadget runs exactly the same rounds.
+//! The round constants and MDS matrices are circomlib's, as `light-poseidon` generates them with
+//! the reference script (and tests against circomlibjs). They are kept here as data,
+//! `circomlib-x5.bin`, which a test checks against `light-poseidon` for every width: its
+//! `get_poseidon_parameters` is one 1.5 MB function, 43% of the wasm module's code, and the
+//! browser's optimising compiler spent about 130 MiB of the renderer compiling it at a page's
+//! first proof. The permutation is written here once over cached parameters so that hashing does
+//! not rebuild them per call, and so the gadget runs exactly the same rounds.
 
 pub mod constraints;
 
 use std::sync::OnceLock;
 
-use ark_ff::Field;
-use light_poseidon::parameters::bn254_x5::get_poseidon_parameters;
+use ark_ff::{Field, PrimeField};
 
 use crate::error::{Error, Result};
 use crate::field::Fr;
@@ -43,21 +45,67 @@ pub fn params(arity: usize) -> Result<&'static Params> {
             format!("arity {arity} is not in 1..={MAX_ARITY}"),
         ));
     }
-    let all = CACHE.get_or_init(|| {
-        (1..=MAX_ARITY)
-            .map(|n| {
-                let p = get_poseidon_parameters::<Fr>((n + 1) as u8)
-                    .expect("light-poseidon has circomlib parameters for widths 2..=13");
-                Params {
-                    width: p.width,
-                    partial_rounds: p.partial_rounds,
-                    ark: p.ark,
-                    mds: p.mds,
-                }
-            })
-            .collect()
-    });
+    let all = CACHE.get_or_init(|| decode(CIRCOMLIB_X5).expect("circomlib-x5.bin is well formed"));
     Ok(&all[arity - 1])
+}
+
+/// circomlib's parameters for widths `2..=MAX_ARITY + 1`, in order. Per width: the width and the
+/// number of partial rounds (a byte each), then the round constants and the MDS matrix row by
+/// row, each element 32 bytes little-endian and canonical.
+const CIRCOMLIB_X5: &[u8] = include_bytes!("circomlib-x5.bin");
+
+/// The parameter file's shape is checked, not assumed: `None` if it is not what
+/// [`encode`] writes.
+fn decode(bytes: &[u8]) -> Option<Vec<Params>> {
+    let mut rest = bytes;
+    let mut take = |n: usize| -> Option<&[u8]> {
+        let (head, tail) = rest.split_at_checked(n)?;
+        rest = tail;
+        Some(head)
+    };
+    let mut all = Vec::with_capacity(MAX_ARITY);
+    for width in 2..=MAX_ARITY + 1 {
+        let [w, partial_rounds] = take(2)?.try_into().ok()?;
+        if usize::from(w) != width {
+            return None;
+        }
+        let partial_rounds = usize::from(partial_rounds);
+        let mut element = || -> Option<Fr> {
+            let mut bits = [0u64; 4];
+            for (limb, chunk) in bits.iter_mut().zip(take(32)?.chunks_exact(8)) {
+                *limb = u64::from_le_bytes(chunk.try_into().ok()?);
+            }
+            Fr::from_bigint(ark_ff::BigInt(bits))
+        };
+        let ark = (0..width * (FULL_ROUNDS + partial_rounds))
+            .map(|_| element())
+            .collect::<Option<Vec<_>>>()?;
+        let mds = (0..width)
+            .map(|_| (0..width).map(|_| element()).collect::<Option<Vec<_>>>())
+            .collect::<Option<Vec<_>>>()?;
+        all.push(Params {
+            width,
+            partial_rounds,
+            ark,
+            mds,
+        });
+    }
+    rest.is_empty().then_some(all)
+}
+
+/// The bytes [`decode`] reads (how `circomlib-x5.bin` is written).
+#[cfg(test)]
+fn encode(all: &[Params]) -> Vec<u8> {
+    use ark_ff::BigInteger;
+    let mut out = Vec::new();
+    for p in all {
+        out.push(u8::try_from(p.width).expect("width fits a byte"));
+        out.push(u8::try_from(p.partial_rounds).expect("partial rounds fit a byte"));
+        for x in p.ark.iter().chain(p.mds.iter().flatten()) {
+            out.extend_from_slice(&x.into_bigint().to_bytes_le());
+        }
+    }
+    out
 }
 
 /// `Poseidon(inputs)` as circomlib computes it: state `[0, in_1, .., in_n]`, output `state[0]`.
@@ -107,6 +155,63 @@ mod tests {
             fr_to_hex(&h),
             "0x115cc0f5e7d690413df64c6b9662e9cf2a3617f2743245519e19607a4417189a"
         );
+    }
+
+    /// The parameter file holds light-poseidon's circomlib parameters, every width. With
+    /// `AIRPROVER_WRITE_POSEIDON=1` it (re)writes the file instead.
+    #[test]
+    fn parameter_file_is_light_poseidons() {
+        let reference: Vec<Params> = (1..=MAX_ARITY)
+            .map(|n| {
+                let p = light_poseidon::parameters::bn254_x5::get_poseidon_parameters::<Fr>(
+                    (n + 1) as u8,
+                )
+                .unwrap();
+                Params {
+                    width: p.width,
+                    partial_rounds: p.partial_rounds,
+                    ark: p.ark,
+                    mds: p.mds,
+                }
+            })
+            .collect();
+        let bytes = encode(&reference);
+        if std::env::var_os("AIRPROVER_WRITE_POSEIDON").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/poseidon/circomlib-x5.bin");
+            std::fs::write(path, &bytes).unwrap();
+        }
+        assert!(
+            bytes == CIRCOMLIB_X5,
+            "circomlib-x5.bin differs from light-poseidon's parameters: \
+             AIRPROVER_WRITE_POSEIDON=1 cargo test --lib poseidon rewrites it"
+        );
+        let decoded = decode(CIRCOMLIB_X5).unwrap();
+        for (ours, theirs) in decoded.iter().zip(&reference) {
+            assert_eq!(
+                (ours.width, ours.partial_rounds, &ours.ark, &ours.mds),
+                (
+                    theirs.width,
+                    theirs.partial_rounds,
+                    &theirs.ark,
+                    &theirs.mds
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_parameter_files_are_refused() {
+        assert!(decode(&CIRCOMLIB_X5[..CIRCOMLIB_X5.len() - 1]).is_none());
+        let mut longer = CIRCOMLIB_X5.to_vec();
+        longer.push(0);
+        assert!(decode(&longer).is_none());
+        let mut wrong_width = CIRCOMLIB_X5.to_vec();
+        wrong_width[0] = 3;
+        assert!(decode(&wrong_width).is_none());
+        // An element not below the modulus.
+        let mut too_big = CIRCOMLIB_X5.to_vec();
+        too_big[2..34].fill(0xff);
+        assert!(decode(&too_big).is_none());
     }
 
     #[test]
