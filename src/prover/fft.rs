@@ -63,6 +63,23 @@ fn twiddles(log_n: u32) -> Arc<Twiddles> {
     table
 }
 
+impl Twiddles {
+    fn roots(&self, inverse: bool) -> &[Fr29] {
+        if inverse {
+            &self.inverse
+        } else {
+            &self.forward
+        }
+    }
+}
+
+/// The twiddles of an FFT over `values`, `None` if it has nothing to do (one point).
+fn twiddles_for(values: &[Fr29]) -> Option<Arc<Twiddles>> {
+    let n = values.len();
+    assert!(n.is_power_of_two(), "FFT size {n} is not a power of two");
+    (n >= 2).then(|| twiddles(n.trailing_zeros()))
+}
+
 /// An arkworks scalar in 29-bit limbs.
 pub fn to29(x: &Fr) -> Fr29 {
     Fr29::from_ark_mont(&(x.0).0)
@@ -71,13 +88,11 @@ pub fn to29(x: &Fr) -> Fr29 {
 /// Decimation in frequency: natural order in, bit-reversed out. `inverse` uses the inverse
 /// roots (without the 1/n).
 pub fn dif(values: &mut [Fr29], inverse: bool) {
-    let n = values.len();
-    assert!(n.is_power_of_two(), "FFT size {n} is not a power of two");
-    if n < 2 {
+    let Some(t) = twiddles_for(values) else {
         return;
-    }
-    let t = twiddles(n.trailing_zeros());
-    let table = if inverse { &t.inverse } else { &t.forward };
+    };
+    let table = t.roots(inverse);
+    let n = values.len();
     let mut m = n / 2;
     while m >= 1 {
         stage(values, m, &table[m - 1..2 * m - 1], |u, v, w| {
@@ -91,13 +106,11 @@ pub fn dif(values: &mut [Fr29], inverse: bool) {
 
 /// Decimation in time: bit-reversed order in, natural out.
 pub fn dit(values: &mut [Fr29], inverse: bool) {
-    let n = values.len();
-    assert!(n.is_power_of_two(), "FFT size {n} is not a power of two");
-    if n < 2 {
+    let Some(t) = twiddles_for(values) else {
         return;
-    }
-    let t = twiddles(n.trailing_zeros());
-    let table = if inverse { &t.inverse } else { &t.forward };
+    };
+    let table = t.roots(inverse);
+    let n = values.len();
     let mut m = 1;
     while m < n {
         stage(values, m, &table[m - 1..2 * m - 1], |u, v, w| {
