@@ -102,6 +102,24 @@ pub fn fr_to_biguint(f: &Fr) -> BigUint {
     f.into_bigint().into()
 }
 
+/// The 32 little-endian bytes of a field element's canonical integer (how key files and the
+/// Poseidon parameter file store elements).
+pub fn fr_to_le_bytes(f: &Fr) -> [u8; 32] {
+    f.into_bigint()
+        .to_bytes_le()
+        .try_into()
+        .expect("Fr's integer is 32 bytes")
+}
+
+/// The element whose canonical integer is these 32 little-endian bytes, if it is below p.
+pub fn fr_from_le_bytes(bytes: &[u8; 32]) -> Option<Fr> {
+    let mut words = [0u64; 4];
+    for (word, chunk) in words.iter_mut().zip(bytes.chunks_exact(8)) {
+        *word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+    }
+    Fr::from_bigint(ark_ff::BigInt(words))
+}
+
 /// Decimal string of a field element (the snarkjs spelling).
 pub fn fr_to_decimal(f: &Fr) -> String {
     fr_to_biguint(f).to_str_radix(10)

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 pub(crate) struct ByteReader<'a> {
     bytes: &'a [u8],
     /// Where the next read starts.
-    pub at: usize,
+    at: usize,
     region: &'static str,
 }
 
@@ -60,9 +60,14 @@ impl<'a> ByteReader<'a> {
         Err(self.integrity(format!("{what} has a bad number")))
     }
 
+    /// Where the next read starts.
+    pub fn position(&self) -> usize {
+        self.at
+    }
+
     /// Fails unless `count` items of `size` bytes are left (before allocating room for them).
     pub fn fits(&self, count: usize, size: usize, what: &str) -> Result<()> {
-        let left = self.bytes.len() - self.at;
+        let left = self.left();
         match count.checked_mul(size) {
             Some(n) if n <= left => Ok(()),
             _ => Err(self.integrity(format!(
@@ -72,13 +77,68 @@ impl<'a> ByteReader<'a> {
         }
     }
 
-    /// Whether every byte has been read.
-    pub fn is_done(&self) -> bool {
-        self.at == self.bytes.len()
+    /// Fails unless every byte has been read.
+    pub fn finish(&self) -> Result<()> {
+        match self.left() {
+            0 => Ok(()),
+            extra => Err(self.integrity(format!("{extra} unexpected bytes after its end"))),
+        }
     }
 
-    /// Bytes not read yet.
-    pub fn left(&self) -> usize {
+    fn left(&self) -> usize {
         self.bytes.len() - self.at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(e: Error) -> String {
+        assert_eq!(e.code(), "KEY_INTEGRITY");
+        e.to_string()
+    }
+
+    #[test]
+    fn reads_in_order_and_names_what_ran_out() {
+        let bytes = [1, 0, 0, 0, 0x96, 0x01, 9];
+        let mut r = ByteReader::new(&bytes, "the test bytes");
+        assert_eq!(r.u32("a count").unwrap(), 1);
+        assert_eq!(r.varint("a varint").unwrap(), 150);
+        assert_eq!(r.position(), 6);
+        let err = message(r.finish().unwrap_err());
+        assert!(err.contains("the test bytes: 1 unexpected bytes"), "{err}");
+        let err = message(r.take(2, "the tail").unwrap_err());
+        assert!(
+            err.contains("the test bytes: ends inside the tail"),
+            "{err}"
+        );
+        // A failed read consumes nothing.
+        assert_eq!(r.array::<1>("the last byte").unwrap(), [9]);
+        r.finish().unwrap();
+    }
+
+    #[test]
+    fn varints_longer_than_five_bytes_or_over_32_bits_are_refused() {
+        for bytes in [&[0x80u8; 6][..], &[0xff, 0xff, 0xff, 0xff, 0x10]] {
+            let err = message(ByteReader::new(bytes, "v").varint("n").unwrap_err());
+            assert!(err.contains("v: n has a bad number"), "{err}");
+        }
+        let err = message(ByteReader::new(&[0x80, 0x80], "v").varint("n").unwrap_err());
+        assert!(err.contains("v: ends inside n"), "{err}");
+        let max = [0xff, 0xff, 0xff, 0xff, 0x0f];
+        assert_eq!(ByteReader::new(&max, "v").varint("n").unwrap(), u32::MAX);
+    }
+
+    #[test]
+    fn claimed_counts_are_checked_before_allocating() {
+        let r = ByteReader::new(&[0; 8], "the test bytes");
+        r.fits(4, 2, "pairs").unwrap();
+        let err = message(r.fits(5, 2, "pairs").unwrap_err());
+        assert!(
+            err.contains("pairs claims 5 items, there is room for 4"),
+            "{err}"
+        );
+        message(r.fits(usize::MAX, 2, "pairs").unwrap_err());
     }
 }

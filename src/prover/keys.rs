@@ -288,7 +288,7 @@ impl RawHeader {
             version,
             payload_len,
             digest,
-            payload_at: r.at,
+            payload_at: r.position(),
         })
     }
 }
@@ -387,7 +387,7 @@ impl<'a> KeyFile<'a> {
         if self.version < 2 {
             walk.finish()?;
         }
-        Ok(self.payload.split_at(walk.at))
+        Ok(self.payload.split_at(walk.r.position()))
     }
 
     /// Deserialises the verifying key.
@@ -417,8 +417,7 @@ impl<'a> KeyFile<'a> {
 /// Walks the payload's layout (points and length-prefixed vectors) without decoding points, so
 /// that every length prefix is checked against the bytes that are really there.
 struct LayoutWalk<'a> {
-    payload: &'a [u8],
-    at: usize,
+    r: ByteReader<'a>,
     g1: usize,
     g2: usize,
 }
@@ -426,35 +425,19 @@ struct LayoutWalk<'a> {
 impl<'a> LayoutWalk<'a> {
     fn new(payload: &'a [u8]) -> Self {
         LayoutWalk {
-            payload,
-            at: 0,
+            r: ByteReader::new(payload, "the key"),
             g1: G1Affine::generator().serialized_size(Compress::No),
             g2: G2Affine::generator().serialized_size(Compress::No),
         }
     }
 
     fn skip(&mut self, n: usize, what: &str) -> Result<()> {
-        let left = self.payload.len() - self.at;
-        if n > left {
-            return Err(Error::key_integrity(format!(
-                "the key ends inside {what}: {n} bytes needed, {left} left"
-            )));
-        }
-        self.at += n;
-        Ok(())
+        self.r.take(n, what).map(drop)
     }
 
     fn vec(&mut self, point_size: usize, what: &str) -> Result<()> {
-        let mut len = [0; 8];
-        let left = self.payload.len() - self.at;
-        if left < 8 {
-            return Err(Error::key_integrity(format!(
-                "the key ends before the length of {what}"
-            )));
-        }
-        len.copy_from_slice(&self.payload[self.at..self.at + 8]);
-        self.at += 8;
-        let bytes = usize::try_from(u64::from_le_bytes(len))
+        let len = u64::from_le_bytes(self.r.array(&format!("the length of {what}"))?);
+        let bytes = usize::try_from(len)
             .ok()
             .and_then(|n| n.checked_mul(point_size))
             .ok_or_else(|| Error::key_integrity(format!("{what} has an impossible length")))?;
@@ -478,13 +461,7 @@ impl<'a> LayoutWalk<'a> {
     }
 
     fn finish(&self) -> Result<()> {
-        let extra = self.payload.len() - self.at;
-        if extra != 0 {
-            return Err(Error::key_integrity(format!(
-                "{extra} unexpected bytes after the key"
-            )));
-        }
-        Ok(())
+        self.r.finish()
     }
 }
 

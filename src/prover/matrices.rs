@@ -29,14 +29,14 @@
 
 use std::collections::HashMap;
 
-use ark_ff::{BigInt, One, PrimeField};
+use ark_ff::One;
 use ark_relations::r1cs::ConstraintMatrices;
 
 use super::byte_reader::ByteReader;
 use super::fft::to29;
 use super::msm::field::{Field as _, Fr29};
 use crate::error::{Error, Result};
-use crate::field::Fr;
+use crate::field::{fr_from_le_bytes, fr_to_le_bytes, Fr};
 
 /// One sparse matrix: row i is `entries[offsets[i]..offsets[i + 1]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,9 +178,7 @@ impl Matrices {
         u32s(&mut out, self.num_constraints);
         u32s(&mut out, self.coefficients.len());
         for c in &self.coefficients {
-            for word in c.into_bigint().0 {
-                out.extend_from_slice(&word.to_le_bytes());
-            }
+            out.extend_from_slice(&fr_to_le_bytes(c));
         }
         for m in &self.rows {
             u32s(&mut out, m.entries.len());
@@ -212,11 +210,7 @@ impl Matrices {
         r.fits(count, 32, "the coefficients")?;
         let mut coefficients = Vec::with_capacity(count);
         for i in 0..count {
-            let mut words = [0u64; 4];
-            for w in words.iter_mut() {
-                *w = u64::from_le_bytes(r.take(8, "a coefficient")?.try_into().expect("8 bytes"));
-            }
-            coefficients.push(Fr::from_bigint(BigInt(words)).ok_or_else(|| {
+            coefficients.push(fr_from_le_bytes(&r.array("a coefficient")?).ok_or_else(|| {
                 Error::key_integrity(format!(
                     "the constraint matrices: coefficient {i} is not below the field modulus"
                 ))
@@ -263,12 +257,7 @@ impl Matrices {
             Ok(Sparse { offsets, entries })
         };
         let rows = [sparse("A")?, sparse("B")?, sparse("C")?];
-        if !r.is_done() {
-            return Err(Error::key_integrity(format!(
-                "{} unexpected bytes after the constraint matrices",
-                r.left()
-            )));
-        }
+        r.finish()?;
         Ok(Self::assemble(
             num_instance_variables,
             num_witness_variables,
