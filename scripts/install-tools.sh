@@ -32,7 +32,7 @@ install_rust() {
 
 install_apt() {
     local missing=()
-    for p in chromium chromium-driver; do
+    for p in chromium chromium-driver redis-server; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done
     command -v node >/dev/null || missing+=(nodejs npm)
@@ -42,6 +42,7 @@ install_apt() {
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
     fi
     say "apt: $(chromium --version 2>/dev/null | head -1), $(chromedriver --version | cut -d' ' -f1-2), node $(node --version)"
+    say "apt: $(redis-server --version | cut -d' ' -f1-3)"
 }
 
 # wasm-bindgen-cli must match the `wasm-bindgen` crate in Cargo.lock exactly.
