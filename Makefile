@@ -27,6 +27,12 @@ DEMO_CIRCUITS ?= threshold-d20-k4 threshold-d20-k8
 DEMO_SAMPLE_CIRCUIT ?= threshold-d20-k8
 DEMO_CHAIN_CIRCUIT ?= threshold-d20-k4
 DEMO_ATTESTATIONS ?= 10000
+# The demo claim's campaign id is that of the airdrop deploy-local puts on a fresh anvil (chain
+# 31337, its public account 0 deploying the verifier, the token, then the airdrop with nonce 2):
+# ReputationAirdrop accepts only its own deployment's id.
+DEMO_CHAIN_ID := 31337
+DEMO_DEPLOYER := 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266
+DEMO_AIRDROP_NONCE := 2
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
 TIMED := scripts/timed.sh
@@ -133,7 +139,7 @@ cli-fixture-build:
 # The demo's DEVELOPMENT keys and campaign from the CLI (deterministic with SEED), regenerated
 # when the CLI binary or the settings change: keys in www/public/keys, the sample tree and claim
 # in www/public/campaign (Vite copies public/ into the build).
-DEMO_STAMP := $(DEMO_DIR)/.demo-data-$(SEED)-$(DEMO_ATTESTATIONS)-$(shell echo $(DEMO_CIRCUITS) | tr " " +)
+DEMO_STAMP := $(DEMO_DIR)/.demo-data-bound-$(SEED)-$(DEMO_ATTESTATIONS)-$(shell echo $(DEMO_CIRCUITS) | tr " " +)
 demo-data: tools
 	@$(TIMED) cli-build cargo build --release --bin airprover
 	@$(MAKE) --no-print-directory $(DEMO_STAMP)
@@ -144,8 +150,11 @@ $(DEMO_STAMP): target/release/airprover
 	for c in $(DEMO_CIRCUITS); do \
 		$(TIMED) cli-setup target/release/airprover setup --circuit $$c --out $(DEMO_DIR)/keys --seed $(SEED); \
 	done
+	campaign=$$(target/release/airprover campaign-id --chain-id $(DEMO_CHAIN_ID) \
+		--deployer $(DEMO_DEPLOYER) --nonce $(DEMO_AIRDROP_NONCE)); \
 	$(TIMED) cli-sample target/release/airprover sample --circuit $(DEMO_SAMPLE_CIRCUIT) \
-		--attestations $(DEMO_ATTESTATIONS) --out $(DEMO_DIR)/campaign/claim.json --seed $(SEED)
+		--attestations $(DEMO_ATTESTATIONS) --out $(DEMO_DIR)/campaign/claim.json --seed $(SEED) \
+		--campaign $$campaign
 	touch $@
 
 # The claim app (www/, Svelte + Vite) built into www/dist against the package in pkg/.

@@ -11,9 +11,11 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::api;
+use crate::campaign;
 use crate::circuit::id::CircuitId;
 use crate::claim::Claim;
 use crate::error::{Error, Result};
+use crate::field;
 use crate::prover::export;
 use crate::prover::key_dir::KeyDir;
 use crate::prover::keys::KeyKind;
@@ -40,13 +42,18 @@ pub fn setup(circuit: &str, out: &Path, seed: Option<u64>) -> Result<CircuitKeys
 
 /// `sample`: writes a valid claim to `out` and the tree's public file next to it
 /// ([`tree_file_for`]). Returns the tree file's path. `attestations` defaults to
-/// [`DEFAULT_ATTESTATIONS`], or every leaf of a smaller tree.
+/// [`DEFAULT_ATTESTATIONS`], or every leaf of a smaller tree; `campaign` (a deployment's id, see
+/// [`campaign::campaign_id`]) to a number drawn from the seed.
 pub fn sample(
     circuit: &str,
     out: &Path,
     attestations: Option<usize>,
     seed: u64,
+    campaign: Option<&str>,
 ) -> Result<PathBuf> {
+    let campaign = campaign
+        .map(|c| field::parse_fr(&Value::from(c), "campaign"))
+        .transpose()?;
     let id: CircuitId = circuit.parse()?;
     let attestations = attestations.unwrap_or_else(|| match id {
         CircuitId::Claim { depth, .. } if depth < 64 => {
@@ -54,11 +61,40 @@ pub fn sample(
         }
         _ => DEFAULT_ATTESTATIONS,
     });
-    let made = sample::sample(&id, attestations, seed)?;
+    let mut made = sample::sample(&id, attestations, seed)?;
+    if let Some(campaign) = campaign {
+        made.claim["campaignId"] = Value::from(field::fr_to_decimal(&campaign));
+    }
     let tree_path = tree_file_for(out);
     write(out, &pretty(&made.claim))?;
     write(&tree_path, &pretty(&made.tree))?;
     Ok(tree_path)
+}
+
+/// `campaign-id`: the id of the campaign of the airdrop at `address`, or of the airdrop that
+/// `deployer` creates with nonce `nonce`, on chain `chain_id` (decimal). Returns the id and the
+/// airdrop's address.
+pub fn campaign_id(
+    chain_id: u64,
+    address: Option<&str>,
+    deployer: Option<(&str, u64)>,
+) -> Result<(String, String)> {
+    let airdrop = match (address, deployer) {
+        (Some(address), None) => campaign::parse_address(address, "address")?,
+        (None, Some((deployer, nonce))) => {
+            campaign::create_address(&campaign::parse_address(deployer, "deployer")?, nonce)
+        }
+        _ => {
+            return Err(Error::input(
+                "arguments",
+                "give --address, or --deployer and --nonce",
+            ))
+        }
+    };
+    Ok((
+        field::fr_to_decimal(&campaign::campaign_id(chain_id, &airdrop)),
+        campaign::address_to_hex(&airdrop),
+    ))
 }
 
 /// `prove`: proves the claim in `input` with the keys in `keys`, writes snarkjs `proof.json` and

@@ -23,6 +23,7 @@ compile_error!(
 );
 
 pub mod api;
+pub mod campaign;
 pub mod circuit;
 pub mod claim;
 #[cfg(not(target_arch = "wasm32"))]

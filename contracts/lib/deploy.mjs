@@ -1,5 +1,6 @@
 // Deploys a campaign: the verifier of its circuit, the demo token, the airdrop funded with the
 // token and its roots published. Shared by the tests and scripts/deploy-local.mjs.
+import { predictCampaign } from "./campaign.mjs";
 import { compileProject, compileVerifier } from "./compile.mjs";
 import { deploy, send } from "./chain.mjs";
 
@@ -15,8 +16,10 @@ export const RULE = { atLeast: 0, exactly: 1 };
 
 /**
  * Deploys with the account of `chain` as the operator. `verifier` is a verifier contract's source
- * or the address of one already deployed. Resolves to { verifier, token, airdrop } addresses with
- * the abis under `abi`, and the gas of each deployment under `gas`.
+ * or the address of one already deployed. `campaignId` defaults to the deployment's own
+ * (predictCampaign); any other is refused before anything is sent (the contract would revert
+ * with CampaignNotBound). Resolves to { verifier, token, airdrop, campaignId } (addresses, the
+ * id) with the abis under `abi`, and the gas of each deployment under `gas`.
  */
 export async function deployCampaign(chain, {
   verifier,
@@ -31,6 +34,13 @@ export async function deployCampaign(chain, {
 }) {
   const { ReputationAirdrop, DemoToken } = contracts();
   const operator = chain.account.address;
+  const bound = await predictCampaign(chain, { verifier });
+  if (campaignId !== undefined && BigInt(campaignId) !== bound.campaignId) {
+    throw new Error(
+      `campaignId ${campaignId} is not this deployment's: the airdrop at ${bound.airdrop} on chain ${bound.chainId} ` +
+        `accepts only ${bound.campaignId} (prove the claim for that id: predictCampaign, or airprover campaign-id)`,
+    );
+  }
   const gas = {};
   let verifierAddress = verifier;
   if (!/^0x[0-9a-fA-F]{40}$/.test(verifier)) {
@@ -41,8 +51,11 @@ export async function deployCampaign(chain, {
   const budget = BigInt(amount) * BigInt(claims);
   const token = await deploy(chain, DemoToken, [tokenName, tokenSymbol, operator, budget]);
   const airdrop = await deploy(chain, ReputationAirdrop, [
-    operator, verifierAddress, token.address, BigInt(campaignId), RULE[rule], BigInt(target), BigInt(amount),
+    operator, verifierAddress, token.address, bound.campaignId, RULE[rule], BigInt(target), BigInt(amount),
   ]);
+  if (airdrop.address.toLowerCase() !== bound.airdrop.toLowerCase()) {
+    throw new Error(`the airdrop landed at ${airdrop.address}, not at ${bound.airdrop}: another transaction from ${operator} came between`);
+  }
   Object.assign(gas, { token: token.gasUsed, airdrop: airdrop.gasUsed });
   await send(chain, { address: token.address, abi: DemoToken.abi }, "transfer", [airdrop.address, budget]);
   for (const root of roots) {
@@ -52,6 +65,7 @@ export async function deployCampaign(chain, {
     verifier: verifierAddress,
     token: token.address,
     airdrop: airdrop.address,
+    campaignId: bound.campaignId,
     abi: { airdrop: ReputationAirdrop.abi, token: DemoToken.abi },
     gas,
   };

@@ -4,11 +4,15 @@
 // For `make demo`: everything is DEVELOPMENT only (anvil's public accounts, `setup --seed` keys).
 //
 //   node contracts/scripts/deploy-local.mjs --keys DIR --circuit ID --out chain.json \
-//     (--claim claim.json | --root R --campaign C --threshold T | --score S) \
+//     (--claim claim.json | --root R [--campaign C] --threshold T | --score S) \
 //     [--amount WEI] [--claims N] [--port 8545] [--detach]
 //
 // Without --detach it keeps anvil running until SIGINT or SIGTERM; with it, it leaves anvil
 // running and exits (the JSON's `anvilPid` is the process to stop).
+//
+// The campaign id is the deployment's own (ReputationAirdrop.campaignIdOf(chain id, airdrop)): on
+// a fresh anvil, `airprover campaign-id --chain-id 31337 --deployer <account 0> --nonce 2`. A
+// claim (or --campaign) for any other id is refused before anything is deployed.
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -43,12 +47,12 @@ function usage(problem) {
 
 function campaignOptions() {
   if (opt.claim) return campaignOfClaim(JSON.parse(readFileSync(opt.claim, "utf8")));
-  if (!opt.root || !opt.campaign || (opt.threshold === undefined) === (opt.score === undefined)) {
-    usage("give --claim, or --root, --campaign and one of --threshold / --score");
+  if (!opt.root || (opt.threshold === undefined) === (opt.score === undefined)) {
+    usage("give --claim, or --root and one of --threshold / --score (and --campaign to check the id)");
   }
   return {
     roots: [BigInt(opt.root)],
-    campaignId: BigInt(opt.campaign),
+    campaignId: opt.campaign === undefined ? undefined : BigInt(opt.campaign),
     rule: opt.score === undefined ? "atLeast" : "exactly",
     target: BigInt(opt.score ?? opt.threshold),
   };
@@ -78,7 +82,7 @@ try {
     hardfork: HARDFORK,
     anvilPid: opt.detach ? anvil.pid : undefined,
     circuit: opt.circuit,
-    campaignId: `${campaign.campaignId}`,
+    campaignId: `${deployed.campaignId}`,
     rule: campaign.rule,
     target: `${campaign.target}`,
     roots: campaign.roots.map((r) => `0x${r.toString(16).padStart(64, "0")}`),

@@ -30,12 +30,17 @@ contract ReputationAirdrop is Ownable {
     uint256 private constant CLAIMANT = 2;
     uint256 private constant NULLIFIER = 3;
     uint256 private constant TARGET = 4;
+    /// BN254's scalar field modulus: public signals (the campaign id among them) are below it.
+    uint256 private constant FIELD_MODULUS =
+        21888242871839275222246405745257275088548364400416034343698204186575808495617;
 
     /// The verifier of the campaign's circuit (its verifying key fixes depth and K).
     IGroth16Verifier public immutable verifier;
     /// The token paid out; this contract must hold enough of it.
     IERC20 public immutable token;
-    /// Bound into every nullifier: one claim per identity per campaign.
+    /// Bound into every nullifier: one claim per identity per campaign. It is this deployment's
+    /// own, `campaignIdOf(block.chainid, address(this))`, so that a proof for one deployment is
+    /// never paid by another (another chain, a redeploy).
     uint256 public immutable campaignId;
     /// AtLeast (threshold circuits) or Exactly (exact circuits).
     Rule public immutable rule;
@@ -70,6 +75,8 @@ contract ReputationAirdrop is Ownable {
     error NullifierUsed(uint256 nullifier);
     /// The proof does not verify for these public signals.
     error InvalidProof();
+    /// The constructor's campaign id is not this deployment's (`campaignIdOf`).
+    error CampaignNotBound(uint256 expected, uint256 given);
 
     constructor(
         address operator,
@@ -80,12 +87,22 @@ contract ReputationAirdrop is Ownable {
         uint256 target_,
         uint256 amount_
     ) Ownable(operator) {
+        uint256 bound = campaignIdOf(block.chainid, address(this));
+        if (campaignId_ != bound) revert CampaignNotBound(bound, campaignId_);
         verifier = verifier_;
         token = token_;
         campaignId = campaignId_;
         rule = rule_;
         target = target_;
         amount = amount_;
+    }
+
+    /// @notice The campaign id of the airdrop at `airdrop` on chain `chainId`:
+    /// keccak256(abi.encode(chainId, airdrop)) mod r. A deployer knows it before deploying (a
+    /// contract's address follows from its deployer and nonce); `airprover campaign-id` computes
+    /// it the same way.
+    function campaignIdOf(uint256 chainId, address airdrop) public pure returns (uint256) {
+        return uint256(keccak256(abi.encode(chainId, airdrop))) % FIELD_MODULUS;
     }
 
     /// @notice Publishes (`live`) or withdraws an attestation root. Operator only.

@@ -3,15 +3,15 @@
 import assert from "node:assert/strict";
 import { readFileSync, rmSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import { getAddress, parseEventLogs } from "viem";
+import { BaseError, decodeErrorResult, encodeDeployData, getAddress, getContractAddress, parseEventLogs } from "viem";
 
 import { startAnvil } from "../lib/anvil.mjs";
+import { campaignIdOf, predictCampaign } from "../lib/campaign.mjs";
 import { connect, customError, send } from "../lib/chain.mjs";
-import { deployCampaign } from "../lib/deploy.mjs";
-import { devKeys, prove, recordGas, sampleClaim, scratch, writeClaim } from "./fixture.mjs";
+import { contracts, deployCampaign, RULE } from "../lib/deploy.mjs";
+import { airprover, devKeys, prove, recordGas, sampleClaim, scratch, writeClaim } from "./fixture.mjs";
 
 const AMOUNT = 25n * 10n ** 18n;
-const CAMPAIGN = "77";
 // A relayer sends the claims: the tokens must still go to the claimant bound in the proof.
 const RELAYER = 1;
 
@@ -20,6 +20,9 @@ let operator;
 let relayer;
 let campaign;
 let threshold;
+let verifierSource;
+// The campaign id of the deployment, known before it: claims are proved for it.
+let CAMPAIGN;
 const proofs = {};
 const claimants = {};
 
@@ -28,6 +31,11 @@ let dir;
 before(async () => {
   dir = scratch();
   const { keys, verifier } = devKeys(dir);
+  verifierSource = readFileSync(verifier, "utf8");
+  anvil = await startAnvil();
+  operator = connect(anvil.url, anvil.devKeys[0]);
+  relayer = connect(anvil.url, anvil.devKeys[RELAYER]);
+  CAMPAIGN = `${(await predictCampaign(operator, { verifier: verifierSource })).campaignId}`;
   // Three identities, each in its own tree (so its own root), all for this campaign.
   const sampled = { alice: 7, bob: 8, carol: 9 };
   for (const [name, seed] of Object.entries(sampled)) sampled[name] = sampleClaim(dir, name, { seed }).claim;
@@ -45,11 +53,8 @@ before(async () => {
   proofs.bobBelow = proveAs("bob", "bob-below", { threshold: `${threshold - 1n}` });
   proofs.bobOtherCampaign = proveAs("bob", "bob-other-campaign", { campaignId: "78" });
 
-  anvil = await startAnvil();
-  operator = connect(anvil.url, anvil.devKeys[0]);
-  relayer = connect(anvil.url, anvil.devKeys[RELAYER]);
   campaign = await deployCampaign(operator, {
-    verifier: readFileSync(verifier, "utf8"),
+    verifier: verifierSource,
     // Carol's root is never published.
     roots: [proofs.alice.publicSignals[0], proofs.bob.publicSignals[0]],
     campaignId: CAMPAIGN,
@@ -138,6 +143,69 @@ describe("ReputationAirdrop on anvil, proofs by the native CLI (development keys
 
   test("refuses a proof for another campaign: WrongCampaign", async () => {
     await refused(claim(proofs.bobOtherCampaign.calldata.args), "WrongCampaign", [BigInt(CAMPAIGN), 78n]);
+  });
+
+  test("the campaign id is the deployment's: the contract, viem and `airprover campaign-id` agree", async () => {
+    const chainId = await operator.publicClient.getChainId();
+    const onChain = await operator.publicClient.readContract({ ...airdrop(), functionName: "campaignId" });
+    const pure = await operator.publicClient.readContract({ ...airdrop(), functionName: "campaignIdOf", args: [BigInt(chainId), campaign.airdrop] });
+    const cli = airprover("campaign-id", "--chain-id", `${chainId}`, "--address", campaign.airdrop).trim();
+    assert.equal(onChain, BigInt(CAMPAIGN));
+    assert.equal(pure, onChain);
+    assert.equal(campaignIdOf(chainId, campaign.airdrop), onChain);
+    assert.equal(cli, `${onChain}`);
+    // Known before deploying: the deployer and its nonce fix the address.
+    const nonce = await operator.publicClient.getTransactionCount({ address: operator.account.address });
+    const next = await predictCampaign(operator, { verifier: campaign.verifier });
+    const predicted = airprover("campaign-id", "--chain-id", `${chainId}`, "--deployer", operator.account.address, "--nonce", `${nonce + 1}`).trim();
+    assert.equal(predicted, `${next.campaignId}`);
+    // Another chain, another id.
+    assert.notEqual(campaignIdOf(chainId + 1, campaign.airdrop), onChain);
+  });
+
+  test("a second deployment of the same campaign refuses the first one's proof: WrongCampaign", async () => {
+    const second = await deployCampaign(operator, {
+      verifier: campaign.verifier,
+      roots: [proofs.bob.publicSignals[0]],
+      target: threshold,
+      amount: AMOUNT,
+    });
+    assert.notEqual(second.campaignId, BigInt(CAMPAIGN));
+    await refused(
+      send(relayer, { address: second.airdrop, abi: second.abi.airdrop }, "claim", proofs.bob.calldata.args),
+      "WrongCampaign",
+      [second.campaignId, BigInt(CAMPAIGN)],
+    );
+  });
+
+  test("a deployment given another deployment's campaign id reverts: CampaignNotBound", async () => {
+    const { ReputationAirdrop } = contracts();
+    // eth_call creates the contract at the address of the sender's next nonce.
+    const chainId = await operator.publicClient.getChainId();
+    const here = getContractAddress({
+      from: operator.account.address,
+      nonce: BigInt(await operator.publicClient.getTransactionCount({ address: operator.account.address })),
+    });
+    const data = encodeDeployData({
+      abi: ReputationAirdrop.abi,
+      bytecode: ReputationAirdrop.bytecode,
+      args: [operator.account.address, campaign.verifier, campaign.token, BigInt(CAMPAIGN), RULE.atLeast, threshold, AMOUNT],
+    });
+    await assert.rejects(operator.publicClient.call({ account: operator.account, data }), (err) => {
+      const raw = err instanceof BaseError ? err.walk((e) => typeof e?.data === "string" && e.data.startsWith("0x")) : null;
+      assert.ok(raw, `expected a revert with data, got ${err.shortMessage ?? err.message}`);
+      const decoded = decodeErrorResult({ abi: ReputationAirdrop.abi, data: raw.data });
+      assert.equal(decoded.errorName, "CampaignNotBound");
+      assert.deepEqual(decoded.args, [campaignIdOf(chainId, here), BigInt(CAMPAIGN)]);
+      return true;
+    });
+    // deployCampaign refuses it before sending anything.
+    const nonce = await operator.publicClient.getTransactionCount({ address: operator.account.address });
+    await assert.rejects(
+      deployCampaign(operator, { verifier: campaign.verifier, roots: [], campaignId: CAMPAIGN, target: threshold }),
+      /is not this deployment's/,
+    );
+    assert.equal(await operator.publicClient.getTransactionCount({ address: operator.account.address }), nonce);
   });
 
   test("a withdrawn root is refused; only the operator publishes roots", async () => {

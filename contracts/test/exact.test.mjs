@@ -6,42 +6,51 @@ import { after, before, test } from "node:test";
 import { getAddress } from "viem";
 
 import { startAnvil } from "../lib/anvil.mjs";
-import { campaignOfClaim } from "../lib/campaign.mjs";
+import { campaignOfClaim, predictCampaign } from "../lib/campaign.mjs";
 import { connect, customError, send } from "../lib/chain.mjs";
 import { deployCampaign } from "../lib/deploy.mjs";
-import { devKeys, prove, sampleClaim, scratch } from "./fixture.mjs";
+import { devKeys, prove, sampleClaim, scratch, writeClaim } from "./fixture.mjs";
 
 const CIRCUIT = "exact-d4-k2";
 
 let dir;
 let anvil;
 let chain;
-let campaign;
+let keys;
 let claim;
-let proved;
 
 before(async () => {
   dir = scratch();
-  const keys = devKeys(dir, CIRCUIT);
-  const sampled = sampleClaim(dir, "claim", { circuit: CIRCUIT, seed: 5 });
-  claim = sampled.claim;
-  proved = prove(dir, "claim", keys.keys, sampled.path);
+  keys = devKeys(dir, CIRCUIT);
+  claim = sampleClaim(dir, "claim", { circuit: CIRCUIT, seed: 5 }).claim;
   anvil = await startAnvil();
   chain = connect(anvil.url, anvil.devKeys[0]);
-  campaign = { verifier: readFileSync(keys.verifier, "utf8"), ...campaignOfClaim(claim) };
 });
+
+/**
+ * The claim proved for the next deployment's campaign (its id is bound to the deployment), and
+ * that campaign's parameters with `changes`.
+ */
+async function nextCampaign(name, changes = {}) {
+  const verifier = readFileSync(keys.verifier, "utf8");
+  const { campaignId } = await predictCampaign(chain, { verifier });
+  const bound = { ...claim, campaignId: `${campaignId}` };
+  const proved = prove(dir, name, keys.keys, writeClaim(dir, name, bound));
+  return { proved, campaign: { verifier, ...campaignOfClaim(bound), ...changes } };
+}
 
 after(async () => {
   await anvil?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const claimOn = async (deployed) => send(chain, { address: deployed.airdrop, abi: deployed.abi.airdrop }, "claim", proved.calldata.args);
+const claimOn = async (deployed, proved) => send(chain, { address: deployed.airdrop, abi: deployed.abi.airdrop }, "claim", proved.calldata.args);
 
 test("an exact-score campaign pays a proof of exactly its score (development keys)", async () => {
+  const { proved, campaign } = await nextCampaign("paid");
   assert.equal(campaign.rule, "exactly");
   const deployed = await deployCampaign(chain, campaign);
-  await claimOn(deployed);
+  await claimOn(deployed, proved);
   const balance = await chain.publicClient.readContract({
     address: deployed.token, abi: deployed.abi.token, functionName: "balanceOf", args: [getAddress(claim.claimant)],
   });
@@ -49,10 +58,12 @@ test("an exact-score campaign pays a proof of exactly its score (development key
 });
 
 test("an exact-score campaign refuses another score: ScoreMismatch", async () => {
-  const deployed = await deployCampaign(chain, { ...campaign, target: campaign.target - 1n });
-  await assert.rejects(claimOn(deployed), (err) => {
+  const target = BigInt(claim.score);
+  const { proved, campaign } = await nextCampaign("mismatch", { target: target - 1n });
+  const deployed = await deployCampaign(chain, campaign);
+  await assert.rejects(claimOn(deployed, proved), (err) => {
     assert.equal(customError(err)?.errorName, "ScoreMismatch");
-    assert.deepEqual(customError(err).args, [campaign.target - 1n, campaign.target]);
+    assert.deepEqual(customError(err).args, [target - 1n, target]);
     return true;
   });
 });

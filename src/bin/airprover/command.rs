@@ -45,6 +45,27 @@ enum Command {
         /// Seed of the sample.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// The claim's campaignId (a deployment's, from `campaign-id`) [default: drawn from the
+        /// seed].
+        #[arg(long)]
+        campaign: Option<String>,
+    },
+    /// Print the campaignId a ReputationAirdrop deployment accepts: keccak256(abi.encode(chain
+    /// id, airdrop address)) mod r. Give the airdrop's address, or its deployer and the nonce of
+    /// the deploying transaction (an id known before deploying).
+    CampaignId {
+        /// The chain id.
+        #[arg(long)]
+        chain_id: u64,
+        /// The airdrop's address.
+        #[arg(long, conflicts_with_all = ["deployer", "nonce"])]
+        address: Option<String>,
+        /// The deploying account.
+        #[arg(long, requires = "nonce")]
+        deployer: Option<String>,
+        /// The nonce of the deploying transaction.
+        #[arg(long, requires = "deployer")]
+        nonce: Option<u64>,
     },
     /// Prove a claim; write snarkjs proof.json and public.json.
     Prove {
@@ -159,9 +180,21 @@ fn run(command: Command) -> Result<ExitCode> {
             out,
             attestations,
             seed,
+            campaign,
         } => {
-            let tree = cli::sample(&circuit, &out, attestations, seed)?;
+            let tree = cli::sample(&circuit, &out, attestations, seed, campaign.as_deref())?;
             println!("claim in {}, tree in {}", out.display(), tree.display());
+        }
+        Command::CampaignId {
+            chain_id,
+            address,
+            deployer,
+            nonce,
+        } => {
+            let deployer = deployer.as_deref().zip(nonce);
+            let (id, airdrop) = cli::campaign_id(chain_id, address.as_deref(), deployer)?;
+            eprintln!("airdrop {airdrop} on chain {chain_id}");
+            println!("{id}");
         }
         Command::Prove {
             keys,

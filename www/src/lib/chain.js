@@ -8,9 +8,11 @@ import {
   createPublicClient,
   createWalletClient,
   defineChain,
+  encodeAbiParameters,
   formatUnits,
   getAddress,
   http,
+  keccak256,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { solidityCalldata } from 'airprover';
@@ -23,8 +25,27 @@ export async function loadChain(url = '/chain.json') {
   return response.json();
 }
 
-/** viem clients for chain.json's node and its development claimer account. */
+const FIELD_MODULUS = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+
+/**
+ * keccak256(abi.encode(chainId, airdrop)) mod r: the only campaign id the airdrop at `airdrop`
+ * accepts (ReputationAirdrop.campaignIdOf; `airprover campaign-id` derives it the same way).
+ */
+export function campaignIdOf(chainId, airdrop) {
+  const encoded = encodeAbiParameters([{ type: 'uint256' }, { type: 'address' }], [BigInt(chainId), airdrop]);
+  return BigInt(keccak256(encoded)) % FIELD_MODULUS;
+}
+
+/**
+ * viem clients for chain.json's node and its development claimer account, with the campaign id
+ * derived from the chain and the airdrop's address (claims are proved for it); a chain.json whose
+ * campaignId is not its airdrop's is refused.
+ */
 export function connectChain(config) {
+  const campaignId = campaignIdOf(config.chainId, config.airdrop);
+  if (BigInt(config.campaignId) !== campaignId) {
+    throw new Error(`chain.json names campaign ${config.campaignId}, but its airdrop accepts only ${campaignId}`);
+  }
   const chain = defineChain({
     id: config.chainId,
     name: 'anvil (local, development)',
@@ -35,6 +56,7 @@ export function connectChain(config) {
   const account = privateKeyToAccount(config.claimer.privateKey);
   return {
     config,
+    campaignId: `${campaignId}`,
     account,
     publicClient: createPublicClient({ chain, transport, pollingInterval: 100 }),
     walletClient: createWalletClient({ account, chain, transport, pollingInterval: 100 }),
