@@ -32,6 +32,8 @@ pub mod error;
 pub mod field;
 pub mod poseidon;
 pub mod prover;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod relayer;
 pub mod runtime;
 pub mod tree;
 #[cfg(target_arch = "wasm32")]

@@ -1,0 +1,432 @@
+//! Claim records in Redis: what a claim is, which phase it reached, which transactions carry it.
+//!
+//! A claim is a hash (`airprover:claim:{id}`) and an event stream (`…:events`, one entry per
+//! phase, read by the status and SSE endpoints). Each step that must happen at most once is one
+//! Lua script, which Redis runs alone: taking a nullifier, allocating an account's nonce,
+//! recording a signed transaction before it is broadcast, and settling the final phase (a
+//! compare-and-set: a claim ends once, whoever finishes it).
+
+use alloy::primitives::{Address, Bytes, TxHash, U256};
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Script};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::error::{RelayCode, RelayError, RelayResult};
+
+/// A claim's phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Accepted by the API.
+    Received,
+    /// Checked: the proof verifies, the signals are the campaign's, root published, nullifier free.
+    Verified,
+    /// A transaction carrying it was broadcast.
+    Submitted,
+    /// Mined and successful.
+    Confirmed,
+    /// Refused, reverted or abandoned: final, with a code.
+    Failed,
+}
+
+impl Phase {
+    /// As stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Received => "received",
+            Phase::Verified => "verified",
+            Phase::Submitted => "submitted",
+            Phase::Confirmed => "confirmed",
+            Phase::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> RelayResult<Phase> {
+        Ok(match s {
+            "received" => Phase::Received,
+            "verified" => Phase::Verified,
+            "submitted" => Phase::Submitted,
+            "confirmed" => Phase::Confirmed,
+            "failed" => Phase::Failed,
+            other => {
+                return Err(RelayError::new(
+                    RelayCode::Internal,
+                    format!("stored phase {other:?}"),
+                ))
+            }
+        })
+    }
+
+    /// Whether the claim has ended.
+    pub fn is_final(self) -> bool {
+        matches!(self, Phase::Confirmed | Phase::Failed)
+    }
+}
+
+/// A transaction sent for a claim (several when replaced: all for the same nonce).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SentTx {
+    /// Its hash.
+    pub hash: TxHash,
+    /// Its signed bytes (resent as they are after a crash).
+    pub raw: Bytes,
+    /// `maxFeePerGas`.
+    pub max_fee: u128,
+    /// `maxPriorityFeePerGas`.
+    pub tip: u128,
+    /// The latest block when it was signed.
+    pub block: u64,
+}
+
+/// A claim as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimRecord {
+    /// Its id.
+    pub id: String,
+    /// The campaign's name.
+    pub campaign: String,
+    /// Its phase.
+    pub phase: Phase,
+    /// `claim(...)`'s ABI-encoded call.
+    pub call: Bytes,
+    /// The nullifier.
+    pub nullifier: U256,
+    /// The claimant.
+    pub claimant: Address,
+    /// SHA-256 of the proof and its signals: the same proof again is the same claim.
+    pub fingerprint: String,
+    /// The relayer account and nonce, once allocated.
+    pub slot: Option<(Address, u64)>,
+    /// The gas limit, once simulated.
+    pub gas: Option<u64>,
+    /// The transactions sent, oldest first.
+    pub txs: Vec<SentTx>,
+    /// The final outcome: `{ txHash, block, gasUsed }` or `{ code, message }`.
+    pub outcome: Option<Value>,
+}
+
+/// The Redis side of the relayer.
+#[derive(Clone)]
+pub struct Claims {
+    redis: ConnectionManager,
+}
+
+fn key(id: &str) -> String {
+    format!("airprover:claim:{id}")
+}
+
+/// The claim's event stream.
+pub fn events_key(id: &str) -> String {
+    format!("airprover:claim:{id}:events")
+}
+
+fn nullifier_key(campaign: &str, nullifier: &U256) -> String {
+    format!("airprover:nullifier:{campaign}:{nullifier}")
+}
+
+fn nonce_key(chain_id: u64, account: &Address) -> String {
+    format!("airprover:relayer:{chain_id}:{account}:nonce")
+}
+
+/// The stream of claims to relay, read by relayer workers in a consumer group.
+pub const QUEUE: &str = "airprover:claims";
+/// The consumer group of relayer workers.
+pub const GROUP: &str = "relayers";
+
+const NEW_CLAIM: &str = r#"
+-- KEYS: nullifier index, claim hash, events, queue. ARGV: id, campaign, call, nullifier,
+-- claimant, fingerprint, now (ms)
+local taken = redis.call('GET', KEYS[1])
+if taken then
+  local phase = redis.call('HGET', 'airprover:claim:' .. taken, 'phase')
+  if phase ~= 'failed' then return taken end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], 'id', ARGV[1], 'campaign', ARGV[2], 'phase', 'verified', 'call', ARGV[3],
+  'nullifier', ARGV[4], 'claimant', ARGV[5], 'fingerprint', ARGV[6], 'created', ARGV[7], 'txs', '[]')
+redis.call('XADD', KEYS[3], '*', 'phase', 'received', 'data', '{}')
+redis.call('XADD', KEYS[3], '*', 'phase', 'verified', 'data', '{}')
+redis.call('XADD', KEYS[4], '*', 'id', ARGV[1])
+return ARGV[1]
+"#;
+
+const ALLOCATE: &str = r#"
+-- KEYS: claim hash, the account's next nonce. ARGV: account, the node's pending nonce, gas.
+local have = redis.call('HMGET', KEYS[1], 'account', 'nonce')
+if have[2] then return have end
+local stored = tonumber(redis.call('GET', KEYS[2]) or '0')
+local n = math.max(stored, tonumber(ARGV[2]))
+redis.call('SET', KEYS[2], n + 1)
+redis.call('HSET', KEYS[1], 'account', ARGV[1], 'nonce', n, 'gas', ARGV[3])
+return {ARGV[1], tostring(n)}
+"#;
+
+const RECORD_TX: &str = r#"
+-- KEYS: claim hash, events. ARGV: the transactions (JSON), the new one's hash, account, nonce.
+local phase = redis.call('HGET', KEYS[1], 'phase')
+if phase == 'confirmed' or phase == 'failed' then return 0 end
+redis.call('HSET', KEYS[1], 'txs', ARGV[1], 'phase', 'submitted')
+redis.call('XADD', KEYS[2], '*', 'phase', 'submitted', 'data',
+  cjson.encode({txHash = ARGV[2], account = ARGV[3], nonce = tonumber(ARGV[4])}))
+return 1
+"#;
+
+const SETTLE: &str = r#"
+-- KEYS: claim hash, events. ARGV: phase, outcome (JSON), ttl (s).
+local phase = redis.call('HGET', KEYS[1], 'phase')
+if not phase or phase == 'confirmed' or phase == 'failed' then return 0 end
+redis.call('HSET', KEYS[1], 'phase', ARGV[1], 'outcome', ARGV[2])
+redis.call('XADD', KEYS[2], '*', 'phase', ARGV[1], 'data', ARGV[2])
+return 1
+"#;
+
+impl Claims {
+    /// Over `redis`; creates the queue's consumer group if it is missing.
+    pub async fn new(mut redis: ConnectionManager) -> RelayResult<Claims> {
+        let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(QUEUE)
+            .arg(GROUP)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut redis)
+            .await;
+        match created {
+            Ok(()) => {}
+            Err(e) if e.code() == Some("BUSYGROUP") => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(Claims { redis })
+    }
+
+    /// The connection, for the queue.
+    pub fn redis(&self) -> ConnectionManager {
+        self.redis.clone()
+    }
+
+    /// Stores a checked claim and queues it, unless its nullifier is taken by a claim that has
+    /// not failed: then returns that claim's id instead (the caller compares fingerprints).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create(
+        &self,
+        id: &str,
+        campaign: &str,
+        call: &Bytes,
+        nullifier: &U256,
+        claimant: &Address,
+        fingerprint: &str,
+        now_ms: u64,
+    ) -> RelayResult<String> {
+        let mut redis = self.redis.clone();
+        let got: String = Script::new(NEW_CLAIM)
+            .key(nullifier_key(campaign, nullifier))
+            .key(key(id))
+            .key(events_key(id))
+            .key(QUEUE)
+            .arg(id)
+            .arg(campaign)
+            .arg(call.to_string())
+            .arg(nullifier.to_string())
+            .arg(claimant.to_string())
+            .arg(fingerprint)
+            .arg(now_ms)
+            .invoke_async(&mut redis)
+            .await?;
+        Ok(got)
+    }
+
+    /// The claim that holds `nullifier` in `campaign`, if one does.
+    pub async fn by_nullifier(
+        &self,
+        campaign: &str,
+        nullifier: &U256,
+    ) -> RelayResult<Option<ClaimRecord>> {
+        let mut redis = self.redis.clone();
+        let id: Option<String> = redis.get(nullifier_key(campaign, nullifier)).await?;
+        match id {
+            Some(id) => self.get(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The claim `id`, if there is one.
+    pub async fn get(&self, id: &str) -> RelayResult<Option<ClaimRecord>> {
+        let mut redis = self.redis.clone();
+        let fields: std::collections::HashMap<String, String> = redis.hgetall(key(id)).await?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        let field = |name: &str| {
+            fields.get(name).ok_or_else(|| {
+                RelayError::new(RelayCode::Internal, format!("claim {id}: no {name} stored"))
+            })
+        };
+        let corrupt = |name: &str| {
+            RelayError::new(
+                RelayCode::Internal,
+                format!("claim {id}: {name} is corrupt"),
+            )
+        };
+        let slot = match (fields.get("account"), fields.get("nonce")) {
+            (Some(a), Some(n)) => Some((
+                a.parse().map_err(|_| corrupt("account"))?,
+                n.parse().map_err(|_| corrupt("nonce"))?,
+            )),
+            _ => None,
+        };
+        Ok(Some(ClaimRecord {
+            id: id.to_string(),
+            campaign: field("campaign")?.clone(),
+            phase: Phase::parse(field("phase")?)?,
+            call: field("call")?.parse().map_err(|_| corrupt("call"))?,
+            nullifier: field("nullifier")?
+                .parse()
+                .map_err(|_| corrupt("nullifier"))?,
+            claimant: field("claimant")?
+                .parse()
+                .map_err(|_| corrupt("claimant"))?,
+            fingerprint: field("fingerprint")?.clone(),
+            slot,
+            gas: fields
+                .get("gas")
+                .map(|g| g.parse())
+                .transpose()
+                .map_err(|_| corrupt("gas"))?,
+            txs: serde_json::from_str(field("txs")?).map_err(|_| corrupt("txs"))?,
+            outcome: fields
+                .get("outcome")
+                .map(|o| serde_json::from_str(o))
+                .transpose()
+                .map_err(|_| corrupt("outcome"))?,
+        }))
+    }
+
+    /// Allocates the claim's account and nonce, once: a claim that has them keeps them.
+    pub async fn allocate(
+        &self,
+        id: &str,
+        chain_id: u64,
+        account: Address,
+        pending_nonce: u64,
+        gas: u64,
+    ) -> RelayResult<(Address, u64)> {
+        let mut redis = self.redis.clone();
+        let (got_account, got_nonce): (String, String) = Script::new(ALLOCATE)
+            .key(key(id))
+            .key(nonce_key(chain_id, &account))
+            .arg(account.to_string())
+            .arg(pending_nonce)
+            .arg(gas)
+            .invoke_async(&mut redis)
+            .await?;
+        let corrupt = || RelayError::new(RelayCode::Internal, format!("claim {id}: bad slot"));
+        Ok((
+            got_account.parse().map_err(|_| corrupt())?,
+            got_nonce.parse().map_err(|_| corrupt())?,
+        ))
+    }
+
+    /// Records a signed transaction before it is broadcast (a claim reclaimed later looks it up
+    /// instead of sending another). False when the claim has ended meanwhile.
+    pub async fn record_tx(
+        &self,
+        id: &str,
+        txs: &[SentTx],
+        account: Address,
+        nonce: u64,
+    ) -> RelayResult<bool> {
+        let mut redis = self.redis.clone();
+        let newest = txs.last().map(|t| t.hash.to_string()).unwrap_or_default();
+        let done: i64 = Script::new(RECORD_TX)
+            .key(key(id))
+            .key(events_key(id))
+            .arg(serde_json::to_string(txs).expect("serialisable"))
+            .arg(newest)
+            .arg(account.to_string())
+            .arg(nonce)
+            .invoke_async(&mut redis)
+            .await?;
+        Ok(done == 1)
+    }
+
+    /// Ends the claim in `phase` with `outcome`, unless it has ended already; the record expires
+    /// `ttl_s` later (its nullifier index with it, once the chain holds the nullifier). True when
+    /// this call ended it.
+    pub async fn settle(
+        &self,
+        record: &ClaimRecord,
+        phase: Phase,
+        outcome: &Value,
+        ttl_s: u64,
+    ) -> RelayResult<bool> {
+        let mut redis = self.redis.clone();
+        let done: i64 = Script::new(SETTLE)
+            .key(key(&record.id))
+            .key(events_key(&record.id))
+            .arg(phase.as_str())
+            .arg(outcome.to_string())
+            .arg(ttl_s)
+            .invoke_async(&mut redis)
+            .await?;
+        if done == 1 {
+            let _: () = redis.expire(key(&record.id), ttl_s as i64).await?;
+            let _: () = redis.expire(events_key(&record.id), ttl_s as i64).await?;
+        }
+        Ok(done == 1)
+    }
+
+    /// The claim's phase events from after `after` (a stream id; `0` for all): `(id, phase, data)`.
+    pub async fn events(&self, id: &str, after: &str) -> RelayResult<Vec<(String, String, Value)>> {
+        let mut redis = self.redis.clone();
+        let start = if after == "0" {
+            "-".to_string()
+        } else {
+            format!("({after}")
+        };
+        let reply: redis::streams::StreamRangeReply =
+            redis.xrange(events_key(id), start, "+").await?;
+        Ok(reply
+            .ids
+            .into_iter()
+            .map(|entry| {
+                let phase: String = entry.get("phase").unwrap_or_default();
+                let data: String = entry.get("data").unwrap_or_default();
+                let data = serde_json::from_str(&data).unwrap_or(Value::Null);
+                (entry.id, phase, data)
+            })
+            .collect())
+    }
+
+    /// What `GET /v1/claims/{id}` answers.
+    pub fn view(record: &ClaimRecord) -> Value {
+        let mut out = json!({
+            "id": record.id,
+            "campaign": record.campaign,
+            "phase": record.phase.as_str(),
+            "nullifier": record.nullifier.to_string(),
+            "claimant": record.claimant.to_checksum(None),
+        });
+        if let Some((account, nonce)) = record.slot {
+            out["account"] = json!(account.to_checksum(None));
+            out["nonce"] = json!(nonce);
+        }
+        if let Some(tx) = record.txs.last() {
+            out["txHash"] = json!(tx.hash.to_string());
+            out["transactions"] = json!(record
+                .txs
+                .iter()
+                .map(|t| t.hash.to_string())
+                .collect::<Vec<_>>());
+        }
+        if let Some(outcome) = &record.outcome {
+            if let Some(obj) = outcome.as_object() {
+                for (k, v) in obj {
+                    out[k] = v.clone();
+                }
+            }
+        }
+        out
+    }
+}

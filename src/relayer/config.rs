@@ -1,0 +1,341 @@
+//! Campaigns the relayer pays claims for, from a JSON file.
+//!
+//! ```json
+//! { "campaigns": [{
+//!     "name": "demo",
+//!     "chainId": 31337,
+//!     "rpcUrl": "http://127.0.0.1:8545",
+//!     "airdrop": "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+//!     "circuit": "threshold-d20-k4",
+//!     "keys": "www/public/keys",
+//!     "relayers": [{ "env": "AIRPROVER_RELAYER_KEY" }, { "file": "/etc/airprover/relayer-2.key" }],
+//!     "replaceAfterBlocks": 3,
+//!     "feeBumpPercent": 25
+//! }] }
+//! ```
+//!
+//! A relayer account's private key comes from an environment variable or a file (`0x` and 64
+//! hex digits; a file readable by group or others is refused). Keys are never logged, never in
+//! an error and never in an API answer: [`RelayerKey`]'s `Debug` shows the address only, and
+//! errors name the variable or the file, not its content. Relative paths are relative to the
+//! configuration file.
+
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::Address;
+use alloy::signers::local::PrivateKeySigner;
+use serde::Deserialize;
+
+use super::error::{RelayCode, RelayError, RelayResult};
+use crate::circuit::id::CircuitId;
+
+/// The configuration file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    campaigns: Vec<CampaignFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CampaignFile {
+    name: String,
+    chain_id: u64,
+    rpc_url: String,
+    airdrop: String,
+    circuit: String,
+    keys: PathBuf,
+    relayers: Vec<KeySource>,
+    #[serde(default = "default_replace_after_blocks")]
+    replace_after_blocks: u64,
+    #[serde(default = "default_fee_bump_percent")]
+    fee_bump_percent: u32,
+}
+
+fn default_replace_after_blocks() -> u64 {
+    3
+}
+
+fn default_fee_bump_percent() -> u32 {
+    25
+}
+
+/// Where a relayer account's private key is.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub enum KeySource {
+    /// An environment variable holding it.
+    Env(String),
+    /// A file holding it (mode 0600 or stricter).
+    File(PathBuf),
+}
+
+/// A relayer account: its signer, and where its key came from.
+#[derive(Clone)]
+pub struct RelayerKey {
+    /// The signer (holds the private key: never print it).
+    pub signer: PrivateKeySigner,
+    /// Where the key came from.
+    pub source: KeySource,
+}
+
+impl RelayerKey {
+    /// The account's address.
+    pub fn address(&self) -> Address {
+        self.signer.address()
+    }
+}
+
+impl std::fmt::Debug for RelayerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayerKey")
+            .field("address", &self.address())
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One campaign, as configured (what the chain says about it is read by
+/// [`super::chain::Campaign::connect`]).
+#[derive(Debug, Clone)]
+pub struct CampaignConfig {
+    /// The name clients use (`campaign` in `POST /v1/claims`).
+    pub name: String,
+    /// The chain id the RPC node must report.
+    pub chain_id: u64,
+    /// The RPC node's URL.
+    pub rpc_url: String,
+    /// The `ReputationAirdrop` contract.
+    pub airdrop: Address,
+    /// The circuit its verifier checks.
+    pub circuit: CircuitId,
+    /// The key directory with the circuit's verifying key (checked against its manifest).
+    pub keys: PathBuf,
+    /// The relayer accounts (at least one).
+    pub relayers: Vec<RelayerKey>,
+    /// A transaction not mined after this many blocks is replaced with a higher fee.
+    pub replace_after_blocks: u64,
+    /// How much a replacement raises both fees, in percent (at least 10, which nodes require).
+    pub fee_bump_percent: u32,
+}
+
+/// Reads the campaigns of the file at `path`.
+pub fn load(path: &Path) -> RelayResult<Vec<CampaignConfig>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        RelayError::new(RelayCode::Misconfigured, format!("{}: {e}", path.display()))
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    parse(&text, base, &|name| std::env::var(name).ok())
+}
+
+/// Parses a configuration; relative paths are relative to `base`, and `env` reads environment
+/// variables.
+pub fn parse(
+    text: &str,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> RelayResult<Vec<CampaignConfig>> {
+    let file: File = serde_json::from_str(text)
+        .map_err(|e| RelayError::new(RelayCode::Misconfigured, format!("campaigns file: {e}")))?;
+    if file.campaigns.is_empty() {
+        return Err(misconfigured("campaigns: none configured"));
+    }
+    let mut out: Vec<CampaignConfig> = Vec::with_capacity(file.campaigns.len());
+    for (i, c) in file.campaigns.into_iter().enumerate() {
+        let at = |field: &str| format!("campaigns[{i}].{field}");
+        if c.name.is_empty() || out.iter().any(|o| o.name == c.name) {
+            return Err(misconfigured(format!(
+                "{}: empty or used twice",
+                at("name")
+            )));
+        }
+        let airdrop: Address = c
+            .airdrop
+            .parse()
+            .map_err(|_| misconfigured(format!("{}: not an address", at("airdrop"))))?;
+        let circuit: CircuitId = c
+            .circuit
+            .parse()
+            .map_err(|e: crate::Error| misconfigured(format!("{}: {e}", at("circuit"))))?;
+        if c.relayers.is_empty() {
+            return Err(misconfigured(format!(
+                "{}: none configured",
+                at("relayers")
+            )));
+        }
+        if c.fee_bump_percent < 10 {
+            return Err(misconfigured(format!(
+                "{}: nodes refuse a replacement that raises the fees by less than 10%",
+                at("feeBumpPercent")
+            )));
+        }
+        if c.replace_after_blocks == 0 {
+            return Err(misconfigured(format!(
+                "{}: must be at least 1",
+                at("replaceAfterBlocks")
+            )));
+        }
+        let relayers = c
+            .relayers
+            .into_iter()
+            .enumerate()
+            .map(|(j, source)| read_key(source, base, env, &at(&format!("relayers[{j}]"))))
+            .collect::<RelayResult<Vec<_>>>()?;
+        let keys = if c.keys.is_absolute() {
+            c.keys
+        } else {
+            base.join(c.keys)
+        };
+        out.push(CampaignConfig {
+            name: c.name,
+            chain_id: c.chain_id,
+            rpc_url: c.rpc_url,
+            airdrop,
+            circuit,
+            keys,
+            relayers,
+            replace_after_blocks: c.replace_after_blocks,
+            fee_bump_percent: c.fee_bump_percent,
+        });
+    }
+    Ok(out)
+}
+
+fn misconfigured(message: impl Into<String>) -> RelayError {
+    RelayError::new(RelayCode::Misconfigured, message)
+}
+
+/// The key of `source`. Errors name the variable or the file, never the value.
+fn read_key(
+    source: KeySource,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    at: &str,
+) -> RelayResult<RelayerKey> {
+    let (text, from) = match &source {
+        KeySource::Env(name) => (
+            env(name).ok_or_else(|| {
+                misconfigured(format!("{at}: the environment variable {name} is not set"))
+            })?,
+            format!("the environment variable {name}"),
+        ),
+        KeySource::File(path) => {
+            let path = if path.is_absolute() {
+                path.clone()
+            } else {
+                base.join(path)
+            };
+            check_private(&path, at)?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| misconfigured(format!("{at}: {}: {}", path.display(), e.kind())))?;
+            (text, format!("the file {}", path.display()))
+        }
+    };
+    let signer: PrivateKeySigner = text.trim().parse().map_err(|_| {
+        misconfigured(format!(
+            "{at}: {from} does not hold a private key (0x and 64 hex digits)"
+        ))
+    })?;
+    Ok(RelayerKey { signer, source })
+}
+
+#[cfg(unix)]
+fn check_private(path: &Path, at: &str) -> RelayResult<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| misconfigured(format!("{at}: {}: {}", path.display(), e.kind())))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        return Err(misconfigured(format!(
+            "{at}: {} is readable by group or others: chmod 600 it",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_: &Path, _: &str) -> RelayResult<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // anvil's public development key #2: public knowledge, never a real account's.
+    const DEV_KEY: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+
+    fn config(relayers: &str) -> String {
+        format!(
+            r#"{{ "campaigns": [{{ "name": "demo", "chainId": 31337, "rpcUrl": "http://127.0.0.1:8545",
+            "airdrop": "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0", "circuit": "threshold-d4-k2",
+            "keys": "keys", "relayers": {relayers} }}] }}"#
+        )
+    }
+
+    #[test]
+    fn keys_come_from_the_environment_and_never_show() {
+        let env = |name: &str| (name == "RELAYER").then(|| DEV_KEY.to_string());
+        let campaigns = parse(
+            &config(r#"[{ "env": "RELAYER" }]"#),
+            Path::new("/cfg"),
+            &env,
+        )
+        .unwrap();
+        let c = &campaigns[0];
+        assert_eq!(c.keys, Path::new("/cfg/keys"));
+        assert_eq!(c.replace_after_blocks, 3);
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains(&DEV_KEY[2..]),
+            "the key must not be printed: {shown}"
+        );
+        assert!(shown.contains(&format!("{:?}", c.relayers[0].address())));
+    }
+
+    #[test]
+    fn bad_keys_name_their_source_not_their_value() {
+        let secretish = "0xnot-a-key-but-still-secret";
+        let env = |_: &str| Some(secretish.to_string());
+        let err = parse(&config(r#"[{ "env": "RELAYER" }]"#), Path::new("/"), &env).unwrap_err();
+        assert_eq!(err.code, RelayCode::Misconfigured);
+        assert!(err.message.contains("RELAYER"), "{err}");
+        assert!(!err.message.contains("still-secret"), "{err}");
+        let none = |_: &str| None;
+        let err = parse(&config(r#"[{ "env": "RELAYER" }]"#), Path::new("/"), &none).unwrap_err();
+        assert!(err.message.contains("is not set"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn key_files_must_be_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir =
+            std::env::temp_dir().join(format!("airprover-relayer-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("relayer.key");
+        std::fs::write(&key, DEV_KEY).unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let none = |_: &str| None;
+        let err = parse(&config(r#"[{ "file": "relayer.key" }]"#), &dir, &none).unwrap_err();
+        assert!(err.message.contains("chmod 600"), "{err}");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let ok = parse(&config(r#"[{ "file": "relayer.key" }]"#), &dir, &none).unwrap();
+        assert_eq!(ok[0].relayers.len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn unknown_fields_and_empty_lists_are_refused() {
+        let none = |_: &str| None;
+        for bad in [
+            r#"{ "campaigns": [] }"#.to_string(),
+            config("[]"),
+            config(r#"[{ "env": "X" }], "extra": 1"#),
+            r#"{ "campaigns": [], "more": 1 }"#.to_string(),
+        ] {
+            let err = parse(&bad, Path::new("/"), &none).unwrap_err();
+            assert_eq!(err.code, RelayCode::Misconfigured, "{bad}");
+        }
+    }
+}

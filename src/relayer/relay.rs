@@ -1,0 +1,594 @@
+//! The relayer: takes checked claims, sends each once from one of the campaign's accounts, and
+//! follows it to `confirmed` or `failed`, whatever dies on the way.
+//!
+//! Every step is resumable from what Redis holds. A worker that dies after allocating a nonce,
+//! after recording a signed transaction or after broadcasting it leaves a claim that any other
+//! worker picks up (the queue's pending entry goes idle, `XAUTOCLAIM` hands it over): the
+//! recorded transactions are looked up on-chain and only the same signed bytes are resent (same
+//! nonce), so no claim is ever paid twice and no nonce is skipped.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use alloy::primitives::{Address, Bytes};
+use alloy::sol_types::SolCall;
+use rand::Rng;
+use redis::aio::ConnectionManager;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+use super::chain::{Broadcast, Campaign, CheckedClaim, Fees, Mined, ReputationAirdrop};
+use super::claims::{ClaimRecord, Claims, Phase, SentTx, GROUP, QUEUE};
+use super::config::{CampaignConfig, RelayerKey};
+use super::error::{RelayCode, RelayError, RelayResult};
+use crate::runtime::retry::{Backoff, Jitter};
+
+/// How the relayer waits and keeps records.
+#[derive(Debug, Clone)]
+pub struct RelaySettings {
+    /// Between two looks at the chain while a transaction is pending.
+    pub poll: Duration,
+    /// A claim's record is kept this long after it ends.
+    pub result_ttl_s: u64,
+    /// A queue entry idle this long (its worker died) is taken over by another worker.
+    pub lease: Duration,
+    /// Claims one worker follows at once.
+    pub concurrency: usize,
+    /// Waiting after an RPC or Redis failure.
+    pub backoff: Backoff,
+}
+
+impl Default for RelaySettings {
+    fn default() -> Self {
+        RelaySettings {
+            poll: Duration::from_millis(250),
+            result_ttl_s: 3600,
+            lease: Duration::from_secs(10),
+            concurrency: 16,
+            backoff: Backoff {
+                base_ms: 200.0,
+                factor: 2.0,
+                max_ms: 5_000.0,
+                jitter: 0.5,
+            },
+        }
+    }
+}
+
+/// Where [`Relayer::drive`] may stop as if its process had been killed (tests of the recovery).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Crash {
+    /// After the nonce is allocated, before anything is signed.
+    AfterAllocate,
+    /// After the signed transaction is recorded, before it is broadcast.
+    AfterRecord,
+    /// After the broadcast, before anything else.
+    AfterBroadcast,
+}
+
+/// The relayer of some campaigns, on one Redis.
+#[derive(Clone)]
+pub struct Relayer {
+    campaigns: Arc<HashMap<String, Arc<Campaign>>>,
+    claims: Claims,
+    redis: redis::Client,
+    settings: RelaySettings,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+impl Relayer {
+    /// Connects every campaign (see [`Campaign::connect`]) and the claim store.
+    pub async fn connect(
+        configs: Vec<CampaignConfig>,
+        redis: redis::Client,
+        settings: RelaySettings,
+    ) -> RelayResult<Relayer> {
+        let manager = ConnectionManager::new(redis.clone()).await?;
+        let mut campaigns = HashMap::new();
+        for config in configs {
+            let campaign = Campaign::connect(config).await?;
+            campaigns.insert(campaign.config.name.clone(), Arc::new(campaign));
+        }
+        Ok(Relayer {
+            campaigns: Arc::new(campaigns),
+            claims: Claims::new(manager).await?,
+            redis,
+            settings,
+        })
+    }
+
+    /// The claim store.
+    pub fn claims(&self) -> &Claims {
+        &self.claims
+    }
+
+    /// A connected campaign by name.
+    pub fn campaign(&self, name: &str) -> RelayResult<&Arc<Campaign>> {
+        self.campaigns.get(name).ok_or_else(|| {
+            RelayError::new(
+                RelayCode::UnknownCampaign,
+                format!("no campaign named {name:?}"),
+            )
+        })
+    }
+
+    /// What `GET /v1/campaigns` answers: every campaign's public parameters, by name.
+    pub fn campaigns_view(&self) -> Value {
+        let mut list: Vec<&Arc<Campaign>> = self.campaigns.values().collect();
+        list.sort_by(|a, b| a.config.name.cmp(&b.config.name));
+        json!({ "campaigns": list.iter().map(|c| c.public_view()).collect::<Vec<_>>() })
+    }
+
+    /// `POST /v1/claims`: `{ proof, publicSignals, circuit, campaign }`, checked before anything
+    /// is stored ([`Campaign::check`]). Returns the claim's id and phase; the same proof again is
+    /// the same claim; another proof whose nullifier is in flight or used is refused.
+    pub async fn submit(&self, body: &Value) -> RelayResult<(String, Phase)> {
+        let obj = body.as_object().ok_or_else(|| {
+            RelayError::new(RelayCode::InvalidInput, "the body is not a JSON object")
+        })?;
+        if let Some(unknown) = obj
+            .keys()
+            .find(|k| !["proof", "publicSignals", "circuit", "campaign"].contains(&k.as_str()))
+        {
+            return Err(RelayError::new(
+                RelayCode::InvalidInput,
+                format!("{unknown}: unknown field"),
+            ));
+        }
+        let field = |name: &str| {
+            obj.get(name)
+                .ok_or_else(|| RelayError::new(RelayCode::InvalidInput, format!("{name}: missing")))
+        };
+        let text = |name: &str| {
+            field(name)?.as_str().ok_or_else(|| {
+                RelayError::new(RelayCode::InvalidInput, format!("{name}: not a string"))
+            })
+        };
+        let campaign = self.campaign(text("campaign")?)?;
+        let checked = campaign.check(text("circuit")?, field("proof")?, field("publicSignals")?)?;
+        let call = Bytes::from(checked.call.abi_encode());
+        let fingerprint = hex::encode(Sha256::digest(&call));
+        // The same proof again is the same claim, even once the chain has its nullifier.
+        if let Some(existing) = self
+            .claims
+            .by_nullifier(&campaign.config.name, &checked.nullifier)
+            .await?
+        {
+            if existing.fingerprint == fingerprint {
+                return Ok((existing.id, existing.phase));
+            }
+        }
+        campaign.check_on_chain(&checked).await?;
+        let id = hex::encode(rand::thread_rng().gen::<[u8; 16]>());
+        let got = self
+            .claims
+            .create(
+                &id,
+                &campaign.config.name,
+                &call,
+                &checked.nullifier,
+                &checked.claimant,
+                &fingerprint,
+                now_ms(),
+            )
+            .await?;
+        if got == id {
+            return Ok((id, Phase::Verified));
+        }
+        let existing = self.claims.get(&got).await?.ok_or_else(|| {
+            RelayError::new(
+                RelayCode::NullifierPending,
+                "a claim with this nullifier is in flight",
+            )
+        })?;
+        if existing.fingerprint == fingerprint {
+            return Ok((existing.id, existing.phase));
+        }
+        if existing.phase == Phase::Confirmed {
+            return Err(RelayError::new(
+                RelayCode::NullifierUsed,
+                "this identity has already claimed in this campaign",
+            ));
+        }
+        Err(RelayError::new(
+            RelayCode::NullifierPending,
+            format!("claim {} with this nullifier is in flight", existing.id),
+        ))
+    }
+
+    /// `GET /v1/claims/{id}`.
+    pub async fn status(&self, id: &str) -> RelayResult<Value> {
+        let record = self.load(id).await?;
+        Ok(Claims::view(&record))
+    }
+
+    async fn load(&self, id: &str) -> RelayResult<ClaimRecord> {
+        if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(RelayError::new(RelayCode::UnknownClaim, "no such claim"));
+        }
+        self.claims
+            .get(id)
+            .await?
+            .ok_or_else(|| RelayError::new(RelayCode::UnknownClaim, "no such claim"))
+    }
+
+    /// Follows the claim `id` until it ends, and returns its final phase. RPC and Redis failures
+    /// are waited out with backoff; a revert (simulated or mined) ends the claim `failed` with the
+    /// contract's error. `crash` stops it at that step as if the process had died there (tests);
+    /// `lease` keeps the queue entry of this claim from going idle while it is followed.
+    pub async fn drive(
+        &self,
+        id: &str,
+        crash: Option<Crash>,
+        lease: Option<(&str, &str)>,
+    ) -> RelayResult<Phase> {
+        let mut jitter = Jitter::new(rand::thread_rng().gen());
+        let mut failures = 0u32;
+        loop {
+            if let Some((entry, consumer)) = lease {
+                self.touch(entry, consumer).await.ok();
+            }
+            match self.step(id, crash).await {
+                Ok(Step::Done(phase)) => return Ok(phase),
+                Ok(Step::Crashed) => {
+                    return Err(RelayError::new(RelayCode::Internal, "crashed on purpose"))
+                }
+                Ok(Step::Again) => failures = 0,
+                Ok(Step::Wait) => {
+                    failures = 0;
+                    tokio::time::sleep(self.settings.poll).await;
+                }
+                Err(e) if e.code.retryable() => {
+                    failures += 1;
+                    let delay = self.settings.backoff.delay_ms(failures, jitter.next_f64());
+                    tracing::warn!(
+                        claim = id,
+                        code = e.code.as_str(),
+                        "{}; retrying in {delay:.0} ms",
+                        e.message
+                    );
+                    tokio::time::sleep(Duration::from_millis(delay as u64)).await;
+                }
+                Err(e) => {
+                    let record = self.load(id).await?;
+                    self.claims
+                        .settle(
+                            &record,
+                            Phase::Failed,
+                            &e.to_json(),
+                            self.settings.result_ttl_s,
+                        )
+                        .await?;
+                    return Ok(Phase::Failed);
+                }
+            }
+        }
+    }
+
+    /// One step of a claim: what Redis holds decides which.
+    async fn step(&self, id: &str, crash: Option<Crash>) -> RelayResult<Step> {
+        let record = self.load(id).await?;
+        if record.phase.is_final() {
+            return Ok(Step::Done(record.phase));
+        }
+        let campaign = self.campaign(&record.campaign)?.clone();
+        let checked = CheckedClaim {
+            call: ReputationAirdrop::claimCall::abi_decode(&record.call)
+                .map_err(|_| RelayError::new(RelayCode::Internal, "stored call is corrupt"))?,
+            nullifier: record.nullifier,
+            claimant: record.claimant,
+        };
+        let Some((account, nonce)) = record.slot else {
+            // Simulated first: a claim that would revert ends here, with nothing sent and no
+            // nonce used.
+            let key = self.pick_account(&campaign).await?;
+            let gas = campaign.simulate(&checked, key.address()).await?;
+            let pending = campaign.pending_nonce(key.address()).await?;
+            self.claims
+                .allocate(id, campaign.config.chain_id, key.address(), pending, gas)
+                .await?;
+            return Ok(if crash == Some(Crash::AfterAllocate) {
+                Step::Crashed
+            } else {
+                Step::Again
+            });
+        };
+        let key = relayer_key(&campaign, account)?;
+        let gas = record
+            .gas
+            .ok_or_else(|| RelayError::new(RelayCode::Internal, "no gas limit stored"))?;
+        let Some(newest) = record.txs.last().cloned() else {
+            let fees = campaign.fees().await?;
+            self.send(&campaign, &record, &checked, key, nonce, gas, fees, crash)
+                .await?;
+            return Ok(if crash.is_some() {
+                Step::Crashed
+            } else {
+                Step::Again
+            });
+        };
+        // Sent before: has any of its transactions (one per fee level, all of one nonce) been mined?
+        for tx in record.txs.iter().rev() {
+            if let Some(mined) = campaign.outcome(tx.hash).await? {
+                let (phase, outcome) = match mined {
+                    Mined::Confirmed {
+                        hash,
+                        block,
+                        gas_used,
+                    } => (
+                        Phase::Confirmed,
+                        json!({ "txHash": hash.to_string(), "block": block, "gasUsed": gas_used }),
+                    ),
+                    Mined::Reverted { hash, block, error } => (
+                        Phase::Failed,
+                        json!({ "code": error.code.as_str(), "message": error.message, "txHash": hash.to_string(), "block": block }),
+                    ),
+                };
+                self.claims
+                    .settle(&record, phase, &outcome, self.settings.result_ttl_s)
+                    .await?;
+                return Ok(Step::Done(phase));
+            }
+        }
+        // Not mined. A transaction the node does not know (never broadcast: its worker died
+        // first; or dropped) goes out again, the same bytes.
+        let mut replace = false;
+        if !campaign.known(newest.hash).await? {
+            match campaign.broadcast(&newest.raw).await? {
+                Broadcast::NonceUsed => return self.nonce_taken(&campaign, &record).await,
+                // Dropped because the base fee rose above what it offers: replace it now.
+                Broadcast::Underpriced => replace = true,
+                Broadcast::Sent => return Ok(Step::Wait),
+            }
+        }
+        let block = campaign.block_number().await?;
+        if replace || block >= newest.block + campaign.config.replace_after_blocks {
+            let old = Fees {
+                max_fee: newest.max_fee,
+                tip: newest.tip,
+            };
+            let fees = old.bumped(campaign.config.fee_bump_percent, campaign.fees().await?);
+            tracing::info!(
+                claim = id,
+                "transaction {} not mined after {} blocks: replacing it with higher fees",
+                newest.hash,
+                block.saturating_sub(newest.block)
+            );
+            self.send(&campaign, &record, &checked, key, nonce, gas, fees, None)
+                .await?;
+            return Ok(Step::Again);
+        }
+        Ok(Step::Wait)
+    }
+
+    /// Signs, records, then broadcasts a transaction for the claim's nonce.
+    #[allow(clippy::too_many_arguments)]
+    async fn send(
+        &self,
+        campaign: &Campaign,
+        record: &ClaimRecord,
+        checked: &CheckedClaim,
+        key: &RelayerKey,
+        nonce: u64,
+        gas: u64,
+        fees: Fees,
+        crash: Option<Crash>,
+    ) -> RelayResult<()> {
+        let signed = campaign.sign(checked, key, nonce, gas, fees).await?;
+        let block = campaign.block_number().await?;
+        let mut txs = record.txs.clone();
+        txs.push(SentTx {
+            hash: signed.hash,
+            raw: signed.raw.clone(),
+            max_fee: fees.max_fee,
+            tip: fees.tip,
+            block,
+        });
+        if !self
+            .claims
+            .record_tx(&record.id, &txs, key.address(), nonce)
+            .await?
+        {
+            return Ok(());
+        }
+        if crash == Some(Crash::AfterRecord) {
+            return Ok(());
+        }
+        match campaign.broadcast(&signed.raw).await? {
+            Broadcast::Sent | Broadcast::Underpriced => {}
+            // One of the claim's earlier transactions was mined meanwhile: the next step finds it.
+            Broadcast::NonceUsed => {}
+        }
+        Ok(())
+    }
+
+    /// The claim's nonce is used, but by none of its own transactions: the account sent something
+    /// the relayer did not. The claim fails (nothing of it was mined: it may be submitted again).
+    async fn nonce_taken(&self, campaign: &Campaign, record: &ClaimRecord) -> RelayResult<Step> {
+        for tx in &record.txs {
+            if campaign.outcome(tx.hash).await?.is_some() {
+                return Ok(Step::Again);
+            }
+        }
+        let error = RelayError::new(
+            RelayCode::Misconfigured,
+            "the relayer account's nonce was used by a transaction the relayer did not send: is the account used elsewhere?",
+        );
+        self.claims
+            .settle(
+                record,
+                Phase::Failed,
+                &error.to_json(),
+                self.settings.result_ttl_s,
+            )
+            .await?;
+        Ok(Step::Done(Phase::Failed))
+    }
+
+    /// The next account of the campaign, round robin over all workers (a Redis counter).
+    async fn pick_account<'c>(&self, campaign: &'c Campaign) -> RelayResult<&'c RelayerKey> {
+        let mut redis = self.claims.redis();
+        let turn: u64 = redis::cmd("INCR")
+            .arg(format!("airprover:relayer:{}:turn", campaign.config.name))
+            .query_async(&mut redis)
+            .await?;
+        let keys = &campaign.config.relayers;
+        Ok(&keys[(turn as usize) % keys.len()])
+    }
+
+    /// Keeps the queue entry `entry` owned by `consumer` (its idle time back to zero).
+    async fn touch(&self, entry: &str, consumer: &str) -> RelayResult<()> {
+        let mut redis = self.claims.redis();
+        let _: redis::Value = redis::cmd("XCLAIM")
+            .arg(QUEUE)
+            .arg(GROUP)
+            .arg(consumer)
+            .arg(0)
+            .arg(entry)
+            .arg("JUSTID")
+            .query_async(&mut redis)
+            .await?;
+        Ok(())
+    }
+
+    /// A relayer worker: follows queued claims (up to `concurrency` at once), takes over those
+    /// whose worker went silent for a lease, and acknowledges each claim once it has ended.
+    /// Returns when `shutdown` turns true; the claims it was following stay pending for others.
+    pub async fn run_worker(
+        &self,
+        consumer: &str,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> RelayResult<()> {
+        let mut running: tokio::task::JoinSet<(String, RelayResult<Phase>)> =
+            tokio::task::JoinSet::new();
+        let mut following: std::collections::HashSet<String> = std::collections::HashSet::new();
+        // A connection of its own: a blocking XREADGROUP would hold up every other command on a
+        // shared, multiplexed one.
+        let mut redis = self.redis.get_multiplexed_async_connection().await?;
+        loop {
+            if *shutdown.borrow() {
+                running.abort_all();
+                return Ok(());
+            }
+            while let Some(done) = running.try_join_next() {
+                if let Ok((entry, result)) = done {
+                    following.remove(&entry);
+                    if result.is_ok() {
+                        let _: i64 = redis::cmd("XACK")
+                            .arg(QUEUE)
+                            .arg(GROUP)
+                            .arg(&entry)
+                            .query_async(&mut redis)
+                            .await
+                            .unwrap_or(0);
+                    }
+                }
+            }
+            let room = self.settings.concurrency.saturating_sub(running.len());
+            let mut entries: Vec<(String, String)> = Vec::new();
+            if room > 0 {
+                // Entries whose worker died first, then new ones.
+                let reclaimed: redis::RedisResult<(
+                    String,
+                    redis::streams::StreamRangeReply,
+                    Vec<String>,
+                )> = redis::cmd("XAUTOCLAIM")
+                    .arg(QUEUE)
+                    .arg(GROUP)
+                    .arg(consumer)
+                    .arg(self.settings.lease.as_millis() as u64)
+                    .arg("0-0")
+                    .arg("COUNT")
+                    .arg(room)
+                    .query_async(&mut redis)
+                    .await;
+                if let Ok((_, reply, _)) = reclaimed {
+                    entries.extend(
+                        reply
+                            .ids
+                            .into_iter()
+                            .filter_map(|e| e.get::<String>("id").map(|id| (e.id, id))),
+                    );
+                }
+                let fresh: redis::RedisResult<redis::streams::StreamReadReply> =
+                    redis::cmd("XREADGROUP")
+                        .arg("GROUP")
+                        .arg(GROUP)
+                        .arg(consumer)
+                        .arg("COUNT")
+                        .arg(room)
+                        .arg("BLOCK")
+                        .arg(200)
+                        .arg("STREAMS")
+                        .arg(QUEUE)
+                        .arg(">")
+                        .query_async(&mut redis)
+                        .await;
+                match fresh {
+                    Ok(reply) => {
+                        for key in reply.keys {
+                            entries.extend(
+                                key.ids
+                                    .into_iter()
+                                    .filter_map(|e| e.get::<String>("id").map(|id| (e.id, id))),
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!("redis: {e}; retrying");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+            } else {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.settings.poll) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+            for (entry, id) in entries {
+                if !following.insert(entry.clone()) {
+                    continue;
+                }
+                let relayer = self.clone();
+                let consumer = consumer.to_string();
+                running.spawn(async move {
+                    let result = relayer.drive(&id, None, Some((&entry, &consumer))).await;
+                    (entry, result)
+                });
+            }
+        }
+    }
+}
+
+enum Step {
+    /// Go on at once.
+    Again,
+    /// Look again after the poll interval.
+    Wait,
+    /// Stopped on purpose (a test's crash).
+    Crashed,
+    /// The claim has ended.
+    Done(Phase),
+}
+
+fn relayer_key(campaign: &Campaign, account: Address) -> RelayResult<&RelayerKey> {
+    campaign
+        .config
+        .relayers
+        .iter()
+        .find(|k| k.address() == account)
+        .ok_or_else(|| {
+            RelayError::new(
+                RelayCode::ChainUnavailable,
+                format!("the claim's relayer account {account} is not configured on this worker"),
+            )
+        })
+}

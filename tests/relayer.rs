@@ -1,0 +1,705 @@
+//! The claim relayer against real peers: Debian's redis-server and anvil (from the contracts'
+//! npm packages) with the contracts deployed by the repo's own script, claims proved by the CLI.
+//! Development keys only (setup --seed, anvil's public accounts).
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use airprover::relayer::chain::Campaign;
+use airprover::relayer::config;
+use airprover::relayer::{Crash, Phase, RelayCode, RelaySettings, Relayer};
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol;
+use serde_json::{json, Value};
+
+const CIRCUIT: &str = "threshold-d4-k2";
+/// anvil's public development keys: #0 deploys and operates, #2 and #3 relay.
+const OPERATOR_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+const RELAYER_KEYS: [&str; 2] = [
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+];
+/// Every claim proves this threshold; the campaign asks for it.
+const THRESHOLD: u64 = 5;
+
+sol! {
+    #[sol(rpc)]
+    interface Operated {
+        function setRoot(uint256 root, bool live) external;
+        function claimed(uint256 nullifier) external view returns (bool);
+        function token() external view returns (address);
+    }
+    #[sol(rpc)]
+    interface Token {
+        function balanceOf(address who) external view returns (uint256);
+    }
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn airprover(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_airprover"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "airprover {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A redis-server of its own on a free loopback port, in a temporary directory, append-only.
+struct RedisServer {
+    child: Child,
+    url: String,
+    _dir: PathBuf,
+}
+
+impl RedisServer {
+    fn start(dir: &Path) -> RedisServer {
+        std::fs::create_dir_all(dir).unwrap();
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+            ])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server (make tools installs it)");
+        let url = format!("redis://127.0.0.1:{port}/");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        RedisServer {
+            child,
+            url,
+            _dir: dir.to_path_buf(),
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// anvil with a campaign deployed by contracts/scripts/deploy-local.mjs.
+struct Chain {
+    config: Value,
+    rpc: String,
+}
+
+impl Drop for Chain {
+    fn drop(&mut self) {
+        if let Some(pid) = self.config["anvilPid"].as_u64() {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+    }
+}
+
+/// Keys, claims (one tree each, all for the campaign of a fresh deploy-local chain, proving
+/// THRESHOLD) and their proofs, in `dir`.
+struct Claims {
+    keys: PathBuf,
+    files: Vec<(PathBuf, PathBuf, PathBuf)>,
+}
+
+fn make_claims(dir: &Path, seeds: std::ops::Range<u64>, campaign: &str) -> Claims {
+    let keys = dir.join("keys");
+    if !keys.join("manifest.json").exists() {
+        airprover(&[
+            "setup",
+            "--circuit",
+            CIRCUIT,
+            "--out",
+            keys.to_str().unwrap(),
+            "--seed",
+            "1",
+        ]);
+    }
+    let mut files = Vec::new();
+    for seed in seeds {
+        let claim = dir.join(format!("claim-{seed}-{campaign}.json"));
+        airprover(&[
+            "sample",
+            "--circuit",
+            CIRCUIT,
+            "--out",
+            claim.to_str().unwrap(),
+            "--attestations",
+            "12",
+            "--seed",
+            &seed.to_string(),
+            "--campaign",
+            campaign,
+        ]);
+        let mut value: Value =
+            serde_json::from_str(&std::fs::read_to_string(&claim).unwrap()).unwrap();
+        value["threshold"] = json!(THRESHOLD.to_string());
+        std::fs::write(&claim, value.to_string()).unwrap();
+        let (proof, public) = prove(&keys, &claim);
+        files.push((claim, proof, public));
+    }
+    Claims { keys, files }
+}
+
+fn prove(keys: &Path, claim: &Path) -> (PathBuf, PathBuf) {
+    let proof = claim.with_extension("proof.json");
+    let public = claim.with_extension("public.json");
+    airprover(&[
+        "prove",
+        "--keys",
+        keys.to_str().unwrap(),
+        "--input",
+        claim.to_str().unwrap(),
+        "--proof",
+        proof.to_str().unwrap(),
+        "--public",
+        public.to_str().unwrap(),
+    ]);
+    (proof, public)
+}
+
+/// The campaign id of the airdrop deploy-local puts on a fresh anvil.
+fn local_campaign() -> String {
+    airprover(&[
+        "campaign-id",
+        "--chain-id",
+        "31337",
+        "--deployer",
+        "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+        "--nonce",
+        "2",
+    ])
+    .trim()
+    .to_string()
+}
+
+fn deploy(dir: &Path, keys: &Path, first_claim: &Path) -> Chain {
+    let out = dir.join("chain.json");
+    let status = Command::new("node")
+        .arg(repo().join("contracts/scripts/deploy-local.mjs"))
+        .args([
+            "--keys",
+            keys.to_str().unwrap(),
+            "--circuit",
+            CIRCUIT,
+            "--claim",
+            first_claim.to_str().unwrap(),
+        ])
+        .args(["--port", "0", "--detach", "--out", out.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .status()
+        .expect("node");
+    assert!(
+        status.success(),
+        "deploy-local failed (npm ci in contracts/?)"
+    );
+    let config: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let rpc = config["rpcUrl"].as_str().unwrap().to_string();
+    Chain { config, rpc }
+}
+
+fn operator(rpc: &str) -> DynProvider {
+    let signer: PrivateKeySigner = OPERATOR_KEY.parse().unwrap();
+    ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer))
+        .connect_http(rpc.parse().unwrap())
+        .erased()
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn body(proof: &Path, public: &Path) -> Value {
+    json!({ "proof": read_json(proof), "publicSignals": read_json(public), "circuit": CIRCUIT, "campaign": "local" })
+}
+
+fn relayer_config(
+    chain: &Chain,
+    keys: &Path,
+    replace_after_blocks: u64,
+) -> Vec<config::CampaignConfig> {
+    let text = json!({ "campaigns": [{
+        "name": "local",
+        "chainId": 31337,
+        "rpcUrl": chain.rpc,
+        "airdrop": chain.config["airdrop"],
+        "circuit": CIRCUIT,
+        "keys": keys,
+        "relayers": [{ "env": "RELAYER_A" }, { "env": "RELAYER_B" }],
+        "replaceAfterBlocks": replace_after_blocks,
+    }]})
+    .to_string();
+    let env = |name: &str| match name {
+        "RELAYER_A" => Some(RELAYER_KEYS[0].to_string()),
+        "RELAYER_B" => Some(RELAYER_KEYS[1].to_string()),
+        _ => None,
+    };
+    config::parse(&text, Path::new("/"), &env).unwrap()
+}
+
+async fn relayer(
+    redis: &RedisServer,
+    configs: Vec<config::CampaignConfig>,
+    settings: RelaySettings,
+) -> Relayer {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let client = redis::Client::open(redis.url.as_str()).unwrap();
+    Relayer::connect(configs, client, settings).await.unwrap()
+}
+
+fn fast() -> RelaySettings {
+    RelaySettings {
+        poll: Duration::from_millis(50),
+        lease: Duration::from_millis(1500),
+        ..RelaySettings::default()
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("relayer-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn claims_are_sent_once_from_two_accounts_whatever_dies_on_the_way() {
+    let dir = scratch("once");
+    let campaign = local_campaign();
+    let claims = make_claims(&dir, 1..9, &campaign);
+    let chain = deploy(&dir, &claims.keys, &claims.files[0].0);
+    let redis = RedisServer::start(&dir.join("redis"));
+    // The other identities' trees are published too.
+    let op = operator(&chain.rpc);
+    let airdrop: Address = chain.config["airdrop"].as_str().unwrap().parse().unwrap();
+    let operated = Operated::new(airdrop, &op);
+    for (_, _, public) in &claims.files[1..] {
+        let root: U256 = read_json(public)[0].as_str().unwrap().parse().unwrap();
+        operated
+            .setRoot(root, true)
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+    }
+    let relayer = relayer(&redis, relayer_config(&chain, &claims.keys, 3), fast()).await;
+    assert_eq!(
+        relayer.campaigns_view()["campaigns"][0]["campaignId"],
+        json!(campaign)
+    );
+    let shown = relayer.campaigns_view().to_string();
+    for key in RELAYER_KEYS {
+        assert!(
+            !shown.contains(&key[2..]),
+            "a relayer key in GET /v1/campaigns"
+        );
+    }
+
+    // Three claims die at each step of sending and are finished by a fresh driver.
+    let mut ids = Vec::new();
+    for (i, crash) in [
+        Crash::AfterAllocate,
+        Crash::AfterRecord,
+        Crash::AfterBroadcast,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (proof, public) = (&claims.files[i].1, &claims.files[i].2);
+        let (id, phase) = relayer.submit(&body(proof, public)).await.unwrap();
+        assert_eq!(phase, Phase::Verified);
+        // The same proof again is the same claim.
+        assert_eq!(relayer.submit(&body(proof, public)).await.unwrap().0, id);
+        assert!(
+            relayer.drive(&id, Some(crash), None).await.is_err(),
+            "{crash:?}"
+        );
+        ids.push(id);
+    }
+    for id in &ids {
+        assert_eq!(
+            relayer.drive(id, None, None).await.unwrap(),
+            Phase::Confirmed
+        );
+    }
+    // The rest through two workers of the queue (the crashed three's entries are reclaimed and
+    // found ended).
+    for (_, proof, public) in &claims.files[3..] {
+        ids.push(relayer.submit(&body(proof, public)).await.unwrap().0);
+    }
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let workers: Vec<_> = ["w1", "w2"]
+        .into_iter()
+        .map(|name| {
+            let relayer = relayer.clone();
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move { relayer.run_worker(name, shutdown).await })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let mut done = 0;
+        for id in &ids {
+            if relayer.status(id).await.unwrap()["phase"] == "confirmed" {
+                done += 1;
+            }
+        }
+        if done == ids.len() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{done} of {} confirmed",
+            ids.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.send(true).unwrap();
+    for w in workers {
+        w.await.unwrap().unwrap();
+    }
+
+    // On-chain: every nullifier used, every claimant paid once, each account's nonces without gaps.
+    let token = Token::new(operated.token().call().await.unwrap(), &op);
+    let mut sent = std::collections::HashMap::<String, Vec<u64>>::new();
+    for (id, (_, _, public)) in ids.iter().zip(&claims.files) {
+        let status = relayer.status(id).await.unwrap();
+        let signals = read_json(public);
+        let nullifier: U256 = signals[3].as_str().unwrap().parse().unwrap();
+        assert!(operated.claimed(nullifier).call().await.unwrap());
+        let claimant =
+            Address::from_word(signals[2].as_str().unwrap().parse::<U256>().unwrap().into());
+        assert_eq!(
+            token.balanceOf(claimant).call().await.unwrap(),
+            U256::from(10u64).pow(U256::from(18))
+        );
+        assert_eq!(
+            status["transactions"].as_array().unwrap().len(),
+            1,
+            "{status}"
+        );
+        assert!(
+            status["block"].as_u64().is_some() && status["gasUsed"].as_u64().is_some(),
+            "{status}"
+        );
+        sent.entry(status["account"].as_str().unwrap().to_string())
+            .or_default()
+            .push(status["nonce"].as_u64().unwrap());
+    }
+    assert_eq!(sent.len(), 2, "both relayer accounts sent claims: {sent:?}");
+    for (account, mut nonces) in sent {
+        nonces.sort_unstable();
+        assert_eq!(
+            nonces,
+            (0..nonces.len() as u64).collect::<Vec<_>>(),
+            "{account}"
+        );
+        let on_chain = op
+            .get_transaction_count(account.parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            on_chain,
+            nonces.len() as u64,
+            "{account}: one transaction per claim, none lost"
+        );
+    }
+
+    // A used nullifier with another proof (the same identity, another claimant): refused.
+    let (claim, _, _) = &claims.files[0];
+    let mut other = read_json(claim);
+    other["claimant"] = json!("0x000000000000000000000000000000000000dEaD");
+    let other_path = dir.join("claim-1-dead.json");
+    std::fs::write(&other_path, other.to_string()).unwrap();
+    let (proof, public) = prove(&claims.keys, &other_path);
+    let err = relayer.submit(&body(&proof, &public)).await.unwrap_err();
+    assert_eq!(err.code, RelayCode::NullifierUsed, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn refusals_have_their_code_and_send_nothing() {
+    let dir = scratch("refusals");
+    let campaign = local_campaign();
+    let claims = make_claims(&dir, 20..22, &campaign);
+    let chain = deploy(&dir, &claims.keys, &claims.files[0].0);
+    let redis = RedisServer::start(&dir.join("redis"));
+    let relayer = relayer(&redis, relayer_config(&chain, &claims.keys, 3), fast()).await;
+    let op = operator(&chain.rpc);
+    let nonces = || async {
+        let mut n = Vec::new();
+        for key in RELAYER_KEYS {
+            let signer: PrivateKeySigner = key.parse().unwrap();
+            n.push(op.get_transaction_count(signer.address()).await.unwrap());
+        }
+        n
+    };
+    let before = nonces().await;
+    let (claim, proof, public) = &claims.files[0];
+    let good = body(proof, public);
+
+    // A tampered proof: A and C swapped.
+    let mut tampered = good.clone();
+    let a = tampered["proof"]["pi_a"].clone();
+    tampered["proof"]["pi_a"] = tampered["proof"]["pi_c"].clone();
+    tampered["proof"]["pi_c"] = a;
+    // Another campaign: the claim proved for campaign 77.
+    let other = make_claims(&dir.join("other"), 20..21, "77");
+    // An unpublished root: the second identity's tree is never published.
+    let (_, unpublished_proof, unpublished_public) = &claims.files[1];
+    // A threshold below the campaign's.
+    let mut low = read_json(claim);
+    low["threshold"] = json!((THRESHOLD - 1).to_string());
+    let low_path = dir.join("low.json");
+    std::fs::write(&low_path, low.to_string()).unwrap();
+    let (low_proof, low_public) = prove(&claims.keys, &low_path);
+
+    let cases: Vec<(&str, Value, RelayCode)> = vec![
+        ("tampered proof", tampered, RelayCode::InvalidProof),
+        (
+            "signals changed",
+            {
+                let mut b = good.clone();
+                b["publicSignals"][2] = json!("1");
+                b
+            },
+            RelayCode::InvalidProof,
+        ),
+        (
+            "another campaign",
+            body(&other.files[0].1, &other.files[0].2),
+            RelayCode::WrongCampaign,
+        ),
+        (
+            "unpublished root",
+            body(unpublished_proof, unpublished_public),
+            RelayCode::RootNotPublished,
+        ),
+        (
+            "threshold below",
+            body(&low_proof, &low_public),
+            RelayCode::ThresholdBelowCampaign,
+        ),
+        (
+            "unknown campaign",
+            {
+                let mut b = good.clone();
+                b["campaign"] = json!("nope");
+                b
+            },
+            RelayCode::UnknownCampaign,
+        ),
+        (
+            "another circuit",
+            {
+                let mut b = good.clone();
+                b["circuit"] = json!("threshold-d4-k1");
+                b
+            },
+            RelayCode::InvalidInput,
+        ),
+        (
+            "unknown field",
+            {
+                let mut b = good.clone();
+                b["secret"] = json!("1");
+                b
+            },
+            RelayCode::InvalidInput,
+        ),
+        (
+            "missing field",
+            {
+                let mut b = good.clone();
+                b.as_object_mut().unwrap().remove("proof");
+                b
+            },
+            RelayCode::InvalidInput,
+        ),
+        (
+            "malformed proof",
+            {
+                let mut b = good.clone();
+                b["proof"]["pi_a"] = json!(["x"]);
+                b
+            },
+            RelayCode::InvalidProof,
+        ),
+    ];
+    for (what, body, code) in cases {
+        let err = relayer.submit(&body).await.unwrap_err();
+        assert_eq!(err.code, code, "{what}: {err}");
+        assert!(
+            err.code.http_status() >= 400 && err.code.http_status() < 500,
+            "{what}"
+        );
+    }
+
+    // In flight: another proof of the same identity is refused while the first is pending.
+    let (id, _) = relayer.submit(&good).await.unwrap();
+    let mut same_identity = read_json(claim);
+    same_identity["claimant"] = json!("0x000000000000000000000000000000000000bEEF");
+    let same_path = dir.join("same.json");
+    std::fs::write(&same_path, same_identity.to_string()).unwrap();
+    let (same_proof, same_public) = prove(&claims.keys, &same_path);
+    let err = relayer
+        .submit(&body(&same_proof, &same_public))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, RelayCode::NullifierPending, "{err}");
+    assert_eq!(nonces().await, before, "nothing was sent for a refusal");
+    assert_eq!(
+        relayer.drive(&id, None, None).await.unwrap(),
+        Phase::Confirmed
+    );
+    // Replayed: the same request again answers the same, confirmed claim; nothing more is sent.
+    let (again, phase) = relayer.submit(&good).await.unwrap();
+    assert_eq!((again.as_str(), phase), (id.as_str(), Phase::Confirmed));
+    let after: u64 = nonces().await.iter().sum();
+    assert_eq!(after, before.iter().sum::<u64>() + 1);
+    let err = relayer.status("0123").await.unwrap_err();
+    assert_eq!(err.code, RelayCode::UnknownClaim);
+    let err = relayer.status("../../etc").await.unwrap_err();
+    assert_eq!(err.code, RelayCode::UnknownClaim);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stuck_transaction_is_replaced_with_higher_fees() {
+    let dir = scratch("stuck");
+    let campaign = local_campaign();
+    let claims = make_claims(&dir, 30..31, &campaign);
+    let chain = deploy(&dir, &claims.keys, &claims.files[0].0);
+    let redis = RedisServer::start(&dir.join("redis"));
+    let relayer = relayer(&redis, relayer_config(&chain, &claims.keys, 2), fast()).await;
+    let op = operator(&chain.rpc);
+    let rpc = |method: &'static str, params: Value| {
+        let op = op.clone();
+        async move {
+            op.raw_request::<_, Value>(method.into(), params)
+                .await
+                .unwrap()
+        }
+    };
+    rpc("evm_setAutomine", json!([false])).await;
+    let (id, _) = relayer
+        .submit(&body(&claims.files[0].1, &claims.files[0].2))
+        .await
+        .unwrap();
+    let driving = {
+        let relayer = relayer.clone();
+        let id = id.clone();
+        tokio::spawn(async move { relayer.drive(&id, None, None).await })
+    };
+    let sent = |n: usize| {
+        let relayer = relayer.clone();
+        let id = id.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let status = relayer.status(&id).await.unwrap();
+                if status["transactions"].as_array().map_or(0, |t| t.len()) >= n {
+                    return status;
+                }
+                assert!(Instant::now() < deadline, "{status}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let first = sent(1).await;
+    // The base fee jumps above what the first transaction offers: blocks pass without it.
+    rpc(
+        "anvil_setNextBlockBaseFeePerGas",
+        json!([format!("0x{:x}", 200_000_000_000u64)]),
+    )
+    .await;
+    for _ in 0..3 {
+        rpc("evm_mine", json!([])).await;
+    }
+    let replaced = sent(2).await;
+    assert_eq!(
+        replaced["nonce"], first["nonce"],
+        "a replacement keeps the nonce"
+    );
+    rpc("evm_mine", json!([])).await;
+    rpc("evm_setAutomine", json!([true])).await;
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(30), driving)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap(),
+        Phase::Confirmed
+    );
+    let status = relayer.status(&id).await.unwrap();
+    let txs = status["transactions"].as_array().unwrap();
+    assert_eq!(
+        status["txHash"],
+        txs[txs.len() - 1],
+        "the replacement was mined: {status}"
+    );
+    let first_hash: alloy::primitives::TxHash = txs[0].as_str().unwrap().parse().unwrap();
+    assert!(
+        op.get_transaction_receipt(first_hash)
+            .await
+            .unwrap()
+            .is_none(),
+        "the stuck one never was"
+    );
+    let account: Address = status["account"].as_str().unwrap().parse().unwrap();
+    assert_eq!(op.get_transaction_count(account).await.unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_whose_contract_is_not_bound_is_refused_at_start() {
+    let dir = scratch("connect");
+    let campaign = local_campaign();
+    let claims = make_claims(&dir, 40..41, &campaign);
+    let chain = deploy(&dir, &claims.keys, &claims.files[0].0);
+    let mut configs = relayer_config(&chain, &claims.keys, 3);
+    configs[0].chain_id = 1;
+    let err = Campaign::connect(configs.remove(0)).await.unwrap_err();
+    assert_eq!(err.code, RelayCode::Misconfigured);
+    assert!(err.message.contains("chain 31337"), "{err}");
+    let mut configs = relayer_config(&chain, &claims.keys, 3);
+    // The token is not an airdrop: its calls revert or return nothing.
+    configs[0].airdrop = chain.config["token"].as_str().unwrap().parse().unwrap();
+    assert!(Campaign::connect(configs.remove(0)).await.is_err());
+}
