@@ -72,7 +72,24 @@ pub fn prove(
 ) -> Result<ProveOutput> {
     let claim = Claim::from_json(claim_json)?;
     let key = read_prepared_key(proving_key, &claim.circuit)?;
-    prove_with_key(&claim, &key, progress)
+    prove_with_key(&claim, &key, progress).map_err(|e| classify_failure(e, proving_key))
+}
+
+/// What a failed self-check means, given the proving key's bytes: a key with a point off the
+/// curve (or outside the subgroup; pinned keys are read unchecked) is [`Error::KeyIntegrity`],
+/// which no retry fixes; anything else stays as it was. The key is checked point by point only
+/// on this path, never on a proof that verifies.
+pub fn classify_failure(error: Error, proving_key: &[u8]) -> Error {
+    if !matches!(error, Error::VerifyFailed { .. }) {
+        return error;
+    }
+    match KeyFile::parse(proving_key).and_then(|file| file.proving_key(Validation::Checked)) {
+        Err(Error::KeyIntegrity { what }) => Error::key_integrity(format!(
+            "the proving key has an invalid point ({what}): the proof could not verify"
+        )),
+        Err(other) => other,
+        Ok(_) => error,
+    }
 }
 
 /// Reads a proving key file for `circuit`, prepared for this target's kernels (the key's points
@@ -109,9 +126,7 @@ pub fn prove_with_key(
 /// The input of the benchmark circuit `square-chain-{n}`: `{ "circuit": "square-chain-N", "x0": "3" }`
 /// (`x0` a field element as the claim spec spells numbers). Returns `(n, x0)`.
 pub fn square_chain_input(json: &str) -> Result<(u32, Fr)> {
-    let value: Value = serde_json::from_str(json).map_err(|e| Error::InvalidJson {
-        what: format!("square-chain input: {e}"),
-    })?;
+    let value = crate::json::parse_strict(json).map_err(|e| e.into_error("square-chain input"))?;
     let obj = value
         .as_object()
         .ok_or_else(|| Error::input("input", "must be an object"))?;
