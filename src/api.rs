@@ -237,6 +237,30 @@ mod tests {
             .to_string()
     }
 
+    /// A proving key whose verifying key's alpha is moved off the curve, with the header's
+    /// digest recomputed (as whoever made such a key would): its bytes are intact, its point is
+    /// not. The self-check fails, and that is KEY_INTEGRITY (final natively), not VERIFY_FAILED.
+    #[test]
+    fn a_proving_key_with_a_point_off_the_curve_is_key_integrity() {
+        use sha2::{Digest, Sha256};
+        let circuit = "threshold-d4-k1";
+        let mut pk = setup(circuit, Some(3)).unwrap().proving_key;
+        let payload_at = 53 + circuit.len();
+        // alpha_g1 is the payload's first point: x, then y (32 bytes each, little-endian).
+        pk[payload_at] ^= 1;
+        let digest = Sha256::digest(&pk[payload_at..]);
+        pk[payload_at - 32..payload_at].copy_from_slice(&digest);
+        let claim = claim_json(circuit, 2);
+        let err = prove(&claim, &pk, &mut |_| {}).unwrap_err();
+        assert_eq!(err.code(), "KEY_INTEGRITY", "{err}");
+        assert!(err.to_string().contains("invalid point"), "{err}");
+        assert!(!crate::runtime::code::ErrorCode::of(&err).retryable_natively());
+        // A VERIFY_FAILED that a valid key cannot explain stays what it is.
+        let good = setup(circuit, Some(3)).unwrap().proving_key;
+        let other = Error::VerifyFailed { what: "x".into() };
+        assert_eq!(classify_failure(other.clone(), &good), other);
+    }
+
     #[test]
     fn seeded_setup_is_deterministic_and_flagged() {
         let a = setup("square-chain-8", Some(5)).unwrap();
