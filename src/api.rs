@@ -72,7 +72,24 @@ pub fn prove(
 ) -> Result<ProveOutput> {
     let claim = Claim::from_json(claim_json)?;
     let key = read_prepared_key(proving_key, &claim.circuit)?;
-    prove_with_key(&claim, &key, progress)
+    prove_with_key(&claim, &key, progress).map_err(|e| classify_failure(e, proving_key))
+}
+
+/// What a failed self-check means, given the proving key's bytes: a key with a point off the
+/// curve (or outside the subgroup; pinned keys are read unchecked) is [`Error::KeyIntegrity`],
+/// which no retry fixes; anything else stays as it was. The key is checked point by point only
+/// on this path, never on a proof that verifies.
+pub fn classify_failure(error: Error, proving_key: &[u8]) -> Error {
+    if !matches!(error, Error::VerifyFailed { .. }) {
+        return error;
+    }
+    match KeyFile::parse(proving_key).and_then(|file| file.proving_key(Validation::Checked)) {
+        Err(Error::KeyIntegrity { what }) => Error::key_integrity(format!(
+            "the proving key has an invalid point ({what}): the proof could not verify"
+        )),
+        Err(other) => other,
+        Ok(_) => error,
+    }
 }
 
 /// Reads a proving key file for `circuit`, prepared for this target's kernels (the key's points
@@ -109,9 +126,7 @@ pub fn prove_with_key(
 /// The input of the benchmark circuit `square-chain-{n}`: `{ "circuit": "square-chain-N", "x0": "3" }`
 /// (`x0` a field element as the claim spec spells numbers). Returns `(n, x0)`.
 pub fn square_chain_input(json: &str) -> Result<(u32, Fr)> {
-    let value: Value = serde_json::from_str(json).map_err(|e| Error::InvalidJson {
-        what: format!("square-chain input: {e}"),
-    })?;
+    let value = crate::json::parse_strict(json).map_err(|e| e.into_error("square-chain input"))?;
     let obj = value
         .as_object()
         .ok_or_else(|| Error::input("input", "must be an object"))?;
@@ -220,6 +235,30 @@ mod tests {
             .unwrap()
             .claim
             .to_string()
+    }
+
+    /// A proving key whose verifying key's alpha is moved off the curve, with the header's
+    /// digest recomputed (as whoever made such a key would): its bytes are intact, its point is
+    /// not. The self-check fails, and that is KEY_INTEGRITY (final natively), not VERIFY_FAILED.
+    #[test]
+    fn a_proving_key_with_a_point_off_the_curve_is_key_integrity() {
+        use sha2::{Digest, Sha256};
+        let circuit = "threshold-d4-k1";
+        let mut pk = setup(circuit, Some(3)).unwrap().proving_key;
+        let payload_at = 53 + circuit.len();
+        // alpha_g1 is the payload's first point: x, then y (32 bytes each, little-endian).
+        pk[payload_at] ^= 1;
+        let digest = Sha256::digest(&pk[payload_at..]);
+        pk[payload_at - 32..payload_at].copy_from_slice(&digest);
+        let claim = claim_json(circuit, 2);
+        let err = prove(&claim, &pk, &mut |_| {}).unwrap_err();
+        assert_eq!(err.code(), "KEY_INTEGRITY", "{err}");
+        assert!(err.to_string().contains("invalid point"), "{err}");
+        assert!(!crate::runtime::code::ErrorCode::of(&err).retryable_natively());
+        // A VERIFY_FAILED that a valid key cannot explain stays what it is.
+        let good = setup(circuit, Some(3)).unwrap().proving_key;
+        let other = Error::VerifyFailed { what: "x".into() };
+        assert_eq!(classify_failure(other.clone(), &good), other);
     }
 
     #[test]

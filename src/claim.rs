@@ -62,9 +62,7 @@ const CLAIM_FIELDS: [&str; 7] = [
 impl Claim {
     /// Parses and validates a claim from its JSON text.
     pub fn from_json(text: &str) -> Result<Self> {
-        let value: Value = serde_json::from_str(text).map_err(|e| Error::InvalidJson {
-            what: format!("claim: {e}"),
-        })?;
+        let value = crate::json::parse_strict(text).map_err(|e| e.into_error("claim"))?;
         Self::from_value(&value)
     }
 

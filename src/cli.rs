@@ -50,6 +50,7 @@ pub fn sample(
     attestations: Option<usize>,
     seed: u64,
     campaign: Option<&str>,
+    force: bool,
 ) -> Result<PathBuf> {
     let campaign = campaign
         .map(|c| field::parse_fr(&Value::from(c), "campaign"))
@@ -66,7 +67,18 @@ pub fn sample(
         made.claim["campaignId"] = Value::from(field::fr_to_decimal(&campaign));
     }
     let tree_path = tree_file_for(out);
-    write(out, &pretty(&made.claim))?;
+    if !force {
+        for path in [out, tree_path.as_path()] {
+            if path.exists() {
+                return Err(Error::input(
+                    "arguments",
+                    format!("{} exists: pass --force to overwrite it", path.display()),
+                ));
+            }
+        }
+    }
+    // The claim holds the secret: only its owner may read it.
+    write_private(out, &pretty(&made.claim))?;
     write(&tree_path, &pretty(&made.tree))?;
     Ok(tree_path)
 }
@@ -106,6 +118,11 @@ pub fn prove(
     public_out: &Path,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<()> {
+    distinct(&[
+        ("--input", input),
+        ("--proof", proof_out),
+        ("--public", public_out),
+    ])?;
     let claim_json = read(input)?;
     let claim = Claim::from_json(&claim_json)?;
     let proving_key = KeyDir::new(keys).load(&claim.circuit, KeyKind::Proving)?;
@@ -177,11 +194,78 @@ fn pretty(v: &Value) -> String {
     text
 }
 
+/// Reads a JSON document, refusing one over [`crate::json::MAX_DOCUMENT_BYTES`] before reading
+/// it.
 fn read(path: &Path) -> Result<String> {
-    fs::read_to_string(path).map_err(|e| Error::Io {
+    let io = |e: std::io::Error| Error::Io {
         path: path.display().to_string(),
         what: e.to_string(),
-    })
+    };
+    let len = fs::metadata(path).map_err(io)?.len();
+    if len > crate::json::MAX_DOCUMENT_BYTES as u64 {
+        return Err(Error::input(
+            path.display().to_string(),
+            format!(
+                "is {len} bytes: documents are limited to {} bytes",
+                crate::json::MAX_DOCUMENT_BYTES
+            ),
+        ));
+    }
+    fs::read_to_string(path).map_err(io)
+}
+
+/// Refuses two arguments naming the same file (a typo would overwrite the claim with the proof).
+fn distinct(paths: &[(&str, &Path)]) -> Result<()> {
+    let resolved: Vec<PathBuf> = paths.iter().map(|(_, p)| resolve(p)).collect();
+    for i in 0..paths.len() {
+        for j in i + 1..paths.len() {
+            if resolved[i] == resolved[j] {
+                return Err(Error::input(
+                    "arguments",
+                    format!("{} and {} name the same file", paths[i].0, paths[j].0),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A path made absolute, with its existing part resolved (links, `..`).
+fn resolve(path: &Path) -> PathBuf {
+    if let Ok(real) = fs::canonicalize(path) {
+        return real;
+    }
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(dir), Some(name)) => fs::canonicalize(dir)
+            .map(|d| d.join(name))
+            .unwrap_or(absolute),
+        _ => absolute,
+    }
+}
+
+/// Writes a file only its owner can read (mode 0600 on Unix), replacing one that exists.
+fn write_private(path: &Path, contents: &str) -> Result<()> {
+    let io = |e: std::io::Error| Error::Io {
+        path: path.display().to_string(),
+        what: e.to_string(),
+    };
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        // An existing file keeps its mode through open(): narrow it first.
+        if path.exists() {
+            fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(io)?;
+        }
+    }
+    use std::io::Write;
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(contents.as_bytes()))
+        .map_err(io)
 }
 
 fn write(path: &Path, contents: &str) -> Result<()> {

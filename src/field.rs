@@ -41,14 +41,51 @@ pub fn parse_uint(value: &Value, field: &str) -> Result<BigUint> {
     }
 }
 
-/// Parses a decimal (digits only) or `0x`-prefixed hex string.
+/// The most digits a number below 2^256 has, leading zeros stripped: decimal and hex. Longer
+/// strings are refused before any parsing (decimal parsing is quadratic: a megabyte-long number
+/// in an untrusted `proof.json` would cost seconds).
+pub const MAX_DECIMAL_DIGITS: usize = 78;
+/// See [`MAX_DECIMAL_DIGITS`].
+pub const MAX_HEX_DIGITS: usize = 64;
+/// Longest string a number may be, leading zeros included: twice the longest number, so that
+/// zero-padding stays accepted while a megabyte of zeros does not.
+pub const MAX_NUMBER_CHARS: usize = 2 * MAX_DECIMAL_DIGITS + 2;
+
+/// Whether the field holds a secret: its value never appears in an error (the field is named
+/// instead).
+pub fn is_secret_field(field: &str) -> bool {
+    field == "secret" || field.ends_with(".secret")
+}
+
+/// The value as an error may show it: never a secret's, and at most 40 characters of others.
+fn shown(s: &str, field: &str) -> String {
+    if is_secret_field(field) {
+        return "the value".to_string();
+    }
+    match s.char_indices().nth(40) {
+        Some((cut, _)) => format!("{:?}... ({} characters)", &s[..cut], s.chars().count()),
+        None => format!("{s:?}"),
+    }
+}
+
+/// Parses a decimal (digits only) or `0x`-prefixed hex string of at most [`MAX_DECIMAL_DIGITS`]
+/// (or [`MAX_HEX_DIGITS`]) significant digits.
 pub fn parse_uint_str(s: &str, field: &str) -> Result<BigUint> {
     if s.is_empty() {
         return Err(Error::input(field, "is an empty string"));
     }
-    let (digits, radix) = match s.strip_prefix("0x") {
-        Some(hex) => (hex, 16),
-        None => (s, 10),
+    if s.len() > MAX_NUMBER_CHARS {
+        return Err(Error::input(
+            field,
+            format!(
+                "is {} characters long: no number below 2^256 needs more than {MAX_NUMBER_CHARS}",
+                s.len()
+            ),
+        ));
+    }
+    let (digits, radix, max) = match s.strip_prefix("0x") {
+        Some(hex) => (hex, 16, MAX_HEX_DIGITS),
+        None => (s, 10, MAX_DECIMAL_DIGITS),
     };
     let valid = !digits.is_empty()
         && digits.bytes().all(|b| {
@@ -64,10 +101,26 @@ pub fn parse_uint_str(s: &str, field: &str) -> Result<BigUint> {
         } else {
             "a decimal or 0x-hex integer"
         };
-        return Err(Error::input(field, format!("{s:?} is not {expected}")));
+        return Err(Error::input(
+            field,
+            format!("{} is not {expected}", shown(s, field)),
+        ));
     }
-    BigUint::parse_bytes(digits.as_bytes(), radix)
-        .ok_or_else(|| Error::input(field, format!("{s:?} is not a number")))
+    let significant = digits.trim_start_matches('0');
+    if significant.len() > max {
+        return Err(Error::input(
+            field,
+            format!(
+                "has {} significant digits: more than any number below 2^256",
+                significant.len()
+            ),
+        ));
+    }
+    if significant.is_empty() {
+        return Ok(BigUint::from(0u8));
+    }
+    BigUint::parse_bytes(significant.as_bytes(), radix)
+        .ok_or_else(|| Error::input(field, format!("{} is not a number", shown(s, field))))
 }
 
 /// Parses a field element: a number below the BN254 scalar modulus (never reduced).
@@ -200,6 +253,76 @@ mod tests {
             assert_eq!(err.code(), "INVALID_INPUT", "{bad}");
             assert!(err.to_string().contains("root"), "{err}");
         }
+    }
+
+    #[test]
+    fn numbers_longer_than_256_bits_can_be_are_refused_before_parsing() {
+        let max = BigUint::from(1u8) << 256u32;
+        let max = max - 1u8;
+        assert_eq!(parse_uint_str(&max.to_str_radix(10), "x").unwrap(), max);
+        assert_eq!(
+            parse_uint_str(&format!("0x{}", max.to_str_radix(16)), "x").unwrap(),
+            max
+        );
+        // Leading zeros are not digits that count.
+        let padded = format!("{}{}", "0".repeat(70), max.to_str_radix(10));
+        assert_eq!(parse_uint_str(&padded, "x").unwrap(), max);
+        assert_eq!(
+            parse_uint_str(&"0".repeat(100), "x").unwrap(),
+            BigUint::from(0u8)
+        );
+        for bad in [
+            "1".repeat(79),
+            format!("0x{}", "f".repeat(65)),
+            "0".repeat(MAX_NUMBER_CHARS + 1),
+        ] {
+            let err = parse_uint_str(&bad, "pi_a[0]").unwrap_err();
+            assert_eq!(err.code(), "INVALID_INPUT");
+            assert!(
+                err.to_string().len() < 200,
+                "the error does not echo the number: {err}"
+            );
+        }
+        // Two megabytes: refused at once, not parsed.
+        let huge = "7".repeat(2 << 20);
+        let started = std::time::Instant::now();
+        let err = parse_uint_str(&huge, "pi_a[0]").unwrap_err();
+        let took = started.elapsed();
+        println!(
+            "a 2 MB decimal refused in {:.3} ms",
+            took.as_secs_f64() * 1e3
+        );
+        assert_eq!(err.code(), "INVALID_INPUT");
+        assert!(took.as_millis() < 500, "{took:?}");
+    }
+
+    #[test]
+    fn a_secret_is_never_echoed() {
+        for bad in [
+            "12345 ",
+            "0x12g4",
+            "-987654321",
+            "1.5e9",
+            &"9".repeat(200),
+            "0x",
+        ] {
+            let err = parse_uint(&json!(bad), "secret").unwrap_err();
+            let text = err.to_string();
+            assert!(text.starts_with("INVALID_INPUT: secret"), "{text}");
+            let digits: String = bad.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+            for window in digits.as_bytes().windows(4) {
+                let part = std::str::from_utf8(window).unwrap();
+                assert!(
+                    !text.contains(part),
+                    "{text:?} shows part of the secret {bad:?}"
+                );
+            }
+        }
+        // Other fields show (a bounded part of) what was wrong.
+        assert!(parse_uint(&json!("12x"), "root")
+            .unwrap_err()
+            .to_string()
+            .contains("\"12x\""));
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub mod claim;
 pub mod cli;
 pub mod error;
 pub mod field;
+pub mod json;
 pub mod poseidon;
 pub mod prover;
 #[cfg(not(target_arch = "wasm32"))]

@@ -459,3 +459,242 @@ fn exports_the_verification_key() {
     ]);
     assert_error(&run, 2, "KEY_NOT_FOUND");
 }
+
+#[test]
+fn arguments_are_checked_before_any_warning() {
+    let out = fixture().dir.join("never");
+    let run = airprover(&[
+        "setup",
+        "--seed",
+        "1",
+        "--circuit",
+        "bogus",
+        "--out",
+        path(&out),
+    ]);
+    let line = assert_error(&run, 2, "UNKNOWN_CIRCUIT");
+    assert!(!line.contains("warning"), "{line}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn prove_refuses_one_file_for_two_arguments() {
+    let f = fixture();
+    let input = f.dir.join("clobber.claim.json");
+    fs::write(&input, f.claim.to_string()).unwrap();
+    let before = fs::read(&input).unwrap();
+    let proof = f.dir.join("clobber.proof.json");
+    // The same file, spelled another way.
+    let same = f.dir.join(".").join("clobber.claim.json");
+    for (proof_arg, public_arg) in [
+        (path(&same), path(&proof)),
+        (path(&proof), path(&input)),
+        (path(&proof), path(&proof)),
+    ] {
+        let run = airprover(&[
+            "prove",
+            "--keys",
+            path(&f.keys),
+            "--input",
+            path(&input),
+            "--proof",
+            proof_arg,
+            "--public",
+            public_arg,
+        ]);
+        let line = assert_error(&run, 2, "INVALID_INPUT");
+        assert!(line.contains("same file"), "{line}");
+    }
+    assert_eq!(fs::read(&input).unwrap(), before, "the claim is untouched");
+}
+
+#[cfg(unix)]
+#[test]
+fn sample_keeps_the_secret_private_and_overwrites_only_with_force() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = fixture().dir.join("sample-force");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let claim = dir.join("claim.json");
+    let args = [
+        "sample",
+        "--circuit",
+        CIRCUIT,
+        "--out",
+        path(&claim),
+        "--seed",
+        "4",
+    ];
+    assert_eq!(airprover(&args).code, 0);
+    let mode = fs::metadata(&claim).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the claim holds the secret: {mode:o}");
+    let first = fs::read(&claim).unwrap();
+    let other_seed = [
+        "sample",
+        "--circuit",
+        CIRCUIT,
+        "--out",
+        path(&claim),
+        "--seed",
+        "5",
+    ];
+    let line = assert_error(&airprover(&other_seed), 2, "INVALID_INPUT");
+    assert!(line.contains("--force"), "{line}");
+    assert_eq!(fs::read(&claim).unwrap(), first, "nothing overwritten");
+    // The tree alone existing is refused too.
+    fs::remove_file(&claim).unwrap();
+    assert_error(&airprover(&args), 2, "INVALID_INPUT");
+    assert!(!claim.exists());
+    let run = airprover(&[&args[..], &["--force"]].concat());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // A claim file that existed world-readable is narrowed too.
+    fs::set_permissions(&claim, fs::Permissions::from_mode(0o644)).unwrap();
+    assert_eq!(airprover(&[&args[..], &["--force"]].concat()).code, 0);
+    assert_eq!(
+        fs::metadata(&claim).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn a_megabyte_long_coordinate_is_refused_at_once() {
+    let f = fixture();
+    let mut proof: Value = serde_json::from_str(&fs::read_to_string(&f.proof).unwrap()).unwrap();
+    proof["pi_a"][0] = json!("9".repeat(900_000));
+    let huge = f.dir.join("huge.proof.json");
+    fs::write(&huge, proof.to_string()).unwrap();
+    let started = std::time::Instant::now();
+    let run = airprover(&[
+        "verify",
+        "--keys",
+        path(&f.keys),
+        "--circuit",
+        CIRCUIT,
+        "--proof",
+        path(&huge),
+        "--public",
+        path(&f.public),
+    ]);
+    let took = started.elapsed();
+    println!(
+        "verify refused a 900 KB coordinate in {:.1} ms",
+        took.as_secs_f64() * 1e3
+    );
+    let line = assert_error(&run, 2, "INVALID_PROOF");
+    assert!(line.contains("pi_a") && line.len() < 300, "{line}");
+    assert!(took.as_secs() < 5, "{took:?}");
+    // Over the document limit (2 MB): refused before it is read.
+    proof["pi_a"][0] = json!("9".repeat(2 << 20));
+    fs::write(&huge, proof.to_string()).unwrap();
+    let run = airprover(&[
+        "verify",
+        "--keys",
+        path(&f.keys),
+        "--circuit",
+        CIRCUIT,
+        "--proof",
+        path(&huge),
+        "--public",
+        path(&f.public),
+    ]);
+    let line = assert_error(&run, 2, "INVALID_INPUT");
+    assert!(line.contains("limited to"), "{line}");
+}
+
+#[test]
+fn duplicate_keys_are_refused_by_name() {
+    let f = fixture();
+    let text = f.claim.to_string();
+    let twice = text.replacen("{", r#"{"threshold": "1","#, 1);
+    let line = assert_error(&prove("dup-claim", &twice, &f.keys), 2, "INVALID_INPUT");
+    assert!(line.contains("\"threshold\" twice"), "{line}");
+    let public = fs::read_to_string(&f.public).unwrap();
+    let proof = fs::read_to_string(&f.proof).unwrap();
+    let dup_proof = f.dir.join("dup.proof.json");
+    fs::write(
+        &dup_proof,
+        proof.replacen("{", r#"{"protocol": "groth16","#, 1),
+    )
+    .unwrap();
+    let run = airprover(&[
+        "verify",
+        "--keys",
+        path(&f.keys),
+        "--circuit",
+        CIRCUIT,
+        "--proof",
+        path(&dup_proof),
+        "--public",
+        path(&f.public),
+    ]);
+    let line = assert_error(&run, 2, "INVALID_INPUT");
+    assert!(line.contains("\"protocol\" twice"), "{line}");
+    assert!(public.starts_with('['));
+}
+
+#[test]
+fn a_malformed_secret_never_appears_in_the_error() {
+    let f = fixture();
+    for (i, secret) in [
+        "1234567890123 ",
+        "0x12ab34cd!!",
+        "-98765432109",
+        "12345e678",
+        "0x",
+        "９８７６５４",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut claim = f.claim.clone();
+        claim["secret"] = json!(secret);
+        let run = prove(&format!("secret-{i}"), &claim.to_string(), &f.keys);
+        let line = assert_error(&run, 2, "INVALID_INPUT");
+        assert!(line.contains("secret"), "{line}");
+        let trimmed = secret.trim_start_matches("0x").trim_start_matches('-');
+        for part in trimmed.as_bytes().windows(4) {
+            let part = String::from_utf8_lossy(part);
+            assert!(
+                !line.contains(part.as_ref()),
+                "{line:?} echoes part of {secret:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_key_swapped_for_another_valid_one_is_caught_by_the_manifest() {
+    let f = fixture();
+    let keys = copy_keys(&f.keys, "pinned-keys");
+    let other = f.dir.join("other-seed-keys");
+    let _ = fs::remove_dir_all(&other);
+    let run = airprover(&[
+        "setup",
+        "--circuit",
+        CIRCUIT,
+        "--out",
+        path(&other),
+        "--seed",
+        "2",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let vk = format!("{CIRCUIT}.vk");
+    assert_eq!(
+        fs::metadata(keys.join(&vk)).unwrap().len(),
+        fs::metadata(other.join(&vk)).unwrap().len()
+    );
+    fs::copy(other.join(&vk), keys.join(&vk)).unwrap();
+    let run = airprover(&[
+        "verify",
+        "--keys",
+        path(&keys),
+        "--circuit",
+        CIRCUIT,
+        "--proof",
+        path(&f.proof),
+        "--public",
+        path(&f.public),
+    ]);
+    let line = assert_error(&run, 2, "KEY_INTEGRITY");
+    assert!(line.contains("SHA-256"), "{line}");
+}

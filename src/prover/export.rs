@@ -186,7 +186,10 @@ fn fq12_to_json(f: &Fq12) -> Value {
 }
 
 fn document(text: &str, what: &str) -> Result<Value> {
-    serde_json::from_str(text).map_err(|e| Error::proof(what, format!("is not valid JSON: {e}")))
+    crate::json::parse_strict(text).map_err(|e| match e {
+        crate::json::JsonError::Syntax(e) => Error::proof(what, format!("is not valid JSON: {e}")),
+        other => other.into_error(what),
+    })
 }
 
 fn object<'a>(value: &'a Value, field: &str) -> Result<&'a serde_json::Map<String, Value>> {

@@ -77,7 +77,8 @@ impl KeyDir {
         }
     }
 
-    /// The bytes of the `kind` key of `circuit`, after checking its header and manifest size.
+    /// The bytes of the `kind` key of `circuit`, after checking its header, and its size and
+    /// SHA-256 against the directory's manifest when it has one (KEY_INTEGRITY otherwise).
     pub fn load(&self, circuit: &CircuitId, kind: KeyKind) -> Result<Vec<u8>> {
         let path = self.key_path(circuit, kind);
         let bytes = match fs::read(&path) {
@@ -98,6 +99,8 @@ impl KeyDir {
             .and_then(|header| header.expect(kind, circuit))
             .map_err(|e| Error::key_integrity(format!("{}: {}", path.display(), detail(&e))))?;
         if let Some(entry) = self.manifest()?.as_ref().and_then(|m| m.entry(circuit)) {
+            // Pinned: the manifest's size and SHA-256, as the browser checks them (the digest
+            // in the key's own header can be recomputed by whoever changed the bytes).
             let listed = entry.file(kind);
             if listed.bytes != bytes.len() as u64 {
                 return Err(Error::key_integrity(format!(
@@ -107,6 +110,9 @@ impl KeyDir {
                     listed.bytes
                 )));
             }
+            listed
+                .check(&bytes)
+                .map_err(|e| Error::key_integrity(format!("{}: {}", path.display(), detail(&e))))?;
         }
         Ok(bytes)
     }
@@ -198,6 +204,27 @@ mod tests {
             dir.load(&b, KeyKind::Verifying).unwrap_err().code(),
             "KEY_INTEGRITY"
         );
+        fs::remove_dir_all(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_key_replaced_by_another_valid_one_fails_its_pinned_sha256() {
+        let dir = KeyDir::new(temp_dir("pinned"));
+        let (a, pk, vk) = tiny_keys(2, 1);
+        let (_, other_pk, _) = tiny_keys(2, 2);
+        let p = write_proving_key(&pk, None, &a, false).unwrap();
+        let v = write_verifying_key(&vk, &a, false).unwrap();
+        dir.store(&a, &p, &v, 3).unwrap();
+        // Same circuit, same size, a header digest of its own that matches: only the manifest's
+        // SHA-256 tells them apart.
+        let other = write_proving_key(&other_pk, None, &a, false).unwrap();
+        assert_eq!(other.len(), p.len());
+        assert_ne!(other, p);
+        fs::write(dir.key_path(&a, KeyKind::Proving), &other).unwrap();
+        let err = dir.load(&a, KeyKind::Proving).unwrap_err();
+        assert_eq!(err.code(), "KEY_INTEGRITY");
+        assert!(err.to_string().contains("SHA-256"), "{err}");
+        assert!(!crate::runtime::code::ErrorCode::of(&err).retryable_natively());
         fs::remove_dir_all(dir.path()).unwrap();
     }
 

@@ -172,7 +172,9 @@ impl Default for KeyManifest {
 impl KeyManifest {
     /// Parses `manifest.json`; a malformed manifest is a [`Error::KeyIntegrity`].
     pub fn from_json(text: &str) -> Result<Self> {
-        let manifest: KeyManifest = serde_json::from_str(text)
+        let manifest: KeyManifest = crate::json::parse_strict(text)
+            .map_err(|e| e.to_string())
+            .and_then(|value| serde_json::from_value(value).map_err(|e| e.to_string()))
             .map_err(|e| Error::key_integrity(format!("{MANIFEST_FILE}: {e}")))?;
         if manifest.format != MANIFEST_FORMAT {
             return Err(Error::key_integrity(format!(

@@ -104,6 +104,15 @@ codes! {
 }
 
 impl ErrorCode {
+    /// Whether a native runtime (the service's workers) tries the job again: as
+    /// [`ErrorCode::retryable`], except KEY_INTEGRITY. In the browser a retry downloads the key
+    /// again (a corrupt download is worth a second try); natively the key is read from the same
+    /// disk, so a key that does not match its pinned SHA-256, or has a point off the curve, is
+    /// final.
+    pub fn retryable_natively(self) -> bool {
+        self != ErrorCode::KeyIntegrity && self.retryable()
+    }
+
     /// The code of a core error (every `crate::Error::code()` is one of these).
     pub fn of(error: &crate::Error) -> ErrorCode {
         error.code().parse().unwrap_or(ErrorCode::Internal)
@@ -142,6 +151,11 @@ mod tests {
         assert!(ErrorCode::Timeout.retryable());
         assert!(ErrorCode::WorkerCrashed.retryable());
         assert!(ErrorCode::OutOfMemory.fallback());
+        assert!(!ErrorCode::KeyIntegrity.retryable_natively());
+        assert!(ErrorCode::Timeout.retryable_natively());
+        for code in ErrorCode::ALL {
+            assert!(!code.retryable_natively() || code.retryable(), "{code}");
+        }
     }
 
     #[test]

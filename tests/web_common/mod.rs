@@ -177,6 +177,26 @@ pub fn prover_rejects_bad_input() {
     assert!(assert_js_error(&err, "INVALID_INPUT").contains("treshold"));
     let err = verify(&[], "{}".into(), "[]".into()).unwrap_err();
     assert_js_error(&err, "KEY_INTEGRITY");
+    // A malformed secret is named, never shown: not in the message, not in any part.
+    for bad in ["1234567890123 ", "0x12ab34cd!!", "-98765432109"] {
+        let mut claim: serde_json::Value = serde_json::from_str(&claim_json(3)).unwrap();
+        claim["secret"] = serde_json::json!(bad);
+        let err = prove(claim.to_string().into(), &[], None).unwrap_err();
+        let message = assert_js_error(&err, "INVALID_INPUT");
+        assert!(message.contains("secret"), "{message}");
+        let digits = bad.trim_start_matches("0x").trim_start_matches('-');
+        for part in digits.as_bytes().windows(4) {
+            let part = std::str::from_utf8(part).unwrap();
+            assert!(
+                !message.contains(part),
+                "{message:?} shows part of the secret"
+            );
+        }
+    }
+    // Duplicate keys, named.
+    let claim = claim_json(3).replacen('{', r#"{"root": "1","#, 1);
+    let err = prove(claim.into(), &[], None).unwrap_err();
+    assert!(assert_js_error(&err, "INVALID_INPUT").contains("\"root\" twice"));
 }
 
 /// The wasm kernels (29-bit limbs: batch-affine Pippenger with GLV, FFTs) against arkworks in

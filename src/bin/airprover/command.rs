@@ -49,6 +49,9 @@ enum Command {
         /// seed].
         #[arg(long)]
         campaign: Option<String>,
+        /// Overwrite the claim and tree files if they exist.
+        #[arg(long)]
+        force: bool,
     },
     /// Print the campaignId a ReputationAirdrop deployment accepts: keccak256(abi.encode(chain
     /// id, airdrop address)) mod r. Give the airdrop's address, or its deployer and the nonce of
@@ -164,6 +167,8 @@ pub(crate) fn main() -> ExitCode {
 fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Setup { circuit, out, seed } => {
+            // Every argument is checked before anything is printed: an error is the only line.
+            circuit.parse::<airprover::circuit::id::CircuitId>()?;
             if let Some(seed) = seed {
                 eprintln!("warning: development keys from seed {seed}: anyone who knows the seed can forge proofs");
             }
@@ -181,8 +186,16 @@ fn run(command: Command) -> Result<ExitCode> {
             attestations,
             seed,
             campaign,
+            force,
         } => {
-            let tree = cli::sample(&circuit, &out, attestations, seed, campaign.as_deref())?;
+            let tree = cli::sample(
+                &circuit,
+                &out,
+                attestations,
+                seed,
+                campaign.as_deref(),
+                force,
+            )?;
             println!("claim in {}, tree in {}", out.display(), tree.display());
         }
         Command::CampaignId {

@@ -33,7 +33,7 @@ export function fixture(circuits = [CIRCUIT]) {
     }
     const claimFile = join(DIR, `${circuit}.claim.json`);
     const stale = !existsSync(claimFile) || JSON.parse(readFileSync(claimFile, 'utf8')).campaignId !== campaign;
-    if (stale) cli('sample', '--circuit', circuit, '--out', claimFile, '--seed', '7', '--campaign', campaign);
+    if (stale) cli('sample', '--circuit', circuit, '--out', claimFile, '--seed', '7', '--campaign', campaign, '--force');
     claims[circuit] = JSON.parse(readFileSync(claimFile, 'utf8'));
   }
   return { dir: DIR, claims };
