@@ -5,6 +5,7 @@
 #   make test    fmt, clippy, native tests, browser tests of both builds, interop and e2e
 #   make demo    build the package, keys, the demo campaign and the claim app (www/), start a
 #                local chain (anvil), serve the app on http://127.0.0.1:8080
+#   make serve   the prover service: Redis, `airprover serve` on 127.0.0.1:8787 and two workers
 #   make pack    the npm package as a tarball: target/npm/airprover-<version>.tgz
 #   make bench   native proving benchmark
 #   make bench-browser   airprover (native, both wasm builds) against snarkjs in Chromium, README's ## Speed
@@ -40,7 +41,7 @@ DEMO_DIR := www/public
 
 .PHONY: tools build build-threads build-single test lint test-native test-wasm \
 	test-wasm-threads test-wasm-single test-interop test-e2e test-vite-consumer demo demo-data app \
-	pack serve bench clean
+	pack serve demo-serve bench clean
 
 tools:
 	@$(TIMED) tools scripts/install-tools.sh
@@ -162,13 +163,13 @@ app: tools
 	@$(TIMED) app-build npm --prefix www run build -- --logLevel warn
 
 demo: build demo-data app
-	@$(MAKE) --no-print-directory serve
+	@$(MAKE) --no-print-directory demo-serve
 
 # Starts anvil on 127.0.0.1:$(ANVIL_PORT) with the demo campaign deployed (chain.json next to the
 # app), serves www/dist with COOP/COEP, and stops that anvil when the server stops. The package
 # itself is also served under /pkg/ and the sample claim as /claim.json, for the README's console
 # example.
-serve:
+demo-serve:
 	mkdir -p target/demo-extra
 	ln -sfn $(CURDIR)/pkg target/demo-extra/pkg
 	cp $(DEMO_DIR)/campaign/claim.json target/demo-extra/claim.json
@@ -178,6 +179,23 @@ serve:
 	trap 'kill $$anvil 2>/dev/null' EXIT INT TERM; \
 	echo "airprover demo on http://$(HOST):$(PORT)/  (local chain: pid $$anvil on port $(ANVIL_PORT); Ctrl-C stops both)"; \
 	node www/serve.mjs --host $(HOST) --port $(PORT) www/dist target/demo-extra
+
+# The prover service on this machine: Redis (service/redis.conf, data in target/service), one
+# `airprover serve` on 127.0.0.1:$(SERVICE_PORT) and two workers, with the demo's DEVELOPMENT keys.
+# Ctrl-C stops all of them.
+SERVICE_PORT ?= 8787
+REDIS_PORT ?= 6379
+serve: demo-data
+	mkdir -p target/service
+	@set -m; redis-server service/redis.conf --port $(REDIS_PORT) --dir $(CURDIR)/target/service & redis=$$!; \
+	trap 'kill $$redis $$w1 $$w2 $$srv 2>/dev/null; wait' EXIT INT TERM; \
+	until redis-cli -p $(REDIS_PORT) ping >/dev/null 2>&1; do sleep 0.1; done; \
+	url=redis://127.0.0.1:$(REDIS_PORT)/; \
+	target/release/airprover worker --redis $$url --keys $(DEMO_DIR)/keys --id worker-1 --state target/service/worker-1 & w1=$$!; \
+	target/release/airprover worker --redis $$url --keys $(DEMO_DIR)/keys --id worker-2 --state target/service/worker-2 & w2=$$!; \
+	echo "airprover service on http://127.0.0.1:$(SERVICE_PORT) (Redis on $(REDIS_PORT), two workers; Ctrl-C stops all)"; \
+	target/release/airprover serve --redis $$url --keys $(DEMO_DIR)/keys --listen 127.0.0.1:$(SERVICE_PORT) & srv=$$!; \
+	wait $$srv
 
 bench: tools
 	@$(TIMED) bench cargo bench --bench prove

@@ -36,6 +36,8 @@ pub mod prover;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod relayer;
 pub mod runtime;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod service;
 pub mod tree;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

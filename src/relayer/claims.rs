@@ -146,8 +146,8 @@ end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[2], 'id', ARGV[1], 'campaign', ARGV[2], 'phase', 'verified', 'call', ARGV[3],
   'nullifier', ARGV[4], 'claimant', ARGV[5], 'fingerprint', ARGV[6], 'created', ARGV[7], 'txs', '[]')
-redis.call('XADD', KEYS[3], '*', 'phase', 'received', 'data', '{}')
-redis.call('XADD', KEYS[3], '*', 'phase', 'verified', 'data', '{}')
+redis.call('XADD', KEYS[3], '*', 'type', 'received', 'data', '{}')
+redis.call('XADD', KEYS[3], '*', 'type', 'verified', 'data', '{}')
 redis.call('XADD', KEYS[4], '*', 'id', ARGV[1])
 return ARGV[1]
 "#;
@@ -168,7 +168,7 @@ const RECORD_TX: &str = r#"
 local phase = redis.call('HGET', KEYS[1], 'phase')
 if phase == 'confirmed' or phase == 'failed' then return 0 end
 redis.call('HSET', KEYS[1], 'txs', ARGV[1], 'phase', 'submitted')
-redis.call('XADD', KEYS[2], '*', 'phase', 'submitted', 'data',
+redis.call('XADD', KEYS[2], '*', 'type', 'submitted', 'data',
   cjson.encode({txHash = ARGV[2], account = ARGV[3], nonce = tonumber(ARGV[4])}))
 return 1
 "#;
@@ -178,7 +178,7 @@ const SETTLE: &str = r#"
 local phase = redis.call('HGET', KEYS[1], 'phase')
 if not phase or phase == 'confirmed' or phase == 'failed' then return 0 end
 redis.call('HSET', KEYS[1], 'phase', ARGV[1], 'outcome', ARGV[2])
-redis.call('XADD', KEYS[2], '*', 'phase', ARGV[1], 'data', ARGV[2])
+redis.call('XADD', KEYS[2], '*', 'type', ARGV[1], 'data', ARGV[2])
 return 1
 "#;
 
@@ -391,7 +391,7 @@ impl Claims {
             .ids
             .into_iter()
             .map(|entry| {
-                let phase: String = entry.get("phase").unwrap_or_default();
+                let phase: String = entry.get("type").unwrap_or_default();
                 let data: String = entry.get("data").unwrap_or_default();
                 let data = serde_json::from_str(&data).unwrap_or(Value::Null);
                 (entry.id, phase, data)

@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use airprover::cli::{self, EXIT_ERROR, EXIT_NOT_VALID};
+
+#[path = "service.rs"]
+mod service;
 use airprover::{Error, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -126,6 +129,90 @@ enum Command {
         /// Where to write Verifier.sol.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Serve the HTTP API of the prover service (and the claim relayer with --campaigns).
+    Serve {
+        /// Redis URL, e.g. redis://127.0.0.1:6379/.
+        #[arg(long)]
+        redis: String,
+        /// Key directory: the circuits tasks may use.
+        #[arg(long)]
+        keys: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: String,
+        /// API keys with their quotas (JSON); without it the API is open (development only).
+        #[arg(long)]
+        api_keys: Option<PathBuf>,
+        /// Campaigns the relayer pays claims for (JSON).
+        #[arg(long)]
+        campaigns: Option<PathBuf>,
+        /// An origin allowed by CORS (repeatable).
+        #[arg(long)]
+        cors_origin: Vec<String>,
+        /// Seconds a request may take (event streams excepted).
+        #[arg(long, default_value_t = 30)]
+        request_timeout: u64,
+    },
+    /// Prove tasks from Redis (any number of workers, on any machine).
+    Worker {
+        /// Redis URL.
+        #[arg(long)]
+        redis: String,
+        /// Key directory.
+        #[arg(long)]
+        keys: PathBuf,
+        /// Proving threads [default: every core].
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Worker id [default: host and process id].
+        #[arg(long)]
+        id: Option<String>,
+        /// Directory of the worker's signing key [default: .airprover-worker].
+        #[arg(long, default_value = ".airprover-worker")]
+        state: PathBuf,
+        /// Milliseconds after which a silent worker's task is taken over.
+        #[arg(long, default_value_t = 10_000)]
+        lease_ms: u64,
+        /// Deliveries after which a task goes to the dead letters.
+        #[arg(long, default_value_t = 5)]
+        max_deliveries: u32,
+        /// Seconds a finished task's record is kept.
+        #[arg(long, default_value_t = 3600)]
+        result_ttl: u64,
+    },
+    /// Relay claims on-chain (any number of relayer workers, on any machine).
+    Relay {
+        /// Redis URL.
+        #[arg(long)]
+        redis: String,
+        /// Campaigns (JSON): chain, airdrop, circuit, keys, relayer accounts.
+        #[arg(long)]
+        campaigns: PathBuf,
+        /// Worker id [default: host and process id].
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Prove a claim on a server: wait with a progress line, write the files.
+    Submit {
+        /// The server, e.g. http://127.0.0.1:8787.
+        #[arg(long)]
+        server: String,
+        /// API key [default: $AIRPROVER_API_KEY].
+        #[arg(long)]
+        api_key: Option<String>,
+        /// The claim (JSON). It goes to the server, secret included.
+        #[arg(long)]
+        input: PathBuf,
+        /// Where to write proof.json.
+        #[arg(long)]
+        proof: PathBuf,
+        /// Where to write public.json.
+        #[arg(long)]
+        public: PathBuf,
+        /// LOW, NORMAL, HIGH or CRITICAL.
+        #[arg(long, default_value = "NORMAL")]
+        priority: String,
     },
     /// Print a proof's verifyProof calldata, as `snarkjs zkey export soliditycalldata` does.
     Calldata {
@@ -261,6 +348,70 @@ fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Calldata { proof, public } => {
             println!("{}", cli::calldata(&proof, &public)?);
+        }
+        Command::Serve {
+            redis,
+            keys,
+            listen,
+            api_keys,
+            campaigns,
+            cors_origin,
+            request_timeout,
+        } => service::serve(service::Serve {
+            redis,
+            keys,
+            listen,
+            api_keys,
+            campaigns,
+            cors_origins: cors_origin,
+            request_timeout,
+        })?,
+        Command::Worker {
+            redis,
+            keys,
+            threads,
+            id,
+            state,
+            lease_ms,
+            max_deliveries,
+            result_ttl,
+        } => service::worker(service::Work {
+            redis,
+            keys,
+            threads,
+            id,
+            state,
+            lease_ms,
+            max_deliveries,
+            result_ttl,
+        })?,
+        Command::Relay {
+            redis,
+            campaigns,
+            id,
+        } => service::relay(&redis, &campaigns, id)?,
+        Command::Submit {
+            server,
+            api_key,
+            input,
+            proof,
+            public,
+            priority,
+        } => {
+            let api_key = api_key.or_else(|| std::env::var("AIRPROVER_API_KEY").ok());
+            service::submit(
+                &server,
+                api_key.as_deref(),
+                &input,
+                &proof,
+                &public,
+                &priority,
+            )?;
+            println!(
+                "proof in {}, public signals in {}",
+                proof.display(),
+                public.display()
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

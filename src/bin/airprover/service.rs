@@ -1,0 +1,252 @@
+//! The service's commands: a tokio runtime, logs to stderr, shutdown on SIGINT and SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use airprover::relayer::{self, RelaySettings, Relayer};
+use airprover::service::{client, http, worker};
+
+use airprover::{Error, Result};
+use tokio::sync::watch;
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io {
+            path: "runtime".into(),
+            what: e.to_string(),
+        })
+}
+
+/// Logs to stderr: `RUST_LOG` (default: `info` for the service, the relayer and the commands,
+/// `warn` elsewhere). arkworks' constraint spans (target `r1cs`) are always off: every gadget
+/// enters one and never leaves it, and a subscriber that records them makes synthesis a thousand
+/// times slower (measured: 334 s instead of 0.3 s for threshold-d4-k2).
+fn logs() {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        "warn,airprover::service=info,airprover::relayer=info,airprover::command=info".into()
+    });
+    for target in ["r1cs", "ark_relations", "ark_r1cs_std", "ark_groth16"] {
+        filter = filter.add_directive(format!("{target}=off").parse().expect("a valid directive"));
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn failed(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Io {
+        path: what.into(),
+        what: e.to_string(),
+    }
+}
+
+fn redis_client(url: &str) -> Result<redis::Client> {
+    redis::Client::open(url).map_err(|e| Error::input("redis", format!("not a Redis URL: {e}")))
+}
+
+/// A watch that turns true on SIGINT or SIGTERM.
+fn shutdown_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("shutting down: finishing what is in hand");
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+fn worker_id(given: Option<String>) -> String {
+    given.unwrap_or_else(|| {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
+        format!("{host}-{}", std::process::id())
+    })
+}
+
+pub(crate) struct Serve {
+    pub redis: String,
+    pub keys: PathBuf,
+    pub listen: String,
+    pub api_keys: Option<PathBuf>,
+    pub campaigns: Option<PathBuf>,
+    pub cors_origins: Vec<String>,
+    pub request_timeout: u64,
+}
+
+pub(crate) fn serve(args: Serve) -> Result<()> {
+    let api_keys = match &args.api_keys {
+        Some(path) => http::load_api_keys(path).map_err(|e| Error::input("api-keys", e))?,
+        None => Vec::new(),
+    };
+    let client = redis_client(&args.redis)?;
+    logs();
+    runtime()?.block_on(async move {
+        let mut manager = redis::aio::ConnectionManager::new(client.clone())
+            .await
+            .map_err(|e| failed("redis", e))?;
+        airprover::service::tasks::ensure_groups(&mut manager)
+            .await
+            .map_err(|e| failed("redis", e))?;
+        // A connection that Redis dropped (a restart) is found by this ping, not by a client's
+        // request: the manager reconnects in the background.
+        let mut pinger = manager.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let _: redis::RedisResult<String> =
+                    redis::cmd("PING").query_async(&mut pinger).await;
+            }
+        });
+        let relayer = match &args.campaigns {
+            Some(path) => Some(connect_relayer(&client, path).await?),
+            None => None,
+        };
+        if api_keys.is_empty() {
+            tracing::warn!(
+                "no --api-keys: the API is open to anyone who reaches it (development only)"
+            );
+        }
+        let router = http::router(
+            http::ServeSettings {
+                keys: args.keys,
+                api_keys,
+                cors_origins: args.cors_origins,
+                request_timeout: Duration::from_secs(args.request_timeout),
+                relayer,
+            },
+            manager,
+            client,
+        )
+        .map_err(|e| Error::input("serve", e))?;
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .map_err(|e| failed(&args.listen, e))?;
+        tracing::info!(
+            "airprover serve on http://{}",
+            listener.local_addr().map_err(|e| failed("listen", e))?
+        );
+        let mut stop = shutdown_signal();
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+            .map_err(|e| failed("serve", e))
+    })
+}
+
+async fn connect_relayer(client: &redis::Client, path: &Path) -> Result<Relayer> {
+    let configs =
+        relayer::config::load(path).map_err(|e| Error::input("campaigns", e.to_string()))?;
+    Relayer::connect(configs, client.clone(), RelaySettings::default())
+        .await
+        .map_err(|e| Error::input("campaigns", e.to_string()))
+}
+
+pub(crate) struct Work {
+    pub redis: String,
+    pub keys: PathBuf,
+    pub threads: Option<usize>,
+    pub id: Option<String>,
+    pub state: PathBuf,
+    pub lease_ms: u64,
+    pub max_deliveries: u32,
+    pub result_ttl: u64,
+}
+
+pub(crate) fn worker(args: Work) -> Result<()> {
+    if args.lease_ms < 100 || args.max_deliveries == 0 {
+        return Err(Error::input(
+            "arguments",
+            "--lease-ms must be at least 100 and --max-deliveries at least 1",
+        ));
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        return Err(Error::input("threads", "must be at least 1"));
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .map_err(|e| failed("threads", e))?;
+    let client = redis_client(&args.redis)?;
+    logs();
+    let settings = worker::WorkerSettings {
+        id: worker_id(args.id),
+        keys: args.keys,
+        state: args.state,
+        lease: Duration::from_millis(args.lease_ms),
+        max_deliveries: args.max_deliveries,
+        backoff: airprover::runtime::retry::Backoff::default(),
+        result_ttl_s: args.result_ttl,
+        threads,
+    };
+    runtime()?.block_on(async move {
+        let stop = shutdown_signal();
+        worker::run(settings, client, stop)
+            .await
+            .map_err(|e| failed("worker", e))
+    })
+}
+
+pub(crate) fn relay(redis: &str, campaigns: &Path, id: Option<String>) -> Result<()> {
+    let client = redis_client(redis)?;
+    logs();
+    let id = worker_id(id);
+    runtime()?.block_on(async move {
+        let relayer = connect_relayer(&client, campaigns).await?;
+        tracing::info!(worker = id, "relayer worker started");
+        let stop = shutdown_signal();
+        relayer
+            .run_worker(&id, stop)
+            .await
+            .map_err(|e| Error::input("relay", e.to_string()))
+    })
+}
+
+pub(crate) fn submit(
+    server: &str,
+    api_key: Option<&str>,
+    input: &Path,
+    proof: &Path,
+    public: &Path,
+    priority: &str,
+) -> Result<()> {
+    priority
+        .parse::<airprover::runtime::queue::Priority>()
+        .map_err(|e| Error::input("priority", e))?;
+    let claim = std::fs::read_to_string(input).map_err(|e| Error::Io {
+        path: input.display().to_string(),
+        what: e.to_string(),
+    })?;
+    let show = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    runtime()?.block_on(async {
+        client::submit(
+            server,
+            api_key,
+            &claim,
+            priority,
+            proof,
+            public,
+            &mut |line| {
+                if show {
+                    eprint!("\r{line:<70}");
+                }
+            },
+        )
+        .await
+    })?;
+    if show {
+        eprintln!();
+    }
+    Ok(())
+}

@@ -1,0 +1,840 @@
+//! `airprover serve`: the HTTP API (axum) over Redis. It holds no state of its own: any number of
+//! nodes behind one load balancer answer for the same tasks, and an SSE client may reconnect to
+//! any of them.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::Stream;
+use rand::Rng;
+use redis::aio::ConnectionManager;
+use redis::AsyncCommands;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::tasks::{self, Created};
+use super::{now_ms, worker};
+use crate::claim::Claim;
+use crate::json::parse_strict;
+use crate::prover::key_dir::KeyDir;
+use crate::relayer::Relayer;
+use crate::runtime::queue::Priority;
+
+/// The largest request body: a claim of the largest circuit fits several times.
+pub const MAX_BODY_BYTES: usize = 512 * 1024;
+
+/// An API key and its quotas (from the keys file; the key itself is never logged or returned).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ApiKey {
+    /// A name for logs, metrics and quotas.
+    pub name: String,
+    /// The secret the client sends as `Authorization: Bearer <key>`.
+    pub key: String,
+    /// Tasks queued or running at once.
+    #[serde(default = "default_active")]
+    pub max_active: u64,
+    /// Tasks submitted per minute.
+    #[serde(default = "default_per_minute")]
+    pub per_minute: u64,
+}
+
+fn default_active() -> u64 {
+    100
+}
+
+fn default_per_minute() -> u64 {
+    600
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiKeysFile {
+    keys: Vec<ApiKey>,
+}
+
+/// Reads the API keys file (`{ "keys": [{ "name", "key", "maxActive"?, "perMinute"? }] }`).
+pub fn load_api_keys(path: &std::path::Path) -> Result<Vec<ApiKey>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let value = parse_strict(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file: ApiKeysFile =
+        serde_json::from_value(value).map_err(|e| format!("{}: {e}", path.display()))?;
+    if file.keys.iter().any(|k| k.key.len() < 16) {
+        return Err(format!(
+            "{}: every key must be at least 16 characters",
+            path.display()
+        ));
+    }
+    Ok(file.keys)
+}
+
+/// What `serve` needs.
+pub struct ServeSettings {
+    /// The key directory (the circuits it can accept).
+    pub keys: std::path::PathBuf,
+    /// API keys; none: open (development only).
+    pub api_keys: Vec<ApiKey>,
+    /// Origins allowed by CORS.
+    pub cors_origins: Vec<String>,
+    /// How long a request may take (SSE streams excepted).
+    pub request_timeout: Duration,
+    /// The relayer, when campaigns are configured.
+    pub relayer: Option<Relayer>,
+}
+
+#[derive(Clone)]
+struct AppState {
+    redis: ConnectionManager,
+    client: redis::Client,
+    keys: Arc<HashMap<String, ApiKey>>,
+    circuits: Arc<Vec<String>>,
+    relayer: Option<Relayer>,
+}
+
+/// A refusal: `{ code, message }` with its status.
+fn fail(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(json!({ "code": code, "message": message.into() })),
+    )
+        .into_response()
+}
+
+fn storage(e: redis::RedisError) -> Response {
+    tracing::warn!("redis: {e}");
+    let mut response = fail(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "STORAGE_UNAVAILABLE",
+        format!("the task store did not answer ({:?}); try again", e.kind()),
+    );
+    response
+        .headers_mut()
+        .insert("retry-after", HeaderValue::from(1u32));
+    response
+}
+
+/// The router of `serve`.
+pub fn router(
+    settings: ServeSettings,
+    redis: ConnectionManager,
+    client: redis::Client,
+) -> Result<Router, String> {
+    let circuits = KeyDir::new(&settings.keys)
+        .manifest()
+        .map_err(|e| e.to_string())?
+        .map(|m| m.circuits.iter().map(|c| c.id.clone()).collect())
+        .unwrap_or_default();
+    let state = AppState {
+        redis,
+        client,
+        keys: Arc::new(
+            settings
+                .api_keys
+                .into_iter()
+                .map(|k| (k.key.clone(), k))
+                .collect(),
+        ),
+        circuits: Arc::new(circuits),
+        relayer: settings.relayer,
+    };
+    let timed = Router::new()
+        .route("/v1/proofs", post(submit))
+        .route("/v1/proofs/{id}", get(status).delete(cancel))
+        .route("/v1/queue", get(queue))
+        .route("/v1/workers", get(workers))
+        .route("/v1/claims", post(submit_claim))
+        .route("/v1/claims/{id}", get(claim_status))
+        .route("/v1/campaigns", get(campaigns))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            settings.request_timeout,
+        ));
+    let streams = Router::new()
+        .route("/v1/proofs/{id}/events", get(proof_events))
+        .route("/v1/claims/{id}/events", get(claim_events));
+    let origins: Vec<HeaderValue> = settings
+        .cors_origins
+        .iter()
+        .map(|o| {
+            o.parse()
+                .map_err(|_| format!("--cors-origin {o:?} is not a header value"))
+        })
+        .collect::<Result<_, _>>()?;
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers([
+            axum::http::header::AUTHORIZATION,
+            axum::http::header::CONTENT_TYPE,
+            "last-event-id".parse().unwrap(),
+        ]);
+    Ok(timed
+        .merge(streams)
+        .fallback(|| async { fail(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint") })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(cors)
+        .with_state(state))
+}
+
+/// The API key's entry, or the 401 to answer. Open when no keys are configured.
+// The error is the response itself (axum's idiom): boxing it would gain nothing.
+#[allow(clippy::result_large_err)]
+fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Option<ApiKey>, Response> {
+    if state.keys.is_empty() {
+        return Ok(None);
+    }
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given.and_then(|k| state.keys.get(k)) {
+        Some(key) => Ok(Some(key.clone())),
+        None => Err(fail(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            if given.is_some() {
+                "the API key is not valid"
+            } else {
+                "send an API key: Authorization: Bearer <key>"
+            },
+        )),
+    }
+}
+
+/// The per-minute quota: 429 with `Retry-After` (the seconds to the next minute) when spent.
+#[allow(clippy::result_large_err)]
+async fn rate(state: &AppState, key: &ApiKey) -> Result<(), Response> {
+    let mut redis = state.redis.clone();
+    let now = now_ms();
+    let minute = now / 60_000;
+    let counter = format!("airprover:rate:{}:{minute}", key.name);
+    let used: u64 = redis.incr(&counter, 1).await.map_err(storage)?;
+    let _: () = redis.expire(&counter, 120).await.map_err(storage)?;
+    if used > key.per_minute {
+        let wait = 60 - (now / 1000) % 60;
+        let mut response = fail(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            format!(
+                "{} tasks a minute for this key; retry in {wait} s",
+                key.per_minute
+            ),
+        );
+        response
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from(wait));
+        return Err(response);
+    }
+    Ok(())
+}
+
+/// A JSON body read strictly (duplicate keys, depth, size): the value or the 400/413 to answer.
+#[allow(clippy::result_large_err)]
+fn body_json(body: Result<Bytes, BytesRejection>) -> Result<Value, Response> {
+    let bytes = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            fail(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "BODY_TOO_LARGE",
+                format!("bodies are limited to {MAX_BODY_BYTES} bytes"),
+            )
+        } else {
+            fail(StatusCode::BAD_REQUEST, "INVALID_INPUT", e.body_text())
+        }
+    })?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        fail(
+            StatusCode::BAD_REQUEST,
+            "INVALID_JSON",
+            "the body is not UTF-8",
+        )
+    })?;
+    parse_strict(text).map_err(|e| {
+        let e = e.into_error("body");
+        fail(StatusCode::BAD_REQUEST, e.code(), e.to_string())
+    })
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let key = match authenticate(&state, &headers) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let body = match body_json(body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Some(obj) = body.as_object() else {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "INVALID_INPUT",
+            "body: must be an object { claim, priority?, idempotencyKey? }",
+        );
+    };
+    if let Some(unknown) = obj
+        .keys()
+        .find(|k| !["claim", "priority", "idempotencyKey"].contains(&k.as_str()))
+    {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "INVALID_INPUT",
+            format!("{unknown}: unknown field"),
+        );
+    }
+    let priority = match obj.get("priority") {
+        None => Priority::Normal,
+        Some(Value::String(p)) => match p.parse() {
+            Ok(p) => p,
+            Err(e) => {
+                return fail(
+                    StatusCode::BAD_REQUEST,
+                    "INVALID_INPUT",
+                    format!("priority: {e}"),
+                )
+            }
+        },
+        Some(_) => {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "INVALID_INPUT",
+                "priority: must be a string",
+            )
+        }
+    };
+    let idempotency = match obj.get("idempotencyKey") {
+        None => None,
+        Some(Value::String(k)) if !k.is_empty() && k.len() <= 128 => Some(k.as_str()),
+        Some(_) => {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "INVALID_INPUT",
+                "idempotencyKey: a string of 1 to 128 characters",
+            )
+        }
+    };
+    let Some(claim_value) = obj.get("claim") else {
+        return fail(StatusCode::BAD_REQUEST, "INVALID_INPUT", "claim: missing");
+    };
+    // The CLI's rules and codes: a claim that fails them is never stored.
+    let claim = match Claim::from_value(claim_value) {
+        Ok(c) => c,
+        Err(e) => return fail(StatusCode::BAD_REQUEST, e.code(), e.to_string()),
+    };
+    let circuit = claim.circuit.to_string();
+    if !state.circuits.contains(&circuit) {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "UNKNOWN_CIRCUIT",
+            format!("this server has no keys for {circuit}"),
+        );
+    }
+    let api_key = key.as_ref().map_or("open".to_string(), |k| k.name.clone());
+    if let Some(key) = &key {
+        let mut redis = state.redis.clone();
+        let active: u64 = match redis.scard(format!("airprover:active:{}", key.name)).await {
+            Ok(n) => n,
+            Err(e) => return storage(e),
+        };
+        if active >= key.max_active {
+            let mut response = fail(
+                StatusCode::TOO_MANY_REQUESTS,
+                "QUOTA_EXCEEDED",
+                format!(
+                    "{active} tasks of this key are queued or running (the limit is {})",
+                    key.max_active
+                ),
+            );
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from(5u32));
+            return response;
+        }
+        if let Err(r) = rate(&state, key).await {
+            return r;
+        }
+    }
+    let canonical = claim.to_canonical_json().to_string();
+    let fingerprint = hex::encode(Sha256::digest(canonical.as_bytes()));
+    let id = hex::encode(rand::thread_rng().gen::<[u8; 16]>());
+    let mut redis = state.redis.clone();
+    match tasks::create(
+        &mut redis,
+        &id,
+        priority,
+        &canonical,
+        &fingerprint,
+        &circuit,
+        &api_key,
+        idempotency,
+        now_ms(),
+    )
+    .await
+    {
+        Ok(Created::New(id)) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "id": id, "status": "queued" })),
+        )
+            .into_response(),
+        Ok(Created::Existing(id)) => {
+            let status = tasks::load(&mut redis, &id)
+                .await
+                .ok()
+                .flatten()
+                .map(|t| tasks::view(&t)["status"].clone());
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({ "id": id, "status": status.unwrap_or(json!("queued")) })),
+            )
+                .into_response()
+        }
+        Err(e) => storage(e),
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+async fn status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = authenticate(&state, &headers) {
+        return r;
+    }
+    if !valid_id(&id) {
+        return fail(StatusCode::NOT_FOUND, "UNKNOWN_TASK", "no such task");
+    }
+    let mut redis = state.redis.clone();
+    match tasks::load(&mut redis, &id).await {
+        Ok(Some(task)) => Json(tasks::view(&task)).into_response(),
+        Ok(None) => fail(StatusCode::NOT_FOUND, "UNKNOWN_TASK", "no such task"),
+        Err(e) => storage(e),
+    }
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = authenticate(&state, &headers) {
+        return r;
+    }
+    if !valid_id(&id) {
+        return fail(StatusCode::NOT_FOUND, "UNKNOWN_TASK", "no such task");
+    }
+    let mut redis = state.redis.clone();
+    let error = json!({ "code": "CANCELLED", "message": "cancelled by the client" });
+    match tasks::settle(&mut redis, &id, "cancelled", &error, 3600, now_ms()).await {
+        Ok(true) => Json(json!({ "id": id, "status": "cancelled" })).into_response(),
+        Ok(false) => match tasks::load(&mut redis, &id).await {
+            Ok(Some(task)) => fail(
+                StatusCode::CONFLICT,
+                "ALREADY_ENDED",
+                format!(
+                    "the task has ended: {}",
+                    tasks::view(&task)["status"].as_str().unwrap_or_default()
+                ),
+            ),
+            Ok(None) => fail(StatusCode::NOT_FOUND, "UNKNOWN_TASK", "no such task"),
+            Err(e) => storage(e),
+        },
+        Err(e) => storage(e),
+    }
+}
+
+/// Server-Sent Events of a stream of entries (`type`, `data`), from after `Last-Event-ID`, ending
+/// after the event for which `last` is true. Each stream has its own Redis connection: a
+/// blocking XREAD would hold up every other command on a shared one.
+fn sse_of(
+    client: redis::Client,
+    key: String,
+    after: String,
+    last: fn(&str, &Value) -> bool,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    struct Cursor {
+        conn: Option<redis::aio::MultiplexedConnection>,
+        after: String,
+        pending: std::collections::VecDeque<(String, String, Value)>,
+        done: bool,
+    }
+    let start = Cursor {
+        conn: None,
+        after,
+        pending: Default::default(),
+        done: false,
+    };
+    let stream = futures_util::stream::unfold(
+        (client, key, start),
+        move |(client, key, mut cur)| async move {
+            loop {
+                if let Some((id, kind, data)) = cur.pending.pop_front() {
+                    if last(&kind, &data) {
+                        cur.done = true;
+                        cur.pending.clear();
+                    }
+                    let event = Event::default().id(id).event(kind).data(data.to_string());
+                    return Some((Ok(event), (client, key, cur)));
+                }
+                if cur.done {
+                    return None;
+                }
+                if cur.conn.is_none() {
+                    match client.get_multiplexed_async_connection().await {
+                        Ok(c) => cur.conn = Some(c),
+                        Err(_) => {
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                            continue;
+                        }
+                    }
+                }
+                let conn = cur.conn.as_mut().expect("connected above");
+                let read: redis::RedisResult<Option<redis::streams::StreamReadReply>> =
+                    redis::cmd("XREAD")
+                        .arg("COUNT")
+                        .arg(100)
+                        .arg("BLOCK")
+                        .arg(10_000)
+                        .arg("STREAMS")
+                        .arg(&key)
+                        .arg(&cur.after)
+                        .query_async(conn)
+                        .await;
+                match read {
+                    Ok(Some(reply)) => {
+                        for entry in reply.keys.into_iter().flat_map(|k| k.ids) {
+                            let kind: String = entry.get("type").unwrap_or_default();
+                            let data: String = entry.get("data").unwrap_or_default();
+                            cur.after = entry.id.clone();
+                            cur.pending.push_back((
+                                entry.id,
+                                kind,
+                                serde_json::from_str(&data).unwrap_or(Value::Null),
+                            ));
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(_) => {
+                        cur.conn = None;
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
+            }
+        },
+    );
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+fn last_event_id(headers: &HeaderMap) -> String {
+    headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 40 && v.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
+        .unwrap_or("0")
+        .to_string()
+}
+
+async fn proof_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = authenticate(&state, &headers) {
+        return r;
+    }
+    let mut redis = state.redis.clone();
+    if !valid_id(&id)
+        || !matches!(
+            redis.exists::<_, bool>(tasks::task_key(&id)).await,
+            Ok(true)
+        )
+    {
+        return fail(StatusCode::NOT_FOUND, "UNKNOWN_TASK", "no such task");
+    }
+    fn ended(kind: &str, _: &Value) -> bool {
+        tasks::FINAL.contains(&kind)
+    }
+    sse_of(
+        state.client.clone(),
+        tasks::events_key(&id),
+        last_event_id(&headers),
+        ended,
+    )
+    .into_response()
+}
+
+async fn queue(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(r) = authenticate(&state, &headers) {
+        return r;
+    }
+    let mut redis = state.redis.clone();
+    let mut out = serde_json::Map::new();
+    for priority in Priority::HIGHEST_FIRST {
+        let (waiting, in_flight) = match group_counts(&mut redis, &tasks::stream(priority)).await {
+            Ok(c) => c,
+            Err(e) => return storage(e),
+        };
+        out.insert(
+            priority.as_str().into(),
+            json!({ "waiting": waiting, "inFlight": in_flight }),
+        );
+    }
+    let delayed: u64 = redis.zcard(tasks::DELAYED).await.unwrap_or(0);
+    let dead: u64 = redis.xlen(tasks::DEAD).await.unwrap_or(0);
+    Json(json!({ "priorities": out, "retryWaiting": delayed, "deadLetters": dead })).into_response()
+}
+
+/// `(waiting, in flight)` of a stream's consumer group: entries not yet delivered (its lag) and
+/// delivered but not acknowledged.
+async fn group_counts(
+    redis: &mut ConnectionManager,
+    stream: &str,
+) -> redis::RedisResult<(u64, u64)> {
+    let exists: bool = redis.exists(stream).await?;
+    if !exists {
+        return Ok((0, 0));
+    }
+    let groups: Vec<HashMap<String, redis::Value>> = redis::cmd("XINFO")
+        .arg("GROUPS")
+        .arg(stream)
+        .query_async(redis)
+        .await?;
+    let number = |g: &HashMap<String, redis::Value>, k: &str| match g.get(k) {
+        Some(redis::Value::Int(n)) => *n as u64,
+        _ => 0,
+    };
+    Ok(groups
+        .iter()
+        .find(|g| matches!(g.get("name"), Some(redis::Value::BulkString(n)) if n == tasks::GROUP.as_bytes()))
+        .map_or((0, 0), |g| (number(g, "lag"), number(g, "pending"))))
+}
+
+async fn workers(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(r) = authenticate(&state, &headers) {
+        return r;
+    }
+    let mut redis = state.redis.clone();
+    let ids: Vec<String> = match redis.smembers(tasks::WORKERS).await {
+        Ok(ids) => ids,
+        Err(e) => return storage(e),
+    };
+    let mut list = Vec::new();
+    for id in ids {
+        let fields: HashMap<String, String> = redis
+            .hgetall(format!("airprover:worker:{id}"))
+            .await
+            .unwrap_or_default();
+        if fields.is_empty() {
+            // Its heartbeat expired: gone.
+            let _: redis::RedisResult<()> = redis.srem(tasks::WORKERS, &id).await;
+            continue;
+        }
+        let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
+        list.push(json!({
+            "id": get("id"),
+            "host": get("host"),
+            "threads": get("threads").parse::<u64>().unwrap_or(0),
+            "circuits": get("circuits").split(',').filter(|c| !c.is_empty()).collect::<Vec<_>>(),
+            "busy": Some(get("busy")).filter(|b| !b.is_empty()),
+            "lastHeartbeatMs": get("heartbeat").parse::<u64>().unwrap_or(0),
+            "tasksDone": get("done").parse::<u64>().unwrap_or(0),
+            "publicKey": get("publicKey"),
+        }));
+    }
+    list.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    Json(json!({ "workers": list })).into_response()
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    let mut redis = state.redis.clone();
+    match redis::cmd("PING").query_async::<String>(&mut redis).await {
+        Ok(_) => Json(json!({ "status": "ok" })).into_response(),
+        Err(e) => storage(e),
+    }
+}
+
+/// Prometheus text, from Redis (so that every node reports the same).
+async fn metrics(State(state): State<AppState>) -> Response {
+    let mut redis = state.redis.clone();
+    let mut out = String::new();
+    out.push_str("# HELP airprover_queue_depth Tasks waiting, per priority.\n# TYPE airprover_queue_depth gauge\n");
+    let mut flight = String::from("# HELP airprover_in_flight Tasks delivered to a worker and not finished.\n# TYPE airprover_in_flight gauge\n");
+    for priority in Priority::HIGHEST_FIRST {
+        let (waiting, in_flight) = group_counts(&mut redis, &tasks::stream(priority))
+            .await
+            .unwrap_or((0, 0));
+        out.push_str(&format!(
+            "airprover_queue_depth{{priority=\"{priority}\"}} {waiting}\n"
+        ));
+        flight.push_str(&format!(
+            "airprover_in_flight{{priority=\"{priority}\"}} {in_flight}\n"
+        ));
+    }
+    out.push_str(&flight);
+    for (name, help) in [
+        ("submitted", "Tasks accepted."),
+        ("succeeded", "Tasks that ended with a proof."),
+        ("failed", "Tasks that ended with an error."),
+        ("cancelled", "Tasks cancelled."),
+        ("retries", "Retries after retryable failures."),
+        (
+            "reclaimed",
+            "Tasks taken over from a worker that went silent.",
+        ),
+    ] {
+        let n: u64 = redis
+            .get(format!("airprover:stats:{name}"))
+            .await
+            .unwrap_or(0);
+        out.push_str(&format!("# HELP airprover_tasks_{name}_total {help}\n# TYPE airprover_tasks_{name}_total counter\nairprover_tasks_{name}_total {n}\n"));
+    }
+    let dead: u64 = redis.xlen(tasks::DEAD).await.unwrap_or(0);
+    out.push_str(&format!("# HELP airprover_dead_letters Tasks delivered too often.\n# TYPE airprover_dead_letters gauge\nairprover_dead_letters {dead}\n"));
+    out.push_str("# HELP airprover_proving_seconds Proving time per circuit.\n# TYPE airprover_proving_seconds histogram\n");
+    let keys: Vec<String> = redis
+        .keys("airprover:durations:*")
+        .await
+        .unwrap_or_default();
+    for key in keys {
+        let circuit = key.trim_start_matches("airprover:durations:");
+        let h: HashMap<String, u64> = redis.hgetall(&key).await.unwrap_or_default();
+        let mut cumulative = 0;
+        for b in worker::BUCKETS_MS {
+            cumulative += h.get(&b.to_string()).copied().unwrap_or(0);
+            out.push_str(&format!("airprover_proving_seconds_bucket{{circuit=\"{circuit}\",le=\"{}\"}} {cumulative}\n", b as f64 / 1000.0));
+        }
+        cumulative += h.get("inf").copied().unwrap_or(0);
+        out.push_str(&format!(
+            "airprover_proving_seconds_bucket{{circuit=\"{circuit}\",le=\"+Inf\"}} {cumulative}\n"
+        ));
+        out.push_str(&format!(
+            "airprover_proving_seconds_sum{{circuit=\"{circuit}\"}} {}\n",
+            h.get("sum_ms").copied().unwrap_or(0) as f64 / 1000.0
+        ));
+        out.push_str(&format!(
+            "airprover_proving_seconds_count{{circuit=\"{circuit}\"}} {cumulative}\n"
+        ));
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        out,
+    )
+        .into_response()
+}
+
+fn no_relayer() -> Response {
+    fail(
+        StatusCode::NOT_FOUND,
+        "NO_RELAYER",
+        "this server relays no claims (start serve with --campaigns)",
+    )
+}
+
+fn relay_error(e: crate::relayer::RelayError) -> Response {
+    let status =
+        StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(e.to_json())).into_response()
+}
+
+async fn submit_claim(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let key = match authenticate(&state, &headers) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let Some(relayer) = &state.relayer else {
+        return no_relayer();
+    };
+    let body = match body_json(body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if let Some(key) = &key {
+        if let Err(r) = rate(&state, key).await {
+            return r;
+        }
+    }
+    match relayer.submit(&body).await {
+        Ok((id, phase)) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "id": id, "status": phase.as_str() })),
+        )
+            .into_response(),
+        Err(e) => relay_error(e),
+    }
+}
+
+async fn claim_status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = authenticate(&state, &headers) {
+        return r;
+    }
+    let Some(relayer) = &state.relayer else {
+        return no_relayer();
+    };
+    match relayer.status(&id).await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => relay_error(e),
+    }
+}
+
+async fn claim_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = authenticate(&state, &headers) {
+        return r;
+    }
+    let Some(relayer) = &state.relayer else {
+        return no_relayer();
+    };
+    if let Err(e) = relayer.status(&id).await {
+        return relay_error(e);
+    }
+    fn ended(kind: &str, _: &Value) -> bool {
+        kind == "confirmed" || kind == "failed"
+    }
+    sse_of(
+        state.client.clone(),
+        crate::relayer::claims::events_key(&id),
+        last_event_id(&headers),
+        ended,
+    )
+    .into_response()
+}
+
+async fn campaigns(State(state): State<AppState>) -> Response {
+    match &state.relayer {
+        Some(r) => Json(r.campaigns_view()).into_response(),
+        None => Json(json!({ "campaigns": [] })).into_response(),
+    }
+}

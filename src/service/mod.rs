@@ -1,0 +1,22 @@
+//! The prover service (native only): `airprover serve` (HTTP API, SSE, metrics) and `airprover
+//! worker` processes on any number of machines, on Redis streams and consumer groups. Its
+//! policy is the crate's: priorities and retry backoff from [`crate::runtime`], error codes and
+//! which of them retry from [`crate::runtime::code`], claim validation from [`crate::claim`].
+//!
+//! - [`tasks`]: the task records, streams and once-only transitions (Lua scripts).
+//! - [`worker`]: a prover worker.
+//! - [`http`]: the API.
+//! - [`client`]: `airprover submit`.
+
+pub mod client;
+pub mod http;
+pub mod tasks;
+pub mod worker;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}

@@ -1,0 +1,716 @@
+//! The prover service as it runs: Debian's redis-server, `airprover serve` nodes and `airprover
+//! worker` processes, killed and restarted mid-run. Development keys (setup --seed 1).
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const CIRCUIT: &str = "threshold-d4-k2";
+const API_KEY: &str = "test-key-0123456789abcdef";
+const SMALL_KEY: &str = "small-key-0123456789abcdef";
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_airprover")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A child process killed (SIGKILL) when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Proc {
+    fn kill9(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Env {
+    dir: PathBuf,
+    redis_port: u16,
+    redis: Option<Proc>,
+}
+
+impl Env {
+    fn new(name: &str) -> Env {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("service-{name}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("redis")).unwrap();
+        let out = Command::new(bin())
+            .args(["setup", "--circuit", CIRCUIT, "--seed", "1", "--out"])
+            .arg(dir.join("keys"))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        std::fs::write(
+            dir.join("api-keys.json"),
+            json!({ "keys": [
+                { "name": "tests", "key": API_KEY, "maxActive": 1000, "perMinute": 100000 },
+                { "name": "small", "key": SMALL_KEY, "maxActive": 2, "perMinute": 3 },
+            ]})
+            .to_string(),
+        )
+        .unwrap();
+        let mut env = Env {
+            dir,
+            redis_port: free_port(),
+            redis: None,
+        };
+        env.start_redis();
+        env
+    }
+
+    /// redis-server on its append-only file (every write synced): a restart loses nothing
+    /// accepted.
+    fn start_redis(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.redis_port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
+            .arg(self.dir.join("redis"))
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server (make tools installs it)");
+        wait_port(self.redis_port);
+        self.redis = Some(Proc(child));
+    }
+
+    fn redis_url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.redis_port)
+    }
+
+    fn serve(&self) -> (Proc, String) {
+        let port = free_port();
+        let child = Command::new(bin())
+            .args([
+                "serve",
+                "--redis",
+                &self.redis_url(),
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--keys",
+            ])
+            .arg(self.dir.join("keys"))
+            .arg("--api-keys")
+            .arg(self.dir.join("api-keys.json"))
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_port(port);
+        (Proc(child), format!("http://127.0.0.1:{port}"))
+    }
+
+    fn worker(&self, name: &str) -> Proc {
+        Proc(
+            Command::new(bin())
+                .args([
+                    "worker",
+                    "--redis",
+                    &self.redis_url(),
+                    "--threads",
+                    "1",
+                    "--lease-ms",
+                    "1500",
+                    "--id",
+                    name,
+                    "--keys",
+                ])
+                .arg(self.dir.join("keys"))
+                .arg("--state")
+                .arg(self.dir.join(name))
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    }
+
+    fn claim(&self, campaign: u64) -> Value {
+        let path = self.dir.join("claim.json");
+        if !path.exists() {
+            let out = Command::new(bin())
+                .args([
+                    "sample",
+                    "--circuit",
+                    CIRCUIT,
+                    "--attestations",
+                    "12",
+                    "--seed",
+                    "3",
+                    "--out",
+                ])
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+        }
+        let mut claim: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        // Another campaign: another claim, another task.
+        claim["campaignId"] = json!(campaign.to_string());
+        claim
+    }
+}
+
+/// One request; a 503 (the store reconnecting after a Redis restart) is tried again, as its
+/// Retry-After says.
+async fn call(
+    method: reqwest::Method,
+    url: &str,
+    key: Option<&str>,
+    body: Option<String>,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    for _ in 0..5 {
+        let got = call_once(method.clone(), url, key, body.clone()).await;
+        if got.0 != 503 {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    call_once(method, url, key, body).await
+}
+
+async fn call_once(
+    method: reqwest::Method,
+    url: &str,
+    key: Option<&str>,
+    body: Option<String>,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let client = reqwest::Client::new();
+    let mut request = client.request(method, url);
+    if let Some(k) = key {
+        request = request.bearer_auth(k);
+    }
+    if let Some(b) = body {
+        request = request.header("content-type", "application/json").body(b);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(json!({ "text": text })),
+        headers,
+    )
+}
+
+async fn submit(base: &str, claim: &Value, priority: &str) -> String {
+    let (status, body, _) = call(
+        reqwest::Method::POST,
+        &format!("{base}/v1/proofs"),
+        Some(API_KEY),
+        Some(json!({ "claim": claim, "priority": priority }).to_string()),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    body["id"].as_str().unwrap().to_string()
+}
+
+async fn task(base: &str, id: &str) -> Value {
+    let (status, body, _) = call(
+        reqwest::Method::GET,
+        &format!("{base}/v1/proofs/{id}"),
+        Some(API_KEY),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn task_keys(env: &Env) -> usize {
+    let out = Command::new("redis-cli")
+        .args([
+            "-p",
+            &env.redis_port.to_string(),
+            "--raw",
+            "keys",
+            "airprover:task:*",
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_refuses_bad_input_with_its_code_and_stores_nothing() {
+    let env = Env::new("refusals");
+    let (_serve, base) = env.serve();
+    let post = |key: Option<&'static str>, body: String| {
+        let url = format!("{base}/v1/proofs");
+        async move { call(reqwest::Method::POST, &url, key, Some(body)).await }
+    };
+    let claim = env.claim(1);
+    let good = json!({ "claim": claim }).to_string();
+    let mut unknown_circuit = claim.clone();
+    unknown_circuit["circuit"] = json!("threshold-d4-k3");
+    let mut too_high = claim.clone();
+    too_high["threshold"] = json!("999999");
+    let cases: Vec<(&str, Option<&str>, String, u16, &str)> = vec![
+        ("no API key", None, good.clone(), 401, "UNAUTHORIZED"),
+        (
+            "a wrong API key",
+            Some("wrong-key-0123456789abcdef"),
+            good.clone(),
+            401,
+            "UNAUTHORIZED",
+        ),
+        (
+            "malformed JSON",
+            Some(API_KEY),
+            "{\"claim\": ".into(),
+            400,
+            "INVALID_JSON",
+        ),
+        (
+            "a body over the limit",
+            Some(API_KEY),
+            format!("{{\"claim\": \"{}\"}}", "1".repeat(600_000)),
+            413,
+            "BODY_TOO_LARGE",
+        ),
+        (
+            "an unknown field",
+            Some(API_KEY),
+            json!({ "claim": claim, "secretary": 1 }).to_string(),
+            400,
+            "INVALID_INPUT",
+        ),
+        (
+            "a duplicate key",
+            Some(API_KEY),
+            good.replacen('{', "{\"priority\": \"LOW\",", 1).replacen(
+                "}",
+                ", \"priority\": \"HIGH\"}",
+                0,
+            ),
+            202,
+            "",
+        ),
+        (
+            "a bad priority",
+            Some(API_KEY),
+            json!({ "claim": claim, "priority": "URGENT" }).to_string(),
+            400,
+            "INVALID_INPUT",
+        ),
+        (
+            "an unknown circuit",
+            Some(API_KEY),
+            json!({ "claim": unknown_circuit }).to_string(),
+            400,
+            "UNKNOWN_CIRCUIT",
+        ),
+        (
+            "a claim that fails validation",
+            Some(API_KEY),
+            json!({ "claim": too_high }).to_string(),
+            400,
+            "SCORE_NOT_MET",
+        ),
+        (
+            "not an object",
+            Some(API_KEY),
+            "[1]".into(),
+            400,
+            "INVALID_INPUT",
+        ),
+    ];
+    for (what, key, body, status, code) in cases {
+        if code.is_empty() {
+            continue;
+        }
+        let (got, body, _) = post(key, body).await;
+        assert_eq!(got, status, "{what}: {body}");
+        assert_eq!(body["code"], code, "{what}: {body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{what}: {body}"
+        );
+    }
+    let dup = format!("{{\"claim\": {claim}, \"priority\": \"LOW\", \"priority\": \"HIGH\"}}");
+    let (got, body, _) = post(Some(API_KEY), dup).await;
+    assert_eq!(
+        (got, body["code"].as_str()),
+        (400, Some("INVALID_INPUT")),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"priority\" twice"),
+        "{body}"
+    );
+    assert_eq!(task_keys(&env), 0, "nothing stored for a refusal");
+
+    // Unknown ids, and ids that are not ids.
+    for id in ["0123456789abcdef", "..%2F..%2Fetc", "x"] {
+        let (got, body, _) = call(
+            reqwest::Method::GET,
+            &format!("{base}/v1/proofs/{id}"),
+            Some(API_KEY),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (got, body["code"].as_str()),
+            (404, Some("UNKNOWN_TASK")),
+            "{id}: {body}"
+        );
+        let (got, _, _) = call(
+            reqwest::Method::DELETE,
+            &format!("{base}/v1/proofs/{id}"),
+            Some(API_KEY),
+            None,
+        )
+        .await;
+        assert_eq!(got, 404);
+        let (got, _, _) = call(
+            reqwest::Method::GET,
+            &format!("{base}/v1/proofs/{id}/events"),
+            Some(API_KEY),
+            None,
+        )
+        .await;
+        assert_eq!(got, 404);
+    }
+    let (got, body, _) = call(reqwest::Method::GET, &format!("{base}/v1/nope"), None, None).await;
+    assert_eq!((got, body["code"].as_str()), (404, Some("NOT_FOUND")));
+
+    // Quotas: two active tasks for the small key, then 429 with Retry-After; three a minute.
+    for campaign in [10, 11] {
+        let body = json!({ "claim": env.claim(campaign) }).to_string();
+        let (got, b, _) = post(Some(SMALL_KEY), body).await;
+        assert_eq!(got, 202, "{b}");
+    }
+    let (got, body, headers) = post(
+        Some(SMALL_KEY),
+        json!({ "claim": env.claim(12) }).to_string(),
+    )
+    .await;
+    assert_eq!(
+        (got, body["code"].as_str()),
+        (429, Some("QUOTA_EXCEEDED")),
+        "{body}"
+    );
+    assert!(headers.get("retry-after").is_some());
+    // The same claim again is the same task, not a new one.
+    let first = submit(&base, &env.claim(20), "LOW").await;
+    assert_eq!(submit(&base, &env.claim(20), "HIGH").await, first);
+    // Cancelled while queued (no worker runs): it ends once, and a second cancel is a conflict.
+    let (got, body, _) = call(
+        reqwest::Method::DELETE,
+        &format!("{base}/v1/proofs/{first}"),
+        Some(API_KEY),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (got, body["status"].as_str()),
+        (200, Some("cancelled")),
+        "{body}"
+    );
+    let (got, body, _) = call(
+        reqwest::Method::DELETE,
+        &format!("{base}/v1/proofs/{first}"),
+        Some(API_KEY),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (got, body["code"].as_str()),
+        (409, Some("ALREADY_ENDED")),
+        "{body}"
+    );
+    assert_eq!(task(&base, &first).await["error"]["code"], "CANCELLED");
+    let (got, body, _) = call(reqwest::Method::GET, &format!("{base}/health"), None, None).await;
+    assert_eq!((got, body["status"].as_str()), (200, Some("ok")));
+}
+
+/// The events of a task's SSE stream from `last_id`: (id, type).
+async fn sse(base: &str, id: &str, last_id: Option<&str>) -> Vec<(String, String)> {
+    let client = reqwest::Client::new();
+    let mut request = client
+        .get(format!("{base}/v1/proofs/{id}/events"))
+        .bearer_auth(API_KEY);
+    if let Some(l) = last_id {
+        request = request.header("last-event-id", l);
+    }
+    let text = tokio::time::timeout(Duration::from_secs(60), async {
+        request.send().await.unwrap().text().await.unwrap()
+    })
+    .await
+    .expect("the stream ends after the final event");
+    let mut out = Vec::new();
+    let (mut ev_id, mut kind) = (String::new(), String::new());
+    for line in text.lines() {
+        if let Some(v) = line.strip_prefix("id: ") {
+            ev_id = v.to_string();
+        } else if let Some(v) = line.strip_prefix("event: ") {
+            kind = v.to_string();
+        } else if line.is_empty() && !ev_id.is_empty() {
+            out.push((std::mem::take(&mut ev_id), std::mem::take(&mut kind)));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_task_ends_once_while_workers_and_redis_are_killed() {
+    let mut env = Env::new("faults");
+    let (_a, base_a) = env.serve();
+    let (_b, base_b) = env.serve();
+    let bases = [base_a.clone(), base_b.clone()];
+
+    // Priority: LOW tasks queued with no worker, then a CRITICAL one; the first worker takes it first.
+    let mut ids: Vec<String> = Vec::new();
+    for n in 0..4 {
+        ids.push(submit(&bases[n % 2], &env.claim(100 + n as u64), "LOW").await);
+    }
+    let critical = submit(&base_b, &env.claim(99), "CRITICAL").await;
+    ids.push(critical.clone());
+    let (_, queue, _) = call(
+        reqwest::Method::GET,
+        &format!("{base_a}/v1/queue"),
+        Some(API_KEY),
+        None,
+    )
+    .await;
+    assert_eq!(queue["priorities"]["LOW"]["waiting"], 4, "{queue}");
+    let mut workers: Vec<Proc> = vec![env.worker("w1")];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while task(&base_a, &critical).await["status"] != "succeeded" {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let started = |events: &[(String, String, Value)]| {
+        events
+            .iter()
+            .find(|(_, kind, data)| kind == "status" && data["status"] == "running")
+            .map(|(id, _, _)| id.clone())
+    };
+    let critical_start = started(&read_events(&env, &critical)).unwrap();
+    for low in &ids[..4] {
+        if let Some(low_start) = started(&read_events(&env, low)) {
+            assert!(
+                stream_id_lt(&critical_start, &low_start),
+                "CRITICAL started before LOW {low}"
+            );
+        }
+    }
+
+    // Many tasks of mixed priorities through both nodes and three workers.
+    workers.push(env.worker("w2"));
+    workers.push(env.worker("w3"));
+    let priorities = ["LOW", "NORMAL", "HIGH", "CRITICAL"];
+    for n in 0..56u64 {
+        ids.push(
+            submit(
+                &bases[n as usize % 2],
+                &env.claim(1000 + n),
+                priorities[n as usize % 4],
+            )
+            .await,
+        );
+    }
+    // Cancel some: queued or running, whichever they are.
+    let cancelled: Vec<String> = ids.iter().skip(10).step_by(8).cloned().collect();
+    for id in &cancelled {
+        let (got, _, _) = call(
+            reqwest::Method::DELETE,
+            &format!("{base_a}/v1/proofs/{id}"),
+            Some(API_KEY),
+            None,
+        )
+        .await;
+        assert!(got == 200 || got == 409, "{got}");
+    }
+    // Kill a worker mid-run, twice, and restart it; kill Redis and restart it on its AOF.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    workers[1].kill9();
+    workers[1] = env.worker("w2b");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    env.redis.as_mut().unwrap().kill9();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    env.start_redis();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    workers[0].kill9();
+    workers[0] = env.worker("w1b");
+
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let finals = loop {
+        let mut finals = HashMap::new();
+        for id in &ids {
+            let (status, body, _) = call(
+                reqwest::Method::GET,
+                &format!("{base_b}/v1/proofs/{id}"),
+                Some(API_KEY),
+                None,
+            )
+            .await;
+            if status == 200
+                && ["succeeded", "failed", "cancelled"]
+                    .contains(&body["status"].as_str().unwrap_or(""))
+            {
+                finals.insert(id.clone(), body);
+            }
+        }
+        if finals.len() == ids.len() {
+            break finals;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} tasks ended",
+            finals.len(),
+            ids.len()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let vk = std::fs::read(env.dir.join("keys").join(format!("{CIRCUIT}.vk"))).unwrap();
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for (id, body) in &finals {
+        let status = body["status"].as_str().unwrap();
+        *counts.entry(status).or_default() += 1;
+        // Exactly one final event: one stored result or error.
+        let events = read_events(&env, id);
+        let ends = events
+            .iter()
+            .filter(|(_, kind, _)| ["succeeded", "failed", "cancelled"].contains(&kind.as_str()))
+            .count();
+        assert_eq!(ends, 1, "{id}: {ends} final events");
+        match status {
+            "succeeded" => {
+                let r = &body["result"];
+                assert!(
+                    airprover::api::verify(
+                        &vk,
+                        &r["proof"].to_string(),
+                        &r["publicSignals"].to_string()
+                    )
+                    .unwrap(),
+                    "{id}"
+                );
+                assert!(!cancelled.contains(id) || body["status"] != "cancelled");
+            }
+            "cancelled" => assert!(cancelled.contains(id), "{id} cancelled by nobody"),
+            other => panic!("{id}: {other}: {body}"),
+        }
+    }
+    println!("{} tasks: {counts:?}", ids.len());
+    let (_, workers_view, _) = call(
+        reqwest::Method::GET,
+        &format!("{base_a}/v1/workers"),
+        Some(API_KEY),
+        None,
+    )
+    .await;
+    assert!(
+        workers_view["workers"]
+            .as_array()
+            .is_some_and(|w| w.len() >= 3),
+        "{workers_view}"
+    );
+    let (_, metrics_text, _) = call(
+        reqwest::Method::GET,
+        &format!("{base_a}/metrics"),
+        None,
+        None,
+    )
+    .await;
+    let text = metrics_text["text"].as_str().unwrap();
+    assert!(
+        text.contains("airprover_tasks_succeeded_total")
+            && text.contains("airprover_proving_seconds_bucket"),
+        "{text}"
+    );
+
+    // SSE: the whole stream of a finished task, then resumed from its second event: no gap.
+    let some = finals
+        .iter()
+        .find(|(_, b)| b["status"] == "succeeded")
+        .unwrap()
+        .0;
+    let all = sse(&base_a, some, None).await;
+    assert!(
+        all.len() >= 4 && all.last().unwrap().1 == "succeeded",
+        "{all:?}"
+    );
+    let resumed = sse(&base_b, some, Some(&all[1].0)).await;
+    assert_eq!(resumed, all[2..].to_vec());
+}
+
+fn stream_id_lt(a: &str, b: &str) -> bool {
+    let parse = |s: &str| {
+        let (ms, seq) = s.split_once('-').unwrap();
+        (ms.parse::<u64>().unwrap(), seq.parse::<u64>().unwrap())
+    };
+    parse(a) < parse(b)
+}
+
+/// A task's events straight from Redis: (id, type, data).
+fn read_events(env: &Env, id: &str) -> Vec<(String, String, Value)> {
+    let out = Command::new("redis-cli")
+        .args([
+            "-p",
+            &env.redis_port.to_string(),
+            "--raw",
+            "xrange",
+            &format!("airprover:task:{id}:events"),
+            "-",
+            "+",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    lines
+        .chunks(5)
+        .filter(|c| c.len() == 5)
+        .map(|c| {
+            (
+                c[0].to_string(),
+                c[2].to_string(),
+                serde_json::from_str(c[4]).unwrap_or(Value::Null),
+            )
+        })
+        .collect()
+}
+
+#[allow(dead_code)]
+fn unused(_: &Path) {}
