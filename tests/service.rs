@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -711,6 +711,3 @@ fn read_events(env: &Env, id: &str) -> Vec<(String, String, Value)> {
         })
         .collect()
 }
-
-#[allow(dead_code)]
-fn unused(_: &Path) {}

@@ -377,28 +377,6 @@ impl Claims {
         Ok(done == 1)
     }
 
-    /// The claim's phase events from after `after` (a stream id; `0` for all): `(id, phase, data)`.
-    pub async fn events(&self, id: &str, after: &str) -> RelayResult<Vec<(String, String, Value)>> {
-        let mut redis = self.redis.clone();
-        let start = if after == "0" {
-            "-".to_string()
-        } else {
-            format!("({after}")
-        };
-        let reply: redis::streams::StreamRangeReply =
-            redis.xrange(events_key(id), start, "+").await?;
-        Ok(reply
-            .ids
-            .into_iter()
-            .map(|entry| {
-                let phase: String = entry.get("type").unwrap_or_default();
-                let data: String = entry.get("data").unwrap_or_default();
-                let data = serde_json::from_str(&data).unwrap_or(Value::Null);
-                (entry.id, phase, data)
-            })
-            .collect())
-    }
-
     /// What `GET /v1/claims/{id}` answers.
     pub fn view(record: &ClaimRecord) -> Value {
         let mut out = json!({

@@ -135,7 +135,10 @@ pub fn parse(
     base: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> RelayResult<Vec<CampaignConfig>> {
-    let file: File = serde_json::from_str(text)
+    // Strict, as every document the crate reads: a duplicate key is refused, never overwritten.
+    let file: File = crate::json::parse_strict(text)
+        .map_err(|e| e.to_string())
+        .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()))
         .map_err(|e| RelayError::new(RelayCode::Misconfigured, format!("campaigns file: {e}")))?;
     if file.campaigns.is_empty() {
         return Err(misconfigured("campaigns: none configured"));
@@ -333,6 +336,8 @@ mod tests {
             config("[]"),
             config(r#"[{ "env": "X" }], "extra": 1"#),
             r#"{ "campaigns": [], "more": 1 }"#.to_string(),
+            // The same key twice: refused, not the last one silently kept.
+            config(r#"[{ "env": "X" }], "rpcUrl": "http://elsewhere""#),
         ] {
             let err = parse(&bad, Path::new("/"), &none).unwrap_err();
             assert_eq!(err.code, RelayCode::Misconfigured, "{bad}");

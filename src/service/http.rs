@@ -710,12 +710,13 @@ async fn metrics(State(state): State<AppState>) -> Response {
     let dead: u64 = redis.xlen(tasks::DEAD).await.unwrap_or(0);
     out.push_str(&format!("# HELP airprover_dead_letters Tasks delivered too often.\n# TYPE airprover_dead_letters gauge\nairprover_dead_letters {dead}\n"));
     out.push_str("# HELP airprover_proving_seconds Proving time per circuit.\n# TYPE airprover_proving_seconds histogram\n");
-    let keys: Vec<String> = redis
-        .keys("airprover:durations:*")
+    // The circuits with timings are a set the workers add to: no KEYS scan on a scrape.
+    let circuits: Vec<String> = redis
+        .smembers(worker::DURATION_CIRCUITS)
         .await
         .unwrap_or_default();
-    for key in keys {
-        let circuit = key.trim_start_matches("airprover:durations:");
+    for circuit in circuits {
+        let key = format!("airprover:durations:{circuit}");
         let h: HashMap<String, u64> = redis.hgetall(&key).await.unwrap_or_default();
         let mut cumulative = 0;
         for b in worker::BUCKETS_MS {

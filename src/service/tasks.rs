@@ -52,7 +52,7 @@ fn active_key(api_key: &str) -> String {
     format!("airprover:active:{api_key}")
 }
 
-/// A task's status.
+/// The statuses a task ends in.
 pub const FINAL: [&str; 3] = ["succeeded", "failed", "cancelled"];
 
 const CREATE: &str = r#"

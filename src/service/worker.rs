@@ -304,6 +304,7 @@ impl Worker {
                         .redis
                         .hincr(format!("airprover:durations:{circuit}"), "sum_ms", ms)
                         .await?;
+                    let _: () = self.redis.sadd(DURATION_CIRCUITS, &circuit).await?;
                 }
             }
             Err(e) => {
@@ -376,6 +377,9 @@ impl Worker {
         Ok((out.proof, Value::from(out.public_signals), circuit, ms))
     }
 }
+
+/// The set of circuits that have proving-time histograms (`airprover:durations:{circuit}`).
+pub const DURATION_CIRCUITS: &str = "airprover:durations";
 
 /// The Prometheus histogram bucket (upper bound, ms) of a duration.
 pub const BUCKETS_MS: [u64; 10] = [100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000];
