@@ -107,7 +107,24 @@ pub fn prove_with_key(
     key: &PreparedProvingKey,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<ProveOutput> {
-    let proof = prove::prove_claim(claim, key, &mut OsRng, progress)?;
+    prove_with_key_until(claim, key, progress, &|| false)
+}
+
+/// [`prove_with_key`] that ends with CANCELLED at the first stage boundary after `stop()` is
+/// true (a native worker whose task was cancelled while it ran).
+pub fn prove_with_key_until(
+    claim: &Claim,
+    key: &PreparedProvingKey,
+    progress: &mut dyn FnMut(&Progress),
+    stop: &dyn Fn() -> bool,
+) -> Result<ProveOutput> {
+    let (proof, _) = prove::prove_circuit_until(
+        crate::circuit::ClaimCircuit::new(claim),
+        key,
+        &mut OsRng,
+        progress,
+        stop,
+    )?;
     let public = claim.public_signals();
     if !check::verify(key.verifying_key(), &public, &proof)? {
         return Err(Error::VerifyFailed {
@@ -259,6 +276,27 @@ mod tests {
         let good = setup(circuit, Some(3)).unwrap().proving_key;
         let other = Error::VerifyFailed { what: "x".into() };
         assert_eq!(classify_failure(other.clone(), &good), other);
+    }
+
+    /// A stop asked for while the prover runs ends it with CANCELLED at the next stage: the
+    /// stages after it never start.
+    #[test]
+    fn a_stop_ends_the_proof_at_the_next_stage() {
+        use std::cell::Cell;
+        let circuit = "threshold-d4-k1";
+        let pk = setup(circuit, Some(3)).unwrap().proving_key;
+        let key = read_prepared_key(&pk, &circuit.parse().unwrap()).unwrap();
+        let claim = Claim::from_json(&claim_json(circuit, 2)).unwrap();
+        let seen = Cell::new(0);
+        let err = prove_with_key_until(&claim, &key, &mut |_| seen.set(seen.get() + 1), &|| {
+            seen.get() >= 3
+        })
+        .unwrap_err();
+        assert_eq!(err.code(), "CANCELLED", "{err}");
+        assert_eq!(seen.get(), 3, "no stage starts after the stop");
+        assert!(!crate::runtime::code::ErrorCode::of(&err).retryable_natively());
+        // Not stopped: the same key proves.
+        assert!(prove_with_key_until(&claim, &key, &mut |_| {}, &|| false).is_ok());
     }
 
     #[test]

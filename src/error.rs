@@ -94,6 +94,12 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The caller stopped the proof (checked between the prover's stages).
+    #[error("{code}: {what}", code = self.code())]
+    Cancelled {
+        /// Who stopped it.
+        what: String,
+    },
     /// Reading or writing a file failed (CLI only).
     #[error("{code}: {path}: {what}", code = self.code())]
     Io {
@@ -119,6 +125,7 @@ impl Error {
             Error::ProofFailed { .. } => "PROOF_FAILED",
             Error::VerifyFailed { .. } => "VERIFY_FAILED",
             Error::InvalidProof { .. } => "INVALID_PROOF",
+            Error::Cancelled { .. } => "CANCELLED",
             Error::Io { .. } => "IO_ERROR",
         }
     }

@@ -539,7 +539,7 @@ async fn every_task_ends_once_while_workers_and_redis_are_killed() {
     workers.push(env.worker("w2"));
     workers.push(env.worker("w3"));
     let priorities = ["LOW", "NORMAL", "HIGH", "CRITICAL"];
-    for n in 0..56u64 {
+    for n in 0..195u64 {
         ids.push(
             submit(
                 &bases[n as usize % 2],
@@ -550,7 +550,8 @@ async fn every_task_ends_once_while_workers_and_redis_are_killed() {
         );
     }
     // Cancel some: queued or running, whichever they are.
-    let cancelled: Vec<String> = ids.iter().skip(10).step_by(8).cloned().collect();
+    let cancelled: Vec<String> = ids.iter().skip(10).step_by(9).take(20).cloned().collect();
+    assert_eq!((ids.len(), cancelled.len()), (200, 20));
     for id in &cancelled {
         let (got, _, _) = call(
             reqwest::Method::DELETE,
@@ -561,10 +562,16 @@ async fn every_task_ends_once_while_workers_and_redis_are_killed() {
         .await;
         assert!(got == 200 || got == 409, "{got}");
     }
+    // A WebSocket client follows a few tasks through everything below.
+    let followed: Vec<String> = ids.iter().rev().step_by(40).cloned().collect();
+    let follower = tokio::spawn(ws_follow(base_a.clone(), followed.clone()));
     // Kill a worker mid-run, twice, and restart it; kill Redis and restart it on its AOF.
     tokio::time::sleep(Duration::from_millis(800)).await;
     workers[1].kill9();
     workers[1] = env.worker("w2b");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    workers[1].kill9();
+    workers[1] = env.worker("w2c");
     tokio::time::sleep(Duration::from_millis(800)).await;
     env.redis.as_mut().unwrap().kill9();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -628,11 +635,28 @@ async fn every_task_ends_once_while_workers_and_redis_are_killed() {
                 );
                 assert!(!cancelled.contains(id) || body["status"] != "cancelled");
             }
-            "cancelled" => assert!(cancelled.contains(id), "{id} cancelled by nobody"),
+            "cancelled" => {
+                assert!(cancelled.contains(id), "{id} cancelled by nobody");
+                if events
+                    .iter()
+                    .any(|(_, kind, data)| kind == "status" && data["status"] == "running")
+                {
+                    *counts.entry("cancelled while running").or_default() += 1;
+                }
+            }
             other => panic!("{id}: {other}: {body}"),
         }
     }
     println!("{} tasks: {counts:?}", ids.len());
+    // The WebSocket saw each followed task's events in order, without a gap, to its final state.
+    let seen = follower.await.unwrap();
+    for id in &followed {
+        let stored: Vec<(String, String)> = read_events(&env, id)
+            .into_iter()
+            .map(|(e, kind, _)| (e, kind))
+            .collect();
+        assert_eq!(seen[id], stored, "{id}");
+    }
     let (_, workers_view, _) = call(
         reqwest::Method::GET,
         &format!("{base_a}/v1/workers"),
@@ -673,6 +697,79 @@ async fn every_task_ends_once_while_workers_and_redis_are_killed() {
     );
     let resumed = sse(&base_b, some, Some(&all[1].0)).await;
     assert_eq!(resumed, all[2..].to_vec());
+}
+
+/// Follows `ids` on one WebSocket (authenticating with a message, as a browser must) until each
+/// has its final event: per id, its (event id, event) in the order received.
+async fn ws_follow(base: String, ids: Vec<String>) -> HashMap<String, Vec<(String, String)>> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let url = format!("{}/v1/ws", base.replace("http://", "ws://"));
+    let (socket, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let (mut tx, mut rx) = socket.split();
+    let mut recv = async || loop {
+        match rx.next().await.unwrap().unwrap() {
+            Message::Text(t) => return serde_json::from_str::<Value>(&t).unwrap(),
+            _ => continue,
+        }
+    };
+    let send = |v: Value| Message::Text(v.to_string().into());
+    // Nothing before authenticating; a wrong key is refused; the socket stays open.
+    tx.send(send(json!({ "type": "subscribe", "id": ids[0] })))
+        .await
+        .unwrap();
+    assert_eq!(recv().await["code"], "UNAUTHORIZED");
+    tx.send(send(json!({ "type": "auth", "apiKey": "wrong" })))
+        .await
+        .unwrap();
+    assert_eq!(recv().await["code"], "UNAUTHORIZED");
+    tx.send(send(json!({ "type": "auth", "apiKey": API_KEY })))
+        .await
+        .unwrap();
+    assert_eq!(recv().await["type"], "authenticated");
+    tx.send(Message::Text(
+        "{\"type\": \"subscribe\", \"id\": 1, \"id\": 2}".into(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(recv().await["code"], "INVALID_JSON");
+    tx.send(send(json!({ "type": "subscribe", "id": "ffff" })))
+        .await
+        .unwrap();
+    let unknown = recv().await;
+    assert_eq!(
+        (unknown["code"].as_str(), unknown["id"].as_str()),
+        (Some("UNKNOWN_TASK"), Some("ffff"))
+    );
+    for id in &ids {
+        tx.send(send(json!({ "type": "subscribe", "id": id })))
+            .await
+            .unwrap();
+    }
+    let mut events: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    let mut ended = 0;
+    let mut subscribed = 0;
+    while ended < ids.len() {
+        let m = tokio::time::timeout(Duration::from_secs(240), recv())
+            .await
+            .expect("every followed task ends");
+        match m["type"].as_str() {
+            Some("subscribed") => subscribed += 1,
+            Some("event") => {
+                let kind = m["event"].as_str().unwrap().to_string();
+                if ["succeeded", "failed", "cancelled"].contains(&kind.as_str()) {
+                    ended += 1;
+                }
+                events
+                    .entry(m["id"].as_str().unwrap().to_string())
+                    .or_default()
+                    .push((m["eventId"].as_str().unwrap().to_string(), kind));
+            }
+            _ => panic!("unexpected {m}"),
+        }
+    }
+    assert_eq!(subscribed, ids.len());
+    events
 }
 
 fn stream_id_lt(a: &str, b: &str) -> bool {

@@ -62,14 +62,32 @@ pub fn prove_circuit<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
     rng: &mut R,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<(Proof, Vec<Fr>)> {
+    prove_circuit_until(circuit, key, rng, progress, &|| false)
+}
+
+/// [`prove_circuit`] that stops with [`Error::Cancelled`] at the first stage boundary after
+/// `stop()` answers true (a stage itself runs to its end).
+pub fn prove_circuit_until<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
+    circuit: C,
+    key: &PreparedProvingKey,
+    rng: &mut R,
+    progress: &mut dyn FnMut(&Progress),
+    stop: &dyn Fn() -> bool,
+) -> Result<(Proof, Vec<Fr>)> {
     let mut stage = |s: Stage| {
+        if s != Stage::Done && stop() {
+            return Err(Error::Cancelled {
+                what: format!("stopped before the {} stage", s.name()),
+            });
+        }
         progress(&Progress {
             stage: s,
             fraction: s.start_fraction(),
-        })
+        });
+        Ok(())
     };
 
-    stage(Stage::Synthesis);
+    stage(Stage::Synthesis)?;
     // With the matrices known, synthesise the witness only.
     let known = key.matrices();
     let cs = ConstraintSystem::new_ref();
@@ -83,7 +101,7 @@ pub fn prove_circuit<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
     circuit.generate_constraints(cs.clone())?;
     cs.finalize();
 
-    stage(Stage::ConstraintCheck);
+    stage(Stage::ConstraintCheck)?;
     let matrices = match known {
         Some(m) => m,
         None => {
@@ -118,7 +136,7 @@ pub fn prove_circuit<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
         });
     }
 
-    stage(Stage::Qap);
+    stage(Stage::Qap)?;
     let public_with_one: Vec<_> = z[..num_public].iter().map(to29).collect();
     let h_bigints = qap::witness_map(products, &public_with_one, key.kernel())?;
     let public = z[1..num_public].to_vec();
@@ -127,11 +145,11 @@ pub fn prove_circuit<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
     let r = Fr::rand(rng);
     let s = Fr::rand(rng);
 
-    stage(Stage::MsmH);
+    stage(Stage::MsmH)?;
     let h_acc = key.msm_g1(G1Query::H, 0, &h_bigints);
     drop(h_bigints);
 
-    stage(Stage::MsmL);
+    stage(Stage::MsmL)?;
     let witness_bigints: Vec<_> = witness.iter().map(|x| x.into_bigint()).collect();
     let l_acc = key.msm_g1(G1Query::L, 0, &witness_bigints);
 
@@ -143,18 +161,18 @@ pub fn prove_circuit<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
     let (a0, b0, b20) = key.first();
     let vk = key.verifying_key();
 
-    stage(Stage::MsmA);
+    stage(Stage::MsmA)?;
     let g_a = key.delta_g1() * r + vk.alpha_g1 + a0 + key.msm_g1(G1Query::A, 1, &assignment);
 
-    stage(Stage::MsmB1);
+    stage(Stage::MsmB1)?;
     let g1_b = key.delta_g1() * s + key.beta_g1() + b0 + key.msm_g1(G1Query::B, 1, &assignment);
 
-    stage(Stage::MsmB2);
+    stage(Stage::MsmB2)?;
     let g2_b: G2 = vk.delta_g2 * s + vk.beta_g2 + b20 + key.msm_b_g2(1, &assignment);
 
     // C = s*A + r*B1 - r*s*delta + L + H
     let g_c = g_a * s + g1_b * r - key.delta_g1() * (r * s) + l_acc + h_acc;
-    stage(Stage::Done);
+    stage(Stage::Done)?;
     Ok((
         Proof {
             a: g_a.into_affine(),

@@ -193,6 +193,9 @@ mod tests {
                 what: String::new(),
             },
             Error::proof("x", "y"),
+            Error::Cancelled {
+                what: String::new(),
+            },
             Error::Io {
                 path: String::new(),
                 what: String::new(),

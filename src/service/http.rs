@@ -23,6 +23,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+mod ws;
+
 use super::tasks::{self, Created};
 use super::{now_ms, worker};
 use crate::claim::Claim;
@@ -164,7 +166,8 @@ pub fn router(
         ));
     let streams = Router::new()
         .route("/v1/proofs/{id}/events", get(proof_events))
-        .route("/v1/claims/{id}/events", get(claim_events));
+        .route("/v1/claims/{id}/events", get(claim_events))
+        .route("/v1/ws", get(ws::upgrade));
     let origins: Vec<HeaderValue> = settings
         .cors_origins
         .iter()
@@ -200,6 +203,15 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Option<ApiKey>,
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
+    check_key(state, given)
+}
+
+/// The entry of a given API key (`None` when none was given), or the 401 to answer.
+#[allow(clippy::result_large_err)]
+fn check_key(state: &AppState, given: Option<&str>) -> Result<Option<ApiKey>, Response> {
+    if state.keys.is_empty() {
+        return Ok(None);
+    }
     match given.and_then(|k| state.keys.get(k)) {
         Some(key) => Ok(Some(key.clone())),
         None => Err(fail(
@@ -462,15 +474,15 @@ async fn cancel(
     }
 }
 
-/// Server-Sent Events of a stream of entries (`type`, `data`), from after `Last-Event-ID`, ending
-/// after the event for which `last` is true. Each stream has its own Redis connection: a
-/// blocking XREAD would hold up every other command on a shared one.
-fn sse_of(
+/// The entries (id, `type`, `data`) of an events stream from after `after`, ending after the
+/// one for which `last` is true. Each reader has its own Redis connection: a blocking XREAD
+/// would hold up every other command on a shared one. Used by the SSE streams and the WebSocket.
+fn event_stream(
     client: redis::Client,
     key: String,
     after: String,
     last: fn(&str, &Value) -> bool,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> impl Stream<Item = (String, String, Value)> + Send + 'static {
     struct Cursor {
         conn: Option<redis::aio::MultiplexedConnection>,
         after: String,
@@ -483,7 +495,7 @@ fn sse_of(
         pending: Default::default(),
         done: false,
     };
-    let stream = futures_util::stream::unfold(
+    futures_util::stream::unfold(
         (client, key, start),
         move |(client, key, mut cur)| async move {
             loop {
@@ -492,8 +504,7 @@ fn sse_of(
                         cur.done = true;
                         cur.pending.clear();
                     }
-                    let event = Event::default().id(id).event(kind).data(data.to_string());
-                    return Some((Ok(event), (client, key, cur)));
+                    return Some(((id, kind, data), (client, key, cur)));
                 }
                 if cur.done {
                     return None;
@@ -540,8 +551,30 @@ fn sse_of(
                 }
             }
         },
-    );
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    )
+}
+
+/// Server-Sent Events of an events stream (see [`event_stream`]).
+fn sse_of(
+    client: redis::Client,
+    key: String,
+    after: String,
+    last: fn(&str, &Value) -> bool,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    use futures_util::StreamExt;
+    let events = event_stream(client, key, after, last)
+        .map(|(id, kind, data)| Ok(Event::default().id(id).event(kind).data(data.to_string())));
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// The last event of a task's stream: its final state.
+fn task_ended(kind: &str, _: &Value) -> bool {
+    tasks::FINAL.contains(&kind)
+}
+
+/// The last event of a claim's stream.
+fn claim_ended(kind: &str, _: &Value) -> bool {
+    kind == "confirmed" || kind == "failed"
 }
 
 fn last_event_id(headers: &HeaderMap) -> String {
@@ -570,14 +603,11 @@ async fn proof_events(
     {
         return fail(StatusCode::NOT_FOUND, "UNKNOWN_TASK", "no such task");
     }
-    fn ended(kind: &str, _: &Value) -> bool {
-        tasks::FINAL.contains(&kind)
-    }
     sse_of(
         state.client.clone(),
         tasks::events_key(&id),
         last_event_id(&headers),
-        ended,
+        task_ended,
     )
     .into_response()
 }
@@ -821,14 +851,11 @@ async fn claim_events(
     if let Err(e) = relayer.status(&id).await {
         return relay_error(e);
     }
-    fn ended(kind: &str, _: &Value) -> bool {
-        kind == "confirmed" || kind == "failed"
-    }
     sse_of(
         state.client.clone(),
         crate::relayer::claims::events_key(&id),
         last_event_id(&headers),
-        ended,
+        claim_ended,
     )
     .into_response()
 }

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -349,16 +350,31 @@ impl Worker {
         };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, f64)>();
         let started = Instant::now();
+        // A task cancelled while it runs stops at the prover's next stage boundary.
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
         let job = tokio::task::spawn_blocking(move || {
-            api::prove_with_key(&claim, &key, &mut |p| {
-                let _ = tx.send((p.stage.to_string(), p.fraction));
-            })
+            api::prove_with_key_until(
+                &claim,
+                &key,
+                &mut |p| {
+                    let _ = tx.send((p.stage.to_string(), p.fraction));
+                },
+                &|| stopped.load(Ordering::Relaxed),
+            )
         });
         tokio::pin!(job);
         let mut touch = tokio::time::interval(self.settings.lease / 3);
+        let mut poll = tokio::time::interval(CANCEL_POLL);
         let out = loop {
             tokio::select! {
                 done = &mut job => break done,
+                _ = poll.tick() => {
+                    let status: redis::RedisResult<Option<String>> = self.redis.hget(tasks::task_key(id), "status").await;
+                    if matches!(status, Ok(Some(s)) if s == "cancelled") {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
                 Some((stage, fraction)) = rx.recv() => {
                     let elapsed = started.elapsed().as_millis() as f64;
                     let eta = if fraction > 0.01 { (elapsed / fraction * (1.0 - fraction)) as u64 } else { 0 };
@@ -377,6 +393,9 @@ impl Worker {
         Ok((out.proof, Value::from(out.public_signals), circuit, ms))
     }
 }
+
+/// How often a worker looks whether the task it proves was cancelled.
+const CANCEL_POLL: Duration = Duration::from_millis(250);
 
 /// The set of circuits that have proving-time histograms (`airprover:durations:{circuit}`).
 pub const DURATION_CIRCUITS: &str = "airprover:durations";

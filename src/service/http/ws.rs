@@ -1,0 +1,205 @@
+//! `GET /v1/ws`: one WebSocket on which a client follows several tasks (or relayed claims).
+//!
+//! Client to server, one JSON object per text frame:
+//! - `{ "type": "auth", "apiKey": K }`: first, when keys are configured and the upgrade request
+//!   had no `Authorization` header (a browser cannot set one on a WebSocket).
+//! - `{ "type": "subscribe", "id": ID, "kind"?: "proof" | "claim", "lastEventId"?: E }`: the
+//!   task's events (the SSE stream's, from after `lastEventId`), ending with its final state.
+//!   Subscribing again to the same id replaces the subscription.
+//! - `{ "type": "unsubscribe", "id": ID }`.
+//!
+//! Server to client: `{ "type": "subscribed" | "unsubscribed", "id" }`, `{ "type": "event", "id",
+//! "kind", "eventId", "event", "data" }` and `{ "type": "error", "code", "message", "id"? }`. A
+//! refused message ends nothing but itself; the socket stays open.
+
+use std::collections::HashMap;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use redis::AsyncCommands;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::{authenticate, check_key, claim_ended, event_stream, task_ended, valid_id, AppState};
+use crate::json::parse_strict;
+use crate::service::tasks;
+
+/// Subscriptions one socket may hold at once.
+pub const MAX_SUBSCRIPTIONS: usize = 64;
+/// The largest message a client may send.
+const MAX_MESSAGE_BYTES: usize = 16 * 1024;
+
+pub(super) async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    // A key in the header is checked before the upgrade, like every other endpoint's.
+    let authed = if headers.contains_key(axum::http::header::AUTHORIZATION) {
+        if let Err(r) = authenticate(&state, &headers) {
+            return r;
+        }
+        true
+    } else {
+        state.keys.is_empty()
+    };
+    ws.max_message_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| session(state, socket, authed))
+}
+
+fn error(code: &str, message: &str, id: Option<&str>) -> Value {
+    let mut e = json!({ "type": "error", "code": code, "message": message });
+    if let Some(id) = id {
+        e["id"] = json!(id);
+    }
+    e
+}
+
+struct Session {
+    state: AppState,
+    authed: bool,
+    subscriptions: HashMap<String, JoinHandle<()>>,
+    out: mpsc::Sender<Value>,
+}
+
+async fn session(state: AppState, socket: WebSocket, authed: bool) {
+    let (mut sink, mut incoming) = socket.split();
+    let (out, mut events) = mpsc::channel::<Value>(256);
+    let mut session = Session {
+        state,
+        authed,
+        subscriptions: HashMap::new(),
+        out,
+    };
+    loop {
+        let reply = tokio::select! {
+            message = incoming.next() => match message {
+                Some(Ok(Message::Text(text))) => session.handle(text.as_str()).await,
+                Some(Ok(Message::Binary(_))) => {
+                    error("INVALID_JSON", "send JSON in text frames", None)
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+            },
+            Some(event) = events.recv() => event,
+        };
+        if sink
+            .send(Message::Text(reply.to_string().into()))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    for (_, task) in session.subscriptions {
+        task.abort();
+    }
+}
+
+impl Session {
+    async fn handle(&mut self, text: &str) -> Value {
+        let message = match parse_strict(text) {
+            Ok(v) => v,
+            Err(e) => return error("INVALID_JSON", &e.to_string(), None),
+        };
+        let id = message.get("id").and_then(Value::as_str);
+        match message.get("type").and_then(Value::as_str) {
+            Some("auth") => {
+                let key = message.get("apiKey").and_then(Value::as_str);
+                match check_key(&self.state, key) {
+                    Ok(_) => {
+                        self.authed = true;
+                        json!({ "type": "authenticated" })
+                    }
+                    Err(_) => error("UNAUTHORIZED", "the API key is not valid", None),
+                }
+            }
+            _ if !self.authed => error(
+                "UNAUTHORIZED",
+                "send { \"type\": \"auth\", \"apiKey\": ... } first",
+                None,
+            ),
+            Some("subscribe") => match id {
+                Some(id) => self.subscribe(id, &message).await,
+                None => error("INVALID_INPUT", "subscribe needs an \"id\"", None),
+            },
+            Some("unsubscribe") => match id.and_then(|id| self.subscriptions.remove(id)) {
+                Some(task) => {
+                    task.abort();
+                    json!({ "type": "unsubscribed", "id": id })
+                }
+                None => error("UNKNOWN_TASK", "not subscribed to that id", id),
+            },
+            _ => error(
+                "INVALID_INPUT",
+                "\"type\" is one of auth, subscribe, unsubscribe",
+                id,
+            ),
+        }
+    }
+
+    async fn subscribe(&mut self, id: &str, message: &Value) -> Value {
+        self.subscriptions.retain(|_, task| !task.is_finished());
+        if !self.subscriptions.contains_key(id) && self.subscriptions.len() >= MAX_SUBSCRIPTIONS {
+            return error(
+                "TOO_MANY_SUBSCRIPTIONS",
+                &format!("at most {MAX_SUBSCRIPTIONS} at once on one socket"),
+                Some(id),
+            );
+        }
+        let after = match message.get("lastEventId") {
+            None => "0".to_string(),
+            Some(Value::String(e))
+                if e.len() <= 40 && e.bytes().all(|b| b.is_ascii_digit() || b == b'-') =>
+            {
+                e.clone()
+            }
+            Some(_) => return error("INVALID_INPUT", "\"lastEventId\" is an event id", Some(id)),
+        };
+        let kind = message
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("proof");
+        let (key, last): (String, fn(&str, &Value) -> bool) = match kind {
+            "proof" => {
+                let mut redis = self.state.redis.clone();
+                let known = valid_id(id)
+                    && matches!(redis.exists::<_, bool>(tasks::task_key(id)).await, Ok(true));
+                if !known {
+                    return error("UNKNOWN_TASK", "no such task", Some(id));
+                }
+                (tasks::events_key(id), task_ended)
+            }
+            "claim" => {
+                let Some(relayer) = &self.state.relayer else {
+                    return error("NO_RELAYER", "this server relays no claims", Some(id));
+                };
+                if let Err(e) = relayer.status(id).await {
+                    return error(e.code.as_str(), &e.message, Some(id));
+                }
+                (crate::relayer::claims::events_key(id), claim_ended)
+            }
+            _ => return error("INVALID_INPUT", "\"kind\" is proof or claim", Some(id)),
+        };
+        let mut events = Box::pin(event_stream(self.state.client.clone(), key, after, last));
+        let out = self.out.clone();
+        let (task_id, kind) = (id.to_string(), kind.to_string());
+        let task = tokio::spawn(async move {
+            while let Some((event_id, event, data)) = events.next().await {
+                let message = json!({ "type": "event", "id": task_id, "kind": kind,
+                    "eventId": event_id, "event": event, "data": data });
+                if out.send(message).await.is_err() {
+                    break;
+                }
+            }
+        });
+        if let Some(old) = self.subscriptions.insert(id.to_string(), task) {
+            old.abort();
+        }
+        json!({ "type": "subscribed", "id": id })
+    }
+}
