@@ -8,6 +8,7 @@
 #   make serve   the prover service: Redis, `airprover serve` on 127.0.0.1:8787 and two workers
 #   make pack    the npm package as a tarball: target/npm/airprover-<version>.tgz
 #   make bench   native proving benchmark
+#   make bench-server   the prover service (Redis, serve, 1 and 2 workers): throughput, latency, overhead
 #   make bench-browser   airprover (native, both wasm builds) against snarkjs in Chromium, README's ## Speed
 #
 # Every step prints its wall time ([time] lines, also in target/make-timings.log).
@@ -199,6 +200,15 @@ serve: demo-data
 
 bench: tools
 	@$(TIMED) bench cargo bench --bench prove
+
+# The prover service as it runs (examples/bench_server.rs): Redis, `serve` and one then two
+# workers on this machine; proofs per second, latency p50/p95 and the service's own overhead per
+# task, for threshold-d4-k2 and threshold-d20-k8. Writes target/bench/server.json. Not part of
+# `make test`.
+.PHONY: bench-server
+bench-server: tools
+	@$(TIMED) bench-build cargo build --release --bin airprover --example bench_server
+	@$(TIMED) bench-server target/release/examples/bench_server
 
 # Side by side in one run (benches/browser/run.mjs): airprover natively (1 thread, all threads),
 # both wasm builds in headless Chromium through the package's worker, and snarkjs 0.7.6 in the
