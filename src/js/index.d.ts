@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'RATE_LIMITED'
   | 'TERMINATED'
   | 'IO_ERROR'
+  | 'REMOTE_FAILED'
   | 'INTERNAL';
 
 /** One failed attempt of a job. */
@@ -49,6 +50,12 @@ export interface AirproverError extends Error {
   fallback: boolean;
   /** The failed attempts, oldest first. */
   attempts: Attempt[];
+  /** REMOTE_FAILED: the server's own code (e.g. QUOTA_EXCEEDED), its HTTP status, and its Retry-After. */
+  serverCode?: string | null;
+  status?: number;
+  retryAfterMs?: number | null;
+  /** A job moved to the server: the code it failed with on the device. */
+  localError?: ErrorCode;
 }
 
 /** A Svelte-store-compatible value: `subscribe` calls `run` now and on every change. */
@@ -88,6 +95,9 @@ export interface ProofResult {
   proof: SnarkjsProof;
   /** `[root, campaignId, claimant, nullifier, threshold | score]`, decimal strings. */
   publicSignals: string[];
+  /** A proof made by the server (`remote`): its circuit, and who made it. */
+  circuit?: string;
+  remote?: { url: string; id: string; worker: string; publicKey: string; signature: string };
 }
 
 /** Where a job is. `percent` only grows while one attempt runs. */
@@ -100,6 +110,8 @@ export interface Progress {
   /** Answered from the proof cache (checked against the current verifying key), without proving. */
   cached: boolean;
   done: boolean;
+  /** Proved by the operator's server (`remote`): progress from its event stream. */
+  remote?: boolean;
 }
 
 export interface ProverOptions {
@@ -128,12 +140,20 @@ export interface ProverOptions {
   /** Audit events kept. Default 1000. */
   auditLogSize?: number;
   /** Test-only fault switches. */
-  faultInjection?: { crashAtStage?: string; stallAtStage?: string; stallMs?: number; times?: number };
+  faultInjection?: { crashAtStage?: string; stallAtStage?: string; oomAtStage?: string; stallMs?: number; times?: number };
   /**
    * What the runtime keeps in the origin's IndexedDB (see the README's Caching section); `false`
    * for nothing at all. Default: everything below, with the default bounds.
    */
   storage?: false | StorageOptions;
+  /**
+   * Opt-in: prove on an operator's `airprover serve` (README "Server"). THE CLAIM, ITS SECRET
+   * INCLUDED, THEN GOES TO THAT SERVER. `when: 'fallback'` (default): only a job the device cannot
+   * prove (OUT_OF_MEMORY after the smaller-circuit fallback, WORKER_CRASHED); `'always'`: every
+   * job (its `id` is then negative). The server's proof is checked on the page (circuit, public
+   * signals, the manifest's verifying key) before `result` resolves.
+   */
+  remote?: { url: string; apiKey?: string; when?: 'fallback' | 'always' };
 }
 
 export interface StorageOptions {

@@ -11,6 +11,7 @@
 // isolated and the single-threaded one otherwise. The `new URL(..., import.meta.url)` forms below
 // are the ones bundlers (Vite, webpack) detect and rewrite: keep them literal.
 import initWasm, { Runtime } from './single/airprover.js';
+import { remoteOptions, withRemote } from './remote.js';
 
 // The standalone functions of the page-side module (typed in index.d.ts); call `init()` first.
 // The runtime's own classes (Runtime, Job, Readable) are reached through `createProver` only.
@@ -54,5 +55,9 @@ function spawnWorker() {
  */
 export async function createProver(options) {
   await loadRuntimeModule();
-  return Runtime.create(options, spawnWorker);
+  if (options?.remote === undefined) return Runtime.create(options, spawnWorker);
+  // Opt-in: jobs may go to an operator's server (remote.js), the claim's secret with them.
+  const { remote, ...local } = options;
+  const checked = remoteOptions(remote);
+  return withRemote(await Runtime.create(local, spawnWorker), checked, local.manifestUrl);
 }

@@ -1,7 +1,7 @@
 // Proof jobs inside a prover worker: the runtime (src/web/runtime/) sends
 //   { type: 'airprover:job', id, attempt, circuit, claim, key: { url, sha256, bytes, development },
 //     storage: { name } | null, fault? }
-// (`fault` is the runtime's test-only switch: { crashAtStage?, stallAtStage?, stallMs }; `storage`
+// (`fault` is the runtime's test-only switch: { crashAtStage?, stallAtStage?, oomAtStage?, stallMs }; `storage`
 // names the IndexedDB database whose `keys` store caches proving keys, null for no key cache.)
 // and gets back, all tagged with the job id:
 //   { type: 'airprover:job-progress', id, progress: { stage, fraction } }   (zero or more)
@@ -35,6 +35,7 @@ export async function runJob(mod, exports, msg, post) {
   const start = performance.now();
   const memoryBytes = () => exports?.memory?.buffer?.byteLength ?? 0;
   let crashAt = null;
+  let oomAt = null;
   try {
     if (!key || typeof key.url !== 'string') {
       throw coded('KEY_NOT_FOUND', `no proving key for ${msg.circuit}`);
@@ -54,6 +55,7 @@ export async function runJob(mod, exports, msg, post) {
     const result = loaded.prove(claim, (p) => {
       progress(p.stage, p.fraction);
       if (fault?.crashAtStage === p.stage) crashAt = p.stage;
+      if (fault?.oomAtStage === p.stage) oomAt = p.stage;
       if (fault?.stallAtStage === p.stage) {
         // Block the worker as a long proof does: only terminating it stops this.
         const until = performance.now() + fault.stallMs;
@@ -61,6 +63,7 @@ export async function runJob(mod, exports, msg, post) {
       }
     });
     if (crashAt) throw new InjectedCrash(crashAt);
+    if (oomAt) throw new RangeError(`airprover: injected out of memory at stage ${oomAt}`);
     post({
       type: 'airprover:job-result',
       id,

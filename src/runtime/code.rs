@@ -100,6 +100,8 @@ codes! {
     RateLimited = "RATE_LIMITED", Runtime, Info, retry: false, fallback: false;
     Terminated = "TERMINATED", Runtime, Info, retry: false, fallback: false;
     IoError = "IO_ERROR", Runtime, Error, retry: false, fallback: false;
+    // The operator's server (the runtime's opt-in `remote`) refused the task or failed it.
+    RemoteFailed = "REMOTE_FAILED", Runtime, Error, retry: false, fallback: false;
     Internal = "INTERNAL", Runtime, Critical, retry: false, fallback: false;
 }
 
@@ -111,6 +113,14 @@ impl ErrorCode {
     /// final.
     pub fn retryable_natively(self) -> bool {
         self != ErrorCode::KeyIntegrity && self.retryable()
+    }
+
+    /// Whether a job that ended with this code is one the device cannot prove, so that a runtime
+    /// with `remote: { when: 'fallback' }` sends it to the operator's server: out of memory
+    /// (after the smaller-circuit fallback) or no worker that stays up. Never an input error
+    /// (the server would refuse it too), a cancellation or a refusal of the runtime's own.
+    pub fn moves_to_server(self) -> bool {
+        matches!(self, ErrorCode::OutOfMemory | ErrorCode::WorkerCrashed)
     }
 
     /// The code of a core error (every `crate::Error::code()` is one of these).
@@ -137,6 +147,22 @@ mod tests {
             assert_eq!(code.as_str().parse::<ErrorCode>(), Ok(*code));
         }
         assert!("NOPE".parse::<ErrorCode>().is_err());
+    }
+
+    #[test]
+    fn only_what_the_device_cannot_do_moves_to_a_server() {
+        let moving: Vec<_> = ErrorCode::ALL
+            .iter()
+            .filter(|c| c.moves_to_server())
+            .collect();
+        assert_eq!(
+            moving,
+            [&ErrorCode::OutOfMemory, &ErrorCode::WorkerCrashed],
+            "out of memory and crashes only"
+        );
+        for code in moving {
+            assert_eq!(code.category(), Category::Resource);
+        }
     }
 
     #[test]

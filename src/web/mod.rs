@@ -16,6 +16,7 @@ pub mod error;
 pub mod hash;
 pub mod loaded_key;
 pub mod prover;
+pub mod remote;
 pub mod runtime;
 pub mod threads;
 

@@ -746,6 +746,13 @@ impl Inner {
                             .map(JsValue::from_str)
                             .unwrap_or(JsValue::UNDEFINED),
                     ),
+                    (
+                        "oomAtStage",
+                        f.oom_at_stage
+                            .as_deref()
+                            .map(JsValue::from_str)
+                            .unwrap_or(JsValue::UNDEFINED),
+                    ),
                     ("stallMs", f.stall_ms.unwrap_or(60_000.0).into()),
                 ])
             }

@@ -203,8 +203,8 @@ pub struct QuotaOptions {
 
 /// Test-only fault switches, applied to the first `times` job attempts: the worker crashes (an
 /// uncaught error, seen by the page as the Worker's `error` event) when the prover reaches
-/// `crashAtStage`, or blocks for `stallMs` at `stallAtStage` (to exercise timeouts and
-/// cancellation of a running job).
+/// `crashAtStage`, blocks for `stallMs` at `stallAtStage` (to exercise timeouts and
+/// cancellation of a running job), or runs out of memory at `oomAtStage`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FaultInjection {
@@ -212,6 +212,8 @@ pub struct FaultInjection {
     pub crash_at_stage: Option<String>,
     /// A prover stage name.
     pub stall_at_stage: Option<String>,
+    /// A prover stage name: the worker fails there as one out of memory does (a `RangeError`).
+    pub oom_at_stage: Option<String>,
     /// How long to block, default 60000.
     pub stall_ms: Option<f64>,
     /// How many attempts get the fault. Default 1.
@@ -345,7 +347,13 @@ const NESTED_KEYS: &[(&str, &[&str])] = &[
     ("quotas", &["maxActive", "maxPerMinute"]),
     (
         "faultInjection",
-        &["crashAtStage", "stallAtStage", "stallMs", "times"],
+        &[
+            "crashAtStage",
+            "stallAtStage",
+            "oomAtStage",
+            "stallMs",
+            "times",
+        ],
     ),
 ];
 
