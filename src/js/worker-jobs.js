@@ -80,7 +80,9 @@ export async function runJob(mod, exports, msg, post) {
       });
       return;
     }
-    post({ type: 'airprover:job-error', id, error: plainError(e), memoryBytes: memoryBytes() });
+    let error = plainError(e);
+    if (error.code === 'VERIFY_FAILED' && key?.url) error = (await badKey(mod, key, msg.storage)) ?? error;
+    post({ type: 'airprover:job-error', id, error, memoryBytes: memoryBytes() });
     if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
       // The instance may be poisoned (a trap mid-proof): let the runtime replace this worker.
       keys.clear();
@@ -106,6 +108,21 @@ async function loadKey(mod, key, storage, onProgress, onEvent) {
   onEvent({ source, evicted, storeError });
   // loadKeyBytes checked the bytes against the manifest's SHA-256: no need to hash them again.
   return mod.LoadedKey.fromVerifiedBytes(bytes);
+}
+
+/**
+ * After a proof failed its self-check: the KEY_INTEGRITY error (as a plain object) when the key,
+ * read again from the cache or the network, has a point off the curve or out of its subgroup
+ * (its bytes match the pinned SHA-256, so only this check can tell); otherwise null.
+ */
+async function badKey(mod, key, storage) {
+  try {
+    const { bytes } = await loadKeyBytes(await database(storage), key, () => {});
+    mod.checkKeyPoints(bytes);
+    return null;
+  } catch (k) {
+    return k?.code === 'KEY_INTEGRITY' ? plainError(k) : null;
+  }
 }
 
 /** An error as a plain object that survives postMessage, with out-of-memory recognised. */

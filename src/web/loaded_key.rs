@@ -15,6 +15,22 @@ use crate::prover::msm::Kernel;
 use crate::prover::prepared::PreparedProvingKey;
 use crate::Error;
 
+/// `checkKeyPoints(bytes)`: reads a proving key file with every point checked (on the curve, in
+/// its subgroup). A worker whose proof failed its self-check calls it on the key it proved with:
+/// a key that matches its pinned SHA-256 but holds an invalid point throws KEY_INTEGRITY (the
+/// key is bad, not the proof); a sound key returns, and the failure stays VERIFY_FAILED. The
+/// same classification as the native [`api::classify_failure`].
+#[wasm_bindgen(js_name = checkKeyPoints)]
+pub fn check_key_points(bytes: &[u8]) -> JsResult<()> {
+    let failure = Error::VerifyFailed {
+        what: String::new(),
+    };
+    match api::classify_failure(failure, bytes) {
+        Error::VerifyFailed { .. } => Ok(()),
+        other => Err(to_js(other)),
+    }
+}
+
 /// A proving key file, read and ready to prove with.
 #[wasm_bindgen]
 pub struct LoadedKey {

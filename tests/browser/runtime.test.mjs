@@ -2,6 +2,8 @@
 // timeouts, the single-threaded fallback, progress, terminate, and a 200-job load test.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { launch, openPage } from './support/browser.mjs';
@@ -12,13 +14,40 @@ let browser;
 let fx;
 const servers = {};
 
+/**
+ * A copy of the keys whose proving key has its verifying key's alpha moved off the curve, with the
+ * file's digest and the manifest's SHA-256 recomputed (as whoever made such a key would): it
+ * passes every hash check, and only a point check can tell.
+ */
+function offCurveKeys() {
+  const dir = join(fx.dir, 'off-curve-keys');
+  cpSync(join(fx.dir, 'keys'), dir, { recursive: true });
+  const file = join(dir, `${CIRCUIT}.pk`);
+  const pk = readFileSync(file);
+  const payloadAt = 53 + CIRCUIT.length; // alpha_g1 is the payload's first point
+  pk[payloadAt] ^= 1;
+  createHash('sha256').update(pk.subarray(payloadAt)).digest().copy(pk, payloadAt - 32);
+  writeFileSync(file, pk);
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  const entry = manifest.circuits.find((c) => c.id === CIRCUIT).files.provingKey;
+  entry.sha256 = createHash('sha256').update(pk).digest('hex');
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  return dir;
+}
+
 before(async () => {
   fx = fixture([CIRCUIT]);
+  const badKeys = offCurveKeys();
   browser = await launch();
   for (const isolated of [true, false]) {
     servers[isolated] = await startServer({
       isolated,
-      mounts: { '/pkg/': join(ROOT, 'pkg'), '/keys/': join(fx.dir, 'keys'), '/': import.meta.dirname },
+      mounts: {
+        '/pkg/': join(ROOT, 'pkg'),
+        '/keys/': join(fx.dir, 'keys'),
+        '/off-curve-keys/': badKeys,
+        '/': import.meta.dirname,
+      },
     });
   }
 });
@@ -255,6 +284,24 @@ describe('runtime', () => {
       full: 'AirproverError:QUEUE_FULL',
       accepted: 5,
     });
+  });
+
+  test('a pinned key with a point off the curve is KEY_INTEGRITY, not VERIFY_FAILED', async (t) => {
+    const p = await page(t);
+    const out = await p.evaluate(async (claim) => {
+      const prover = await airprover.createProver({ manifestUrl: '/off-curve-keys/manifest.json', maxRetries: 1, storage: false });
+      try {
+        await prover.submit(claim).result;
+        return 'resolved';
+      } catch (e) {
+        return { code: e.code, message: e.message, attempts: e.attempts.map((a) => a.code) };
+      } finally {
+        prover.terminate();
+      }
+    }, fx.claims[CIRCUIT]);
+    assert.equal(out.code, 'KEY_INTEGRITY', JSON.stringify(out));
+    assert.match(out.message, /invalid point/);
+    assert.ok(!out.attempts.includes('VERIFY_FAILED'), JSON.stringify(out.attempts));
   });
 
   test('load: 200 jobs at mixed priorities with random cancels and a crash; none lost', async (t) => {
