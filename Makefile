@@ -167,18 +167,33 @@ demo: build demo-data app
 	@$(MAKE) --no-print-directory demo-serve
 
 # Starts anvil on 127.0.0.1:$(ANVIL_PORT) with the demo campaign deployed (chain.json next to the
-# app), serves www/dist with COOP/COEP, and stops that anvil when the server stops. The package
-# itself is also served under /pkg/ and the sample claim as /claim.json, for the README's console
-# example.
+# app), then the service the app claims through: a fresh Redis (the chain is fresh too, so no
+# stale nonces) on $(DEMO_REDIS_PORT), `airprover serve` on $(HOST):$(SERVICE_PORT) with the
+# demo campaign's relayer (anvil's funded DEVELOPMENT account #1), one `airprover relay` and one
+# prover `worker`; serves www/dist with COOP/COEP, and stops all of them when the server stops.
+# The package itself is also served under /pkg/ and the sample claim as /claim.json, for the
+# README's console example.
+DEMO_STATE := target/demo
+DEMO_REDIS_PORT ?= 6381
 demo-serve:
 	mkdir -p target/demo-extra
+	rm -rf $(DEMO_STATE) && mkdir -p $(DEMO_STATE)/redis
 	ln -sfn $(CURDIR)/pkg target/demo-extra/pkg
 	cp $(DEMO_DIR)/campaign/claim.json target/demo-extra/claim.json
 	node contracts/scripts/deploy-local.mjs --keys $(DEMO_DIR)/keys --circuit $(DEMO_CHAIN_CIRCUIT) \
-		--claim $(DEMO_DIR)/campaign/claim.json --port $(ANVIL_PORT) --out www/dist/chain.json --detach
-	@anvil=$$(node -p "require('./www/dist/chain.json').anvilPid"); \
-	trap 'kill $$anvil 2>/dev/null' EXIT INT TERM; \
-	echo "airprover demo on http://$(HOST):$(PORT)/  (local chain: pid $$anvil on port $(ANVIL_PORT); Ctrl-C stops both)"; \
+		--claim $(DEMO_DIR)/campaign/claim.json --port $(ANVIL_PORT) --out www/dist/chain.json --detach \
+		--relayer-url http://$(HOST):$(SERVICE_PORT) --campaigns $(DEMO_STATE)/campaigns.json \
+		--relayer-key-file $(DEMO_STATE)/relayer.key
+	@set -m; anvil=$$(node -p "require('./www/dist/chain.json').anvilPid"); \
+	redis-server service/redis.conf --port $(DEMO_REDIS_PORT) --dir $(CURDIR)/$(DEMO_STATE)/redis >/dev/null & redis=$$!; \
+	trap 'kill $$anvil $$redis $$srv $$relay $$prover 2>/dev/null; wait' EXIT INT TERM; \
+	until redis-cli -p $(DEMO_REDIS_PORT) ping >/dev/null 2>&1; do sleep 0.1; done; \
+	url=redis://127.0.0.1:$(DEMO_REDIS_PORT)/; \
+	target/release/airprover serve --redis $$url --keys $(DEMO_DIR)/keys --listen $(HOST):$(SERVICE_PORT) \
+		--campaigns $(DEMO_STATE)/campaigns.json --cors-origin http://$(HOST):$(PORT) & srv=$$!; \
+	target/release/airprover relay --redis $$url --campaigns $(DEMO_STATE)/campaigns.json --id demo-relay & relay=$$!; \
+	target/release/airprover worker --redis $$url --keys $(DEMO_DIR)/keys --id demo-worker --state $(DEMO_STATE)/worker & prover=$$!; \
+	echo "airprover demo on http://$(HOST):$(PORT)/  (local chain: pid $$anvil on port $(ANVIL_PORT); relayer and prover service on http://$(HOST):$(SERVICE_PORT); Ctrl-C stops all)"; \
 	node www/serve.mjs --host $(HOST) --port $(PORT) www/dist target/demo-extra
 
 # The prover service on this machine: Redis (service/redis.conf, data in target/service), one

@@ -6,6 +6,7 @@
 //   node contracts/scripts/deploy-local.mjs --keys DIR --circuit ID --out chain.json \
 //     (--claim claim.json | --root R [--campaign C] --threshold T | --score S) \
 //     [--amount WEI] [--claims N] [--port 8545] [--detach]
+//     [--relayer-url URL --campaigns campaigns.json --relayer-key-file FILE]
 //
 // Without --detach it keeps anvil running until SIGINT or SIGTERM; with it, it leaves anvil
 // running and exits (the JSON's `anvilPid` is the process to stop).
@@ -13,7 +14,14 @@
 // The campaign id is the deployment's own (ReputationAirdrop.campaignIdOf(chain id, airdrop)): on
 // a fresh anvil, `airprover campaign-id --chain-id 31337 --deployer <account 0> --nonce 2`. A
 // claim (or --campaign) for any other id is refused before anything is deployed.
-import { readFileSync, writeFileSync } from "node:fs";
+//
+// With --relayer-url, the claim relayer (`airprover serve --campaigns` and `airprover relay`) is
+// configured for the campaign: --campaigns gets its configuration (campaign "demo"), with anvil's
+// funded DEVELOPMENT account #1 as the relayer account, whose key goes to --relayer-key-file (mode
+// 0600; anvil prints it to anyone: never use it on a real chain); chain.json names the relayer's
+// URL and the account's address, never a private key (the page claims through the relayer).
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
@@ -37,6 +45,9 @@ const { values: opt } = parseArgs({
     port: { type: "string", default: "8545" },
     out: { type: "string" },
     detach: { type: "boolean", default: false },
+    "relayer-url": { type: "string" },
+    campaigns: { type: "string" },
+    "relayer-key-file": { type: "string" },
   },
 });
 
@@ -59,15 +70,19 @@ function campaignOptions() {
 }
 
 if (!opt.keys || !opt.circuit || !opt.out) usage("--keys, --circuit and --out are required");
+const relayed = [opt["relayer-url"], opt.campaigns, opt["relayer-key-file"]];
+if (relayed.some((v) => v !== undefined) && !relayed.every((v) => v !== undefined)) {
+  usage("--relayer-url, --campaigns and --relayer-key-file go together");
+}
 const campaign = campaignOptions();
 const verifier = exportVerifier(opt.keys, opt.circuit);
 
 const anvil = await startAnvil({ port: Number(opt.port), detached: opt.detach });
 try {
-  // Account 0 deploys and operates; account 1 is the claim app's (a relayer: the tokens go to the
-  // claimant bound in the proof, not to the sender).
+  // Account 0 deploys and operates; account 1 is the relayer's (the tokens go to the claimant
+  // bound in the proof, not to the sender).
   const operator = connect(anvil.url, anvil.devKeys[0]);
-  const claimer = connect(anvil.url, anvil.devKeys[1]);
+  const relayerAccount = connect(anvil.url, anvil.devKeys[1]).account.address;
   const deployed = await deployCampaign(operator, {
     verifier,
     ...campaign,
@@ -88,13 +103,33 @@ try {
     roots: campaign.roots.map((r) => `0x${r.toString(16).padStart(64, "0")}`),
     amount: opt.amount,
     operator: operator.account.address,
-    claimer: { address: claimer.account.address, privateKey: anvil.devKeys[1] },
+    relayerAccount,
+    relayer: opt["relayer-url"] ? { url: opt["relayer-url"], campaign: "demo" } : undefined,
     verifier: deployed.verifier,
     token: deployed.token,
     airdrop: deployed.airdrop,
     abi: deployed.abi,
   };
   writeFileSync(opt.out, `${JSON.stringify(out, null, 2)}\n`);
+  if (opt.campaigns) {
+    writeFileSync(opt["relayer-key-file"], `${anvil.devKeys[1]}\n`, { mode: 0o600 });
+    chmodSync(opt["relayer-key-file"], 0o600);
+    const campaigns = {
+      campaigns: [{
+        name: "demo",
+        chainId,
+        rpcUrl: anvil.url,
+        airdrop: deployed.airdrop,
+        circuit: opt.circuit,
+        keys: resolve(opt.keys),
+        relayers: [{ file: resolve(opt["relayer-key-file"]) }],
+        replaceAfterBlocks: 3,
+        feeBumpPercent: 25,
+      }],
+    };
+    writeFileSync(opt.campaigns, `${JSON.stringify(campaigns, null, 2)}\n`);
+    console.log(`relayer: campaign "demo" in ${opt.campaigns}, DEVELOPMENT relayer account ${relayerAccount} (anvil's public key #1, in ${opt["relayer-key-file"]})`);
+  }
   console.log(`anvil on ${anvil.url} (pid ${anvil.pid}); airdrop ${deployed.airdrop}, token ${deployed.token}, verifier ${deployed.verifier}; written to ${opt.out}`);
 } catch (err) {
   await anvil.stop();

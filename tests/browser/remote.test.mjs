@@ -32,8 +32,8 @@ before(async () => {
     isolated: true,
     mounts: { '/pkg/': join(ROOT, 'pkg'), '/keys/': join(fx.dir, 'keys'), '/': import.meta.dirname },
   });
-  honest = await startService({ keys: join(fx.dir, 'keys'), origin: site.url });
-  dishonest = await startService({ keys: otherKeys, origin: site.url });
+  honest = await startService({ keys: join(fx.dir, 'keys'), origins: [site.url] });
+  dishonest = await startService({ keys: otherKeys, origins: [site.url] });
 });
 
 after(async () => {

@@ -1,6 +1,7 @@
 // The prover service as it runs, for browser tests: Debian's redis-server (append-only, in a
-// temporary directory, on a free loopback port), `airprover serve` (CORS for the test page's
-// origin, an API key) and one `airprover worker`, all started here and stopped by `close()`.
+// temporary directory, on a free loopback port), `airprover serve` (CORS for the test pages'
+// origins, an API key), prover workers and (with a campaigns file) relayer workers, all started
+// here and stopped by `close()`.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
@@ -11,7 +12,7 @@ import { CLI } from './fixture.mjs';
 
 export const API_KEY = 'browser-test-key-0123456789';
 
-function freePort() {
+export function freePort() {
   return new Promise((ok, fail) => {
     const s = createServer();
     s.once('error', fail);
@@ -38,8 +39,12 @@ async function waitPort(port, ms = 20000) {
   }
 }
 
-/** Redis, `serve` and one worker proving with the keys in `keys`; `origin` may call it. */
-export async function startService({ keys, origin }) {
+/**
+ * Redis, `serve` (on `port`, or a free one) and `provers` workers proving with the keys in `keys`;
+ * with `campaigns`, the claim relayer too (`serve --campaigns` and `relays` relay workers).
+ * `origins` may call it. `apiKey: false` leaves the API open (as `make demo` does).
+ */
+export async function startService({ keys, origins, port = null, campaigns = null, provers = 1, relays = 0, apiKey = true }) {
   const dir = mkdtempSync(join(tmpdir(), 'airprover-service-'));
   const procs = [];
   const start = (cmd, args) => {
@@ -55,13 +60,23 @@ export async function startService({ keys, origin }) {
     '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir]);
   await waitPort(redisPort);
   const redis = `redis://127.0.0.1:${redisPort}/`;
-  writeFileSync(join(dir, 'api-keys.json'), JSON.stringify({ keys: [{ name: 'browser', key: API_KEY }] }));
-  const port = await freePort();
-  start(CLI, ['serve', '--redis', redis, '--keys', keys, '--listen', `127.0.0.1:${port}`,
-    '--api-keys', join(dir, 'api-keys.json'), '--cors-origin', origin]);
-  await waitPort(port);
-  start(CLI, ['worker', '--redis', redis, '--keys', keys, '--threads', '1', '--id', 'browser-test',
-    '--state', join(dir, 'worker')]);
+  port ??= await freePort();
+  const serveArgs = ['serve', '--redis', redis, '--keys', keys, '--listen', `127.0.0.1:${port}`];
+  if (apiKey) {
+    writeFileSync(join(dir, 'api-keys.json'), JSON.stringify({ keys: [{ name: 'browser', key: API_KEY }] }));
+    serveArgs.push('--api-keys', join(dir, 'api-keys.json'));
+  }
+  for (const origin of origins) serveArgs.push('--cors-origin', origin);
+  if (campaigns) serveArgs.push('--campaigns', campaigns);
+  const serve = start(CLI, serveArgs);
+  await waitPort(port).catch((e) => {
+    throw new Error(`${e.message}: ${serve.stderrTail()}`);
+  });
+  for (let i = 0; i < provers; i++) {
+    start(CLI, ['worker', '--redis', redis, '--keys', keys, '--threads', '1', '--id', `prover-${i}`,
+      '--state', join(dir, `worker-${i}`)]);
+  }
+  for (let i = 0; i < relays; i++) start(CLI, ['relay', '--redis', redis, '--campaigns', campaigns, '--id', `relay-${i}`]);
   return {
     url: `http://127.0.0.1:${port}`,
     async close() {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { startServer } from '../../browser/support/server.mjs';
+import { freePort, startService } from '../../browser/support/service.mjs';
 
 export { launch } from '../../browser/support/browser.mjs';
 
@@ -30,13 +31,16 @@ export function output(...parts) {
 }
 
 /**
- * anvil on 127.0.0.1 (a free port) with the demo campaign deployed, as `make demo` does it.
- * Resolves to { file, config, stop() }; stop() ends that anvil (by its pid) and nothing else.
+ * anvil on 127.0.0.1 (a free port) with the demo campaign deployed, and its claim relayer (the
+ * relayer's campaign configuration and DEVELOPMENT key written by deploy-local, as `make demo`
+ * does it; the service is started by `startRelayer`). Resolves to { file, config, relayerPort,
+ * campaigns, stop() }; stop() ends that anvil (by its pid) and nothing else.
  */
-export function startChain() {
+export async function startChain() {
   if (!existsSync(join(DIST, 'index.html'))) throw new Error('www/dist is missing: run `make app`');
   const dir = mkdtempSync(join(tmpdir(), 'airprover-e2e-chain-'));
   const file = join(dir, 'chain.json');
+  const relayerPort = await freePort();
   execFileSync('node', [
     join(ROOT, 'contracts/scripts/deploy-local.mjs'),
     '--keys', join(PUBLIC, 'keys'),
@@ -45,11 +49,17 @@ export function startChain() {
     '--port', '0',
     '--out', file,
     '--detach',
+    '--relayer-url', `http://127.0.0.1:${relayerPort}`,
+    '--campaigns', join(dir, 'campaigns.json'),
+    '--relayer-key-file', join(dir, 'relayer.key'),
   ], { stdio: ['ignore', 'ignore', 'inherit'] });
   const config = JSON.parse(readFileSync(file, 'utf8'));
   return {
     file,
     config,
+    relayerPort,
+    campaigns: join(dir, 'campaigns.json'),
+    relayerKeyFile: join(dir, 'relayer.key'),
     stop() {
       try {
         process.kill(config.anvilPid, 'SIGTERM');
@@ -59,6 +69,19 @@ export function startChain() {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Redis, `serve --campaigns` (open, as in `make demo`) and one relayer worker for `chain`. */
+export function startRelayer(chain, origins) {
+  return startService({
+    keys: join(PUBLIC, 'keys'),
+    origins,
+    port: chain.relayerPort,
+    campaigns: chain.campaigns,
+    provers: 0,
+    relays: 1,
+    apiKey: false,
+  });
 }
 
 /** www/dist and chain.json on 127.0.0.1, cross-origin isolated or not. */

@@ -1,21 +1,9 @@
 // The demo's local chain (anvil, started by `make demo` with contracts/scripts/deploy-local.mjs,
-// which writes /chain.json): the verified proof goes to ReputationAirdrop.claim, sent from
-// anvil's public DEVELOPMENT account #1, a relayer: the tokens go to the claimant bound in the
-// proof, whoever sends it.
-import {
-  BaseError,
-  ContractFunctionRevertedError,
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  encodeAbiParameters,
-  formatUnits,
-  getAddress,
-  http,
-  keccak256,
-} from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
-import { solidityCalldata } from 'airprover';
+// which writes /chain.json) and its claim relayer (`airprover serve --campaigns` and `airprover
+// relay`, chain.json's `relayer`): the page posts the verified proof (never the claim or its
+// secret) to the relayer, which sends ReputationAirdrop.claim from its own funded account and
+// reports each phase. The page holds no private key; it reads the chain only.
+import { createPublicClient, defineChain, encodeAbiParameters, formatUnits, getAddress, http, keccak256 } from 'viem';
 
 /** chain.json, or null when the app is served without a chain. */
 export async function loadChain(url = '/chain.json') {
@@ -37,29 +25,27 @@ export function campaignIdOf(chainId, airdrop) {
 }
 
 /**
- * viem clients for chain.json's node and its development claimer account, with the campaign id
- * derived from the chain and the airdrop's address (claims are proved for it); a chain.json whose
- * campaignId is not its airdrop's is refused.
+ * A read-only viem client for chain.json's node, with the campaign id derived from the chain and
+ * the airdrop's address (claims are proved for it); a chain.json whose campaignId is not its
+ * airdrop's is refused.
  */
 export function connectChain(config) {
   const campaignId = campaignIdOf(config.chainId, config.airdrop);
   if (BigInt(config.campaignId) !== campaignId) {
     throw new Error(`chain.json names campaign ${config.campaignId}, but its airdrop accepts only ${campaignId}`);
   }
+  if (!config.relayer?.url) throw new Error('chain.json names no relayer (make demo starts one)');
   const chain = defineChain({
     id: config.chainId,
     name: 'anvil (local, development)',
     nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
     rpcUrls: { default: { http: [config.rpcUrl] } },
   });
-  const transport = http(config.rpcUrl);
-  const account = privateKeyToAccount(config.claimer.privateKey);
   return {
     config,
     campaignId: `${campaignId}`,
-    account,
-    publicClient: createPublicClient({ chain, transport, pollingInterval: 100 }),
-    walletClient: createWalletClient({ account, chain, transport, pollingInterval: 100 }),
+    relayer: config.relayer,
+    publicClient: createPublicClient({ chain, transport: http(config.rpcUrl), pollingInterval: 100 }),
   };
 }
 
@@ -79,29 +65,50 @@ export async function tokenBalance({ publicClient, config }, address) {
   return { raw, text: `${formatUnits(raw, decimals)} ${symbol}` };
 }
 
+/** The relayer's phases, in order. */
+export const PHASES = ['received', 'verified', 'submitted', 'confirmed'];
+
 /**
- * Sends the claim (after a simulation, which reports the contract's custom error when it would
- * revert). Resolves to { txHash, gasUsed, claimant, balance }; rejects with a ChainRefusal.
+ * Posts the proof to the relayer and follows its phases (Server-Sent Events, which the browser
+ * resumes after a dropped connection): `onPhase(phase, data)` for `received`, `verified`,
+ * `submitted` ({ txHash, account, nonce }) and `confirmed` ({ txHash, block, gasUsed }). Resolves
+ * to { id, txHash, block, gasUsed, account, claimant, balance }; rejects with a ChainRefusal whose
+ * reason is the relayer's code (NULLIFIER_USED, ...) or the contract's error.
  */
-export async function claimOnChain(conn, result) {
-  const { publicClient, walletClient, account, config } = conn;
-  const airdrop = { address: config.airdrop, abi: config.abi.airdrop };
+export async function relayClaim(conn, result, onPhase = () => {}) {
+  const { url, campaign } = conn.relayer;
+  let response;
   try {
-    const { request } = await publicClient.simulateContract({
-      ...airdrop,
-      account,
-      functionName: 'claim',
-      // The package's calldata: the proof's points checked, G2 in EIP-197 order, bigints for viem.
-      args: solidityCalldata(result.proof, result.publicSignals).args,
+    response = await fetch(`${url}/v1/claims`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ proof: result.proof, publicSignals: result.publicSignals, circuit: conn.config.circuit, campaign }),
     });
-    const txHash = await walletClient.writeContract(request);
-    const receipt = await publicClient.waitForTransactionReceipt({ hash: txHash });
-    if (receipt.status !== 'success') throw new ChainRefusal('Reverted', `transaction ${txHash} reverted`);
-    const claimant = claimantOf(result.publicSignals);
-    return { txHash, gasUsed: receipt.gasUsed, claimant, balance: await tokenBalance(conn, claimant) };
   } catch (e) {
-    throw e instanceof ChainRefusal ? e : refusal(e);
+    throw new ChainRefusal('RELAYER_UNREACHABLE', `the relayer at ${url} cannot be reached: ${e?.message ?? e}`);
   }
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new ChainRefusal(body.code ?? `HTTP_${response.status}`, body.message ?? `the relayer answered ${response.status}`);
+  let account = null;
+  const confirmed = await new Promise((resolve, reject) => {
+    const events = new EventSource(`${url}/v1/claims/${body.id}/events`);
+    for (const phase of [...PHASES, 'failed']) {
+      events.addEventListener(phase, (event) => {
+        const data = JSON.parse(event.data || '{}');
+        if (phase === 'submitted') account = data.account;
+        onPhase(phase, data);
+        if (phase === 'confirmed') {
+          events.close();
+          resolve(data);
+        } else if (phase === 'failed') {
+          events.close();
+          reject(new ChainRefusal(data.code ?? 'FAILED', data.message ?? 'the relayer could not put the claim on-chain'));
+        }
+      });
+    }
+  });
+  const claimant = claimantOf(result.publicSignals);
+  return { id: body.id, ...confirmed, account, claimant, balance: await tokenBalance(conn, claimant) };
 }
 
 /** A refused or failed transaction: `reason` is the contract's custom error name when it gave one. */
@@ -111,12 +118,4 @@ export class ChainRefusal extends Error {
     this.name = 'ChainRefusal';
     this.reason = reason;
   }
-}
-
-function refusal(e) {
-  const revert = e instanceof BaseError ? e.walk((x) => x instanceof ContractFunctionRevertedError) : null;
-  if (revert?.data?.errorName) {
-    return new ChainRefusal(revert.data.errorName, `the contract refused the claim: ${revert.data.errorName}`);
-  }
-  return new ChainRefusal('Error', e?.shortMessage ?? String(e?.message ?? e));
 }
