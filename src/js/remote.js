@@ -12,7 +12,6 @@
 import { airproverError, claimPublicSignals, remoteFallback, verify } from './single/airprover.js';
 
 const WHEN = ['fallback', 'always'];
-const FINAL = ['succeeded', 'failed', 'cancelled'];
 
 /**
  * Checks `remote` ({ url, apiKey?, when? }); throws INVALID_INPUT naming the field.
@@ -219,7 +218,7 @@ class RemoteTask {
     } else if (kind === 'cancelled') {
       throw airproverError('CANCELLED', 'the task was cancelled on the prover server');
     }
-    return FINAL.includes(kind) ? data : null;
+    return null;
   }
 
   /** The server's answer, checked: the claim's circuit and public signals, and a valid proof. */
