@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use airprover::relayer::chain::Campaign;
-use airprover::relayer::config;
+use airprover::relayer::{claims, config};
 use airprover::relayer::{Crash, Phase, RelayCode, RelaySettings, Relayer};
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, U256};
@@ -118,12 +118,69 @@ impl Drop for RedisServer {
 struct Chain {
     config: Value,
     rpc: String,
+    /// anvil started again by [`Chain::restart_anvil`].
+    restarted: Option<Child>,
+}
+
+impl Chain {
+    /// Stops anvil (SIGTERM: it writes the state deploy-local's --dump-state names) and waits
+    /// until it has exited. Returns its port.
+    fn stop_anvil(&mut self) -> u16 {
+        let pid = self.config["anvilPid"].as_u64().unwrap().to_string();
+        assert!(Command::new("kill").arg(&pid).status().unwrap().success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Command::new("kill")
+            .args(["-0", &pid])
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+        {
+            assert!(Instant::now() < deadline, "anvil did not exit");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.config["anvilPid"] = Value::Null;
+        self.rpc.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// anvil again on `port`, from the state it dumped.
+    fn restart_anvil(&mut self, port: u16, state: &Path) {
+        let binary = Command::new("node")
+            .current_dir(repo().join("contracts"))
+            .args([
+                "--input-type=module",
+                "-e",
+                "import { anvilBinary } from './lib/anvil.mjs'; console.log(anvilBinary());",
+            ])
+            .output()
+            .unwrap();
+        assert!(binary.status.success());
+        let binary = String::from_utf8(binary.stdout).unwrap();
+        let child = Command::new(binary.trim())
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--hardfork", "prague", "--load-state"])
+            .arg(state)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.restarted = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "anvil did not listen again");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 impl Drop for Chain {
     fn drop(&mut self) {
         if let Some(pid) = self.config["anvilPid"].as_u64() {
             let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+        if let Some(child) = &mut self.restarted {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }
@@ -207,6 +264,11 @@ fn local_campaign() -> String {
 }
 
 fn deploy(dir: &Path, keys: &Path, first_claim: &Path) -> Chain {
+    deploy_with(dir, keys, first_claim, &[])
+}
+
+/// [`deploy`], with more options for deploy-local.mjs.
+fn deploy_with(dir: &Path, keys: &Path, first_claim: &Path, extra: &[&str]) -> Chain {
     let out = dir.join("chain.json");
     let status = Command::new("node")
         .arg(repo().join("contracts/scripts/deploy-local.mjs"))
@@ -219,6 +281,7 @@ fn deploy(dir: &Path, keys: &Path, first_claim: &Path) -> Chain {
             first_claim.to_str().unwrap(),
         ])
         .args(["--port", "0", "--detach", "--out", out.to_str().unwrap()])
+        .args(extra)
         .stdout(Stdio::null())
         .status()
         .expect("node");
@@ -228,7 +291,28 @@ fn deploy(dir: &Path, keys: &Path, first_claim: &Path) -> Chain {
     );
     let config: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let rpc = config["rpcUrl"].as_str().unwrap().to_string();
-    Chain { config, rpc }
+    Chain {
+        config,
+        rpc,
+        restarted: None,
+    }
+}
+
+/// Publishes the tree root of each claim (the first one's is published at deployment).
+async fn publish_roots(op: &DynProvider, chain: &Chain, files: &[(PathBuf, PathBuf, PathBuf)]) {
+    let airdrop: Address = chain.config["airdrop"].as_str().unwrap().parse().unwrap();
+    let operated = Operated::new(airdrop, op);
+    for (_, _, public) in files {
+        let root: U256 = read_json(public)[0].as_str().unwrap().parse().unwrap();
+        operated
+            .setRoot(root, true)
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+    }
 }
 
 fn operator(rpc: &str) -> DynProvider {
@@ -252,7 +336,19 @@ fn relayer_config(
     keys: &Path,
     replace_after_blocks: u64,
 ) -> Vec<config::CampaignConfig> {
-    let text = json!({ "campaigns": [{
+    let text = campaigns_json(chain, keys, replace_after_blocks);
+    let env = |name: &str| match name {
+        "RELAYER_A" => Some(RELAYER_KEYS[0].to_string()),
+        "RELAYER_B" => Some(RELAYER_KEYS[1].to_string()),
+        _ => None,
+    };
+    config::parse(&text, Path::new("/"), &env).unwrap()
+}
+
+/// The campaign "local" of `chain`, relayed by anvil's accounts #2 and #3 (their keys in the
+/// environment variables RELAYER_A and RELAYER_B).
+fn campaigns_json(chain: &Chain, keys: &Path, replace_after_blocks: u64) -> String {
+    json!({ "campaigns": [{
         "name": "local",
         "chainId": 31337,
         "rpcUrl": chain.rpc,
@@ -262,13 +358,7 @@ fn relayer_config(
         "relayers": [{ "env": "RELAYER_A" }, { "env": "RELAYER_B" }],
         "replaceAfterBlocks": replace_after_blocks,
     }]})
-    .to_string();
-    let env = |name: &str| match name {
-        "RELAYER_A" => Some(RELAYER_KEYS[0].to_string()),
-        "RELAYER_B" => Some(RELAYER_KEYS[1].to_string()),
-        _ => None,
-    };
-    config::parse(&text, Path::new("/"), &env).unwrap()
+    .to_string()
 }
 
 async fn relayer(
@@ -303,24 +393,14 @@ fn scratch(name: &str) -> PathBuf {
 async fn claims_are_sent_once_from_two_accounts_whatever_dies_on_the_way() {
     let dir = scratch("once");
     let campaign = local_campaign();
-    let claims = make_claims(&dir, 1..9, &campaign);
+    let claims = make_claims(&dir, 1..51, &campaign);
     let chain = deploy(&dir, &claims.keys, &claims.files[0].0);
     let redis = RedisServer::start(&dir.join("redis"));
     // The other identities' trees are published too.
     let op = operator(&chain.rpc);
     let airdrop: Address = chain.config["airdrop"].as_str().unwrap().parse().unwrap();
     let operated = Operated::new(airdrop, &op);
-    for (_, _, public) in &claims.files[1..] {
-        let root: U256 = read_json(public)[0].as_str().unwrap().parse().unwrap();
-        operated
-            .setRoot(root, true)
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
-    }
+    publish_roots(&op, &chain, &claims.files[1..]).await;
     let relayer = relayer(&redis, relayer_config(&chain, &claims.keys, 3), fast()).await;
     assert_eq!(
         relayer.campaigns_view()["campaigns"][0]["campaignId"],
@@ -617,15 +697,7 @@ async fn a_stuck_transaction_is_replaced_with_higher_fees() {
     let redis = RedisServer::start(&dir.join("redis"));
     let relayer = relayer(&redis, relayer_config(&chain, &claims.keys, 2), fast()).await;
     let op = operator(&chain.rpc);
-    let rpc = |method: &'static str, params: Value| {
-        let op = op.clone();
-        async move {
-            op.raw_request::<_, Value>(method.into(), params)
-                .await
-                .unwrap()
-        }
-    };
-    rpc("evm_setAutomine", json!([false])).await;
+    rpc(&op, "evm_setAutomine", json!([false])).await;
     let (id, _) = relayer
         .submit(&body(&claims.files[0].1, &claims.files[0].2))
         .await
@@ -636,37 +708,28 @@ async fn a_stuck_transaction_is_replaced_with_higher_fees() {
         tokio::spawn(async move { relayer.drive(&id, None, None).await })
     };
     let sent = |n: usize| {
-        let relayer = relayer.clone();
-        let id = id.clone();
-        async move {
-            let deadline = Instant::now() + Duration::from_secs(30);
-            loop {
-                let status = relayer.status(&id).await.unwrap();
-                if status["transactions"].as_array().map_or(0, |t| t.len()) >= n {
-                    return status;
-                }
-                assert!(Instant::now() < deadline, "{status}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
+        wait_for(&relayer, &id, 30, move |s| {
+            s["transactions"].as_array().map_or(0, |t| t.len()) >= n
+        })
     };
     let first = sent(1).await;
     // The base fee jumps above what the first transaction offers: blocks pass without it.
     rpc(
+        &op,
         "anvil_setNextBlockBaseFeePerGas",
         json!([format!("0x{:x}", 200_000_000_000u64)]),
     )
     .await;
     for _ in 0..3 {
-        rpc("evm_mine", json!([])).await;
+        rpc(&op, "evm_mine", json!([])).await;
     }
     let replaced = sent(2).await;
     assert_eq!(
         replaced["nonce"], first["nonce"],
         "a replacement keeps the nonce"
     );
-    rpc("evm_mine", json!([])).await;
-    rpc("evm_setAutomine", json!([true])).await;
+    rpc(&op, "evm_mine", json!([])).await;
+    rpc(&op, "evm_setAutomine", json!([true])).await;
     assert_eq!(
         tokio::time::timeout(Duration::from_secs(30), driving)
             .await
@@ -709,4 +772,232 @@ async fn a_campaign_whose_contract_is_not_bound_is_refused_at_start() {
     // The token is not an airdrop: its calls revert or return nothing.
     configs[0].airdrop = chain.config["token"].as_str().unwrap().parse().unwrap();
     assert!(Campaign::connect(configs.remove(0)).await.is_err());
+}
+
+/// `airprover relay` as its own process, its log in `dir/<id>.log`.
+struct RelayProcess {
+    child: Child,
+    log: PathBuf,
+}
+
+impl RelayProcess {
+    fn start(dir: &Path, redis: &RedisServer, campaigns: &Path, id: &str) -> RelayProcess {
+        let log = dir.join(format!("{id}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_airprover"))
+            .args(["relay", "--redis", &redis.url, "--id", id])
+            .args(["--lease-ms", "1500", "--poll-ms", "50"])
+            .arg("--campaigns")
+            .arg(campaigns)
+            .env("RELAYER_A", RELAYER_KEYS[0])
+            .env("RELAYER_B", RELAYER_KEYS[1])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        RelayProcess { child, log }
+    }
+
+    /// SIGKILL: nothing of it runs after this.
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn rpc(op: &DynProvider, method: &'static str, params: Value) -> Value {
+    op.raw_request::<_, Value>(method.into(), params)
+        .await
+        .unwrap()
+}
+
+/// Waits up to `secs` for the claim's status to satisfy `done`, and returns it.
+async fn wait_for(relayer: &Relayer, id: &str, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let status = relayer.status(id).await.unwrap();
+        if done(&status) {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "{status}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Of the claim's transactions (all of one nonce), how many the chain has mined.
+async fn mined(op: &DynProvider, status: &Value) -> usize {
+    let mut mined = 0;
+    for tx in status["transactions"].as_array().unwrap() {
+        let hash: alloy::primitives::TxHash = tx.as_str().unwrap().parse().unwrap();
+        if op.get_transaction_receipt(hash).await.unwrap().is_some() {
+            mined += 1;
+        }
+    }
+    mined
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_relay_process_killed_right_after_sending_leaves_one_transaction() {
+    let dir = scratch("sigkill");
+    let campaign = local_campaign();
+    let claims = make_claims(&dir, 50..51, &campaign);
+    let chain = deploy(&dir, &claims.keys, &claims.files[0].0);
+    let redis = RedisServer::start(&dir.join("redis"));
+    let campaigns = dir.join("campaigns.json");
+    std::fs::write(&campaigns, campaigns_json(&chain, &claims.keys, 3)).unwrap();
+    // This process plays `serve`'s part (it takes the claim); `airprover relay` processes send it.
+    let api = relayer(&redis, relayer_config(&chain, &claims.keys, 3), fast()).await;
+    let op = operator(&chain.rpc);
+    // Blocks are mined only when the test says: the transaction waits in the pool.
+    rpc(&op, "evm_setAutomine", json!([false])).await;
+    let (id, _) = api
+        .submit(&body(&claims.files[0].1, &claims.files[0].2))
+        .await
+        .unwrap();
+    let mut first = RelayProcess::start(&dir, &redis, &campaigns, "r1");
+    let sent = wait_for(&api, &id, 60, |s| s["phase"] == "submitted").await;
+    let hash = sent["txHash"].clone();
+    let pooled = rpc(&op, "eth_getTransactionByHash", json!([hash])).await;
+    assert_eq!(pooled["hash"], hash, "the transaction is in anvil's pool");
+    first.kill();
+    // Mined while no relayer is alive; a new process finds it on-chain and sends nothing.
+    rpc(&op, "evm_mine", json!([])).await;
+    let second = RelayProcess::start(&dir, &redis, &campaigns, "r2");
+    let status = wait_for(&api, &id, 60, |s| s["phase"] == "confirmed").await;
+    assert_eq!(status["txHash"], hash, "{status}");
+    assert_eq!(
+        status["transactions"].as_array().unwrap().len(),
+        1,
+        "{status}"
+    );
+    assert_eq!(mined(&op, &status).await, 1);
+    let account: Address = status["account"].as_str().unwrap().parse().unwrap();
+    assert_eq!(op.get_transaction_count(account).await.unwrap(), 1);
+    let airdrop: Address = chain.config["airdrop"].as_str().unwrap().parse().unwrap();
+    let nullifier: U256 = status["nullifier"].as_str().unwrap().parse().unwrap();
+    assert!(Operated::new(airdrop, &op)
+        .claimed(nullifier)
+        .call()
+        .await
+        .unwrap());
+    for log in [first.log(), second.log()] {
+        assert!(log.contains("relayer worker started"), "{log}");
+        for key in RELAYER_KEYS {
+            assert!(!log.contains(&key[2..]), "a relayer key in the log");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn claims_wait_out_an_unreachable_chain_and_are_sent_once() {
+    let dir = scratch("unreachable");
+    let campaign = local_campaign();
+    let claims = make_claims(&dir, 60..64, &campaign);
+    let state = dir.join("anvil-state.json");
+    let mut chain = deploy_with(
+        &dir,
+        &claims.keys,
+        &claims.files[0].0,
+        &["--dump-state", state.to_str().unwrap()],
+    );
+    let op = operator(&chain.rpc);
+    publish_roots(&op, &chain, &claims.files[1..]).await;
+    let redis = RedisServer::start(&dir.join("redis"));
+    let relayer = relayer(&redis, relayer_config(&chain, &claims.keys, 3), fast()).await;
+    let mut ids = Vec::new();
+    for (_, proof, public) in &claims.files {
+        ids.push(relayer.submit(&body(proof, public)).await.unwrap().0);
+    }
+    // Two claims are sent and wait in the pool (automine off) when the chain goes away; the
+    // other two were never sent.
+    rpc(&op, "evm_setAutomine", json!([false])).await;
+    let drivers: Vec<_> = ids[..2]
+        .iter()
+        .map(|id| {
+            let relayer = relayer.clone();
+            let id = id.clone();
+            tokio::spawn(async move { relayer.drive(&id, None, None).await })
+        })
+        .collect();
+    for id in &ids[..2] {
+        wait_for(&relayer, id, 60, |s| s["phase"] == "submitted").await;
+    }
+    for driver in drivers {
+        driver.abort();
+    }
+    let port = chain.stop_anvil();
+    assert!(state.exists(), "anvil dumped its state");
+
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let workers: Vec<_> = ["w1", "w2"]
+        .into_iter()
+        .map(|name| {
+            let relayer = relayer.clone();
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move { relayer.run_worker(name, shutdown).await })
+        })
+        .collect();
+    // Unreachable for longer than a lease, with backoffs longer than one: the claims wait, none
+    // fails, and each stays with the worker that took it (delivered once).
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    for (i, id) in ids.iter().enumerate() {
+        let status = relayer.status(id).await.unwrap();
+        let expected = if i < 2 { "submitted" } else { "verified" };
+        assert_eq!(status["phase"], expected, "{status}");
+    }
+    let mut conn = redis::Client::open(redis.url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let pending: Vec<(String, String, u64, u64)> = redis::cmd("XPENDING")
+        .arg(claims::QUEUE)
+        .arg(claims::GROUP)
+        .arg("-")
+        .arg("+")
+        .arg(100)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), ids.len(), "{pending:?}");
+    for (_, _, _, deliveries) in &pending {
+        assert_eq!(
+            *deliveries, 1,
+            "a claim changed workers while it waited: {pending:?}"
+        );
+    }
+    chain.restart_anvil(port, &state);
+    for id in &ids {
+        wait_for(&relayer, id, 90, |s| s["phase"] == "confirmed").await;
+    }
+    stop.send(true).unwrap();
+    for w in workers {
+        w.await.unwrap().unwrap();
+    }
+    let mut sent = std::collections::HashMap::<String, u64>::new();
+    for id in &ids {
+        let status = relayer.status(id).await.unwrap();
+        assert_eq!(mined(&op, &status).await, 1, "{status}");
+        *sent
+            .entry(status["account"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    for (account, count) in sent {
+        let on_chain = op
+            .get_transaction_count(account.parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(on_chain, count, "{account}: none sent twice");
+    }
 }

@@ -34,9 +34,10 @@ process.on("exit", () => {
  * Resolves once it listens, to { url, host, port, pid, devKeys, stop() }: `devKeys` are the private
  * keys of its funded DEVELOPMENT accounts, as it prints them (public knowledge: never use them
  * on a real chain); `stop()` ends that process only and resolves when it has exited. `detached` leaves it running after this process exits.
+ * `args` go to anvil after these (e.g. `["--dump-state", file]`).
  */
-export function startAnvil({ host = "127.0.0.1", port = 0, detached = false, timeoutMs = 30_000 } = {}) {
-  const args = ["--host", host, "--port", `${port}`, "--hardfork", HARDFORK];
+export function startAnvil({ host = "127.0.0.1", port = 0, detached = false, timeoutMs = 30_000, args: extra = [] } = {}) {
+  const args = ["--host", host, "--port", `${port}`, "--hardfork", HARDFORK, ...extra];
   const child = spawn(anvilBinary(), args, {
     stdio: ["ignore", "pipe", "pipe"],
     detached,

@@ -5,11 +5,12 @@
 //
 //   node contracts/scripts/deploy-local.mjs --keys DIR --circuit ID --out chain.json \
 //     (--claim claim.json | --root R [--campaign C] --threshold T | --score S) \
-//     [--amount WEI] [--claims N] [--port 8545] [--detach]
+//     [--amount WEI] [--claims N] [--port 8545] [--detach] [--dump-state FILE]
 //     [--relayer-url URL --campaigns campaigns.json --relayer-key-file FILE]
 //
 // Without --detach it keeps anvil running until SIGINT or SIGTERM; with it, it leaves anvil
-// running and exits (the JSON's `anvilPid` is the process to stop).
+// running and exits (the JSON's `anvilPid` is the process to stop). With --dump-state, anvil
+// writes its state to FILE when it is stopped (SIGTERM), for `anvil --load-state FILE`.
 //
 // The campaign id is the deployment's own (ReputationAirdrop.campaignIdOf(chain id, airdrop)): on
 // a fresh anvil, `airprover campaign-id --chain-id 31337 --deployer <account 0> --nonce 2`. A
@@ -45,6 +46,7 @@ const { values: opt } = parseArgs({
     port: { type: "string", default: "8545" },
     out: { type: "string" },
     detach: { type: "boolean", default: false },
+    "dump-state": { type: "string" },
     "relayer-url": { type: "string" },
     campaigns: { type: "string" },
     "relayer-key-file": { type: "string" },
@@ -77,7 +79,11 @@ if (relayed.some((v) => v !== undefined) && !relayed.every((v) => v !== undefine
 const campaign = campaignOptions();
 const verifier = exportVerifier(opt.keys, opt.circuit);
 
-const anvil = await startAnvil({ port: Number(opt.port), detached: opt.detach });
+const anvil = await startAnvil({
+  port: Number(opt.port),
+  detached: opt.detach,
+  args: opt["dump-state"] === undefined ? [] : ["--dump-state", resolve(opt["dump-state"])],
+});
 try {
   // Account 0 deploys and operates; account 1 is the relayer's (the tokens go to the claimant
   // bound in the proof, not to the sender).

@@ -244,7 +244,7 @@ impl Relayer {
                 Ok(Step::Again) => failures = 0,
                 Ok(Step::Wait) => {
                     failures = 0;
-                    tokio::time::sleep(self.settings.poll).await;
+                    self.pause(self.settings.poll, lease).await;
                 }
                 Err(e) if e.code.retryable() => {
                     failures += 1;
@@ -255,7 +255,7 @@ impl Relayer {
                         "{}; retrying in {delay:.0} ms",
                         e.message
                     );
-                    tokio::time::sleep(Duration::from_millis(delay as u64)).await;
+                    self.pause(Duration::from_millis(delay as u64), lease).await;
                 }
                 Err(e) => {
                     let record = self.load(id).await?;
@@ -270,6 +270,24 @@ impl Relayer {
                     return Ok(Phase::Failed);
                 }
             }
+        }
+    }
+
+    /// Waits `delay`, keeping the claim's queue entry leased all the while: a backoff longer
+    /// than the lease (the chain down for minutes) must not hand the claim to a second worker.
+    async fn pause(&self, delay: Duration, lease: Option<(&str, &str)>) {
+        let Some((entry, consumer)) = lease else {
+            return tokio::time::sleep(delay).await;
+        };
+        let beat = (self.settings.lease / 3).max(Duration::from_millis(10));
+        let end = tokio::time::Instant::now() + delay;
+        loop {
+            let now = tokio::time::Instant::now();
+            if now >= end {
+                return;
+            }
+            tokio::time::sleep((end - now).min(beat)).await;
+            self.touch(entry, consumer).await.ok();
         }
     }
 

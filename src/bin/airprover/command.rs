@@ -192,6 +192,12 @@ enum Command {
         /// Worker id [default: host and process id].
         #[arg(long)]
         id: Option<String>,
+        /// A claim whose worker is silent this long is taken over by another worker.
+        #[arg(long, default_value_t = 10_000)]
+        lease_ms: u64,
+        /// Between two looks at the chain while a transaction is pending.
+        #[arg(long, default_value_t = 250)]
+        poll_ms: u64,
     },
     /// Prove a claim on a server: wait with a progress line, write the files.
     Submit {
@@ -389,7 +395,9 @@ fn run(command: Command) -> Result<ExitCode> {
             redis,
             campaigns,
             id,
-        } => service::relay(&redis, &campaigns, id)?,
+            lease_ms,
+            poll_ms,
+        } => service::relay(&redis, &campaigns, id, lease_ms, poll_ms)?,
         Command::Submit {
             server,
             api_key,

@@ -105,7 +105,7 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
             }
         });
         let relayer = match &args.campaigns {
-            Some(path) => Some(connect_relayer(&client, path).await?),
+            Some(path) => Some(connect_relayer(&client, path, RelaySettings::default()).await?),
             None => None,
         };
         if api_keys.is_empty() {
@@ -142,10 +142,14 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
     })
 }
 
-async fn connect_relayer(client: &redis::Client, path: &Path) -> Result<Relayer> {
+async fn connect_relayer(
+    client: &redis::Client,
+    path: &Path,
+    settings: RelaySettings,
+) -> Result<Relayer> {
     let configs =
         relayer::config::load(path).map_err(|e| Error::input("campaigns", e.to_string()))?;
-    Relayer::connect(configs, client.clone(), RelaySettings::default())
+    Relayer::connect(configs, client.clone(), settings)
         .await
         .map_err(|e| Error::input("campaigns", e.to_string()))
 }
@@ -198,12 +202,29 @@ pub(crate) fn worker(args: Work) -> Result<()> {
     })
 }
 
-pub(crate) fn relay(redis: &str, campaigns: &Path, id: Option<String>) -> Result<()> {
+pub(crate) fn relay(
+    redis: &str,
+    campaigns: &Path,
+    id: Option<String>,
+    lease_ms: u64,
+    poll_ms: u64,
+) -> Result<()> {
+    if lease_ms < 100 || !(10..=60_000).contains(&poll_ms) {
+        return Err(Error::input(
+            "arguments",
+            "--lease-ms must be at least 100 and --poll-ms between 10 and 60000",
+        ));
+    }
+    let settings = RelaySettings {
+        lease: Duration::from_millis(lease_ms),
+        poll: Duration::from_millis(poll_ms),
+        ..RelaySettings::default()
+    };
     let client = redis_client(redis)?;
     logs();
     let id = worker_id(id);
     runtime()?.block_on(async move {
-        let relayer = connect_relayer(&client, campaigns).await?;
+        let relayer = connect_relayer(&client, campaigns, settings).await?;
         tracing::info!(worker = id, "relayer worker started");
         let stop = shutdown_signal();
         relayer
