@@ -218,7 +218,8 @@ bench: tools
 
 # The prover service as it runs (examples/bench_server.rs): Redis, `serve` and one then two
 # workers on this machine; proofs per second, latency p50/p95 and the service's own overhead per
-# task, for threshold-d4-k2 and threshold-d20-k8. Writes target/bench/server.json. Not part of
+# task, for threshold-d4-k2 and threshold-d20-k8; then the claim relayer on anvil (1 and 2 relay
+# workers): claims per second and POST-to-confirmed latency. Writes target/bench/server.json. Not part of
 # `make test`.
 .PHONY: bench-server
 bench-server: tools

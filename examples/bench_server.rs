@@ -4,21 +4,45 @@
 //! For each circuit and for one and two workers: the latency of one task at a time (submit to
 //! the final event on a WebSocket), the service's own overhead (that latency minus the worker's
 //! proving time), then a burst of tasks submitted at once (proofs per second, latency p50/p95).
-//! Writes `target/bench/server.json` and prints a Markdown table. DEVELOPMENT keys
-//! (`setup --seed 1`), made once under `target/bench/server/keys`.
+//! Then the claim relayer on anvil (from contracts/, deployed by deploy-local.mjs): claims of
+//! distinct identities posted at once to `POST /v1/claims`, sent by one and then two `airprover
+//! relay` processes from two relayer accounts: claims per second and the latency from the POST
+//! to the `confirmed` event (p50/p95).
+//! Writes `target/bench/server.json` and prints Markdown tables. DEVELOPMENT keys
+//! (`setup --seed 1`), made once under `target/bench/server/keys`; anvil's public accounts.
 //!
-//! Usage: `cargo run --release --example bench_server [-- --quick]` (`make bench-server`).
+//! Usage: `cargo run --release --example bench_server [-- --quick] [--relayer]` (`make
+//! bench-server`); `--relayer` measures the relayer only.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, U256};
+use alloy::providers::ProviderBuilder;
+use alloy::signers::local::PrivateKeySigner;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 const BIN: &str = "target/release/airprover";
+
+/// anvil's public DEVELOPMENT keys: #0 deploys and publishes roots, #2 and #3 relay.
+const OPERATOR_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+const RELAYER_KEYS: [&str; 2] = [
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+];
+const RELAY_CIRCUIT: &str = "threshold-d4-k2";
+
+alloy::sol! {
+    #[sol(rpc)]
+    interface Operated {
+        function setRoot(uint256 root, bool live) external;
+    }
+}
 
 /// A child process killed when dropped.
 struct Proc(Child);
@@ -27,6 +51,15 @@ impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// A process this one did not start (anvil, detached by deploy-local), stopped when dropped.
+struct Pid(u64);
+
+impl Drop for Pid {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.0.to_string()).status();
     }
 }
 
@@ -167,6 +200,51 @@ impl Client {
         id
     }
 
+    /// Posts a proof to the relayer and follows the claim on the WebSocket.
+    async fn relay(&mut self, body: &Value) -> String {
+        let answer: Value = self
+            .http
+            .post(format!("{}/v1/claims", self.base))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = answer["id"].as_str().unwrap_or_else(|| panic!("{answer}"));
+        let subscribe = json!({ "type": "subscribe", "id": id, "kind": "claim" }).to_string();
+        self.socket
+            .send(Message::Text(subscribe.into()))
+            .await
+            .unwrap();
+        id.to_string()
+    }
+
+    /// Waits for the `confirmed` events of the claims `ids` (posted at `started`): latencies in ms.
+    async fn confirmed(&mut self, ids: &[String], started: &[Instant]) -> Vec<f64> {
+        let mut out: Vec<Option<f64>> = vec![None; ids.len()];
+        while out.iter().any(Option::is_none) {
+            let Some(Ok(Message::Text(text))) = self.socket.next().await else {
+                continue;
+            };
+            let m: Value = serde_json::from_str(&text).unwrap();
+            assert_ne!(m["type"], "error", "{m}");
+            if m["type"] != "event" {
+                continue;
+            }
+            let i = ids.iter().position(|id| m["id"] == **id).unwrap();
+            match m["event"].as_str() {
+                Some("confirmed") if out[i].is_none() => {
+                    out[i] = Some(started[i].elapsed().as_secs_f64() * 1e3)
+                }
+                Some("failed") => panic!("{m}"),
+                _ => {}
+            }
+        }
+        out.into_iter().map(Option::unwrap).collect()
+    }
+
     /// Waits for the final events of `ids` (submitted at `started`).
     async fn finish(&mut self, ids: &[String], started: &[Instant]) -> Vec<Done> {
         let mut out: Vec<Option<Done>> = ids.iter().map(|_| None).collect();
@@ -220,9 +298,202 @@ fn claim(dir: &Path, circuit: &str, campaign: u64) -> Value {
     c
 }
 
+/// `n` proofs of distinct identities for the campaign deploy-local puts on a fresh anvil (its id
+/// depends only on the chain and the deployer's nonce), proving the threshold 5, made once.
+fn relay_proofs(root: &Path, keys: &Path, n: usize) -> Vec<(PathBuf, Value)> {
+    let dir = root.join("relay-claims");
+    std::fs::create_dir_all(&dir).unwrap();
+    let campaign = Command::new(BIN)
+        .args(["campaign-id", "--chain-id", "31337", "--nonce", "2"])
+        .args(["--deployer", "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"])
+        .output()
+        .unwrap();
+    let campaign = String::from_utf8(campaign.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    (0..n)
+        .map(|i| {
+            let claim = dir.join(format!("claim-{i}.json"));
+            let proof = dir.join(format!("claim-{i}.proof.json"));
+            let public = dir.join(format!("claim-{i}.public.json"));
+            if !public.exists() {
+                run(Command::new(BIN)
+                    .args(["sample", "--circuit", RELAY_CIRCUIT, "--attestations", "12"])
+                    .args(["--seed", &(1000 + i).to_string(), "--force"])
+                    .args(["--campaign", &campaign, "--out"])
+                    .arg(&claim));
+                let mut c: Value =
+                    serde_json::from_str(&std::fs::read_to_string(&claim).unwrap()).unwrap();
+                c["threshold"] = json!("5");
+                std::fs::write(&claim, c.to_string()).unwrap();
+                run(Command::new(BIN)
+                    .args(["prove", "--keys"])
+                    .arg(keys)
+                    .arg("--input")
+                    .arg(&claim)
+                    .arg("--proof")
+                    .arg(&proof)
+                    .arg("--public")
+                    .arg(&public));
+            }
+            let read = |p: &Path| -> Value {
+                serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+            };
+            let body = json!({ "proof": read(&proof), "publicSignals": read(&public),
+                               "circuit": RELAY_CIRCUIT, "campaign": "bench" });
+            (claim, body)
+        })
+        .collect()
+}
+
+/// A fresh anvil with the campaign deployed and every claim's root published; Redis, `serve
+/// --campaigns` and `workers` relay processes. Returns the processes and the server's URL.
+async fn start_relayer(
+    dir: &Path,
+    keys: &Path,
+    claims: &[(PathBuf, Value)],
+    workers: usize,
+) -> (Vec<Proc>, Pid, String) {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
+    let chain_file = dir.join("chain.json");
+    run(Command::new("node")
+        .arg("contracts/scripts/deploy-local.mjs")
+        .arg("--keys")
+        .arg(keys)
+        .args([
+            "--circuit",
+            RELAY_CIRCUIT,
+            "--port",
+            "0",
+            "--detach",
+            "--claim",
+        ])
+        .arg(&claims[0].0)
+        .arg("--out")
+        .arg(&chain_file));
+    let chain: Value =
+        serde_json::from_str(&std::fs::read_to_string(&chain_file).unwrap()).unwrap();
+    let anvil = Pid(chain["anvilPid"].as_u64().expect("anvilPid"));
+    let rpc = chain["rpcUrl"].as_str().unwrap().to_string();
+    let airdrop: Address = chain["airdrop"].as_str().unwrap().parse().unwrap();
+    let signer: PrivateKeySigner = OPERATOR_KEY.parse().unwrap();
+    let operator = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer))
+        .connect_http(rpc.parse().unwrap());
+    let operated = Operated::new(airdrop, &operator);
+    for (_, body) in &claims[1..] {
+        let root: U256 = body["publicSignals"][0].as_str().unwrap().parse().unwrap();
+        operated
+            .setRoot(root, true)
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+    }
+    let campaigns = dir.join("campaigns.json");
+    let config = json!({ "campaigns": [{
+        "name": "bench", "chainId": 31337, "rpcUrl": rpc, "airdrop": chain["airdrop"],
+        "circuit": RELAY_CIRCUIT, "keys": std::fs::canonicalize(keys).unwrap(),
+        "relayers": [{ "env": "RELAYER_A" }, { "env": "RELAYER_B" }],
+    }]});
+    std::fs::write(&campaigns, config.to_string()).unwrap();
+    let redis_port = free_port();
+    let redis = Proc(
+        Command::new("redis-server")
+            .args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server (make tools installs it)"),
+    );
+    wait_port(redis_port);
+    let url = format!("redis://127.0.0.1:{redis_port}/");
+    let port = free_port();
+    let with_keys = |cmd: &mut Command| {
+        cmd.env("RELAYER_A", RELAYER_KEYS[0])
+            .env("RELAYER_B", RELAYER_KEYS[1])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let serve = Proc(with_keys(
+        Command::new(BIN)
+            .args(["serve", "--redis", &url, "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--keys")
+            .arg(keys)
+            .arg("--campaigns")
+            .arg(&campaigns),
+    ));
+    wait_port(port);
+    let mut procs = vec![redis, serve];
+    for w in 0..workers {
+        procs.push(Proc(with_keys(
+            Command::new(BIN)
+                .args(["relay", "--redis", &url, "--id", &format!("relay-{w}")])
+                .arg("--campaigns")
+                .arg(&campaigns),
+        )));
+    }
+    (procs, anvil, format!("http://127.0.0.1:{port}"))
+}
+
+/// The relayer's rows: for one and two relay processes, a few claims one at a time, then the
+/// rest posted at once.
+async fn bench_relayer(root: &Path, keys: &Path, quick: bool) -> Vec<Value> {
+    let (serial, burst) = if quick { (3, 10) } else { (5, 40) };
+    println!("relayer: proving {} claims (made once) ...", serial + burst);
+    let claims = relay_proofs(root, keys, serial + burst);
+    let mut rows = Vec::new();
+    for workers in [1usize, 2] {
+        let (_procs, _anvil, base) =
+            start_relayer(&root.join("relay-run"), keys, &claims, workers).await;
+        let mut client = Client::connect(&base).await;
+        let mut one = Vec::new();
+        for (_, body) in &claims[..serial] {
+            let t = Instant::now();
+            let id = client.relay(body).await;
+            one.extend(client.confirmed(&[id], &[t]).await);
+        }
+        let t0 = Instant::now();
+        let mut ids = Vec::new();
+        let mut started = Vec::new();
+        for (_, body) in &claims[serial..] {
+            started.push(Instant::now());
+            ids.push(client.relay(body).await);
+        }
+        let latency = client.confirmed(&ids, &started).await;
+        let wall = t0.elapsed().as_secs_f64();
+        let row = json!({
+            "relayWorkers": workers,
+            "accounts": RELAYER_KEYS.len(),
+            "serial": { "latencyMs": summary(&one) },
+            "burst": { "claims": burst, "seconds": wall, "claimsPerSecond": burst as f64 / wall,
+                       "latencyMs": summary(&latency) },
+        });
+        println!("{row}");
+        rows.push(row);
+    }
+    rows
+}
+
 #[tokio::main]
 async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    let only_relayer = std::env::args().any(|a| a == "--relayer");
     let root = PathBuf::from("target/bench/server");
     let keys = root.join("keys");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -232,6 +503,7 @@ async fn main() {
     } else {
         &[("threshold-d4-k2", 30, 60), ("threshold-d20-k8", 5, 10)]
     };
+    let plan = if only_relayer { &plan[..0] } else { plan };
     for (circuit, _, _) in plan {
         if !keys.join(format!("{circuit}.pk")).exists() {
             println!("setup {circuit} (DEVELOPMENT keys, --seed 1) ...");
@@ -301,6 +573,12 @@ async fn main() {
             rows.push(row);
         }
     }
+    if !keys.join(format!("{RELAY_CIRCUIT}.pk")).exists() {
+        run(Command::new(BIN)
+            .args(["setup", "--circuit", RELAY_CIRCUIT, "--seed", "1", "--out"])
+            .arg(&keys));
+    }
+    let relay_rows = bench_relayer(&root, &keys, quick).await;
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|t| {
@@ -314,6 +592,8 @@ async fn main() {
         "keys": "DEVELOPMENT (setup --seed 1)",
         "quick": quick,
         "rows": rows,
+        "relayer": { "chain": "anvil (automine), contracts from deploy-local.mjs",
+                     "circuit": RELAY_CIRCUIT, "rows": relay_rows },
     });
     std::fs::create_dir_all("target/bench").unwrap();
     std::fs::write(
@@ -338,6 +618,19 @@ async fn main() {
             r["serial"]["latencyMs"]["p50"].as_f64().unwrap(),
             r["serial"]["overheadMs"]["p50"].as_f64().unwrap(),
             r["serial"]["overheadMs"]["p95"].as_f64().unwrap(),
+        );
+    }
+    println!("\nThe relayer on anvil (automine), two relayer accounts, {RELAY_CIRCUIT} claims\n");
+    println!("| relay workers | claims/s (burst) | POST → confirmed p50 / p95 (burst) | one at a time p50 |");
+    println!("|---|---|---|---|");
+    for r in &relay_rows {
+        println!(
+            "| {} | {:.2} | {:.0} / {:.0} ms | {:.0} ms |",
+            r["relayWorkers"],
+            r["burst"]["claimsPerSecond"].as_f64().unwrap(),
+            r["burst"]["latencyMs"]["p50"].as_f64().unwrap(),
+            r["burst"]["latencyMs"]["p95"].as_f64().unwrap(),
+            r["serial"]["latencyMs"]["p50"].as_f64().unwrap(),
         );
     }
     println!("\nwrote target/bench/server.json");
