@@ -168,7 +168,8 @@ export interface StorageOptions {
   keyCache?: boolean;
   /**
    * Store queued and running jobs and resume them when a runtime starts again on this origin.
-   * A stored job holds its claim, secret included, until the job ends. Default true.
+   * A stored job holds its claim, secret included, until the job ends, sealed with AES-GCM under
+   * a non-extractable WebCrypto key of the origin (needs a secure context). Default false.
    */
   durableQueue?: boolean;
   /** Audit events kept in IndexedDB (0: none). Default 1000. */
@@ -193,6 +194,11 @@ export interface Job {
   readonly id: number;
   readonly result: Promise<ProofResult>;
   readonly progress: Readable<Progress>;
+  /**
+   * Whether the job is in the durable queue (it survives a reload): false when the queue is off
+   * (the default) or storing it failed (quota, no WebCrypto outside a secure context).
+   */
+  readonly stored: Promise<boolean>;
   /** Rejects `result` with CANCELLED now; stops the proof if nobody else waits on it. */
   cancel(): void;
 }

@@ -13,7 +13,7 @@
 // needs a newer schema version (`versionchange`), and reports it through `onClose`.
 
 /** Version of the schema below; bump it and extend `upgrade` to change it. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** How long an open may wait for other tabs to close an older version. */
 const BLOCKED_TIMEOUT_MS = 3000;
@@ -28,6 +28,10 @@ function upgrade(db, oldVersion) {
     db.createObjectStore('jobs', { keyPath: 'id' });
     // The persisted audit log, oldest first.
     db.createObjectStore('audit', { keyPath: 'seq', autoIncrement: true });
+  }
+  if (oldVersion < 2) {
+    // Non-extractable WebCrypto keys by name (out-of-line keys): 'jobs' seals durable jobs' claims.
+    db.createObjectStore('secrets');
   }
 }
 
@@ -127,6 +131,103 @@ export function getAll(db, store) {
 /** Stores `value` (in-line key). */
 export function put(db, store, value) {
   return transact(db, [store], 'readwrite', (tx) => void tx.objectStore(store).put(value));
+}
+
+/** Stores `value` under `key` unless the store has one: resolves with whichever is stored. */
+function putOnce(db, store, key, value) {
+  return transact(db, [store], 'readwrite', (tx) => {
+    const os = tx.objectStore(store);
+    const r = os.get(key);
+    let kept = value;
+    r.onsuccess = () => {
+      if (r.result === undefined) os.put(value, key);
+      else kept = r.result;
+    };
+    return () => kept;
+  });
+}
+
+// Durable jobs hold the claim, secret included. In IndexedDB it is sealed with AES-GCM under a
+// key made on this origin by WebCrypto as non-extractable and kept in the 'secrets' store: the
+// database's files (a disk image, a backup, a copied profile) hold no readable claim, and no
+// script can export the key. A script running on the origin can still ask WebCrypto to decrypt
+// with it, like the runtime does: sealing does not protect against XSS or a malicious extension.
+
+const SEAL = { name: 'AES-GCM', length: 256 };
+
+/** The origin's job-sealing key, made once (two tabs that race keep the first one stored). */
+async function sealingKey(db) {
+  const stored = await get(db, 'secrets', 'jobs');
+  if (stored) return stored;
+  if (!globalThis.crypto?.subtle) {
+    throw storageError(new Error('WebCrypto is not available (not a secure context): jobs are not stored'));
+  }
+  const made = await crypto.subtle.generateKey(SEAL, false, ['encrypt', 'decrypt']);
+  return putOnce(db, 'secrets', 'jobs', made);
+}
+
+// Sealing awaits, so a job's writes could land out of order; they are chained per job instead,
+// and the removal of a job that ended waits for its puts (`jobWritten`).
+const jobWrites = new Map();
+
+/**
+ * Stores (or replaces) the durable job `job` ({ id, claim, ... }) with its claim sealed: the
+ * record has `sealedClaim: { iv, data }` in its place, bound to the job's id.
+ */
+export function putJob(db, job) {
+  const write = (jobWrites.get(job.id) ?? Promise.resolve()).then(() => sealAndPut(db, job));
+  const settled = write.then(
+    () => {},
+    () => {},
+  );
+  jobWrites.set(job.id, settled);
+  settled.then(() => jobWrites.get(job.id) === settled && jobWrites.delete(job.id));
+  return write;
+}
+
+/** Resolves once every put of job `id` asked for so far has landed (or failed). */
+export function jobWritten(id) {
+  return jobWrites.get(id) ?? Promise.resolve();
+}
+
+async function sealAndPut(db, job) {
+  const key = await sealingKey(db);
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const data = new Uint8Array(
+    await crypto.subtle.encrypt(
+      { name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(job.id) },
+      key,
+      new TextEncoder().encode(job.claim),
+    ),
+  );
+  const { claim: _plain, ...record } = job;
+  return put(db, 'jobs', { ...record, sealedClaim: { iv, data } });
+}
+
+/**
+ * Every durable job, its claim unsealed. A record that cannot be unsealed (another key, tampered,
+ * an older format that stored the claim in plain text) comes back without `claim`, for the caller
+ * to drop.
+ */
+export async function getJobs(db) {
+  const records = await getAll(db, 'jobs');
+  const key = records.length ? await get(db, 'secrets', 'jobs') : undefined;
+  return Promise.all(
+    records.map(async (record) => {
+      const { claim: _plain, sealedClaim, ...rest } = record ?? {};
+      if (!key || !sealedClaim) return rest;
+      try {
+        const plain = await crypto.subtle.decrypt(
+          { name: 'AES-GCM', iv: sealedClaim.iv, additionalData: new TextEncoder().encode(rest.id) },
+          key,
+          sealedClaim.data,
+        );
+        return { ...rest, claim: new TextDecoder().decode(plain) };
+      } catch {
+        return rest;
+      }
+    }),
+  );
 }
 
 /** Deletes the record under `key`. */

@@ -5,10 +5,15 @@
 //! the same transaction that caches its proof), failed finally, or was cancelled. A job that was
 //! only cut short by the page closing, or by `terminate()`, keeps its record and is resumed by the
 //! next runtime on the origin. A record holds the claim (with its secret): that is the price of
-//! resuming, documented in the README, and the reason durability can be turned off.
+//! resuming, and the reason durability is off unless the caller turns it on. In IndexedDB the
+//! claim is sealed with AES-GCM under a non-extractable WebCrypto key of the origin
+//! (`src/js/storage.js`); the README says what that does and does not protect against.
 //!
 //! A job that brings the page down every time it runs (it exhausts the tab's memory, say) must
-//! not do so forever: each resume is counted, and past [`MAX_RESUMES`] the record is dropped.
+//! not do so forever: each run is counted (once per runtime, when a worker starts it), and after
+//! [`MAX_RUNS`] runs that did not finish the record is dropped. Page loads that only resume a job
+//! and never start it count nothing, and a stored job a runtime refuses at start (its queue full,
+//! a quota, a key briefly missing from the manifest) keeps its record and is tried again later.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,10 +22,11 @@ use super::queue::Priority;
 use super::scheduler::{JobState, Submission};
 use crate::claim::Claim;
 
-/// Version of the record layout; other versions are dropped at start.
-pub const DURABLE_FORMAT: u32 = 1;
-/// Runtime starts a stored job is resumed at most.
-pub const MAX_RESUMES: u32 = 3;
+/// Version of the record layout; other versions are dropped at start. 2: the claim is sealed in
+/// IndexedDB (format 1 stored it in plain text: such records are deleted unread).
+pub const DURABLE_FORMAT: u32 = 2;
+/// Runs (one per runtime that started it) a stored job gets before it is given up.
+pub const MAX_RUNS: u32 = 3;
 
 /// A stored job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,7 +36,7 @@ pub struct DurableJob {
     pub format: u32,
     /// The claim's proof cache key: identical claims share one record.
     pub id: String,
-    /// The claim as canonical JSON, secret included.
+    /// The claim as canonical JSON, secret included (sealed when stored).
     pub claim: String,
     /// `LOW` .. `CRITICAL`.
     pub priority: String,
@@ -45,8 +51,8 @@ pub struct DurableJob {
     pub timeout_ms: Option<f64>,
     /// Wall-clock submission time (ms since the Unix epoch).
     pub submitted_at: f64,
-    /// How many runtime starts resumed it already.
-    pub resumes: u32,
+    /// How many runtimes started running it (see [`MAX_RUNS`]).
+    pub runs: u32,
 }
 
 impl DurableJob {
@@ -61,25 +67,23 @@ impl DurableJob {
             max_retries: s.max_retries,
             timeout_ms: s.timeout_ms,
             submitted_at,
-            resumes: 0,
+            runs: 0,
         }
     }
 
-    /// The submission to run again at a start, or why the record is dropped instead. The caller
-    /// stores the record back with `resumes` counted before it runs the job.
+    /// The submission to run again at a start, or why the record is dropped instead.
     pub fn resume(&mut self) -> Result<Submission, String> {
         if self.format != DURABLE_FORMAT {
             return Err(format!("stored by record format {}", self.format));
         }
-        if self.resumes >= MAX_RESUMES {
+        if self.runs >= MAX_RUNS {
             return Err(format!(
-                "resumed {} times without finishing: given up",
-                self.resumes
+                "ran {} times without finishing: given up",
+                self.runs
             ));
         }
         let claim = Claim::from_json(&self.claim).map_err(|e| e.to_string())?;
         let priority: Priority = self.priority.parse()?;
-        self.resumes += 1;
         Ok(Submission {
             claim,
             priority,
@@ -87,6 +91,13 @@ impl DurableJob {
             max_retries: self.max_retries,
             timeout_ms: self.timeout_ms,
         })
+    }
+}
+
+impl DurableJob {
+    /// Counts a run: a runtime's worker starts the job (the caller stores the record back).
+    pub fn count_run(&mut self) {
+        self.runs = self.runs.saturating_add(1);
     }
 }
 
@@ -134,16 +145,26 @@ mod tests {
         assert_eq!(again.priority, Priority::High);
         assert_eq!(again.user_id.as_deref(), Some("u1"));
         assert_eq!(again.max_retries, Some(1));
-        assert_eq!(back.resumes, 1);
+        assert_eq!(back.runs, 0, "resuming is not running");
     }
 
     #[test]
-    fn gives_up_after_max_resumes() {
+    fn page_loads_that_never_run_the_job_count_nothing() {
         let mut record = DurableJob::new("k".into(), &submission(), 0.0);
-        for _ in 0..MAX_RESUMES {
+        for _ in 0..10 * MAX_RUNS {
             record.resume().unwrap();
         }
-        assert!(record.resume().unwrap_err().contains("given up"));
+        assert_eq!(record.runs, 0);
+    }
+
+    #[test]
+    fn gives_up_after_max_runs() {
+        let mut record = DurableJob::new("k".into(), &submission(), 0.0);
+        for _ in 0..MAX_RUNS {
+            record.resume().unwrap();
+            record.count_run();
+        }
+        assert!(record.resume().unwrap_err().contains("ran 3 times"));
     }
 
     #[test]

@@ -297,7 +297,31 @@ describe('cache', () => {
     assert.equal(out.again1, false, 'the evicted claim is proved again');
   });
 
-  test('a job queued before a reload completes after it', async (t) => {
+  test('by default no job is stored: the claim and its secret stay in memory', async (t) => {
+    const p = await (await context(t)).open();
+    await p.evaluate(HELPERS);
+    const out = await p.evaluate(async (claim) => {
+      const prover = await airprover.createProver({
+        manifestUrl: '/keys/manifest.json',
+        workers: 1,
+        faultInjection: { stallAtStage: 'msm-h', stallMs: 60_000, times: 1 },
+      });
+      const job = prover.submit(claim);
+      job.result.catch(() => {});
+      await new Promise((ok) => job.progress.subscribe((v) => v.stage === 'proving' && ok()));
+      // Long enough for a store to have landed (the durable test sees it within a few ms).
+      await new Promise((ok) => setTimeout(ok, 500));
+      const rows = await idb.all('jobs');
+      const durable = prover.status.value.storage.durableQueue;
+      const stored = await job.stored;
+      job.cancel();
+      prover.terminate();
+      return { rows: rows.length, durable, stored };
+    }, variant(fx.claims[CIRCUIT], 30));
+    assert.deepEqual(out, { rows: 0, durable: false, stored: false });
+  });
+
+  test('a job queued before a reload completes after it; its claim is sealed at rest', async (t) => {
     const p = await (await context(t)).open();
     await p.evaluate(HELPERS);
     const claims = [variant(fx.claims[CIRCUIT], 31), variant(fx.claims[CIRCUIT], 32)];
@@ -305,22 +329,38 @@ describe('cache', () => {
       const prover = await airprover.createProver({
         manifestUrl: '/keys/manifest.json',
         workers: 1,
+        storage: { durableQueue: true },
         // The first job blocks its worker, so the second stays queued until the reload.
         faultInjection: { stallAtStage: 'msm-h', stallMs: 60_000, times: 1 },
       });
       const jobs = claims.map((c) => prover.submit(c));
       jobs.forEach((j) => j.result.catch(() => {}));
       await new Promise((ok) => jobs[0].progress.subscribe((v) => v.stage === 'proving' && ok()));
+      const told = await Promise.all(jobs.map((j) => j.stored));
       const stored = await idb.until('jobs', (rows) => rows.length === 2);
-      return { states: jobs.map((j) => j.progress.value.stage), stored: stored.map((r) => JSON.parse(r.claim).campaignId).sort() };
+      // What a reader of the database's files would find: no claim, no secret, in any encoding.
+      const secret = claims[0].secret;
+      const text = (v) => (v instanceof Uint8Array ? new TextDecoder().decode(v) : JSON.stringify(v));
+      const leaks = stored.filter((r) => 'claim' in r || [r, r.sealedClaim?.data].some((v) => text(v).includes(secret)));
+      const [key] = await idb.all('secrets');
+      return {
+        states: jobs.map((j) => j.progress.value.stage),
+        told,
+        sealed: stored.every((r) => r.sealedClaim?.data instanceof Uint8Array && r.sealedClaim.iv.length === 12),
+        leaks: leaks.length,
+        key: { type: key?.constructor?.name, extractable: key?.extractable, algorithm: key?.algorithm?.name },
+      };
     }, claims);
     assert.deepEqual(before.states, ['proving', 'queued']);
-    assert.deepEqual(before.stored, ['5031', '5032'], 'both jobs are stored, claims included');
+    assert.deepEqual(before.told, [true, true], 'job.stored says both are durable');
+    assert.equal(before.sealed, true, 'both jobs are stored, their claims sealed');
+    assert.equal(before.leaks, 0, 'no claim or secret readable in IndexedDB');
+    assert.deepEqual(before.key, { type: 'CryptoKey', extractable: false, algorithm: 'AES-GCM' });
     await p.reload();
     await load(p);
     await p.evaluate(HELPERS);
     const out = await p.evaluate(async (claims) => {
-      const prover = await airprover.createProver({ manifestUrl: '/keys/manifest.json', workers: 1 });
+      const prover = await airprover.createProver({ manifestUrl: '/keys/manifest.json', workers: 1, storage: { durableQueue: true } });
       const resumed = prover.resumed();
       const results = await Promise.all(resumed.map((j) => j.result));
       await idb.until('jobs', (rows) => rows.length === 0);
@@ -340,6 +380,44 @@ describe('cache', () => {
     assert.deepEqual(out.cached, [true, true], 'their proofs were cached, and their records removed');
     assert.equal(out.kinds.filter((k) => k === 'resumed').length, 2);
     assert.equal(out.sessions, 2, 'the persisted audit log spans both page loads');
+  });
+
+  test('a stored job refused at start (queue full) keeps its record and runs when there is room', async (t) => {
+    const p = await (await context(t)).open();
+    await p.evaluate(HELPERS);
+    const claims = [variant(fx.claims[CIRCUIT], 33), variant(fx.claims[CIRCUIT], 34)];
+    await p.evaluate(async (claims) => {
+      const prover = await airprover.createProver({
+        manifestUrl: '/keys/manifest.json',
+        workers: 1,
+        storage: { durableQueue: true },
+        faultInjection: { stallAtStage: 'msm-h', stallMs: 60_000, times: 1 },
+      });
+      const jobs = claims.map((c) => prover.submit(c));
+      jobs.forEach((j) => j.result.catch(() => {}));
+      await idb.until('jobs', (rows) => rows.length === 2);
+    }, claims);
+    await p.reload();
+    await load(p);
+    await p.evaluate(HELPERS);
+    const out = await p.evaluate(async () => {
+      // Room for one job: the second stored job is refused with QUEUE_FULL at start.
+      const prover = await airprover.createProver({ manifestUrl: '/keys/manifest.json', workers: 1, capacity: 1, storage: { durableQueue: true } });
+      const resumed = prover.resumed();
+      const atStart = resumed.length;
+      const kept = (await idb.all('jobs')).length;
+      const first = await resumed[0].result;
+      // When the first ends, the refused one is tried again and accepted.
+      const t0 = performance.now();
+      while (resumed.length < 2 && performance.now() - t0 < 30_000) await new Promise((ok) => setTimeout(ok, 50));
+      const second = resumed.length === 2 ? await resumed[1].result : null;
+      await idb.until('jobs', (rows) => rows.length === 0);
+      prover.terminate();
+      return { atStart, kept, signals: [first.publicSignals[1], second?.publicSignals[1]].sort() };
+    });
+    assert.equal(out.atStart, 1, 'one stored job fits');
+    assert.equal(out.kept, 2, "the refused job's record is kept");
+    assert.deepEqual(out.signals, ['5033', '5034'], 'both stored jobs ran');
   });
 
   test('a second tab sees the same cache', async (t) => {

@@ -17,6 +17,7 @@ pub struct Job {
     subscriber: u64,
     result: js_sys::Promise,
     progress: Readable,
+    stored: js_sys::Promise,
     runtime: Weak<RefCell<Inner>>,
 }
 
@@ -26,6 +27,7 @@ impl Job {
         subscriber: u64,
         result: js_sys::Promise,
         progress: Readable,
+        stored: js_sys::Promise,
         runtime: Weak<RefCell<Inner>>,
     ) -> Self {
         Job {
@@ -33,6 +35,7 @@ impl Job {
             subscriber,
             result,
             progress,
+            stored,
             runtime,
         }
     }
@@ -57,6 +60,14 @@ impl Job {
     #[wasm_bindgen(getter)]
     pub fn progress(&self) -> Readable {
         self.progress.clone()
+    }
+
+    /// Resolves with whether the job is in the durable queue (it survives a reload): false when
+    /// the queue is off (the default) or storing it failed (quota, no WebCrypto), and the job then
+    /// lives only as long as this page.
+    #[wasm_bindgen(getter)]
+    pub fn stored(&self) -> js_sys::Promise {
+        self.stored.clone()
     }
 
     /// Gives up on this submission: its `result` rejects with CANCELLED at once. A queued proof

@@ -87,16 +87,18 @@ struct JobEntry {
     cache_key: String,
     /// Answered from the proof cache.
     cached: bool,
-    /// Stored in the durable queue.
-    durable: bool,
+    /// Its record in the durable queue, if stored.
+    durable: Option<DurableJob>,
+    /// This runtime counted its run in the record already.
+    run_counted: bool,
 }
 
 /// Where a submission comes from.
 enum Origin {
     /// `submit` on this page.
     Caller,
-    /// The durable queue of an earlier runtime (its record, with the resume counted).
-    Stored,
+    /// The durable queue of an earlier runtime (its record).
+    Stored(DurableJob),
 }
 
 /// The runtime's status line: which build, how many threads, and why.
@@ -129,6 +131,8 @@ struct Inner {
     caches: Rc<Caches>,
     cache_store: Readable,
     resumed: js_sys::Array,
+    /// Stored jobs this runtime refused when it tried to resume them; tried again later.
+    refused: Vec<DurableJob>,
     /// Audit events copied to IndexedDB so far (a cursor into the scheduler's log).
     audit_copied: u64,
     /// This runtime's id in the persisted audit log.
@@ -185,6 +189,7 @@ impl Runtime {
                 caches,
                 cache_store: Readable::default(),
                 resumed: js_sys::Array::new(),
+                refused: Vec::new(),
                 audit_copied: 0,
                 session: format!("{:012x}", seed & 0xffff_ffff_ffff),
             })
@@ -329,32 +334,51 @@ impl Inner {
             timeout_ms: options.timeout_ms,
         };
         let now = now_ms();
-        let record = match origin {
-            Origin::Caller => inner
-                .caches
-                .job_storage()
-                .map(|_| DurableJob::new(cache_key.clone(), &submission, js_sys::Date::now())),
-            Origin::Stored => None,
+        let (record, stored) = match origin {
+            Origin::Caller => (
+                inner
+                    .caches
+                    .job_storage()
+                    .map(|_| DurableJob::new(cache_key.clone(), &submission, js_sys::Date::now())),
+                false,
+            ),
+            Origin::Stored(record) => (Some(record), true),
         };
-        let accepted = match origin {
-            Origin::Caller => inner.scheduler.submit(submission, now),
-            Origin::Stored => inner.scheduler.resume(submission, now),
+        let accepted = if stored {
+            inner.scheduler.resume(submission, now)
+        } else {
+            inner.scheduler.submit(submission, now)
         };
         let (id, deduplicated) = accepted.map_err(|r| job_error(r.code, &r.message, &[]))?;
-        if let (Some(record), false) = (record, deduplicated) {
-            // Stored before anything else can touch it: IndexedDB runs transactions on one store
-            // in the order they were made, so the job's end (a delete) always comes after.
+        let durable = record
+            .clone()
+            .filter(|_| inner.caches.job_storage().is_some());
+        let mut answer = None;
+        let stored_promise = js_sys::Promise::new(&mut |resolve, _| answer = Some(resolve));
+        let answer = answer.expect("the executor runs synchronously");
+        if let (Some(record), false, false) = (record, stored, deduplicated) {
+            // Stored before anything else can touch it: the job's end (a delete) waits for the
+            // job's puts (storage.js chains a job's writes; sealing the claim awaits).
             let caches = inner.caches.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 if let Some(storage) = caches.job_storage() {
                     storage.lock_job(&record.id).await;
-                    if let Err(e) = storage.put_job(&record).await {
-                        caches.failed("storing a job", &e);
-                    }
+                    let kept = match storage.put_job(&record).await {
+                        Ok(()) => true,
+                        Err(e) => {
+                            caches.failed("storing a job", &e);
+                            false
+                        }
+                    };
+                    let _ = answer.call1(&JsValue::NULL, &kept.into());
+                } else {
+                    let _ = answer.call1(&JsValue::NULL, &false.into());
                 }
             });
+        } else {
+            // Resumed (its record is stored), joined to a job in flight, or not stored at all.
+            let _ = answer.call1(&JsValue::NULL, &(durable.is_some() || stored).into());
         }
-        let durable = inner.caches.job_storage().is_some();
         let subscriber = inner.next_subscriber;
         inner.next_subscriber += 1;
         let mut settle = None;
@@ -382,6 +406,7 @@ impl Inner {
             cache_key,
             cached: false,
             durable,
+            run_counted: false,
         });
         entry.subscribers.push(Subscriber {
             id: subscriber,
@@ -403,6 +428,7 @@ impl Inner {
             subscriber,
             result,
             progress,
+            stored_promise,
             Rc::downgrade(this),
         ))
     }
@@ -523,7 +549,7 @@ impl Inner {
         let Some(j) = self.scheduler.job(job) else {
             return;
         };
-        let durable = entry.durable.then(|| entry.cache_key.clone());
+        let durable = entry.durable.as_ref().map(|_| entry.cache_key.clone());
         let caches = self.caches.clone();
         let weak = self.me.clone();
         let record = match (&entry.result, code, entry.cached) {
@@ -585,21 +611,32 @@ impl Inner {
         let Some(storage) = this.borrow().caches.job_storage() else {
             return;
         };
+        let mut records = Vec::new();
         for value in stored {
-            let parsed = serde_wasm_bindgen::from_value::<DurableJob>(value.clone());
-            let id = Reflect::get(&value, &"id".into()).unwrap_or(JsValue::UNDEFINED);
-            let mut record = match parsed {
-                Ok(r) => r,
+            match serde_wasm_bindgen::from_value::<DurableJob>(value.clone()) {
+                Ok(record) => records.push(record),
                 Err(e) => {
                     web_sys::console::warn_1(
                         &format!("airprover: dropped an unreadable stored job: {e}").into(),
                     );
+                    let id = Reflect::get(&value, &"id".into()).unwrap_or(JsValue::UNDEFINED);
                     if let Some(id) = id.as_string() {
                         let _ = storage.delete_job(&id).await;
                     }
-                    continue;
                 }
-            };
+            }
+        }
+        Inner::resume_records(this, records).await;
+    }
+
+    /// Submits stored jobs again. One that this runtime refuses (its queue full, a quota, a key
+    /// the manifest does not list now) keeps its record: it is tried again when a job of this
+    /// runtime ends, and by the next runtime.
+    async fn resume_records(this: &Rc<RefCell<Inner>>, records: Vec<DurableJob>) {
+        let Some(storage) = this.borrow().caches.job_storage() else {
+            return;
+        };
+        for mut record in records {
             if !storage.lock_job(&record.id).await {
                 continue; // another tab of this origin runs it
             }
@@ -614,9 +651,6 @@ impl Inner {
                     continue;
                 }
             };
-            if let Err(e) = storage.put_job(&record).await {
-                this.borrow().caches.failed("storing a job", &e);
-            }
             let options = SubmitOptions {
                 priority: submission.priority,
                 user_id: submission.user_id.clone(),
@@ -625,7 +659,13 @@ impl Inner {
                 ..SubmitOptions::default()
             };
             let mut fx = Effects::default();
-            let job = Inner::submit(this, submission.claim, options, Origin::Stored, &mut fx);
+            let job = Inner::submit(
+                this,
+                submission.claim,
+                options,
+                Origin::Stored(record.clone()),
+                &mut fx,
+            );
             fx.run();
             match job {
                 Ok(job) => {
@@ -636,12 +676,30 @@ impl Inner {
                     this.borrow().resumed.push(&job.into());
                 }
                 Err(e) => {
-                    web_sys::console::warn_2(&"airprover: a stored job was refused:".into(), &e);
-                    let _ = storage.delete_job(&record.id).await;
+                    web_sys::console::warn_2(
+                        &"airprover: a stored job was refused for now (kept, tried again later):"
+                            .into(),
+                        &e,
+                    );
                     Storage::unlock_job(&record.id);
+                    this.borrow_mut().refused.push(record);
                 }
             }
         }
+    }
+
+    /// Tries the refused stored jobs again (a job just ended: there may be room now).
+    fn retry_refused(&mut self) {
+        if self.refused.is_empty() || self.status.terminated {
+            return;
+        }
+        let records = std::mem::take(&mut self.refused);
+        let weak = self.me.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Some(this) = weak.upgrade() {
+                Inner::resume_records(&this, records).await;
+            }
+        });
     }
 
     fn spawn_worker(&mut self, worker: WorkerId, build: Build) {
@@ -714,6 +772,28 @@ impl Inner {
         );
     }
 
+    /// A stored job starts running in this runtime for the first time: its record counts the run
+    /// (a job that takes the page down every time is given up after `durable::MAX_RUNS`).
+    fn count_run(&mut self, job: JobId) {
+        let Some(entry) = self.jobs.get_mut(&job) else {
+            return;
+        };
+        let Some(record) = entry.durable.as_mut().filter(|_| !entry.run_counted) else {
+            return;
+        };
+        entry.run_counted = true;
+        record.count_run();
+        let record = record.clone();
+        let caches = self.caches.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Some(storage) = caches.job_storage() {
+                if let Err(e) = storage.put_job(&record).await {
+                    caches.failed("storing a job", &e);
+                }
+            }
+        });
+    }
+
     fn run(
         &mut self,
         job: JobId,
@@ -722,6 +802,7 @@ impl Inner {
         timeout_ms: Option<f64>,
         fx: &mut Effects,
     ) {
+        self.count_run(job);
         let Some(j) = self.scheduler.job(job) else {
             return;
         };
@@ -846,6 +927,7 @@ impl Inner {
             }
         }
         self.scheduler.forget(job);
+        self.retry_refused();
     }
 
     fn wake_at(&mut self, at_ms: f64) {

@@ -58,7 +58,8 @@ pub struct StorageSettings {
     pub proof_cache: Option<LruBounds>,
     /// Keep proving (and verifying) keys. Default true.
     pub key_cache: bool,
-    /// Store unfinished jobs, claims with their secrets included, and resume them. Default true.
+    /// Store unfinished jobs, claims with their secrets included (sealed), and resume them.
+    /// Default false: a claim is stored only when the caller asks for it.
     pub durable_queue: bool,
     /// Audit events kept in IndexedDB; 0 for none. Default 1000.
     pub audit_log_size: usize,
@@ -70,7 +71,7 @@ impl Default for StorageSettings {
             name: "airprover".into(),
             proof_cache: Some(LruBounds::default()),
             key_cache: true,
-            durable_queue: true,
+            durable_queue: false,
             audit_log_size: 1000,
         }
     }
@@ -138,7 +139,7 @@ impl StorageSettings {
                 .into();
         }
         s.key_cache = flag("keyCache", true)?;
-        s.durable_queue = flag("durableQueue", true)?;
+        s.durable_queue = flag("durableQueue", false)?;
         if let Some(n) = count(obj.get("auditLogSize"), "options.storage.auditLogSize", 0)? {
             s.audit_log_size = n as usize;
         }

@@ -24,8 +24,12 @@ extern "C" {
     fn js_get(db: &JsValue, store: &str, key: &JsValue) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_name = getAll, catch)]
     fn js_get_all(db: &JsValue, store: &str) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(js_name = put, catch)]
-    fn js_put(db: &JsValue, store: &str, value: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_name = putJob, catch)]
+    fn js_put_job(db: &JsValue, job: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_name = jobWritten)]
+    fn js_job_written(id: &str) -> Promise;
+    #[wasm_bindgen(js_name = getJobs, catch)]
+    fn js_get_jobs(db: &JsValue) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_name = del, catch)]
     fn js_del(db: &JsValue, store: &str, key: &JsValue) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_name = clear, catch)]
@@ -218,6 +222,10 @@ impl Storage {
         bounds: LruBounds,
         job: Option<String>,
     ) -> StorageResult<Inserted> {
+        if let Some(job) = &job {
+            // After the job's own puts: a removal must not land before them.
+            let _ = JsFuture::from(js_job_written(job)).await;
+        }
         let outcome = Rc::new(RefCell::new(Inserted::default()));
         let out = outcome.clone();
         let reads = array([strs(&["proofs", "getAll"]).into()]);
@@ -334,18 +342,21 @@ impl Storage {
             .map(drop)
     }
 
-    /// Every stored job, as stored (unreadable ones included, to be dropped by the caller).
+    /// Every stored job, its claim unsealed (unreadable ones included, without a claim, to be
+    /// dropped by the caller).
     pub async fn jobs(&self) -> StorageResult<Vec<JsValue>> {
-        Ok(Array::from(&call(js_get_all(&self.db, "jobs")).await?).to_vec())
+        Ok(Array::from(&call(js_get_jobs(&self.db)).await?).to_vec())
     }
 
-    /// Stores (or replaces) a durable job.
+    /// Stores (or replaces) a durable job, its claim sealed (AES-GCM, the origin's
+    /// non-extractable key).
     pub async fn put_job(&self, job: &DurableJob) -> StorageResult<()> {
-        call(js_put(&self.db, "jobs", &to_js(job))).await.map(drop)
+        call(js_put_job(&self.db, &to_js(job))).await.map(drop)
     }
 
     /// Deletes the durable job `id`.
     pub async fn delete_job(&self, id: &str) -> StorageResult<()> {
+        let _ = JsFuture::from(js_job_written(id)).await;
         call(js_del(&self.db, "jobs", &id.into())).await.map(drop)
     }
 
