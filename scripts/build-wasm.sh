@@ -17,6 +17,19 @@ start=$(date +%s)
 wasm-pack --log-level warn build . --target web --release --no-opt --mode no-install \
     --out-dir "pkg/$FLAVOUR" --out-name airprover \
     -- "${FLAVOUR_CARGO_ARGS[@]}"
+if [ "$FLAVOUR" = threads ]; then
+    # wasm-bindgen-rayon 1.3's thread helper initialises the module with the positional form that
+    # wasm-bindgen deprecates, which prints a console warning in every rayon thread of every
+    # worker: the package must print nothing of its own making. Pass the single object instead
+    # (same module, same shared memory); fail loudly if a new version changed the line.
+    helper=$(find "pkg/threads/snippets" -name 'workerHelpers*.js')
+    old='await pkg.default(data.module, data.memory);'
+    new='await pkg.default({ module_or_path: data.module, memory: data.memory });'
+    for f in $helper; do
+        grep -qF "$old" "$f" || { echo "[build] $f: the rayon init line changed; check it" >&2; exit 1; }
+        sed -i "s|$old|$new|" "$f"
+    done
+fi
 # The worker entry and its helpers load pkg/threads or pkg/single from the directory above.
 cp src/js/*.js pkg/
 echo "[build] pkg/$FLAVOUR: $(du -h "pkg/$FLAVOUR/airprover_bg.wasm" | cut -f1) wasm in $(($(date +%s) - start)) s" >&2

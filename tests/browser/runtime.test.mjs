@@ -193,6 +193,18 @@ describe('runtime', () => {
     assert.ok(out.memory[0] > 0, 'wasm memory per worker is reported');
   });
 
+  test('the package prints nothing on the console: loading both builds and proving', async (t) => {
+    for (const isolated of [true, false]) {
+      const p = await page(t, { isolated });
+      await p.evaluate(async (claim) => {
+        const prover = await airprover.createProver({ manifestUrl: '/keys/manifest.json', threads: 2, workers: 2 });
+        await Promise.all([prover.submit(claim).result, prover.submit({ ...claim, campaignId: '77' }).result]);
+        prover.terminate();
+      }, fx.claims[CIRCUIT]);
+      assert.deepEqual(p.messages, [], `console of the ${isolated ? 'isolated' : 'plain'} page`);
+    }
+  });
+
   test('progress events arrive during proving with increasing percent', async (t) => {
     const p = await page(t);
     const events = await p.evaluate(async (claim) => {

@@ -17,13 +17,18 @@ export async function launch() {
   return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ARGS });
 }
 
-/** A new page that records page errors and console errors into `page.problems`. */
+/**
+ * A new page that records page errors and console errors into `page.problems`, and every console
+ * message (any type, the workers' included) into `page.messages`.
+ */
 export async function openPage(browser, url) {
   const context = await browser.newContext();
   const page = await context.newPage();
   page.problems = [];
+  page.messages = [];
   page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
+    page.messages.push(`${m.type()}: ${m.text()}`);
     if (m.type() === 'error') page.problems.push(`console.error: ${m.text()} (${m.location().url})`);
   });
   await page.goto(url);
