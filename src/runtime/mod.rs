@@ -9,6 +9,7 @@ pub mod cache_key;
 pub mod code;
 pub mod durable;
 pub mod fallback;
+pub mod limits;
 pub mod lru;
 pub mod metrics;
 pub mod proof_cache;

@@ -269,9 +269,16 @@ describe('runtime', () => {
         () => 'no error',
         (e) => e.code,
       );
+      // setTimeout keeps at most 2^31 - 1 ms; 2^31 would fire at once.
+      const longTimeout = await airprover.createProver({ manifestUrl: '/keys/manifest.json', timeoutMs: 2 ** 31 }).then(
+        () => 'no error',
+        (e) => `${e.name}:${e.code}`,
+      );
       const prover = await airprover.createProver({ manifestUrl: '/keys/manifest.json', capacity: 1 });
       const out = {
         creating,
+        longTimeout,
+        longJobTimeout: codeOf(() => prover.submit(claim, { timeoutMs: 2 ** 31 })),
         missing,
         badJson: codeOf(() => prover.submit('{')),
         badPriority: codeOf(() => prover.submit(claim, { priority: 'URGENT' })),
@@ -287,6 +294,8 @@ describe('runtime', () => {
     }, fx.claims[CIRCUIT]);
     assert.deepEqual(out, {
       creating: 'AirproverError:INVALID_INPUT',
+      longTimeout: 'AirproverError:INVALID_INPUT',
+      longJobTimeout: 'AirproverError:INVALID_INPUT',
       missing: 'KEY_NOT_FOUND',
       badJson: 'AirproverError:INVALID_JSON',
       badPriority: 'AirproverError:INVALID_INPUT',

@@ -43,6 +43,7 @@ use crate::runtime::cache_key::proof_cache_key;
 use crate::runtime::code::ErrorCode;
 use crate::runtime::durable::{self, DurableJob};
 use crate::runtime::fallback::{Build, PageCapabilities};
+use crate::runtime::limits;
 use crate::runtime::proof_cache::ProofRecord;
 use crate::runtime::scheduler::{
     CacheAnswer, Command, JobId, JobState, Scheduler, Submission, WorkerId,
@@ -863,7 +864,7 @@ impl Inner {
             entry.percent = 0.0;
             entry.timeout = timeout_ms.map(|ms| {
                 let weak = self.me.clone();
-                Timeout::new(ms.min(u32::MAX as f64) as u32, move || {
+                Timeout::new(limits::timer_delay(ms), move || {
                     if let Some(inner) = weak.upgrade() {
                         let mut fx = Effects::default();
                         {
@@ -936,7 +937,7 @@ impl Inner {
         }
         // Rounded up, plus a margin: a timer that fires a fraction of a millisecond before `at_ms`
         // would find nothing due, and the scheduler arms no second wake-up for it.
-        let delay = ((at_ms - now_ms()).ceil() + 2.0).clamp(0.0, u32::MAX as f64) as u32;
+        let delay = limits::timer_delay((at_ms - now_ms()).ceil() + 2.0);
         let weak = self.me.clone();
         let timer = Timeout::new(delay, move || {
             if let Some(inner) = weak.upgrade() {

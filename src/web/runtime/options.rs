@@ -7,6 +7,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::runtime::fallback::{choose_build, Build, PageCapabilities};
+use crate::runtime::limits;
 use crate::runtime::lru::LruBounds;
 use crate::runtime::queue::Priority;
 use crate::runtime::quota::QuotaLimits;
@@ -232,14 +233,14 @@ impl RuntimeOptions {
         }
         let options: RuntimeOptions = serde_wasm_bindgen::from_value(value.clone())
             .map_err(|e| bad_argument("options", e.to_string()))?;
-        let positive = |name: &str, v: Option<f64>| match v {
-            Some(x) if !(x.is_finite() && x > 0.0) => {
-                Err(bad_argument(name, "must be a positive number"))
-            }
-            _ => Ok(()),
+        let duration = |name: &str, v: Option<f64>| match v {
+            Some(x) => limits::timer_ms(x)
+                .map(drop)
+                .map_err(|e| bad_argument(name, e)),
+            None => Ok(()),
         };
-        positive("options.idleTimeoutMs", options.idle_timeout_ms)?;
-        positive("options.timeoutMs", options.timeout_ms)?;
+        duration("options.idleTimeoutMs", options.idle_timeout_ms)?;
+        duration("options.timeoutMs", options.timeout_ms)?;
         if options.workers == Some(0) || options.workers.is_some_and(|w| w > 16) {
             return Err(bad_argument("options.workers", "must be 1 to 16"));
         }
@@ -250,8 +251,8 @@ impl RuntimeOptions {
             return Err(bad_argument("options.capacity", "must be at least 1"));
         }
         if let Some(b) = options.backoff {
-            positive("options.backoff.baseMs", b.base_ms)?;
-            positive("options.backoff.maxMs", b.max_ms)?;
+            duration("options.backoff.baseMs", b.base_ms)?;
+            duration("options.backoff.maxMs", b.max_ms)?;
             if b.factor.is_some_and(|f| !(f.is_finite() && f >= 1.0)) {
                 return Err(bad_argument("options.backoff.factor", "must be at least 1"));
             }
@@ -434,11 +435,9 @@ impl SubmitOptions {
         }
         let v = get("timeoutMs");
         if present(&v) {
-            let ms = v.as_f64().filter(|x| x.is_finite() && *x > 0.0);
-            o.timeout_ms =
-                Some(ms.ok_or_else(|| {
-                    bad_argument("options.timeoutMs", "must be a positive number")
-                })?);
+            let ms = limits::timer_ms(v.as_f64().unwrap_or(f64::NAN))
+                .map_err(|e| bad_argument("options.timeoutMs", e))?;
+            o.timeout_ms = Some(ms);
         }
         let v = get("maxRetries");
         if present(&v) {
