@@ -22,7 +22,7 @@
 // the cold one in each round; default 2),
 // BENCH_ONLY (comma list of native,wasm,snarkjs), BENCH_SNARKJS_CIRCUITS (the circuits snarkjs
 // runs on; default all),
-// BENCH_BUILDS (wasm builds, default single,threads), BENCH_NO_README=1 (leave README.md and
+// BENCH_BUILDS (wasm builds, default single,threaded), BENCH_NO_README=1 (leave README.md and
 // docs/ alone), BENCH_RENDER_ONLY=1 (measure nothing: README.md's section and the chart again
 // from target/bench/browser.json).
 import { execFileSync, spawn } from 'node:child_process';
@@ -409,7 +409,7 @@ async function main() {
   };
   const runs = Number(process.env.BENCH_RUNS ?? 2);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
-  const builds = (process.env.BENCH_BUILDS ?? 'single,threads').split(',');
+  const builds = (process.env.BENCH_BUILDS ?? 'single,threaded').split(',');
   try {
     for (const id of circuits) {
       // Every input first (snarkjs's zkey can take minutes the first time), then the timings.

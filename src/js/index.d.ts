@@ -273,6 +273,8 @@ export interface Status {
   threads: number;
   /** Why this build, in words (e.g. the page is not cross-origin isolated). */
   reason: string;
+  /** THREADS_UNAVAILABLE once a worker asked for the threaded build came up single-threaded; else null. */
+  code: 'THREADS_UNAVAILABLE' | null;
   crossOriginIsolated: boolean;
   workers: number;
   terminated: boolean;

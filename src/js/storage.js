@@ -35,17 +35,40 @@ function upgrade(db, oldVersion) {
   }
 }
 
-/** An Error with a `code`: STORAGE_FULL for quota errors, STORAGE_UNAVAILABLE, STORAGE_ERROR. */
-function storageError(e, fallback = 'STORAGE_ERROR') {
-  const name = e?.name ?? '';
-  const code = name === 'QuotaExceededError' ? 'STORAGE_FULL' : fallback;
-  return Object.assign(new Error(`${code}: ${e?.message ?? e}`), { code, cause: e });
+// Errors. Every code here is one of the ErrorCode union (index.d.ts, src/runtime/code.rs): the
+// runtime reads `code`, `quota` and `trap` of what crosses to it and decides the rest.
+
+/** An Error with a stable `code`, and any other fields. */
+export function coded(code, message, fields = {}) {
+  return Object.assign(new Error(`${code}: ${message}`), { code, ...fields });
+}
+
+/**
+ * Whatever was thrown, as a plain object that survives postMessage (an Error's own fields do
+ * not): `{ name, code, message, trap, quota }`, `code` null where it had none, `trap` whether a
+ * WebAssembly instance trapped (a Rust panic or an abort: that instance is unusable), `quota` as
+ * storageError sets it. The runtime
+ * turns it into a code: `ErrorCode::of_worker_failure` in src/runtime/code.rs.
+ */
+export function plainError(e) {
+  return {
+    name: String(e?.name ?? 'Error'),
+    code: typeof e?.code === 'string' ? e.code : null,
+    message: String(e?.message ?? e),
+    trap: e instanceof WebAssembly.RuntimeError,
+    quota: e?.quota === true,
+  };
+}
+
+/** A failed storage request: IO_ERROR, with `quota` true when the origin's quota is exhausted. */
+function storageError(e) {
+  return coded('IO_ERROR', String(e?.message ?? e), { quota: e?.name === 'QuotaExceededError', cause: e });
 }
 
 /**
  * Opens the database `name`, creating or upgrading its schema. `onClose(reason)` is called once
  * if the connection closes later (another tab upgrades the schema, or the browser closes it).
- * Rejects with STORAGE_UNAVAILABLE where IndexedDB is missing, refused (some private modes) or
+ * Rejects with IO_ERROR where IndexedDB is missing, refused (some private modes) or
  * blocked by another tab for too long.
  */
 export function openStorage(name, onClose) {
@@ -55,20 +78,20 @@ export function openStorage(name, onClose) {
       if (typeof indexedDB === 'undefined' || indexedDB === null) throw new Error('IndexedDB is not available');
       request = indexedDB.open(name, SCHEMA_VERSION);
     } catch (e) {
-      reject(storageError(e, 'STORAGE_UNAVAILABLE'));
+      reject(storageError(e));
       return;
     }
     let timer = null;
     request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion);
     request.onblocked = () => {
       timer = setTimeout(
-        () => reject(storageError(new Error('another tab keeps an older version open'), 'STORAGE_UNAVAILABLE')),
+        () => reject(storageError(new Error('another tab keeps an older version open'))),
         BLOCKED_TIMEOUT_MS,
       );
     };
     request.onerror = () => {
       clearTimeout(timer);
-      reject(storageError(request.error, 'STORAGE_UNAVAILABLE'));
+      reject(storageError(request.error));
     };
     request.onsuccess = () => {
       clearTimeout(timer);
@@ -330,10 +353,6 @@ export function unlockJob(id) {
   heldLocks.delete(id);
 }
 
-function coded(code, message) {
-  return Object.assign(new Error(`${code}: ${message}`), { code });
-}
-
 async function sha256Hex(bytes) {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -412,7 +431,7 @@ export async function loadKey(db, key, onProgress) {
     try {
       await put(db, 'keys', { sha256: key.sha256, url: key.url, bytes, size: bytes.length, storedAt: Date.now() });
     } catch (e) {
-      storeError = { code: e.code ?? 'STORAGE_ERROR', message: e.message };
+      storeError = plainError(e);
     }
   }
   return { bytes, source: 'network', evicted, storeError };

@@ -7,13 +7,14 @@
 //   { type: 'airprover:job-progress', id, progress: { stage, fraction } }   (zero or more)
 //   { type: 'airprover:key-event', id, event: { source, evicted?, storeError? } }  (when a key loads)
 //   { type: 'airprover:job-result', id, value: { proof, publicSignals }, ms, memoryBytes }
-//   { type: 'airprover:job-error', id, error: { name, code, message, retryable }, memoryBytes }
+//   { type: 'airprover:job-error', id, error: { name, code, message, trap }, memoryBytes }
+// (the runtime decides the error's code from it: ErrorCode::of_worker_failure in src/runtime/code.rs)
 //
 // Proving keys stay loaded between jobs (one LoadedKey per key URL): the first job of a circuit
 // reads the key from IndexedDB or downloads it (storage.js's loadKey: either way its SHA-256 is
 // checked against the manifest), and parses it once.
 
-import { loadKey as loadKeyBytes, openStorage } from './storage.js';
+import { coded, loadKey as loadKeyBytes, openStorage, plainError } from './storage.js';
 
 const keys = new Map(); // key url -> Promise<LoadedKey>
 const databases = new Map(); // database name -> Promise<IDBDatabase | null>
@@ -97,10 +98,6 @@ class InjectedCrash extends Error {
   }
 }
 
-function coded(code, message) {
-  return Object.assign(new Error(`${code}: ${message}`), { code });
-}
-
 /** Reads a key from the key cache or the network (checked against the pinned SHA-256), and parses it. */
 async function loadKey(mod, key, storage, onProgress, onEvent) {
   const db = await database(storage);
@@ -125,19 +122,3 @@ async function badKey(mod, key, storage) {
   }
 }
 
-/** An error as a plain object that survives postMessage, with out-of-memory recognised. */
-function plainError(e) {
-  const message = String(e?.message ?? e);
-  if (e instanceof RangeError || /out of memory|memory allocation|could not allocate|Memory\.grow/i.test(message)) {
-    return { name: 'RangeError', code: 'OUT_OF_MEMORY', message, retryable: true };
-  }
-  if (e instanceof WebAssembly.RuntimeError) {
-    return { name: 'RuntimeError', code: 'WORKER_CRASHED', message, retryable: true };
-  }
-  return {
-    name: e?.name ?? 'Error',
-    code: e?.code ?? 'PROOF_FAILED',
-    message,
-    retryable: e?.retryable ?? true,
-  };
-}

@@ -123,6 +123,36 @@ impl ErrorCode {
         matches!(self, ErrorCode::OutOfMemory | ErrorCode::WorkerCrashed)
     }
 
+    /// The code of a failure a prover worker reported for a job (`plainError` in src/js/storage.js:
+    /// the thrown value's `name`, its `code` if it had a string one, its `message`, and whether a
+    /// WebAssembly instance trapped). Out of memory first (a `RangeError`, or a message that says
+    /// an allocation failed), then a trap (the instance is unusable: WORKER_CRASHED, so that the
+    /// worker is replaced), then the error's own code. A code this table does not have, or none,
+    /// is INTERNAL: a bug to report, never mistaken for a crash.
+    pub fn of_worker_failure(
+        name: &str,
+        code: Option<&str>,
+        message: &str,
+        trap: bool,
+    ) -> ErrorCode {
+        const OUT_OF_MEMORY: [&str; 5] = [
+            "out of memory",
+            "memory allocation",
+            "could not allocate",
+            "array buffer allocation failed",
+            "memory.grow",
+        ];
+        let lower = message.to_ascii_lowercase();
+        if name == "RangeError" || OUT_OF_MEMORY.iter().any(|m| lower.contains(m)) {
+            return ErrorCode::OutOfMemory;
+        }
+        if trap {
+            return ErrorCode::WorkerCrashed;
+        }
+        code.and_then(|c| c.parse().ok())
+            .unwrap_or(ErrorCode::Internal)
+    }
+
     /// The code of a core error (every `crate::Error::code()` is one of these).
     pub fn of(error: &crate::Error) -> ErrorCode {
         error.code().parse().unwrap_or(ErrorCode::Internal)
@@ -147,6 +177,105 @@ mod tests {
             assert_eq!(code.as_str().parse::<ErrorCode>(), Ok(*code));
         }
         assert!("NOPE".parse::<ErrorCode>().is_err());
+    }
+
+    /// The single-quoted words of `text` after `prefix`, up to the next `end`.
+    fn quoted_codes(text: &str, prefix: &str, end: &str) -> Vec<String> {
+        let start = text.find(prefix).expect("the declaration is there") + prefix.len();
+        let body = &text[start..start + text[start..].find(end).unwrap()];
+        body.split('\'')
+            .skip(1)
+            .step_by(2)
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn the_declarations_and_the_readme_name_exactly_these_codes() {
+        let ours: std::collections::BTreeSet<String> = ErrorCode::ALL
+            .iter()
+            .map(|c| c.as_str().to_string())
+            .collect();
+        let dts =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/js/index.d.ts"))
+                .unwrap();
+        let union: std::collections::BTreeSet<String> =
+            quoted_codes(&dts, "export type ErrorCode =", ";")
+                .into_iter()
+                .collect();
+        assert_eq!(union, ours, "index.d.ts's ErrorCode union");
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let table = &readme[readme
+            .find("| code | category | retried | meaning |")
+            .unwrap()..];
+        let table = &table[..table.find("\n\n").unwrap()];
+        let listed: std::collections::BTreeSet<String> = table
+            .lines()
+            .skip(2)
+            .flat_map(|row| {
+                let first = row.split('|').nth(1).unwrap_or_default();
+                first
+                    .split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(listed, ours, "README's error table");
+    }
+
+    #[test]
+    fn a_worker_failure_gets_its_code_here() {
+        let of = ErrorCode::of_worker_failure;
+        assert_eq!(
+            of("AirproverError", Some("PATH_MISMATCH"), "x", false),
+            ErrorCode::PathMismatch
+        );
+        assert_eq!(
+            of("Error", Some("NETWORK"), "HTTP 503", false),
+            ErrorCode::Network
+        );
+        // Out of memory, however the browser words it; before a trap, since both may hold.
+        assert_eq!(
+            of(
+                "RangeError",
+                None,
+                "WebAssembly.Memory.grow(): Maximum memory size exceeded",
+                false
+            ),
+            ErrorCode::OutOfMemory
+        );
+        assert_eq!(
+            of(
+                "RuntimeError",
+                None,
+                "Out of memory: Cannot allocate Wasm memory",
+                true
+            ),
+            ErrorCode::OutOfMemory
+        );
+        assert_eq!(
+            of(
+                "Error",
+                Some("PROOF_FAILED"),
+                "memory allocation of 8 bytes failed",
+                false
+            ),
+            ErrorCode::OutOfMemory
+        );
+        // A trap (a panic, an abort): the instance is unusable.
+        assert_eq!(
+            of("RuntimeError", None, "unreachable", true),
+            ErrorCode::WorkerCrashed
+        );
+        // Unknown or missing codes are internal errors, not crashes.
+        assert_eq!(of("Error", Some("PANIC"), "x", false), ErrorCode::Internal);
+        assert_eq!(
+            of("TypeError", None, "x is undefined", false),
+            ErrorCode::Internal
+        );
     }
 
     #[test]

@@ -508,6 +508,23 @@ impl Scheduler {
         }
     }
 
+    /// A worker started with `build`. A worker asked for the threaded build comes up with the
+    /// single one when threads do not start there: from then on every worker is single-threaded,
+    /// and the answer is THREADS_UNAVAILABLE, for the status line. Otherwise None.
+    pub fn worker_started(
+        &mut self,
+        worker: WorkerId,
+        build: Build,
+        now_ms: f64,
+    ) -> Option<ErrorCode> {
+        let fell_back = build == Build::Single && self.config.build == Build::Threaded;
+        if fell_back {
+            self.config.build = Build::Single;
+        }
+        self.worker_ready(worker, now_ms);
+        fell_back.then_some(ErrorCode::ThreadsUnavailable)
+    }
+
     /// Progress of a running job.
     pub fn progress(&mut self, job: JobId, worker: WorkerId, fraction: f64) {
         if let Some(j) = self.jobs.get_mut(&job) {

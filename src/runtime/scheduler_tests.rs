@@ -521,3 +521,55 @@ fn no_job_is_lost_under_churn() {
         assert!(s.job(id).unwrap().state.is_final());
     }
 }
+
+#[test]
+fn a_worker_that_comes_up_single_threaded_makes_every_later_worker_single() {
+    let mut s = Scheduler::new(config(), 2);
+    let job = s.submit(submission(1, Priority::Normal), 0.0).unwrap().0;
+    let spawned: Vec<(WorkerId, Build)> = s
+        .take_commands()
+        .into_iter()
+        .filter_map(|c| match c {
+            Command::SpawnWorker { worker, build } => Some((worker, build)),
+            _ => None,
+        })
+        .collect();
+    assert!(!spawned.is_empty());
+    assert!(spawned.iter().all(|(_, b)| *b == Build::Threaded));
+    let (w, _) = spawned[0];
+    assert_eq!(
+        s.worker_started(w, Build::Single, 1.0),
+        Some(ErrorCode::ThreadsUnavailable)
+    );
+    assert_eq!(s.stats().build, "single");
+    // The job runs on it all the same.
+    assert!(matches!(
+        s.job(job).unwrap().state,
+        JobState::Running { .. }
+    ));
+    // A worker started afterwards is asked for the single build, and says nothing new.
+    s.failed(job, w, ErrorCode::WorkerCrashed, 2.0);
+    let respawned = s.take_commands().into_iter().find_map(|c| match c {
+        Command::SpawnWorker { worker, build } => Some((worker, build)),
+        _ => None,
+    });
+    let (w2, build) = respawned.expect("the crashed worker is replaced");
+    assert_eq!(build, Build::Single);
+    assert_eq!(s.worker_started(w2, Build::Single, 3.0), None);
+}
+
+#[test]
+fn a_threaded_worker_as_asked_reports_nothing() {
+    let mut s = Scheduler::new(config(), 1);
+    s.submit(submission(1, Priority::Normal), 0.0).unwrap();
+    let w = s
+        .take_commands()
+        .into_iter()
+        .find_map(|c| match c {
+            Command::SpawnWorker { worker, .. } => Some(worker),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(s.worker_started(w, Build::Threaded, 1.0), None);
+    assert_eq!(s.stats().build, "threaded");
+}

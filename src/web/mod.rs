@@ -14,6 +14,7 @@
 pub mod clock;
 pub mod error;
 pub mod hash;
+pub mod js;
 pub mod loaded_key;
 pub mod prover;
 pub mod remote;

@@ -4,12 +4,13 @@
 //! are stringified first), results plain JS objects. Errors are thrown `AirproverError`s with a
 //! stable `code` ([`super::error`]); bad input never panics.
 
-use js_sys::{Function, Object, Reflect, Uint8Array};
+use js_sys::{Function, Object, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use super::clock;
 use super::error::{bad_argument, to_js, JsResult};
+use super::js::set;
 use crate::api;
 use crate::field::MAX_SAFE_INTEGER;
 use crate::prover::Progress;
@@ -276,9 +277,4 @@ pub(crate) fn serialize<T: Serialize + ?Sized>(
     value
         .serialize(serializer)
         .map_err(|e| bad_argument("output", e.to_string()))
-}
-
-pub(crate) fn set(target: &Object, key: &str, value: &JsValue) {
-    // Setting a data property on a fresh plain object cannot fail.
-    let _ = Reflect::set(target, &JsValue::from_str(key), value);
 }

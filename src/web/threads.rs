@@ -50,9 +50,8 @@ impl ThreadingInfo {
 #[wasm_bindgen(js_name = threadingInfo, unchecked_return_type = "ThreadingInfo")]
 pub fn threading_info() -> JsValue {
     let info = ThreadingInfo::current();
-    let out = js_sys::Object::new();
-    // Setting data properties on a fresh object cannot fail.
-    let _ = js_sys::Reflect::set(&out, &"threaded".into(), &info.threaded.into());
-    let _ = js_sys::Reflect::set(&out, &"threads".into(), &(info.threads as u32).into());
-    out.into()
+    super::js::object(&[
+        ("threaded", info.threaded.into()),
+        ("threads", (info.threads as u32).into()),
+    ])
 }

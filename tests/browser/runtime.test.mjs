@@ -193,6 +193,69 @@ describe('runtime', () => {
     assert.ok(out.memory[0] > 0, 'wasm memory per worker is reported');
   });
 
+  test('threaded asked for where threads cannot start: THREADS_UNAVAILABLE in the status, proved single-threaded', async (t) => {
+    const p = await page(t, { isolated: false });
+    const out = await p.evaluate(async (claim) => {
+      const prover = await airprover.createProver({ manifestUrl: '/keys/manifest.json', build: 'threaded' });
+      const before = prover.status.value;
+      const result = await prover.submit(claim).result;
+      const status = prover.status.value;
+      const stats = prover.stats.value;
+      prover.terminate();
+      return { before, status, statsBuild: stats.build, signals: result.publicSignals.length };
+    }, fx.claims[CIRCUIT]);
+    assert.equal(out.before.code, null);
+    assert.equal(out.signals, 5);
+    assert.equal(out.status.code, 'THREADS_UNAVAILABLE');
+    assert.equal(out.status.build, 'single');
+    assert.equal(out.statsBuild, 'single', 'stats and status agree');
+    assert.equal(out.status.threads, 1);
+    assert.match(out.status.reason, /threaded build did not start in the worker \(.*SharedArrayBuffer/);
+    assert.deepEqual(p.messages, [], 'the fallback is reported in the status, not on the console');
+  });
+
+  test('index.d.ts declares what the runtime returns: error fields, stats and status keys', async (t) => {
+    const dts = readFileSync(join(ROOT, 'src/js/index.d.ts'), 'utf8');
+    /** The member names of `interface name` (optional ones marked with `?`). */
+    const members = (name) => {
+      const body = dts.slice(dts.indexOf(`export interface ${name} `)).split('\n}')[0];
+      return [...body.matchAll(/^  (\w+)(\??):/gm)].map(([, k, opt]) => k + opt);
+    };
+    const required = (name) => members(name).filter((k) => !k.endsWith('?')).sort();
+    const p = await page(t);
+    const out = await p.evaluate(async (claim) => {
+      // `message` and `stack` are Error's own; `name` is set on each error.
+      const keysOf = (e) => [...new Set(['name', ...Object.keys(e)])].filter((k) => k !== 'stack').sort();
+      const errors = {};
+      // A standalone function's error, a submit refusal, and a job that ended.
+      await airprover.init();
+      try { airprover.poseidonHash(['not a number']); } catch (e) { errors.standalone = { keys: keysOf(e), e: { ...e } }; }
+      const prover = await airprover.createProver({ manifestUrl: '/keys/manifest.json' });
+      try { prover.submit('{'); } catch (e) { errors.submit = { keys: keysOf(e), e: { ...e } }; }
+      const job = prover.submit(claim);
+      job.cancel();
+      await job.result.catch((e) => { errors.job = { keys: keysOf(e), e: { ...e } }; });
+      await prover.submit({ ...claim, campaignId: '31' }).result;
+      const stats = Object.keys(prover.stats.value).sort();
+      const status = Object.keys(prover.status.value).sort();
+      prover.terminate();
+      return { errors, stats, status };
+    }, fx.claims[CIRCUIT]);
+    const declared = required('AirproverError');
+    for (const [where, { keys, e }] of Object.entries(out.errors)) {
+      assert.deepEqual(keys, declared, `${where}: the fields of an AirproverError`);
+      assert.equal(typeof e.retryable, 'boolean', where);
+      assert.equal(typeof e.fallback, 'boolean', where);
+      assert.ok(Array.isArray(e.attempts), where);
+      assert.match(e.category, /^(input|key|prover|resource|runtime|cancelled)$/, where);
+      assert.match(e.severity, /^(info|error|critical)$/, where);
+    }
+    assert.equal(out.errors.standalone.e.code, 'INVALID_INPUT');
+    assert.equal(out.errors.job.e.code, 'CANCELLED');
+    assert.deepEqual(out.stats, required('Stats'), 'prover.stats keys');
+    assert.deepEqual(out.status, required('Status'), 'prover.status keys');
+  });
+
   test('the package prints nothing on the console: loading both builds and proving', async (t) => {
     for (const isolated of [true, false]) {
       const p = await page(t, { isolated });

@@ -17,6 +17,7 @@ use crate::claim::Claim;
 use crate::prover::keys::{read_verifying_key, Validation};
 use crate::prover::VerifyingKey;
 use crate::runtime::proof_cache::{CacheStats, ProofRecord, Rejection};
+use crate::web::js::object;
 
 /// What the proof cache answered.
 #[derive(Debug)]
@@ -184,16 +185,7 @@ impl Caches {
         }
         let store_error = get("storeError");
         if !store_error.is_undefined() && !store_error.is_null() {
-            let message = js_sys::Reflect::get(&store_error, &"message".into())
-                .ok()
-                .and_then(|m| m.as_string())
-                .unwrap_or_default();
-            let full = js_sys::Reflect::get(&store_error, &"code".into())
-                .ok()
-                .and_then(|c| c.as_string())
-                .as_deref()
-                == Some("STORAGE_FULL");
-            self.failed("storing a proving key", &StorageError { full, message });
+            self.failed("storing a proving key", &StorageError::from_js(store_error));
         }
         self.changed.set(true);
     }
@@ -232,16 +224,13 @@ impl Caches {
                         self.failed("refreshing a cached proof", &e);
                     }
                 }
-                let value = js_sys::Object::new();
                 let json = serde_wasm_bindgen::Serializer::json_compatible();
                 let proof = record.proof.serialize(&json).unwrap_or(JsValue::NULL);
                 let signals = record
                     .public_signals
                     .serialize(&json)
                     .unwrap_or(JsValue::NULL);
-                let _ = js_sys::Reflect::set(&value, &"proof".into(), &proof);
-                let _ = js_sys::Reflect::set(&value, &"publicSignals".into(), &signals);
-                Lookup::Hit(value.into())
+                Lookup::Hit(object(&[("proof", proof), ("publicSignals", signals)]))
             }
             (Err(why), _) => {
                 if let Err(e) = storage.delete_proof(key).await {

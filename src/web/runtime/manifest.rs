@@ -7,6 +7,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::circuit::CircuitId;
 use crate::prover::manifest::KeyManifest as ManifestFile;
 use crate::web::error::to_js;
+use crate::web::js::object;
 use crate::Error;
 
 /// A proving key's location and pinned hash.
@@ -25,12 +26,12 @@ pub struct KeyRef {
 impl KeyRef {
     /// `{ url, sha256, bytes }` for the worker.
     pub fn to_js(&self) -> JsValue {
-        let o = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&o, &"url".into(), &self.url.as_str().into());
-        let _ = js_sys::Reflect::set(&o, &"sha256".into(), &self.sha256.as_str().into());
-        let _ = js_sys::Reflect::set(&o, &"bytes".into(), &self.bytes.into());
-        let _ = js_sys::Reflect::set(&o, &"development".into(), &self.development.into());
-        o.into()
+        object(&[
+            ("url", self.url.as_str().into()),
+            ("sha256", self.sha256.as_str().into()),
+            ("bytes", self.bytes.into()),
+            ("development", self.development.into()),
+        ])
     }
 }
 

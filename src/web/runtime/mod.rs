@@ -50,6 +50,7 @@ use crate::runtime::scheduler::{
 };
 use crate::web::clock::now_ms;
 use crate::web::error::{bad_argument, to_js};
+use crate::web::js::{self, object};
 
 /// Consecutive worker spawn failures after which the runtime gives up.
 const MAX_SPAWN_FAILURES: u32 = 3;
@@ -109,6 +110,9 @@ struct Status {
     build: &'static str,
     threads: u32,
     reason: String,
+    /// THREADS_UNAVAILABLE once a worker asked for the threaded build came up single-threaded;
+    /// null otherwise.
+    code: Option<&'static str>,
     cross_origin_isolated: bool,
     workers: usize,
     terminated: bool,
@@ -173,6 +177,7 @@ impl Runtime {
                     build: build.as_str(),
                     threads,
                     reason,
+                    code: None,
                     cross_origin_isolated: page.cross_origin_isolated,
                     workers: 0,
                     terminated: false,
@@ -706,7 +711,7 @@ impl Inner {
     fn spawn_worker(&mut self, worker: WorkerId, build: Build) {
         let spawned = self
             .spawn
-            .call1(&JsValue::NULL, &build_name(build).into())
+            .call1(&JsValue::NULL, &build.as_str().into())
             .and_then(|w| {
                 w.dyn_into::<web_sys::Worker>()
                     .map_err(|_| "spawnWorker did not return a Worker".into())
@@ -750,15 +755,11 @@ impl Inner {
         w.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         w.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         // Threaded: the worker falls back to the single build by itself if threads do not start
-        // (and says so in its ready message); single: never try threads.
-        let requested = match build {
-            Build::Threaded => JsValue::UNDEFINED,
-            Build::Single => "single".into(),
-        };
+        // there, and says so in its ready message (then THREADS_UNAVAILABLE: see on_message).
         let init = object(&[
             ("type", "airprover:init".into()),
             ("threads", self.status.threads.into()),
-            ("build", requested),
+            ("build", build.as_str().into()),
         ]);
         let _ = w.post_message(&init);
         self.workers.insert(
@@ -985,22 +986,31 @@ impl Inner {
                     let threads = Reflect::get(&info, &"threads".into())
                         .ok()
                         .and_then(|v| v.as_f64());
-                    let build = Reflect::get(&data, &"build".into())
+                    let build = match Reflect::get(&data, &"build".into())
                         .ok()
-                        .and_then(|v| v.as_string());
+                        .and_then(|v| v.as_string())
+                        .as_deref()
+                    {
+                        Some("threaded") => Build::Threaded,
+                        _ => Build::Single,
+                    };
                     if let Some(h) = inner.workers.get_mut(&worker) {
                         h.threads = threads.unwrap_or(1.0) as u32;
                     }
-                    if build.as_deref() == Some("single") && inner.status.build == "threaded" {
-                        inner.status.build = "single";
+                    if let Some(code) = inner.scheduler.worker_started(worker, build, now) {
+                        let why = Reflect::get(&data, &"threadsError".into())
+                            .ok()
+                            .and_then(|v| v.as_string())
+                            .unwrap_or_else(|| "no reason given".into());
+                        inner.status.build = Build::Single.as_str();
                         inner.status.threads = 1;
-                        inner.status.reason =
-                            "single-threaded: the threaded build did not start in the worker"
-                                .into();
+                        inner.status.code = Some(code.as_str());
+                        inner.status.reason = format!(
+                            "single-threaded: the threaded build did not start in the worker ({why})"
+                        );
                     }
-                    inner.scheduler.worker_ready(worker, now);
                 }
-                ("airprover:error", None) => {
+                ("airprover:error", _) => {
                     // The worker could not even load the wasm. A few times: replace it; more:
                     // this page cannot run workers, and jobs must not wait forever.
                     inner.spawn_failures += 1;
@@ -1047,14 +1057,22 @@ impl Inner {
                 }
                 ("airprover:job-error", Some(job)) => {
                     let error = Reflect::get(&data, &"error".into()).unwrap_or(JsValue::UNDEFINED);
-                    let code_text = Reflect::get(&error, &"code".into())
+                    let text = |k: &str| {
+                        Reflect::get(&error, &k.into())
+                            .ok()
+                            .and_then(|v| v.as_string())
+                    };
+                    let trap = Reflect::get(&error, &"trap".into())
                         .ok()
-                        .and_then(|v| v.as_string())
-                        .unwrap_or_default();
-                    let message = Reflect::get(&error, &"message".into())
-                        .ok()
-                        .and_then(|v| v.as_string());
-                    let code = code_text.parse().unwrap_or(ErrorCode::WorkerCrashed);
+                        .and_then(|v| v.as_bool())
+                        .unwrap_or(false);
+                    let message = text("message");
+                    let code = ErrorCode::of_worker_failure(
+                        &text("name").unwrap_or_default(),
+                        text("code").as_deref(),
+                        message.as_deref().unwrap_or_default(),
+                        trap,
+                    );
                     if let Some(e) = inner.jobs.get_mut(&job) {
                         e.message = message;
                     }
@@ -1082,7 +1100,7 @@ impl Inner {
         }
         let value = progress_value(entry, eta, false);
         if let Some((_, attempt)) = state {
-            let _ = Reflect::set(&value, &"attempt".into(), &attempt.into());
+            js::set(&value, "attempt", &attempt.into());
         }
         entry.progress.set(value.clone(), fx);
         for s in &entry.subscribers {
@@ -1101,10 +1119,10 @@ impl Inner {
             .values()
             .map(|h| JsValue::from(h.memory_bytes))
             .collect();
-        let _ = Reflect::set(&value, &"threadsInUse".into(), &threads.into());
-        let _ = Reflect::set(&value, &"wasmMemoryPerWorker".into(), &memory);
+        js::set(&value, "threadsInUse", &threads.into());
+        js::set(&value, "wasmMemoryPerWorker", &memory);
         let cache = to_js_value(&*self.caches.stats.borrow());
-        let _ = Reflect::set(&value, &"cache".into(), &cache);
+        js::set(&value, "cache", &cache);
         self.stats_store.set(value, fx);
         if self.caches.take_changed() || self.cache_store.value().is_undefined() {
             self.cache_store.set(cache, fx);
@@ -1131,8 +1149,8 @@ impl Inner {
             .since(self.audit_copied)
             .map(|e| {
                 let v = to_js_value(e);
-                let _ = Reflect::set(&v, &"session".into(), &self.session.as_str().into());
-                let _ = Reflect::set(&v, &"wallMs".into(), &(wall + e.at_ms).into());
+                js::set(&v, "session", &self.session.as_str().into());
+                js::set(&v, "wallMs", &(wall + e.at_ms).into());
                 v
             })
             .collect();
@@ -1180,13 +1198,6 @@ fn default_message(code: ErrorCode) -> &'static str {
     }
 }
 
-fn build_name(build: Build) -> &'static str {
-    match build {
-        Build::Threaded => "threads",
-        Build::Single => "single",
-    }
-}
-
 fn page_capabilities() -> PageCapabilities {
     let global = js_sys::global();
     let get = |k: &str| Reflect::get(&global, &k.into()).unwrap_or(JsValue::UNDEFINED);
@@ -1199,15 +1210,6 @@ fn page_capabilities() -> PageCapabilities {
             .and_then(|v| v.as_f64())
             .unwrap_or(1.0) as u32,
     }
-}
-
-/// A plain JS object from key/value pairs.
-fn object(pairs: &[(&str, JsValue)]) -> JsValue {
-    let o = js_sys::Object::new();
-    for (k, v) in pairs {
-        let _ = Reflect::set(&o, &(*k).into(), v);
-    }
-    o.into()
 }
 
 /// A serde value as a plain JS object (maps as objects, not `Map`s).

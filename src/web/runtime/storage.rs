@@ -15,6 +15,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::runtime::durable::DurableJob;
 use crate::runtime::lru::{Lru, LruBounds, LruEntry};
 use crate::runtime::proof_cache::ProofRecord;
+use crate::web::js;
 
 #[wasm_bindgen(module = "/src/js/storage.js")]
 extern "C" {
@@ -66,16 +67,19 @@ pub struct StorageError {
 }
 
 impl StorageError {
-    fn from_js(e: JsValue) -> Self {
-        let code = Reflect::get(&e, &"code".into())
+    /// The one reading of a storage failure from JS: storage.js's IO_ERROR, `quota` true when the
+    /// origin's quota is exhausted (a request's rejection, or a worker's `storeError`).
+    pub fn from_js(e: JsValue) -> Self {
+        let quota = Reflect::get(&e, &"quota".into())
             .ok()
-            .and_then(|c| c.as_string());
+            .and_then(|q| q.as_bool())
+            .unwrap_or(false);
         let message = Reflect::get(&e, &"message".into())
             .ok()
             .and_then(|m| m.as_string())
             .unwrap_or_else(|| format!("{e:?}"));
         StorageError {
-            full: code.as_deref() == Some("STORAGE_FULL"),
+            full: quota,
             message,
         }
     }
@@ -189,7 +193,7 @@ impl Storage {
         let closure = Closure::<dyn FnMut(Array) -> JsValue>::new(move |results: Array| {
             let writes = decide.take().map(|d| d(results)).unwrap_or_default();
             let out = js_sys::Object::new();
-            let _ = Reflect::set(&out, &"writes".into(), &array(writes));
+            js::set(&out, "writes", &array(writes));
             out.into()
         });
         let done = call(js_update(
@@ -272,7 +276,7 @@ impl Storage {
                 .iter()
                 .find(|v| field_str(v, "key").as_deref() == Some(key.as_str()))
                 .map(|v| {
-                    let _ = Reflect::set(&v, &"lastUsed".into(), &(tick as f64).into());
+                    js::set(&v, "lastUsed", &(tick as f64).into());
                     vec![write("put", "proofs", v)]
                 })
                 .unwrap_or_default()
