@@ -95,8 +95,14 @@ export interface ProofResult {
   proof: SnarkjsProof;
   /** `[root, campaignId, claimant, nullifier, threshold | score]`, decimal strings. */
   publicSignals: string[];
-  /** A proof made by the server (`remote`): its circuit, and who made it. */
-  circuit?: string;
+  /**
+   * The circuit the proof is for: the claim's own, or a smaller one the caller accepted in
+   * `fallbackCircuits` after OUT_OF_MEMORY. Verify it with this circuit's key.
+   */
+  circuit: string;
+  /** SHA-256 (hex) of that circuit's verifying key file, as the manifest pins it. */
+  verifyingKeySha256: string;
+  /** A proof made by the server (`remote`): who made it. */
   remote?: { url: string; id: string; worker: string; publicKey: string; signature: string };
 }
 
@@ -149,7 +155,7 @@ export interface ProverOptions {
   /**
    * Opt-in: prove on an operator's `airprover serve` (README "Server"). THE CLAIM, ITS SECRET
    * INCLUDED, THEN GOES TO THAT SERVER. `when: 'fallback'` (default): only a job the device cannot
-   * prove (OUT_OF_MEMORY after the smaller-circuit fallback, WORKER_CRASHED); `'always'`: every
+   * prove (OUT_OF_MEMORY after its retries and any accepted fallback, WORKER_CRASHED); `'always'`: every
    * job (its `id` is then negative). The server's proof is checked on the page (circuit, public
    * signals, the manifest's verifying key) before `result` resolves.
    */
@@ -186,6 +192,11 @@ export interface SubmitOptions {
   /** For quotas. */
   userId?: string;
   onProgress?: (progress: Progress) => void;
+  /**
+   * Smaller circuits (same rule and depth) whose proof you accept after OUT_OF_MEMORY. Default
+   * none: the job stays on the claim's circuit. The result's `circuit` says which was proved.
+   */
+  fallbackCircuits?: string[];
 }
 
 /** One submission. */

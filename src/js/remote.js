@@ -232,13 +232,14 @@ class RemoteTask {
       throw airproverError('VERIFY_FAILED', "the server's public signals are not the claim's: not returned");
     }
     const vk = await this.keys.verifyingKey(claim.circuit);
-    if (!verify(vk, result.proof, signals)) {
+    if (!verify(vk.bytes, result.proof, signals)) {
       throw airproverError('VERIFY_FAILED', "the server's proof does not verify with the manifest's verifying key: not returned");
     }
     return {
       proof: result.proof,
       publicSignals: signals,
       circuit: result.circuit,
+      verifyingKeySha256: vk.sha256,
       remote: { url: this.remote.url, id: this.id, worker: result.worker, publicKey: result.publicKey, signature: result.signature },
     };
   }
@@ -253,7 +254,10 @@ function refusal(response, body) {
   return e;
 }
 
-/** The manifest's verifying keys, fetched once each and checked against their pinned SHA-256. */
+/**
+ * The manifest's verifying keys, fetched once each and checked against their pinned SHA-256:
+ * `{ bytes, sha256 }`.
+ */
 class ManifestKeys {
   constructor(manifestUrl) {
     this.url = new URL(manifestUrl, globalThis.location?.href).href;
@@ -286,7 +290,7 @@ class ManifestKeys {
     if (hex !== entry.sha256) {
       throw airproverError('KEY_INTEGRITY', `${entry.name}: its SHA-256 is not the manifest's`);
     }
-    return bytes;
+    return { bytes, sha256: hex };
   }
 }
 

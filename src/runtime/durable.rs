@@ -49,6 +49,9 @@ pub struct DurableJob {
     /// The job's own per-attempt timeout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<f64>,
+    /// The circuits it may fall back to ([`Submission::fallback_circuits`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback_circuits: Vec<String>,
     /// Wall-clock submission time (ms since the Unix epoch).
     pub submitted_at: f64,
     /// How many runtimes started running it (see [`MAX_RUNS`]).
@@ -66,6 +69,7 @@ impl DurableJob {
             user_id: s.user_id.clone(),
             max_retries: s.max_retries,
             timeout_ms: s.timeout_ms,
+            fallback_circuits: s.fallback_circuits.iter().map(|c| c.to_string()).collect(),
             submitted_at,
             runs: 0,
         }
@@ -84,12 +88,18 @@ impl DurableJob {
         }
         let claim = Claim::from_json(&self.claim).map_err(|e| e.to_string())?;
         let priority: Priority = self.priority.parse()?;
+        let fallback_circuits = self
+            .fallback_circuits
+            .iter()
+            .map(|c| c.parse().map_err(|e: crate::Error| e.to_string()))
+            .collect::<Result<_, _>>()?;
         Ok(Submission {
             claim,
             priority,
             user_id: self.user_id.clone(),
             max_retries: self.max_retries,
             timeout_ms: self.timeout_ms,
+            fallback_circuits,
         })
     }
 }
@@ -130,6 +140,7 @@ mod tests {
             user_id: Some("u1".into()),
             max_retries: Some(1),
             timeout_ms: None,
+            fallback_circuits: vec!["threshold-d4-k1".parse().unwrap()],
         }
     }
 

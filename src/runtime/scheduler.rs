@@ -85,6 +85,9 @@ pub struct Submission {
     pub max_retries: Option<u32>,
     /// Per-attempt timeout in ms; None for the runtime's default.
     pub timeout_ms: Option<f64>,
+    /// The smaller circuits whose proof the caller accepts after OUT_OF_MEMORY (the result says
+    /// which circuit it is for). Empty, the default: the job stays on the circuit it names.
+    pub fallback_circuits: Vec<CircuitId>,
 }
 
 /// Where a job is.
@@ -169,6 +172,8 @@ pub struct Job {
     pub max_retries: u32,
     /// Per-attempt timeout.
     pub timeout_ms: Option<f64>,
+    /// Circuits it may fall back to ([`Submission::fallback_circuits`]).
+    pub fallback_circuits: Vec<CircuitId>,
     /// State.
     pub state: JobState,
     /// Attempts started.
@@ -436,7 +441,14 @@ impl Scheduler {
                 message: "the prover was terminated".into(),
             });
         }
-        let key = s.claim.to_canonical_json().to_string();
+        // Identical claims share a job only if they accept the same circuits.
+        let mut key = s.claim.to_canonical_json().to_string();
+        if !s.fallback_circuits.is_empty() {
+            let mut ids: Vec<String> = s.fallback_circuits.iter().map(|c| c.to_string()).collect();
+            ids.sort();
+            ids.dedup();
+            key.push_str(&format!("\u{0}fallback:{}", ids.join(",")));
+        }
         if let Some(&id) = self.in_flight.get(&key) {
             let job = self.jobs.get_mut(&id).expect("in-flight jobs are kept");
             job.subscribers += 1;
@@ -479,6 +491,7 @@ impl Scheduler {
                 user_id: s.user_id,
                 max_retries: s.max_retries.unwrap_or(self.config.max_retries),
                 timeout_ms: s.timeout_ms.or(self.config.timeout_ms),
+                fallback_circuits: s.fallback_circuits,
                 claim: s.claim,
                 state,
                 attempts: 0,
@@ -795,7 +808,6 @@ impl Scheduler {
 
     fn attempt_failed(&mut self, job: JobId, code: ErrorCode, now_ms: f64) {
         let backoff = self.config.backoff;
-        let circuits = self.config.circuits.clone();
         let j = self.jobs.get_mut(&job).expect("a running job is kept");
         j.history.push(Attempt {
             attempt: j.attempts,
@@ -805,7 +817,14 @@ impl Scheduler {
         });
         j.fraction = 0.0;
         if code == ErrorCode::OutOfMemory {
-            if let Some(smaller) = fallback::smaller_circuit(&j.claim, &circuits) {
+            // Only circuits the caller accepts and the manifest has keys for.
+            let allowed: Vec<CircuitId> = j
+                .fallback_circuits
+                .iter()
+                .filter(|c| self.config.circuits.contains(c))
+                .cloned()
+                .collect();
+            if let Some(smaller) = fallback::smaller_circuit(&j.claim, &allowed) {
                 j.claim = smaller;
                 j.state = JobState::Queued;
                 self.queue.push_front(job, j.priority);

@@ -19,6 +19,7 @@ fn submission(seed: u64) -> Submission {
         user_id: None,
         max_retries: None,
         timeout_ms: None,
+        fallback_circuits: Vec::new(),
     }
 }
 

@@ -25,6 +25,7 @@ fn submission(seed: u64, priority: Priority) -> Submission {
         user_id: None,
         max_retries: None,
         timeout_ms: None,
+        fallback_circuits: Vec::new(),
     }
 }
 
@@ -320,8 +321,9 @@ fn timeout_is_retryable_and_stale_timers_are_ignored() {
     assert!(s.succeeded(job, w2, 1020.0));
 }
 
-#[test]
-fn out_of_memory_falls_back_to_a_smaller_circuit() {
+/// A scheduler whose manifest has three circuits of one family, and a claim of the largest that
+/// a smaller one can prove, submitted accepting `fallbacks`; its worker ran out of memory.
+fn out_of_memory_with(fallbacks: &[&str]) -> (Scheduler, JobId) {
     let big: Claim = Claim::from_value(
         &sample(&"threshold-d6-k8".parse().unwrap(), 30, 4)
             .unwrap()
@@ -344,14 +346,47 @@ fn out_of_memory_falls_back_to_a_smaller_circuit() {
         user_id: None,
         max_retries: None,
         timeout_ms: None,
+        fallback_circuits: fallbacks.iter().map(|c| c.parse().unwrap()).collect(),
     };
     let job = s.submit(sub, 0.0).unwrap().0;
     let w = ready_worker(&mut s, 0.0);
     s.failed(job, w, ErrorCode::OutOfMemory, 1.0);
+    (s, job)
+}
+
+#[test]
+fn out_of_memory_falls_back_to_a_smaller_circuit_the_caller_accepts() {
+    let (s, job) = out_of_memory_with(&["threshold-d6-k6", "threshold-d6-k2"]);
     let j = s.job(job).unwrap();
     assert_eq!(j.state, JobState::Queued);
     assert_ne!(j.circuit(), "threshold-d6-k8");
     assert!(j.claim.sum() >= j.claim.target);
+}
+
+#[test]
+fn out_of_memory_stays_on_the_named_circuit_unless_the_caller_accepts_another() {
+    // By default none: the job retries its own circuit, whose proof the caller's contract checks.
+    for accepted in [&[][..], &["threshold-d6-k4"][..], &["exact-d6-k2"][..]] {
+        let (s, job) = out_of_memory_with(accepted);
+        let j = s.job(job).unwrap();
+        assert!(
+            matches!(j.state, JobState::RetryWait { .. }),
+            "{accepted:?}"
+        );
+        assert_eq!(j.circuit(), "threshold-d6-k8", "{accepted:?}");
+    }
+}
+
+#[test]
+fn identical_claims_accepting_other_circuits_do_not_share_a_job() {
+    let mut s = Scheduler::new(config(), 1);
+    let a = submission(1, Priority::Normal);
+    let mut b = submission(1, Priority::Normal);
+    b.fallback_circuits = vec!["threshold-d4-k1".parse().unwrap()];
+    let (ja, _) = s.submit(a, 0.0).unwrap();
+    let (jb, dedup) = s.submit(b, 0.0).unwrap();
+    assert!(!dedup);
+    assert_ne!(ja, jb);
 }
 
 #[test]
@@ -478,6 +513,7 @@ fn no_job_is_lost_under_churn() {
                     user_id: None,
                     max_retries: None,
                     timeout_ms: None,
+                    fallback_circuits: Vec::new(),
                 },
                 now,
             )

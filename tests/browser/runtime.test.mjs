@@ -2,12 +2,13 @@
 // timeouts, the single-threaded fallback, progress, terminate, and a 200-job load test.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { launch, openPage } from './support/browser.mjs';
-import { CIRCUIT, ROOT, fixture } from './support/fixture.mjs';
+import { CIRCUIT, CLI, ROOT, fixture } from './support/fixture.mjs';
 import { startServer } from './support/server.mjs';
 
 let browser;
@@ -35,9 +36,21 @@ function offCurveKeys() {
   return dir;
 }
 
+/** A copy of the keys with a smaller circuit of the same family, for the OUT_OF_MEMORY fallback. */
+const SMALLER = 'threshold-d4-k1';
+function keysWithSmaller() {
+  const dir = join(fx.dir, 'fallback-keys');
+  cpSync(join(fx.dir, 'keys'), dir, { recursive: true });
+  if (!JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).circuits.some((c) => c.id === SMALLER)) {
+    execFileSync(CLI, ['setup', '--circuit', SMALLER, '--out', dir, '--seed', '1'], { stdio: 'ignore' });
+  }
+  return dir;
+}
+
 before(async () => {
   fx = fixture([CIRCUIT]);
   const badKeys = offCurveKeys();
+  const fallbackKeys = keysWithSmaller();
   browser = await launch();
   for (const isolated of [true, false]) {
     servers[isolated] = await startServer({
@@ -46,6 +59,7 @@ before(async () => {
         '/pkg/': join(ROOT, 'pkg'),
         '/keys/': join(fx.dir, 'keys'),
         '/off-curve-keys/': badKeys,
+        '/fallback-keys/': fallbackKeys,
         '/': import.meta.dirname,
       },
     });
@@ -235,11 +249,11 @@ describe('runtime', () => {
       const job = prover.submit(claim);
       job.cancel();
       await job.result.catch((e) => { errors.job = { keys: keysOf(e), e: { ...e } }; });
-      await prover.submit({ ...claim, campaignId: '31' }).result;
+      const result = Object.keys(await prover.submit({ ...claim, campaignId: '31' }).result).sort();
       const stats = Object.keys(prover.stats.value).sort();
       const status = Object.keys(prover.status.value).sort();
       prover.terminate();
-      return { errors, stats, status };
+      return { errors, stats, status, result };
     }, fx.claims[CIRCUIT]);
     const declared = required('AirproverError');
     for (const [where, { keys, e }] of Object.entries(out.errors)) {
@@ -253,7 +267,61 @@ describe('runtime', () => {
     assert.equal(out.errors.standalone.e.code, 'INVALID_INPUT');
     assert.equal(out.errors.job.e.code, 'CANCELLED');
     assert.deepEqual(out.stats, required('Stats'), 'prover.stats keys');
+    const declaredResult = members('ProofResult').map((k) => k.replace('?', ''));
+    for (const k of out.result) assert.ok(declaredResult.includes(k), `ProofResult declares ${k}`);
+    for (const k of required('ProofResult')) assert.ok(out.result.includes(k), `a result has ${k}`);
     assert.deepEqual(out.status, required('Status'), 'prover.status keys');
+  });
+
+  test('after OUT_OF_MEMORY the proof is of the claimed circuit unless the caller accepts a smaller one; the result says which', async (t) => {
+    const p = await page(t);
+    const out = await p.evaluate(async ({ claim, smaller }) => {
+      const manifest = await (await fetch('/fallback-keys/manifest.json')).json();
+      const vkSha = (id) => manifest.circuits.find((c) => c.id === id).files.verifyingKey.sha256;
+      const run = async (options) => {
+        const prover = await airprover.createProver({
+          manifestUrl: '/fallback-keys/manifest.json',
+          faultInjection: { oomAtStage: 'msm-h', times: 1 },
+          backoff: { baseMs: 10 },
+          storage: false, // each run proves: no proof from the one before
+        });
+        try {
+          const r = await prover.submit(claim, options).result;
+          const vk = new Uint8Array(await (await fetch(`/fallback-keys/${r.circuit}.vk`)).arrayBuffer());
+          return {
+            circuit: r.circuit,
+            vkMatches: r.verifyingKeySha256 === vkSha(r.circuit),
+            verifies: airprover.verify(vk, r.proof, r.publicSignals),
+            kinds: prover.auditLog().map((e) => e.kind),
+          };
+        } finally {
+          prover.terminate();
+        }
+      };
+      await airprover.init();
+      const prover = await airprover.createProver({ manifestUrl: '/fallback-keys/manifest.json' });
+      const codeOf = (options) => {
+        try {
+          prover.submit(claim, options);
+          return 'no error';
+        } catch (e) {
+          return e.code;
+        }
+      };
+      const bad = { notArray: codeOf({ fallbackCircuits: smaller }), unknown: codeOf({ fallbackCircuits: ['nope'] }) };
+      prover.terminate();
+      return { byDefault: await run(undefined), accepted: await run({ fallbackCircuits: [smaller] }), bad };
+    }, { claim: { ...fx.claims[CIRCUIT], threshold: '1' }, smaller: SMALLER });
+    assert.equal(out.byDefault.circuit, CIRCUIT, 'no fallback the caller did not accept');
+    assert.ok(!out.byDefault.kinds.includes('fell-back'), out.byDefault.kinds.join());
+    assert.ok(out.byDefault.kinds.includes('retried'), out.byDefault.kinds.join());
+    assert.equal(out.accepted.circuit, SMALLER, out.accepted.kinds.join());
+    assert.ok(out.accepted.kinds.includes('fell-back'), out.accepted.kinds.join());
+    for (const r of [out.byDefault, out.accepted]) {
+      assert.ok(r.vkMatches, 'verifyingKeySha256 is the manifest pin of the result circuit');
+      assert.equal(r.verifies, true, 'the proof verifies with the key of the circuit the result names');
+    }
+    assert.deepEqual(out.bad, { notArray: 'INVALID_INPUT', unknown: 'UNKNOWN_CIRCUIT' });
   });
 
   test('the package prints nothing on the console: loading both builds and proving', async (t) => {

@@ -338,6 +338,7 @@ impl Inner {
             user_id: options.user_id.clone(),
             max_retries: options.max_retries,
             timeout_ms: options.timeout_ms,
+            fallback_circuits: options.fallback_circuits.clone(),
         };
         let now = now_ms();
         let (record, stored) = match origin {
@@ -662,6 +663,7 @@ impl Inner {
                 user_id: submission.user_id.clone(),
                 max_retries: submission.max_retries,
                 timeout_ms: submission.timeout_ms,
+                fallback_circuits: submission.fallback_circuits.clone(),
                 ..SubmitOptions::default()
             };
             let mut fx = Effects::default();
@@ -898,6 +900,13 @@ impl Inner {
                 entry.stage = "done";
                 entry.percent = 100.0;
                 let value = entry.result.take().unwrap_or(JsValue::NULL);
+                // Which circuit the proof is for (a fallback may have changed it), and its key.
+                if let Some(circuit) = self.scheduler.job(job).map(|j| j.circuit()) {
+                    if let Some(vk) = self.manifest.verifying_key(&circuit) {
+                        js::set(&value, "verifyingKeySha256", &vk.sha256.as_str().into());
+                    }
+                    js::set(&value, "circuit", &circuit.into());
+                }
                 for s in &entry.subscribers {
                     fx.call(s.resolve.clone(), vec![value.clone()]);
                 }

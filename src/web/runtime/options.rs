@@ -6,6 +6,7 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::circuit::CircuitId;
 use crate::runtime::fallback::{choose_build, Build, PageCapabilities};
 use crate::runtime::limits;
 use crate::runtime::lru::LruBounds;
@@ -395,9 +396,12 @@ pub struct SubmitOptions {
     pub user_id: Option<String>,
     /// Called with every progress value.
     pub on_progress: Option<js_sys::Function>,
+    /// Smaller circuits whose proof the caller accepts after OUT_OF_MEMORY. Default none.
+    pub fallback_circuits: Vec<CircuitId>,
 }
 
-const SUBMIT_KEYS: [&str; 6] = [
+const SUBMIT_KEYS: [&str; 7] = [
+    "fallbackCircuits",
     "priority",
     "signal",
     "timeoutMs",
@@ -455,6 +459,23 @@ impl SubmitOptions {
                 v.as_string()
                     .ok_or_else(|| bad_argument("options.userId", "must be a string"))?,
             );
+        }
+        let v = get("fallbackCircuits");
+        if present(&v) {
+            let bad = || {
+                bad_argument(
+                    "options.fallbackCircuits",
+                    "must be an array of circuit ids (e.g. ['threshold-d20-k4'])",
+                )
+            };
+            if !js_sys::Array::is_array(&v) {
+                return Err(bad());
+            }
+            for item in js_sys::Array::from(&v).iter() {
+                let id = item.as_string().ok_or_else(bad)?;
+                o.fallback_circuits
+                    .push(id.parse().map_err(crate::web::error::to_js)?);
+            }
         }
         let v = get("onProgress");
         if present(&v) {
