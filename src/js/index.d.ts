@@ -137,6 +137,8 @@ export interface ProverOptions {
   maxRetries?: number;
   /** Per-attempt timeout. Default none. */
   timeoutMs?: number;
+  /** A worker that sends nothing this long while it runs a job is stuck: ended, a retryable TIMEOUT. Default 120000. */
+  stallTimeoutMs?: number;
   /** Retry delay: min(maxMs, baseMs * factor^(n-1)), `jitter` of it random. */
   backoff?: { baseMs?: number; factor?: number; maxMs?: number; jitter?: number };
   /** Per-userId limits; past them submit throws RATE_LIMITED. */
@@ -306,6 +308,7 @@ export interface AuditEvent {
     | 'retried'
     | 'fell-back'
     | 'worker-crashed'
+    | 'stalled'
     | 'succeeded'
     | 'failed'
     | 'cancelled';

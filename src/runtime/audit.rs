@@ -29,6 +29,8 @@ pub enum EventKind {
     FellBack,
     /// A worker died under the job.
     WorkerCrashed,
+    /// The job's worker sent nothing for `stallTimeoutMs`: ended, the attempt is a TIMEOUT.
+    Stalled,
     /// Final: proved.
     Succeeded,
     /// Final: failed.

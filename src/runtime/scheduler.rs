@@ -37,6 +37,9 @@ pub struct Config {
     pub max_retries: u32,
     /// Per-attempt timeout unless the job says otherwise. Default none.
     pub timeout_ms: Option<f64>,
+    /// A running job whose worker sends nothing (no progress, no result) for this long is stuck:
+    /// the worker is ended and the attempt is a retryable TIMEOUT. Default 120 s; None: never.
+    pub stall_timeout_ms: Option<f64>,
     /// Retry delays.
     pub backoff: Backoff,
     /// Per-user limits. Default none.
@@ -61,6 +64,7 @@ impl Default for Config {
             idle_timeout_ms: 60_000.0,
             max_retries: 3,
             timeout_ms: None,
+            stall_timeout_ms: Some(120_000.0),
             backoff: Backoff::default(),
             quotas: QuotaLimits::default(),
             circuits: Vec::new(),
@@ -188,6 +192,8 @@ pub struct Job {
     pub error: Option<ErrorCode>,
     /// Progress of the running attempt, 0..=1.
     pub fraction: f64,
+    /// When its worker last sent word of the running attempt (its start, then each progress).
+    pub heard_ms: f64,
 }
 
 impl Job {
@@ -500,6 +506,7 @@ impl Scheduler {
                 submitted_ms: now_ms,
                 error: None,
                 fraction: 0.0,
+                heard_ms: now_ms,
             },
         );
         self.in_flight.insert(key, id);
@@ -538,11 +545,12 @@ impl Scheduler {
         fell_back.then_some(ErrorCode::ThreadsUnavailable)
     }
 
-    /// Progress of a running job.
-    pub fn progress(&mut self, job: JobId, worker: WorkerId, fraction: f64) {
+    /// Progress of a running job: word from its worker (see [`Config::stall_timeout_ms`]).
+    pub fn progress(&mut self, job: JobId, worker: WorkerId, fraction: f64, now_ms: f64) {
         if let Some(j) = self.jobs.get_mut(&job) {
             if matches!(j.state, JobState::Running { worker: w, .. } if w == worker) {
                 j.fraction = fraction.clamp(0.0, 1.0);
+                j.heard_ms = now_ms;
             }
         }
     }
@@ -660,6 +668,7 @@ impl Scheduler {
 
     /// Time passes: due retries are queued, idle workers past their timeout shut down.
     pub fn tick(&mut self, now_ms: f64) {
+        self.end_stalled(now_ms);
         let due: Vec<JobId> = self
             .jobs
             .values()
@@ -686,6 +695,35 @@ impl Scheduler {
             }
         }
         self.dispatch(now_ms);
+    }
+
+    /// Running jobs whose worker has been silent for the stall timeout: the worker is ended and
+    /// the attempt fails with TIMEOUT (retried like any timeout). For the others, a wake-up when
+    /// theirs would run out.
+    fn end_stalled(&mut self, now_ms: f64) {
+        let Some(stall_ms) = self.config.stall_timeout_ms else {
+            return;
+        };
+        let mut next: Option<f64> = None;
+        let mut stalled = Vec::new();
+        for j in self.jobs.values() {
+            if let JobState::Running { worker, .. } = j.state {
+                let deadline = j.heard_ms + stall_ms;
+                if deadline <= now_ms {
+                    stalled.push((j.id, worker));
+                } else {
+                    next = Some(next.map_or(deadline, |n: f64| n.min(deadline)));
+                }
+            }
+        }
+        for (job, worker) in stalled {
+            self.log(job, EventKind::Stalled, now_ms, Some(ErrorCode::Timeout));
+            self.replace_worker(worker);
+            self.attempt_failed(job, ErrorCode::Timeout, now_ms);
+        }
+        if let Some(at_ms) = next {
+            self.commands.push(Command::WakeAt { at_ms });
+        }
     }
 
     /// Ends everything: every unfinished job is rejected with TERMINATED, every worker ends.
@@ -898,6 +936,12 @@ impl Scheduler {
                 worker,
                 since_ms: now_ms,
             };
+            j.heard_ms = now_ms;
+            if let Some(stall_ms) = self.config.stall_timeout_ms {
+                self.commands.push(Command::WakeAt {
+                    at_ms: now_ms + stall_ms,
+                });
+            }
             let (attempt, timeout_ms) = (j.attempts, j.timeout_ms);
             self.workers.insert(worker, WorkerState::Busy { job });
             self.commands.push(Command::Run {

@@ -1,5 +1,6 @@
 //! The scheduler's decisions, event by event.
 
+use super::audit::EventKind;
 use super::code::ErrorCode;
 use super::fallback::Build;
 use super::queue::Priority;
@@ -162,7 +163,7 @@ fn lifecycle_and_state_transitions() {
         }
     );
     assert_eq!(s.job(job).unwrap().attempts, 1);
-    s.progress(job, w, 0.5);
+    s.progress(job, w, 0.5, 0.0);
     assert_eq!(s.eta_ms(job, 105.0), Some(100.0));
     assert!(
         !s.succeeded(job, w + 1, 6.0),
@@ -608,4 +609,64 @@ fn a_threaded_worker_as_asked_reports_nothing() {
         .unwrap();
     assert_eq!(s.worker_started(w, Build::Threaded, 1.0), None);
     assert_eq!(s.stats().build, "threaded");
+}
+
+#[test]
+fn a_silent_worker_is_ended_and_its_attempt_is_a_retryable_timeout() {
+    let mut s = Scheduler::new(
+        Config {
+            stall_timeout_ms: Some(1_000.0),
+            ..config()
+        },
+        1,
+    );
+    let job = s.submit(submission(1, Priority::Normal), 0.0).unwrap().0;
+    let w = ready_worker(&mut s, 0.0);
+    assert!(s
+        .take_commands()
+        .iter()
+        .any(|c| matches!(c, Command::WakeAt { at_ms } if *at_ms == 1_000.0)));
+    // Word from the worker keeps it alive past the first deadline.
+    s.progress(job, w, 0.3, 900.0);
+    s.tick(1_000.0);
+    assert!(matches!(
+        s.job(job).unwrap().state,
+        JobState::Running { .. }
+    ));
+    assert!(s
+        .take_commands()
+        .iter()
+        .any(|c| matches!(c, Command::WakeAt { at_ms } if *at_ms == 1_900.0)));
+    // Then silence.
+    s.tick(1_900.0);
+    let j = s.job(job).unwrap();
+    assert!(
+        matches!(j.state, JobState::RetryWait { .. }),
+        "{:?}",
+        j.state
+    );
+    assert_eq!(j.history.last().unwrap().code, "TIMEOUT");
+    let cmds = s.take_commands();
+    assert!(cmds
+        .iter()
+        .any(|c| matches!(c, Command::TerminateWorker { worker } if *worker == w)));
+    assert!(s.audit().since(0).any(|e| e.kind == EventKind::Stalled));
+}
+
+#[test]
+fn no_stall_timeout_means_a_silent_worker_is_left_alone() {
+    let mut s = Scheduler::new(
+        Config {
+            stall_timeout_ms: None,
+            ..config()
+        },
+        1,
+    );
+    let job = s.submit(submission(1, Priority::Normal), 0.0).unwrap().0;
+    ready_worker(&mut s, 0.0);
+    s.tick(1e9);
+    assert!(matches!(
+        s.job(job).unwrap().state,
+        JobState::Running { .. }
+    ));
 }

@@ -175,6 +175,31 @@ describe('runtime', () => {
     assert.equal(out.log.at(-1).attempt, 2);
   });
 
+  test('a worker that goes silent mid-proof is ended after stallTimeoutMs and the job retried', async (t) => {
+    const p = await page(t);
+    const out = await p.evaluate(async (claim) => {
+      const prover = await airprover.createProver({
+        manifestUrl: '/keys/manifest.json',
+        stallTimeoutMs: 1500,
+        backoff: { baseMs: 10 },
+        // Blocks the worker for 60 s at msm-h, once: no message can leave it meanwhile.
+        faultInjection: { stallAtStage: 'msm-h', stallMs: 60_000, times: 1 },
+      });
+      const start = performance.now();
+      const result = await prover.submit(claim).result;
+      const log = prover.auditLog();
+      prover.terminate();
+      return { ms: performance.now() - start, signals: result.publicSignals.length, log };
+    }, fx.claims[CIRCUIT]);
+    assert.equal(out.signals, 5);
+    const stalled = out.log.find((e) => e.kind === 'stalled');
+    assert.ok(stalled, out.log.map((e) => e.kind).join());
+    assert.equal(stalled.code, 'TIMEOUT');
+    assert.equal(out.log.at(-1).kind, 'succeeded');
+    assert.equal(out.log.at(-1).attempt, 2);
+    assert.ok(out.ms < 30_000, `ended the stuck worker well before its 60 s stall (${out.ms} ms)`);
+  });
+
   test('a page without COOP/COEP proves on the single-threaded build and says so', async (t) => {
     const p = await page(t, { isolated: false });
     const out = await p.evaluate(async (claim) => {

@@ -1042,7 +1042,7 @@ impl Inner {
                         .and_then(|v| v.as_f64())
                         .unwrap_or(0.0);
                     let (stage, percent) = overall(&stage, fraction);
-                    inner.scheduler.progress(job, worker, percent / 100.0);
+                    inner.scheduler.progress(job, worker, percent / 100.0, now);
                     if let Some(e) = inner.jobs.get_mut(&job) {
                         e.stage = stage;
                         e.percent = percent;
@@ -1200,7 +1200,9 @@ fn default_message(code: ErrorCode) -> &'static str {
     match code {
         ErrorCode::Cancelled => "cancelled",
         ErrorCode::Terminated => "the prover was terminated",
-        ErrorCode::Timeout => "the attempt took longer than timeoutMs",
+        ErrorCode::Timeout => {
+            "the attempt took longer than timeoutMs, or its worker sent nothing for stallTimeoutMs"
+        }
         ErrorCode::WorkerCrashed => "the worker died while proving",
         ErrorCode::OutOfMemory => "out of memory",
         _ => "the job failed",

@@ -36,6 +36,9 @@ pub struct RuntimeOptions {
     pub max_retries: Option<u32>,
     /// Default per-attempt timeout. Default none.
     pub timeout_ms: Option<f64>,
+    /// A worker silent this long while running a job is stuck (a retryable TIMEOUT). Default
+    /// 120000.
+    pub stall_timeout_ms: Option<f64>,
     /// Retry delays.
     pub backoff: Option<BackoffOptions>,
     /// Per-user limits.
@@ -242,6 +245,7 @@ impl RuntimeOptions {
         };
         duration("options.idleTimeoutMs", options.idle_timeout_ms)?;
         duration("options.timeoutMs", options.timeout_ms)?;
+        duration("options.stallTimeoutMs", options.stall_timeout_ms)?;
         if options.workers == Some(0) || options.workers.is_some_and(|w| w > 16) {
             return Err(bad_argument("options.workers", "must be 1 to 16"));
         }
@@ -309,6 +313,7 @@ impl RuntimeOptions {
             idle_timeout_ms: self.idle_timeout_ms.unwrap_or(d.idle_timeout_ms),
             max_retries: self.max_retries.unwrap_or(d.max_retries),
             timeout_ms: self.timeout_ms,
+            stall_timeout_ms: self.stall_timeout_ms.or(d.stall_timeout_ms),
             backoff: Backoff {
                 base_ms: b.and_then(|b| b.base_ms).unwrap_or(d.backoff.base_ms),
                 factor: b.and_then(|b| b.factor).unwrap_or(d.backoff.factor),
@@ -337,6 +342,7 @@ const RUNTIME_KEYS: &[&str] = &[
     "idleTimeoutMs",
     "maxRetries",
     "timeoutMs",
+    "stallTimeoutMs",
     "backoff",
     "quotas",
     "history",
