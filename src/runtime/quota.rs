@@ -30,12 +30,17 @@ impl Quotas {
         }
     }
 
-    /// Admits a submission by `user` at `now_ms`, or says which limit it breaks.
+    /// Admits a submission by `user` at `now_ms`, or says which limit it breaks. Users whose
+    /// submissions all left the window are forgotten here, so the maps hold only the users of the
+    /// last minute and those with unfinished jobs, however many user ids a page goes through.
     pub fn admit(&mut self, user: &str, now_ms: f64) -> Result<(), String> {
-        let recent = self.recent.entry(user.to_owned()).or_default();
-        while recent.front().is_some_and(|t| now_ms - t >= WINDOW_MS) {
-            recent.pop_front();
-        }
+        self.recent.retain(|_, times| {
+            while times.front().is_some_and(|t| now_ms - t >= WINDOW_MS) {
+                times.pop_front();
+            }
+            !times.is_empty()
+        });
+        let recent_count = self.recent.get(user).map_or(0, VecDeque::len);
         let active = self.active.get(user).copied().unwrap_or(0);
         if let Some(max) = self.limits.max_active {
             if active >= max {
@@ -45,22 +50,37 @@ impl Quotas {
             }
         }
         if let Some(max) = self.limits.max_per_minute {
-            if recent.len() >= max {
+            if recent_count >= max {
                 return Err(format!(
                     "user {user:?} submitted {max} jobs in the last minute (limit {max})"
                 ));
             }
         }
-        recent.push_back(now_ms);
+        if self.limits.max_per_minute.is_some() {
+            self.recent
+                .entry(user.to_owned())
+                .or_default()
+                .push_back(now_ms);
+        }
         *self.active.entry(user.to_owned()).or_default() += 1;
         Ok(())
     }
 
-    /// A job of `user` reached a final state.
+    /// A job of `user` reached a final state. A user with none left is forgotten.
     pub fn release(&mut self, user: &str) {
         if let Some(n) = self.active.get_mut(user) {
             *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.active.remove(user);
+            }
         }
+    }
+
+    /// How many users the maps hold (for tests and stats).
+    pub fn tracked_users(&self) -> usize {
+        let mut users: std::collections::HashSet<&String> = self.active.keys().collect();
+        users.extend(self.recent.keys());
+        users.len()
     }
 }
 
@@ -80,6 +100,41 @@ mod tests {
         assert!(q.admit("b", 2.0).is_ok(), "per user");
         q.release("a");
         assert!(q.admit("a", 3.0).is_ok());
+    }
+
+    #[test]
+    fn users_are_forgotten_when_nothing_of_theirs_is_left() {
+        let mut q = Quotas::new(QuotaLimits {
+            max_active: Some(5),
+            max_per_minute: Some(5),
+        });
+        for i in 0..2_000 {
+            let user = format!("user-{i}");
+            q.admit(&user, f64::from(i)).unwrap();
+            q.release(&user);
+        }
+        // Every one of them is still within the minute.
+        assert_eq!(q.tracked_users(), 2_000);
+        // A minute later one submission prunes them all.
+        q.admit("late", 2_000.0 + WINDOW_MS).unwrap();
+        assert_eq!(q.tracked_users(), 1);
+        q.release("late");
+        q.admit("later", 20_000.0 + 2.0 * WINDOW_MS).unwrap();
+        assert_eq!(q.tracked_users(), 1);
+    }
+
+    #[test]
+    fn without_a_minute_limit_nothing_is_kept_per_submission() {
+        let mut q = Quotas::new(QuotaLimits {
+            max_active: Some(1),
+            max_per_minute: None,
+        });
+        for i in 0..1_000 {
+            let user = format!("user-{i}");
+            q.admit(&user, 0.0).unwrap();
+            q.release(&user);
+        }
+        assert_eq!(q.tracked_users(), 0);
     }
 
     #[test]
