@@ -361,6 +361,43 @@ describe('runtime', () => {
     }
   });
 
+  test('a runtime freed without terminate() ends its workers and rejects its pending jobs', async (t) => {
+    const p = await page(t);
+    const out = await p.evaluate(async (claim) => {
+      // Every Worker the package makes, and whether it was ended.
+      const made = [];
+      const Original = window.Worker;
+      window.Worker = class extends Original {
+        constructor(...args) {
+          super(...args);
+          this.ended = false;
+          made.push(this);
+        }
+        terminate() {
+          this.ended = true;
+          super.terminate();
+        }
+      };
+      try {
+        const prover = await airprover.createProver({ manifestUrl: '/keys/manifest.json', workers: 2 });
+        await prover.submit(claim).result;
+        const pending = prover.submit({ ...claim, campaignId: '41' }).result.then(
+          () => 'resolved',
+          (e) => e.code,
+        );
+        const before = made.filter((w) => !w.ended).length;
+        prover.free();
+        const waited = new Promise((ok) => setTimeout(() => ok('still pending after 10 s'), 10_000));
+        return { before, after: made.filter((w) => !w.ended).length, pending: await Promise.race([pending, waited]) };
+      } finally {
+        window.Worker = Original;
+      }
+    }, fx.claims[CIRCUIT]);
+    assert.ok(out.before >= 1, `workers were running (${out.before})`);
+    assert.equal(out.after, 0, 'no worker outlives the runtime');
+    assert.equal(out.pending, 'TERMINATED');
+  });
+
   test('progress events arrive during proving with increasing percent', async (t) => {
     const p = await page(t);
     const events = await p.evaluate(async (claim) => {

@@ -61,12 +61,30 @@ pub struct Runtime {
     inner: Rc<RefCell<Inner>>,
 }
 
+impl Drop for Runtime {
+    /// `free()` (or `using`) without `terminate()`: the same end, so that no worker outlives the
+    /// runtime and no caller waits forever on a job (it rejects with TERMINATED).
+    fn drop(&mut self) {
+        if !self.inner.try_borrow().is_ok_and(|i| i.status.terminated) {
+            self.terminate();
+        }
+    }
+}
+
 struct WorkerHandle {
     worker: web_sys::Worker,
     _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
     _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
     memory_bytes: f64,
     threads: u32,
+}
+
+impl Drop for WorkerHandle {
+    /// A handle let go of ends its worker: a dropped JS handle does not, and the worker would run
+    /// on (holding its wasm memory) with nobody to hear it.
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
 }
 
 struct Subscriber {
@@ -231,7 +249,9 @@ impl Runtime {
     pub fn terminate(&self) {
         let mut fx = Effects::default();
         {
-            let mut inner = self.inner.borrow_mut();
+            let Ok(mut inner) = self.inner.try_borrow_mut() else {
+                return;
+            };
             let now = now_ms();
             inner.scheduler.terminate(now);
             inner.status.terminated = true;
@@ -483,9 +503,8 @@ impl Inner {
         match command {
             Command::SpawnWorker { worker, build } => self.spawn_worker(worker, build),
             Command::TerminateWorker { worker } => {
-                if let Some(h) = self.workers.remove(&worker) {
-                    h.worker.terminate();
-                }
+                // Dropping the handle ends the worker.
+                self.workers.remove(&worker);
             }
             Command::Run {
                 job,
