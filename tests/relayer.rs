@@ -458,9 +458,13 @@ async fn claims_are_sent_once_from_two_accounts_whatever_dies_on_the_way() {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let mut done = 0;
+        let mut open = Vec::new();
         for id in &ids {
-            if relayer.status(id).await.unwrap()["phase"] == "confirmed" {
+            let status = relayer.status(id).await.unwrap();
+            if status["phase"] == "confirmed" {
                 done += 1;
+            } else {
+                open.push(status);
             }
         }
         if done == ids.len() {
@@ -468,7 +472,7 @@ async fn claims_are_sent_once_from_two_accounts_whatever_dies_on_the_way() {
         }
         assert!(
             Instant::now() < deadline,
-            "{done} of {} confirmed",
+            "{done} of {} confirmed; the others: {open:?}",
             ids.len()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
