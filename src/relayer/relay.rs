@@ -431,11 +431,18 @@ impl Relayer {
     /// The claim's nonce is used, but by none of its own transactions: the account sent something
     /// the relayer did not. The claim fails (nothing of it was mined: it may be submitted again).
     async fn nonce_taken(&self, campaign: &Campaign, record: &ClaimRecord) -> RelayResult<Step> {
-        for tx in &record.txs {
+        // Read the record again: another worker that held the claim meanwhile (its lease taken
+        // over) may have recorded a replacement since `record` was read, and that one was mined.
+        let fresh = self.load(&record.id).await?;
+        if fresh.phase.is_final() || fresh.txs.len() != record.txs.len() {
+            return Ok(Step::Again);
+        }
+        for tx in &fresh.txs {
             if campaign.outcome(tx.hash).await?.is_some() {
                 return Ok(Step::Again);
             }
         }
+        let record = &fresh;
         let error = RelayError::new(
             RelayCode::Misconfigured,
             "the relayer account's nonce was used by a transaction the relayer did not send: is the account used elsewhere?",
