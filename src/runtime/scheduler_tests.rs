@@ -42,16 +42,20 @@ fn config() -> Config {
     }
 }
 
-/// Starts the worker the scheduler asks for; returns its id.
-fn ready_worker(s: &mut Scheduler, now: f64) -> WorkerId {
-    let w = s
-        .take_commands()
+/// The worker the scheduler asks to spawn (its pending commands are taken).
+fn spawned_worker(s: &mut Scheduler) -> WorkerId {
+    s.take_commands()
         .into_iter()
         .find_map(|c| match c {
             Command::SpawnWorker { worker, .. } => Some(worker),
             _ => None,
         })
-        .expect("a worker is spawned");
+        .expect("a worker is spawned")
+}
+
+/// Starts the worker the scheduler asks for; returns its id.
+fn ready_worker(s: &mut Scheduler, now: f64) -> WorkerId {
+    let w = spawned_worker(s);
     s.worker_ready(w, now);
     w
 }
@@ -599,14 +603,7 @@ fn a_worker_that_comes_up_single_threaded_makes_every_later_worker_single() {
 fn a_threaded_worker_as_asked_reports_nothing() {
     let mut s = Scheduler::new(config(), 1);
     s.submit(submission(1, Priority::Normal), 0.0).unwrap();
-    let w = s
-        .take_commands()
-        .into_iter()
-        .find_map(|c| match c {
-            Command::SpawnWorker { worker, .. } => Some(worker),
-            _ => None,
-        })
-        .unwrap();
+    let w = spawned_worker(&mut s);
     assert_eq!(s.worker_started(w, Build::Threaded, 1.0), None);
     assert_eq!(s.stats().build, "threaded");
 }
