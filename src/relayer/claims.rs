@@ -164,9 +164,12 @@ return {ARGV[1], tostring(n)}
 "#;
 
 const RECORD_TX: &str = r#"
--- KEYS: claim hash, events. ARGV: the transactions (JSON), the new one's hash, account, nonce.
-local phase = redis.call('HGET', KEYS[1], 'phase')
-if phase == 'confirmed' or phase == 'failed' then return 0 end
+-- KEYS: claim hash, events. ARGV: the transactions (JSON), the new one's hash, account, nonce,
+-- how many transactions the caller read (the list is only ever appended to: a caller that read
+-- fewer or more than are stored is working from a stale record and must not broadcast).
+local have = redis.call('HMGET', KEYS[1], 'phase', 'txs')
+if not have[1] or have[1] == 'confirmed' or have[1] == 'failed' then return 0 end
+if #cjson.decode(have[2]) ~= tonumber(ARGV[5]) then return 2 end
 redis.call('HSET', KEYS[1], 'txs', ARGV[1], 'phase', 'submitted')
 redis.call('XADD', KEYS[2], '*', 'type', 'submitted', 'data',
   cjson.encode({txHash = ARGV[2], account = ARGV[3], nonce = tonumber(ARGV[4])}))
@@ -174,13 +177,37 @@ return 1
 "#;
 
 const SETTLE: &str = r#"
--- KEYS: claim hash, events. ARGV: phase, outcome (JSON), ttl (s).
+-- KEYS: claim hash, events. ARGV: phase, outcome (JSON), ttl (s), 'unallocated' to settle only a
+-- claim that holds no nonce yet (or 'any').
 local phase = redis.call('HGET', KEYS[1], 'phase')
 if not phase or phase == 'confirmed' or phase == 'failed' then return 0 end
+if ARGV[4] == 'unallocated' and redis.call('HEXISTS', KEYS[1], 'nonce') == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'phase', ARGV[1], 'outcome', ARGV[2])
 redis.call('XADD', KEYS[2], '*', 'type', ARGV[1], 'data', ARGV[2])
 return 1
 "#;
+
+/// What [`Claims::record_tx`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// Recorded: the transaction may be broadcast.
+    Yes,
+    /// The claim has ended meanwhile: nothing recorded, nothing to broadcast.
+    Ended,
+    /// Another driver recorded a transaction since the caller read the claim: nothing recorded;
+    /// read the claim again.
+    Stale,
+}
+
+/// Which claims [`Claims::settle`] may end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettleIf {
+    /// Any claim that has not ended.
+    Open,
+    /// Only a claim that holds no nonce: once a nonce is allocated the claim must use it (an
+    /// account's later transactions wait behind it), and what the chain does with it decides.
+    Unallocated,
+}
 
 impl Claims {
     /// Over `redis`; creates the queue's consumer group if it is missing.
@@ -329,37 +356,46 @@ impl Claims {
     }
 
     /// Records a signed transaction before it is broadcast (a claim reclaimed later looks it up
-    /// instead of sending another). False when the claim has ended meanwhile.
+    /// instead of sending another). `txs` is what the caller read plus the new one: it is
+    /// recorded only if the stored list still holds exactly what the caller read.
     pub async fn record_tx(
         &self,
         id: &str,
         txs: &[SentTx],
         account: Address,
         nonce: u64,
-    ) -> RelayResult<bool> {
+    ) -> RelayResult<Recorded> {
         let mut redis = self.redis.clone();
         let newest = txs.last().map(|t| t.hash.to_string()).unwrap_or_default();
+        let encoded = serde_json::to_string(txs)
+            .map_err(|e| RelayError::new(RelayCode::Internal, format!("claim {id}: {e}")))?;
         let done: i64 = Script::new(RECORD_TX)
             .key(key(id))
             .key(events_key(id))
-            .arg(serde_json::to_string(txs).expect("serialisable"))
+            .arg(encoded)
             .arg(newest)
             .arg(account.to_string())
             .arg(nonce)
+            .arg(txs.len().saturating_sub(1))
             .invoke_async(&mut redis)
             .await?;
-        Ok(done == 1)
+        Ok(match done {
+            1 => Recorded::Yes,
+            2 => Recorded::Stale,
+            _ => Recorded::Ended,
+        })
     }
 
-    /// Ends the claim in `phase` with `outcome`, unless it has ended already; the record expires
-    /// `ttl_s` later (its nullifier index with it, once the chain holds the nullifier). True when
-    /// this call ended it.
+    /// Ends the claim in `phase` with `outcome`, unless it has ended already (or, with
+    /// [`SettleIf::Unallocated`], holds a nonce); the record expires `ttl_s` later. True when this
+    /// call ended it.
     pub async fn settle(
         &self,
         record: &ClaimRecord,
         phase: Phase,
         outcome: &Value,
         ttl_s: u64,
+        only: SettleIf,
     ) -> RelayResult<bool> {
         let mut redis = self.redis.clone();
         let done: i64 = Script::new(SETTLE)
@@ -368,6 +404,10 @@ impl Claims {
             .arg(phase.as_str())
             .arg(outcome.to_string())
             .arg(ttl_s)
+            .arg(match only {
+                SettleIf::Open => "any",
+                SettleIf::Unallocated => "unallocated",
+            })
             .invoke_async(&mut redis)
             .await?;
         if done == 1 {

@@ -15,12 +15,13 @@ use alloy::primitives::{Address, Bytes};
 use alloy::sol_types::SolCall;
 use rand::Rng;
 use redis::aio::ConnectionManager;
+use redis::Script;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::chain::{Broadcast, Campaign, CheckedClaim, Fees, Mined, ReputationAirdrop};
-use super::claims::{ClaimRecord, Claims, Phase, SentTx, GROUP, QUEUE};
+use super::claims::{ClaimRecord, Claims, Phase, Recorded, SentTx, SettleIf, GROUP, QUEUE};
 use super::config::{CampaignConfig, RelayerKey};
 use super::error::{RelayCode, RelayError, RelayResult};
 use crate::runtime::retry::{Backoff, Jitter};
@@ -222,72 +223,92 @@ impl Relayer {
 
     /// Follows the claim `id` until it ends, and returns its final phase. RPC and Redis failures
     /// are waited out with backoff; a revert (simulated or mined) ends the claim `failed` with the
-    /// contract's error. `crash` stops it at that step as if the process had died there (tests);
-    /// `lease` keeps the queue entry of this claim from going idle while it is followed.
+    /// contract's error. `crash` stops it at that step as if the process had died there (tests).
+    ///
+    /// With `lease` (the claim's queue entry and this worker's consumer name), the entry is kept
+    /// from going idle every third of a lease while the claim is followed, and following stops
+    /// (an error; the entry is not acknowledged) as soon as another worker owns the entry: two
+    /// drivers of one claim overlap at most until the next beat, and what one records first
+    /// wins (see [`Claims::record_tx`]).
     pub async fn drive(
         &self,
         id: &str,
         crash: Option<Crash>,
         lease: Option<(&str, &str)>,
     ) -> RelayResult<Phase> {
-        let mut jitter = Jitter::new(rand::thread_rng().gen());
-        let mut failures = 0u32;
+        let Some((entry, consumer)) = lease else {
+            return self.follow(id, crash).await;
+        };
+        let beat = (self.settings.lease / 3).max(Duration::from_millis(10));
+        let follow = self.follow(id, crash);
+        tokio::pin!(follow);
         loop {
-            if let Some((entry, consumer)) = lease {
-                self.touch(entry, consumer).await.ok();
-            }
-            match self.step(id, crash).await {
-                Ok(Step::Done(phase)) => return Ok(phase),
-                Ok(Step::Crashed) => {
-                    return Err(RelayError::new(RelayCode::Internal, "crashed on purpose"))
-                }
-                Ok(Step::Again) => failures = 0,
-                Ok(Step::Wait) => {
-                    failures = 0;
-                    self.pause(self.settings.poll, lease).await;
-                }
-                Err(e) if e.code.retryable() => {
-                    failures += 1;
-                    let delay = self.settings.backoff.delay_ms(failures, jitter.next_f64());
-                    tracing::warn!(
-                        claim = id,
-                        code = e.code.as_str(),
-                        "{}; retrying in {delay:.0} ms",
-                        e.message
-                    );
-                    self.pause(Duration::from_millis(delay as u64), lease).await;
-                }
-                Err(e) => {
-                    let record = self.load(id).await?;
-                    self.claims
-                        .settle(
-                            &record,
-                            Phase::Failed,
-                            &e.to_json(),
-                            self.settings.result_ttl_s,
-                        )
-                        .await?;
-                    return Ok(Phase::Failed);
+            tokio::select! {
+                result = &mut follow => return result,
+                _ = tokio::time::sleep(beat) => {
+                    if let Ok(false) = self.touch(entry, consumer).await {
+                        tracing::info!(claim = id, "another worker took the claim over");
+                        return Err(RelayError::new(
+                            RelayCode::Internal,
+                            "another worker took the claim over",
+                        ));
+                    }
                 }
             }
         }
     }
 
-    /// Waits `delay`, keeping the claim's queue entry leased all the while: a backoff longer
-    /// than the lease (the chain down for minutes) must not hand the claim to a second worker.
-    async fn pause(&self, delay: Duration, lease: Option<(&str, &str)>) {
-        let Some((entry, consumer)) = lease else {
-            return tokio::time::sleep(delay).await;
-        };
-        let beat = (self.settings.lease / 3).max(Duration::from_millis(10));
-        let end = tokio::time::Instant::now() + delay;
+    async fn follow(&self, id: &str, crash: Option<Crash>) -> RelayResult<Phase> {
+        let mut jitter = Jitter::new(rand::thread_rng().gen());
+        let mut failures = 0u32;
         loop {
-            let now = tokio::time::Instant::now();
-            if now >= end {
-                return;
+            let error = match self.step(id, crash).await {
+                Ok(Step::Done(phase)) => return Ok(phase),
+                Ok(Step::Crashed) => {
+                    return Err(RelayError::new(RelayCode::Internal, "crashed on purpose"))
+                }
+                Ok(Step::Again) => {
+                    failures = 0;
+                    continue;
+                }
+                Ok(Step::Wait) => {
+                    failures = 0;
+                    tokio::time::sleep(self.settings.poll).await;
+                    continue;
+                }
+                Err(e) => e,
+            };
+            if !error.code.retryable() {
+                // Final only for a claim with no nonce yet (nothing sent, no account waiting on
+                // it). A claim that holds one (another driver allocated it meanwhile, or the
+                // error came later) is followed on: the chain decides how it ends.
+                let record = self.load(id).await?;
+                if self
+                    .claims
+                    .settle(
+                        &record,
+                        Phase::Failed,
+                        &error.to_json(),
+                        self.settings.result_ttl_s,
+                        SettleIf::Unallocated,
+                    )
+                    .await?
+                {
+                    return Ok(Phase::Failed);
+                }
+                if record.phase.is_final() {
+                    continue;
+                }
             }
-            tokio::time::sleep((end - now).min(beat)).await;
-            self.touch(entry, consumer).await.ok();
+            failures += 1;
+            let delay = self.settings.backoff.delay_ms(failures, jitter.next_f64());
+            tracing::warn!(
+                claim = id,
+                code = error.code.as_str(),
+                "{}; retrying in {delay:.0} ms",
+                error.message
+            );
+            tokio::time::sleep(Duration::from_millis(delay as u64)).await;
         }
     }
 
@@ -351,7 +372,13 @@ impl Relayer {
                     ),
                 };
                 self.claims
-                    .settle(&record, phase, &outcome, self.settings.result_ttl_s)
+                    .settle(
+                        &record,
+                        phase,
+                        &outcome,
+                        self.settings.result_ttl_s,
+                        SettleIf::Open,
+                    )
                     .await?;
                 return Ok(Step::Done(phase));
             }
@@ -410,12 +437,15 @@ impl Relayer {
             tip: fees.tip,
             block,
         });
-        if !self
+        match self
             .claims
             .record_tx(&record.id, &txs, key.address(), nonce)
             .await?
         {
-            return Ok(());
+            Recorded::Yes => {}
+            // Ended, or another driver recorded a transaction since `record` was read: this one
+            // is never broadcast; the next step reads the claim again.
+            Recorded::Ended | Recorded::Stale => return Ok(()),
         }
         if crash == Some(Crash::AfterRecord) {
             return Ok(());
@@ -431,16 +461,37 @@ impl Relayer {
     /// The claim's nonce is used, but by none of its own transactions: the account sent something
     /// the relayer did not. The claim fails (nothing of it was mined: it may be submitted again).
     async fn nonce_taken(&self, campaign: &Campaign, record: &ClaimRecord) -> RelayResult<Step> {
+        // "Nonce too low" also answers while the node is mining a block that holds one of the
+        // claim's transactions and its receipt is not there yet: only a nonce below the
+        // account's count in the latest block is used for good.
+        if let Some((account, nonce)) = record.slot {
+            if campaign.mined_nonce(account).await? <= nonce {
+                return Ok(Step::Wait);
+            }
+        }
         // Read the record again: another worker that held the claim meanwhile (its lease taken
         // over) may have recorded a replacement since `record` was read, and that one was mined.
         let fresh = self.load(&record.id).await?;
         if fresh.phase.is_final() || fresh.txs.len() != record.txs.len() {
             return Ok(Step::Again);
         }
-        for tx in &fresh.txs {
-            if campaign.outcome(tx.hash).await?.is_some() {
-                return Ok(Step::Again);
+        // A node may count the nonce before it has stored the block's receipts (anvil does, while
+        // it mines): the receipts are looked for over a few polls before the nonce is called
+        // someone else's.
+        for poll in 0..NONCE_RECHECKS {
+            for tx in &fresh.txs {
+                if campaign.outcome(tx.hash).await?.is_some() {
+                    if poll > 0 {
+                        tracing::info!(
+                            claim = record.id,
+                            "receipt of {} found {poll} polls after its nonce was counted",
+                            tx.hash
+                        );
+                    }
+                    return Ok(Step::Again);
+                }
             }
+            tokio::time::sleep(self.settings.poll).await;
         }
         let record = &fresh;
         let error = RelayError::new(
@@ -453,6 +504,7 @@ impl Relayer {
                 Phase::Failed,
                 &error.to_json(),
                 self.settings.result_ttl_s,
+                SettleIf::Open,
             )
             .await?;
         Ok(Step::Done(Phase::Failed))
@@ -469,19 +521,18 @@ impl Relayer {
         Ok(&keys[(turn as usize) % keys.len()])
     }
 
-    /// Keeps the queue entry `entry` owned by `consumer` (its idle time back to zero).
-    async fn touch(&self, entry: &str, consumer: &str) -> RelayResult<()> {
+    /// Keeps the queue entry `entry` owned by `consumer` (its idle time back to zero), if
+    /// `consumer` still owns it: false when another worker has taken it over (or it is acknowledged).
+    async fn touch(&self, entry: &str, consumer: &str) -> RelayResult<bool> {
         let mut redis = self.claims.redis();
-        let _: redis::Value = redis::cmd("XCLAIM")
-            .arg(QUEUE)
+        let owned: i64 = Script::new(TOUCH)
+            .key(QUEUE)
             .arg(GROUP)
             .arg(consumer)
-            .arg(0)
             .arg(entry)
-            .arg("JUSTID")
-            .query_async(&mut redis)
+            .invoke_async(&mut redis)
             .await?;
-        Ok(())
+        Ok(owned == 1)
     }
 
     /// A relayer worker: follows queued claims (up to `concurrency` at once), takes over those
@@ -592,6 +643,17 @@ impl Relayer {
         }
     }
 }
+
+/// How many polls [`Relayer::nonce_taken`] looks for the receipts of a claim whose nonce is used.
+const NONCE_RECHECKS: u32 = 20;
+
+const TOUCH: &str = r#"
+-- KEYS: the queue. ARGV: group, consumer, entry.
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if #pending == 0 or pending[1][2] ~= ARGV[2] then return 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+return 1
+"#;
 
 enum Step {
     /// Go on at once.
