@@ -311,7 +311,8 @@ export interface AuditEvent {
     | 'stalled'
     | 'succeeded'
     | 'failed'
-    | 'cancelled';
+    | 'cancelled'
+    | 'internal';
   circuit: string;
   priority: Priority;
   attempt: number;

@@ -1,11 +1,13 @@
+// @ts-check
 // The dedicated module Worker that owns one instance of the airprover wasm module.
 //
 // Proving blocks for seconds and the threaded build waits on atomics, which the main thread may
 // not do, so the module lives here and the page talks to it by messages. The build copies this
 // file next to the two wasm-pack outputs:  pkg/prover-worker.js, pkg/threads/, pkg/single/.
 //
-// The runtime (src/web/runtime/) is its only user; the messages are the `WorkerMessage` and
-// `PageMessage` types of src/web/runtime/protocol.rs:
+// The runtime (src/web/runtime/) is its only user; the messages are the `PageMessage` and
+// `WorkerMessage` types of src/runtime/protocol.rs (serde), declared for this file in
+// protocol.d.ts and checked by `npm --prefix tests/browser run typecheck`:
 //   page -> worker  { type: 'airprover:init', threads, build: 'threaded' | 'single' }
 //   worker -> page  { type: 'airprover:ready', build: 'threaded' | 'single', info: { threaded, threads },
 //                     ms, threadsError? }   (threadsError: why the threaded build did not start)
@@ -18,6 +20,14 @@
 
 import { plainError } from './storage.js';
 import { runJob } from './worker-jobs.js';
+
+/** @typedef {import('./protocol').PageMessage} PageMessage */
+/** @typedef {import('./protocol').WorkerMessage} WorkerMessage */
+
+/** Every message to the page goes through here, so each is checked against the protocol. */
+function post(/** @type {WorkerMessage} */ message) {
+  postMessage(message);
+}
 
 let loaded = null; // Promise<{ mod, exports, build, info, threadsError? }>
 
@@ -50,20 +60,20 @@ async function load(threads, build) {
   return { mod, exports, build: 'single', info: mod.threadingInfo(), threadsError };
 }
 
-self.addEventListener('message', async ({ data }) => {
+self.addEventListener('message', async (/** @type {MessageEvent<PageMessage>} */ { data }) => {
   if (data == null || typeof data.type !== 'string' || !data.type.startsWith('airprover:')) return;
   const start = performance.now();
   if (data.type === 'airprover:init') {
     loaded ??= load(Math.max(1, data.threads | 0 || navigator.hardwareConcurrency || 1), data.build);
     try {
       const { build, info, threadsError } = await loaded;
-      postMessage({ type: 'airprover:ready', build, info, ms: performance.now() - start, threadsError });
+      post({ type: 'airprover:ready', build, info, ms: performance.now() - start, threadsError });
     } catch (e) {
-      postMessage({ type: 'airprover:error', error: plainError(e) });
+      post({ type: 'airprover:error', error: plainError(e) });
     }
   } else if (data.type === 'airprover:job') {
     // A proof job of the runtime (src/web/runtime/): keys stay loaded between jobs.
     const { mod, exports } = await loaded;
-    await runJob(mod, exports, data, postMessage);
+    await runJob(mod, exports, data, post);
   }
 });

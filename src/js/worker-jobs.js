@@ -1,3 +1,4 @@
+// @ts-check
 // Proof jobs inside a prover worker: the runtime (src/web/runtime/) sends
 //   { type: 'airprover:job', id, attempt, circuit, claim, key: { url, sha256, bytes, development },
 //     storage: { name } | null, fault? }
@@ -30,7 +31,13 @@ function database(storage) {
   return db;
 }
 
-/** Runs one job on the loaded wasm module `mod`; `exports` are its instance exports. */
+/**
+ * Runs one job on the loaded wasm module `mod`; `exports` are its instance exports.
+ * @param {any} mod
+ * @param {any} exports
+ * @param {import('./protocol').JobMessage} msg
+ * @param {(message: import('./protocol').WorkerMessage) => void} post
+ */
 export async function runJob(mod, exports, msg, post) {
   const { id, claim, key, fault } = msg;
   const start = performance.now();

@@ -37,6 +37,9 @@ pub enum EventKind {
     Failed,
     /// Final: cancelled.
     Cancelled,
+    /// The scheduler found one of its own invariants broken (a job it lists but no longer
+    /// holds): it skipped that step and went on, code INTERNAL. A bug, reported, never a panic.
+    Internal,
 }
 
 /// One event.

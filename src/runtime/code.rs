@@ -106,6 +106,21 @@ codes! {
 }
 
 impl ErrorCode {
+    /// The message of a job that ended with this code and no message of its own (a worker's
+    /// failure says what failed; a cancellation, a timeout or a crash has nobody to say it).
+    pub fn default_message(self) -> &'static str {
+        match self {
+            ErrorCode::Cancelled => "cancelled",
+            ErrorCode::Terminated => "the prover was terminated",
+            ErrorCode::Timeout => {
+                "the attempt took longer than timeoutMs, or its worker sent nothing for stallTimeoutMs"
+            }
+            ErrorCode::WorkerCrashed => "the worker died while proving",
+            ErrorCode::OutOfMemory => "out of memory",
+            _ => "the job failed",
+        }
+    }
+
     /// Whether a native runtime (the service's workers) tries the job again: as
     /// [`ErrorCode::retryable`], except KEY_INTEGRITY. In the browser a retry downloads the key
     /// again (a corrupt download is worth a second try); natively the key is read from the same

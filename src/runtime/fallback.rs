@@ -1,11 +1,14 @@
 //! Fallbacks: which wasm build a page can run, and the smallest circuit that still proves a claim
 //! when a large one runs out of memory.
 
+use serde::{Deserialize, Serialize};
+
 use crate::circuit::{CircuitId, ScoreRule};
 use crate::claim::Claim;
 
-/// A wasm build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A wasm build: `threaded` or `single`, in every message and status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Build {
     /// Rayon over Web Workers and SharedArrayBuffer.
     Threaded,

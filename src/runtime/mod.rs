@@ -1,5 +1,5 @@
 //! The runtime's policy, in plain Rust: queue order, the job state machine, retries with
-//! backoff, fallbacks, quotas, metrics and the audit log; and the storage policy: the proof cache's
+//! backoff, fallbacks, quotas, metrics and the audit log; the page–worker protocol; and the storage policy: the proof cache's
 //! key, records and LRU eviction, and the durable queue's rules. No web-sys here: the browser layer
 //! (`web/`) carries out what [`scheduler::Scheduler`] decides, and everything here is tested
 //! natively.
@@ -12,7 +12,9 @@ pub mod fallback;
 pub mod limits;
 pub mod lru;
 pub mod metrics;
+pub mod progress;
 pub mod proof_cache;
+pub mod protocol;
 pub mod queue;
 pub mod quota;
 pub mod retry;

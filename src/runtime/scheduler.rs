@@ -339,6 +339,10 @@ impl From<Percentiles> for PercentilesJson {
     }
 }
 
+/// Workers in a row that may fail to start before the scheduler gives up
+/// ([`Scheduler::worker_failed_to_start`]).
+pub const MAX_SPAWN_FAILURES: u32 = 3;
+
 /// The runtime's brain.
 #[derive(Debug)]
 pub struct Scheduler {
@@ -355,6 +359,8 @@ pub struct Scheduler {
     jitter: Jitter,
     commands: Vec<Command>,
     terminated: bool,
+    /// Workers in a row that could not be created or whose module did not load.
+    spawn_failures: u32,
     /// Final states per priority, kept after the jobs themselves are forgotten.
     finished: BTreeMap<Priority, StateCounts>,
 }
@@ -376,6 +382,7 @@ impl Scheduler {
             next_worker: 1,
             commands: Vec::new(),
             terminated: false,
+            spawn_failures: 0,
             finished: BTreeMap::new(),
         }
     }
@@ -456,14 +463,18 @@ impl Scheduler {
             key.push_str(&format!("\u{0}fallback:{}", ids.join(",")));
         }
         if let Some(&id) = self.in_flight.get(&key) {
-            let job = self.jobs.get_mut(&id).expect("in-flight jobs are kept");
-            job.subscribers += 1;
-            if s.priority > job.priority {
-                job.priority = s.priority;
-                self.queue.reprioritize(id, s.priority);
+            if let Some(job) = self.jobs.get_mut(&id) {
+                job.subscribers += 1;
+                if s.priority > job.priority {
+                    job.priority = s.priority;
+                    self.queue.reprioritize(id, s.priority);
+                }
+                self.log(id, EventKind::Deduplicated, now_ms, None);
+                return Ok((id, true));
             }
-            self.log(id, EventKind::Deduplicated, now_ms, None);
-            return Ok((id, true));
+            // Listed in flight but not held: forget the entry; the claim becomes a new job.
+            self.in_flight.remove(&key);
+            self.broken(id, now_ms);
         }
         let unfinished = self.jobs.values().filter(|j| !j.state.is_final()).count();
         if unfinished >= self.config.capacity {
@@ -523,6 +534,7 @@ impl Scheduler {
     /// A worker finished loading and is ready for work.
     pub fn worker_ready(&mut self, worker: WorkerId, now_ms: f64) {
         if let Some(state @ WorkerState::Starting) = self.workers.get_mut(&worker) {
+            self.spawn_failures = 0;
             *state = WorkerState::Idle { since_ms: now_ms };
             self.dispatch(now_ms);
         }
@@ -543,6 +555,20 @@ impl Scheduler {
         }
         self.worker_ready(worker, now_ms);
         fell_back.then_some(ErrorCode::ThreadsUnavailable)
+    }
+
+    /// A worker could not be created, or its module did not load. It is replaced, up to
+    /// [`MAX_SPAWN_FAILURES`] in a row; then this page cannot run workers and jobs must not wait
+    /// forever: the scheduler terminates (every unfinished job rejected with TERMINATED) and the
+    /// answer is true.
+    pub fn worker_failed_to_start(&mut self, worker: WorkerId, now_ms: f64) -> bool {
+        self.spawn_failures += 1;
+        if self.spawn_failures >= MAX_SPAWN_FAILURES {
+            self.terminate(now_ms);
+            return true;
+        }
+        self.worker_died(worker, now_ms);
+        false
     }
 
     /// Progress of a running job: word from its worker (see [`Config::stall_timeout_ms`]).
@@ -669,6 +695,19 @@ impl Scheduler {
     /// Time passes: due retries are queued, idle workers past their timeout shut down.
     pub fn tick(&mut self, now_ms: f64) {
         self.end_stalled(now_ms);
+        // A worker busy with a job the table no longer holds would stay busy for good: end it.
+        let ghosts: Vec<(WorkerId, JobId)> = self
+            .workers
+            .iter()
+            .filter_map(|(w, s)| match s {
+                WorkerState::Busy { job } if !self.jobs.contains_key(job) => Some((*w, *job)),
+                _ => None,
+            })
+            .collect();
+        for (worker, job) in ghosts {
+            self.broken(job, now_ms);
+            self.replace_worker(worker);
+        }
         let due: Vec<JobId> = self
             .jobs
             .values()
@@ -676,9 +715,10 @@ impl Scheduler {
             .map(|j| j.id)
             .collect();
         for id in due {
-            let j = self.jobs.get_mut(&id).expect("listed above");
-            j.state = JobState::Queued;
-            self.queue.push(id, j.priority);
+            if let Some(j) = self.jobs.get_mut(&id) {
+                j.state = JobState::Queued;
+                self.queue.push(id, j.priority);
+            }
         }
         let idle_out: Vec<WorkerId> = self
             .workers
@@ -755,6 +795,13 @@ impl Scheduler {
         }
     }
 
+    /// Drops `job` from the table behind the scheduler's back (tests of broken invariants: it
+    /// stays listed in the queue, in flight or on its worker).
+    #[cfg(test)]
+    pub(crate) fn lose_job(&mut self, job: JobId) {
+        self.jobs.remove(&job);
+    }
+
     /// Live worker ids.
     pub fn workers(&self) -> Vec<WorkerId> {
         self.workers.keys().copied().collect()
@@ -777,9 +824,9 @@ impl Scheduler {
             })
             .collect();
         for j in self.jobs.values() {
-            let c = by_priority
-                .get_mut(j.priority.as_str())
-                .expect("every priority listed");
+            let Some(c) = by_priority.get_mut(j.priority.as_str()) else {
+                continue;
+            };
             match j.state {
                 JobState::CheckingCache | JobState::Queued | JobState::RetryWait { .. } => {
                     c.queued += 1
@@ -846,7 +893,9 @@ impl Scheduler {
 
     fn attempt_failed(&mut self, job: JobId, code: ErrorCode, now_ms: f64) {
         let backoff = self.config.backoff;
-        let j = self.jobs.get_mut(&job).expect("a running job is kept");
+        let Some(j) = self.jobs.get_mut(&job) else {
+            return self.broken(job, now_ms);
+        };
         j.history.push(Attempt {
             attempt: j.attempts,
             code: code.to_string(),
@@ -889,7 +938,9 @@ impl Scheduler {
     }
 
     fn finish(&mut self, job: JobId, state: JobState, code: Option<ErrorCode>, now_ms: f64) {
-        let j = self.jobs.get_mut(&job).expect("finishing a known job");
+        let Some(j) = self.jobs.get_mut(&job) else {
+            return self.broken(job, now_ms);
+        };
         j.state = state;
         j.error = code.filter(|_| state != JobState::Succeeded);
         if j.state == JobState::Succeeded {
@@ -930,7 +981,10 @@ impl Scheduler {
                 .map(|(w, _)| *w);
             let Some(worker) = idle else { break };
             let Some(job) = self.queue.pop() else { break };
-            let j = self.jobs.get_mut(&job).expect("queued jobs are kept");
+            let Some(j) = self.jobs.get_mut(&job) else {
+                self.broken(job, now_ms);
+                continue;
+            };
             j.attempts += 1;
             j.state = JobState::Running {
                 worker,
@@ -968,6 +1022,21 @@ impl Scheduler {
                 build: self.config.build,
             });
         }
+    }
+
+    /// A broken invariant about `job` (listed somewhere, no longer held): an INTERNAL audit
+    /// event instead of a panic, which in the page would leave the runtime's state borrowed
+    /// for good.
+    fn broken(&mut self, job: JobId, at_ms: f64) {
+        self.audit.push(AuditEvent {
+            at_ms,
+            job,
+            kind: EventKind::Internal,
+            circuit: String::new(),
+            priority: String::new(),
+            attempt: 0,
+            code: Some(ErrorCode::Internal.to_string()),
+        });
     }
 
     fn log(&mut self, job: JobId, kind: EventKind, at_ms: f64, code: Option<ErrorCode>) {

@@ -667,3 +667,92 @@ fn no_stall_timeout_means_a_silent_worker_is_left_alone() {
         JobState::Running { .. }
     ));
 }
+
+#[test]
+fn a_broken_invariant_is_an_internal_event_and_the_scheduler_goes_on() {
+    let mut s = Scheduler::new(config(), 1);
+    let running = s.submit(submission(1, Priority::Normal), 0.0).unwrap().0;
+    let queued = s.submit(submission(2, Priority::Normal), 0.0).unwrap().0;
+    let next = s.submit(submission(3, Priority::Normal), 0.0).unwrap().0;
+    let w = ready_worker(&mut s, 1.0);
+    assert_eq!(runs(&s.take_commands()), [running]);
+    // A queued job and the running one vanish from the table; both stay listed elsewhere.
+    s.lose_job(queued);
+    s.lose_job(running);
+    let internal = |s: &Scheduler| {
+        s.audit()
+            .since(0)
+            .filter(|e| e.kind == EventKind::Internal)
+            .map(|e| (e.job, e.code.clone()))
+            .collect::<Vec<_>>()
+    };
+    // The running job's report is stale (nothing to settle); the worker is still busy with it.
+    assert!(!s.succeeded(running, w, 2.0));
+    s.failed(running, w, ErrorCode::Internal, 2.0);
+    // Its worker dies: the lost job cannot go back to the queue; the next one runs on a new worker.
+    s.worker_died(w, 3.0);
+    let w2 = ready_worker(&mut s, 4.0);
+    assert_eq!(runs(&s.take_commands()), [next], "the lost queued job is skipped");
+    assert_eq!(
+        internal(&s),
+        [(queued, Some("INTERNAL".to_string()))],
+        "one event for the queued job popped but not held"
+    );
+    assert!(s.succeeded(next, w2, 5.0));
+    assert_eq!(s.job(next).unwrap().state, JobState::Succeeded);
+    // The same claim as a lost in-flight job is a new job, not joined to a ghost; the worker
+    // left busy with the lost job is ended at the next tick and the new job runs on another.
+    let lost = s.submit(submission(7, Priority::Normal), 6.0).unwrap().0;
+    assert_eq!(runs(&s.take_commands()), [lost]);
+    s.lose_job(lost);
+    let (again, joined) = s.submit(submission(7, Priority::Normal), 7.0).unwrap();
+    assert!(!joined);
+    assert_ne!(again, lost);
+    s.tick(8.0);
+    let cmds = s.take_commands();
+    assert!(cmds.contains(&Command::TerminateWorker { worker: w2 }));
+    let w3 = cmds
+        .iter()
+        .find_map(|c| match c {
+            Command::SpawnWorker { worker, .. } => Some(*worker),
+            _ => None,
+        })
+        .expect("a worker in its place");
+    s.worker_ready(w3, 9.0);
+    assert_eq!(runs(&s.take_commands()), [again]);
+    assert_eq!(
+        internal(&s).iter().map(|e| e.0).collect::<Vec<_>>(),
+        [queued, lost, lost],
+        "the lost in-flight entry, then the worker busy with it"
+    );
+}
+
+#[test]
+fn workers_that_never_start_end_the_runtime_after_the_budget() {
+    use super::scheduler::MAX_SPAWN_FAILURES;
+    let mut s = Scheduler::new(config(), 1);
+    let job = s.submit(submission(1, Priority::Normal), 0.0).unwrap().0;
+    // Two failures, then a worker that starts: the count starts again.
+    for t in 1..MAX_SPAWN_FAILURES {
+        let w = spawned_worker(&mut s);
+        assert!(!s.worker_failed_to_start(w, t as f64), "failure {t} is replaced");
+    }
+    let w = ready_worker(&mut s, 5.0);
+    assert_eq!(runs(&s.take_commands()), [job]);
+    assert!(s.succeeded(job, w, 6.0));
+    s.take_commands();
+    // The budget in a row: every unfinished job is rejected, nothing waits forever.
+    let waiting = s.submit(submission(2, Priority::Normal), 7.0).unwrap().0;
+    s.worker_died(w, 7.5);
+    for t in 1..=MAX_SPAWN_FAILURES {
+        let w = spawned_worker(&mut s);
+        let gave_up = s.worker_failed_to_start(w, 8.0 + t as f64);
+        assert_eq!(gave_up, t == MAX_SPAWN_FAILURES, "failure {t}");
+    }
+    let cmds = s.take_commands();
+    assert!(cmds.contains(&Command::Reject {
+        job: waiting,
+        code: ErrorCode::Terminated
+    }));
+    assert_eq!(s.job(waiting).unwrap().state, JobState::Failed);
+}

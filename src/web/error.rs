@@ -1,13 +1,14 @@
-//! Crate errors as real JS `Error` objects, in the one shape every airprover error has
+//! Errors as real JS `Error` objects, in the one shape every airprover error has
 //! ([`error_object`]): `e.message` is the Display text (it starts with the code), `e.name` is
-//! `AirproverError`, `e.code` is [`Error::code`] (stable, for programs), and `category`,
-//! `severity`, `retryable` and `fallback` come from the table in `runtime/code.rs`; `attempts` is
-//! empty (no job ran).
+//! `AirproverError`, `e.code` is stable (for programs), and `category`, `severity`, `retryable`
+//! and `fallback` come from the table in `runtime/code.rs`; `attempts` is the history of a job's
+//! failed attempts (empty for a crate error: no job ran).
 
 use wasm_bindgen::prelude::*;
 
-use crate::runtime::code::ErrorCode;
-use crate::web::runtime::errors::error_object;
+use crate::runtime::code::{Category, ErrorCode, Severity};
+use crate::runtime::scheduler::Attempt;
+use crate::web::js::set;
 use crate::Error;
 
 /// The JS `name` of every error thrown by the bindings.
@@ -24,4 +25,47 @@ pub fn to_js(e: Error) -> JsValue {
 /// A JS argument of the wrong type or shape, as the same kind of error as the crate's.
 pub fn bad_argument(argument: &str, reason: impl Into<String>) -> JsValue {
     to_js(Error::input(argument, reason))
+}
+
+/// A JS Error for `code` with `message` and the attempt history.
+pub fn job_error(code: ErrorCode, message: &str, attempts: &[Attempt]) -> JsValue {
+    error_object(code, &format!("{code}: {message}"), attempts)
+}
+
+/// The one error shape: a JS Error whose `message` is `text`, with every field of `code` from the
+/// table in `runtime/code.rs`, and `attempts`.
+pub fn error_object(code: ErrorCode, text: &str, attempts: &[Attempt]) -> JsValue {
+    let err = js_sys::Error::new(text);
+    err.set_name(ERROR_NAME);
+    let attempts = serde_wasm_bindgen::to_value(attempts).unwrap_or(JsValue::NULL);
+    for (key, value) in [
+        ("code", code.as_str().into()),
+        ("category", category(code.category()).into()),
+        ("severity", severity(code.severity()).into()),
+        ("retryable", code.retryable().into()),
+        ("fallback", code.fallback().into()),
+        ("attempts", attempts),
+    ] {
+        set(&err, key, &value);
+    }
+    err.into()
+}
+
+fn category(c: Category) -> &'static str {
+    match c {
+        Category::Input => "input",
+        Category::Key => "key",
+        Category::Prover => "prover",
+        Category::Resource => "resource",
+        Category::Runtime => "runtime",
+        Category::Cancelled => "cancelled",
+    }
+}
+
+fn severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Info => "info",
+        Severity::Error => "error",
+        Severity::Critical => "critical",
+    }
 }

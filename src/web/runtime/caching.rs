@@ -17,6 +17,7 @@ use crate::claim::Claim;
 use crate::prover::keys::{read_verifying_key, Validation};
 use crate::prover::VerifyingKey;
 use crate::runtime::proof_cache::{CacheStats, ProofRecord, Rejection};
+use crate::runtime::protocol::KeyEvent;
 use crate::web::js::object;
 
 /// What the proof cache answered.
@@ -169,23 +170,21 @@ impl Caches {
     }
 
     /// Counts a worker's key load (`{ source, evicted?, storeError? }`).
-    pub fn key_event(&self, event: &JsValue) {
-        let get = |k: &str| js_sys::Reflect::get(event, &k.into()).unwrap_or(JsValue::UNDEFINED);
+    pub fn key_event(&self, event: &KeyEvent) {
         {
             let mut s = self.stats.borrow_mut();
-            match get("source").as_string().as_deref() {
+            match event.source.as_deref() {
                 Some("cache") => s.keys.hits += 1,
                 Some("network") => s.keys.downloads += 1,
                 _ => {}
             }
-            if let Some(message) = get("evicted").as_string() {
+            if let Some(message) = &event.evicted {
                 s.keys.integrity_failures += 1;
                 web_sys::console::warn_1(&format!("airprover: key cache: {message}").into());
             }
         }
-        let store_error = get("storeError");
-        if !store_error.is_undefined() && !store_error.is_null() {
-            self.failed("storing a proving key", &StorageError::from_js(store_error));
+        if let Some(e) = &event.store_error {
+            self.failed("storing a proving key", &StorageError::from(e));
         }
         self.changed.set(true);
     }

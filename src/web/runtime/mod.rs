@@ -13,7 +13,6 @@
 
 pub mod caching;
 pub mod effects;
-pub mod errors;
 pub mod job;
 pub mod manifest;
 pub mod options;
@@ -32,7 +31,6 @@ use wasm_bindgen::JsCast;
 
 use self::caching::{Caches, Lookup, StorageStatus};
 use self::effects::Effects;
-use self::errors::job_error;
 use self::job::Job;
 use self::manifest::KeyManifest;
 use self::options::{RuntimeOptions, StorageSettings, SubmitOptions};
@@ -44,16 +42,17 @@ use crate::runtime::code::ErrorCode;
 use crate::runtime::durable::{self, DurableJob};
 use crate::runtime::fallback::{Build, PageCapabilities};
 use crate::runtime::limits;
+use crate::runtime::progress;
 use crate::runtime::proof_cache::ProofRecord;
+use crate::runtime::protocol::{
+    Fault, JobMessage, KeyMessage, PageMessage, StorageName, WorkerMessage,
+};
 use crate::runtime::scheduler::{
-    CacheAnswer, Command, JobId, JobState, Scheduler, Submission, WorkerId,
+    CacheAnswer, Command, JobId, Scheduler, Submission, WorkerId,
 };
 use crate::web::clock::now_ms;
-use crate::web::error::{bad_argument, to_js};
+use crate::web::error::{bad_argument, job_error, to_js};
 use crate::web::js::{self, object};
-
-/// Consecutive worker spawn failures after which the runtime gives up.
-const MAX_SPAWN_FAILURES: u32 = 3;
 
 /// The proof runtime: a priority queue of proof jobs on a pool of Web Workers.
 #[wasm_bindgen]
@@ -149,7 +148,6 @@ struct Inner {
     stats_store: Readable,
     wake: Option<(f64, Timeout)>,
     next_subscriber: u64,
-    spawn_failures: u32,
     fault: Option<(options::FaultInjection, u32)>,
     caches: Rc<Caches>,
     cache_store: Readable,
@@ -205,7 +203,6 @@ impl Runtime {
                 stats_store: Readable::default(),
                 wake: None,
                 next_subscriber: 1,
-                spawn_failures: 0,
                 fault: options.fault_injection.map(|f| {
                     let times = f.times.unwrap_or(1);
                     (f, times)
@@ -741,12 +738,8 @@ impl Inner {
             Ok(w) => w,
             Err(e) => {
                 web_sys::console::error_2(&"airprover: could not start a worker".into(), &e);
-                self.spawn_failures += 1;
-                if self.spawn_failures >= MAX_SPAWN_FAILURES {
+                if self.scheduler.worker_failed_to_start(worker, now_ms()) {
                     self.status.reason = "workers cannot be started on this page".into();
-                    self.scheduler.terminate(now_ms());
-                } else {
-                    self.scheduler.worker_died(worker, now_ms());
                 }
                 return;
             }
@@ -777,12 +770,11 @@ impl Inner {
         w.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         // Threaded: the worker falls back to the single build by itself if threads do not start
         // there, and says so in its ready message (then THREADS_UNAVAILABLE: see on_message).
-        let init = object(&[
-            ("type", "airprover:init".into()),
-            ("threads", self.status.threads.into()),
-            ("build", build.as_str().into()),
-        ]);
-        let _ = w.post_message(&init);
+        let init = PageMessage::Init {
+            threads: self.status.threads,
+            build,
+        };
+        let _ = w.post_message(&to_js_value(&init));
         self.workers.insert(
             worker,
             WorkerHandle {
@@ -835,49 +827,31 @@ impl Inner {
         let fault = match &mut self.fault {
             Some((f, left)) if *left > 0 => {
                 *left -= 1;
-                object(&[
-                    (
-                        "crashAtStage",
-                        f.crash_at_stage
-                            .as_deref()
-                            .map(JsValue::from_str)
-                            .unwrap_or(JsValue::UNDEFINED),
-                    ),
-                    (
-                        "stallAtStage",
-                        f.stall_at_stage
-                            .as_deref()
-                            .map(JsValue::from_str)
-                            .unwrap_or(JsValue::UNDEFINED),
-                    ),
-                    (
-                        "oomAtStage",
-                        f.oom_at_stage
-                            .as_deref()
-                            .map(JsValue::from_str)
-                            .unwrap_or(JsValue::UNDEFINED),
-                    ),
-                    ("stallMs", f.stall_ms.unwrap_or(60_000.0).into()),
-                ])
+                Some(Fault {
+                    crash_at_stage: f.crash_at_stage.clone(),
+                    stall_at_stage: f.stall_at_stage.clone(),
+                    oom_at_stage: f.oom_at_stage.clone(),
+                    stall_ms: f.stall_ms.unwrap_or(60_000.0),
+                })
             }
-            _ => JsValue::UNDEFINED,
+            _ => None,
         };
-        let message = object(&[
-            ("type", "airprover:job".into()),
-            ("id", (job as f64).into()),
-            ("attempt", attempt.into()),
-            ("circuit", circuit.as_str().into()),
-            ("claim", claim.into()),
-            ("key", key.map(|k| k.to_js()).unwrap_or(JsValue::NULL)),
-            (
-                "storage",
-                self.caches
-                    .key_storage()
-                    .map(|s| object(&[("name", s.name.as_str().into())]))
-                    .unwrap_or(JsValue::NULL),
-            ),
-            ("fault", fault),
-        ]);
+        let message = to_js_value(&PageMessage::Job(JobMessage {
+            id: job,
+            attempt,
+            circuit: circuit.clone(),
+            claim,
+            key: key.map(|k| KeyMessage {
+                url: k.url.clone(),
+                sha256: k.sha256.clone(),
+                bytes: k.bytes,
+                development: k.development,
+            }),
+            storage: self.caches.key_storage().map(|s| StorageName {
+                name: s.name.clone(),
+            }),
+            fault,
+        }));
         if let Some(h) = self.workers.get(&worker) {
             let _ = h.worker.post_message(&message);
         }
@@ -939,7 +913,7 @@ impl Inner {
                 let message = entry
                     .message
                     .take()
-                    .unwrap_or_else(|| default_message(code).into());
+                    .unwrap_or_else(|| code.default_message().into());
                 for s in &entry.subscribers {
                     fx.call(s.reject.clone(), vec![job_error(code, &message, &history)]);
                 }
@@ -987,49 +961,31 @@ impl Inner {
     }
 
     fn on_message(this: &Rc<RefCell<Inner>>, worker: WorkerId, data: JsValue) {
-        let kind = Reflect::get(&data, &"type".into())
-            .ok()
-            .and_then(|t| t.as_string())
-            .unwrap_or_default();
-        let job = Reflect::get(&data, &"id".into())
-            .ok()
-            .and_then(|v| v.as_f64())
-            .map(|v| v as JobId);
+        // Anything that is not a message of the protocol is not ours.
+        let Ok(message) = serde_wasm_bindgen::from_value::<WorkerMessage>(data) else {
+            return;
+        };
         let mut fx = Effects::default();
         {
             let mut inner = this.borrow_mut();
             let now = now_ms();
-            if let Some(mem) = Reflect::get(&data, &"memoryBytes".into())
-                .ok()
-                .and_then(|v| v.as_f64())
-            {
+            if let Some(mem) = message.memory_bytes() {
                 if let Some(h) = inner.workers.get_mut(&worker) {
                     h.memory_bytes = mem;
                 }
             }
-            match (kind.as_str(), job) {
-                ("airprover:ready", _) => {
-                    inner.spawn_failures = 0;
-                    let info = Reflect::get(&data, &"info".into()).unwrap_or(JsValue::UNDEFINED);
-                    let threads = Reflect::get(&info, &"threads".into())
-                        .ok()
-                        .and_then(|v| v.as_f64());
-                    let build = match Reflect::get(&data, &"build".into())
-                        .ok()
-                        .and_then(|v| v.as_string())
-                        .as_deref()
-                    {
-                        Some("threaded") => Build::Threaded,
-                        _ => Build::Single,
-                    };
+            match message {
+                WorkerMessage::Ready {
+                    build,
+                    info,
+                    threads_error,
+                    ..
+                } => {
                     if let Some(h) = inner.workers.get_mut(&worker) {
-                        h.threads = threads.unwrap_or(1.0) as u32;
+                        h.threads = info.threads.unwrap_or(1);
                     }
                     if let Some(code) = inner.scheduler.worker_started(worker, build, now) {
-                        let why = Reflect::get(&data, &"threadsError".into())
-                            .ok()
-                            .and_then(|v| v.as_string())
-                            .unwrap_or_else(|| "no reason given".into());
+                        let why = threads_error.unwrap_or_else(|| "no reason given".into());
                         inner.status.build = Build::Single.as_str();
                         inner.status.threads = 1;
                         inner.status.code = Some(code.as_str());
@@ -1038,76 +994,46 @@ impl Inner {
                         );
                     }
                 }
-                ("airprover:error", _) => {
-                    // The worker could not even load the wasm. A few times: replace it; more:
-                    // this page cannot run workers, and jobs must not wait forever.
-                    inner.spawn_failures += 1;
-                    if inner.spawn_failures >= MAX_SPAWN_FAILURES {
+                WorkerMessage::Error { .. } => {
+                    // The worker could not even load the wasm.
+                    if inner.scheduler.worker_failed_to_start(worker, now) {
                         inner.status.reason =
                             "the prover worker cannot load the wasm module".into();
-                        inner.scheduler.terminate(now);
-                    } else {
-                        inner.scheduler.worker_died(worker, now);
                     }
                 }
-                ("airprover:job-progress", Some(job)) => {
-                    let p = Reflect::get(&data, &"progress".into()).unwrap_or(JsValue::UNDEFINED);
-                    let stage = Reflect::get(&p, &"stage".into())
-                        .ok()
-                        .and_then(|v| v.as_string())
-                        .unwrap_or_default();
-                    let fraction = Reflect::get(&p, &"fraction".into())
-                        .ok()
-                        .and_then(|v| v.as_f64())
-                        .unwrap_or(0.0);
-                    let (stage, percent) = overall(&stage, fraction);
-                    inner.scheduler.progress(job, worker, percent / 100.0, now);
-                    if let Some(e) = inner.jobs.get_mut(&job) {
+                WorkerMessage::JobProgress { id, progress, .. } => {
+                    let (stage, percent) = progress::overall(&progress.stage, progress.fraction);
+                    inner.scheduler.progress(id, worker, percent / 100.0, now);
+                    if let Some(e) = inner.jobs.get_mut(&id) {
                         e.stage = stage;
                         e.percent = percent;
                     }
-                    inner.publish_progress(job, &mut fx);
+                    inner.publish_progress(id, &mut fx);
                 }
-                ("airprover:key-event", Some(_)) => {
-                    let event = Reflect::get(&data, &"event".into()).unwrap_or(JsValue::UNDEFINED);
-                    inner.caches.key_event(&event);
-                }
-                ("airprover:job-result", Some(job)) => {
-                    let value = Reflect::get(&data, &"value".into()).unwrap_or(JsValue::NULL);
-                    if let Some(e) = inner.jobs.get_mut(&job) {
-                        e.result = Some(value);
+                WorkerMessage::KeyEvent { event, .. } => inner.caches.key_event(&event),
+                WorkerMessage::JobResult { id, value, .. } => {
+                    if let Some(e) = inner.jobs.get_mut(&id) {
+                        e.result = Some(to_js_value(&value));
                     }
-                    if !inner.scheduler.succeeded(job, worker, now) {
-                        if let Some(e) = inner.jobs.get_mut(&job) {
+                    if !inner.scheduler.succeeded(id, worker, now) {
+                        if let Some(e) = inner.jobs.get_mut(&id) {
                             e.result = None;
                         }
                     }
                 }
-                ("airprover:job-error", Some(job)) => {
-                    let error = Reflect::get(&data, &"error".into()).unwrap_or(JsValue::UNDEFINED);
-                    let text = |k: &str| {
-                        Reflect::get(&error, &k.into())
-                            .ok()
-                            .and_then(|v| v.as_string())
-                    };
-                    let trap = Reflect::get(&error, &"trap".into())
-                        .ok()
-                        .and_then(|v| v.as_bool())
-                        .unwrap_or(false);
-                    let message = text("message");
+                WorkerMessage::JobError { id, error, .. } => {
                     let code = ErrorCode::of_worker_failure(
-                        &text("name").unwrap_or_default(),
-                        text("code").as_deref(),
-                        message.as_deref().unwrap_or_default(),
-                        trap,
+                        error.name.as_deref().unwrap_or_default(),
+                        error.code.as_deref(),
+                        error.message.as_deref().unwrap_or_default(),
+                        error.trap,
                     );
-                    if let Some(e) = inner.jobs.get_mut(&job) {
-                        e.message = message;
+                    if let Some(e) = inner.jobs.get_mut(&id) {
+                        e.message = error.message;
                     }
-                    inner.scheduler.failed(job, worker, code, now);
-                    inner.publish_progress(job, &mut fx);
+                    inner.scheduler.failed(id, worker, code, now);
+                    inner.publish_progress(id, &mut fx);
                 }
-                _ => {}
             }
             inner.carry_out(&mut fx);
         }
@@ -1120,12 +1046,8 @@ impl Inner {
         let Some(entry) = self.jobs.get_mut(&job) else {
             return;
         };
-        if let Some((JobState::CheckingCache | JobState::Queued | JobState::RetryWait { .. }, _)) =
-            state
-        {
-            entry.stage = "queued";
-            entry.percent = 0.0;
-        }
+        (entry.stage, entry.percent) =
+            progress::shown(state.map(|(s, _)| s), (entry.stage, entry.percent));
         let value = progress_value(entry, eta, false);
         if let Some((_, attempt)) = state {
             js::set(&value, "attempt", &attempt.into());
@@ -1192,19 +1114,6 @@ impl Inner {
     }
 }
 
-/// Maps a worker's stage and fraction to the user's stages and an overall percent: keys 0-10%,
-/// witness and proving 10-95% (by the prover's own fraction), verifying 95-100%.
-fn overall(stage: &str, fraction: f64) -> (&'static str, f64) {
-    let f = fraction.clamp(0.0, 1.0);
-    match stage {
-        "loading-keys" => ("loading-keys", 10.0 * f),
-        "synthesis" | "constraint-check" => ("witness", 10.0 + 85.0 * f),
-        "qap" | "msm-h" | "msm-l" | "msm-a" | "msm-b1" | "msm-b2" => ("proving", 10.0 + 85.0 * f),
-        "done" | "verifying" => ("verifying", 95.0),
-        _ => ("proving", 10.0 + 85.0 * f),
-    }
-}
-
 fn progress_value(entry: &JobEntry, eta_ms: Option<f64>, done: bool) -> JsValue {
     object(&[
         ("stage", entry.stage.into()),
@@ -1213,19 +1122,6 @@ fn progress_value(entry: &JobEntry, eta_ms: Option<f64>, done: bool) -> JsValue 
         ("cached", entry.cached.into()),
         ("done", done.into()),
     ])
-}
-
-fn default_message(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::Cancelled => "cancelled",
-        ErrorCode::Terminated => "the prover was terminated",
-        ErrorCode::Timeout => {
-            "the attempt took longer than timeoutMs, or its worker sent nothing for stallTimeoutMs"
-        }
-        ErrorCode::WorkerCrashed => "the worker died while proving",
-        ErrorCode::OutOfMemory => "out of memory",
-        _ => "the job failed",
-    }
 }
 
 fn page_capabilities() -> PageCapabilities {

@@ -15,6 +15,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::runtime::durable::DurableJob;
 use crate::runtime::lru::{Lru, LruBounds, LruEntry};
 use crate::runtime::proof_cache::ProofRecord;
+use crate::runtime::protocol::WorkerError;
 use crate::web::js;
 
 #[wasm_bindgen(module = "/src/js/storage.js")]
@@ -67,20 +68,29 @@ pub struct StorageError {
 }
 
 impl StorageError {
-    /// The one reading of a storage failure from JS: storage.js's IO_ERROR, `quota` true when the
-    /// origin's quota is exhausted (a request's rejection, or a worker's `storeError`).
+    /// The one reading of a storage failure from JS: storage.js's IO_ERROR (a request's
+    /// rejection), `quota` true when the origin's quota is exhausted; read as a worker's
+    /// `storeError` is ([`WorkerError`]).
     pub fn from_js(e: JsValue) -> Self {
-        let quota = Reflect::get(&e, &"quota".into())
-            .ok()
-            .and_then(|q| q.as_bool())
-            .unwrap_or(false);
-        let message = Reflect::get(&e, &"message".into())
-            .ok()
-            .and_then(|m| m.as_string())
-            .unwrap_or_else(|| format!("{e:?}"));
+        match serde_wasm_bindgen::from_value::<WorkerError>(e.clone()) {
+            Ok(error) if error.message.is_some() => StorageError::from(&error),
+            // Not storage.js's shape (a bare DOMException, say): its message, no quota claim.
+            _ => StorageError {
+                full: false,
+                message: Reflect::get(&e, &"message".into())
+                    .ok()
+                    .and_then(|m| m.as_string())
+                    .unwrap_or_else(|| format!("{e:?}")),
+            },
+        }
+    }
+}
+
+impl From<&WorkerError> for StorageError {
+    fn from(e: &WorkerError) -> Self {
         StorageError {
-            full: quota,
-            message,
+            full: e.quota,
+            message: e.message.clone().unwrap_or_default(),
         }
     }
 }

@@ -1,0 +1,109 @@
+// The page–worker protocol, as the worker files see it: the TypeScript side of the serde types in
+// src/runtime/protocol.rs (PageMessage, WorkerMessage), written once beside them. The worker
+// files (prover-worker.js, worker-jobs.js) are checked against it: `npm --prefix tests/browser
+// run typecheck` (part of the browser tests).
+
+export type Build = 'threaded' | 'single';
+
+/** Page → worker. */
+export type PageMessage = InitMessage | JobMessage;
+
+export interface InitMessage {
+  type: 'airprover:init';
+  threads: number;
+  build: Build;
+}
+
+export interface JobMessage {
+  type: 'airprover:job';
+  id: number;
+  attempt: number;
+  circuit: string;
+  /** The claim, canonical JSON. */
+  claim: string;
+  key: KeyMessage | null;
+  /** The IndexedDB database whose `keys` store caches proving keys; null for no key cache. */
+  storage: { name: string } | null;
+  /** Test-only fault injection. */
+  fault?: Fault;
+}
+
+export interface KeyMessage {
+  url: string;
+  sha256: string;
+  bytes: number;
+  development: boolean;
+}
+
+export interface Fault {
+  crashAtStage?: string;
+  stallAtStage?: string;
+  oomAtStage?: string;
+  stallMs: number;
+}
+
+/** Worker → page. */
+export type WorkerMessage =
+  | ReadyMessage
+  | LoadErrorMessage
+  | JobProgressMessage
+  | KeyEventMessage
+  | JobResultMessage
+  | JobErrorMessage;
+
+export interface ReadyMessage {
+  type: 'airprover:ready';
+  build: Build;
+  info: { threaded: boolean; threads?: number };
+  ms: number;
+  /** Why the threaded build did not start, when it was asked for and did not. */
+  threadsError?: string;
+}
+
+export interface LoadErrorMessage {
+  type: 'airprover:error';
+  error: WorkerError;
+}
+
+export interface JobProgressMessage {
+  type: 'airprover:job-progress';
+  id: number;
+  progress: { stage: string; fraction: number };
+  memoryBytes?: number;
+}
+
+export interface KeyEventMessage {
+  type: 'airprover:key-event';
+  id: number;
+  event: KeyEvent;
+}
+
+export interface KeyEvent {
+  source?: 'cache' | 'network';
+  evicted?: string;
+  storeError?: WorkerError;
+}
+
+export interface JobResultMessage {
+  type: 'airprover:job-result';
+  id: number;
+  value: { proof: unknown; publicSignals: string[] };
+  ms: number;
+  memoryBytes?: number;
+}
+
+export interface JobErrorMessage {
+  type: 'airprover:job-error';
+  id: number;
+  error: WorkerError;
+  memoryBytes?: number;
+}
+
+/** storage.js's plainError: the runtime decides the code (ErrorCode::of_worker_failure). */
+export interface WorkerError {
+  name: string;
+  code: string | null;
+  message: string;
+  trap: boolean;
+  quota: boolean;
+}

@@ -1,0 +1,332 @@
+//! The page–worker protocol: every message between the runtime (`src/web/runtime/`) and its
+//! prover workers (`src/js/prover-worker.js`, `src/js/worker-jobs.js`; their JSDoc typedefs in
+//! `src/js/protocol.d.ts` mirror these types), tagged by `type`.
+//!
+//! Every tag starts with `airprover:` so it never clashes with the messages of wasm-bindgen-rayon's
+//! own workers. Plain data only: the runtime turns these into and out of JS values with serde.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::fallback::Build;
+
+/// Page → worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum PageMessage {
+    /// Load the wasm module: `build` as asked, `threads` for the threaded build's pool.
+    #[serde(rename = "airprover:init")]
+    Init {
+        /// Threads for the pool (the threaded build).
+        threads: u32,
+        /// The build the runtime asks for.
+        build: Build,
+    },
+    /// Prove a claim.
+    #[serde(rename = "airprover:job")]
+    Job(JobMessage),
+}
+
+/// One attempt of a job, for a worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobMessage {
+    /// The job.
+    pub id: u64,
+    /// The attempt (1 for the first).
+    pub attempt: u32,
+    /// The circuit to prove with.
+    pub circuit: String,
+    /// The claim, canonical JSON.
+    pub claim: String,
+    /// The proving key (`None`: the manifest has none for the circuit; the worker fails the job).
+    pub key: Option<KeyMessage>,
+    /// The IndexedDB database whose `keys` store caches proving keys; `None` for no key cache.
+    pub storage: Option<StorageName>,
+    /// Test-only fault injection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<Fault>,
+}
+
+/// A proving key as the manifest pins it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyMessage {
+    /// Where to download it.
+    pub url: String,
+    /// Its SHA-256 (hex), checked before it is used.
+    pub sha256: String,
+    /// Its size.
+    pub bytes: f64,
+    /// Made from a fixed seed: a development key.
+    pub development: bool,
+}
+
+/// The key cache's database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StorageName {
+    /// Its name.
+    pub name: String,
+}
+
+/// Where a worker fails on purpose (the runtime's `faultInjection`, tests only).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fault {
+    /// Crash (a wasm trap) when this stage starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crash_at_stage: Option<String>,
+    /// Go silent (no progress) at this stage for `stall_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stall_at_stage: Option<String>,
+    /// Throw a RangeError (out of memory) at this stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oom_at_stage: Option<String>,
+    /// How long a stall lasts.
+    pub stall_ms: f64,
+}
+
+/// Worker → page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum WorkerMessage {
+    /// The module is loaded.
+    #[serde(rename = "airprover:ready")]
+    Ready {
+        /// The build that runs (the single one when the threaded one did not start).
+        build: Build,
+        /// The module's threading info.
+        info: ThreadingInfo,
+        /// How long loading took.
+        #[serde(default)]
+        ms: f64,
+        /// Why the threaded build did not start, when it was asked for and did not.
+        #[serde(default, rename = "threadsError", skip_serializing_if = "Option::is_none")]
+        threads_error: Option<String>,
+    },
+    /// The module did not load at all.
+    #[serde(rename = "airprover:error")]
+    Error {
+        /// What failed.
+        error: WorkerError,
+    },
+    /// A job's progress (zero or more per attempt).
+    #[serde(rename = "airprover:job-progress")]
+    JobProgress {
+        /// The job.
+        id: u64,
+        /// Stage and fraction of it.
+        progress: StageProgress,
+        /// The worker's wasm memory.
+        #[serde(default, rename = "memoryBytes", skip_serializing_if = "Option::is_none")]
+        memory_bytes: Option<f64>,
+    },
+    /// A proving key was loaded for a job (from the cache or the network).
+    #[serde(rename = "airprover:key-event")]
+    KeyEvent {
+        /// The job.
+        id: u64,
+        /// What happened.
+        event: KeyEvent,
+    },
+    /// A job proved.
+    #[serde(rename = "airprover:job-result")]
+    JobResult {
+        /// The job.
+        id: u64,
+        /// `{ proof, publicSignals }`, snarkjs's JSON.
+        value: Value,
+        /// How long it took in the worker.
+        #[serde(default)]
+        ms: f64,
+        /// The worker's wasm memory.
+        #[serde(default, rename = "memoryBytes", skip_serializing_if = "Option::is_none")]
+        memory_bytes: Option<f64>,
+    },
+    /// A job failed.
+    #[serde(rename = "airprover:job-error")]
+    JobError {
+        /// The job.
+        id: u64,
+        /// What failed.
+        error: WorkerError,
+        /// The worker's wasm memory.
+        #[serde(default, rename = "memoryBytes", skip_serializing_if = "Option::is_none")]
+        memory_bytes: Option<f64>,
+    },
+}
+
+impl WorkerMessage {
+    /// The worker's wasm memory, where the message says it.
+    pub fn memory_bytes(&self) -> Option<f64> {
+        match self {
+            WorkerMessage::JobProgress { memory_bytes, .. }
+            | WorkerMessage::JobResult { memory_bytes, .. }
+            | WorkerMessage::JobError { memory_bytes, .. } => *memory_bytes,
+            _ => None,
+        }
+    }
+}
+
+/// `threadingInfo()` of the loaded module.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadingInfo {
+    /// Whether rayon runs over a pool of workers.
+    #[serde(default)]
+    pub threaded: bool,
+    /// The pool's size.
+    #[serde(default)]
+    pub threads: Option<u32>,
+}
+
+/// A stage and how far into it (0 to 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageProgress {
+    /// The prover's stage.
+    pub stage: String,
+    /// How far into it.
+    #[serde(default)]
+    pub fraction: f64,
+}
+
+/// How a job's proving key was loaded.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyEvent {
+    /// `cache` or `network`.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Why a cached copy was evicted (it failed its SHA-256 check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evicted: Option<String>,
+    /// Storing the downloaded key failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_error: Option<WorkerError>,
+}
+
+/// An error as a worker reports it (storage.js's `plainError`): the runtime decides the code
+/// (`ErrorCode::of_worker_failure`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct WorkerError {
+    /// The JS error's `name` (`RangeError`, `AirproverError`, ...).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// An airprover error's code.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// In words.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// A wasm trap (`WebAssembly.RuntimeError`).
+    #[serde(default)]
+    pub trap: bool,
+    /// The origin's storage quota is exhausted.
+    #[serde(default)]
+    pub quota: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn page_messages_have_the_workers_shape() {
+        let init = PageMessage::Init {
+            threads: 4,
+            build: Build::Threaded,
+        };
+        assert_eq!(
+            serde_json::to_value(&init).unwrap(),
+            json!({ "type": "airprover:init", "threads": 4, "build": "threaded" })
+        );
+        let job = PageMessage::Job(JobMessage {
+            id: 7,
+            attempt: 2,
+            circuit: "threshold-d4-k2".into(),
+            claim: "{}".into(),
+            key: Some(KeyMessage {
+                url: "/keys/a.pk".into(),
+                sha256: "ab".into(),
+                bytes: 10.0,
+                development: true,
+            }),
+            storage: None,
+            fault: Some(Fault {
+                oom_at_stage: Some("msm".into()),
+                stall_ms: 60_000.0,
+                ..Fault::default()
+            }),
+        });
+        let value = serde_json::to_value(&job).unwrap();
+        assert_eq!(
+            value,
+            json!({ "type": "airprover:job", "id": 7, "attempt": 2, "circuit": "threshold-d4-k2",
+                "claim": "{}", "key": { "url": "/keys/a.pk", "sha256": "ab", "bytes": 10.0,
+                "development": true }, "storage": null,
+                "fault": { "oomAtStage": "msm", "stallMs": 60000.0 } })
+        );
+        assert_eq!(serde_json::from_value::<PageMessage>(value).unwrap(), job);
+    }
+
+    #[test]
+    fn worker_messages_read_as_the_worker_writes_them() {
+        // As prover-worker.js and worker-jobs.js post them.
+        let ready: WorkerMessage = serde_json::from_value(json!({ "type": "airprover:ready",
+            "build": "single", "info": { "threaded": false, "threads": 1 }, "ms": 12.5,
+            "threadsError": "no SharedArrayBuffer" }))
+        .unwrap();
+        assert_eq!(
+            ready,
+            WorkerMessage::Ready {
+                build: Build::Single,
+                info: ThreadingInfo {
+                    threaded: false,
+                    threads: Some(1)
+                },
+                ms: 12.5,
+                threads_error: Some("no SharedArrayBuffer".into()),
+            }
+        );
+        let progress: WorkerMessage = serde_json::from_value(json!({
+            "type": "airprover:job-progress", "id": 3, "progress": { "stage": "msm", "fraction": 0.5 },
+            "memoryBytes": 1048576 }))
+        .unwrap();
+        assert_eq!(progress.memory_bytes(), Some(1_048_576.0));
+        let failed: WorkerMessage = serde_json::from_value(json!({ "type": "airprover:job-error",
+            "id": 3, "error": { "name": "RuntimeError", "message": "unreachable", "trap": true } }))
+        .unwrap();
+        let WorkerMessage::JobError { id: 3, error, .. } = failed else {
+            panic!("{failed:?}")
+        };
+        assert!(error.trap && error.code.is_none() && !error.quota);
+        let key: WorkerMessage = serde_json::from_value(json!({ "type": "airprover:key-event",
+            "id": 3, "event": { "source": "network", "storeError": { "name": "AirproverError",
+            "code": "IO_ERROR", "message": "full", "quota": true } } }))
+        .unwrap();
+        let WorkerMessage::KeyEvent { event, .. } = key else {
+            panic!()
+        };
+        assert!(event.store_error.is_some_and(|e| e.quota));
+        let result: WorkerMessage = serde_json::from_value(json!({ "type": "airprover:job-result",
+            "id": 3, "value": { "proof": {}, "publicSignals": ["1"] }, "ms": 5 }))
+        .unwrap();
+        assert!(matches!(result, WorkerMessage::JobResult { id: 3, .. }));
+    }
+
+    #[test]
+    fn messages_of_others_are_not_ours() {
+        for other in [
+            json!({ "type": "wasm_bindgen_worker_init" }),
+            json!({ "type": "airprover:job-result" }),
+            json!({ "type": "airprover:unknown", "id": 1 }),
+            json!({ "id": 1 }),
+            json!("airprover:ready"),
+        ] {
+            assert!(
+                serde_json::from_value::<WorkerMessage>(other.clone()).is_err(),
+                "{other}"
+            );
+        }
+    }
+}
