@@ -85,6 +85,9 @@ mod tests {
         assert_eq!(overall("msm-a", -3.0), ("proving", 10.0));
         assert_eq!(overall("msm-a", 7.0), ("proving", 95.0));
         assert_eq!(overall("msm-a", f64::NAN), ("proving", 10.0));
-        assert_eq!(overall("a stage from a newer prover", 0.5), ("proving", 52.5));
+        assert_eq!(
+            overall("a stage from a newer prover", 0.5),
+            ("proving", 52.5)
+        );
     }
 }

@@ -24,7 +24,7 @@ pub enum PageMessage {
     },
     /// Prove a claim.
     #[serde(rename = "airprover:job")]
-    Job(JobMessage),
+    Job(Box<JobMessage>),
 }
 
 /// One attempt of a job, for a worker.
@@ -101,7 +101,11 @@ pub enum WorkerMessage {
         #[serde(default)]
         ms: f64,
         /// Why the threaded build did not start, when it was asked for and did not.
-        #[serde(default, rename = "threadsError", skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            rename = "threadsError",
+            skip_serializing_if = "Option::is_none"
+        )]
         threads_error: Option<String>,
     },
     /// The module did not load at all.
@@ -118,7 +122,11 @@ pub enum WorkerMessage {
         /// Stage and fraction of it.
         progress: StageProgress,
         /// The worker's wasm memory.
-        #[serde(default, rename = "memoryBytes", skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            rename = "memoryBytes",
+            skip_serializing_if = "Option::is_none"
+        )]
         memory_bytes: Option<f64>,
     },
     /// A proving key was loaded for a job (from the cache or the network).
@@ -140,7 +148,11 @@ pub enum WorkerMessage {
         #[serde(default)]
         ms: f64,
         /// The worker's wasm memory.
-        #[serde(default, rename = "memoryBytes", skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            rename = "memoryBytes",
+            skip_serializing_if = "Option::is_none"
+        )]
         memory_bytes: Option<f64>,
     },
     /// A job failed.
@@ -151,7 +163,11 @@ pub enum WorkerMessage {
         /// What failed.
         error: WorkerError,
         /// The worker's wasm memory.
-        #[serde(default, rename = "memoryBytes", skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            rename = "memoryBytes",
+            skip_serializing_if = "Option::is_none"
+        )]
         memory_bytes: Option<f64>,
     },
 }
@@ -240,7 +256,7 @@ mod tests {
             serde_json::to_value(&init).unwrap(),
             json!({ "type": "airprover:init", "threads": 4, "build": "threaded" })
         );
-        let job = PageMessage::Job(JobMessage {
+        let job = PageMessage::Job(Box::new(JobMessage {
             id: 7,
             attempt: 2,
             circuit: "threshold-d4-k2".into(),
@@ -257,7 +273,7 @@ mod tests {
                 stall_ms: 60_000.0,
                 ..Fault::default()
             }),
-        });
+        }));
         let value = serde_json::to_value(&job).unwrap();
         assert_eq!(
             value,

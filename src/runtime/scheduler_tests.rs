@@ -692,11 +692,18 @@ fn a_broken_invariant_is_an_internal_event_and_the_scheduler_goes_on() {
     // Its worker dies: the lost job cannot go back to the queue; the next one runs on a new worker.
     s.worker_died(w, 3.0);
     let w2 = ready_worker(&mut s, 4.0);
-    assert_eq!(runs(&s.take_commands()), [next], "the lost queued job is skipped");
+    assert_eq!(
+        runs(&s.take_commands()),
+        [next],
+        "the lost queued job is skipped"
+    );
     assert_eq!(
         internal(&s),
-        [(queued, Some("INTERNAL".to_string()))],
-        "one event for the queued job popped but not held"
+        [
+            (running, Some("INTERNAL".to_string())),
+            (queued, Some("INTERNAL".to_string()))
+        ],
+        "one event for the running job its dead worker held, one for the queued job popped"
     );
     assert!(s.succeeded(next, w2, 5.0));
     assert_eq!(s.job(next).unwrap().state, JobState::Succeeded);
@@ -722,7 +729,7 @@ fn a_broken_invariant_is_an_internal_event_and_the_scheduler_goes_on() {
     assert_eq!(runs(&s.take_commands()), [again]);
     assert_eq!(
         internal(&s).iter().map(|e| e.0).collect::<Vec<_>>(),
-        [queued, lost, lost],
+        [running, queued, lost, lost],
         "the lost in-flight entry, then the worker busy with it"
     );
 }
@@ -735,7 +742,10 @@ fn workers_that_never_start_end_the_runtime_after_the_budget() {
     // Two failures, then a worker that starts: the count starts again.
     for t in 1..MAX_SPAWN_FAILURES {
         let w = spawned_worker(&mut s);
-        assert!(!s.worker_failed_to_start(w, t as f64), "failure {t} is replaced");
+        assert!(
+            !s.worker_failed_to_start(w, t as f64),
+            "failure {t} is replaced"
+        );
     }
     let w = ready_worker(&mut s, 5.0);
     assert_eq!(runs(&s.take_commands()), [job]);

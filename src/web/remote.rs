@@ -8,9 +8,9 @@ use wasm_bindgen::prelude::*;
 use crate::claim::Claim;
 use crate::prover::export;
 use crate::runtime::code::ErrorCode;
+use crate::web::error::job_error;
 use crate::web::error::{to_js, JsResult};
 use crate::web::prover::json_text;
-use crate::web::error::job_error;
 
 /// Whether a job that failed with `code` goes to the server when `remote.when` is `'fallback'`.
 #[wasm_bindgen(js_name = remoteFallback)]

@@ -302,7 +302,9 @@ impl Caches {
                     .and_then(|m| m.as_string())
                     .unwrap_or_else(|| format!("{e:?}"))
             })?;
-        self.key_event(&loaded);
+        if let Ok(event) = serde_wasm_bindgen::from_value::<KeyEvent>(loaded.clone()) {
+            self.key_event(&event);
+        }
         let bytes = js_sys::Reflect::get(&loaded, &"bytes".into())
             .map(|b| js_sys::Uint8Array::new(&b).to_vec())
             .map_err(|_| "no bytes".to_string())?;

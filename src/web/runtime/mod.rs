@@ -47,9 +47,7 @@ use crate::runtime::proof_cache::ProofRecord;
 use crate::runtime::protocol::{
     Fault, JobMessage, KeyMessage, PageMessage, StorageName, WorkerMessage,
 };
-use crate::runtime::scheduler::{
-    CacheAnswer, Command, JobId, Scheduler, Submission, WorkerId,
-};
+use crate::runtime::scheduler::{CacheAnswer, Command, JobId, Scheduler, Submission, WorkerId};
 use crate::web::clock::now_ms;
 use crate::web::error::{bad_argument, job_error, to_js};
 use crate::web::js::{self, object};
@@ -836,7 +834,7 @@ impl Inner {
             }
             _ => None,
         };
-        let message = to_js_value(&PageMessage::Job(JobMessage {
+        let message = to_js_value(&PageMessage::Job(Box::new(JobMessage {
             id: job,
             attempt,
             circuit: circuit.clone(),
@@ -851,7 +849,7 @@ impl Inner {
                 name: s.name.clone(),
             }),
             fault,
-        }));
+        })));
         if let Some(h) = self.workers.get(&worker) {
             let _ = h.worker.post_message(&message);
         }
