@@ -767,6 +767,45 @@ async fn a_stuck_transaction_is_replaced_with_higher_fees() {
         })
     };
     let first = sent(1).await;
+    // A worker that follows the claim while another one owns its queue entry stops at its
+    // first heartbeat, without sending anything.
+    let mut conn = redis::Client::open(redis.url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let read: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg(claims::GROUP)
+        .arg("owner")
+        .arg("COUNT")
+        .arg(1)
+        .arg("STREAMS")
+        .arg(claims::QUEUE)
+        .arg(">")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let entry = read.keys[0].ids[0].id.clone();
+    let other = tokio::time::timeout(
+        Duration::from_secs(10),
+        relayer.drive(&id, None, Some((&entry, "not-the-owner"))),
+    )
+    .await
+    .expect("a driver whose entry another worker owns stops")
+    .unwrap_err();
+    assert!(other.message.contains("took the claim over"), "{other:?}");
+    assert_eq!(
+        relayer.status(&id).await.unwrap()["transactions"],
+        first["transactions"]
+    );
+    // The owner's own heartbeat keeps following (the claim stays pending: no block is mined).
+    assert!(tokio::time::timeout(
+        Duration::from_secs(2),
+        relayer.drive(&id, None, Some((&entry, "owner")))
+    )
+    .await
+    .is_err());
     // The base fee jumps above what the first transaction offers: blocks pass without it.
     rpc(
         &op,

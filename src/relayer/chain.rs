@@ -438,16 +438,6 @@ impl Campaign {
             .map_err(rpc_error)
     }
 
-    /// How many transactions of `account` the latest block holds (its next nonce, pending ones
-    /// not counted).
-    pub async fn mined_nonce(&self, account: Address) -> RelayResult<u64> {
-        self.provider
-            .get_transaction_count(account)
-            .latest()
-            .await
-            .map_err(rpc_error)
-    }
-
     /// The latest block number.
     pub async fn block_number(&self) -> RelayResult<u64> {
         self.provider.get_block_number().await.map_err(rpc_error)

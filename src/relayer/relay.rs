@@ -461,14 +461,6 @@ impl Relayer {
     /// The claim's nonce is used, but by none of its own transactions: the account sent something
     /// the relayer did not. The claim fails (nothing of it was mined: it may be submitted again).
     async fn nonce_taken(&self, campaign: &Campaign, record: &ClaimRecord) -> RelayResult<Step> {
-        // "Nonce too low" also answers while the node is mining a block that holds one of the
-        // claim's transactions and its receipt is not there yet: only a nonce below the
-        // account's count in the latest block is used for good.
-        if let Some((account, nonce)) = record.slot {
-            if campaign.mined_nonce(account).await? <= nonce {
-                return Ok(Step::Wait);
-            }
-        }
         // Read the record again: another worker that held the claim meanwhile (its lease taken
         // over) may have recorded a replacement since `record` was read, and that one was mined.
         let fresh = self.load(&record.id).await?;

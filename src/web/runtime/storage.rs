@@ -68,20 +68,21 @@ pub struct StorageError {
 }
 
 impl StorageError {
-    /// The one reading of a storage failure from JS: storage.js's IO_ERROR (a request's
-    /// rejection), `quota` true when the origin's quota is exhausted; read as a worker's
-    /// `storeError` is ([`WorkerError`]).
+    /// The one reading of a storage failure from JS: storage.js's IO_ERROR, `quota` true when the
+    /// origin's quota is exhausted (a request's rejection; a worker's `storeError` arrives typed,
+    /// as a [`WorkerError`]).
     pub fn from_js(e: JsValue) -> Self {
-        match serde_wasm_bindgen::from_value::<WorkerError>(e.clone()) {
-            Ok(error) if error.message.is_some() => StorageError::from(&error),
-            // Not storage.js's shape (a bare DOMException, say): its message, no quota claim.
-            _ => StorageError {
-                full: false,
-                message: Reflect::get(&e, &"message".into())
-                    .ok()
-                    .and_then(|m| m.as_string())
-                    .unwrap_or_else(|| format!("{e:?}")),
-            },
+        let quota = Reflect::get(&e, &"quota".into())
+            .ok()
+            .and_then(|q| q.as_bool())
+            .unwrap_or(false);
+        let message = Reflect::get(&e, &"message".into())
+            .ok()
+            .and_then(|m| m.as_string())
+            .unwrap_or_else(|| format!("{e:?}"));
+        StorageError {
+            full: quota,
+            message,
         }
     }
 }
