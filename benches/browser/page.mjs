@@ -1,3 +1,4 @@
+// @ts-check
 // The page side of `make bench-browser`: run.mjs calls these through page.evaluate.
 //
 // airprover runs through the package's own worker path: pkg/prover-worker.js with the `build`
@@ -6,10 +7,30 @@
 // times are the moments the worker's progress messages arrive here.
 // snarkjs runs as its docs show (`groth16.fullProve` on the page, its own workers), with the
 // circuit's wasm and zkey fetched once and handed over from memory.
+//
+// The messages are the runtime's page-worker protocol (src/runtime/protocol.rs), checked against
+// its declarations (src/js/protocol.d.ts) by the browser suite's typecheck (tsconfig.bench.json).
 
+/** @typedef {import('../../src/js/protocol').PageMessage} PageMessage */
+/** @typedef {import('../../src/js/protocol').WorkerMessage} WorkerMessage */
+/** @typedef {import('../../src/js/protocol').JobMessage} JobMessage */
+/** @typedef {import('../../src/js/protocol').KeyMessage} KeyMessage */
+
+/** Every message to the worker goes through here, so each is checked against the protocol. */
+function post(/** @type {Worker} */ worker, /** @type {PageMessage} */ message) {
+  worker.postMessage(message);
+}
+
+/**
+ * The first message of `worker` that `pred` accepts; rejects on an error message or event.
+ * @template {WorkerMessage} M
+ * @param {Worker} worker
+ * @param {(m: WorkerMessage) => m is M} pred
+ * @returns {Promise<M>}
+ */
 function waitFor(worker, pred) {
   return new Promise((resolve, reject) => {
-    const onMessage = ({ data }) => {
+    const onMessage = (/** @type {MessageEvent<WorkerMessage>} */ { data }) => {
       if (data?.type === 'airprover:error' || data?.type === 'airprover:job-error') {
         cleanup();
         reject(new Error(`${data.error.code}: ${data.error.message}`));
@@ -18,7 +39,7 @@ function waitFor(worker, pred) {
         resolve(data);
       }
     };
-    const onError = (e) => {
+    const onError = (/** @type {ErrorEvent} */ e) => {
       cleanup();
       reject(new Error(`worker error: ${e.message}`));
     };
@@ -31,70 +52,109 @@ function waitFor(worker, pred) {
   });
 }
 
-/** One job: resolves with its stage marks (ms since the job was posted) and the result. */
-function job(worker, id, msg) {
+/**
+ * One job: resolves with its stage marks (ms since the job was posted) and the result.
+ * @param {Worker} worker
+ * @param {number} id
+ * @param {{ circuit: string, claim: object, key: KeyMessage }} job
+ */
+function job(worker, id, { circuit, claim, key }) {
+  /** @type {JobMessage} */
+  const message = { type: 'airprover:job', id, attempt: 1, circuit, claim: JSON.stringify(claim), key, storage: null };
   const start = performance.now();
+  /** @type {[string, number][]} */
   const stages = [];
-  const onProgress = ({ data }) => {
+  const onProgress = (/** @type {MessageEvent<WorkerMessage>} */ { data }) => {
     if (data?.type === 'airprover:job-progress' && data.id === id && data.progress.fraction !== undefined) {
       const last = stages[stages.length - 1];
       if (!last || last[0] !== data.progress.stage) stages.push([data.progress.stage, performance.now() - start]);
     }
   };
   worker.addEventListener('message', onProgress);
-  worker.postMessage({ ...msg, type: 'airprover:job', id, attempt: 1 });
-  return waitFor(worker, (d) => d.type === 'airprover:job-result' && d.id === id).then((d) => {
+  post(worker, message);
+  /** @type {(d: WorkerMessage) => d is import('../../src/js/protocol').JobResultMessage} */
+  const isResult = (d) => d.type === 'airprover:job-result' && d.id === id;
+  return waitFor(worker, isResult).then((d) => {
     worker.removeEventListener('message', onProgress);
     return { totalMs: performance.now() - start, stages, value: d.value, memoryBytes: d.memoryBytes };
   });
 }
 
-window.airproverBench = async ({ build, threads, key, input, runs }) => {
+/**
+ * `runs` + 1 proofs of `input` with the key at `key` in one prover worker of `build` (the first,
+ * cold, with the key's load split off).
+ * @param {{ build: import('../../src/js/protocol').Build, threads: number, key: KeyMessage,
+ *   input: { circuit: string }, runs: number }} bench
+ */
+async function airproverBench({ build, threads, key, input, runs }) {
   const worker = new Worker('/pkg/prover-worker.js', { type: 'module' });
   try {
     const initStart = performance.now();
-    worker.postMessage({ type: 'airprover:init', threads, build });
-    const ready = await waitFor(worker, (d) => d.type === 'airprover:ready');
+    post(worker, { type: 'airprover:init', threads, build });
+    /** @type {(d: WorkerMessage) => d is import('../../src/js/protocol').ReadyMessage} */
+    const isReady = (d) => d.type === 'airprover:ready';
+    const ready = await waitFor(worker, isReady);
     const initMs = performance.now() - initStart;
-    const out = { build: ready.build, info: ready.info, initMs, runs: [], memoryBytes: 0 };
+    const out = {
+      build: ready.build,
+      info: ready.info,
+      initMs,
+      keyLoadMs: NaN,
+      /** @type {{ totalMs: number, stages: [string, number][] }[]} */
+      runs: [],
+      memoryBytes: 0,
+      /** @type {string[]} */
+      publicSignals: [],
+    };
     for (let i = 0; i <= runs; i++) {
-      const r = await job(worker, i + 1, { circuit: input.circuit, claim: input, key });
+      const { value, memoryBytes, ...r } = await job(worker, i + 1, { circuit: input.circuit, claim: input, key });
       if (i === 0) {
         // The cold job also downloads, checks and parses the key: split it off.
         const first = r.stages.find(([s]) => s !== 'loading-keys');
         out.keyLoadMs = first ? first[1] : NaN;
         r.stages = r.stages
           .filter(([s]) => s !== 'loading-keys')
-          .map(([s, at]) => [s, at - out.keyLoadMs]);
+          .map(([s, at]) => /** @type {[string, number]} */ ([s, at - out.keyLoadMs]));
         r.totalMs -= out.keyLoadMs;
       }
-      out.memoryBytes = Math.max(out.memoryBytes, r.memoryBytes ?? 0);
-      out.publicSignals = r.value.publicSignals;
-      delete r.value;
-      delete r.memoryBytes;
+      out.memoryBytes = Math.max(out.memoryBytes, memoryBytes ?? 0);
+      out.publicSignals = value.publicSignals;
       out.runs.push(r);
     }
     return out;
   } finally {
     worker.terminate();
   }
-};
+}
 
+/** @param {string} url */
 async function bytes(url) {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
 }
 
-window.snarkjsBench = async ({ wasmUrl, zkeyUrl, input, runs, singleThread }) => {
+/**
+ * `runs` + 1 proofs of `input` by snarkjs's `groth16.fullProve` (window.snarkjs, page.html loads it).
+ * @param {{ wasmUrl: string, zkeyUrl: string, input: object, runs: number, singleThread: boolean }} bench
+ */
+async function snarkjsBench({ wasmUrl, zkeyUrl, input, runs, singleThread }) {
+  const { snarkjs } = /** @type {any} */ (window);
   const loadStart = performance.now();
   const wasm = await bytes(wasmUrl);
   const zkey = await bytes(zkeyUrl);
   const keyLoadMs = performance.now() - loadStart;
-  const out = { keyLoadMs, zkeyBytes: zkey.length, runs: [] };
+  const out = {
+    keyLoadMs,
+    zkeyBytes: zkey.length,
+    /** @type {{ totalMs: number }[]} */
+    runs: [],
+    /** @type {string[]} */
+    publicSignals: [],
+  };
   for (let i = 0; i <= runs; i++) {
     const start = performance.now();
-    const { publicSignals } = await window.snarkjs.groth16.fullProve(
+    const { publicSignals } = await snarkjs.groth16.fullProve(
       input,
       { type: 'mem', data: wasm },
       { type: 'mem', data: zkey },
@@ -106,6 +166,7 @@ window.snarkjsBench = async ({ wasmUrl, zkeyUrl, input, runs, singleThread }) =>
     out.publicSignals = publicSignals;
   }
   return out;
-};
+}
 
-window.benchReady = true;
+// What run.mjs calls through page.evaluate, and the flag it waits for.
+Object.assign(window, { airproverBench, snarkjsBench, benchReady: true });

@@ -1,6 +1,7 @@
 // The page-worker protocol on the worker's side: the worker files as the build lays them out
 // (pkg/) type-check against protocol.d.ts (the TypeScript side of src/runtime/protocol.rs) and
-// the wasm builds' generated declarations; a message off the protocol does not.
+// the wasm builds' generated declarations, and so does the bench page's side (benches/browser/
+// page.mjs, which drives a prover worker directly); a message off the protocol does not.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -21,6 +22,11 @@ function typecheck(args) {
 
 test('the worker files type-check against the protocol and the wasm declarations', () => {
   const { status, output } = typecheck(['-p', join(here, 'tsconfig.worker.json')]);
+  assert.equal(status, 0, output);
+});
+
+test("the bench page's messages type-check against the protocol", () => {
+  const { status, output } = typecheck(['-p', join(here, 'tsconfig.bench.json')]);
   assert.equal(status, 0, output);
 });
 
