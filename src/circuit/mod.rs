@@ -3,6 +3,7 @@
 //! Each circuit's `mod.rs` holds its witness and public inputs, its `constraints.rs` the gadgets.
 //! A circuit built without a witness (for setup) synthesises the same constraints.
 
+pub mod choice;
 pub mod claim;
 pub mod id;
 pub mod range;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::circuit::choice::{heaviest, Weighted};
 use crate::circuit::{CircuitId, ScoreRule};
 use crate::claim::Claim;
 
@@ -113,13 +114,19 @@ pub fn smaller_circuit(claim: &Claim, available: &[CircuitId]) -> Option<Claim> 
             _ => None,
         })
         .min()?;
-    let mut kept: Vec<_> = claim.attestations.clone();
-    if kept.len() > slots as usize {
-        // Keep the heaviest, then restore index order.
-        kept.sort_by(|a, b| b.weight.cmp(&a.weight).then(a.index.cmp(&b.index)));
-        kept.truncate(slots as usize);
-        kept.sort_by_key(|a| a.index);
-    }
+    // Keep the heaviest, in index order (all of them when they fit).
+    let weights: Vec<Weighted> = claim
+        .attestations
+        .iter()
+        .map(|a| Weighted {
+            index: a.index,
+            weight: a.weight,
+        })
+        .collect();
+    let kept = heaviest(&weights, slots as usize)
+        .into_iter()
+        .map(|p| claim.attestations[p].clone())
+        .collect();
     Some(Claim {
         circuit: CircuitId::Claim {
             rule: claim.rule,

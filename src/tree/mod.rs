@@ -5,6 +5,7 @@
 //! empty subtree whose hash is precomputed per level, so a depth-32 tree over a few leaves costs
 //! what its leaves cost.
 
+pub mod published;
 pub mod sample;
 
 use crate::circuit::id::MAX_DEPTH;
