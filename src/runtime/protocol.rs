@@ -48,7 +48,8 @@ pub struct JobMessage {
     pub fault: Option<Fault>,
 }
 
-/// A proving key as the manifest pins it.
+/// A key file as the manifest pins it: the proving key a job's worker loads, and the verifying key
+/// the page checks cached proofs with (both through storage.js's `loadKey`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyMessage {

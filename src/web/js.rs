@@ -1,6 +1,7 @@
 //! Plain JS objects, built in one place.
 
 use js_sys::Reflect;
+use serde::Serialize;
 use wasm_bindgen::JsValue;
 
 /// A plain JS object from key/value pairs.
@@ -15,4 +16,11 @@ pub fn object(pairs: &[(&str, JsValue)]) -> JsValue {
 /// Sets a data property. On a fresh plain object or Error this cannot fail.
 pub fn set(target: &JsValue, key: &str, value: &JsValue) {
     let _ = Reflect::set(target, &JsValue::from_str(key), value);
+}
+
+/// A serde value as a plain JS object (maps as objects, not `Map`s; numbers as numbers). Only for
+/// values that serialise (ours do): a failure gives `null`.
+pub fn to_js_value<T: Serialize + ?Sized>(value: &T) -> JsValue {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    value.serialize(&serializer).unwrap_or(JsValue::NULL)
 }

@@ -10,15 +10,14 @@ use std::rc::Rc;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use super::manifest::KeyRef;
 use super::options::StorageSettings;
 use super::storage::{Storage, StorageError};
 use crate::claim::Claim;
 use crate::prover::keys::{read_verifying_key, Validation};
 use crate::prover::VerifyingKey;
 use crate::runtime::proof_cache::{CacheStats, ProofRecord, Rejection};
-use crate::runtime::protocol::KeyEvent;
-use crate::web::js::object;
+use crate::runtime::protocol::{KeyEvent, KeyMessage};
+use crate::web::js::{object, to_js_value};
 
 /// What the proof cache answered.
 #[derive(Debug)]
@@ -191,7 +190,7 @@ impl Caches {
 
     /// Looks a claim up: a stored record must pass [`ProofRecord::check`] against the current
     /// verifying key; one that does not is evicted.
-    pub async fn lookup(&self, key: &str, claim: &Claim, vk: &KeyRef) -> Lookup {
+    pub async fn lookup(&self, key: &str, claim: &Claim, vk: &KeyMessage) -> Lookup {
         let Some(storage) = self.proof_storage() else {
             return Lookup::Miss;
         };
@@ -273,7 +272,7 @@ impl Caches {
 
     /// Loads the verifying key a cached proof of `circuit` will be checked with, so that it is in
     /// the key cache before a reload needs it.
-    pub async fn prepare_verifier(&self, circuit: &str, key: &KeyRef) {
+    pub async fn prepare_verifier(&self, circuit: &str, key: &KeyMessage) {
         if self.proof_storage().is_some() {
             if let Err(e) = self.verifier(circuit, key).await {
                 web_sys::console::warn_1(&format!("airprover: verifying key: {e}").into());
@@ -290,11 +289,11 @@ impl Caches {
     }
 
     /// The parsed verifying key of `circuit`, loaded once (through the key cache).
-    async fn verifier(&self, circuit: &str, key: &KeyRef) -> Result<Rc<VerifyingKey>, String> {
+    async fn verifier(&self, circuit: &str, key: &KeyMessage) -> Result<Rc<VerifyingKey>, String> {
         if let Some(vk) = self.verifiers.borrow().get(circuit) {
             return Ok(vk.clone());
         }
-        let loaded = Storage::load_key(self.key_storage().as_ref(), &key.to_js())
+        let loaded = Storage::load_key(self.key_storage().as_ref(), &to_js_value(key))
             .await
             .map_err(|e| {
                 js_sys::Reflect::get(&e, &"message".into())

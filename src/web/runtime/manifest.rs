@@ -1,4 +1,6 @@
-//! The key manifest the runtime proves with: which circuits have keys, and where.
+//! The key manifest the runtime proves with: which circuits have keys, and where. A key is the
+//! protocol's [`KeyMessage`]: the page hands it to a worker as it is, and loads its own verifying
+//! keys from the same.
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -6,48 +8,23 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::circuit::CircuitId;
 use crate::prover::manifest::KeyManifest as ManifestFile;
+use crate::runtime::protocol::KeyMessage;
 use crate::web::error::to_js;
-use crate::web::js::object;
 use crate::Error;
-
-/// A proving key's location and pinned hash.
-#[derive(Debug, Clone)]
-pub struct KeyRef {
-    /// Absolute URL.
-    pub url: String,
-    /// Pinned SHA-256 (hex).
-    pub sha256: String,
-    /// Size in bytes.
-    pub bytes: f64,
-    /// Made from a seed: development keys, never for production.
-    pub development: bool,
-}
-
-impl KeyRef {
-    /// `{ url, sha256, bytes }` for the worker.
-    pub fn to_js(&self) -> JsValue {
-        object(&[
-            ("url", self.url.as_str().into()),
-            ("sha256", self.sha256.as_str().into()),
-            ("bytes", self.bytes.into()),
-            ("development", self.development.into()),
-        ])
-    }
-}
 
 /// A circuit's two keys.
 #[derive(Debug, Clone)]
-pub struct CircuitKeyRefs {
+pub struct CircuitKeys {
     /// The proving key (what workers prove with).
-    pub proving: KeyRef,
+    pub proving: KeyMessage,
     /// The verifying key (what cached proofs are checked against; its hash is in the cache key).
-    pub verifying: KeyRef,
+    pub verifying: KeyMessage,
 }
 
 /// The circuits with keys.
 #[derive(Debug, Clone)]
 pub struct KeyManifest {
-    keys: Vec<(String, CircuitKeyRefs)>,
+    keys: Vec<(String, CircuitKeys)>,
 }
 
 impl KeyManifest {
@@ -86,7 +63,7 @@ impl KeyManifest {
             .circuits
             .iter()
             .map(|c| {
-                let key = |file: &crate::prover::manifest::FileDigest| KeyRef {
+                let key = |file: &crate::prover::manifest::FileDigest| KeyMessage {
                     url: web_sys::Url::new_with_base(&file.name, &base)
                         .map(|u| u.href())
                         .unwrap_or_else(|_| file.name.clone()),
@@ -94,7 +71,7 @@ impl KeyManifest {
                     bytes: file.bytes as f64,
                     development: c.development,
                 };
-                let refs = CircuitKeyRefs {
+                let refs = CircuitKeys {
                     proving: key(&c.files.proving_key),
                     verifying: key(&c.files.verifying_key),
                 };
@@ -110,16 +87,16 @@ impl KeyManifest {
     }
 
     /// The proving key of `circuit`.
-    pub fn proving_key(&self, circuit: &str) -> Option<&KeyRef> {
+    pub fn proving_key(&self, circuit: &str) -> Option<&KeyMessage> {
         self.keys(circuit).map(|k| &k.proving)
     }
 
     /// The verifying key of `circuit`.
-    pub fn verifying_key(&self, circuit: &str) -> Option<&KeyRef> {
+    pub fn verifying_key(&self, circuit: &str) -> Option<&KeyMessage> {
         self.keys(circuit).map(|k| &k.verifying)
     }
 
-    fn keys(&self, circuit: &str) -> Option<&CircuitKeyRefs> {
+    fn keys(&self, circuit: &str) -> Option<&CircuitKeys> {
         self.keys
             .iter()
             .find(|(id, _)| id == circuit)

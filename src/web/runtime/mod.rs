@@ -44,13 +44,11 @@ use crate::runtime::fallback::{Build, PageCapabilities};
 use crate::runtime::limits;
 use crate::runtime::progress;
 use crate::runtime::proof_cache::ProofRecord;
-use crate::runtime::protocol::{
-    Fault, JobMessage, KeyMessage, PageMessage, StorageName, WorkerMessage,
-};
+use crate::runtime::protocol::{Fault, JobMessage, PageMessage, StorageName, WorkerMessage};
 use crate::runtime::scheduler::{CacheAnswer, Command, JobId, Scheduler, Submission, WorkerId};
 use crate::web::clock::now_ms;
 use crate::web::error::{bad_argument, job_error, to_js};
-use crate::web::js::{self, object};
+use crate::web::js::{self, object, to_js_value};
 
 /// The proof runtime: a priority queue of proof jobs on a pool of Web Workers.
 #[wasm_bindgen]
@@ -839,12 +837,7 @@ impl Inner {
             attempt,
             circuit: circuit.clone(),
             claim,
-            key: key.map(|k| KeyMessage {
-                url: k.url.clone(),
-                sha256: k.sha256.clone(),
-                bytes: k.bytes,
-                development: k.development,
-            }),
+            key: key.cloned(),
             storage: self.caches.key_storage().map(|s| StorageName {
                 name: s.name.clone(),
             }),
@@ -1134,12 +1127,6 @@ fn page_capabilities() -> PageCapabilities {
             .and_then(|v| v.as_f64())
             .unwrap_or(1.0) as u32,
     }
-}
-
-/// A serde value as a plain JS object (maps as objects, not `Map`s).
-fn to_js_value<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    value.serialize(&serializer).unwrap_or(JsValue::NULL)
 }
 
 /// Opens IndexedDB as `settings` ask, sweeps what the current manifest no longer lists, and reads
