@@ -354,6 +354,86 @@ export function init(): Promise<void>;
 /** circomlib's `poseidon(inputs)` over BN254 as a decimal string; inputs as the claim spec spells numbers. */
 export function poseidonHash(inputs: (string | number)[]): string;
 
+/** The tree file an operator publishes (`airprover sample` writes one: NAME.tree.json). */
+export interface CampaignTreeFile {
+  depth: number;
+  root: string;
+  /** In index order from 0. */
+  leaves: { index: number; attester: string; subject: string; weight: number }[];
+}
+
+/** An attestation as the claim input lists it (`Claim['attestations']`), numbers as numbers. */
+export interface ClaimAttestation {
+  index: number;
+  attester: string;
+  weight: number;
+  /** D siblings, leaf level first. */
+  siblings: string[];
+}
+
+/** An identity in a campaign's tree: its commitment and its attestations, in leaf order. */
+export interface CampaignIdentity {
+  /** `Poseidon([secret])`, `0x` and 64 hex digits. */
+  commitment: string;
+  attestations: ClaimAttestation[];
+  /** The sum of their weights. */
+  score: number;
+}
+
+/**
+ * A campaign's published tree, hashed in wasm: the root recomputed, and each identity's
+ * attestations with their Merkle paths. Throws `INVALID_JSON` / `INVALID_INPUT` (naming the field,
+ * e.g. `leaves[3].weight`) for a malformed file. A 10,000-leaf tree takes about 20,000 hashes: build
+ * it in a Worker. `free()` releases its wasm memory.
+ */
+export class CampaignTree {
+  constructor(tree: CampaignTreeFile | string);
+  readonly depth: number;
+  /** Attestations in the tree. */
+  readonly count: number;
+  /** The published root, `0x` and 64 hex digits: what claims are made against. */
+  readonly root: string;
+  /** The root the leaves hash to: `root` unless the file is corrupt or stale. */
+  readonly computedRoot: string;
+  /** The commitment of `secret` and its attestations with their paths (none: not in the tree). */
+  attestationsOf(secret: string | number): CampaignIdentity;
+  free(): void;
+}
+
+/** A threshold circuit of a tree's depth. */
+export interface ThresholdCircuit {
+  id: string;
+  k: number;
+}
+
+/** The circuit a claim is proved with, and the attestations it keeps. */
+export interface CircuitChoice<T> extends ThresholdCircuit {
+  /** The K heaviest attestations given (ties: the lower index), in leaf order: the claim's. */
+  attestations: T[];
+  /** The sum of their weights. */
+  score: number;
+  /** Whether `score` reaches the threshold. */
+  reached: boolean;
+}
+
+/**
+ * The `threshold-d{depth}-k{K}` circuits among `circuitIds` (a key manifest's), smallest K first.
+ * Other circuits are left out; an id that names no circuit throws `UNKNOWN_CIRCUIT`.
+ */
+export function thresholdCircuits(circuitIds: string[], depth: number): ThresholdCircuit[];
+
+/**
+ * The smallest threshold circuit of `depth` among `circuitIds` whose K heaviest `attestations`
+ * reach `threshold` (the fastest proof), or the largest when none does (proving then fails with
+ * `SCORE_NOT_MET`); `null` when there is no threshold circuit of that depth.
+ */
+export function smallestCircuit<T extends { index: number | string; weight: number | string }>(
+  circuitIds: string[],
+  attestations: T[],
+  threshold: number | string,
+  depth: number,
+): CircuitChoice<T> | null;
+
 /** Whether a snarkjs `proof.json` and `public.json` verify against a verifying key file. */
 export function verify(verifyingKey: Uint8Array, proof: SnarkjsProof | string, publicSignals: string[] | string): boolean;
 

@@ -13,8 +13,9 @@
 import initWasm, { Runtime } from './single/airprover.js';
 import { remoteOptions, withRemote } from './remote.js';
 
-// The standalone functions of the page-side module (typed in index.d.ts); call `init()` first.
-// The runtime's own classes (Runtime, Job, Readable) are reached through `createProver` only.
+// The standalone functions of the page-side module and its CampaignTree (typed in index.d.ts);
+// call `init()` first. The runtime's own classes (Runtime, Job, Readable) are reached through
+// `createProver` only.
 export {
   setup,
   prove,
@@ -22,6 +23,9 @@ export {
   verificationKeyJson,
   keyCircuit,
   poseidonHash,
+  CampaignTree,
+  thresholdCircuits,
+  smallestCircuit,
   solidityVerifier,
   solidityCalldata,
 } from './single/airprover.js';

@@ -27,7 +27,7 @@ pub fn poseidon_hash(
 
 /// A JS string or number as the JSON value the spec parser expects, so that floats, negatives
 /// and unsafe integers get the same errors as in a claim file.
-fn to_json_number(value: &JsValue, field: &str) -> JsResult<Value> {
+pub(crate) fn to_json_number(value: &JsValue, field: &str) -> JsResult<Value> {
     if let Some(s) = value.as_string() {
         return Ok(Value::String(s));
     }

@@ -11,6 +11,7 @@
 //! blocks for seconds, and the threaded build waits on atomics, which the main thread may not do.
 #![cfg(target_arch = "wasm32")]
 
+pub mod campaign;
 pub mod clock;
 pub mod error;
 pub mod hash;
