@@ -1,5 +1,7 @@
 // The demo campaign: the operator's published tree (made by `airprover sample --attestations
-// 10000` at build time), the campaign's rule, and how a claim is put together from them.
+// 10000` at build time), the campaign's rule, and how a claim is put together from them. The tree
+// and the choice of circuit are the package's (CampaignTree, smallestCircuit): nothing of the
+// crate is re-implemented here.
 
 /** The campaign worker (tree hashing off the page's thread), as request -> promise. */
 export function campaignWorker() {
@@ -30,39 +32,11 @@ export function randomSecret() {
   return `0x${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
-const CIRCUIT = /^threshold-d(\d+)-k(\d+)$/;
-
-/** The threshold circuits with keys for a tree of `depth`, smallest K first. */
-export function thresholdCircuits(ids, depth) {
-  return ids
-    .map((id) => ({ id, m: CIRCUIT.exec(id) }))
-    .filter(({ m }) => m && Number(m[1]) === depth)
-    .map(({ id, m }) => ({ id, k: Number(m[2]) }))
-    .sort((a, b) => a.k - b.k);
-}
-
-/** The K heaviest attestations, in leaf order (the circuit wants indices increasing). */
-export function heaviest(attestations, k) {
-  return [...attestations]
-    .sort((a, b) => b.weight - a.weight || a.index - b.index)
-    .slice(0, k)
-    .sort((a, b) => a.index - b.index);
-}
-
-export function score(attestations) {
-  return attestations.reduce((sum, a) => sum + Number(a.weight), 0);
-}
-
 /**
- * The smallest circuit whose K heaviest attestations reach the threshold (the fastest proof), or
- * the largest circuit when none does (proving it then fails with SCORE_NOT_MET, as it should).
+ * The claim input of the claim spec, for `circuit`: a `CircuitChoice` of `smallestCircuit`, whose
+ * attestations are the ones the claim keeps.
  */
-export function autoCircuit(circuits, attestations, threshold) {
-  return circuits.find((c) => score(heaviest(attestations, c.k)) >= threshold) ?? circuits.at(-1) ?? null;
-}
-
-/** The claim input of the claim spec. */
-export function buildClaim({ circuit, root, secret, campaignId, claimant, threshold, attestations }) {
+export function buildClaim({ circuit, root, secret, campaignId, claimant, threshold }) {
   return {
     circuit: circuit.id,
     root,
@@ -70,6 +44,6 @@ export function buildClaim({ circuit, root, secret, campaignId, claimant, thresh
     campaignId: String(campaignId),
     claimant,
     threshold: String(threshold),
-    attestations: heaviest(attestations, circuit.k),
+    attestations: circuit.attestations,
   };
 }
