@@ -225,12 +225,15 @@ mod tests {
         assert_ne!(tree.computed_root(), tree.root());
     }
 
+    /// What is wrong, how to spoil a good file so, and the field the error names.
+    type Case = (&'static str, fn(&mut Value), &'static str);
+
     #[test]
     fn bad_files_name_the_field() {
         let good = sample(&"threshold-d4-k2".parse().unwrap(), 5, 1)
             .unwrap()
             .tree;
-        let cases: [(&str, fn(&mut Value), &str); 8] = [
+        let cases: [Case; 8] = [
             ("depth 0", |t| t["depth"] = json!(0), "depth"),
             ("too many leaves", |t| t["depth"] = json!(2), "leaves"),
             (
