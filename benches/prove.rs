@@ -1,10 +1,15 @@
-//! Native proving time, one thread against every thread, for the circuits other provers are
-//! compared on: `square-chain-65536`, `threshold-d20-k8` and `threshold-d20-k32`.
+//! Native proving time and how it scales with threads, for the circuits other provers are
+//! compared on: `square-chain-65536`, `threshold-d20-k8` and `threshold-d20-k32`, with both MSM
+//! kernels (arkworks', and the 29-bit one the wasm builds use, compiled natively).
 //!
 //! `cargo bench --bench prove` measures with criterion (flat sampling, ten samples: a proof takes
-//! seconds, so criterion's linear sampling would run dozens), prints a table with the speed-up of
-//! all threads over one, and writes it to `target/bench/native.json`.
-//! `AIRPROVER_BENCH_CIRCUITS=square-chain-65536,threshold-d20-k8` picks the circuits.
+//! seconds, so criterion's linear sampling would run dozens) on pools of 1, 2, 4, 8 and 16
+//! threads, as many of them as the machine has cores (it says which it left out), prints a table
+//! with the speed-up over one thread and the parallel efficiency (speed-up / threads) of the whole
+//! proof and of its two parts (the witness: synthesis and the constraint check, serial; the QAP
+//! and the MSMs, which run at once), and writes it to `target/bench/native.json`.
+//! `AIRPROVER_BENCH_CIRCUITS=square-chain-65536,threshold-d20-k8` picks the circuits,
+//! `AIRPROVER_BENCH_KERNELS=arkworks` the kernels, `AIRPROVER_BENCH_THREADS=1,2` the pools.
 //! Under `cargo test --benches` each benchmark runs once on small circuits, as a smoke test.
 //!
 //! Keys come from a seeded setup (development keys): setup is not what is measured.
@@ -19,7 +24,7 @@ use airprover::claim::Claim;
 use airprover::field::Fr;
 use airprover::prover::msm::Kernel;
 use airprover::prover::prepared::PreparedProvingKey;
-use airprover::prover::{prove, setup};
+use airprover::prover::{prove, setup, Progress, Stage};
 use airprover::tree::sample::{sample, DEFAULT_ATTESTATIONS};
 use criterion::{Criterion, SamplingMode};
 use rand::SeedableRng;
@@ -28,8 +33,9 @@ use serde_json::json;
 
 const BENCH_CIRCUITS: &str = "square-chain-65536,threshold-d20-k8,threshold-d20-k32";
 const SMOKE_CIRCUITS: &str = "square-chain-64,threshold-d4-k2";
+const THREADS: &str = "1,2,4,8,16";
 
-/// A circuit ready to prove: its key and its witness input.
+/// A circuit ready to prove with one kernel: its key and its witness input.
 struct Prepared {
     id: CircuitId,
     constraints: usize,
@@ -38,7 +44,8 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn new(id: CircuitId) -> Self {
+    /// The circuit's key (a seeded setup) prepared for each kernel, and its input.
+    fn new(id: CircuitId, kernels: &[Kernel]) -> Vec<Self> {
         let mut rng = ChaCha20Rng::seed_from_u64(1);
         let keys = setup::setup(&id, &mut rng).expect("setup");
         let claim = match id {
@@ -49,37 +56,56 @@ impl Prepared {
             }
             CircuitId::SquareChain { .. } => None,
         };
-        Prepared {
-            id,
-            constraints: keys.constraints,
-            pk: PreparedProvingKey::new(keys.proving_key, Some(keys.matrices), Kernel::Arkworks)
+        kernels
+            .iter()
+            .map(|&kernel| Prepared {
+                id,
+                constraints: keys.constraints,
+                pk: PreparedProvingKey::new(
+                    keys.proving_key.clone(),
+                    Some(keys.matrices.clone()),
+                    kernel,
+                )
                 .expect("a key just made"),
-            claim,
-        }
+                claim: claim.clone(),
+            })
+            .collect()
     }
 
-    fn prove(&self, seed: u64) {
+    /// One proof; returns when the witness part ended (the QAP's start), from `start`.
+    fn prove(&self, seed: u64, start: Instant) -> Duration {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let mut witness = Duration::ZERO;
+        let mut marks = |p: &Progress| {
+            if p.stage == Stage::Qap {
+                witness = start.elapsed();
+            }
+        };
         match (&self.id, &self.claim) {
             (CircuitId::SquareChain { n }, _) => {
-                prove::prove_square_chain(*n, Fr::from(3u64), &self.pk, &mut rng, &mut |_| {})
+                prove::prove_square_chain(*n, Fr::from(3u64), &self.pk, &mut rng, &mut marks)
                     .expect("prove")
                     .0
             }
             (_, Some(claim)) => {
-                prove::prove_claim(claim, &self.pk, &mut rng, &mut |_| {}).expect("prove")
+                prove::prove_claim(claim, &self.pk, &mut rng, &mut marks).expect("prove")
             }
             (_, None) => unreachable!("claim circuits are prepared with a claim"),
         };
+        witness
     }
 }
 
-/// One row of the table.
+/// One measured configuration: medians over the samples.
 struct Row {
     circuit: String,
     constraints: usize,
-    /// Median seconds per proof, per pool.
-    seconds: Vec<(usize, f64)>,
+    kernel: &'static str,
+    threads: usize,
+    /// The whole proof, seconds.
+    seconds: f64,
+    /// Synthesis and the constraint check, seconds.
+    witness: f64,
 }
 
 fn median(mut times: Vec<Duration>) -> f64 {
@@ -87,6 +113,13 @@ fn median(mut times: Vec<Duration>) -> f64 {
     times
         .get(times.len() / 2)
         .map_or(f64::NAN, Duration::as_secs_f64)
+}
+
+fn kernel_name(kernel: Kernel) -> &'static str {
+    match kernel {
+        Kernel::Arkworks => "arkworks",
+        Kernel::Wasm29 => "wasm29",
+    }
 }
 
 fn main() {
@@ -102,9 +135,30 @@ fn main() {
         .split(',')
         .map(|s| s.trim().parse().expect("a circuit id"))
         .collect();
+    let kernels: Vec<Kernel> = std::env::var("AIRPROVER_BENCH_KERNELS")
+        .unwrap_or_else(|_| "arkworks,wasm29".into())
+        .split(',')
+        .map(|k| match k.trim() {
+            "arkworks" => Kernel::Arkworks,
+            "wasm29" => Kernel::Wasm29,
+            other => panic!("unknown kernel {other}: arkworks or wasm29"),
+        })
+        .collect();
 
-    let all = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let pools: Vec<(usize, rayon::ThreadPool)> = [1, all]
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let wanted: Vec<usize> = std::env::var("AIRPROVER_BENCH_THREADS")
+        .unwrap_or_else(|_| THREADS.into())
+        .split(',')
+        .map(|t| t.trim().parse().expect("a thread count"))
+        .collect();
+    let (counts, left_out): (Vec<usize>, Vec<usize>) =
+        wanted.into_iter().partition(|&t| t <= cores);
+    if !left_out.is_empty() {
+        println!(
+            "this machine has {cores} cores: {left_out:?} threads not measured (more threads than cores measure the scheduler, not the prover)"
+        );
+    }
+    let pools: Vec<(usize, rayon::ThreadPool)> = counts
         .into_iter()
         .map(|n| {
             (
@@ -127,58 +181,80 @@ fn main() {
     let mut rows = Vec::new();
     for id in circuits {
         eprintln!("setting up {id} ...");
-        let prepared = Prepared::new(id);
+        let prepared = Prepared::new(id, &kernels);
         let mut group = criterion.benchmark_group(id.to_string());
         group.sampling_mode(SamplingMode::Flat).sample_size(10);
-        let mut seconds = Vec::new();
-        for (threads, pool) in &pools {
-            let times = RefCell::new(Vec::new());
-            group.bench_function(format!("{threads}-threads"), |b| {
-                b.iter_custom(|iters| {
-                    let mut total = Duration::ZERO;
-                    for i in 0..iters {
-                        let start = Instant::now();
-                        pool.install(|| prepared.prove(i));
-                        let took = start.elapsed();
-                        times.borrow_mut().push(took);
-                        total += took;
-                    }
-                    total
-                })
-            });
-            seconds.push((*threads, median(times.into_inner())));
+        for p in &prepared {
+            let kernel = kernel_name(p.pk.kernel());
+            for (threads, pool) in &pools {
+                let times = RefCell::new(Vec::new());
+                let witness = RefCell::new(Vec::new());
+                group.bench_function(format!("{kernel}/{threads}-threads"), |b| {
+                    b.iter_custom(|iters| {
+                        let mut total = Duration::ZERO;
+                        for i in 0..iters {
+                            let start = Instant::now();
+                            let w = pool.install(|| p.prove(i, start));
+                            let took = start.elapsed();
+                            times.borrow_mut().push(took);
+                            witness.borrow_mut().push(w);
+                            total += took;
+                        }
+                        total
+                    })
+                });
+                rows.push(Row {
+                    circuit: id.to_string(),
+                    constraints: p.constraints,
+                    kernel,
+                    threads: *threads,
+                    seconds: median(times.into_inner()),
+                    witness: median(witness.into_inner()),
+                });
+            }
         }
         group.finish();
-        rows.push(Row {
-            circuit: id.to_string(),
-            constraints: prepared.constraints,
-            seconds,
-        });
     }
     criterion.final_summary();
-    report(&rows, all, benchmarking);
+    report(&rows, cores, benchmarking);
 }
 
-fn report(rows: &[Row], threads: usize, benchmarking: bool) {
+fn report(rows: &[Row], cores: usize, benchmarking: bool) {
+    // Speed-ups are over the same circuit and kernel on one thread.
+    let one = |row: &Row| {
+        rows.iter()
+            .find(|r| r.circuit == row.circuit && r.kernel == row.kernel && r.threads == 1)
+    };
+    let speedup = |row: &Row, f: fn(&Row) -> f64| one(row).map_or(f64::NAN, |o| f(o) / f(row));
+    let whole = |r: &Row| r.seconds;
+    let witness = |r: &Row| r.witness;
+    let rest = |r: &Row| r.seconds - r.witness;
     let mut table = format!(
-        "\n{:<22} {:>11} {:>12} {:>14} {:>7}\n",
+        "\n{:<20} {:>11} {:>9} {:>7} {:>10} {:>8} {:>10} {:>10} {:>10}\n",
         "circuit",
         "constraints",
-        "1 thread",
-        format!("{threads} threads"),
-        "ratio"
+        "kernel",
+        "threads",
+        "seconds",
+        "speed-up",
+        "efficiency",
+        "witness eff",
+        "qap+msm eff",
     );
     for row in rows {
-        let one = row.seconds.first().map_or(f64::NAN, |s| s.1);
-        let many = row.seconds.last().map_or(f64::NAN, |s| s.1);
+        let t = row.threads as f64;
         let _ = writeln!(
             table,
-            "{:<22} {:>11} {:>10.3} s {:>12.3} s {:>6.2}x",
+            "{:<20} {:>11} {:>9} {:>7} {:>8.3} s {:>7.2}x {:>9.0}% {:>10.0}% {:>10.0}%",
             row.circuit,
             row.constraints,
-            one,
-            many,
-            one / many
+            row.kernel,
+            row.threads,
+            row.seconds,
+            speedup(row, whole),
+            100.0 * speedup(row, whole) / t,
+            100.0 * speedup(row, witness) / t,
+            100.0 * speedup(row, rest) / t,
         );
     }
     println!("{table}");
@@ -188,19 +264,27 @@ fn report(rows: &[Row], threads: usize, benchmarking: bool) {
     let results: Vec<_> = rows
         .iter()
         .map(|row| {
-            let one = row.seconds.first().map_or(f64::NAN, |s| s.1);
-            let many = row.seconds.last().map_or(f64::NAN, |s| s.1);
             json!({
                 "circuit": row.circuit,
                 "constraints": row.constraints,
-                "oneThreadSeconds": one,
-                "allThreadsSeconds": many,
-                "threads": threads,
-                "speedup": one / many,
+                "kernel": row.kernel,
+                "threads": row.threads,
+                "seconds": row.seconds,
+                "witnessSeconds": row.witness,
+                "speedup": speedup(row, whole),
+                "efficiency": speedup(row, whole) / row.threads as f64,
+                "witnessEfficiency": speedup(row, witness) / row.threads as f64,
+                "qapMsmEfficiency": speedup(row, rest) / row.threads as f64,
             })
         })
         .collect();
-    let doc = json!({ "prover": "airprover native (arkworks)", "statistic": "median", "results": results });
+    let doc = json!({
+        "prover": "airprover native",
+        "statistic": "median",
+        "cores": cores,
+        "cpu": cpu_model(),
+        "results": results,
+    });
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
@@ -213,4 +297,14 @@ fn report(rows: &[Row], threads: usize, benchmarking: bool) {
     )
     .expect("write");
     println!("written to {}", path.display());
+}
+
+/// The processor's model name (Linux), for the table's caption.
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map_or_else(|| "unknown".into(), |m| m.trim().to_string())
 }

@@ -6,6 +6,10 @@
 //! cargo run --release --example bench_native -- --key K.pk --input IN.json --threads 1 --runs 5
 //! ```
 //!
+//! `--kernel wasm29` proves with the 29-bit kernels the wasm builds use (compiled natively;
+//! default `arkworks`), `--schedule sequential` runs the QAP and the MSMs one after another
+//! instead of at once (to measure what the concurrent schedule gains).
+//!
 //! One process per configuration, so that the peak RSS (`VmHWM`) is that configuration's. The
 //! first proof is the cold run; the statistics are over the `--runs` after it. Each proof is what
 //! a browser worker does with a loaded key: prove, then self-verify
@@ -26,6 +30,8 @@ struct Args {
     input: String,
     threads: usize,
     runs: usize,
+    kernel: Kernel,
+    sequential: bool,
 }
 
 fn args() -> Args {
@@ -34,6 +40,8 @@ fn args() -> Args {
         input: String::new(),
         threads: 1,
         runs: 3,
+        kernel: Kernel::Arkworks,
+        sequential: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -43,6 +51,20 @@ fn args() -> Args {
             "--input" => args.input = value,
             "--threads" => args.threads = value.parse().expect("--threads N"),
             "--runs" => args.runs = value.parse().expect("--runs N"),
+            "--kernel" => {
+                args.kernel = match value.as_str() {
+                    "arkworks" => Kernel::Arkworks,
+                    "wasm29" => Kernel::Wasm29,
+                    _ => panic!("--kernel arkworks|wasm29"),
+                }
+            }
+            "--schedule" => {
+                args.sequential = match value.as_str() {
+                    "concurrent" => false,
+                    "sequential" => true,
+                    _ => panic!("--schedule concurrent|sequential"),
+                }
+            }
             _ => panic!("unknown flag {flag}"),
         }
     }
@@ -82,10 +104,11 @@ fn main() {
     file.expect(KeyKind::Proving, &circuit)
         .expect("a proving key");
     let pk = pool.install(|| {
-        file.prepared_proving_key(Validation::Unchecked, Kernel::Arkworks)
+        file.prepared_proving_key(Validation::Unchecked, args.kernel)
             .expect("the key")
     });
     let load_ms = load_start.elapsed().as_secs_f64() * 1e3;
+    airprover::prover::prove::set_sequential_msms(args.sequential);
 
     let claim = match circuit {
         CircuitId::Claim { .. } => Some(Claim::from_json(&input).expect("a claim")),
@@ -118,6 +141,8 @@ fn main() {
     let doc = json!({
         "circuit": circuit.to_string(),
         "threads": args.threads,
+        "kernel": format!("{:?}", args.kernel).to_lowercase(),
+        "schedule": if args.sequential { "sequential" } else { "concurrent" },
         "keyBytes": bytes.len(),
         "keyLoadMs": load_ms,
         "runs": runs,

@@ -3,6 +3,7 @@
 export const CONFIGS = [
   ['native-1', 'native 1 thread'],
   ['native-all', 'native all threads'],
+  ['rapidsnark', 'rapidsnark all threads'],
   ['wasm-single', 'wasm single'],
   ['wasm-threads', 'wasm threads'],
   ['snarkjs-single', 'snarkjs singleThread'],
@@ -117,16 +118,27 @@ export function stageTable(doc) {
   return table(['stage medians, ms', ...STAGES], rows);
 }
 
-/** The issue's targets on threshold-d20-k8 (peak memory: every circuit), each with its value. */
+/** The targets (issue 15) on threshold-d20-k8 (scaling and peak memory: every circuit), each with its value. */
 export function targetTable(doc) {
   const row = doc.results.find((r) => r.circuit === 'threshold-d20-k8');
   const rows = [];
+  const check = (what, value, goal, ok) => rows.push([what, x(value), goal, Number.isFinite(value) ? (ok(value) ? 'met' : 'not met') : '–']);
   if (row) {
-    const check = (what, value, goal, ok) => rows.push([what, x(value), goal, Number.isFinite(value) ? (ok(value) ? 'met' : 'not met') : '–']);
-    check('wasm threads vs snarkjs threads (threshold-d20-k8)', ratio(row, 'snarkjs-threads', 'wasm-threads'), '>= 3x (stretch 5x)', (v) => v >= 3);
-    check('wasm single vs snarkjs singleThread', ratio(row, 'snarkjs-single', 'wasm-single'), '>= 1.5x', (v) => v >= 1.5);
-    check('wasm threads / native all threads', 1 / ratio(row, 'native-all', 'wasm-threads'), '<= 2.5x', (v) => v <= 2.5);
-    check('wasm threads vs wasm single', ratio(row, 'wasm-single', 'wasm-threads'), '>= 1.8x', (v) => v >= 1.8);
+    check('wasm threads vs snarkjs threads (threshold-d20-k8)', ratio(row, 'snarkjs-threads', 'wasm-threads'), '>= 5x', (v) => v >= 5);
+    check('wasm single vs snarkjs singleThread (threshold-d20-k8)', ratio(row, 'snarkjs-single', 'wasm-single'), '>= 4x', (v) => v >= 4);
+  }
+  for (const r of doc.results) {
+    check(`native all threads vs rapidsnark (${r.circuit})`, ratio(r, 'rapidsnark', 'native-all'), '>= 1x', (v) => v >= 1);
+  }
+  const goals = { 2: 1.9, 8: 6.5, 16: 12 };
+  for (const r of doc.results) {
+    for (const [kind, label] of [['native', 'native'], ['wasm-threads', 'wasm threaded']]) {
+      for (const point of scaling(r, kind)) {
+        if (goals[point.threads]) {
+          check(`${label} ${point.threads} threads vs 1 (${r.circuit})`, point.speedup, `>= ${goals[point.threads]}x`, (v) => v >= goals[point.threads]);
+        }
+      }
+    }
   }
   for (const r of doc.results) {
     for (const [build, label] of [['threads', 'threads'], ['single', 'singleThread']]) {
@@ -138,6 +150,38 @@ export function targetTable(doc) {
     }
   }
   return table(['target', 'reached', 'goal', ''], rows);
+}
+
+/**
+ * A circuit's runs of one kind (`native`, or `wasm-threads`: the threaded build) by pool size,
+ * with the speed-up over its own 1-thread run and the parallel efficiency (speed-up / threads).
+ */
+function scaling(row, kind) {
+  const points = row.configs
+    .map((c) => {
+      const m = c.config.match(kind === 'native' ? /^native-(\d+|all)$/ : /^wasm-threads(?:-(\d+))?$/);
+      return m ? { threads: c.threads, ms: c.medianMs } : null;
+    })
+    .filter(Boolean)
+    .sort((a, b) => a.threads - b.threads);
+  const one = points.find((p) => p.threads === 1)?.ms;
+  return points.map((p) => ({ ...p, speedup: one / p.ms, efficiency: one / p.ms / p.threads }));
+}
+
+/** Seconds, speed-up and efficiency per pool size (native and the threaded wasm build). */
+export function scalingTable(doc) {
+  const rows = [];
+  for (const r of doc.results) {
+    for (const [kind, label] of [['native', 'native'], ['wasm-threads', 'wasm threaded']]) {
+      for (const p of scaling(r, kind)) {
+        rows.push([`${r.circuit} ${label}`, String(p.threads), s(p.ms), x(p.speedup), Number.isFinite(p.efficiency) ? `${(100 * p.efficiency).toFixed(0)}%` : '–']);
+      }
+    }
+  }
+  const missing = doc.threads?.notMeasured?.length
+    ? `\n\n${doc.threads.notMeasured.join(', ')} threads: not measured, the machine has ${doc.machine.cores} cores.`
+    : '';
+  return table(['circuit and prover', 'threads', 'seconds', 'speed-up vs 1 thread', 'efficiency'], rows) + missing;
 }
 
 /** Which circuits snarkjs did not run on in this run, and why. */
@@ -168,6 +212,9 @@ export function renderTables(doc) {
     ratioTable(doc),
     '',
     targetTable(doc),
+    '',
+    'Threads (median seconds; speed-up over the same prover on one thread)',
+    scalingTable(doc),
     '',
     'Peak memory (process VmHWM; in Chromium the renderer, which hosts the workers) and keys',
     memoryTable(doc),
@@ -203,9 +250,14 @@ export function renderReadme(before, doc) {
     '',
     ratioTable(doc),
     '',
-    'Targets (issue 8), from this run:',
+    'Targets (issue 15), from this run:',
     '',
     targetTable(doc),
+    '',
+    'Threads: median seconds, the speed-up over the same prover on a 1-thread pool, and the ' +
+      'parallel efficiency (speed-up / threads):',
+    '',
+    scalingTable(doc),
     '',
     'Peak memory (process VmHWM; in Chromium the renderer, which hosts the workers) and keys:',
     '',

@@ -46,6 +46,13 @@ const DEV_PTAU = join(ROOT, 'target/release/examples/dev_ptau');
 const SNARKJS = join(HERE, 'node_modules/snarkjs/build/cli.cjs');
 const CIRCOM = join(HERE, 'node_modules/circom2/cli.js');
 const CORES = cpus().length;
+// The pool sizes a scaling table measures (native, and the threaded wasm build), up to the cores
+// the machine has: more threads than cores would measure the scheduler, not the prover.
+const SCALING = (process.env.BENCH_THREADS ?? '1,2,4,8,16').split(',').map(Number);
+const SCALED = [...new Set([...SCALING.filter((t) => t <= CORES), CORES])].sort((a, b) => a - b);
+const NOT_SCALED = SCALING.filter((t) => t > CORES);
+// rapidsnark, the native peer, where benches/rapidsnark/build.sh has built it.
+const RAPIDSNARK = process.env.RAPIDSNARK ?? join(ROOT, 'target/rapidsnark/prover');
 
 // The flags of tests/browser/support/browser.mjs: headless, as root, no network side traffic.
 const CHROMIUM_ARGS = [
@@ -277,7 +284,7 @@ async function nativeBench(id, pk, inputFile, threads, runs) {
   });
   const cpu = monitor.stop();
   return {
-    config: threads === 1 ? 'native-1' : 'native-all',
+    config: threads === 1 ? 'native-1' : threads === CORES ? 'native-all' : `native-${threads}`,
     threads,
     ...summary(out.runs),
     rawRuns: out.runs,
@@ -324,13 +331,13 @@ async function withBrowser(server, fn) {
   }
 }
 
-async function wasmBench(server, id, key, input, build, runs) {
+async function wasmBench(server, id, key, input, build, runs, threads = CORES) {
   const out = await withBrowser(server, (page) =>
-    page.evaluate((args) => window.airproverBench(args), { build, threads: CORES, key, input, runs }),
+    page.evaluate((args) => window.airproverBench(args), { build, threads, key, input, runs }),
   );
   if (out.build !== build) throw new Error(`asked for the ${build} build, the worker loaded ${out.build}`);
   return {
-    config: build === 'single' ? 'wasm-single' : 'wasm-threads',
+    config: build === 'single' ? 'wasm-single' : threads === CORES ? 'wasm-threads' : `wasm-threads-${threads}`,
     threads: out.info.threads,
     ...summary(out.runs),
     rawRuns: out.runs,
@@ -341,6 +348,44 @@ async function wasmBench(server, id, key, input, build, runs) {
     peakRssBytes: out.rendererPeakRssBytes,
     publicSignals: out.publicSignals,
     cpu: out.cpu,
+  };
+}
+
+/**
+ * rapidsnark on snarkjs's zkey and a witness snarkjs computed (the witness is not timed): one
+ * process per proof, as its CLI works, so each time includes reading the zkey (a cold run, then
+ * `runs` more). All cores (its own OpenMP threads).
+ */
+async function rapidsnarkBench(id, files, input, runs) {
+  const dir = dirname(files.zkey);
+  const inputFile = join(dir, 'input.json');
+  const wtns = join(dir, 'bench.wtns');
+  writeFileSync(inputFile, JSON.stringify(input));
+  execFileSync('node', [SNARKJS, 'wtns', 'calculate', files.wasm, inputFile, wtns], { stdio: 'ignore' });
+  const monitor = new CpuMonitor();
+  monitor.start();
+  const out = [];
+  let publicSignals = null;
+  for (let i = 0; i <= runs; i++) {
+    const start = performance.now();
+    execFileSync(RAPIDSNARK, [files.zkey, wtns, join(dir, 'rs-proof.json'), join(dir, 'rs-public.json')], { stdio: 'ignore' });
+    out.push({ totalMs: performance.now() - start });
+    publicSignals = JSON.parse(readFileSync(join(dir, 'rs-public.json'), 'utf8'));
+  }
+  const cpu = monitor.stop();
+  const vk = join(dir, 'vk.json');
+  if (!existsSync(vk)) execFileSync('node', [SNARKJS, 'zkey', 'export', 'verificationkey', files.zkey, vk], { stdio: 'ignore' });
+  const check = execFileSync('node', [SNARKJS, 'groth16', 'verify', vk, join(dir, 'rs-public.json'), join(dir, 'rs-proof.json')], { encoding: 'utf8' });
+  if (!check.includes('OK')) throw new Error(`${id}: snarkjs does not verify rapidsnark's proof: ${check}`);
+  return {
+    config: 'rapidsnark',
+    threads: CORES,
+    ...summary(out),
+    rawRuns: out,
+    keyBytes: statSync(files.zkey).size,
+    publicSignals,
+    cpu,
+    constraints: files.constraints,
   };
 }
 
@@ -424,7 +469,7 @@ async function main() {
       let expected = null;
       const agree = (r) => {
         // snarkjs lists the square chain's output y first.
-        const signals = r.config.startsWith('snarkjs') && id.startsWith('square-chain-') ? [r.publicSignals[1], r.publicSignals[0]] : r.publicSignals;
+        const signals = (r.config.startsWith('snarkjs') || r.config === 'rapidsnark') && id.startsWith('square-chain-') ? [r.publicSignals[1], r.publicSignals[0]] : r.publicSignals;
         expected ??= signals;
         if (JSON.stringify(signals) !== JSON.stringify(expected)) {
           throw new Error(`${id} ${r.config}: public signals ${signals} differ from ${expected}`);
@@ -442,7 +487,16 @@ async function main() {
       };
       for (let round = 0; round < rounds; round++) {
         if (only.has('native')) {
-          for (const threads of [...new Set([1, CORES])]) keep(agree(await nativeBench(id, pk, inputFile, threads, runs)));
+          for (const threads of SCALED) keep(agree(await nativeBench(id, pk, inputFile, threads, runs)));
+          if (snark && existsSync(RAPIDSNARK)) {
+            keep(agree(await rapidsnarkBench(id, snark, circomInput(id, row.input, expected), runs)));
+          }
+        }
+        // The threaded build on smaller pools, for the scaling table (its all-cores run is below).
+        if (only.has('wasm') && builds.includes('threaded')) {
+          for (const threads of SCALED.filter((t) => t < CORES)) {
+            keep(agree(await wasmBench(server, id, key, input, 'threaded', runs, threads)));
+          }
         }
         for (const build of builds) {
           if (only.has('wasm')) keep(agree(await wasmBench(server, id, key, input, build, runs)));
@@ -466,6 +520,7 @@ async function main() {
   const doc = {
     date: new Date().toISOString(),
     machine: { cpu: cpus()[0]?.model, cores: CORES, loadavgAtEnd: loadavg() },
+    threads: { measured: SCALED, notMeasured: NOT_SCALED },
     chromium: execFileSync(process.env.CHROMIUM ?? '/usr/bin/chromium', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
     snarkjs: JSON.parse(readFileSync(join(HERE, 'node_modules/snarkjs/package.json'), 'utf8')).version,
     nativeBuild: 'release, portable x86-64 (no bmi2/adx assembly)',

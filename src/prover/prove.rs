@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use ark_ec::CurveGroup;
-use ark_ff::{PrimeField, UniformRand};
+use ark_ff::{BigInt, PrimeField, UniformRand};
 use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
 use ark_relations::r1cs::{
     ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, OptimizationGoal, SynthesisMode,
@@ -31,6 +31,7 @@ use crate::claim::Claim;
 use crate::error::{Error, Result};
 use crate::field::Fr;
 
+type G1 = <super::Curve as ark_ec::pairing::Pairing>::G1;
 type G2 = <super::Curve as ark_ec::pairing::Pairing>::G2;
 
 /// Proves a validated claim. Returns the proof; the public signals are `claim.public_signals()`.
@@ -138,37 +139,26 @@ pub fn prove_circuit_until<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>
 
     stage(Stage::Qap)?;
     let public_with_one: Vec<_> = z[..num_public].iter().map(to29).collect();
-    let h_bigints = qap::witness_map(products, &public_with_one, key.kernel())?;
     let public = z[1..num_public].to_vec();
-    let witness = &z[num_public..];
-
-    let r = Fr::rand(rng);
-    let s = Fr::rand(rng);
-
-    stage(Stage::MsmH)?;
-    let h_acc = key.msm_g1(G1Query::H, 0, &h_bigints);
-    drop(h_bigints);
-
-    stage(Stage::MsmL)?;
-    let witness_bigints: Vec<_> = witness.iter().map(|x| x.into_bigint()).collect();
-    let l_acc = key.msm_g1(G1Query::L, 0, &witness_bigints);
-
+    let witness: Vec<_> = z[num_public..].iter().map(|x| x.into_bigint()).collect();
     let assignment: Vec<_> = public
         .iter()
         .map(|x| x.into_bigint())
-        .chain(witness_bigints)
+        .chain(witness.iter().copied())
         .collect();
+    drop(z);
+    let qap = || qap::witness_map(products, &public_with_one, key.kernel());
+    let sums = msms(key, qap, &witness, &assignment, &mut stage)?;
+    drop((witness, assignment));
+
+    let r = Fr::rand(rng);
+    let s = Fr::rand(rng);
     let (a0, b0, b20) = key.first();
     let vk = key.verifying_key();
-
-    stage(Stage::MsmA)?;
-    let g_a = key.delta_g1() * r + vk.alpha_g1 + a0 + key.msm_g1(G1Query::A, 1, &assignment);
-
-    stage(Stage::MsmB1)?;
-    let g1_b = key.delta_g1() * s + key.beta_g1() + b0 + key.msm_g1(G1Query::B, 1, &assignment);
-
-    stage(Stage::MsmB2)?;
-    let g2_b: G2 = vk.delta_g2 * s + vk.beta_g2 + b20 + key.msm_b_g2(1, &assignment);
+    let g_a = key.delta_g1() * r + vk.alpha_g1 + a0 + sums.a;
+    let g1_b = key.delta_g1() * s + key.beta_g1() + b0 + sums.b1;
+    let g2_b: G2 = vk.delta_g2 * s + vk.beta_g2 + b20 + sums.b2;
+    let (l_acc, h_acc) = (sums.l, sums.h);
 
     // C = s*A + r*B1 - r*s*delta + L + H
     let g_c = g_a * s + g1_b * r - key.delta_g1() * (r * s) + l_acc + h_acc;
@@ -181,6 +171,186 @@ pub fn prove_circuit_until<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>
         },
         public,
     ))
+}
+
+/// The five MSMs' sums (without the key's constant terms and the blinding).
+struct Sums {
+    h: G1,
+    l: G1,
+    a: G1,
+    b1: G1,
+    b2: G2,
+}
+
+/// Whether [`msms`] runs one stage after another even with `parallel`: only benchmarks set it,
+/// to measure what running them at once gains ([`set_sequential_msms`]).
+#[cfg(feature = "parallel")]
+static SEQUENTIAL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Benchmarks only: run the QAP and the MSMs one after another (as the single-threaded build
+/// does) instead of at once, for every proof of this process from now on.
+#[doc(hidden)]
+pub fn set_sequential_msms(on: bool) {
+    #[cfg(feature = "parallel")]
+    SEQUENTIAL.store(on, std::sync::atomic::Ordering::Relaxed);
+    #[cfg(not(feature = "parallel"))]
+    let _ = on;
+}
+
+/// The MSMs and the QAP that gives H's scalars, one after another in the stages' order.
+fn msms_in_order(
+    key: &PreparedProvingKey,
+    qap: impl FnOnce() -> Result<Vec<BigInt<4>>>,
+    witness: &[BigInt<4>],
+    assignment: &[BigInt<4>],
+    stage: &mut impl FnMut(Stage) -> Result<()>,
+) -> Result<Sums> {
+    let h_scalars = qap()?;
+    stage(Stage::MsmH)?;
+    let h = key.msm_g1(G1Query::H, 0, &h_scalars);
+    drop(h_scalars);
+    stage(Stage::MsmL)?;
+    let l = key.msm_g1(G1Query::L, 0, witness);
+    stage(Stage::MsmA)?;
+    let a = key.msm_g1(G1Query::A, 1, assignment);
+    stage(Stage::MsmB1)?;
+    let b1 = key.msm_g1(G1Query::B, 1, assignment);
+    stage(Stage::MsmB2)?;
+    let b2 = key.msm_b_g2(1, assignment);
+    Ok(Sums { h, l, a, b1, b2 })
+}
+
+/// The single-threaded build has one thread: the stages in order.
+#[cfg(not(feature = "parallel"))]
+fn msms(
+    key: &PreparedProvingKey,
+    qap: impl FnOnce() -> Result<Vec<BigInt<4>>>,
+    witness: &[BigInt<4>],
+    assignment: &[BigInt<4>],
+    stage: &mut impl FnMut(Stage) -> Result<()>,
+) -> Result<Sums> {
+    msms_in_order(key, qap, witness, assignment, stage)
+}
+
+/// The MSMs and the QAP at once, so that every thread has work: L, A, B1 and B2 need only the
+/// witness and start as tasks of their own, while this thread runs the QAP (its FFTs parallel)
+/// and then H, the path that takes longest. Each MSM's windows are tasks too, so rayon's
+/// work-stealing spreads all of them over the pool.
+///
+/// Progress stays on this thread (a caller's callback may not be `Send`, a browser's is not):
+/// `stage(s)` is reported once every stage before `s` has finished. Outside a rayon pool (the
+/// CLI, the service, a browser worker), this thread only waits after H and reports each MSM as
+/// it ends; inside one (benchmarks call it in `pool.install`) it helps with the remaining tasks
+/// instead, and the stages after H are reported together. A stop asked for ends the proof at the
+/// next report; the MSMs that have not started by then never do.
+#[cfg(feature = "parallel")]
+fn msms(
+    key: &PreparedProvingKey,
+    qap: impl FnOnce() -> Result<Vec<BigInt<4>>>,
+    witness: &[BigInt<4>],
+    assignment: &[BigInt<4>],
+    stage: &mut impl FnMut(Stage) -> Result<()>,
+) -> Result<Sums> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::mpsc;
+
+    if SEQUENTIAL.load(Ordering::Relaxed) {
+        return msms_in_order(key, qap, witness, assignment, stage);
+    }
+
+    /// Stage by stage in the prover's order; `stage(ORDER[i])` says everything before it is done.
+    const ORDER: [Stage; 6] = [
+        Stage::Qap,
+        Stage::MsmH,
+        Stage::MsmL,
+        Stage::MsmA,
+        Stage::MsmB1,
+        Stage::MsmB2,
+    ];
+    let mut done = [false; ORDER.len()];
+    let mut reported = 0; // Qap's start was reported by the caller
+    let mut report = |finished: Stage| -> Result<()> {
+        if let Some(i) = ORDER.iter().position(|&s| s == finished) {
+            done[i] = true;
+        }
+        let next = done.iter().position(|d| !d).unwrap_or(ORDER.len());
+        while reported < next.min(ORDER.len() - 1) {
+            reported += 1;
+            stage(ORDER[reported])?;
+        }
+        Ok(())
+    };
+
+    let abandon = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel::<Stage>();
+    let (mut l, mut a, mut b1, mut b2) = (None, None, None, None);
+    let h = rayon::in_place_scope(|scope| -> Result<G1> {
+        let abandon = &abandon;
+        spawn_sum(scope, &mut l, Stage::MsmL, abandon, tx.clone(), || {
+            key.msm_g1(G1Query::L, 0, witness)
+        });
+        spawn_sum(scope, &mut a, Stage::MsmA, abandon, tx.clone(), || {
+            key.msm_g1(G1Query::A, 1, assignment)
+        });
+        spawn_sum(scope, &mut b1, Stage::MsmB1, abandon, tx.clone(), || {
+            key.msm_g1(G1Query::B, 1, assignment)
+        });
+        spawn_sum(scope, &mut b2, Stage::MsmB2, abandon, tx, || {
+            key.msm_b_g2(1, assignment)
+        });
+        let stopped = |e: Error| {
+            abandon.store(true, Ordering::Relaxed);
+            e
+        };
+        let h_scalars = qap().map_err(stopped)?;
+        report(Stage::Qap).map_err(stopped)?;
+        while let Ok(s) = rx.try_recv() {
+            report(s).map_err(stopped)?;
+        }
+        let h = key.msm_g1(G1Query::H, 0, &h_scalars);
+        drop(h_scalars);
+        report(Stage::MsmH).map_err(stopped)?;
+        if rayon::current_thread_index().is_none() {
+            // Not a pool thread: nothing to help with, so report each MSM as it ends (every
+            // task sends once, and a task that panics drops its sender: this ends).
+            while let Ok(s) = rx.recv() {
+                report(s).map_err(stopped)?;
+            }
+        }
+        Ok(h)
+    })?;
+    while let Ok(s) = rx.try_recv() {
+        report(s)?;
+    }
+    let lost = || Error::ProofFailed {
+        what: "an MSM task ended without its sum".into(),
+    };
+    Ok(Sums {
+        h,
+        l: l.ok_or_else(lost)?,
+        a: a.ok_or_else(lost)?,
+        b1: b1.ok_or_else(lost)?,
+        b2: b2.ok_or_else(lost)?,
+    })
+}
+
+/// Runs `run` as a task of `scope` into `slot` unless `abandon` is set by the time it starts,
+/// then sends `stage` (also when abandoned, so that a waiting reader counts every task).
+#[cfg(feature = "parallel")]
+fn spawn_sum<'s, T: Send + 's>(
+    scope: &rayon::Scope<'s>,
+    slot: &'s mut Option<T>,
+    stage: Stage,
+    abandon: &'s std::sync::atomic::AtomicBool,
+    tx: std::sync::mpsc::Sender<Stage>,
+    run: impl FnOnce() -> T + Send + 's,
+) {
+    scope.spawn(move |_| {
+        if !abandon.load(std::sync::atomic::Ordering::Relaxed) {
+            *slot = Some(run());
+        }
+        let _ = tx.send(stage);
+    });
 }
 
 fn check_satisfied(cs: &ConstraintSystemRef<Fr>) -> Result<()> {

@@ -214,4 +214,5 @@ pub fn msm_kernel_matches_arkworks() {
     testing::glv_matches_arkworks(&mut rng, 500).unwrap();
     testing::fft_matches_arkworks(&mut rng, &[0, 1, 3, 8]).unwrap();
     testing::msm_matches_arkworks(&mut rng, &[0, 1, 2, 3, 13, 100, 1000]).unwrap();
+    testing::chunked_msm_matches_arkworks(&mut rng, &[1, 40, 300]).unwrap();
 }

@@ -80,18 +80,39 @@ fn convert<P: Sync, Q: Send>(points: &[P], f: impl Fn(&P) -> Q + Sync + Send) ->
 
 /// The wasm kernel's G1 MSM over points [`prepare_g1`] made.
 pub fn g1_prepared(bases: &[Affine<Fq29>], scalars: &[BigInt<4>]) -> G1Projective {
-    let beta = Fq29::from_canonical(&glv::BETA_G1);
-    let r = pippenger::msm_glv(bases, scalars, beta);
-    G1Projective::new_unchecked(fq_back(&r.x), fq_back(&r.y), fq_back(&r.z))
+    g1_chunked(bases, scalars, None)
 }
 
 /// The wasm kernel's G2 MSM over points [`prepare_g2`] made.
 pub fn g2_prepared(bases: &[Affine<Fp2<Fq29>>], scalars: &[BigInt<4>]) -> G2Projective {
+    g2_chunked(bases, scalars, None)
+}
+
+/// [`g1_prepared`] with each window cut into `chunks` runs of points (`None`: as the pool
+/// suits); tests compare every cut with arkworks.
+#[doc(hidden)]
+pub fn g1_chunked(
+    bases: &[Affine<Fq29>],
+    scalars: &[BigInt<4>],
+    chunks: Option<usize>,
+) -> G1Projective {
+    let beta = Fq29::from_canonical(&glv::BETA_G1);
+    let r = pippenger::msm_glv_chunked(bases, scalars, beta, chunks);
+    G1Projective::new_unchecked(fq_back(&r.x), fq_back(&r.y), fq_back(&r.z))
+}
+
+/// [`g2_prepared`] with each window cut into `chunks` runs of points.
+#[doc(hidden)]
+pub fn g2_chunked(
+    bases: &[Affine<Fp2<Fq29>>],
+    scalars: &[BigInt<4>],
+    chunks: Option<usize>,
+) -> G2Projective {
     let beta = Fp2 {
         c0: Fq29::from_canonical(&glv::BETA_G2),
         c1: Fq29::ZERO,
     };
-    let r = pippenger::msm_glv(bases, scalars, beta);
+    let r = pippenger::msm_glv_chunked(bases, scalars, beta, chunks);
     G2Projective::new_unchecked(fq2_back(&r.x), fq2_back(&r.y), fq2_back(&r.z))
 }
 

@@ -105,6 +105,18 @@ fn bits_at(s: &[u64; 4], start: usize, count: usize) -> u64 {
 /// must multiply the bases by [`glv::LAMBDA`] (canonical scalars, below r; bases may repeat).
 /// Pairs with a zero scalar or the identity as base are left out before the split.
 pub fn msm_glv<F: Field>(bases: &[Affine<F>], scalars: &[BigInt<4>], beta: F) -> Jacobian<F> {
+    msm_glv_chunked(bases, scalars, beta, None)
+}
+
+/// [`msm_glv`] with each window cut into `chunks` runs of points (`None`: as many as
+/// [`chunks`] chooses for the pool), for tests.
+#[doc(hidden)]
+pub fn msm_glv_chunked<F: Field>(
+    bases: &[Affine<F>],
+    scalars: &[BigInt<4>],
+    beta: F,
+    chunks: Option<usize>,
+) -> Jacobian<F> {
     let n = bases.len().min(scalars.len());
     let split = |(p, s): (&Affine<F>, &BigInt<4>)| {
         if p.infinity || s.0 == [0; 4] {
@@ -140,26 +152,63 @@ pub fn msm_glv<F: Field>(bases: &[Affine<F>], scalars: &[BigInt<4>], beta: F) ->
         .filter_map(split)
         .flatten()
         .unzip();
-    msm_bits(&points, &small, 127)
+    msm_bits(&points, &small, 127, chunks)
 }
 
-/// `sum(scalars[i] * bases[i])` for scalars below `2^bits`.
-fn msm_bits<F: Field>(bases: &[Affine<F>], scalars: &[[u64; 4]], bits: usize) -> Jacobian<F> {
+/// Points per chunk below which a window is not cut: each chunk pays its own running sum over
+/// all the window's buckets.
+const MIN_CHUNK: usize = 1 << 14;
+
+/// How many runs of points each window of an MSM of `n` points in `windows` windows is cut into
+/// on a pool of `threads`: enough that the MSM alone has a task per thread (the prover runs five
+/// at once, so the pool then has several per thread), one when the windows already give that.
+fn chunks(n: usize, windows: usize, threads: usize) -> usize {
+    threads.div_ceil(windows.max(1)).min(n / MIN_CHUNK).max(1)
+}
+
+/// `sum(scalars[i] * bases[i])` for scalars below `2^bits`. Every window, or every chunk of a
+/// window's points (see [`chunks`]), is a task of its own; a window's sum is its chunks' sums
+/// added.
+fn msm_bits<F: Field>(
+    bases: &[Affine<F>],
+    scalars: &[[u64; 4]],
+    bits: usize,
+    chunk_count: Option<usize>,
+) -> Jacobian<F> {
     let n = bases.len().min(scalars.len());
     if n == 0 {
         return Jacobian::ZERO;
     }
     let (bases, scalars) = (&bases[..n], &scalars[..n]);
-    let c = window_bits(n, bits);
-    let digits = signed_digits(scalars, c, bits);
-    let window = |w: usize| window_sum(bases, &digits[w * n..(w + 1) * n], c);
     #[cfg(feature = "parallel")]
-    let sums: Vec<Jacobian<F>> = {
+    let threads = rayon::current_num_threads();
+    #[cfg(not(feature = "parallel"))]
+    let threads = 1;
+    let k = chunk_count
+        .unwrap_or_else(|| chunks(n, windows(window_bits(n, bits), bits), threads))
+        .clamp(1, n);
+    // The window size that suits a chunk: a chunk's buckets cost what a whole window's do.
+    let c = window_bits(n.div_ceil(k), bits);
+    let w_count = windows(c, bits);
+    let digits = signed_digits(scalars, c, bits);
+    let size = n.div_ceil(k);
+    let task = |t: usize| {
+        let (w, j) = (t / k, t % k);
+        let range = (j * size).min(n)..((j + 1) * size).min(n);
+        let digits = &digits[w * n..(w + 1) * n];
+        window_sum(&bases[range.clone()], &digits[range], c)
+    };
+    #[cfg(feature = "parallel")]
+    let parts: Vec<Jacobian<F>> = {
         use rayon::prelude::*;
-        (0..windows(c, bits)).into_par_iter().map(window).collect()
+        (0..w_count * k).into_par_iter().map(task).collect()
     };
     #[cfg(not(feature = "parallel"))]
-    let sums: Vec<Jacobian<F>> = (0..windows(c, bits)).map(window).collect();
+    let parts: Vec<Jacobian<F>> = (0..w_count * k).map(task).collect();
+    let sums: Vec<Jacobian<F>> = parts
+        .chunks(k)
+        .map(|p| p.iter().fold(Jacobian::ZERO, |acc, s| acc.add(s)))
+        .collect();
     // Horner from the top window: acc = acc * 2^c + sum_w.
     let mut acc = Jacobian::ZERO;
     for sum in sums.iter().rev() {

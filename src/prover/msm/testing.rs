@@ -336,6 +336,32 @@ pub fn msm_matches_arkworks<R: Rng>(rng: &mut R, sizes: &[usize]) -> Check {
     Ok(())
 }
 
+/// The wasm kernel with every window cut into runs of points (what it does on pools with more
+/// threads than windows) gives arkworks' sums, whatever the cut: one point per chunk included.
+pub fn chunked_msm_matches_arkworks<R: Rng>(rng: &mut R, sizes: &[usize]) -> Check {
+    for &n in sizes {
+        let s = scalars(rng, n);
+        let b1: Vec<G1Affine> = bases::<G1Projective, R>(rng, n);
+        let b2: Vec<G2Affine> = bases::<G2Projective, R>(rng, n);
+        let (p1, p2) = (super::prepare_g1(&b1), super::prepare_g2(&b2));
+        let want1 = super::g1(Kernel::Arkworks, &b1, &s).into_affine();
+        let want2 = super::g2(Kernel::Arkworks, &b2, &s).into_affine();
+        for k in [1, 2, 3, 7, 4 * n] {
+            same(
+                &format!("G1 MSM of {n} in {k} chunks"),
+                super::g1_chunked(&p1, &s, Some(k)).into_affine(),
+                want1,
+            )?;
+            same(
+                &format!("G2 MSM of {n} in {k} chunks"),
+                super::g2_chunked(&p2, &s, Some(k)).into_affine(),
+                want2,
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// The 29-bit FFTs ([`crate::prover::fft`]) against arkworks' radix-2 domain: forward DIF and
 /// inverse DIT on random vectors of each size `2^log_n`, then the whole coset quotient of the
 /// witness map (as `LibsnarkReduction` computes it) on three random vectors.

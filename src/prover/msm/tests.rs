@@ -52,6 +52,12 @@ fn msm_matches_arkworks_on_larger_inputs() {
     testing::msm_matches_arkworks(&mut rng, &[1000, 5000]).unwrap();
 }
 
+#[test]
+fn chunked_msm_matches_arkworks() {
+    let mut rng = ChaCha20Rng::seed_from_u64(8);
+    testing::chunked_msm_matches_arkworks(&mut rng, &[1, 40, 3000]).unwrap();
+}
+
 /// Whole proofs with the wasm kernels verify (natively here; the browser tests prove with them
 /// too): with keys prepared for them, with and without the matrices from setup.
 #[test]
