@@ -220,8 +220,8 @@ fn msms_in_order(
     Ok(Sums { h, l, a, b1, b2 })
 }
 
-/// The single-threaded build has one thread: the stages in order.
-#[cfg(not(feature = "parallel"))]
+/// The QAP and the MSMs: at once with `parallel` ([`msms_at_once`]), unless a benchmark asked
+/// for them in order; in order in the single-threaded build.
 fn msms(
     key: &PreparedProvingKey,
     qap: impl FnOnce() -> Result<Vec<BigInt<4>>>,
@@ -229,6 +229,10 @@ fn msms(
     assignment: &[BigInt<4>],
     stage: &mut impl FnMut(Stage) -> Result<()>,
 ) -> Result<Sums> {
+    #[cfg(feature = "parallel")]
+    if !SEQUENTIAL.load(std::sync::atomic::Ordering::Relaxed) {
+        return msms_at_once(key, qap, witness, assignment, stage);
+    }
     msms_in_order(key, qap, witness, assignment, stage)
 }
 
@@ -244,7 +248,7 @@ fn msms(
 /// instead, and the stages after H are reported together. A stop asked for ends the proof at the
 /// next report; the MSMs that have not started by then never do.
 #[cfg(feature = "parallel")]
-fn msms(
+fn msms_at_once(
     key: &PreparedProvingKey,
     qap: impl FnOnce() -> Result<Vec<BigInt<4>>>,
     witness: &[BigInt<4>],
@@ -254,19 +258,13 @@ fn msms(
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::mpsc;
 
-    if SEQUENTIAL.load(Ordering::Relaxed) {
-        return msms_in_order(key, qap, witness, assignment, stage);
-    }
-
-    /// Stage by stage in the prover's order; `stage(ORDER[i])` says everything before it is done.
-    const ORDER: [Stage; 6] = [
-        Stage::Qap,
-        Stage::MsmH,
-        Stage::MsmL,
-        Stage::MsmA,
-        Stage::MsmB1,
-        Stage::MsmB2,
-    ];
+    // The stages from the QAP to the last MSM, in the prover's order: `stage(ORDER[i])` says
+    // everything before it is done.
+    const ORDER: &[Stage] = Stage::ALL
+        .split_at(Stage::Qap as usize)
+        .1
+        .split_at(Stage::Done as usize - Stage::Qap as usize)
+        .0;
     let mut done = [false; ORDER.len()];
     let mut reported = 0; // Qap's start was reported by the caller
     let mut report = |finished: Stage| -> Result<()> {
@@ -386,5 +384,49 @@ fn check_key_fits(
             "the proving key does not fit this circuit ({} constraints, {} variables): it was made for another circuit",
             m.num_constraints, variables
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    use super::*;
+    use crate::prover::msm::Kernel;
+    use crate::prover::{setup, verify::verify};
+    use crate::tree::sample::sample;
+
+    /// The MSMs run at once give the proof they give in order (the same randomness makes the same
+    /// proof), with both kernels, and report every stage once, in the prover's order.
+    #[test]
+    fn msms_at_once_prove_what_they_prove_in_order() {
+        let id = "threshold-d4-k2".parse().unwrap();
+        let keys = setup::setup(&id, &mut ChaCha20Rng::seed_from_u64(1)).unwrap();
+        let claim = Claim::from_value(&sample(&id, 10, 2).unwrap().claim).unwrap();
+        for kernel in [Kernel::Arkworks, Kernel::Wasm29] {
+            let key = PreparedProvingKey::new(
+                keys.proving_key.clone(),
+                Some(keys.matrices.clone()),
+                kernel,
+            )
+            .unwrap();
+            let prove = |sequential: bool| {
+                set_sequential_msms(sequential);
+                let mut stages = Vec::new();
+                let proof =
+                    prove_claim(&claim, &key, &mut ChaCha20Rng::seed_from_u64(7), &mut |p| {
+                        stages.push(p.stage)
+                    });
+                set_sequential_msms(false);
+                (proof.unwrap(), stages)
+            };
+            let (in_order, in_order_stages) = prove(true);
+            let (at_once, at_once_stages) = prove(false);
+            assert_eq!(at_once, in_order, "{kernel:?}");
+            assert!(verify(&keys.verifying_key, &claim.public_signals(), &at_once).unwrap());
+            assert_eq!(at_once_stages, Stage::ALL, "{kernel:?}");
+            assert_eq!(in_order_stages, Stage::ALL, "{kernel:?}");
+        }
     }
 }
