@@ -68,7 +68,7 @@ impl Claim {
 
     /// Parses and validates a claim from a JSON value.
     pub fn from_value(value: &Value) -> Result<Self> {
-        let obj = object(value, "claim")?;
+        let obj = field::json_object(value, "claim")?;
         let circuit_text = obj
             .get("circuit")
             .ok_or_else(|| Error::input("circuit", "is missing"))?
@@ -95,7 +95,7 @@ impl Claim {
                 ));
             }
         }
-        let attestations = required(obj, "attestations")?
+        let attestations = field::required(obj, "attestations", "attestations")?
             .as_array()
             .ok_or_else(|| Error::input("attestations", "must be an array"))?
             .iter()
@@ -107,11 +107,18 @@ impl Claim {
             rule,
             depth,
             slots,
-            root: field::parse_fr(required(obj, "root")?, "root")?,
-            secret: field::parse_fr(required(obj, "secret")?, "secret")?,
-            campaign_id: field::parse_fr(required(obj, "campaignId")?, "campaignId")?,
-            claimant: parse_claimant(required(obj, "claimant")?)?,
-            target: field::parse_bounded(required(obj, target_field)?, target_field, 64)?,
+            root: field::parse_fr(field::required(obj, "root", "root")?, "root")?,
+            secret: field::parse_fr(field::required(obj, "secret", "secret")?, "secret")?,
+            campaign_id: field::parse_fr(
+                field::required(obj, "campaignId", "campaignId")?,
+                "campaignId",
+            )?,
+            claimant: parse_claimant(field::required(obj, "claimant", "claimant")?)?,
+            target: field::parse_bounded(
+                field::required(obj, target_field, target_field)?,
+                target_field,
+                64,
+            )?,
             attestations,
         };
         claim.check_statement()?;
@@ -237,19 +244,6 @@ fn field_list(rule: ScoreRule) -> String {
     names.join(", ")
 }
 
-fn object<'a>(value: &'a Value, what: &str) -> Result<&'a Map<String, Value>> {
-    value.as_object().ok_or_else(|| {
-        Error::input(
-            what,
-            format!("must be an object, not {}", field::kind_of(value)),
-        )
-    })
-}
-
-fn required<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<&'a Value> {
-    obj.get(key).ok_or_else(|| Error::input(key, "is missing"))
-}
-
 fn parse_claimant(value: &Value) -> Result<Fr> {
     let n = field::parse_uint(value, "claimant")?;
     if n.bits() > 160 {
@@ -260,7 +254,7 @@ fn parse_claimant(value: &Value) -> Result<Fr> {
 
 fn parse_attestation(value: &Value, i: usize, depth: u32) -> Result<ClaimedAttestation> {
     let at = |key: &str| format!("attestations[{i}].{key}");
-    let obj = object(value, &format!("attestations[{i}]"))?;
+    let obj = field::json_object(value, &format!("attestations[{i}]"))?;
     for key in obj.keys() {
         if !["index", "attester", "weight", "siblings"].contains(&key.as_str()) {
             return Err(Error::input(

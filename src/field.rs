@@ -5,7 +5,7 @@
 
 use ark_ff::{BigInteger, PrimeField};
 use num_bigint::BigUint;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 
@@ -192,6 +192,23 @@ fn kind(v: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
+}
+
+/// `value` as a JSON object, or `INVALID_INPUT` naming `what` and the kind it is instead.
+pub(crate) fn json_object<'a>(value: &'a Value, what: &str) -> Result<&'a Map<String, Value>> {
+    value
+        .as_object()
+        .ok_or_else(|| Error::input(what, format!("must be an object, not {}", kind(value))))
+}
+
+/// `obj[key]`, or `INVALID_INPUT` saying that `field` (the key's full name) is missing.
+pub(crate) fn required<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+    field: &str,
+) -> Result<&'a Value> {
+    obj.get(key)
+        .ok_or_else(|| Error::input(field, "is missing"))
 }
 
 /// Name of a JSON value's kind, for error messages.

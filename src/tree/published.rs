@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::{commitment, Attestation, MerkleTree};
 use crate::error::{Error, Result};
-use crate::field::{parse_bounded, parse_fr, Fr};
+use crate::field::{json_object, parse_bounded, parse_fr, required, Fr};
 
 /// A published tree, hashed: the published root next to the root its leaves hash to.
 #[derive(Debug, Clone)]
@@ -153,9 +153,7 @@ fn leaf(item: &Value, i: usize) -> Result<Attestation> {
 
 /// `value` as an object with no field outside `known`.
 fn object<'a>(value: &'a Value, at: &str, known: &[&str]) -> Result<&'a Map<String, Value>> {
-    let Value::Object(fields) = value else {
-        return Err(Error::input(at, "must be an object"));
-    };
+    let fields = json_object(value, at)?;
     if let Some(unknown) = fields.keys().find(|k| !known.contains(&k.as_str())) {
         return Err(Error::input(
             format!("{at}.{unknown}"),
@@ -163,12 +161,6 @@ fn object<'a>(value: &'a Value, at: &str, known: &[&str]) -> Result<&'a Map<Stri
         ));
     }
     Ok(fields)
-}
-
-fn required<'a>(fields: &'a Map<String, Value>, name: &str, field: &str) -> Result<&'a Value> {
-    fields
-        .get(name)
-        .ok_or_else(|| Error::input(field, "is missing"))
 }
 
 #[cfg(test)]
