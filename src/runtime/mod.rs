@@ -8,6 +8,7 @@ pub mod audit;
 pub mod cache_key;
 pub mod code;
 pub mod durable;
+pub mod engine;
 pub mod fallback;
 pub mod limits;
 pub mod lru;
@@ -20,6 +21,8 @@ pub mod quota;
 pub mod retry;
 pub mod scheduler;
 
+#[cfg(test)]
+mod engine_tests;
 #[cfg(test)]
 mod scheduler_cache_tests;
 #[cfg(test)]

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { launch, openPage } from './support/browser.mjs';
@@ -36,6 +36,28 @@ function offCurveKeys() {
   return dir;
 }
 
+/**
+ * A copy of the keys whose verifying key comes from another setup (seed 2): each file is sound and
+ * matches the manifest's SHA-256, but the pair does not match, so the worker's self-check (with the
+ * verifying key inside its proving key) passes and only a check against the manifest's catches it.
+ */
+function mismatchedKeys() {
+  const dir = join(fx.dir, 'mismatched-keys');
+  cpSync(join(fx.dir, 'keys'), dir, { recursive: true });
+  const other = join(fx.dir, 'other-setup');
+  if (!existsSync(join(other, `${CIRCUIT}.vk`))) {
+    execFileSync(CLI, ['setup', '--circuit', CIRCUIT, '--out', other, '--seed', '2'], { stdio: 'ignore' });
+  }
+  const vk = readFileSync(join(other, `${CIRCUIT}.vk`));
+  writeFileSync(join(dir, `${CIRCUIT}.vk`), vk);
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  const entry = manifest.circuits.find((c) => c.id === CIRCUIT).files.verifyingKey;
+  entry.sha256 = createHash('sha256').update(vk).digest('hex');
+  entry.bytes = vk.length;
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  return dir;
+}
+
 /** A copy of the keys with a smaller circuit of the same family, for the OUT_OF_MEMORY fallback. */
 const SMALLER = 'threshold-d4-k1';
 function keysWithSmaller() {
@@ -51,6 +73,7 @@ before(async () => {
   fx = fixture([CIRCUIT]);
   const badKeys = offCurveKeys();
   const fallbackKeys = keysWithSmaller();
+  const otherVk = mismatchedKeys();
   browser = await launch();
   for (const isolated of [true, false]) {
     servers[isolated] = await startServer({
@@ -60,6 +83,7 @@ before(async () => {
         '/keys/': join(fx.dir, 'keys'),
         '/off-curve-keys/': badKeys,
         '/fallback-keys/': fallbackKeys,
+        '/mismatched-keys/': otherVk,
         '/': import.meta.dirname,
       },
     });
@@ -516,6 +540,24 @@ describe('runtime', () => {
     assert.equal(out.code, 'KEY_INTEGRITY', JSON.stringify(out));
     assert.match(out.message, /invalid point/);
     assert.ok(!out.attempts.includes('VERIFY_FAILED'), JSON.stringify(out.attempts));
+  });
+
+  test("a proof that fails the manifest's verifying key is KEY_INTEGRITY, not a result", async (t) => {
+    const p = await page(t);
+    const out = await p.evaluate(async (claim) => {
+      const prover = await airprover.createProver({ manifestUrl: '/mismatched-keys/manifest.json', maxRetries: 0, storage: false });
+      try {
+        const r = await prover.submit(claim).result;
+        return { resolved: r.circuit };
+      } catch (e) {
+        return { code: e.code, message: e.message, attempts: e.attempts.map((a) => a.code) };
+      } finally {
+        prover.terminate();
+      }
+    }, fx.claims[CIRCUIT]);
+    assert.equal(out.code, 'KEY_INTEGRITY', JSON.stringify(out));
+    assert.match(out.message, /manifest's verifying key/);
+    assert.deepEqual(out.attempts, ['KEY_INTEGRITY']);
   });
 
   test('load: 200 jobs at mixed priorities with random cancels and a crash; none lost', async (t) => {

@@ -14,21 +14,12 @@ use super::options::StorageSettings;
 use super::storage::{Storage, StorageError};
 use crate::claim::Claim;
 use crate::prover::keys::{read_verifying_key, Validation};
-use crate::prover::VerifyingKey;
+use crate::prover::{export, verify, VerifyingKey};
+use crate::runtime::code::ErrorCode;
+use crate::runtime::engine::Lookup;
 use crate::runtime::proof_cache::{CacheStats, ProofRecord, Rejection};
 use crate::runtime::protocol::{KeyEvent, KeyMessage};
-use crate::web::js::{object, to_js_value};
-
-/// What the proof cache answered.
-#[derive(Debug)]
-pub enum Lookup {
-    /// A stored proof that passed every check: `{ proof, publicSignals }`.
-    Hit(JsValue),
-    /// Nothing stored, or the cache could not be read.
-    Miss,
-    /// A stored proof failed a check and was evicted.
-    Rejected(String),
-}
+use crate::web::js::to_js_value;
 
 /// `status.storage`.
 #[derive(Debug, Clone, Serialize)]
@@ -206,7 +197,7 @@ impl Caches {
             Err(text) => Err(Rejection::Tampered(text.clone())),
             Ok(record) => match self.verifier(&claim.circuit.to_string(), vk).await {
                 // Without the verifying key nothing can be trusted: prove instead, keep the entry.
-                Err(e) => {
+                Err((_, e)) => {
                     web_sys::console::warn_1(
                         &format!("airprover: proof cache: verifying key: {e}").into(),
                     );
@@ -222,13 +213,10 @@ impl Caches {
                         self.failed("refreshing a cached proof", &e);
                     }
                 }
-                let json = serde_wasm_bindgen::Serializer::json_compatible();
-                let proof = record.proof.serialize(&json).unwrap_or(JsValue::NULL);
-                let signals = record
-                    .public_signals
-                    .serialize(&json)
-                    .unwrap_or(JsValue::NULL);
-                Lookup::Hit(object(&[("proof", proof), ("publicSignals", signals)]))
+                Lookup::Hit(serde_json::json!({
+                    "proof": record.proof,
+                    "publicSignals": record.public_signals,
+                }))
             }
             (Err(why), _) => {
                 if let Err(e) = storage.delete_proof(key).await {
@@ -270,11 +258,38 @@ impl Caches {
         }
     }
 
+    /// Checks a worker's proof of `claim` on the page against the manifest's verifying key
+    /// `key` (the worker's own check used the key inside its proving key). `Err`: KEY_INTEGRITY
+    /// when it does not verify, or the code of the verifying key's load.
+    pub async fn check_proof(
+        &self,
+        claim: &Claim,
+        key: &KeyMessage,
+        value: &serde_json::Value,
+    ) -> Result<(), (ErrorCode, String)> {
+        let integrity = |why: String| {
+            (
+                ErrorCode::KeyIntegrity,
+                format!("the proof does not verify against the manifest's verifying key: {why}"),
+            )
+        };
+        let vk = self.verifier(&claim.circuit.to_string(), key).await?;
+        let proof = value
+            .get("proof")
+            .ok_or_else(|| integrity("the result has no proof".into()))?;
+        let proof = export::proof_from_value(proof).map_err(|e| integrity(e.to_string()))?;
+        match verify::verify(&vk, &claim.public_signals(), &proof) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(integrity("the pairing check fails".into())),
+            Err(e) => Err(integrity(e.to_string())),
+        }
+    }
+
     /// Loads the verifying key a cached proof of `circuit` will be checked with, so that it is in
     /// the key cache before a reload needs it.
     pub async fn prepare_verifier(&self, circuit: &str, key: &KeyMessage) {
         if self.proof_storage().is_some() {
-            if let Err(e) = self.verifier(circuit, key).await {
+            if let Err((_, e)) = self.verifier(circuit, key).await {
                 web_sys::console::warn_1(&format!("airprover: verifying key: {e}").into());
             }
         }
@@ -288,29 +303,42 @@ impl Caches {
         Storage::unlock_job(id);
     }
 
-    /// The parsed verifying key of `circuit`, loaded once (through the key cache).
-    async fn verifier(&self, circuit: &str, key: &KeyMessage) -> Result<Rc<VerifyingKey>, String> {
+    /// The parsed verifying key of `circuit`, loaded once (through the key cache); the error's
+    /// code is the load's (NETWORK, KEY_NOT_FOUND, KEY_INTEGRITY, ...).
+    async fn verifier(
+        &self,
+        circuit: &str,
+        key: &KeyMessage,
+    ) -> Result<Rc<VerifyingKey>, (ErrorCode, String)> {
         if let Some(vk) = self.verifiers.borrow().get(circuit) {
             return Ok(vk.clone());
         }
         let loaded = Storage::load_key(self.key_storage().as_ref(), &to_js_value(key))
             .await
             .map_err(|e| {
-                js_sys::Reflect::get(&e, &"message".into())
-                    .ok()
-                    .and_then(|m| m.as_string())
-                    .unwrap_or_else(|| format!("{e:?}"))
+                let field = |k: &str| {
+                    js_sys::Reflect::get(&e, &k.into())
+                        .ok()
+                        .and_then(|m| m.as_string())
+                };
+                let code = field("code")
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(ErrorCode::Internal);
+                (code, field("message").unwrap_or_else(|| format!("{e:?}")))
             })?;
         if let Ok(event) = serde_wasm_bindgen::from_value::<KeyEvent>(loaded.clone()) {
             self.key_event(&event);
         }
+        let integrity = |why: String| (ErrorCode::KeyIntegrity, why);
         let bytes = js_sys::Reflect::get(&loaded, &"bytes".into())
             .map(|b| js_sys::Uint8Array::new(&b).to_vec())
-            .map_err(|_| "no bytes".to_string())?;
-        let id = circuit.parse().map_err(|e| format!("{e}"))?;
-        let vk = Rc::new(
-            read_verifying_key(&bytes, &id, Validation::Checked).map_err(|e| e.to_string())?,
-        );
+            .map_err(|_| integrity("the verifying key's load gave no bytes".into()))?;
+        let id = circuit
+            .parse()
+            .map_err(|e: crate::Error| (ErrorCode::of(&e), e.to_string()))?;
+        let vk = read_verifying_key(&bytes, &id, Validation::Checked)
+            .map_err(|e| (ErrorCode::of(&e), e.to_string()))?;
+        let vk = Rc::new(vk);
         self.verifiers
             .borrow_mut()
             .insert(circuit.to_string(), vk.clone());

@@ -5,8 +5,9 @@ use std::rc::Weak;
 
 use wasm_bindgen::prelude::*;
 
+use super::edge::Inner;
 use super::readable::Readable;
-use super::Inner;
+use crate::runtime::engine::Event;
 use crate::runtime::scheduler::JobId;
 
 /// One submission's handle. Identical claims in flight share one proof: each submission still
@@ -73,8 +74,12 @@ impl Job {
     /// Gives up on this submission: its `result` rejects with CANCELLED at once. A queued proof
     /// leaves the queue; a running one is stopped by terminating its worker.
     pub fn cancel(&self) {
-        if let Some(inner) = self.runtime.upgrade() {
-            Inner::cancel_subscriber(&inner, self.id, self.subscriber);
-        }
+        Inner::dispatch_weak(
+            &self.runtime,
+            Event::Cancel {
+                job: self.id,
+                subscriber: self.subscriber,
+            },
+        );
     }
 }

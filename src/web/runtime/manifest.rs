@@ -2,29 +2,22 @@
 //! protocol's [`KeyMessage`]: the page hands it to a worker as it is, and loads its own verifying
 //! keys from the same.
 
+use std::collections::BTreeMap;
+
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::circuit::CircuitId;
 use crate::prover::manifest::KeyManifest as ManifestFile;
+use crate::runtime::engine::CircuitKeys;
 use crate::runtime::protocol::KeyMessage;
 use crate::web::error::to_js;
 use crate::Error;
 
-/// A circuit's two keys.
-#[derive(Debug, Clone)]
-pub struct CircuitKeys {
-    /// The proving key (what workers prove with).
-    pub proving: KeyMessage,
-    /// The verifying key (what cached proofs are checked against; its hash is in the cache key).
-    pub verifying: KeyMessage,
-}
-
 /// The circuits with keys.
 #[derive(Debug, Clone)]
 pub struct KeyManifest {
-    keys: Vec<(String, CircuitKeys)>,
+    keys: BTreeMap<String, CircuitKeys>,
 }
 
 impl KeyManifest {
@@ -81,49 +74,24 @@ impl KeyManifest {
         Ok(KeyManifest { keys })
     }
 
-    /// Whether `circuit` has a proving key.
-    pub fn has(&self, circuit: &str) -> bool {
-        self.keys.iter().any(|(id, _)| id == circuit)
-    }
-
-    /// The proving key of `circuit`.
-    pub fn proving_key(&self, circuit: &str) -> Option<&KeyMessage> {
-        self.keys(circuit).map(|k| &k.proving)
-    }
-
-    /// The verifying key of `circuit`.
-    pub fn verifying_key(&self, circuit: &str) -> Option<&KeyMessage> {
-        self.keys(circuit).map(|k| &k.verifying)
-    }
-
-    fn keys(&self, circuit: &str) -> Option<&CircuitKeys> {
-        self.keys
-            .iter()
-            .find(|(id, _)| id == circuit)
-            .map(|(_, k)| k)
-    }
-
     /// SHA-256 of every key file listed (what the key cache may keep).
     pub fn key_hashes(&self) -> Vec<String> {
         self.keys
-            .iter()
-            .flat_map(|(_, k)| [k.proving.sha256.clone(), k.verifying.sha256.clone()])
+            .values()
+            .flat_map(|k| [k.proving.sha256.clone(), k.verifying.sha256.clone()])
             .collect()
     }
 
     /// SHA-256 of every verifying key listed (proofs made under others are stale).
     pub fn verifying_key_hashes(&self) -> Vec<String> {
         self.keys
-            .iter()
-            .map(|(_, k)| k.verifying.sha256.clone())
+            .values()
+            .map(|k| k.verifying.sha256.clone())
             .collect()
     }
 
-    /// Every circuit with keys (for the smaller-circuit fallback).
-    pub fn circuits(&self) -> Vec<CircuitId> {
+    /// The keys per circuit id, for the engine.
+    pub fn into_keys(self) -> BTreeMap<String, CircuitKeys> {
         self.keys
-            .iter()
-            .filter_map(|(id, _)| id.parse().ok())
-            .collect()
     }
 }

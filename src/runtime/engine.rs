@@ -1,0 +1,1182 @@
+//! The browser runtime as one sans-IO state machine: every decision the page makes about its
+//! jobs, workers, callers and storage, fed events and answering with [`Effect`]s.
+//!
+//! [`Scheduler`] decides which job runs where, retries, fallbacks and timeouts. The engine wraps
+//! it with what the page adds around a job: the callers waiting on it (each a [`SubscriberId`]),
+//! what its progress shows (stage, percent, ETA), its result (the worker's, or the proof cache's),
+//! the worker pool as the page sees it (threads, memory, the build it really runs, the status
+//! line), test faults, timers, and the storage plan (look a claim up in the proof cache, store a
+//! job, count its runs, cache its proof, end its record, copy the audit log, resume refused jobs).
+//!
+//! The web layer (`src/web/runtime/`) only turns JS calls and browser events into [`Event`]s and
+//! carries out the effects in order: it holds the JS functions, Workers, timers and IndexedDB
+//! handles the ids here name. Time comes in as `now` (ms on the runtime's clock), so every path
+//! is tested natively, event by event (`engine_tests.rs`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::audit::AuditEvent;
+use super::code::ErrorCode;
+use super::durable::{self, DurableJob};
+use super::fallback::Build;
+use super::progress;
+use super::proof_cache::ProofRecord;
+use super::protocol::{Fault, JobMessage, KeyMessage, PageMessage, StorageName, WorkerMessage};
+use super::scheduler::{
+    Attempt, CacheAnswer, Command, Config, JobId, Refusal, Scheduler, Stats, Submission, WorkerId,
+};
+use crate::claim::Claim;
+
+/// One caller waiting on a job (identical submissions share a job, each with its own id).
+pub type SubscriberId = u64;
+
+/// A circuit's keys as the manifest lists them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CircuitKeys {
+    /// The proving key (the worker downloads it).
+    pub proving: KeyMessage,
+    /// The verifying key (the proof cache checks proofs with it).
+    pub verifying: KeyMessage,
+}
+
+/// What the runtime may keep in IndexedDB, as it was opened.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoragePlan {
+    /// Proofs are cached (and a job first asks the cache).
+    pub proof_cache: bool,
+    /// Unfinished jobs are stored and resumed by the next runtime.
+    pub durable_queue: bool,
+    /// The database workers keep proving keys in, if any.
+    pub key_cache: Option<String>,
+    /// Audit events are copied to IndexedDB.
+    pub audit_log: bool,
+}
+
+/// Everything the engine starts from.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The scheduler's settings (its `circuits` and `check_cache` are set from `keys` and
+    /// `storage`).
+    pub scheduler: Config,
+    /// Random seed for the scheduler's jitter.
+    pub seed: u64,
+    /// The manifest: keys per circuit id.
+    pub keys: BTreeMap<String, CircuitKeys>,
+    /// Threads a worker of the threaded build asks for.
+    pub threads: u32,
+    /// Why this build and thread count (the status line).
+    pub reason: String,
+    /// `crossOriginIsolated` of the page.
+    pub cross_origin_isolated: bool,
+    /// What storage is in use.
+    pub storage: StoragePlan,
+    /// Test faults for the first `times` attempts.
+    pub fault: Option<(Fault, u32)>,
+}
+
+/// A timer the engine arms; it comes back as [`Event::Timer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Timer {
+    /// The scheduler's next wake-up (a retry due, an idle worker to end, a stall to check).
+    Wake,
+    /// An attempt's own timeout.
+    Attempt {
+        /// The job.
+        job: JobId,
+        /// Which attempt (a later attempt's timer is another timer).
+        attempt: u32,
+    },
+}
+
+/// The proof cache's answer about a job's claim.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lookup {
+    /// A stored proof passed every check: the job's result.
+    Hit(Value),
+    /// Nothing stored, or the cache could not be read.
+    Miss,
+    /// A stored proof failed a check and was evicted (why, in words).
+    Rejected(String),
+}
+
+/// Something that happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// One caller gives up on a job.
+    Cancel {
+        /// The job.
+        job: JobId,
+        /// The caller.
+        subscriber: SubscriberId,
+    },
+    /// `terminate()`: every worker ends, every unfinished job rejects with TERMINATED.
+    Terminate,
+    /// A worker posted a message of the protocol.
+    Worker {
+        /// Which worker.
+        worker: WorkerId,
+        /// What it said.
+        message: WorkerMessage,
+    },
+    /// A worker's `error` event: it is gone.
+    WorkerDied {
+        /// Which worker.
+        worker: WorkerId,
+    },
+    /// [`Effect::Spawn`] failed: no Worker could be made.
+    SpawnFailed {
+        /// Which worker.
+        worker: WorkerId,
+    },
+    /// A timer fired.
+    Timer(Timer),
+    /// The proof cache answered [`StorageOp::Lookup`].
+    CacheAnswer {
+        /// The job.
+        job: JobId,
+        /// The answer.
+        lookup: Lookup,
+    },
+    /// A storage request ended (its counters may have changed): publish again.
+    StorageChanged,
+    /// The database was closed (another tab deleted or upgraded it): nothing more is stored.
+    StorageClosed,
+    /// The page checked a worker's proof ([`Effect::Verify`]): `Err` says why it does not verify
+    /// (KEY_INTEGRITY), or why the check could not run (the verifying key's download: NETWORK,
+    /// KEY_NOT_FOUND, ...).
+    Verified {
+        /// The job.
+        job: JobId,
+        /// The worker that sent it.
+        worker: WorkerId,
+        /// The verdict.
+        verdict: Result<(), (ErrorCode, String)>,
+    },
+}
+
+/// Where a stored-or-not answer for a new job comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Known now: stored already (resumed, or joined to a stored job) or not stored at all.
+    Known(bool),
+    /// [`StorageOp::StoreJob`] for the job follows: its outcome says.
+    Storing,
+}
+
+/// A submission the engine accepted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ticket {
+    /// The job (shared with identical submissions).
+    pub job: JobId,
+    /// This caller.
+    pub subscriber: SubscriberId,
+    /// Whether the job is in the durable queue.
+    pub durable: Durability,
+}
+
+/// What a job's progress shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProgressView {
+    /// `queued`, `loading-keys`, `witness`, `proving`, `verifying`, `done`, `failed`, `cancelled`.
+    pub stage: &'static str,
+    /// 0..=100.
+    pub percent: f64,
+    /// Predicted time left, ms.
+    pub eta_ms: Option<f64>,
+    /// Answered from the proof cache.
+    pub cached: bool,
+    /// The job has ended.
+    pub done: bool,
+    /// Attempts started so far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
+    /// The last view of the job (it succeeded, failed or was cancelled): its store may go.
+    #[serde(skip)]
+    pub ended: bool,
+}
+
+/// Why a caller's promise rejects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// The code (its fields come from the table in `code.rs`).
+    pub code: ErrorCode,
+    /// In words (the worker's message, or the code's default).
+    pub message: String,
+    /// The job's failed attempts.
+    pub attempts: Vec<Attempt>,
+}
+
+/// The runtime's status line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusLine {
+    /// The build workers run now (`threaded` or `single`).
+    pub build: Build,
+    /// Threads per worker.
+    pub threads: u32,
+    /// Why, in words.
+    pub reason: String,
+    /// THREADS_UNAVAILABLE once a worker asked for the threaded build came up single-threaded.
+    #[serde(serialize_with = "code_name")]
+    pub code: Option<ErrorCode>,
+    /// The page's `crossOriginIsolated`.
+    pub cross_origin_isolated: bool,
+    /// Live workers.
+    pub workers: usize,
+    /// `terminate()` was called (or workers cannot start here).
+    pub terminated: bool,
+}
+
+/// The runtime's counters (the web layer adds the caches' own).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EngineStats {
+    /// The scheduler's counters.
+    #[serde(flatten)]
+    pub scheduler: Stats,
+    /// Threads across live workers.
+    pub threads_in_use: u32,
+    /// The wasm memory each live worker last reported, bytes.
+    pub wasm_memory_per_worker: Vec<f64>,
+}
+
+/// A request to IndexedDB.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StorageOp {
+    /// Look the claim up in the proof cache; answer with [`Event::CacheAnswer`].
+    Lookup {
+        /// The job.
+        job: JobId,
+        /// Its proof cache key.
+        key: String,
+        /// The claim.
+        claim: Claim,
+        /// The circuit's verifying key, to check a stored proof with.
+        verifying_key: KeyMessage,
+    },
+    /// Store a new job's record; its outcome answers the job's `stored` promise.
+    StoreJob {
+        /// The job.
+        job: JobId,
+        /// The record.
+        record: DurableJob,
+    },
+    /// Write a stored job's record back (its run counted).
+    PutJob {
+        /// The record.
+        record: DurableJob,
+    },
+    /// Cache a proof just made, and remove its job's record in the same transaction.
+    CacheProof {
+        /// The proof.
+        record: ProofRecord,
+        /// The job's durable record id, if stored.
+        durable: Option<String>,
+        /// The circuit's verifying key (the cache prepares its verifier).
+        verifying_key: KeyMessage,
+    },
+    /// A stored job ended without a proof to cache.
+    EndJob {
+        /// Its record id.
+        id: String,
+        /// Whether the record leaves the queue (false: the runtime ended, it only unlocks).
+        leaves: bool,
+    },
+    /// Another runtime may take this stored job now.
+    Unlock {
+        /// Its record id.
+        id: String,
+    },
+    /// Resume these stored jobs (lock each, then [`Engine::resume`]).
+    Resume {
+        /// The records.
+        records: Vec<DurableJob>,
+    },
+    /// Copy these audit events to IndexedDB.
+    AppendAudit {
+        /// New events since the last copy, oldest first.
+        events: Vec<AuditEvent>,
+    },
+}
+
+/// What the web layer must do, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Start a Worker of `build`, then post `init` to it; on failure feed [`Event::SpawnFailed`].
+    Spawn {
+        /// The new worker's id.
+        worker: WorkerId,
+        /// Its build.
+        build: Build,
+        /// Its first message.
+        init: PageMessage,
+    },
+    /// Post a message to a worker.
+    Post {
+        /// The worker.
+        worker: WorkerId,
+        /// The message.
+        message: PageMessage,
+    },
+    /// End a worker (the only way to stop running wasm).
+    Terminate {
+        /// The worker.
+        worker: WorkerId,
+    },
+    /// Arm (or re-arm) a timer for `at_ms` on the runtime's clock.
+    Arm {
+        /// Which timer.
+        timer: Timer,
+        /// When.
+        at_ms: f64,
+    },
+    /// Drop a timer.
+    Disarm {
+        /// Which timer.
+        timer: Timer,
+    },
+    /// A caller's promise resolves with the result; the caller is done.
+    Resolve {
+        /// The caller.
+        subscriber: SubscriberId,
+        /// `{ proof, publicSignals, circuit, verifyingKeySha256, ... }`.
+        value: Value,
+    },
+    /// A caller's promise rejects; the caller is done.
+    Reject {
+        /// The caller.
+        subscriber: SubscriberId,
+        /// Why.
+        failure: Failure,
+    },
+    /// A job's progress changed: its store and its callers' `onProgress`.
+    Progress {
+        /// The job.
+        job: JobId,
+        /// What it shows.
+        view: ProgressView,
+        /// The callers to tell.
+        subscribers: Vec<SubscriberId>,
+    },
+    /// Stats and status changed (they are published after every event).
+    Publish {
+        /// Counters.
+        stats: EngineStats,
+        /// The status line.
+        status: StatusLine,
+    },
+    /// Check a worker's proof on the page against the manifest's verifying key (the worker's own
+    /// check used the one inside its proving key), then feed [`Event::Verified`].
+    Verify {
+        /// The job.
+        job: JobId,
+        /// The worker that sent it.
+        worker: WorkerId,
+        /// The claim it proves (a fallback may have rewritten it).
+        claim: Claim,
+        /// The manifest's verifying key of the claim's circuit.
+        verifying_key: KeyMessage,
+        /// The worker's result: `{ proof, publicSignals, ... }`.
+        value: Value,
+    },
+    /// A request to IndexedDB.
+    Storage(StorageOp),
+    /// A warning for the console (never a claim or a secret).
+    Warn(String),
+}
+
+/// The page's view of one job.
+#[derive(Debug, Clone)]
+struct JobView {
+    subscribers: Vec<SubscriberId>,
+    stage: &'static str,
+    percent: f64,
+    result: Option<Value>,
+    message: Option<String>,
+    /// The submitted claim's proof cache key (also its durable record's id).
+    cache_key: String,
+    cached: bool,
+    durable: Option<DurableJob>,
+    /// This runtime counted its run in the durable record already.
+    run_counted: bool,
+    /// The attempt whose timer is armed.
+    timer: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct WorkerView {
+    threads: u32,
+    memory_bytes: f64,
+}
+
+/// The browser runtime's decisions. See the module docs.
+#[derive(Debug)]
+pub struct Engine {
+    scheduler: Scheduler,
+    keys: BTreeMap<String, CircuitKeys>,
+    jobs: HashMap<JobId, JobView>,
+    workers: BTreeMap<WorkerId, WorkerView>,
+    status: StatusLine,
+    wake_at: Option<f64>,
+    next_subscriber: SubscriberId,
+    fault: Option<(Fault, u32)>,
+    storage: StoragePlan,
+    /// Stored jobs refused at resumption (queue full, a quota, a key missing for now).
+    refused: Vec<DurableJob>,
+    /// Audit events copied so far (a cursor into the scheduler's log).
+    audit_copied: u64,
+    effects: Vec<Effect>,
+}
+
+impl Engine {
+    /// A runtime with no job and no worker yet; its first [`Effect::Publish`] comes from
+    /// [`Engine::start`].
+    pub fn new(config: EngineConfig) -> Self {
+        let mut scheduler_config = config.scheduler;
+        scheduler_config.circuits = config
+            .keys
+            .keys()
+            .filter_map(|id| id.parse().ok())
+            .collect();
+        scheduler_config.check_cache = config.storage.proof_cache;
+        let build = scheduler_config.build;
+        Engine {
+            scheduler: Scheduler::new(scheduler_config, config.seed),
+            keys: config.keys,
+            jobs: HashMap::new(),
+            workers: BTreeMap::new(),
+            status: StatusLine {
+                build,
+                threads: config.threads,
+                reason: config.reason,
+                code: None,
+                cross_origin_isolated: config.cross_origin_isolated,
+                workers: 0,
+                terminated: false,
+            },
+            wake_at: None,
+            next_subscriber: 1,
+            fault: config.fault,
+            storage: config.storage,
+            refused: Vec::new(),
+            audit_copied: 0,
+            effects: Vec::new(),
+        }
+    }
+
+    /// The first stats and status.
+    pub fn start(&mut self) -> Vec<Effect> {
+        self.publish();
+        std::mem::take(&mut self.effects)
+    }
+
+    /// The scheduler (read-only: stats, predictions, the audit log).
+    pub fn scheduler(&self) -> &Scheduler {
+        &self.scheduler
+    }
+
+    /// The status line.
+    pub fn status(&self) -> &StatusLine {
+        &self.status
+    }
+
+    /// Live workers.
+    pub fn worker_count(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// The manifest's keys of a circuit.
+    pub fn keys(&self, circuit: &str) -> Option<&CircuitKeys> {
+        self.keys.get(circuit)
+    }
+
+    /// A caller submits a claim (`cache_key` is its proof cache key, `wall_ms` the wall clock
+    /// for its durable record). Refused for a circuit without keys, QUEUE_FULL, RATE_LIMITED
+    /// and TERMINATED.
+    pub fn submit(
+        &mut self,
+        submission: Submission,
+        wall_ms: f64,
+        now: f64,
+    ) -> (Result<Ticket, Refusal>, Vec<Effect>) {
+        let record = self.storage.durable_queue.then(|| {
+            let key = self.cache_key(&submission.claim).unwrap_or_default();
+            DurableJob::new(key, &submission, wall_ms)
+        });
+        let ticket = self.accept(submission, record, false, now);
+        (ticket, std::mem::take(&mut self.effects))
+    }
+
+    /// A stored job resumes (its record locked by this runtime). One refused for now is kept:
+    /// it is unlocked and tried again when a job of this runtime ends.
+    pub fn resume(
+        &mut self,
+        record: DurableJob,
+        now: f64,
+    ) -> (Result<Ticket, Refusal>, Vec<Effect>) {
+        let mut kept = record.clone();
+        let ticket = match kept.resume() {
+            Err(why) => {
+                self.effects
+                    .push(Effect::Warn(format!("dropped a stored job: {why}")));
+                self.effects.push(Effect::Storage(StorageOp::EndJob {
+                    id: record.id.clone(),
+                    leaves: true,
+                }));
+                Err(Refusal {
+                    code: ErrorCode::Internal,
+                    message: why,
+                })
+            }
+            Ok(submission) => {
+                let ticket = self.accept(submission, Some(record.clone()), true, now);
+                if let Err(refusal) = &ticket {
+                    self.effects.push(Effect::Warn(format!(
+                        "a stored job was refused for now (kept, tried again later): {}",
+                        refusal.message
+                    )));
+                    self.effects.push(Effect::Storage(StorageOp::Unlock {
+                        id: record.id.clone(),
+                    }));
+                    self.refused.push(record);
+                }
+                ticket
+            }
+        };
+        (ticket, std::mem::take(&mut self.effects))
+    }
+
+    /// Feeds one event; returns what to do, in order.
+    pub fn handle(&mut self, event: Event, now: f64) -> Vec<Effect> {
+        match event {
+            Event::Cancel { job, subscriber } => self.cancel(job, subscriber, now),
+            Event::Terminate => {
+                self.scheduler.terminate(now);
+                self.status.terminated = true;
+                self.carry_out(now);
+                if self.wake_at.take().is_some() {
+                    self.effects.push(Effect::Disarm { timer: Timer::Wake });
+                }
+            }
+            Event::Worker { worker, message } => self.on_message(worker, message, now),
+            Event::WorkerDied { worker } => {
+                self.scheduler.worker_died(worker, now);
+                self.carry_out(now);
+            }
+            Event::SpawnFailed { worker } => {
+                self.workers.remove(&worker);
+                self.spawn_failed(worker, "workers cannot be started on this page", now);
+                self.carry_out(now);
+            }
+            Event::Timer(Timer::Wake) => {
+                self.wake_at = None;
+                self.scheduler.tick(now);
+                self.carry_out(now);
+                let mut ids: Vec<JobId> = self.jobs.keys().copied().collect();
+                ids.sort_unstable();
+                for id in ids {
+                    self.publish_progress(id, now);
+                }
+            }
+            Event::Timer(Timer::Attempt { job, attempt }) => {
+                if let Some(view) = self.jobs.get_mut(&job) {
+                    if view.timer == Some(attempt) {
+                        view.timer = None;
+                    }
+                }
+                self.scheduler.timed_out(job, attempt, now);
+                self.carry_out(now);
+                self.publish_progress(job, now);
+            }
+            Event::CacheAnswer { job, lookup } => self.cache_answer(job, lookup, now),
+            Event::StorageChanged => self.publish(),
+            Event::Verified {
+                job,
+                worker,
+                verdict,
+            } => self.verified(job, worker, verdict, now),
+            Event::StorageClosed => {
+                self.storage = StoragePlan::default();
+                self.publish();
+            }
+        }
+        std::mem::take(&mut self.effects)
+    }
+
+    fn cache_key(&self, claim: &Claim) -> Option<String> {
+        let keys = self.keys.get(&claim.circuit.to_string())?;
+        Some(super::cache_key::proof_cache_key(
+            claim,
+            &keys.verifying.sha256,
+        ))
+    }
+
+    fn accept(
+        &mut self,
+        submission: Submission,
+        record: Option<DurableJob>,
+        resumed: bool,
+        now: f64,
+    ) -> Result<Ticket, Refusal> {
+        let circuit = submission.claim.circuit.to_string();
+        let Some(cache_key) = self.cache_key(&submission.claim) else {
+            return Err(Refusal {
+                code: ErrorCode::KeyNotFound,
+                message: format!("no proving key for {circuit} in the manifest"),
+            });
+        };
+        let accepted = if resumed {
+            self.scheduler.resume(submission, now)
+        } else {
+            self.scheduler.submit(submission, now)
+        };
+        let (job, joined) = accepted?;
+        let subscriber = self.next_subscriber;
+        self.next_subscriber += 1;
+        let view = self.jobs.entry(job).or_insert_with(|| JobView {
+            subscribers: Vec::new(),
+            stage: "queued",
+            percent: 0.0,
+            result: None,
+            message: None,
+            cache_key,
+            cached: false,
+            durable: record.clone(),
+            run_counted: false,
+            timer: None,
+        });
+        view.subscribers.push(subscriber);
+        let stored = view.durable.is_some();
+        let durable = match (record, resumed, joined) {
+            // Stored before anything else can touch it: the job's end waits for this put.
+            (Some(record), false, false) => {
+                self.effects
+                    .push(Effect::Storage(StorageOp::StoreJob { job, record }));
+                Durability::Storing
+            }
+            (_, true, _) => Durability::Known(true),
+            _ => Durability::Known(stored),
+        };
+        self.carry_out(now);
+        self.publish_progress(job, now);
+        Ok(Ticket {
+            job,
+            subscriber,
+            durable,
+        })
+    }
+
+    /// One caller gives up: its promise rejects with CANCELLED at once; the job itself stops
+    /// when no caller is left.
+    fn cancel(&mut self, job: JobId, subscriber: SubscriberId, now: f64) {
+        let Some(view) = self.jobs.get_mut(&job) else {
+            return;
+        };
+        let Some(at) = view.subscribers.iter().position(|s| *s == subscriber) else {
+            return;
+        };
+        view.subscribers.remove(at);
+        self.effects.push(Effect::Reject {
+            subscriber,
+            failure: Failure {
+                code: ErrorCode::Cancelled,
+                message: "cancelled by the caller".into(),
+                attempts: Vec::new(),
+            },
+        });
+        self.scheduler.cancel(job, now);
+        self.carry_out(now);
+    }
+
+    fn spawn_failed(&mut self, worker: WorkerId, why: &str, now: f64) {
+        if self.scheduler.worker_failed_to_start(worker, now) {
+            self.status.terminated = true;
+            self.status.reason = why.into();
+        }
+    }
+
+    /// Carries out the scheduler's commands, then publishes stats and status.
+    fn carry_out(&mut self, now: f64) {
+        loop {
+            let commands = self.scheduler.take_commands();
+            if commands.is_empty() {
+                break;
+            }
+            for command in commands {
+                self.command(command, now);
+            }
+        }
+        self.publish();
+    }
+
+    fn command(&mut self, command: Command, now: f64) {
+        match command {
+            Command::SpawnWorker { worker, build } => {
+                self.workers.insert(worker, WorkerView::default());
+                self.effects.push(Effect::Spawn {
+                    worker,
+                    build,
+                    init: PageMessage::Init {
+                        threads: self.status.threads,
+                        build,
+                    },
+                });
+            }
+            Command::TerminateWorker { worker } => {
+                self.workers.remove(&worker);
+                self.effects.push(Effect::Terminate { worker });
+            }
+            Command::Run {
+                job,
+                worker,
+                attempt,
+                timeout_ms,
+            } => self.run(job, worker, attempt, timeout_ms, now),
+            Command::Resolve { job } => self.settle(job, None),
+            Command::Reject { job, code } => self.settle(job, Some(code)),
+            Command::WakeAt { at_ms } => {
+                if self.wake_at.is_some_and(|t| t <= at_ms) {
+                    return;
+                }
+                self.wake_at = Some(at_ms);
+                self.effects.push(Effect::Arm {
+                    timer: Timer::Wake,
+                    at_ms,
+                });
+            }
+            Command::CheckCache { job } => self.check_cache(job, now),
+        }
+    }
+
+    fn check_cache(&mut self, job: JobId, now: f64) {
+        let (Some(j), Some(view)) = (self.scheduler.job(job), self.jobs.get(&job)) else {
+            return;
+        };
+        let Some(keys) = self.keys.get(&j.circuit()) else {
+            self.scheduler.cache_answer(job, CacheAnswer::Miss, now);
+            return;
+        };
+        let op = StorageOp::Lookup {
+            job,
+            key: view.cache_key.clone(),
+            claim: j.claim.clone(),
+            verifying_key: keys.verifying.clone(),
+        };
+        self.effects.push(Effect::Storage(op));
+    }
+
+    fn cache_answer(&mut self, job: JobId, lookup: Lookup, now: f64) {
+        let answer = match lookup {
+            Lookup::Hit(value) => {
+                if let Some(view) = self.jobs.get_mut(&job) {
+                    view.result = Some(value);
+                    view.cached = true;
+                }
+                CacheAnswer::Hit
+            }
+            Lookup::Miss => CacheAnswer::Miss,
+            Lookup::Rejected(why) => {
+                self.effects
+                    .push(Effect::Warn(format!("a cached proof was evicted: {why}")));
+                CacheAnswer::Rejected
+            }
+        };
+        // Stale (the job was cancelled meanwhile): its result is not kept.
+        let taken = self.scheduler.job(job).is_some()
+            && self.jobs.contains_key(&job)
+            && self.scheduler.cache_answer(job, answer, now);
+        if !taken {
+            if let Some(view) = self.jobs.get_mut(&job) {
+                view.result = None;
+                view.cached = false;
+            }
+        }
+        self.carry_out(now);
+        self.publish_progress(job, now);
+    }
+
+    fn run(
+        &mut self,
+        job: JobId,
+        worker: WorkerId,
+        attempt: u32,
+        timeout_ms: Option<f64>,
+        now: f64,
+    ) {
+        self.count_run(job);
+        let Some(j) = self.scheduler.job(job) else {
+            return;
+        };
+        let circuit = j.circuit();
+        let fault = match &mut self.fault {
+            Some((f, left)) if *left > 0 => {
+                *left -= 1;
+                Some(f.clone())
+            }
+            _ => None,
+        };
+        let message = PageMessage::Job(Box::new(JobMessage {
+            id: job,
+            attempt,
+            claim: j.claim.to_canonical_json().to_string(),
+            key: self.keys.get(&circuit).map(|k| k.proving.clone()),
+            circuit,
+            storage: self
+                .storage
+                .key_cache
+                .clone()
+                .map(|name| StorageName { name }),
+            fault,
+        }));
+        self.effects.push(Effect::Post { worker, message });
+        if let Some(view) = self.jobs.get_mut(&job) {
+            view.stage = "loading-keys";
+            view.percent = 0.0;
+            if let Some(old) = view.timer.take() {
+                self.effects.push(Effect::Disarm {
+                    timer: Timer::Attempt { job, attempt: old },
+                });
+            }
+            if let Some(ms) = timeout_ms {
+                view.timer = Some(attempt);
+                self.effects.push(Effect::Arm {
+                    timer: Timer::Attempt { job, attempt },
+                    at_ms: now + ms,
+                });
+            }
+        }
+        self.publish_progress(job, now);
+    }
+
+    /// A stored job starts running in this runtime for the first time: its record counts the
+    /// run (a job that takes the page down every time is given up after `durable::MAX_RUNS`).
+    fn count_run(&mut self, job: JobId) {
+        let Some(view) = self.jobs.get_mut(&job) else {
+            return;
+        };
+        let Some(record) = view.durable.as_mut().filter(|_| !view.run_counted) else {
+            return;
+        };
+        view.run_counted = true;
+        record.count_run();
+        let record = record.clone();
+        self.effects
+            .push(Effect::Storage(StorageOp::PutJob { record }));
+    }
+
+    fn settle(&mut self, job: JobId, code: Option<ErrorCode>) {
+        let Some(mut view) = self.jobs.remove(&job) else {
+            self.scheduler.forget(job);
+            return;
+        };
+        if let Some(attempt) = view.timer.take() {
+            self.effects.push(Effect::Disarm {
+                timer: Timer::Attempt { job, attempt },
+            });
+        }
+        self.persist_outcome(job, &view, code);
+        let (history, circuit) = self
+            .scheduler
+            .job(job)
+            .map(|j| (j.history.clone(), Some(j.circuit())))
+            .unwrap_or_default();
+        view.stage = match code {
+            None => "done",
+            Some(ErrorCode::Cancelled) => "cancelled",
+            Some(_) => "failed",
+        };
+        if code.is_none() {
+            view.percent = 100.0;
+        }
+        // The last progress first: a caller's `onProgress` hears it before the promise settles.
+        self.effects.push(Effect::Progress {
+            job,
+            view: ProgressView {
+                stage: view.stage,
+                percent: view.percent,
+                eta_ms: None,
+                cached: view.cached,
+                done: code.is_none(),
+                attempt: None,
+                ended: true,
+            },
+            subscribers: view.subscribers.clone(),
+        });
+        match code {
+            None => {
+                let mut value = view.result.take().unwrap_or(Value::Null);
+                // Which circuit the proof is for (a fallback may have changed it), and its key.
+                if let (Some(circuit), Value::Object(fields)) = (circuit, &mut value) {
+                    if let Some(keys) = self.keys.get(&circuit) {
+                        fields.insert(
+                            "verifyingKeySha256".into(),
+                            keys.verifying.sha256.clone().into(),
+                        );
+                    }
+                    fields.insert("circuit".into(), circuit.into());
+                }
+                for &subscriber in &view.subscribers {
+                    self.effects.push(Effect::Resolve {
+                        subscriber,
+                        value: value.clone(),
+                    });
+                }
+            }
+            Some(code) => {
+                let message = view
+                    .message
+                    .take()
+                    .unwrap_or_else(|| code.default_message().into());
+                for &subscriber in &view.subscribers {
+                    self.effects.push(Effect::Reject {
+                        subscriber,
+                        failure: Failure {
+                            code,
+                            message: message.clone(),
+                            attempts: history.clone(),
+                        },
+                    });
+                }
+            }
+        }
+        self.scheduler.forget(job);
+        if !self.refused.is_empty() && !self.status.terminated {
+            let records = std::mem::take(&mut self.refused);
+            self.effects
+                .push(Effect::Storage(StorageOp::Resume { records }));
+        }
+    }
+
+    /// What a finished job means for storage: its proof cached (and its durable record removed,
+    /// in the same transaction), or its record removed (or only unlocked: TERMINATED).
+    fn persist_outcome(&mut self, job: JobId, view: &JobView, code: Option<ErrorCode>) {
+        let Some(j) = self.scheduler.job(job) else {
+            return;
+        };
+        let durable = view.durable.as_ref().map(|_| view.cache_key.clone());
+        let circuit = j.circuit();
+        let keys = self.keys.get(&circuit);
+        let record = match (&view.result, code, view.cached, keys) {
+            (Some(value), None, false, Some(keys)) if self.storage.proof_cache => {
+                proof_record(&j.claim, &keys.verifying, value)
+            }
+            _ => None,
+        };
+        let op = match (record, durable, keys) {
+            (Some(record), durable, Some(keys)) => Some(StorageOp::CacheProof {
+                record,
+                durable,
+                verifying_key: keys.verifying.clone(),
+            }),
+            (_, Some(id), _) => Some(StorageOp::EndJob {
+                id,
+                leaves: durable::leaves_queue(j.state, code),
+            }),
+            _ => None,
+        };
+        if let Some(op) = op {
+            self.effects.push(Effect::Storage(op));
+        }
+    }
+
+    fn on_message(&mut self, worker: WorkerId, message: WorkerMessage, now: f64) {
+        if !self.workers.contains_key(&worker) {
+            return; // a worker already ended: its word is stale
+        }
+        if let (Some(memory), Some(w)) = (message.memory_bytes(), self.workers.get_mut(&worker)) {
+            w.memory_bytes = memory;
+        }
+        match message {
+            WorkerMessage::Ready {
+                build,
+                info,
+                threads_error,
+                ..
+            } => {
+                if let Some(w) = self.workers.get_mut(&worker) {
+                    w.threads = info.threads.unwrap_or(1);
+                }
+                if let Some(code) = self.scheduler.worker_started(worker, build, now) {
+                    let why = threads_error.unwrap_or_else(|| "no reason given".into());
+                    self.status.build = Build::Single;
+                    self.status.threads = 1;
+                    self.status.code = Some(code);
+                    self.status.reason = format!(
+                        "single-threaded: the threaded build did not start in the worker ({why})"
+                    );
+                }
+            }
+            // The worker could not even load the wasm.
+            WorkerMessage::Error { .. } => {
+                self.spawn_failed(worker, "the prover worker cannot load the wasm module", now);
+            }
+            WorkerMessage::JobProgress { id, progress, .. } => {
+                let (stage, percent) = progress::overall(&progress.stage, progress.fraction);
+                self.scheduler.progress(id, worker, percent / 100.0, now);
+                if self.scheduler.job(id).is_some_and(|j| {
+                    matches!(j.state, super::JobState::Running { worker: w, .. } if w == worker)
+                }) {
+                    if let Some(view) = self.jobs.get_mut(&id) {
+                        view.stage = stage;
+                        view.percent = percent;
+                    }
+                    self.publish_progress(id, now);
+                }
+            }
+            WorkerMessage::KeyEvent { .. } => {} // the caches' counters (the web layer's)
+            WorkerMessage::JobResult { id, value, .. } => {
+                // Only a proof that verifies against the manifest's key resolves: a key pair that
+                // does not match is KEY_INTEGRITY here, not a proof that fails on-chain.
+                let check = self.scheduler.job(id).filter(|j| {
+                    matches!(j.state, super::JobState::Running { worker: w, .. } if w == worker)
+                });
+                if let Some(j) = check {
+                    let claim = j.claim.clone();
+                    if let Some(view) = self.jobs.get_mut(&id) {
+                        view.result = Some(value.clone());
+                    }
+                    match self.keys.get(&j.circuit()) {
+                        Some(keys) => self.effects.push(Effect::Verify {
+                            job: id,
+                            worker,
+                            claim,
+                            verifying_key: keys.verifying.clone(),
+                            value,
+                        }),
+                        None => self.verified(
+                            id,
+                            worker,
+                            Err((
+                                ErrorCode::KeyNotFound,
+                                "the manifest has no verifying key for its circuit".into(),
+                            )),
+                            now,
+                        ),
+                    }
+                }
+            }
+            WorkerMessage::JobError { id, error, .. } => {
+                let code = ErrorCode::of_worker_failure(
+                    error.name.as_deref().unwrap_or_default(),
+                    error.code.as_deref(),
+                    error.message.as_deref().unwrap_or_default(),
+                    error.trap,
+                );
+                let running = self.scheduler.job(id).is_some_and(|j| {
+                    matches!(j.state, super::JobState::Running { worker: w, .. } if w == worker)
+                });
+                if running {
+                    if let Some(view) = self.jobs.get_mut(&id) {
+                        view.message = error.message;
+                    }
+                }
+                self.scheduler.failed(id, worker, code, now);
+                self.publish_progress(id, now);
+            }
+        }
+        self.carry_out(now);
+    }
+
+    /// The page's verdict on a worker's proof.
+    fn verified(
+        &mut self,
+        job: JobId,
+        worker: WorkerId,
+        verdict: Result<(), (ErrorCode, String)>,
+        now: f64,
+    ) {
+        match verdict {
+            Ok(()) => {
+                if !self.scheduler.succeeded(job, worker, now) {
+                    // Stale: cancelled or moved on meanwhile.
+                    if let Some(view) = self.jobs.get_mut(&job) {
+                        view.result = None;
+                    }
+                    return;
+                }
+            }
+            Err((code, why)) => {
+                let running = self.scheduler.job(job).is_some_and(|j| {
+                    matches!(j.state, super::JobState::Running { worker: w, .. } if w == worker)
+                });
+                if !running {
+                    return;
+                }
+                if let Some(view) = self.jobs.get_mut(&job) {
+                    view.result = None;
+                    view.message = Some(why);
+                }
+                self.scheduler.failed(job, worker, code, now);
+                self.publish_progress(job, now);
+            }
+        }
+        self.carry_out(now);
+    }
+
+    fn publish_progress(&mut self, job: JobId, now: f64) {
+        let eta_ms = self.scheduler.eta_ms(job, now);
+        let state = self.scheduler.job(job).map(|j| (j.state, j.attempts));
+        let Some(view) = self.jobs.get_mut(&job) else {
+            return;
+        };
+        (view.stage, view.percent) =
+            progress::shown(state.map(|(s, _)| s), (view.stage, view.percent));
+        self.effects.push(Effect::Progress {
+            job,
+            view: ProgressView {
+                stage: view.stage,
+                percent: view.percent,
+                eta_ms,
+                cached: view.cached,
+                done: false,
+                attempt: state.map(|(_, a)| a),
+                ended: false,
+            },
+            subscribers: view.subscribers.clone(),
+        });
+    }
+
+    fn publish(&mut self) {
+        self.status.workers = self.workers.len();
+        let stats = EngineStats {
+            scheduler: self.scheduler.stats(),
+            threads_in_use: self.workers.values().map(|w| w.threads).sum(),
+            wasm_memory_per_worker: self.workers.values().map(|w| w.memory_bytes).collect(),
+        };
+        self.effects.push(Effect::Publish {
+            stats,
+            status: self.status.clone(),
+        });
+        let log = self.scheduler.audit();
+        if log.pushed() != self.audit_copied {
+            let events: Vec<AuditEvent> = log.since(self.audit_copied).cloned().collect();
+            self.audit_copied = log.pushed();
+            if self.storage.audit_log {
+                self.effects
+                    .push(Effect::Storage(StorageOp::AppendAudit { events }));
+            }
+        }
+    }
+}
+
+fn code_name<S: serde::Serializer>(code: &Option<ErrorCode>, s: S) -> Result<S::Ok, S::Error> {
+    code.map(ErrorCode::as_str).serialize(s)
+}
+
+/// The proof cache record of a result a worker sent for `claim` (the claim actually proved: a
+/// fallback may have rewritten it). None when the result lacks the proof's fields.
+fn proof_record(claim: &Claim, verifying: &KeyMessage, value: &Value) -> Option<ProofRecord> {
+    let proof = value.get("proof")?.clone();
+    let signals: Vec<String> = serde_json::from_value(value.get("publicSignals")?.clone()).ok()?;
+    Some(ProofRecord::new(
+        super::cache_key::proof_cache_key(claim, &verifying.sha256),
+        claim.circuit.to_string(),
+        verifying.sha256.clone(),
+        proof,
+        signals,
+    ))
+}
