@@ -122,6 +122,11 @@ fn ready(worker: WorkerId, build: Build, threads: u32) -> Event {
     }
 }
 
+/// A message from a worker.
+fn from(worker: WorkerId, message: WorkerMessage) -> Event {
+    Event::Worker { worker, message }
+}
+
 /// The jobs posted to workers: (worker, job id, attempt, has a fault).
 fn posted(fx: &[Effect]) -> Vec<(WorkerId, JobId, u32, bool)> {
     fx.iter()
@@ -243,6 +248,21 @@ fn prove(
     )
 }
 
+/// A worker's report that the job failed with `code`.
+fn failure(job: JobId, code: &str, message: &str) -> WorkerMessage {
+    job_error(job, "AirproverError", Some(code), message)
+}
+
+/// Submits one claim that may not be retried and brings its worker up: (ticket, worker).
+fn running_once(e: &mut Engine) -> (Ticket, WorkerId) {
+    let mut s = submission(1);
+    s.max_retries = Some(0);
+    let (t, fx) = e.submit(s, 0.0, 0.0);
+    let w = spawned(&fx)[0].0;
+    e.handle(ready(w, Build::Threaded, 4), 1.0);
+    (t.expect("accepted"), w)
+}
+
 /// Submits one claim and brings its worker up: (ticket, worker, the effects of `ready`).
 fn running(e: &mut Engine) -> (Ticket, WorkerId, Vec<Effect>) {
     let (t, fx) = submit(e, 1, 0.0);
@@ -286,9 +306,9 @@ fn a_job_runs_on_a_worker_it_spawns_and_resolves_with_its_circuit_and_key() {
     assert_eq!(last_progress(&fx, t.job).0, "loading-keys");
 
     let fx = e.handle(
-        Event::Worker {
-            worker: w,
-            message: WorkerMessage::JobProgress {
+        from(
+            w,
+            WorkerMessage::JobProgress {
                 id: t.job,
                 progress: StageProgress {
                     stage: "msm-h".into(),
@@ -296,7 +316,7 @@ fn a_job_runs_on_a_worker_it_spawns_and_resolves_with_its_circuit_and_key() {
                 },
                 memory_bytes: None,
             },
-        },
+        ),
         50.0,
     );
     assert_eq!(last_progress(&fx, t.job).0, "proving");
@@ -366,15 +386,15 @@ fn threads_that_do_not_start_downgrade_the_build_everywhere_and_say_why() {
     assert_eq!(posted(&fx), [(w, t.job, 1, false)], "the job still runs");
     // The next worker starts single-threaded.
     let fx = e.handle(
-        Event::Worker {
-            worker: w,
-            message: job_error(
+        from(
+            w,
+            job_error(
                 t.job,
                 "RangeError",
                 None,
                 "WebAssembly.Memory(): could not allocate memory",
             ),
-        },
+        ),
         10.0,
     );
     assert!(
@@ -510,15 +530,7 @@ fn the_wake_timer_is_armed_again_only_for_an_earlier_time() {
     let mut e = engine();
     let (t, w, _) = running(&mut e);
     let fx = e.handle(
-        Event::Worker {
-            worker: w,
-            message: job_error(
-                t.job,
-                "AirproverError",
-                Some("NETWORK"),
-                "key download failed",
-            ),
-        },
+        from(w, failure(t.job, "NETWORK", "key download failed")),
         10.0,
     );
     let arms: Vec<f64> = fx
@@ -560,15 +572,7 @@ fn a_workers_message_keeps_its_words_and_an_unknown_code_is_internal() {
     let mut e = engine();
     let (t, w, _) = running(&mut e);
     let fx = e.handle(
-        Event::Worker {
-            worker: w,
-            message: job_error(
-                t.job,
-                "AirproverError",
-                Some("NO_SUCH_CODE"),
-                "a newer worker",
-            ),
-        },
+        from(w, failure(t.job, "NO_SUCH_CODE", "a newer worker")),
         10.0,
     );
     assert_eq!(
@@ -644,59 +648,45 @@ fn a_durable_job_is_stored_once_its_runs_counted_once_and_its_record_ends_with_i
     };
     assert_eq!((*job, record.runs), (t.job, 0));
     let id = record.id.clone();
+    let first_worker = spawned(&fx)[0].0;
     // An identical submission joins it: nothing stored twice.
     let (joined, fx) = submit(&mut e, 1, 1.0);
     assert_eq!(joined.durable, Durability::Known(true));
     assert!(storage(&fx).is_empty());
 
-    let w = spawned(&e.handle(Event::Terminate, 2.0)).len();
-    assert_eq!(w, 0);
-    // Terminated: the job did not fail, its record stays for the next runtime.
-    let mut e = durable_engine();
-    let (t, fx) = submit(&mut e, 1, 0.0);
-    let w = spawned(&fx)[0].0;
-    let fx = e.handle(ready(w, Build::Threaded, 4), 1.0);
+    let w = first_worker;
+    let fx = e.handle(ready(w, Build::Threaded, 4), 2.0);
     let ops = storage(&fx);
     let [StorageOp::PutJob { record }] = ops.as_slice() else {
         panic!("{ops:?}")
     };
     assert_eq!(record.runs, 1, "the run is counted when a worker starts it");
     // A retry on another worker is the same run of this runtime.
-    let fx = e.handle(Event::WorkerDied { worker: w }, 2.0);
+    let fx = e.handle(Event::WorkerDied { worker: w }, 3.0);
     let w = spawned(&fx)[0].0;
-    let fx = e.handle(ready(w, Build::Threaded, 4), 3.0);
-    let fx: Vec<Effect> = fx
+    let fx: Vec<Effect> = e
+        .handle(ready(w, Build::Threaded, 4), 4.0)
         .into_iter()
         .chain(e.handle(Event::Timer(Timer::Wake), 500.0))
         .collect();
     assert_eq!(posted(&fx).len(), 1);
     assert!(storage(&fx).is_empty(), "counted once per runtime");
+    // Terminated: the job did not fail, its record stays (unlocked) for the next runtime.
     let fx = e.handle(Event::Terminate, 600.0);
-    assert_eq!(rejected(&fx)[0].1, ErrorCode::Terminated);
+    assert_eq!(rejected(&fx).len(), 2, "both callers hear TERMINATED");
+    assert!(rejected(&fx).iter().all(|r| r.1 == ErrorCode::Terminated));
     let ops = storage(&fx);
     let [StorageOp::EndJob { id: ended, leaves }] = ops.as_slice() else {
         panic!("{ops:?}")
     };
     assert_eq!((ended, *leaves), (&id, false));
-    let _ = t;
 }
 
 #[test]
 fn a_failed_durable_job_leaves_the_queue() {
     let mut e = durable_engine();
-    let mut s = submission(1);
-    s.max_retries = Some(0);
-    let (t, fx) = e.submit(s, 0.0, 0.0);
-    let t = t.unwrap();
-    let w = spawned(&fx)[0].0;
-    e.handle(ready(w, Build::Threaded, 4), 1.0);
-    let fx = e.handle(
-        Event::Worker {
-            worker: w,
-            message: job_error(t.job, "AirproverError", Some("SCORE_NOT_MET"), "bad"),
-        },
-        2.0,
-    );
+    let (t, w) = running_once(&mut e);
+    let fx = e.handle(from(w, failure(t.job, "SCORE_NOT_MET", "bad")), 2.0);
     assert_eq!(rejected(&fx)[0].1, ErrorCode::ScoreNotMet);
     assert!(matches!(
         storage(&fx).as_slice(),
@@ -786,9 +776,9 @@ fn progress_of_a_worker_that_no_longer_runs_the_job_is_ignored() {
     let (t, w, _) = running(&mut e);
     e.handle(Event::WorkerDied { worker: w }, 10.0);
     let fx = e.handle(
-        Event::Worker {
-            worker: w,
-            message: WorkerMessage::JobProgress {
+        from(
+            w,
+            WorkerMessage::JobProgress {
                 id: t.job,
                 progress: StageProgress {
                     stage: "msm-b2".into(),
@@ -796,7 +786,7 @@ fn progress_of_a_worker_that_no_longer_runs_the_job_is_ignored() {
                 },
                 memory_bytes: None,
             },
-        },
+        ),
         11.0,
     );
     assert!(!fx.iter().any(|f| matches!(f, Effect::Progress { .. })));
@@ -828,12 +818,7 @@ fn audit_events_are_copied_once_and_only_when_kept() {
 #[test]
 fn a_proof_that_fails_the_manifests_verifying_key_is_key_integrity_not_a_result() {
     let mut e = engine();
-    let mut s = submission(1);
-    s.max_retries = Some(0);
-    let (t, fx) = e.submit(s, 0.0, 0.0);
-    let t = t.unwrap();
-    let w = spawned(&fx)[0].0;
-    e.handle(ready(w, Build::Threaded, 4), 1.0);
+    let (t, w) = running_once(&mut e);
     let why = "the proof does not verify against the manifest's verifying key";
     let fx = prove(
         &mut e,
@@ -854,13 +839,7 @@ fn a_proof_that_fails_the_manifests_verifying_key_is_key_integrity_not_a_result(
 fn a_verdict_for_a_job_cancelled_meanwhile_changes_nothing() {
     let mut e = engine();
     let (t, w, _) = running(&mut e);
-    e.handle(
-        Event::Worker {
-            worker: w,
-            message: result(t.job),
-        },
-        10.0,
-    );
+    e.handle(from(w, result(t.job)), 10.0);
     e.handle(
         Event::Cancel {
             job: t.job,

@@ -524,37 +524,34 @@ describe('runtime', () => {
     });
   });
 
-  test('a pinned key with a point off the curve is KEY_INTEGRITY, not VERIFY_FAILED', async (t) => {
+  /** Proves the fixture's claim with the keys of `manifestUrl`: its error's code, message and attempts, or `resolved`. */
+  async function outcome(t, manifestUrl, maxRetries) {
     const p = await page(t);
-    const out = await p.evaluate(async (claim) => {
-      const prover = await airprover.createProver({ manifestUrl: '/off-curve-keys/manifest.json', maxRetries: 1, storage: false });
-      try {
-        await prover.submit(claim).result;
-        return 'resolved';
-      } catch (e) {
-        return { code: e.code, message: e.message, attempts: e.attempts.map((a) => a.code) };
-      } finally {
-        prover.terminate();
-      }
-    }, fx.claims[CIRCUIT]);
+    return p.evaluate(
+      async ({ claim, manifestUrl, maxRetries }) => {
+        const prover = await airprover.createProver({ manifestUrl, maxRetries, storage: false });
+        try {
+          const r = await prover.submit(claim).result;
+          return { resolved: r.circuit };
+        } catch (e) {
+          return { code: e.code, message: e.message, attempts: e.attempts.map((a) => a.code) };
+        } finally {
+          prover.terminate();
+        }
+      },
+      { claim: fx.claims[CIRCUIT], manifestUrl, maxRetries },
+    );
+  }
+
+  test('a pinned key with a point off the curve is KEY_INTEGRITY, not VERIFY_FAILED', async (t) => {
+    const out = await outcome(t, '/off-curve-keys/manifest.json', 1);
     assert.equal(out.code, 'KEY_INTEGRITY', JSON.stringify(out));
     assert.match(out.message, /invalid point/);
     assert.ok(!out.attempts.includes('VERIFY_FAILED'), JSON.stringify(out.attempts));
   });
 
   test("a proof that fails the manifest's verifying key is KEY_INTEGRITY, not a result", async (t) => {
-    const p = await page(t);
-    const out = await p.evaluate(async (claim) => {
-      const prover = await airprover.createProver({ manifestUrl: '/mismatched-keys/manifest.json', maxRetries: 0, storage: false });
-      try {
-        const r = await prover.submit(claim).result;
-        return { resolved: r.circuit };
-      } catch (e) {
-        return { code: e.code, message: e.message, attempts: e.attempts.map((a) => a.code) };
-      } finally {
-        prover.terminate();
-      }
-    }, fx.claims[CIRCUIT]);
+    const out = await outcome(t, '/mismatched-keys/manifest.json', 0);
     assert.equal(out.code, 'KEY_INTEGRITY', JSON.stringify(out));
     assert.match(out.message, /manifest's verifying key/);
     assert.deepEqual(out.attempts, ['KEY_INTEGRITY']);
