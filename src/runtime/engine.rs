@@ -489,11 +489,6 @@ impl Engine {
         self.workers.len()
     }
 
-    /// The manifest's keys of a circuit.
-    pub fn keys(&self, circuit: &str) -> Option<&CircuitKeys> {
-        self.keys.get(circuit)
-    }
-
     /// A caller submits a claim (`cache_key` is its proof cache key, `wall_ms` the wall clock
     /// for its durable record). Refused for a circuit without keys, QUEUE_FULL, RATE_LIMITED
     /// and TERMINATED.
@@ -605,6 +600,13 @@ impl Engine {
             }
         }
         std::mem::take(&mut self.effects)
+    }
+
+    /// Whether `job` is running on `worker` (a word from any other worker is stale).
+    fn runs_on(&self, job: JobId, worker: WorkerId) -> bool {
+        self.scheduler.job(job).is_some_and(
+            |j| matches!(j.state, super::JobState::Running { worker: w, .. } if w == worker),
+        )
     }
 
     fn cache_key(&self, claim: &Claim) -> Option<String> {
@@ -1017,9 +1019,7 @@ impl Engine {
             WorkerMessage::JobProgress { id, progress, .. } => {
                 let (stage, percent) = progress::overall(&progress.stage, progress.fraction);
                 self.scheduler.progress(id, worker, percent / 100.0, now);
-                if self.scheduler.job(id).is_some_and(|j| {
-                    matches!(j.state, super::JobState::Running { worker: w, .. } if w == worker)
-                }) {
+                if self.runs_on(id, worker) {
                     if let Some(view) = self.jobs.get_mut(&id) {
                         view.stage = stage;
                         view.percent = percent;
@@ -1031,9 +1031,7 @@ impl Engine {
             WorkerMessage::JobResult { id, value, .. } => {
                 // Only a proof that verifies against the manifest's key resolves: a key pair that
                 // does not match is KEY_INTEGRITY here, not a proof that fails on-chain.
-                let check = self.scheduler.job(id).filter(|j| {
-                    matches!(j.state, super::JobState::Running { worker: w, .. } if w == worker)
-                });
+                let check = self.scheduler.job(id).filter(|_| self.runs_on(id, worker));
                 if let Some(j) = check {
                     let claim = j.claim.clone();
                     if let Some(view) = self.jobs.get_mut(&id) {
@@ -1066,9 +1064,7 @@ impl Engine {
                     error.message.as_deref().unwrap_or_default(),
                     error.trap,
                 );
-                let running = self.scheduler.job(id).is_some_and(|j| {
-                    matches!(j.state, super::JobState::Running { worker: w, .. } if w == worker)
-                });
+                let running = self.runs_on(id, worker);
                 if running {
                     if let Some(view) = self.jobs.get_mut(&id) {
                         view.message = error.message;
@@ -1100,9 +1096,7 @@ impl Engine {
                 }
             }
             Err((code, why)) => {
-                let running = self.scheduler.job(job).is_some_and(|j| {
-                    matches!(j.state, super::JobState::Running { worker: w, .. } if w == worker)
-                });
+                let running = self.runs_on(job, worker);
                 if !running {
                     return;
                 }
