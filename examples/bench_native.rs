@@ -18,6 +18,10 @@
 use std::time::Instant;
 
 use airprover::api;
+use airprover::circuit::{ClaimCircuit, SquareChain};
+use airprover::field::Fr;
+use ark_ff::{One, Zero};
+use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystem, SynthesisMode};
 use airprover::circuit::id::CircuitId;
 use airprover::claim::Claim;
 use airprover::prover::keys::{KeyFile, KeyKind, Validation};
@@ -89,6 +93,28 @@ fn rss() -> (u64, u64) {
     (field("VmHWM:"), field("VmRSS:"))
 }
 
+/// How many of the circuit's witness values (the A, B1 and B2 MSMs' scalars; L takes the private
+/// ones) are 0 or 1: the MSM kernels leave zeros out and put each one in a window's first bucket.
+fn witness_values(circuit: impl ConstraintSynthesizer<Fr>) -> Value {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_mode(SynthesisMode::Prove {
+        construct_matrices: false,
+    });
+    circuit
+        .generate_constraints(cs.clone())
+        .expect("the circuit synthesizes");
+    let cs = cs.borrow().expect("the constraint system");
+    let count = |values: &[Fr]| {
+        let zero = values.iter().filter(|v| v.is_zero()).count();
+        let one = values.iter().filter(|v| v.is_one()).count();
+        json!({ "values": values.len(), "zero": zero, "one": one })
+    };
+    json!({
+        "instance": count(&cs.instance_assignment),
+        "private": count(&cs.witness_assignment),
+    })
+}
+
 fn main() {
     let args = args();
     let bytes = std::fs::read(&args.key).expect("read the key");
@@ -138,6 +164,14 @@ fn main() {
         }));
     }
     let (peak, current) = rss();
+    // After the peak was read: the synthesis below is not part of a proof.
+    let witness = match &claim {
+        Some(claim) => witness_values(ClaimCircuit::new(claim)),
+        None => {
+            let (n, x0) = api::square_chain_input(&input).expect("a square-chain input");
+            witness_values(SquareChain::new(n, x0))
+        }
+    };
     let doc = json!({
         "circuit": circuit.to_string(),
         "threads": args.threads,
@@ -149,6 +183,7 @@ fn main() {
         "publicSignals": public,
         "peakRssBytes": peak,
         "rssBytes": current,
+        "witness": witness,
     });
     println!("{doc}");
 }

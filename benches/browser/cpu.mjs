@@ -29,8 +29,11 @@ function processes() {
     const stat = read(`/proc/${name}/stat`);
     if (!stat) continue;
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // After the comm: state ppid ... utime(14) stime(15) in 1-based stat numbering.
-    out.set(Number(name), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+    // After the comm: state ppid ... utime(14) stime(15) cutime(16) cstime(17) in 1-based stat
+    // numbering. The children's times are those of ended children it waited for: a process
+    // (rapidsnark, run with execFileSync) that ends between two samples still counts as ours.
+    const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number);
+    out.set(Number(name), { ppid: Number(fields[1]), ticks: utime + stime + cutime + cstime });
   }
   return out;
 }
@@ -64,9 +67,9 @@ function statusField(pid, name) {
 }
 
 /**
- * Samples every 250 ms: machine ticks minus this bench's own ticks is what others used. Own
- * processes that end between two samples lose at most one interval of their time, which makes
- * the estimate err towards "busy".
+ * Samples every 250 ms: machine ticks minus this bench's own ticks (with those of its ended
+ * children) is what others used. An own process whose parent has not yet waited for it when a
+ * sample runs loses at most one interval of its time, which makes the estimate err towards "busy".
  */
 export class CpuMonitor {
   start() {

@@ -292,6 +292,7 @@ async function nativeBench(id, pk, inputFile, threads, runs) {
     keyLoadMs: out.keyLoadMs,
     peakRssBytes: out.peakRssBytes,
     publicSignals: out.publicSignals,
+    witness: out.witness,
     cpu,
   };
 }
