@@ -3,9 +3,11 @@
 //! product `a_i * b_j` with `i + j = k` and, for the reduction, every `m_i * p_j`; the first nine
 //! columns also choose `m_k` so that the column's low 29 bits vanish, the last nine are the
 //! result. Each column's sum stays below 2^64 for the inputs `field` allows (see there).
+//! [`columns`] and [`reduce`] are the two halves apart, for products that are added before
+//! they are reduced (Fq2, in `field`).
 #![allow(clippy::too_many_lines)]
 
-use super::field::{Modulus, BITS, LIMBS, MASK};
+use super::field::{Modulus, BITS, COLUMNS, LIMBS, MASK};
 
 /// `a * b / 2^261 mod p`, below 2p.
 #[inline(always)]
@@ -420,6 +422,156 @@ pub(super) fn sqr<M: Modulus>(a: &[u32; LIMBS]) -> [u32; LIMBS] {
     carry = acc >> BITS;
     // column 16
     acc = carry + a8 * a8 + m8 * p[8];
+    let r7 = acc & MASK;
+    carry = acc >> BITS;
+    let r8 = carry;
+    [
+        r0 as u32, r1 as u32, r2 as u32, r3 as u32, r4 as u32, r5 as u32, r6 as u32, r7 as u32,
+        r8 as u32,
+    ]
+}
+
+/// The product's columns before any carry: column k is the sum of `a_i * b_j` with `i + j = k`.
+#[inline(always)]
+pub(super) fn columns(a: &[u32; LIMBS], b: &[u32; LIMBS]) -> [u64; COLUMNS] {
+    let a0 = a[0] as u64;
+    let a1 = a[1] as u64;
+    let a2 = a[2] as u64;
+    let a3 = a[3] as u64;
+    let a4 = a[4] as u64;
+    let a5 = a[5] as u64;
+    let a6 = a[6] as u64;
+    let a7 = a[7] as u64;
+    let a8 = a[8] as u64;
+    let b0 = b[0] as u64;
+    let b1 = b[1] as u64;
+    let b2 = b[2] as u64;
+    let b3 = b[3] as u64;
+    let b4 = b[4] as u64;
+    let b5 = b[5] as u64;
+    let b6 = b[6] as u64;
+    let b7 = b[7] as u64;
+    let b8 = b[8] as u64;
+    [
+        a0 * b0,
+        a0 * b1 + a1 * b0,
+        a0 * b2 + a1 * b1 + a2 * b0,
+        a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0,
+        a0 * b4 + a1 * b3 + a2 * b2 + a3 * b1 + a4 * b0,
+        a0 * b5 + a1 * b4 + a2 * b3 + a3 * b2 + a4 * b1 + a5 * b0,
+        a0 * b6 + a1 * b5 + a2 * b4 + a3 * b3 + a4 * b2 + a5 * b1 + a6 * b0,
+        a0 * b7 + a1 * b6 + a2 * b5 + a3 * b4 + a4 * b3 + a5 * b2 + a6 * b1 + a7 * b0,
+        a0 * b8 + a1 * b7 + a2 * b6 + a3 * b5 + a4 * b4 + a5 * b3 + a6 * b2 + a7 * b1 + a8 * b0,
+        a1 * b8 + a2 * b7 + a3 * b6 + a4 * b5 + a5 * b4 + a6 * b3 + a7 * b2 + a8 * b1,
+        a2 * b8 + a3 * b7 + a4 * b6 + a5 * b5 + a6 * b4 + a7 * b3 + a8 * b2,
+        a3 * b8 + a4 * b7 + a5 * b6 + a6 * b5 + a7 * b4 + a8 * b3,
+        a4 * b8 + a5 * b7 + a6 * b6 + a7 * b5 + a8 * b4,
+        a5 * b8 + a6 * b7 + a7 * b6 + a8 * b5,
+        a6 * b8 + a7 * b7 + a8 * b6,
+        a7 * b8 + a8 * b7,
+        a8 * b8,
+    ]
+}
+
+/// `t / 2^261 mod p` for columns `t` (the second half of a Montgomery product), below 2p when
+/// the value of `t` is below `2^261 * p`.
+#[inline(always)]
+pub(super) fn reduce<M: Modulus>(t: &[u64; COLUMNS]) -> [u32; LIMBS] {
+    let p = &M::P;
+    let mut acc: u64;
+    let mut carry: u64 = 0;
+    acc = carry + t[0];
+    let m0 = acc.wrapping_mul(M::INV) & MASK;
+    acc += m0 * p[0];
+    carry = acc >> BITS;
+    acc = carry + t[1] + m0 * p[1];
+    let m1 = acc.wrapping_mul(M::INV) & MASK;
+    acc += m1 * p[0];
+    carry = acc >> BITS;
+    acc = carry + t[2] + m0 * p[2] + m1 * p[1];
+    let m2 = acc.wrapping_mul(M::INV) & MASK;
+    acc += m2 * p[0];
+    carry = acc >> BITS;
+    acc = carry + t[3] + m0 * p[3] + m1 * p[2] + m2 * p[1];
+    let m3 = acc.wrapping_mul(M::INV) & MASK;
+    acc += m3 * p[0];
+    carry = acc >> BITS;
+    acc = carry + t[4] + m0 * p[4] + m1 * p[3] + m2 * p[2] + m3 * p[1];
+    let m4 = acc.wrapping_mul(M::INV) & MASK;
+    acc += m4 * p[0];
+    carry = acc >> BITS;
+    acc = carry + t[5] + m0 * p[5] + m1 * p[4] + m2 * p[3] + m3 * p[2] + m4 * p[1];
+    let m5 = acc.wrapping_mul(M::INV) & MASK;
+    acc += m5 * p[0];
+    carry = acc >> BITS;
+    acc = carry + t[6] + m0 * p[6] + m1 * p[5] + m2 * p[4] + m3 * p[3] + m4 * p[2] + m5 * p[1];
+    let m6 = acc.wrapping_mul(M::INV) & MASK;
+    acc += m6 * p[0];
+    carry = acc >> BITS;
+    acc = carry
+        + t[7]
+        + m0 * p[7]
+        + m1 * p[6]
+        + m2 * p[5]
+        + m3 * p[4]
+        + m4 * p[3]
+        + m5 * p[2]
+        + m6 * p[1];
+    let m7 = acc.wrapping_mul(M::INV) & MASK;
+    acc += m7 * p[0];
+    carry = acc >> BITS;
+    acc = carry
+        + t[8]
+        + m0 * p[8]
+        + m1 * p[7]
+        + m2 * p[6]
+        + m3 * p[5]
+        + m4 * p[4]
+        + m5 * p[3]
+        + m6 * p[2]
+        + m7 * p[1];
+    let m8 = acc.wrapping_mul(M::INV) & MASK;
+    acc += m8 * p[0];
+    carry = acc >> BITS;
+    acc = carry
+        + t[9]
+        + m1 * p[8]
+        + m2 * p[7]
+        + m3 * p[6]
+        + m4 * p[5]
+        + m5 * p[4]
+        + m6 * p[3]
+        + m7 * p[2]
+        + m8 * p[1];
+    let r0 = acc & MASK;
+    carry = acc >> BITS;
+    acc = carry
+        + t[10]
+        + m2 * p[8]
+        + m3 * p[7]
+        + m4 * p[6]
+        + m5 * p[5]
+        + m6 * p[4]
+        + m7 * p[3]
+        + m8 * p[2];
+    let r1 = acc & MASK;
+    carry = acc >> BITS;
+    acc = carry + t[11] + m3 * p[8] + m4 * p[7] + m5 * p[6] + m6 * p[5] + m7 * p[4] + m8 * p[3];
+    let r2 = acc & MASK;
+    carry = acc >> BITS;
+    acc = carry + t[12] + m4 * p[8] + m5 * p[7] + m6 * p[6] + m7 * p[5] + m8 * p[4];
+    let r3 = acc & MASK;
+    carry = acc >> BITS;
+    acc = carry + t[13] + m5 * p[8] + m6 * p[7] + m7 * p[6] + m8 * p[5];
+    let r4 = acc & MASK;
+    carry = acc >> BITS;
+    acc = carry + t[14] + m6 * p[8] + m7 * p[7] + m8 * p[6];
+    let r5 = acc & MASK;
+    carry = acc >> BITS;
+    acc = carry + t[15] + m7 * p[8] + m8 * p[7];
+    let r6 = acc & MASK;
+    carry = acc >> BITS;
+    acc = carry + t[16] + m8 * p[8];
     let r7 = acc & MASK;
     carry = acc >> BITS;
     let r8 = carry;

@@ -160,6 +160,8 @@ pub fn fq2_matches_arkworks<R: Rng>(rng: &mut R, rounds: usize) -> Check {
         Fq2::from(1u64),
         -Fq2::from(1u64),
         Fq2::new(Fq::zero(), -Fq::from(1u64)),
+        -Fq2::new(Fq::from(1u64), Fq::from(1u64)),
+        Fq2::new(-Fq::from(1u64), Fq::zero()),
     ];
     values.extend((0..rounds).map(|_| Fq2::rand(rng)));
     for (i, a) in values.iter().enumerate() {
@@ -184,6 +186,14 @@ pub fn fq2_matches_arkworks<R: Rng>(rng: &mut R, rounds: usize) -> Check {
             c1: plus_p(&x.c1),
         };
         same("Fq2 weak a * b", back(&(weak * y)), *a * b)?;
+        // Both factors at their largest (p - 1 + p in each part for a = -1 - u): the lazy
+        // reduction's column bounds and its padding for `a0 b0 - a1 b1`.
+        let weak_y = Fp2 {
+            c0: plus_p(&y.c0),
+            c1: plus_p(&y.c1),
+        };
+        same("Fq2 weak a * weak b", back(&(weak * weak_y)), *a * b)?;
+        same("Fq2 weak b * weak a", back(&(weak_y * weak)), *a * b)?;
         same("Fq2 weak a^2", back(&weak.square()), a.square())?;
         same("Fq2 is zero", x.is_zero(), a.is_zero())?;
     }
