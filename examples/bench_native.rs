@@ -18,15 +18,15 @@
 use std::time::Instant;
 
 use airprover::api;
-use airprover::circuit::{ClaimCircuit, SquareChain};
-use airprover::field::Fr;
-use ark_ff::{One, Zero};
-use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystem, SynthesisMode};
 use airprover::circuit::id::CircuitId;
+use airprover::circuit::{ClaimCircuit, SquareChain};
 use airprover::claim::Claim;
+use airprover::field::Fr;
 use airprover::prover::keys::{KeyFile, KeyKind, Validation};
 use airprover::prover::msm::Kernel;
 use airprover::prover::Progress;
+use ark_ff::{One, Zero};
+use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystem, SynthesisMode};
 use serde_json::{json, Value};
 
 struct Args {

@@ -126,7 +126,10 @@ const fn pad_wide(p: &[u64; LIMBS]) -> [u64; COLUMNS] {
         }
         k += 1;
     }
-    assert!(borrow == 0, "p * 2^257 must exceed every product of two reduced values");
+    assert!(
+        borrow == 0,
+        "p * 2^257 must exceed every product of two reduced values"
+    );
     let mut pad = [0u64; COLUMNS];
     k = 0;
     while k < COLUMNS {
