@@ -186,8 +186,8 @@ function zeroOneNote(row) {
   const pct = (n) => `${((100 * n) / values).toFixed(1)}%`;
   return (
     ` Of the ${values} witness values (the scalars of the A, B1 and B2 MSMs), ${pct(w.instance.zero + w.private.zero)} are 0 ` +
-    `(left out of every MSM) and ${pct(w.instance.one + w.private.one)} are 1: a path of their own for the ones ` +
-    'would save at most that share of those MSMs\' points.'
+    `(left out of every MSM) and ${pct(w.instance.one + w.private.one)} are 1 (one point each after the ` +
+    'GLV split, whose zero half is dropped: one bucket addition in one window).'
   );
 }
 

@@ -103,7 +103,9 @@ fn bits_at(s: &[u64; 4], start: usize, count: usize) -> u64 {
 
 /// `sum(scalars[i] * bases[i])` through the GLV endomorphism `(x, y) -> (beta * x, y)`, which
 /// must multiply the bases by [`glv::LAMBDA`] (canonical scalars, below r; bases may repeat).
-/// Pairs with a zero scalar or the identity as base are left out before the split.
+/// Pairs with a zero scalar or the identity as base are left out before the split, and halves
+/// whose scalar is zero after it: a small scalar (the witness's bits, for one) keeps one point,
+/// which lands in one bucket of one window.
 pub fn msm_glv<F: Field>(bases: &[Affine<F>], scalars: &[BigInt<4>], beta: F) -> Jacobian<F> {
     msm_glv_chunked(bases, scalars, beta, None)
 }
@@ -142,7 +144,7 @@ pub fn msm_glv_chunked<F: Field>(
             .par_iter()
             .zip(&scalars[..n])
             .filter_map(split)
-            .flat_map_iter(|pair| pair)
+            .flat_map_iter(|pair| pair.into_iter().filter(nonzero))
             .unzip()
     };
     #[cfg(not(feature = "parallel"))]
@@ -151,8 +153,14 @@ pub fn msm_glv_chunked<F: Field>(
         .zip(&scalars[..n])
         .filter_map(split)
         .flatten()
+        .filter(nonzero)
         .unzip();
     msm_bits(&points, &small, 127, chunks)
+}
+
+/// Whether a half of a split scalar is worth a point.
+fn nonzero<F>(half: &(Affine<F>, [u64; 4])) -> bool {
+    half.1 != [0; 4]
 }
 
 /// Points per chunk below which a window is not cut: each chunk pays its own running sum over
