@@ -12,45 +12,35 @@ arkworks on random and extreme inputs.
 N = 9
 
 
-def mont(square):
-    name = "sqr" if square else "mul"
-    lines = []
-    if square:
-        lines.append("/// `a * a / 2^261 mod p`, below 2p: 45 limb products instead of 81.")
-        lines.append("#[inline(always)]")
-        lines.append("pub(super) fn sqr<M: Modulus>(a: &[u32; LIMBS]) -> [u32; LIMBS] {")
-    else:
-        lines.append("/// `a * b / 2^261 mod p`, below 2p.")
-        lines.append("#[inline(always)]")
-        lines.append("pub(super) fn mul<M: Modulus>(a: &[u32; LIMBS], b: &[u32; LIMBS]) -> [u32; LIMBS] {")
-    lines.append("    let p = &M::P;")
+def products(k, square):
+    """The limb products of column k: `a_i * b_j` with i + j = k (for a square, each pair once,
+    the doubled factor `d_j = 2 a_j` standing in for the pair's two orders)."""
+    terms = []
     for i in range(N):
-        lines.append(f"    let a{i} = a[{i}] as u64;")
-    if square:
-        for i in range(1, N):
-            lines.append(f"    let d{i} = a{i} << 1;")
-    else:
-        for i in range(N):
-            lines.append(f"    let b{i} = b[{i}] as u64;")
-    lines.append("    let mut acc: u64;")
-    lines.append("    let mut carry: u64 = 0;")
-    for k in range(2 * N - 1):
-        terms = []
-        for i in range(N):
-            j = k - i
-            if not 0 <= j < N:
+        j = k - i
+        if not 0 <= j < N:
+            continue
+        if square:
+            if j < i:
                 continue
-            if square:
-                if j < i:
-                    continue
-                terms.append(f"a{i} * a{i}" if i == j else f"a{i} * d{j}")
-            else:
-                terms.append(f"a{i} * b{j}")
+            terms.append(f"a{i} * a{i}" if i == j else f"a{i} * d{j}")
+        else:
+            terms.append(f"a{i} * b{j}")
+    return terms
+
+
+def montgomery_columns(terms_of, comments):
+    """Product scanning with the reduction interleaved: column k adds `terms_of(k)` and every
+    `m_i * p_j` with i + j = k; the first N columns choose m_k, the last N - 1 give the result."""
+    lines = ["    let mut acc: u64;", "    let mut carry: u64 = 0;"]
+    for k in range(2 * N - 1):
+        terms = list(terms_of(k))
         for i in range(min(k, N)):
             j = k - i
             if 1 <= j < N:
                 terms.append(f"m{i} * p[{j}]")
-        lines.append(f"    // column {k}")
+        if comments:
+            lines.append(f"    // column {k}")
         lines.append("    acc = carry + " + " + ".join(terms) + ";")
         if k < N:
             lines.append(f"    let m{k} = acc.wrapping_mul(M::INV) & MASK;")
@@ -61,6 +51,31 @@ def mont(square):
             lines.append("    carry = acc >> BITS;")
     lines.append(f"    let r{N - 1} = carry;")
     lines.append("    [" + ", ".join(f"r{i} as u32" for i in range(N)) + "]")
+    return lines
+
+
+def limbs(name):
+    return [f"    let {name}{i} = {name}[{i}] as u64;" for i in range(N)]
+
+
+def mont(square):
+    lines = []
+    if square:
+        lines.append("/// `a * a / 2^261 mod p`, below 2p: 45 limb products instead of 81.")
+        lines.append("#[inline(always)]")
+        lines.append("pub(super) fn sqr<M: Modulus>(a: &[u32; LIMBS]) -> [u32; LIMBS] {")
+    else:
+        lines.append("/// `a * b / 2^261 mod p`, below 2p.")
+        lines.append("#[inline(always)]")
+        lines.append("pub(super) fn mul<M: Modulus>(a: &[u32; LIMBS], b: &[u32; LIMBS]) -> [u32; LIMBS] {")
+    lines.append("    let p = &M::P;")
+    lines += limbs("a")
+    if square:
+        for i in range(1, N):
+            lines.append(f"    let d{i} = a{i} << 1;")
+    else:
+        lines += limbs("b")
+    lines += montgomery_columns(lambda k: products(k, square), comments=True)
     lines.append("}")
     return "\n".join(lines)
 
@@ -71,14 +86,10 @@ def columns():
         "#[inline(always)]",
         "pub(super) fn columns(a: &[u32; LIMBS], b: &[u32; LIMBS]) -> [u64; COLUMNS] {",
     ]
-    for i in range(N):
-        lines.append(f"    let a{i} = a[{i}] as u64;")
-    for i in range(N):
-        lines.append(f"    let b{i} = b[{i}] as u64;")
+    lines += limbs("a") + limbs("b")
     lines.append("    [")
     for k in range(2 * N - 1):
-        terms = [f"a{i} * b{k - i}" for i in range(N) if 0 <= k - i < N]
-        lines.append("        " + " + ".join(terms) + ",")
+        lines.append("        " + " + ".join(products(k, False)) + ",")
     lines.append("    ]")
     lines.append("}")
     return "\n".join(lines)
@@ -91,25 +102,8 @@ def reduce():
         "#[inline(always)]",
         "pub(super) fn reduce<M: Modulus>(t: &[u64; COLUMNS]) -> [u32; LIMBS] {",
         "    let p = &M::P;",
-        "    let mut acc: u64;",
-        "    let mut carry: u64 = 0;",
     ]
-    for k in range(2 * N - 1):
-        terms = [f"t[{k}]"]
-        for i in range(min(k, N)):
-            j = k - i
-            if 1 <= j < N:
-                terms.append(f"m{i} * p[{j}]")
-        lines.append("    acc = carry + " + " + ".join(terms) + ";")
-        if k < N:
-            lines.append(f"    let m{k} = acc.wrapping_mul(M::INV) & MASK;")
-            lines.append(f"    acc += m{k} * p[0];")
-            lines.append("    carry = acc >> BITS;")
-        else:
-            lines.append(f"    let r{k - N} = acc & MASK;")
-            lines.append("    carry = acc >> BITS;")
-    lines.append(f"    let r{N - 1} = carry;")
-    lines.append("    [" + ", ".join(f"r{i} as u32" for i in range(N)) + "]")
+    lines += montgomery_columns(lambda k: [f"t[{k}]"], comments=False)
     lines.append("}")
     return "\n".join(lines)
 
