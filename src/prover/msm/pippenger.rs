@@ -103,9 +103,7 @@ fn bits_at(s: &[u64; 4], start: usize, count: usize) -> u64 {
 
 /// `sum(scalars[i] * bases[i])` through the GLV endomorphism `(x, y) -> (beta * x, y)`, which
 /// must multiply the bases by [`glv::LAMBDA`] (canonical scalars, below r; bases may repeat).
-/// Pairs with a zero scalar or the identity as base are left out before the split, and halves
-/// whose scalar is zero after it: a small scalar (the witness's bits, for one) keeps one point,
-/// which lands in one bucket of one window.
+/// Pairs with a zero scalar or the identity as base give no point ([`split_glv`]).
 pub fn msm_glv<F: Field>(bases: &[Affine<F>], scalars: &[BigInt<4>], beta: F) -> Jacobian<F> {
     msm_glv_chunked(bases, scalars, beta, None)
 }
@@ -119,48 +117,52 @@ pub fn msm_glv_chunked<F: Field>(
     beta: F,
     chunks: Option<usize>,
 ) -> Jacobian<F> {
+    let (points, small) = split_glv(bases, scalars, beta);
+    msm_bits(&points, &small, 127, chunks)
+}
+
+/// Every scalar split into two halves below 2^127 (`k = k1 + k2 * LAMBDA`), each with its point
+/// (`P` for k1, `(beta * x, y)` for k2, negated for a negative half). Halves whose scalar is zero
+/// are left out, so a zero scalar or the identity as base gives no point and a small scalar (the
+/// witness's bits, for one) one point, which lands in one bucket of one window.
+pub(super) fn split_glv<F: Field>(
+    bases: &[Affine<F>],
+    scalars: &[BigInt<4>],
+    beta: F,
+) -> (Vec<Affine<F>>, Vec<[u64; 4]>) {
     let n = bases.len().min(scalars.len());
     let split = |(p, s): (&Affine<F>, &BigInt<4>)| {
-        if p.infinity || s.0 == [0; 4] {
-            return None;
-        }
-        let (k1, k2) = glv::decompose(&s.0);
-        let phi = Affine {
-            x: p.x * beta,
-            y: p.y,
-            infinity: false,
+        let (k1, k2) = if p.infinity || s.0 == [0; 4] {
+            (0, 0)
+        } else {
+            glv::decompose(&s.0)
         };
-        let signed = |p: Affine<F>, k: i128| {
-            let m = k.unsigned_abs();
-            let scalar = [m as u64, (m >> 64) as u64, 0, 0];
-            (if k < 0 { p.neg() } else { p }, scalar)
-        };
-        Some([signed(*p, k1), signed(phi, k2)])
+        let p = *p;
+        [(k1, false), (k2, true)]
+            .into_iter()
+            .filter(|&(k, _)| k != 0)
+            .map(move |(k, endomorphism)| {
+                let q = if endomorphism {
+                    Affine { x: p.x * beta, ..p }
+                } else {
+                    p
+                };
+                let m = k.unsigned_abs();
+                let scalar = [m as u64, (m >> 64) as u64, 0, 0];
+                (if k < 0 { q.neg() } else { q }, scalar)
+            })
     };
     #[cfg(feature = "parallel")]
-    let (points, small): (Vec<Affine<F>>, Vec<[u64; 4]>) = {
+    {
         use rayon::prelude::*;
         bases[..n]
             .par_iter()
             .zip(&scalars[..n])
-            .filter_map(split)
-            .flat_map_iter(|pair| pair.into_iter().filter(nonzero))
+            .flat_map_iter(split)
             .unzip()
-    };
+    }
     #[cfg(not(feature = "parallel"))]
-    let (points, small): (Vec<Affine<F>>, Vec<[u64; 4]>) = bases[..n]
-        .iter()
-        .zip(&scalars[..n])
-        .filter_map(split)
-        .flatten()
-        .filter(nonzero)
-        .unzip();
-    msm_bits(&points, &small, 127, chunks)
-}
-
-/// Whether a half of a split scalar is worth a point.
-fn nonzero<F>(half: &(Affine<F>, [u64; 4])) -> bool {
-    half.1 != [0; 4]
+    bases[..n].iter().zip(&scalars[..n]).flat_map(split).unzip()
 }
 
 /// Points per chunk below which a window is not cut: each chunk pays its own running sum over

@@ -4,8 +4,9 @@ use num_bigint::BigUint;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
-use super::field::{FqModulus, FrModulus, Modulus, LIMBS};
-use super::testing;
+use super::curve::Affine;
+use super::field::{Fq29, FqModulus, FrModulus, Modulus, LIMBS};
+use super::{glv, pippenger, testing};
 
 /// The hard-coded constants are what their definitions give for arkworks' moduli.
 #[test]
@@ -29,6 +30,24 @@ fn constants_match_the_moduli() {
         let two29 = BigUint::from(1u64 << 29);
         let p_inv = modulus.modinv(&two29).unwrap();
         assert_eq!(BigUint::from(M::INV), (&two29 - p_inv) % &two29);
+        // PAD_WIDE is a multiple of p, and each of its columns holds at least what that column
+        // of a product of two reduced values (limbs below 2^29, the top one at most 2p's) can.
+        let pad: BigUint = M::PAD_WIDE
+            .iter()
+            .enumerate()
+            .map(|(k, &c)| BigUint::from(c) << (29 * k))
+            .sum();
+        assert_eq!(&pad % &modulus, BigUint::from(0u32));
+        let top = (BigUint::from(2u32) * &modulus) >> (29 * (LIMBS - 1));
+        let top = top.to_u64_digits()[0];
+        let largest = |i: usize| if i == LIMBS - 1 { top } else { (1 << 29) - 1 };
+        for (k, &column) in M::PAD_WIDE.iter().enumerate() {
+            let most: u64 = (0..LIMBS)
+                .filter(|&i| k >= i && k - i < LIMBS)
+                .map(|i| largest(i) * largest(k - i))
+                .sum();
+            assert!(column >= most, "PAD_WIDE column {k}: {column} < {most}");
+        }
     }
     check::<FqModulus>(BigUint::from_bytes_le(&Fq::MODULUS.to_bytes_le()));
     check::<FrModulus>(BigUint::from_bytes_le(&Fr::MODULUS.to_bytes_le()));
@@ -116,4 +135,30 @@ fn fq2_matches_arkworks() {
 fn glv_matches_arkworks() {
     let mut rng = ChaCha20Rng::seed_from_u64(7);
     testing::glv_matches_arkworks(&mut rng, 20_000).unwrap();
+}
+
+/// A small scalar keeps one point after the GLV split (its second half is zero), a zero scalar or
+/// the identity none, a random scalar two; the halves add back up to the scalar.
+#[test]
+fn glv_split_keeps_only_nonzero_halves() {
+    use ark_ff::{BigInt, UniformRand};
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let beta = Fq29::from_canonical(&glv::BETA_G1);
+    let g = super::prepare_g1(&[<ark_bn254::G1Affine as ark_ec::AffineRepr>::generator()])[0];
+    let random = Fr::rand(&mut rng).into_bigint();
+    let one = Fr::from(1u64).into_bigint();
+    let bit_sized = Fr::from(12_345u64).into_bigint();
+    let cases: [(Affine<Fq29>, BigInt<4>, usize); 5] = [
+        (g, one, 1),
+        (g, bit_sized, 1),
+        (g, BigInt([0; 4]), 0),
+        (Affine::INFINITY, random, 0),
+        (g, random, 2),
+    ];
+    for (base, scalar, points) in cases {
+        let (bases, halves) = pippenger::split_glv(&[base], &[scalar], beta);
+        assert_eq!(bases.len(), points, "points for scalar {scalar}");
+        assert_eq!(halves.len(), points);
+        assert!(halves.iter().all(|h| *h != [0; 4]), "a zero half was kept");
+    }
 }
