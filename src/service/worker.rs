@@ -50,25 +50,68 @@ pub struct WorkerSettings {
 }
 
 /// The worker's ed25519 key: read from `state/worker.key`, or made there on first start.
+///
+/// Workers started at once from one directory all end up with the one key: a new key is written
+/// in full to a temporary file of its own (mode 0600, synced) and then hard-linked to
+/// `worker.key`, which fails when another worker's key got there first; that one is read instead.
+/// So a reader never sees a half-written key. A key file that group or others may read is
+/// refused (as relayer key files are).
 pub fn signing_key(state: &Path) -> std::io::Result<SigningKey> {
     let path = state.join("worker.key");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        let mut bytes = [0u8; 32];
-        hex::decode_to_slice(text.trim(), &mut bytes)
-            .map_err(|_| std::io::Error::other(format!("{}: not a worker key", path.display())))?;
-        return Ok(SigningKey::from_bytes(&bytes));
+    if let Some(key) = read_signing_key(&path)? {
+        return Ok(key);
     }
     std::fs::create_dir_all(state)?;
     let key = SigningKey::from_bytes(&rand::thread_rng().gen::<[u8; 32]>());
+    let tmp = state.join(format!(
+        ".worker.key.{}.{:016x}",
+        std::process::id(),
+        rand::thread_rng().gen::<u64>()
+    ));
+    let written = write_private(&tmp, hex::encode(key.to_bytes()).as_bytes())
+        .and_then(|()| std::fs::hard_link(&tmp, &path));
+    let _ = std::fs::remove_file(&tmp);
+    match written {
+        Ok(()) => Ok(key),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_signing_key(&path)?
+            .ok_or_else(|| std::io::Error::other(format!("{}: vanished", path.display()))),
+        Err(e) => Err(e),
+    }
+}
+
+/// The key in `path`, `None` when there is no such file.
+fn read_signing_key(path: &Path) -> std::io::Result<Option<SigningKey>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if std::fs::metadata(path)?.permissions().mode() & 0o077 != 0 {
+            return Err(std::io::Error::other(format!(
+                "{} is readable by group or others: chmod 600 it",
+                path.display()
+            )));
+        }
+    }
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut bytes)
+        .map_err(|_| std::io::Error::other(format!("{}: not a worker key", path.display())))?;
+    Ok(Some(SigningKey::from_bytes(&bytes)))
+}
+
+/// Writes `bytes` to a new file at `path` (mode 0600 on unix) and syncs it to disk.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    use std::io::Write;
-    options
-        .open(&path)?
-        .write_all(hex::encode(key.to_bytes()).as_bytes())?;
-    Ok(key)
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// What a worker signs for a result: `{task id}:{SHA-256 of proof.json, a newline, public.json}`
@@ -408,4 +451,67 @@ fn histogram_bucket(ms: u64) -> String {
         .iter()
         .find(|&&b| ms <= b)
         .map_or("inf".to_string(), |b| b.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Many workers starting at once in one fresh state directory all get the same, complete key
+    /// (with the key written in place, a worker that read it before it was whole died with "not a
+    /// worker key"), and no temporary file is left behind.
+    #[test]
+    fn workers_started_at_once_share_one_key() {
+        for round in 0..20 {
+            let dir = std::env::temp_dir().join(format!(
+                "airprover-worker-key-{}-{round}-{:x}",
+                std::process::id(),
+                rand::thread_rng().gen::<u64>()
+            ));
+            let barrier = Arc::new(std::sync::Barrier::new(8));
+            let keys: Vec<[u8; 32]> = (0..8)
+                .map(|_| {
+                    let (dir, barrier) = (dir.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        signing_key(&dir).map(|k| k.to_bytes())
+                    })
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
+                .map(|t| t.join().unwrap().expect("every start gets the key"))
+                .collect();
+            assert!(keys.iter().all(|k| *k == keys[0]), "round {round}: one key");
+            let names: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            assert_eq!(names, ["worker.key"], "round {round}: nothing else left");
+            assert_eq!(signing_key(&dir).unwrap().to_bytes(), keys[0], "read back");
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_others_may_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!(
+            "airprover-worker-key-mode-{}-{:x}",
+            std::process::id(),
+            rand::thread_rng().gen::<u64>()
+        ));
+        let key = signing_key(&dir).unwrap();
+        let path = dir.join("worker.key");
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = signing_key(&dir).unwrap_err().to_string();
+        assert!(err.contains("readable by group or others"), "{err}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(signing_key(&dir).unwrap().to_bytes(), key.to_bytes());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
