@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -168,28 +168,52 @@ pub fn router(
         .route("/v1/proofs/{id}/events", get(proof_events))
         .route("/v1/claims/{id}/events", get(claim_events))
         .route("/v1/ws", get(ws::upgrade));
-    let origins: Vec<HeaderValue> = settings
-        .cors_origins
-        .iter()
-        .map(|o| {
-            o.parse()
-                .map_err(|_| format!("--cors-origin {o:?} is not a header value"))
-        })
-        .collect::<Result<_, _>>()?;
-    let cors = tower_http::cors::CorsLayer::new()
-        .allow_origin(origins)
-        .allow_methods([Method::GET, Method::POST, Method::DELETE])
-        .allow_headers([
-            axum::http::header::AUTHORIZATION,
-            axum::http::header::CONTENT_TYPE,
-            "last-event-id".parse().unwrap(),
-        ]);
+    let cors = cors_layer(&settings.cors_origins)?;
     Ok(timed
         .merge(streams)
         .fallback(|| async { fail(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(cors)
         .with_state(state))
+}
+
+/// The CORS layer of `--cors-origin`: each an exact origin (`scheme://host[:port]`). `*` is
+/// refused at start with a message (tower-http would panic on it, and an API key sent from any
+/// site's pages is not what an operator means); `Retry-After` is exposed to the pages, so a
+/// cross-origin client can honour a 429's or 503's wait.
+fn cors_layer(origins: &[String]) -> Result<tower_http::cors::CorsLayer, String> {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .map(|o| {
+            if o.trim() == "*" {
+                return Err(
+                    "--cors-origin '*' is refused: name each origin whose pages may call \
+                            this service (e.g. --cors-origin https://app.example)"
+                        .to_string(),
+                );
+            }
+            let host = o
+                .strip_prefix("https://")
+                .or_else(|| o.strip_prefix("http://"))
+                .unwrap_or_default();
+            if host.is_empty() || host.contains(['/', '*', ' ']) {
+                return Err(format!(
+                    "--cors-origin {o:?} is not an origin (scheme://host[:port], no path)"
+                ));
+            }
+            o.parse()
+                .map_err(|_| format!("--cors-origin {o:?} is not a header value"))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(tower_http::cors::CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers([
+            axum::http::header::AUTHORIZATION,
+            axum::http::header::CONTENT_TYPE,
+            HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([axum::http::header::RETRY_AFTER]))
 }
 
 /// The API key's entry, or the 401 to answer. Open when no keys are configured.
@@ -864,5 +888,36 @@ async fn campaigns(State(state): State<AppState>) -> Response {
     match &state.relayer {
         Some(r) => Json(r.campaigns_view()).into_response(),
         None => Json(json!({ "campaigns": [] })).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--cors-origin '*'` made tower-http panic at start; now it is a message, as is anything
+    /// that is not an origin.
+    #[test]
+    fn cors_origins_are_exact_origins() {
+        for bad in [
+            "*",
+            " * ",
+            "app.example",
+            "https://",
+            "https://app.example/path",
+            "ftp://x",
+        ] {
+            let err = cors_layer(&[bad.to_string()])
+                .err()
+                .unwrap_or_else(|| panic!("{bad:?}"));
+            assert!(err.starts_with("--cors-origin"), "{bad:?}: {err}");
+        }
+        assert!(cors_layer(&["*".into()])
+            .unwrap_err()
+            .contains("is refused"));
+        assert!(
+            cors_layer(&["https://app.example".into(), "http://127.0.0.1:8080".into()]).is_ok()
+        );
+        assert!(cors_layer(&[]).is_ok());
     }
 }
