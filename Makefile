@@ -41,8 +41,8 @@ TIMED := scripts/timed.sh
 DEMO_DIR := www/public
 
 .PHONY: tools build build-threads build-single test lint test-native test-wasm \
-	test-wasm-threads test-wasm-single test-interop test-e2e test-vite-consumer demo demo-data app \
-	pack serve demo-serve bench clean
+	test-wasm-threads test-wasm-single test-interop test-contracts test-browser test-e2e \
+	test-vite-consumer demo demo-data app pack serve demo-serve bench clean
 
 tools:
 	@$(TIMED) tools scripts/install-tools.sh
@@ -57,104 +57,106 @@ build-threads: tools
 build-single: tools
 	@$(TIMED) build-single scripts/build-wasm.sh single
 
-test: tools
-	@$(TIMED) fmt cargo fmt --check
-	@$(TIMED) clippy cargo clippy --all-targets -- -D warnings
-	@$(TIMED) clippy-wasm scripts/clippy-wasm.sh
-	@$(TIMED) test-native cargo test --release
-	@$(TIMED) test-wasm-threads scripts/test-wasm.sh threads
-	@$(TIMED) test-wasm-single scripts/test-wasm.sh single
-	$(run-interop)
-	@$(TIMED) test-contracts npm --prefix contracts test
-	@$(MAKE) --no-print-directory test-browser
-	$(run-e2e)
-	@$(MAKE) --no-print-directory test-vite-consumer
+# Every suite, each thing compiled once, in this order: fmt; the native build of every target
+# (profile `testing`, clippy's lints applied as it compiles: scripts/linted.sh) and its tests; per
+# wasm flavour the package's release build and its wasm-bindgen tests, which reuse that build;
+# then the suites that use the package and the CLI (interop, contracts, browser, e2e, Vite),
+# which spawn the native build's CLI. The one-suite targets below are the same steps (each
+# builds what it needs, a no-op after `make test`). scripts/timings.sh prints each step's time and
+# share at the end and fails the run past AIRPROVER_TEST_BUDGET_S (3600 s; CI stops at 5400 s).
+TEST_SUITES := fmt test-native test-wasm-threads test-wasm-single test-interop test-contracts \
+	test-browser test-e2e test-vite-consumer
+test:
+	@scripts/timings.sh begin
+	@$(MAKE) --no-print-directory tools $(TEST_SUITES)
+	@scripts/timings.sh end
 
+LINTED := scripts/linted.sh
+# The CLI and dev_ptau of the native test build: what every JavaScript suite spawns.
+TESTING_ENV := AIRPROVER_BIN=$(CURDIR)/target/testing/airprover \
+	DEV_PTAU_BIN=$(CURDIR)/target/testing/examples/dev_ptau
+
+.PHONY: fmt native-build build-linted build-threads-linted build-single-linted
+fmt:
+	@$(TIMED) fmt cargo fmt --check
+
+# Clippy as `make test` runs it (the separate passes: a developer's quick check, slower cold).
 lint: tools
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	scripts/clippy-wasm.sh
 
-test-native: tools
-	@$(TIMED) test-native cargo test --release
+native-build: tools
+	@$(TIMED) native-build $(LINTED) cargo build --profile testing --all-targets --timings
+
+test-native: native-build
+	@$(TIMED) test-native $(LINTED) cargo test --profile testing
+
+build-threads-linted: tools
+	@$(TIMED) build-threads $(LINTED) scripts/build-wasm.sh threads --timings
+
+build-single-linted: tools
+	@$(TIMED) build-single $(LINTED) scripts/build-wasm.sh single --timings
+
+build-linted: build-threads-linted build-single-linted
 
 test-wasm: test-wasm-threads test-wasm-single
 
-test-wasm-threads: tools
-	@$(TIMED) test-wasm-threads scripts/test-wasm.sh threads
+test-wasm-threads: build-threads-linted
+	@$(TIMED) test-wasm-threads $(LINTED) scripts/test-wasm.sh threads
 
-test-wasm-single: tools
-	@$(TIMED) test-wasm-single scripts/test-wasm.sh single
+test-wasm-single: build-single-linted
+	@$(TIMED) test-wasm-single $(LINTED) scripts/test-wasm.sh single
 
-# Hooks for the interop and end-to-end suites: each runs when its directory has a package.json
-# (the owners of tests/interop and tests/e2e fill these in). End-to-end tests drive the pages, so
-# they need `make build` first.
-define run-interop
-	@if [ -f tests/interop/package.json ]; then \
-		$(TIMED) test-interop npm --prefix tests/interop test; \
-	else echo "test-interop: no tests/interop/package.json yet, skipped"; fi
-endef
-define run-e2e
-	@if [ -f tests/e2e/package.json ]; then \
-		$(TIMED) build-threads scripts/build-wasm.sh threads && \
-		$(TIMED) build-single scripts/build-wasm.sh single && \
-		$(MAKE) --no-print-directory demo-data app && \
-		DEMO_CHAIN_CIRCUIT=$(DEMO_CHAIN_CIRCUIT) $(TIMED) test-e2e npm --prefix tests/e2e test; \
-	else echo "test-e2e: no tests/e2e/package.json yet, skipped"; fi
-endef
-
-test-interop: tools
-	$(run-interop)
-
-test-e2e: tools
-	$(run-e2e)
-
-# The runtime in Chromium with real Workers (tests/browser): both wasm builds and the CLI (which
-# makes the development keys the tests prove with).
-.PHONY: test-browser
-test-browser: tools
-	@$(TIMED) build-threads scripts/build-wasm.sh threads
-	@$(TIMED) build-single scripts/build-wasm.sh single
-	@$(TIMED) cli-build cargo build --release --bin airprover
-	@$(TIMED) test-browser npm --prefix tests/browser test
+# Real peers check what the CLI writes: circomlibjs, snarkjs (tests/interop/README.md).
+test-interop: native-build
+	@$(TIMED) test-interop env $(TESTING_ENV) npm --prefix tests/interop test
 
 # Solidity on a real EVM: contracts/ compiled with solcjs, anvil on 127.0.0.1, proofs made by the
 # native CLI (`npm test` installs contracts/'s locked packages when they are missing).
-.PHONY: test-contracts
-test-contracts: tools
-	@$(TIMED) test-contracts npm --prefix contracts test
+test-contracts: native-build
+	@$(TIMED) test-contracts env $(TESTING_ENV) npm --prefix contracts test
+
+# The runtime in Chromium with real Workers (tests/browser): both wasm builds and the CLI (which
+# makes the development keys the tests prove with).
+test-browser: native-build build-linted
+	@$(TIMED) test-browser env $(TESTING_ENV) npm --prefix tests/browser test
+
+# The claim app (www/dist) in Chromium, with the demo's keys and campaign made by the test CLI.
+test-e2e: native-build build-linted
+	@$(MAKE) --no-print-directory $(TESTING_ENV) demo-data app
+	@$(TIMED) test-e2e env $(TESTING_ENV) DEMO_CHAIN_CIRCUIT=$(DEMO_CHAIN_CIRCUIT) npm --prefix tests/e2e test
 
 # The npm package as `npm pack` writes it (scripts/npm-package.mjs wrote pkg/package.json).
 pack: build
-	node scripts/npm-package.mjs --check
-	mkdir -p target/npm
-	npm pack --silent --pack-destination target/npm ./pkg
+	scripts/pack.sh
 
 # The package from its tarball in a minimal Vite app outside the repository (tests/vite-consumer).
-test-vite-consumer: pack cli-fixture-build
-	@$(TIMED) test-vite-consumer npm --prefix tests/vite-consumer test
-
-.PHONY: cli-fixture-build
-cli-fixture-build:
-	@$(TIMED) cli-build cargo build --release --bin airprover
+test-vite-consumer: native-build build-linted
+	@$(TIMED) pack scripts/pack.sh
+	@$(TIMED) test-vite-consumer env $(TESTING_ENV) npm --prefix tests/vite-consumer test
 
 # The demo's DEVELOPMENT keys and campaign from the CLI (deterministic with SEED), regenerated
 # when the CLI binary or the settings change: keys in www/public/keys, the sample tree and claim
 # in www/public/campaign (Vite copies public/ into the build).
 DEMO_STAMP := $(DEMO_DIR)/.demo-data-bound-$(SEED)-$(DEMO_ATTESTATIONS)-$(shell echo $(DEMO_CIRCUITS) | tr " " +)
+# The CLI that makes them: AIRPROVER_BIN when set (make test sets it to the binary its native
+# build made), else the release build.
+AIRPROVER_BIN ?= target/release/airprover
 demo-data: tools
-	@$(TIMED) cli-build cargo build --release --bin airprover
+	@if [ "$(AIRPROVER_BIN)" = target/release/airprover ]; then \
+		$(TIMED) cli-build cargo build --release --bin airprover; fi
 	@$(MAKE) --no-print-directory $(DEMO_STAMP)
 
-$(DEMO_STAMP): target/release/airprover
+$(DEMO_STAMP): $(AIRPROVER_BIN)
 	rm -rf $(DEMO_DIR)/keys $(DEMO_DIR)/campaign $(DEMO_DIR)/.demo-data-*
 	mkdir -p $(DEMO_DIR)/keys $(DEMO_DIR)/campaign
 	for c in $(DEMO_CIRCUITS); do \
-		$(TIMED) cli-setup target/release/airprover setup --circuit $$c --out $(DEMO_DIR)/keys --seed $(SEED); \
+		$(TIMED) cli-setup $(AIRPROVER_BIN) setup --circuit $$c --out $(DEMO_DIR)/keys --seed $(SEED); \
 	done
-	campaign=$$(target/release/airprover campaign-id --chain-id $(DEMO_CHAIN_ID) \
+	campaign=$$($(AIRPROVER_BIN) campaign-id --chain-id $(DEMO_CHAIN_ID) \
 		--deployer $(DEMO_DEPLOYER) --nonce $(DEMO_AIRDROP_NONCE)); \
-	$(TIMED) cli-sample target/release/airprover sample --circuit $(DEMO_SAMPLE_CIRCUIT) \
+	$(TIMED) cli-sample $(AIRPROVER_BIN) sample --circuit $(DEMO_SAMPLE_CIRCUIT) \
 		--attestations $(DEMO_ATTESTATIONS) --out $(DEMO_DIR)/campaign/claim.json --seed $(SEED) \
 		--campaign $$campaign
 	touch $@

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds one wasm flavour with wasm-pack into pkg/<flavour>/ and copies the worker JS next to it.
 #
-#   scripts/build-wasm.sh threads|single
+#   scripts/build-wasm.sh threads|single [extra cargo build args, e.g. --timings]
 #
 # --no-opt and --mode no-install: wasm-pack must neither download binaryen nor run Debian's
 # wasm-opt 108, whose -O3 output fails at init (`WebAssembly.Table.set(): Argument 1 is
@@ -12,11 +12,12 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 # shellcheck source=scripts/wasm-flavour.sh
 source scripts/wasm-flavour.sh "${1:-}"
+shift
 
 start=$(date +%s)
 wasm-pack --log-level warn build . --target web --release --no-opt --mode no-install \
     --out-dir "pkg/$FLAVOUR" --out-name airprover \
-    -- "${FLAVOUR_CARGO_ARGS[@]}"
+    -- "${FLAVOUR_CARGO_ARGS[@]}" "$@"
 if [ "$FLAVOUR" = threads ]; then
     # wasm-bindgen-rayon 1.3's thread helper initialises the module with the positional form that
     # wasm-bindgen deprecates, which prints a console warning in every rayon thread of every

@@ -272,6 +272,8 @@ fn deploy_with(dir: &Path, keys: &Path, first_claim: &Path, extra: &[&str]) -> C
     let out = dir.join("chain.json");
     let status = Command::new("node")
         .arg(repo().join("contracts/scripts/deploy-local.mjs"))
+        // The CLI under test (this build's), not whatever target/release holds.
+        .env("AIRPROVER_BIN", env!("CARGO_BIN_EXE_airprover"))
         .args([
             "--keys",
             keys.to_str().unwrap(),

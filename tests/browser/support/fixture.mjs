@@ -1,11 +1,12 @@
 // Keys and claims made by the native CLI for the browser tests: development keys (fixed seed),
-// for tests only. Regenerated when missing; the CLI is built by `make`.
+// for tests only. Regenerated when missing; the CLI ($AIRPROVER_BIN, which `make test` sets to the
+// binary its native build made, else the release build) is built by `make`.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
-export const CLI = join(ROOT, 'target/release/airprover');
+export const CLI = process.env.AIRPROVER_BIN ?? join(ROOT, 'target/release/airprover');
 export const DIR = join(ROOT, 'target/browser-fixture');
 export const CIRCUIT = 'threshold-d4-k2';
 
@@ -23,7 +24,7 @@ export const devCampaign = () =>
 
 /** Keys for `circuits` under DIR/keys (manifest.json there) and one sample claim each. */
 export function fixture(circuits = [CIRCUIT]) {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`cargo build --release --bin airprover\``);
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`cargo build --release --bin airprover\` (or set AIRPROVER_BIN)`);
   mkdirSync(join(DIR, 'keys'), { recursive: true });
   const claims = {};
   const campaign = devCampaign();

@@ -16,7 +16,8 @@ export const ROOT = resolve(import.meta.dirname, '../../..');
 export const DIST = join(ROOT, 'www/dist');
 export const PUBLIC = join(ROOT, 'www/public');
 export const OUTPUT = join(ROOT, 'tests/e2e/output');
-export const CLI = join(ROOT, 'target/release/airprover');
+/** The CLI: $AIRPROVER_BIN (`make test` sets it to its native build's binary), else the release build. */
+export const CLI = process.env.AIRPROVER_BIN ?? join(ROOT, 'target/release/airprover');
 /** The circuit whose verifier the demo chain's airdrop uses (the Makefile's DEMO_CHAIN_CIRCUIT). */
 export const CHAIN_CIRCUIT = process.env.DEMO_CHAIN_CIRCUIT ?? 'threshold-d20-k4';
 
