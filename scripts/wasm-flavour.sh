@@ -16,7 +16,10 @@ threads)
 -C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=4294967296 \
 -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size \
 -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base"
-    FLAVOUR_CARGO_ARGS=(--features threads -Z build-std=panic_abort,std)
+    # `test` among the rebuilt crates although only the wasm tests link it: `cargo test` adds it
+    # to the std crates that every unit depends on, so without it here the tests would compile
+    # every dependency again instead of reusing the package build's (make test runs both).
+    FLAVOUR_CARGO_ARGS=(--features threads -Z build-std=panic_abort,std,test)
     ;;
 single)
     export CARGO_TARGET_DIR="$ROOT/target/wasm-single"
