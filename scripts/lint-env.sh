@@ -1,6 +1,6 @@
-# Sourced by scripts/linted.sh (make test): every cargo build in this shell lints the crate with clippy while it
-# compiles it, so `make test` has no separate `cargo clippy` pass (which would type-check every
-# dependency a second time, std included for the threaded wasm build).
+# Sourced by scripts/linted.sh (make test): every cargo build in this shell lints the crate with
+# clippy while it compiles it, so `make test` has no separate `cargo clippy` pass (which would
+# type-check every dependency a second time, std included for the threaded wasm build).
 #
 # This is what `cargo clippy` itself does, on `cargo check` instead of a real build: clippy-driver
 # is the rustc of the workspace's own crate (RUSTC_WORKSPACE_WRAPPER; dependencies are compiled by
