@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 const CIRCUIT: &str = "threshold-d4-k2";
 const API_KEY: &str = "test-key-0123456789abcdef";
 const SMALL_KEY: &str = "small-key-0123456789abcdef";
+const QUOTA_KEY: &str = "quota-key-0123456789abcdef";
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_airprover")
@@ -73,6 +74,7 @@ impl Env {
             json!({ "keys": [
                 { "name": "tests", "key": API_KEY, "maxActive": 1000, "perMinute": 100000 },
                 { "name": "small", "key": SMALL_KEY, "maxActive": 2, "perMinute": 3 },
+                { "name": "quota", "key": QUOTA_KEY, "maxActive": 3, "perMinute": 100000 },
             ]})
             .to_string(),
         )
@@ -807,4 +809,182 @@ fn read_events(env: &Env, id: &str) -> Vec<(String, String, Value)> {
             )
         })
         .collect()
+}
+
+/// A task belongs to the key that submitted it (issue 29, item 1): another key's GET, DELETE,
+/// SSE stream and WebSocket subscription get `404 UNKNOWN_TASK`, the answer for a task that does
+/// not exist, and an identical claim from another key is a task of its own, not a handle on the
+/// first. The owner still sees, follows and cancels its task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_is_seen_only_by_the_key_that_submitted_it() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let env = Env::new("tenants");
+    let (_serve, base) = env.serve();
+    // No worker: the task stays queued.
+    let claim = env.claim(7);
+    let id = submit(&base, &claim, "NORMAL").await;
+    let url = format!("{base}/v1/proofs/{id}");
+    for method in [reqwest::Method::GET, reqwest::Method::DELETE] {
+        let (status, body, _) = call(method.clone(), &url, Some(SMALL_KEY), None).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("UNKNOWN_TASK")),
+            "{method} {body}"
+        );
+        let (status, none, _) = call(
+            method.clone(),
+            &format!("{base}/v1/proofs/{}", "ab".repeat(16)),
+            Some(SMALL_KEY),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, &none),
+            (404, &body),
+            "{method}: the same answer as for no task"
+        );
+    }
+    let (status, body, _) = call(
+        reqwest::Method::GET,
+        &format!("{url}/events"),
+        Some(SMALL_KEY),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("UNKNOWN_TASK")),
+        "SSE: {body}"
+    );
+
+    let ws = format!("{}/v1/ws", base.replace("http://", "ws://"));
+    let (socket, _) = tokio_tungstenite::connect_async(&ws).await.unwrap();
+    let (mut tx, mut rx) = socket.split();
+    let mut recv = async || loop {
+        if let Message::Text(t) = rx.next().await.unwrap().unwrap() {
+            return serde_json::from_str::<Value>(&t).unwrap();
+        }
+    };
+    let send = |v: Value| Message::Text(v.to_string().into());
+    tx.send(send(json!({ "type": "auth", "apiKey": SMALL_KEY })))
+        .await
+        .unwrap();
+    assert_eq!(recv().await["type"], "authenticated");
+    tx.send(send(json!({ "type": "subscribe", "id": id })))
+        .await
+        .unwrap();
+    let refused = recv().await;
+    assert_eq!(
+        (refused["code"].as_str(), refused["id"].as_str()),
+        (Some("UNKNOWN_TASK"), Some(id.as_str()))
+    );
+
+    // The same claim from the other key: its own task.
+    let (status, body, _) = call(
+        reqwest::Method::POST,
+        &format!("{base}/v1/proofs"),
+        Some(SMALL_KEY),
+        Some(json!({ "claim": claim }).to_string()),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let theirs = body["id"].as_str().unwrap().to_string();
+    assert_ne!(theirs, id, "another key's identical claim is another task");
+    // The same key's identical claim is still the same task.
+    assert_eq!(submit(&base, &claim, "NORMAL").await, id);
+    tx.send(send(json!({ "type": "subscribe", "id": theirs })))
+        .await
+        .unwrap();
+    assert_eq!(
+        recv().await["type"],
+        "subscribed",
+        "a key follows its own task"
+    );
+
+    // The owner: sees it, cancels it; the other key's task is untouched.
+    assert_eq!(task(&base, &id).await["status"], "queued");
+    let (status, body, _) = call(reqwest::Method::DELETE, &url, Some(API_KEY), None).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("cancelled")),
+        "{body}"
+    );
+    let (status, body, _) = call(
+        reqwest::Method::GET,
+        &format!("{base}/v1/proofs/{theirs}"),
+        Some(SMALL_KEY),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("queued")),
+        "{body}"
+    );
+}
+
+/// `maxActive` holds under parallel submits (issue 29, item 14: 8 at once with a quota of 3 left
+/// 4 open when the count was read before the task was created in another round trip): exactly
+/// 3 tasks are created, the other 5 answer `429 QUOTA_EXCEEDED` with `Retry-After`, and the
+/// key's open set holds 3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_active_quota_holds_under_parallel_submits() {
+    let env = Env::new("quota-race");
+    let (_serve, base) = env.serve();
+    for round in 0..3u64 {
+        let submits: Vec<_> = (0..8u64)
+            .map(|i| {
+                let body = json!({ "claim": env.claim(1000 * (round + 1) + i) }).to_string();
+                let url = format!("{base}/v1/proofs");
+                tokio::spawn(async move {
+                    call(reqwest::Method::POST, &url, Some(QUOTA_KEY), Some(body)).await
+                })
+            })
+            .collect();
+        let mut accepted = Vec::new();
+        let mut refused = 0;
+        for s in submits {
+            let (status, body, headers) = s.await.unwrap();
+            match status {
+                202 => accepted.push(body["id"].as_str().unwrap().to_string()),
+                429 => {
+                    assert_eq!(body["code"], "QUOTA_EXCEEDED", "{body}");
+                    assert!(headers.get("retry-after").is_some());
+                    refused += 1;
+                }
+                _ => panic!("round {round}: {status} {body}"),
+            }
+        }
+        assert_eq!(
+            (accepted.len(), refused),
+            (3, 5),
+            "round {round}: {accepted:?}"
+        );
+        let out = Command::new("redis-cli")
+            .args([
+                "-p",
+                &env.redis_port.to_string(),
+                "scard",
+                "airprover:active:quota",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "3",
+            "round {round}"
+        );
+        // Cancelled, they free the quota for the next round.
+        for id in accepted {
+            let (status, body, _) = call(
+                reqwest::Method::DELETE,
+                &format!("{base}/v1/proofs/{id}"),
+                Some(QUOTA_KEY),
+                None,
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+        }
+    }
 }

@@ -78,6 +78,17 @@ pub fn load_api_keys(path: &std::path::Path) -> Result<Vec<ApiKey>, String> {
             path.display()
         ));
     }
+    if let Some(k) = file
+        .keys
+        .iter()
+        .find(|k| k.max_active == 0 || k.per_minute == 0)
+    {
+        return Err(format!(
+            "{}: {}: maxActive and perMinute are at least 1",
+            path.display(),
+            k.name
+        ));
+    }
     Ok(file.keys)
 }
 
@@ -368,6 +379,13 @@ async fn submit(
     let Some(claim_value) = obj.get("claim") else {
         return fail(StatusCode::BAD_REQUEST, "INVALID_INPUT", "claim: missing");
     };
+    // The per-minute rate is spent before the claim is validated (up to ~2,100 Poseidon hashes),
+    // so a flood of invalid claims is limited like any other.
+    if let Some(key) = &key {
+        if let Err(r) = rate(&state, key).await {
+            return r;
+        }
+    }
     // The CLI's rules and codes: a claim that fails them is never stored.
     let claim = match Claim::from_value(claim_value) {
         Ok(c) => c,
@@ -382,32 +400,10 @@ async fn submit(
         );
     }
     let api_key = key.as_ref().map_or("open".to_string(), |k| k.name.clone());
-    if let Some(key) = &key {
-        let mut redis = state.redis.clone();
-        let active: u64 = match redis.scard(format!("airprover:active:{}", key.name)).await {
-            Ok(n) => n,
-            Err(e) => return storage(e),
-        };
-        if active >= key.max_active {
-            let mut response = fail(
-                StatusCode::TOO_MANY_REQUESTS,
-                "QUOTA_EXCEEDED",
-                format!(
-                    "{active} tasks of this key are queued or running (the limit is {})",
-                    key.max_active
-                ),
-            );
-            response
-                .headers_mut()
-                .insert("retry-after", HeaderValue::from(5u32));
-            return response;
-        }
-        if let Err(r) = rate(&state, key).await {
-            return r;
-        }
-    }
     let canonical = claim.to_canonical_json().to_string();
-    let fingerprint = hex::encode(Sha256::digest(canonical.as_bytes()));
+    // "The same claim is the same task" holds per key: another tenant's identical claim is a task
+    // of its own, never a handle on the first tenant's.
+    let fingerprint = hex::encode(Sha256::digest(format!("{api_key}\n{canonical}").as_bytes()));
     let id = hex::encode(rand::thread_rng().gen::<[u8; 16]>());
     let mut redis = state.redis.clone();
     match tasks::create(
@@ -418,6 +414,7 @@ async fn submit(
         &fingerprint,
         &circuit,
         &api_key,
+        key.as_ref().map_or(0, |k| k.max_active),
         idempotency,
         now_ms(),
     )
@@ -440,6 +437,20 @@ async fn submit(
             )
                 .into_response()
         }
+        Ok(Created::OverQuota(active)) => {
+            let mut response = fail(
+                StatusCode::TOO_MANY_REQUESTS,
+                "QUOTA_EXCEEDED",
+                format!(
+                    "{active} tasks of this key are queued or running (the limit is {})",
+                    key.as_ref().map_or(0, |k| k.max_active)
+                ),
+            );
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from(5u32));
+            response
+        }
         Err(e) => storage(e),
     }
 }
@@ -448,22 +459,44 @@ fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// Whether a task submitted under the key named `owner` is the caller's: with API keys, only
+/// the key that submitted it; without (development), anyone's.
+fn owns(caller: Option<&ApiKey>, owner: Option<&str>) -> bool {
+    caller.is_none_or(|key| owner == Some(key.name.as_str()))
+}
+
+/// The task `id` if it exists and is the caller's; else `404 UNKNOWN_TASK`, the same answer for
+/// another key's task as for none (no existence oracle).
+#[allow(clippy::result_large_err)]
+async fn own_task(
+    state: &AppState,
+    caller: Option<&ApiKey>,
+    id: &str,
+) -> Result<serde_json::Map<String, Value>, Response> {
+    let unknown = || fail(StatusCode::NOT_FOUND, "UNKNOWN_TASK", "no such task");
+    if !valid_id(id) {
+        return Err(unknown());
+    }
+    let mut redis = state.redis.clone();
+    match tasks::load(&mut redis, id).await {
+        Ok(Some(task)) if owns(caller, task.get("apiKey").and_then(Value::as_str)) => Ok(task),
+        Ok(_) => Err(unknown()),
+        Err(e) => Err(storage(e)),
+    }
+}
+
 async fn status(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = authenticate(&state, &headers) {
-        return r;
-    }
-    if !valid_id(&id) {
-        return fail(StatusCode::NOT_FOUND, "UNKNOWN_TASK", "no such task");
-    }
-    let mut redis = state.redis.clone();
-    match tasks::load(&mut redis, &id).await {
-        Ok(Some(task)) => Json(tasks::view(&task)).into_response(),
-        Ok(None) => fail(StatusCode::NOT_FOUND, "UNKNOWN_TASK", "no such task"),
-        Err(e) => storage(e),
+    let key = match authenticate(&state, &headers) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    match own_task(&state, key.as_ref(), &id).await {
+        Ok(task) => Json(tasks::view(&task)).into_response(),
+        Err(r) => r,
     }
 }
 
@@ -472,11 +505,12 @@ async fn cancel(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = authenticate(&state, &headers) {
+    let key = match authenticate(&state, &headers) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    if let Err(r) = own_task(&state, key.as_ref(), &id).await {
         return r;
-    }
-    if !valid_id(&id) {
-        return fail(StatusCode::NOT_FOUND, "UNKNOWN_TASK", "no such task");
     }
     let mut redis = state.redis.clone();
     let error = json!({ "code": "CANCELLED", "message": "cancelled by the client" });
@@ -615,17 +649,12 @@ async fn proof_events(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = authenticate(&state, &headers) {
+    let key = match authenticate(&state, &headers) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    if let Err(r) = own_task(&state, key.as_ref(), &id).await {
         return r;
-    }
-    let mut redis = state.redis.clone();
-    if !valid_id(&id)
-        || !matches!(
-            redis.exists::<_, bool>(tasks::task_key(&id)).await,
-            Ok(true)
-        )
-    {
-        return fail(StatusCode::NOT_FOUND, "UNKNOWN_TASK", "no such task");
     }
     sse_of(
         state.client.clone(),

@@ -57,7 +57,10 @@ pub const FINAL: [&str; 3] = ["succeeded", "failed", "cancelled"];
 
 const CREATE: &str = r#"
 -- KEYS: claim index, task, events, stream, active set, idempotency key (or '').
--- ARGV: id, priority, claim, fingerprint, now, api key name, circuit
+-- ARGV: id, priority, claim, fingerprint, now, api key name, circuit, the key's maxActive (0: none)
+-- Returns the task's id (a new one: ARGV[1]), or 'QUOTA:' .. the key's open tasks when it has
+-- maxActive of them: the quota is checked and spent in the one script, so parallel submits
+-- cannot all pass it.
 if KEYS[6] ~= '' then
   local known = redis.call('GET', KEYS[6])
   if known and redis.call('EXISTS', 'airprover:task:' .. known) == 1 then return known end
@@ -66,6 +69,11 @@ local open = redis.call('GET', KEYS[1])
 if open then
   local status = redis.call('HGET', 'airprover:task:' .. open, 'status')
   if status == 'queued' or status == 'running' then return open end
+end
+local max = tonumber(ARGV[8])
+if max > 0 then
+  local active = redis.call('SCARD', KEYS[5])
+  if active >= max then return 'QUOTA:' .. active end
 end
 redis.call('SET', KEYS[1], ARGV[1])
 if KEYS[6] ~= '' then redis.call('SET', KEYS[6], ARGV[1], 'EX', 86400) end
@@ -158,10 +166,13 @@ pub enum Created {
     New(String),
     /// The same claim (or idempotency key) is already queued or running: that task.
     Existing(String),
+    /// The key already has its `maxActive` tasks queued or running (this many): none created.
+    OverQuota(u64),
 }
 
 /// Creates a task for a validated claim, unless the same claim is open (or the idempotency key
-/// was used): then that task's id.
+/// was used): then that task's id; or none when the key has `max_active` (0: no limit) tasks
+/// open.
 #[allow(clippy::too_many_arguments)]
 pub async fn create(
     redis: &mut ConnectionManager,
@@ -171,6 +182,7 @@ pub async fn create(
     fingerprint: &str,
     circuit: &str,
     api_key: &str,
+    max_active: u64,
     idempotency: Option<&str>,
     now_ms: u64,
 ) -> redis::RedisResult<Created> {
@@ -191,10 +203,13 @@ pub async fn create(
         .arg(now_ms)
         .arg(api_key)
         .arg(circuit)
+        .arg(max_active)
         .invoke_async(redis)
         .await?;
     Ok(if got == id {
         Created::New(got)
+    } else if let Some(active) = got.strip_prefix("QUOTA:") {
+        Created::OverQuota(active.parse().unwrap_or(max_active))
     } else {
         Created::Existing(got)
     })

@@ -24,7 +24,10 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::{authenticate, check_key, claim_ended, event_stream, task_ended, valid_id, AppState};
+use super::{
+    authenticate, check_key, claim_ended, event_stream, owns, task_ended, valid_id, ApiKey,
+    AppState,
+};
 use crate::json::parse_strict;
 use crate::service::tasks;
 
@@ -39,16 +42,16 @@ pub(super) async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     // A key in the header is checked before the upgrade, like every other endpoint's.
-    let authed = if headers.contains_key(axum::http::header::AUTHORIZATION) {
-        if let Err(r) = authenticate(&state, &headers) {
-            return r;
+    let (authed, key) = if headers.contains_key(axum::http::header::AUTHORIZATION) {
+        match authenticate(&state, &headers) {
+            Ok(key) => (true, key),
+            Err(r) => return r,
         }
-        true
     } else {
-        state.keys.is_empty()
+        (state.keys.is_empty(), None)
     };
     ws.max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| session(state, socket, authed))
+        .on_upgrade(move |socket| session(state, socket, authed, key))
 }
 
 fn error(code: &str, message: &str, id: Option<&str>) -> Value {
@@ -62,16 +65,19 @@ fn error(code: &str, message: &str, id: Option<&str>) -> Value {
 struct Session {
     state: AppState,
     authed: bool,
+    /// The key the socket authenticated with (None: no keys configured): it sees its own tasks.
+    key: Option<ApiKey>,
     subscriptions: HashMap<String, JoinHandle<()>>,
     out: mpsc::Sender<Value>,
 }
 
-async fn session(state: AppState, socket: WebSocket, authed: bool) {
+async fn session(state: AppState, socket: WebSocket, authed: bool, key: Option<ApiKey>) {
     let (mut sink, mut incoming) = socket.split();
     let (out, mut events) = mpsc::channel::<Value>(256);
     let mut session = Session {
         state,
         authed,
+        key,
         subscriptions: HashMap::new(),
         out,
     };
@@ -111,8 +117,9 @@ impl Session {
             Some("auth") => {
                 let key = message.get("apiKey").and_then(Value::as_str);
                 match check_key(&self.state, key) {
-                    Ok(_) => {
+                    Ok(key) => {
                         self.authed = true;
+                        self.key = key;
                         json!({ "type": "authenticated" })
                     }
                     Err(_) => error("UNAUTHORIZED", "the API key is not valid", None),
@@ -167,9 +174,17 @@ impl Session {
         let (key, last): (String, fn(&str, &Value) -> bool) = match kind {
             "proof" => {
                 let mut redis = self.state.redis.clone();
-                let known = valid_id(id)
-                    && matches!(redis.exists::<_, bool>(tasks::task_key(id)).await, Ok(true));
-                if !known {
+                // Another key's task is as unknown as none.
+                let owner: Option<String> = if valid_id(id) {
+                    redis
+                        .hget(tasks::task_key(id), "apiKey")
+                        .await
+                        .ok()
+                        .flatten()
+                } else {
+                    None
+                };
+                if owner.is_none() || !owns(self.key.as_ref(), owner.as_deref()) {
                     return error("UNKNOWN_TASK", "no such task", Some(id));
                 }
                 (tasks::events_key(id), task_ended)
