@@ -988,3 +988,65 @@ async fn the_active_quota_holds_under_parallel_submits() {
         }
     }
 }
+
+/// `Last-Event-ID` is an event id or `400 INVALID_INPUT` (issue 29, item 12: `-` was taken and
+/// read as an id Redis refuses, over and over), and a stream resumed after its final event ends
+/// at once instead of waiting forever for an event that will never come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_resume_points_are_strict_and_a_stream_resumed_after_its_end_ends() {
+    let env = Env::new("sse-resume");
+    let (_serve, base) = env.serve();
+    let id = submit(&base, &env.claim(5), "NORMAL").await;
+    let (status, _, _) = call(
+        reqwest::Method::DELETE,
+        &format!("{base}/v1/proofs/{id}"),
+        Some(API_KEY),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let events = sse(&base, &id, None).await;
+    assert_eq!(
+        events.last().map(|e| e.1.as_str()),
+        Some("cancelled"),
+        "{events:?}"
+    );
+    let url = format!("{base}/v1/proofs/{id}/events");
+    for bad in ["-", "abc", "1-2-3", "-1", "1-", "99999999999999999999999"] {
+        let response = reqwest::Client::new()
+            .get(&url)
+            .bearer_auth(API_KEY)
+            .header("last-event-id", bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 400, "{bad:?}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "INVALID_INPUT", "{bad:?}: {body}");
+    }
+    // Resumed after the final event, or after an id past it: an empty stream that ends.
+    let final_id = events.last().unwrap().0.clone();
+    let (ms, _) = final_id.split_once('-').unwrap();
+    let later = format!("{}-0", ms.parse::<u64>().unwrap() + 1);
+    for after in [final_id.as_str(), later.as_str()] {
+        let text = tokio::time::timeout(Duration::from_secs(10), async {
+            reqwest::Client::new()
+                .get(&url)
+                .bearer_auth(API_KEY)
+                .header("last-event-id", after)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        })
+        .await
+        .unwrap_or_else(|_| panic!("resumed after {after}: the stream did not end"));
+        assert!(!text.contains("event:"), "{after}: {text}");
+    }
+    // Resumed before it: the events after that point, ending with the final one.
+    let first = events[0].0.clone();
+    let rest = sse(&base, &id, Some(&first)).await;
+    assert_eq!(rest, events[1..].to_vec());
+}

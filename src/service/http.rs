@@ -635,13 +635,71 @@ fn claim_ended(kind: &str, _: &Value) -> bool {
     kind == "confirmed" || kind == "failed"
 }
 
-fn last_event_id(headers: &HeaderMap) -> String {
-    headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| v.len() <= 40 && v.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
-        .unwrap_or("0")
-        .to_string()
+/// A stream entry id as the streams write and resume them: `MS-SEQ`, or `MS` (sequence 0).
+pub(super) fn parse_event_id(id: &str) -> Option<(u64, u64)> {
+    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+    let number = |s: &str| {
+        (!s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<u64>().ok())
+            .flatten()
+    };
+    Some((number(ms)?, number(seq)?))
+}
+
+/// Where a stream resumes: after `Last-Event-ID` (from the start without one); a value that is
+/// not an event id is `400 INVALID_INPUT`, never a stream that reads from an id Redis refuses.
+#[allow(clippy::result_large_err)]
+fn last_event_id(headers: &HeaderMap) -> Result<String, Response> {
+    let Some(value) = headers.get("last-event-id") else {
+        return Ok("0".to_string());
+    };
+    match value.to_str().ok().filter(|v| parse_event_id(v).is_some()) {
+        Some(v) => Ok(v.to_string()),
+        None => Err(fail(
+            StatusCode::BAD_REQUEST,
+            "INVALID_INPUT",
+            "Last-Event-ID: not an event id (MS-SEQ, as the stream sent it)",
+        )),
+    }
+}
+
+/// Whether the stream `key` already holds its final event at or before `after`: a client that
+/// resumes after the end gets a stream that ends at once instead of one that waits forever.
+async fn ended_before(
+    redis: &mut ConnectionManager,
+    key: &str,
+    after: &str,
+    last: fn(&str, &Value) -> bool,
+) -> redis::RedisResult<bool> {
+    let newest: redis::streams::StreamRangeReply = redis.xrevrange_count(key, "+", "-", 1).await?;
+    let Some(entry) = newest.ids.first() else {
+        return Ok(false);
+    };
+    let kind: String = entry.get("type").unwrap_or_default();
+    let data: String = entry.get("data").unwrap_or_default();
+    let data = serde_json::from_str(&data).unwrap_or(Value::Null);
+    Ok(last(&kind, &data) && parse_event_id(&entry.id) <= parse_event_id(after))
+}
+
+/// The SSE answer for the events stream `key` from `Last-Event-ID` on (see [`event_stream`]).
+async fn follow(
+    state: &AppState,
+    headers: &HeaderMap,
+    key: String,
+    last: fn(&str, &Value) -> bool,
+) -> Response {
+    let after = match last_event_id(headers) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let mut redis = state.redis.clone();
+    match ended_before(&mut redis, &key, &after, last).await {
+        Ok(true) => {
+            Sse::new(futures_util::stream::empty::<Result<Event, Infallible>>()).into_response()
+        }
+        Ok(false) => sse_of(state.client.clone(), key, after, last).into_response(),
+        Err(e) => storage(e),
+    }
 }
 
 async fn proof_events(
@@ -656,13 +714,7 @@ async fn proof_events(
     if let Err(r) = own_task(&state, key.as_ref(), &id).await {
         return r;
     }
-    sse_of(
-        state.client.clone(),
-        tasks::events_key(&id),
-        last_event_id(&headers),
-        task_ended,
-    )
-    .into_response()
+    follow(&state, &headers, tasks::events_key(&id), task_ended).await
 }
 
 async fn queue(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -904,13 +956,13 @@ async fn claim_events(
     if let Err(e) = relayer.status(&id).await {
         return relay_error(e);
     }
-    sse_of(
-        state.client.clone(),
+    follow(
+        &state,
+        &headers,
         crate::relayer::claims::events_key(&id),
-        last_event_id(&headers),
         claim_ended,
     )
-    .into_response()
+    .await
 }
 
 async fn campaigns(State(state): State<AppState>) -> Response {

@@ -25,8 +25,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::{
-    authenticate, check_key, claim_ended, event_stream, owns, task_ended, valid_id, ApiKey,
-    AppState,
+    authenticate, check_key, claim_ended, event_stream, owns, parse_event_id, task_ended, valid_id,
+    ApiKey, AppState,
 };
 use crate::json::parse_strict;
 use crate::service::tasks;
@@ -160,11 +160,7 @@ impl Session {
         }
         let after = match message.get("lastEventId") {
             None => "0".to_string(),
-            Some(Value::String(e))
-                if e.len() <= 40 && e.bytes().all(|b| b.is_ascii_digit() || b == b'-') =>
-            {
-                e.clone()
-            }
+            Some(Value::String(e)) if parse_event_id(e).is_some() => e.clone(),
             Some(_) => return error("INVALID_INPUT", "\"lastEventId\" is an event id", Some(id)),
         };
         let kind = message
