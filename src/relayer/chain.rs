@@ -538,9 +538,44 @@ fn claim_call(calldata: &Calldata) -> ReputationAirdrop::claimCall {
     }
 }
 
-/// An RPC failure that is not a revert: the chain is unavailable (retried).
+/// What a client (and a claim's stored record) reads when the RPC node failed: the transport's
+/// own words may quote the RPC URL, which may hold a provider's key.
+const CHAIN_DID_NOT_ANSWER: &str =
+    "the chain's RPC node did not answer as expected; the relayer's log has the detail";
+
+/// An RPC failure that is not a revert: the chain is unavailable (retried). The detail goes to
+/// the operator's log only, with every URL in it cut to its scheme and host.
 fn rpc_error(e: RpcError<TransportErrorKind>) -> RelayError {
-    RelayError::chain(format!("rpc: {e}"))
+    tracing::warn!("rpc: {}", redact_urls(&e.to_string()));
+    RelayError::chain(CHAIN_DID_NOT_ANSWER)
+}
+
+/// `text` with each URL in it cut to `scheme://host[:port]` (user, password, path and query
+/// dropped, an ellipsis where a path was): fit for a log.
+pub fn redact_urls(text: &str) -> String {
+    const SCHEMES: [&str; 4] = ["https://", "http://", "wss://", "ws://"];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((at, scheme)) = SCHEMES
+        .iter()
+        .filter_map(|s| rest.find(s).map(|i| (i, s.len())))
+        .min()
+    {
+        out.push_str(&rest[..at + scheme]);
+        let tail = &rest[at + scheme..];
+        let end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | ',' | '>' | ']'))
+            .unwrap_or(tail.len());
+        let url = &tail[..end];
+        let authority = url.split(['/', '?', '#']).next().unwrap_or_default();
+        out.push_str(authority.rsplit('@').next().unwrap_or_default());
+        if url.len() > authority.len() {
+            out.push_str("/…");
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A revert decoded to the contract's custom error, or an RPC failure.
@@ -557,7 +592,10 @@ fn revert_or_rpc(e: RpcError<TransportErrorKind>) -> RelayError {
 fn contract_error(e: alloy::contract::Error) -> RelayError {
     match e {
         alloy::contract::Error::TransportError(e) => revert_or_rpc(e),
-        other => RelayError::chain(format!("contract call: {other}")),
+        other => {
+            tracing::warn!("contract call: {}", redact_urls(&other.to_string()));
+            RelayError::chain(CHAIN_DID_NOT_ANSWER)
+        }
     }
 }
 
@@ -587,6 +625,55 @@ pub fn decode_revert(data: &[u8]) -> RelayError {
 mod tests {
     use super::*;
     use alloy::sol_types::SolError;
+
+    /// An RPC URL may hold a provider's key: a failing node's transport error (a real one: a
+    /// closed port) reaches the client as CHAIN_UNAVAILABLE with a generic message, never the
+    /// URL (before, the message was the transport's, quoting the URL whole).
+    #[tokio::test]
+    async fn rpc_failures_never_quote_the_url() {
+        let secret = "v3/0123456789abcdef-provider-key";
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://user:pass@127.0.0.1:{port}/{secret}?apikey=also-secret");
+        let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .connect_http(url.parse().unwrap())
+            .erased();
+        let raw = provider.get_chain_id().await.unwrap_err();
+        assert!(
+            raw.to_string().contains(secret),
+            "the transport quotes it: {raw}"
+        );
+        let e = rpc_error(raw);
+        assert_eq!(e.code, RelayCode::ChainUnavailable);
+        let contract = ReputationAirdrop::new(Address::ZERO, &provider);
+        let e2 = contract_error(contract.campaignId().call().await.unwrap_err());
+        assert_eq!(e2.code, RelayCode::ChainUnavailable);
+        for e in [e, e2] {
+            let shown = e.to_json().to_string();
+            for leak in [secret, "also-secret", "user:pass", &port.to_string()] {
+                assert!(!shown.contains(leak), "{leak} in {shown}");
+            }
+        }
+    }
+
+    #[test]
+    fn urls_are_cut_to_their_host_in_logs() {
+        assert_eq!(
+            redact_urls(
+                "error sending request for url (https://u:p@rpc.example:8545/v3/KEY?x=1): refused"
+            ),
+            "error sending request for url (https://rpc.example:8545/…): refused"
+        );
+        assert_eq!(
+            redact_urls("http://127.0.0.1:8545 and ws://h/KEY"),
+            "http://127.0.0.1:8545 and ws://h/…"
+        );
+        assert_eq!(redact_urls("no url here"), "no url here");
+    }
 
     #[test]
     fn reverts_decode_to_their_names() {
