@@ -86,11 +86,13 @@ lint: tools
 	cargo clippy --all-targets -- -D warnings
 	scripts/clippy-wasm.sh
 
+# fault-hooks: the worker's test-only failure injection (Cargo.toml), for the retry tests.
+TESTING_CARGO := --profile testing --features fault-hooks
 native-build: tools
-	@$(TIMED) native-build $(LINTED) cargo build --profile testing --all-targets --timings
+	@$(TIMED) native-build $(LINTED) cargo build $(TESTING_CARGO) --all-targets --timings
 
 test-native: native-build
-	@$(TIMED) test-native $(LINTED) cargo test --profile testing
+	@$(TIMED) test-native $(LINTED) cargo test $(TESTING_CARGO)
 
 build-threads-linted: tools
 	@$(TIMED) build-threads $(LINTED) scripts/build-wasm.sh threads --timings

@@ -135,8 +135,14 @@ impl Env {
     }
 
     fn worker(&self, name: &str) -> Proc {
+        self.worker_with(name, &[])
+    }
+
+    /// A worker with extra environment variables (AIRPROVER_TEST_FAULT, say).
+    fn worker_with(&self, name: &str, env: &[(&str, &str)]) -> Proc {
         Proc(
             Command::new(bin())
+                .envs(env.iter().copied())
                 .args([
                     "worker",
                     "--redis",
@@ -1049,4 +1055,127 @@ async fn sse_resume_points_are_strict_and_a_stream_resumed_after_its_end_ends() 
     let first = events[0].0.clone();
     let rest = sse(&base, &id, Some(&first)).await;
     assert_eq!(rest, events[1..].to_vec());
+}
+
+/// The task's view once it has ended (status succeeded, failed or cancelled).
+async fn ended(base: &str, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let view = task(base, id).await;
+        if ["succeeded", "failed", "cancelled"].contains(&view["status"].as_str().unwrap()) {
+            return view;
+        }
+        assert!(Instant::now() < deadline, "{id} did not end: {view}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The dead letters: (task id, error).
+fn dead_letters(env: &Env) -> Vec<(String, Value)> {
+    let out = Command::new("redis-cli")
+        .args([
+            "-p",
+            &env.redis_port.to_string(),
+            "--raw",
+            "xrange",
+            "airprover:dead",
+            "-",
+            "+",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut letters = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if *line == "id" {
+            let error = lines.iter().skip(i).position(|l| *l == "error").unwrap() + i;
+            letters.push((
+                lines[i + 1].to_string(),
+                serde_json::from_str(lines[error + 1]).unwrap(),
+            ));
+        }
+    }
+    letters
+}
+
+/// The retry and dead-letter paths, driven by the worker's test-only fault hook (issue 29, item
+/// 9): a task that fails retryably twice then succeeds (3 attempts, two `retry` events, one
+/// result), one that always fails (out of tries after --max-deliveries attempts: failed, and one
+/// dead letter with its last error), and an input error (failed at once, never retried, no dead
+/// letter).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "fault-hooks"),
+    ignore = "needs the worker's fault hook: cargo test --features fault-hooks (make test sets it)"
+)]
+async fn failed_attempts_retry_with_backoff_then_succeed_or_go_to_the_dead_letters() {
+    let env = Env::new("retries");
+    let (_serve, base) = env.serve();
+
+    let worker = env.worker_with("flaky", &[("AIRPROVER_TEST_FAULT", "retryable:2")]);
+    let id = submit(&base, &env.claim(31), "NORMAL").await;
+    let view = ended(&base, &id).await;
+    assert_eq!(
+        (view["status"].as_str(), view["attempts"].as_u64()),
+        (Some("succeeded"), Some(3)),
+        "{view}"
+    );
+    assert!(view["result"]["proof"].is_object(), "{view}");
+    let events = sse(&base, &id, None).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e.1.as_str()).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "retry").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "succeeded").count(),
+        1,
+        "{kinds:?}"
+    );
+    drop(worker);
+
+    let worker = env.worker_with("broken", &[("AIRPROVER_TEST_FAULT", "retryable:always")]);
+    let id = submit(&base, &env.claim(32), "NORMAL").await;
+    let view = ended(&base, &id).await;
+    assert_eq!(
+        (view["status"].as_str(), view["attempts"].as_u64()),
+        (Some("failed"), Some(5)),
+        "{view}"
+    );
+    assert_eq!(view["error"]["code"], "PROOF_FAILED", "{view}");
+    let letters = dead_letters(&env);
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0].0, id);
+    assert_eq!(letters[0].1["code"], "PROOF_FAILED");
+    assert!(
+        letters[0].1["message"]
+            .as_str()
+            .unwrap()
+            .contains("attempt 5"),
+        "the last error: {letters:?}"
+    );
+    drop(worker);
+
+    let _worker = env.worker_with("refusing", &[("AIRPROVER_TEST_FAULT", "input")]);
+    let id = submit(&base, &env.claim(33), "NORMAL").await;
+    let view = ended(&base, &id).await;
+    assert_eq!(
+        (view["status"].as_str(), view["attempts"].as_u64()),
+        (Some("failed"), Some(1)),
+        "{view}"
+    );
+    assert_eq!(view["error"]["code"], "INVALID_INPUT", "{view}");
+    let kinds: Vec<String> = sse(&base, &id, None)
+        .await
+        .into_iter()
+        .map(|e| e.1)
+        .collect();
+    assert!(!kinds.iter().any(|k| k == "retry"), "{kinds:?}");
+    assert_eq!(
+        dead_letters(&env).len(),
+        1,
+        "an input error is no dead letter"
+    );
 }

@@ -114,6 +114,32 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
+/// The failure `AIRPROVER_TEST_FAULT` asks for on this attempt (test builds only, feature
+/// `fault-hooks`): `retryable:N` fails the first N attempts of every task with PROOF_FAILED,
+/// `retryable:always` every attempt, `input` every attempt with INVALID_INPUT.
+#[cfg(feature = "fault-hooks")]
+fn injected_fault(attempt: u32) -> Option<crate::Error> {
+    let spec = std::env::var("AIRPROVER_TEST_FAULT").ok()?;
+    let retryable = || crate::Error::ProofFailed {
+        what: format!("injected fault (AIRPROVER_TEST_FAULT={spec}), attempt {attempt}"),
+    };
+    match spec.as_str() {
+        "input" => Some(crate::Error::input(
+            "claim",
+            "injected fault (AIRPROVER_TEST_FAULT=input)",
+        )),
+        "retryable:always" => Some(retryable()),
+        _ => match spec
+            .strip_prefix("retryable:")
+            .and_then(|n| n.parse::<u32>().ok())
+        {
+            Some(n) if attempt <= n => Some(retryable()),
+            Some(_) => None,
+            None => panic!("AIRPROVER_TEST_FAULT={spec:?}: retryable:N, retryable:always or input"),
+        },
+    }
+}
+
 /// What a worker signs for a result: `{task id}:{SHA-256 of proof.json, a newline, public.json}`
 /// (both as the result holds them, serialised compactly).
 pub fn signed_message(id: &str, proof: &Value, public_signals: &Value) -> String {
@@ -322,7 +348,7 @@ impl Worker {
             .unwrap_or_default()
             .to_string();
         self.heartbeat(id).await;
-        let outcome = self.prove(id, entry, priority, &claim_text).await;
+        let outcome = self.prove(id, entry, priority, &claim_text, attempt).await;
         match outcome {
             Ok((proof, public_signals, circuit, ms)) => {
                 let message = signed_message(id, &proof, &public_signals);
@@ -354,14 +380,26 @@ impl Worker {
             Err(e) => {
                 let code = ErrorCode::of(&e);
                 let error = json!({ "code": e.code(), "message": e.to_string() });
-                let again = code.retryable_natively() && attempt < self.settings.max_deliveries;
-                if again {
+                let retryable = code.retryable_natively();
+                if retryable && attempt < self.settings.max_deliveries {
                     let random = Jitter::new(rand::thread_rng().gen()).next_f64();
                     let delay = self.settings.backoff.delay_ms(attempt, random) as u64;
                     tasks::retry_later(&mut self.redis, id, priority, &error, delay, now_ms())
                         .await?;
-                } else {
-                    tasks::settle(&mut self.redis, id, "failed", &error, ttl, now_ms()).await?;
+                } else if tasks::settle(&mut self.redis, id, "failed", &error, ttl, now_ms())
+                    .await?
+                    && retryable
+                {
+                    // Out of tries on a failure that might pass another day: a dead letter with
+                    // its last error, for the operator. An input error just fails.
+                    let _: String = self
+                        .redis
+                        .xadd(
+                            tasks::DEAD,
+                            "*",
+                            &[("id", id.to_string()), ("error", error.to_string())],
+                        )
+                        .await?;
                 }
             }
         }
@@ -375,7 +413,14 @@ impl Worker {
         entry: &str,
         priority: Priority,
         claim_text: &str,
+        attempt: u32,
     ) -> Result<(Value, Value, String, u64), crate::Error> {
+        #[cfg(feature = "fault-hooks")]
+        if let Some(fault) = injected_fault(attempt) {
+            return Err(fault);
+        }
+        #[cfg(not(feature = "fault-hooks"))]
+        let _ = attempt;
         let claim = Claim::from_json(claim_text)?;
         let circuit = claim.circuit.to_string();
         let key = match self.keys.get(&circuit) {
