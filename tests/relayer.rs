@@ -1096,3 +1096,93 @@ async fn claims_wait_out_an_unreachable_chain_and_are_sent_once() {
         assert_eq!(on_chain, count, "{account}: none sent twice");
     }
 }
+
+/// A claim's nullifier (issue 29, item 10): a failed claim frees it at once, a confirmed one's
+/// index expires together with its record, and an index whose record is gone (left by an
+/// earlier version, crafted here) no longer answers "pending" forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nullifier_is_freed_by_failure_and_expires_with_its_claim() {
+    let dir = scratch("nullifiers");
+    let redis = RedisServer::start(&dir.join("redis"));
+    let client = redis::Client::open(redis.url.as_str()).unwrap();
+    let conn = redis::aio::ConnectionManager::new(client).await.unwrap();
+    let store = claims::Claims::new(conn.clone()).await.unwrap();
+    let call = alloy::primitives::Bytes::from(vec![1u8, 2, 3]);
+    let claimant = Address::repeat_byte(7);
+    let create = |id: &'static str, nullifier: u64| {
+        let (store, call) = (store.clone(), call.clone());
+        async move {
+            store
+                .create(id, "demo", &call, &U256::from(nullifier), &claimant, id, 1)
+                .await
+                .unwrap()
+        }
+    };
+    let record = |id: &'static str| {
+        let store = store.clone();
+        async move { store.get(id).await.unwrap().unwrap() }
+    };
+
+    // Failed: freed at once, a new claim takes the nullifier.
+    assert_eq!(create("a1", 1).await, "a1");
+    assert_eq!(create("a2", 1).await, "a1", "taken while a1 is open");
+    let failed = json!({ "code": "REVERTED", "message": "test" });
+    assert!(store
+        .settle(
+            &record("a1").await,
+            Phase::Failed,
+            &failed,
+            3600,
+            claims::SettleIf::Open
+        )
+        .await
+        .unwrap());
+    assert!(store
+        .by_nullifier("demo", &U256::from(1))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(create("a3", 1).await, "a3");
+
+    // Confirmed: the index lives as long as the record, then both are gone.
+    assert_eq!(create("b1", 2).await, "b1");
+    let confirmed = json!({ "txHash": "0x00", "block": 1, "gasUsed": 1 });
+    assert!(store
+        .settle(
+            &record("b1").await,
+            Phase::Confirmed,
+            &confirmed,
+            1,
+            claims::SettleIf::Open
+        )
+        .await
+        .unwrap());
+    assert_eq!(create("b2", 2).await, "b1", "held while its record lives");
+    let mut c = conn.clone();
+    let ttl: i64 = redis::cmd("TTL")
+        .arg("airprover:nullifier:demo:2")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert!(
+        (0..=1).contains(&ttl),
+        "the index expires with the record: TTL {ttl}"
+    );
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert!(store.get("b1").await.unwrap().is_none());
+    let index: Option<String> = redis::cmd("GET")
+        .arg("airprover:nullifier:demo:2")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(index, None);
+
+    // A stale index pointing at no record (crafted) is not "pending" forever.
+    let _: () = redis::cmd("SET")
+        .arg("airprover:nullifier:demo:3")
+        .arg("gone")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(create("c1", 3).await, "c1");
+}

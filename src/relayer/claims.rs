@@ -138,10 +138,12 @@ pub const GROUP: &str = "relayers";
 const NEW_CLAIM: &str = r#"
 -- KEYS: nullifier index, claim hash, events, queue. ARGV: id, campaign, call, nullifier,
 -- claimant, fingerprint, now (ms)
+-- An index whose claim has failed, or whose record is gone (an index left by an older version
+-- that did not expire it with its record), frees the nullifier.
 local taken = redis.call('GET', KEYS[1])
 if taken then
   local phase = redis.call('HGET', 'airprover:claim:' .. taken, 'phase')
-  if phase ~= 'failed' then return taken end
+  if phase and phase ~= 'failed' then return taken end
 end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[2], 'id', ARGV[1], 'campaign', ARGV[2], 'phase', 'verified', 'call', ARGV[3],
@@ -177,13 +179,20 @@ return 1
 "#;
 
 const SETTLE: &str = r#"
--- KEYS: claim hash, events. ARGV: phase, outcome (JSON), ttl (s), 'unallocated' to settle only a
--- claim that holds no nonce yet (or 'any').
+-- KEYS: claim hash, events, nullifier index. ARGV: phase, outcome (JSON), ttl (s), 'unallocated'
+-- to settle only a claim that holds no nonce yet (or 'any'), the claim's id.
+-- A failed claim frees its nullifier at once; a confirmed one's index expires with its record
+-- (the contract refuses the nullifier from then on).
 local phase = redis.call('HGET', KEYS[1], 'phase')
 if not phase or phase == 'confirmed' or phase == 'failed' then return 0 end
 if ARGV[4] == 'unallocated' and redis.call('HEXISTS', KEYS[1], 'nonce') == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'phase', ARGV[1], 'outcome', ARGV[2])
 redis.call('XADD', KEYS[2], '*', 'type', ARGV[1], 'data', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+if redis.call('GET', KEYS[3]) == ARGV[5] then
+  if ARGV[1] == 'failed' then redis.call('DEL', KEYS[3]) else redis.call('EXPIRE', KEYS[3], ARGV[3]) end
+end
 return 1
 "#;
 
@@ -234,7 +243,8 @@ impl Claims {
     }
 
     /// Stores a checked claim and queues it, unless its nullifier is taken by a claim that has
-    /// not failed: then returns that claim's id instead (the caller compares fingerprints).
+    /// not failed (and whose record still exists): then returns that claim's id instead (the
+    /// caller compares fingerprints).
     #[allow(clippy::too_many_arguments)]
     pub async fn create(
         &self,
@@ -387,7 +397,8 @@ impl Claims {
     }
 
     /// Ends the claim in `phase` with `outcome`, unless it has ended already (or, with
-    /// [`SettleIf::Unallocated`], holds a nonce); the record expires `ttl_s` later. True when this
+    /// [`SettleIf::Unallocated`], holds a nonce); the record expires `ttl_s` later, and so does
+    /// its nullifier's index when confirmed (a failed claim frees it at once). True when this
     /// call ended it.
     pub async fn settle(
         &self,
@@ -401,6 +412,7 @@ impl Claims {
         let done: i64 = Script::new(SETTLE)
             .key(key(&record.id))
             .key(events_key(&record.id))
+            .key(nullifier_key(&record.campaign, &record.nullifier))
             .arg(phase.as_str())
             .arg(outcome.to_string())
             .arg(ttl_s)
@@ -408,12 +420,9 @@ impl Claims {
                 SettleIf::Open => "any",
                 SettleIf::Unallocated => "unallocated",
             })
+            .arg(&record.id)
             .invoke_async(&mut redis)
             .await?;
-        if done == 1 {
-            let _: () = redis.expire(key(&record.id), ttl_s as i64).await?;
-            let _: () = redis.expire(events_key(&record.id), ttl_s as i64).await?;
-        }
         Ok(done == 1)
     }
 
