@@ -114,6 +114,10 @@ impl Env {
     }
 
     fn serve(&self) -> (Proc, String) {
+        self.serve_with(&[])
+    }
+
+    fn serve_with(&self, extra: &[&str]) -> (Proc, String) {
         let port = free_port();
         let child = Command::new(bin())
             .args([
@@ -127,6 +131,7 @@ impl Env {
             .arg(self.dir.join("keys"))
             .arg("--api-keys")
             .arg(self.dir.join("api-keys.json"))
+            .args(extra)
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
@@ -1178,4 +1183,40 @@ async fn failed_attempts_retry_with_backoff_then_succeed_or_go_to_the_dead_lette
         1,
         "an input error is no dead letter"
     );
+}
+
+/// The WebSocket upgrade checks `Origin` against `--cors-origin` (issue 29, item 3): CORS does
+/// not apply to WebSockets, so without this any site's page could open one. A listed origin
+/// and a client that sends none (not a browser) are let in; any other origin gets `403
+/// ORIGIN_NOT_ALLOWED`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_origins_are_checked_against_the_cors_list() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Error;
+    let env = Env::new("ws-origin");
+    let (_serve, base) = env.serve_with(&["--cors-origin", "https://app.example"]);
+    let url = format!("{}/v1/ws", base.replace("http://", "ws://"));
+    let open = |origin: Option<&'static str>| {
+        let mut request = url.as_str().into_client_request().unwrap();
+        if let Some(o) = origin {
+            request.headers_mut().insert("origin", o.parse().unwrap());
+        }
+        tokio_tungstenite::connect_async(request)
+    };
+    assert!(open(None).await.is_ok(), "no Origin: not a browser");
+    assert!(
+        open(Some("https://app.example")).await.is_ok(),
+        "a listed origin"
+    );
+    for origin in ["https://evil.example", "http://app.example", "null"] {
+        match open(Some(origin)).await {
+            Err(Error::Http(response)) => {
+                assert_eq!(response.status().as_u16(), 403, "{origin}");
+                let body: Value =
+                    serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();
+                assert_eq!(body["code"], "ORIGIN_NOT_ALLOWED", "{origin}");
+            }
+            other => panic!("{origin}: {other:?}"),
+        }
+    }
 }

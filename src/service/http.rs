@@ -113,6 +113,8 @@ struct AppState {
     keys: Arc<HashMap<String, ApiKey>>,
     circuits: Arc<Vec<String>>,
     relayer: Option<Relayer>,
+    /// `--cors-origin`: the pages that may call the API, and open a WebSocket.
+    origins: Arc<Vec<String>>,
 }
 
 /// A refusal: `{ code, message }` with its status.
@@ -160,6 +162,7 @@ pub fn router(
         ),
         circuits: Arc::new(circuits),
         relayer: settings.relayer,
+        origins: Arc::new(settings.cors_origins.clone()),
     };
     let timed = Router::new()
         .route("/v1/proofs", post(submit))

@@ -41,6 +41,21 @@ pub(super) async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    // CORS does not cover WebSockets: a page of any site may open one. A browser always sends
+    // its page's Origin, so one not in --cors-origin is refused (other clients send none).
+    if let Some(origin) = headers.get(axum::http::header::ORIGIN) {
+        if !state
+            .origins
+            .iter()
+            .any(|o| o.as_bytes() == origin.as_bytes())
+        {
+            return super::fail(
+                axum::http::StatusCode::FORBIDDEN,
+                "ORIGIN_NOT_ALLOWED",
+                "pages of this origin may not open a WebSocket here (serve --cors-origin lists those that may)",
+            );
+        }
+    }
     // A key in the header is checked before the upgrade, like every other endpoint's.
     let (authed, key) = if headers.contains_key(axum::http::header::AUTHORIZATION) {
         match authenticate(&state, &headers) {
