@@ -242,22 +242,28 @@ fn read_key(
     Ok(RelayerKey { signer, source })
 }
 
-#[cfg(unix)]
 fn check_private(path: &Path, at: &str) -> RelayResult<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path)
-        .map_err(|e| misconfigured(format!("{at}: {}: {}", path.display(), e.kind())))?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        return Err(misconfigured(format!(
-            "{at}: {} is readable by group or others: chmod 600 it",
-            path.display()
-        )));
-    }
-    Ok(())
+    private_file(path).map_err(|e| misconfigured(format!("{at}: {e}")))
 }
 
-#[cfg(not(unix))]
-fn check_private(_: &Path, _: &str) -> RelayResult<()> {
+/// Refuses a secret's file that group or others may read (relayer keys, worker keys): an error
+/// that names the file and says `chmod 600`. Always Ok where file modes do not exist.
+pub fn private_file(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(path).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("{}: {}", path.display(), e.kind()))
+        })?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(std::io::Error::other(format!(
+                "{} is readable by group or others: chmod 600 it",
+                path.display()
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
     Ok(())
 }
 
