@@ -552,7 +552,7 @@ fn rpc_error(e: RpcError<TransportErrorKind>) -> RelayError {
 
 /// `text` with each URL in it cut to `scheme://host[:port]` (user, password, path and query
 /// dropped, an ellipsis where a path was): fit for a log.
-pub fn redact_urls(text: &str) -> String {
+fn redact_urls(text: &str) -> String {
     const SCHEMES: [&str; 4] = ["https://", "http://", "wss://", "ws://"];
     let mut out = String::with_capacity(text.len());
     let mut rest = text;

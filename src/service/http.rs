@@ -126,17 +126,28 @@ fn fail(status: StatusCode, code: &str, message: impl Into<String>) -> Response 
         .into_response()
 }
 
+/// A refusal worth trying again after `seconds`: [`fail`] with `Retry-After`.
+fn fail_retry(
+    status: StatusCode,
+    code: &str,
+    message: impl Into<String>,
+    seconds: u64,
+) -> Response {
+    let mut response = fail(status, code, message);
+    response
+        .headers_mut()
+        .insert("retry-after", HeaderValue::from(seconds));
+    response
+}
+
 fn storage(e: redis::RedisError) -> Response {
     tracing::warn!("redis: {e}");
-    let mut response = fail(
+    fail_retry(
         StatusCode::SERVICE_UNAVAILABLE,
         "STORAGE_UNAVAILABLE",
         format!("the task store did not answer ({:?}); try again", e.kind()),
-    );
-    response
-        .headers_mut()
-        .insert("retry-after", HeaderValue::from(1u32));
-    response
+        1,
+    )
 }
 
 /// The router of `serve`.
@@ -275,18 +286,15 @@ async fn rate(state: &AppState, key: &ApiKey) -> Result<(), Response> {
     let _: () = redis.expire(&counter, 120).await.map_err(storage)?;
     if used > key.per_minute {
         let wait = 60 - (now / 1000) % 60;
-        let mut response = fail(
+        return Err(fail_retry(
             StatusCode::TOO_MANY_REQUESTS,
             "RATE_LIMITED",
             format!(
                 "{} tasks a minute for this key; retry in {wait} s",
                 key.per_minute
             ),
-        );
-        response
-            .headers_mut()
-            .insert("retry-after", HeaderValue::from(wait));
-        return Err(response);
+            wait,
+        ));
     }
     Ok(())
 }
@@ -440,20 +448,15 @@ async fn submit(
             )
                 .into_response()
         }
-        Ok(Created::OverQuota(active)) => {
-            let mut response = fail(
-                StatusCode::TOO_MANY_REQUESTS,
-                "QUOTA_EXCEEDED",
-                format!(
-                    "{active} tasks of this key are queued or running (the limit is {})",
-                    key.as_ref().map_or(0, |k| k.max_active)
-                ),
-            );
-            response
-                .headers_mut()
-                .insert("retry-after", HeaderValue::from(5u32));
-            response
-        }
+        Ok(Created::OverQuota(active)) => fail_retry(
+            StatusCode::TOO_MANY_REQUESTS,
+            "QUOTA_EXCEEDED",
+            format!(
+                "{active} tasks of this key are queued or running (the limit is {})",
+                key.as_ref().map_or(0, |k| k.max_active)
+            ),
+            5,
+        ),
         Err(e) => storage(e),
     }
 }
@@ -462,28 +465,34 @@ fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Whether a task submitted under the key named `owner` is the caller's: with API keys, only
-/// the key that submitted it; without (development), anyone's.
-fn owns(caller: Option<&ApiKey>, owner: Option<&str>) -> bool {
-    caller.is_none_or(|key| owner == Some(key.name.as_str()))
+/// The task `id` if it exists and is the caller's (with API keys, only the key that submitted
+/// it; without, development, anyone's); `None` for another key's task as for none, so that no
+/// answer tells the two apart. The one ownership rule of the HTTP routes and the WebSocket.
+async fn owned_task(
+    state: &AppState,
+    caller: Option<&ApiKey>,
+    id: &str,
+) -> redis::RedisResult<Option<serde_json::Map<String, Value>>> {
+    if !valid_id(id) {
+        return Ok(None);
+    }
+    let mut redis = state.redis.clone();
+    Ok(tasks::load(&mut redis, id).await?.filter(|task| {
+        caller
+            .is_none_or(|key| task.get("apiKey").and_then(Value::as_str) == Some(key.name.as_str()))
+    }))
 }
 
-/// The task `id` if it exists and is the caller's; else `404 UNKNOWN_TASK`, the same answer for
-/// another key's task as for none (no existence oracle).
+/// [`owned_task`], or the answer to give: `404 UNKNOWN_TASK`, or 503 when Redis did not answer.
 #[allow(clippy::result_large_err)]
 async fn own_task(
     state: &AppState,
     caller: Option<&ApiKey>,
     id: &str,
 ) -> Result<serde_json::Map<String, Value>, Response> {
-    let unknown = || fail(StatusCode::NOT_FOUND, "UNKNOWN_TASK", "no such task");
-    if !valid_id(id) {
-        return Err(unknown());
-    }
-    let mut redis = state.redis.clone();
-    match tasks::load(&mut redis, id).await {
-        Ok(Some(task)) if owns(caller, task.get("apiKey").and_then(Value::as_str)) => Ok(task),
-        Ok(_) => Err(unknown()),
+    match owned_task(state, caller, id).await {
+        Ok(Some(task)) => Ok(task),
+        Ok(None) => Err(fail(StatusCode::NOT_FOUND, "UNKNOWN_TASK", "no such task")),
         Err(e) => Err(storage(e)),
     }
 }
@@ -639,7 +648,7 @@ fn claim_ended(kind: &str, _: &Value) -> bool {
 }
 
 /// A stream entry id as the streams write and resume them: `MS-SEQ`, or `MS` (sequence 0).
-pub(super) fn parse_event_id(id: &str) -> Option<(u64, u64)> {
+fn parse_event_id(id: &str) -> Option<(u64, u64)> {
     let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
     let number = |s: &str| {
         (!s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()))

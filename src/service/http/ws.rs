@@ -19,13 +19,12 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
-use redis::AsyncCommands;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::{
-    authenticate, check_key, claim_ended, event_stream, owns, parse_event_id, task_ended, valid_id,
+    authenticate, check_key, claim_ended, event_stream, owned_task, parse_event_id, task_ended,
     ApiKey, AppState,
 };
 use crate::json::parse_strict;
@@ -184,19 +183,17 @@ impl Session {
             .unwrap_or("proof");
         let (key, last): (String, fn(&str, &Value) -> bool) = match kind {
             "proof" => {
-                let mut redis = self.state.redis.clone();
                 // Another key's task is as unknown as none.
-                let owner: Option<String> = if valid_id(id) {
-                    redis
-                        .hget(tasks::task_key(id), "apiKey")
-                        .await
-                        .ok()
-                        .flatten()
-                } else {
-                    None
-                };
-                if owner.is_none() || !owns(self.key.as_ref(), owner.as_deref()) {
-                    return error("UNKNOWN_TASK", "no such task", Some(id));
+                match owned_task(&self.state, self.key.as_ref(), id).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return error("UNKNOWN_TASK", "no such task", Some(id)),
+                    Err(_) => {
+                        return error(
+                            "STORAGE_UNAVAILABLE",
+                            "the task store did not answer; try again",
+                            Some(id),
+                        )
+                    }
                 }
                 (tasks::events_key(id), task_ended)
             }
