@@ -252,15 +252,15 @@ async fn submit(base: &str, claim: &Value, priority: &str) -> String {
 }
 
 async fn task(base: &str, id: &str) -> Value {
-    let (status, body, _) = call(
-        reqwest::Method::GET,
-        &format!("{base}/v1/proofs/{id}"),
-        Some(API_KEY),
-        None,
-    )
-    .await;
+    let (status, body) = on_task(base, reqwest::Method::GET, API_KEY, id).await;
     assert_eq!(status, 200, "{body}");
     body
+}
+
+/// `method` on `/v1/proofs/{id}` with `key`: (status, body).
+async fn on_task(base: &str, method: reqwest::Method, key: &str, id: &str) -> (u16, Value) {
+    let (status, body, _) = call(method, &format!("{base}/v1/proofs/{id}"), Some(key), None).await;
+    (status, body)
 }
 
 fn task_keys(env: &Env) -> usize {
@@ -394,25 +394,13 @@ async fn every_endpoint_refuses_bad_input_with_its_code_and_stores_nothing() {
 
     // Unknown ids, and ids that are not ids.
     for id in ["0123456789abcdef", "..%2F..%2Fetc", "x"] {
-        let (got, body, _) = call(
-            reqwest::Method::GET,
-            &format!("{base}/v1/proofs/{id}"),
-            Some(API_KEY),
-            None,
-        )
-        .await;
+        let (got, body) = on_task(&base, reqwest::Method::GET, API_KEY, id).await;
         assert_eq!(
             (got, body["code"].as_str()),
             (404, Some("UNKNOWN_TASK")),
             "{id}: {body}"
         );
-        let (got, _, _) = call(
-            reqwest::Method::DELETE,
-            &format!("{base}/v1/proofs/{id}"),
-            Some(API_KEY),
-            None,
-        )
-        .await;
+        let (got, _) = on_task(&base, reqwest::Method::DELETE, API_KEY, id).await;
         assert_eq!(got, 404);
         let (got, _, _) = call(
             reqwest::Method::GET,
@@ -447,25 +435,13 @@ async fn every_endpoint_refuses_bad_input_with_its_code_and_stores_nothing() {
     let first = submit(&base, &env.claim(20), "LOW").await;
     assert_eq!(submit(&base, &env.claim(20), "HIGH").await, first);
     // Cancelled while queued (no worker runs): it ends once, and a second cancel is a conflict.
-    let (got, body, _) = call(
-        reqwest::Method::DELETE,
-        &format!("{base}/v1/proofs/{first}"),
-        Some(API_KEY),
-        None,
-    )
-    .await;
+    let (got, body) = on_task(&base, reqwest::Method::DELETE, API_KEY, &first).await;
     assert_eq!(
         (got, body["status"].as_str()),
         (200, Some("cancelled")),
         "{body}"
     );
-    let (got, body, _) = call(
-        reqwest::Method::DELETE,
-        &format!("{base}/v1/proofs/{first}"),
-        Some(API_KEY),
-        None,
-    )
-    .await;
+    let (got, body) = on_task(&base, reqwest::Method::DELETE, API_KEY, &first).await;
     assert_eq!(
         (got, body["code"].as_str()),
         (409, Some("ALREADY_ENDED")),
@@ -715,55 +691,31 @@ async fn every_task_ends_once_while_workers_and_redis_are_killed() {
 /// Follows `ids` on one WebSocket (authenticating with a message, as a browser must) until each
 /// has its final event: per id, its (event id, event) in the order received.
 async fn ws_follow(base: String, ids: Vec<String>) -> HashMap<String, Vec<(String, String)>> {
-    use futures_util::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::Message;
-    let url = format!("{}/v1/ws", base.replace("http://", "ws://"));
-    let (socket, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
-    let (mut tx, mut rx) = socket.split();
-    let mut recv = async || loop {
-        match rx.next().await.unwrap().unwrap() {
-            Message::Text(t) => return serde_json::from_str::<Value>(&t).unwrap(),
-            _ => continue,
-        }
-    };
-    let send = |v: Value| Message::Text(v.to_string().into());
+    let mut ws = Ws::open(&base).await;
     // Nothing before authenticating; a wrong key is refused; the socket stays open.
-    tx.send(send(json!({ "type": "subscribe", "id": ids[0] })))
-        .await
-        .unwrap();
-    assert_eq!(recv().await["code"], "UNAUTHORIZED");
-    tx.send(send(json!({ "type": "auth", "apiKey": "wrong" })))
-        .await
-        .unwrap();
-    assert_eq!(recv().await["code"], "UNAUTHORIZED");
-    tx.send(send(json!({ "type": "auth", "apiKey": API_KEY })))
-        .await
-        .unwrap();
-    assert_eq!(recv().await["type"], "authenticated");
-    tx.send(Message::Text(
-        "{\"type\": \"subscribe\", \"id\": 1, \"id\": 2}".into(),
-    ))
-    .await
-    .unwrap();
-    assert_eq!(recv().await["code"], "INVALID_JSON");
-    tx.send(send(json!({ "type": "subscribe", "id": "ffff" })))
-        .await
-        .unwrap();
-    let unknown = recv().await;
+    ws.send(json!({ "type": "subscribe", "id": ids[0] })).await;
+    assert_eq!(ws.recv().await["code"], "UNAUTHORIZED");
+    ws.send(json!({ "type": "auth", "apiKey": "wrong" })).await;
+    assert_eq!(ws.recv().await["code"], "UNAUTHORIZED");
+    ws.send(json!({ "type": "auth", "apiKey": API_KEY })).await;
+    assert_eq!(ws.recv().await["type"], "authenticated");
+    ws.send_text("{\"type\": \"subscribe\", \"id\": 1, \"id\": 2}")
+        .await;
+    assert_eq!(ws.recv().await["code"], "INVALID_JSON");
+    ws.send(json!({ "type": "subscribe", "id": "ffff" })).await;
+    let unknown = ws.recv().await;
     assert_eq!(
         (unknown["code"].as_str(), unknown["id"].as_str()),
         (Some("UNKNOWN_TASK"), Some("ffff"))
     );
     for id in &ids {
-        tx.send(send(json!({ "type": "subscribe", "id": id })))
-            .await
-            .unwrap();
+        ws.send(json!({ "type": "subscribe", "id": id })).await;
     }
     let mut events: HashMap<String, Vec<(String, String)>> = HashMap::new();
     let mut ended = 0;
     let mut subscribed = 0;
     while ended < ids.len() {
-        let m = tokio::time::timeout(Duration::from_secs(240), recv())
+        let m = tokio::time::timeout(Duration::from_secs(240), ws.recv())
             .await
             .expect("every followed task ends");
         match m["type"].as_str() {
@@ -783,6 +735,40 @@ async fn ws_follow(base: String, ids: Vec<String>) -> HashMap<String, Vec<(Strin
     }
     assert_eq!(subscribed, ids.len());
     events
+}
+
+/// A client of `/v1/ws`: JSON in text frames each way.
+struct Ws(
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+);
+
+impl Ws {
+    async fn open(base: &str) -> Ws {
+        let url = format!("{}/v1/ws", base.replace("http://", "ws://"));
+        Ws(tokio_tungstenite::connect_async(&url).await.unwrap().0)
+    }
+
+    async fn send(&mut self, message: Value) {
+        self.send_text(&message.to_string()).await;
+    }
+
+    async fn send_text(&mut self, text: &str) {
+        use futures_util::SinkExt;
+        let frame = tokio_tungstenite::tungstenite::Message::Text(text.to_string().into());
+        self.0.send(frame).await.unwrap();
+    }
+
+    /// The next text frame, as JSON.
+    async fn recv(&mut self) -> Value {
+        use futures_util::StreamExt;
+        loop {
+            if let tokio_tungstenite::tungstenite::Message::Text(t) =
+                self.0.next().await.unwrap().unwrap()
+            {
+                return serde_json::from_str(&t).unwrap();
+            }
+        }
+    }
 }
 
 fn stream_id_lt(a: &str, b: &str) -> bool {
@@ -828,8 +814,6 @@ fn read_events(env: &Env, id: &str) -> Vec<(String, String, Value)> {
 /// first. The owner still sees, follows and cancels its task.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_is_seen_only_by_the_key_that_submitted_it() {
-    use futures_util::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::Message;
     let env = Env::new("tenants");
     let (_serve, base) = env.serve();
     // No worker: the task stays queued.
@@ -869,23 +853,12 @@ async fn a_task_is_seen_only_by_the_key_that_submitted_it() {
         "SSE: {body}"
     );
 
-    let ws = format!("{}/v1/ws", base.replace("http://", "ws://"));
-    let (socket, _) = tokio_tungstenite::connect_async(&ws).await.unwrap();
-    let (mut tx, mut rx) = socket.split();
-    let mut recv = async || loop {
-        if let Message::Text(t) = rx.next().await.unwrap().unwrap() {
-            return serde_json::from_str::<Value>(&t).unwrap();
-        }
-    };
-    let send = |v: Value| Message::Text(v.to_string().into());
-    tx.send(send(json!({ "type": "auth", "apiKey": SMALL_KEY })))
-        .await
-        .unwrap();
-    assert_eq!(recv().await["type"], "authenticated");
-    tx.send(send(json!({ "type": "subscribe", "id": id })))
-        .await
-        .unwrap();
-    let refused = recv().await;
+    let mut ws = Ws::open(&base).await;
+    ws.send(json!({ "type": "auth", "apiKey": SMALL_KEY }))
+        .await;
+    assert_eq!(ws.recv().await["type"], "authenticated");
+    ws.send(json!({ "type": "subscribe", "id": id })).await;
+    let refused = ws.recv().await;
     assert_eq!(
         (refused["code"].as_str(), refused["id"].as_str()),
         (Some("UNKNOWN_TASK"), Some(id.as_str()))
@@ -904,11 +877,9 @@ async fn a_task_is_seen_only_by_the_key_that_submitted_it() {
     assert_ne!(theirs, id, "another key's identical claim is another task");
     // The same key's identical claim is still the same task.
     assert_eq!(submit(&base, &claim, "NORMAL").await, id);
-    tx.send(send(json!({ "type": "subscribe", "id": theirs })))
-        .await
-        .unwrap();
+    ws.send(json!({ "type": "subscribe", "id": theirs })).await;
     assert_eq!(
-        recv().await["type"],
+        ws.recv().await["type"],
         "subscribed",
         "a key follows its own task"
     );
@@ -921,13 +892,7 @@ async fn a_task_is_seen_only_by_the_key_that_submitted_it() {
         (200, Some("cancelled")),
         "{body}"
     );
-    let (status, body, _) = call(
-        reqwest::Method::GET,
-        &format!("{base}/v1/proofs/{theirs}"),
-        Some(SMALL_KEY),
-        None,
-    )
-    .await;
+    let (status, body) = on_task(&base, reqwest::Method::GET, SMALL_KEY, &theirs).await;
     assert_eq!(
         (status, body["status"].as_str()),
         (200, Some("queued")),
@@ -988,13 +953,7 @@ async fn the_active_quota_holds_under_parallel_submits() {
         );
         // Cancelled, they free the quota for the next round.
         for id in accepted {
-            let (status, body, _) = call(
-                reqwest::Method::DELETE,
-                &format!("{base}/v1/proofs/{id}"),
-                Some(QUOTA_KEY),
-                None,
-            )
-            .await;
+            let (status, body) = on_task(&base, reqwest::Method::DELETE, QUOTA_KEY, &id).await;
             assert_eq!(status, 200, "{body}");
         }
     }
@@ -1008,13 +967,7 @@ async fn sse_resume_points_are_strict_and_a_stream_resumed_after_its_end_ends() 
     let env = Env::new("sse-resume");
     let (_serve, base) = env.serve();
     let id = submit(&base, &env.claim(5), "NORMAL").await;
-    let (status, _, _) = call(
-        reqwest::Method::DELETE,
-        &format!("{base}/v1/proofs/{id}"),
-        Some(API_KEY),
-        None,
-    )
-    .await;
+    let (status, _) = on_task(&base, reqwest::Method::DELETE, API_KEY, &id).await;
     assert_eq!(status, 200);
     let events = sse(&base, &id, None).await;
     assert_eq!(
