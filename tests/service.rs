@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use airprover::runtime::queue::Priority;
+use airprover::service::redis::{Keys, Started, Tasks};
 use serde_json::{json, Value};
 
 const CIRCUIT: &str = "threshold-d4-k2";
@@ -145,6 +147,11 @@ impl Env {
 
     /// A worker with extra environment variables (AIRPROVER_TEST_FAULT, say).
     fn worker_with(&self, name: &str, env: &[(&str, &str)]) -> Proc {
+        self.worker_with_args(name, env, &[])
+    }
+
+    /// A worker with extra environment variables and arguments.
+    fn worker_with_args(&self, name: &str, env: &[(&str, &str)], args: &[&str]) -> Proc {
         Proc(
             Command::new(bin())
                 .envs(env.iter().copied())
@@ -163,6 +170,7 @@ impl Env {
                 .arg(self.dir.join("keys"))
                 .arg("--state")
                 .arg(self.dir.join(name))
+                .args(args)
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap(),
@@ -1135,6 +1143,362 @@ async fn failed_attempts_retry_with_backoff_then_succeed_or_go_to_the_dead_lette
         dead_letters(&env).len(),
         1,
         "an input error is no dead letter"
+    );
+    drop(_worker);
+
+    // The operator's side (issue 29, item 13): list the letter (never its input), requeue it
+    // as a new task, which a healthy worker proves; the letter is gone.
+    let listed = cli_lines(&["dead-letters", "list", "--redis", &env.redis_url()]);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["task"], json!(letters[0].0), "{listed:?}");
+    assert_eq!(listed[0]["requeueable"], true, "{listed:?}");
+    assert_eq!(listed[0]["error"]["code"], "PROOF_FAILED", "{listed:?}");
+    assert!(listed[0].get("claim").is_none(), "{listed:?}");
+    let letter = listed[0]["letter"].as_str().unwrap();
+    let out = Command::new(bin())
+        .args([
+            "dead-letters",
+            "requeue",
+            "--redis",
+            &env.redis_url(),
+            letter,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let requeued = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert_ne!(requeued, letters[0].0);
+    let _worker = env.worker("healthy");
+    let view = ended(&base, &requeued).await;
+    assert_eq!(
+        (view["status"].as_str(), view["attempts"].as_u64()),
+        (Some("succeeded"), Some(1)),
+        "{view}"
+    );
+    assert!(dead_letters(&env).is_empty(), "the requeued letter is gone");
+    let again = Command::new(bin())
+        .args([
+            "dead-letters",
+            "requeue",
+            "--redis",
+            &env.redis_url(),
+            letter,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2), "{again:?}");
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("no dead letter"),
+        "{again:?}"
+    );
+}
+
+/// Runs the CLI and reads its standard output as one JSON value a line.
+fn cli_lines(args: &[&str]) -> Vec<Value> {
+    let out = Command::new(bin()).args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// `redis-cli` on the test's Redis: its raw output.
+fn redis_cli(env: &Env, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-p", &env.redis_port.to_string(), "--raw"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+async fn store(env: &Env) -> Tasks {
+    let client = redis::Client::open(env.redis_url()).unwrap();
+    let manager = redis::aio::ConnectionManager::new(client).await.unwrap();
+    Tasks::new(manager, Keys::default())
+}
+
+/// Every write of a worker is fenced by (worker, attempt) (issue 29, item 7), on a crafted
+/// Redis state: a task that worker A started (attempt 1) and whose lease ran out is started by
+/// B (attempt 2); from then on A can neither refresh its lease, publish progress, retry, fail
+/// nor store a result, and a third worker cannot start the task while B's lease lives. (Before:
+/// `SETTLE` looked only at the status, so A's late result was stored while B ran, and `START`
+/// took a running task from a live owner.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_lost_its_task_writes_nothing_for_it() {
+    let env = Env::new("fencing");
+    let (_serve, base) = env.serve();
+    let tasks = store(&env).await;
+    let id = submit(&base, &env.claim(41), "NORMAL").await;
+    let now = airprover::service::now_ms();
+    assert_eq!(
+        tasks.start(&id, "A", now, 1000).await.unwrap(),
+        Started::Attempt(1)
+    );
+    assert_eq!(
+        tasks.start(&id, "B", now + 10, 1000).await.unwrap(),
+        Started::Held,
+        "A's lease lives"
+    );
+    // A went silent: its lease ran out.
+    assert_eq!(
+        tasks.start(&id, "B", now + 2000, 60_000).await.unwrap(),
+        Started::Attempt(2)
+    );
+    assert_eq!(
+        tasks.start(&id, "C", now + 2100, 1000).await.unwrap(),
+        Started::Held,
+        "B's lease lives"
+    );
+    let a = ("A", 1);
+    let late = json!({ "proof": "A's", "publicSignals": [] });
+    assert!(!tasks.refresh(&id, "A", 1, now + 99_000).await.unwrap());
+    assert!(!tasks.progress(&id, a, "msm", 50, 10).await.unwrap());
+    assert!(!tasks
+        .retry_later(
+            &id,
+            a,
+            Priority::Normal,
+            &json!({"code": "PROOF_FAILED"}),
+            0,
+            now
+        )
+        .await
+        .unwrap());
+    let error = json!({"code": "PROOF_FAILED"});
+    assert!(!tasks
+        .settle(&id, "failed", &error, Some(a), true, 60, 60, now)
+        .await
+        .unwrap());
+    assert!(!tasks
+        .settle(&id, "succeeded", &late, Some(a), false, 60, 0, now)
+        .await
+        .unwrap());
+    // A stale attempt of the right worker is refused too.
+    assert!(!tasks
+        .settle(&id, "succeeded", &late, Some(("B", 1)), false, 60, 0, now)
+        .await
+        .unwrap());
+    let view = task(&base, &id).await;
+    assert_eq!(
+        (
+            view["status"].as_str(),
+            view["worker"].as_str(),
+            view["attempts"].as_u64()
+        ),
+        (Some("running"), Some("B"), Some(2)),
+        "{view}"
+    );
+    assert!(dead_letters(&env).is_empty());
+    let b = ("B", 2);
+    assert!(tasks.refresh(&id, "B", 2, now + 99_000).await.unwrap());
+    assert!(tasks.progress(&id, b, "msm", 50, 10).await.unwrap());
+    let result = json!({ "proof": "B's", "publicSignals": [] });
+    assert!(tasks
+        .settle(&id, "succeeded", &result, Some(b), false, 60, 0, now)
+        .await
+        .unwrap());
+    let view = task(&base, &id).await;
+    assert_eq!(view["result"]["proof"], "B's", "{view}");
+    assert_eq!(
+        tasks.start(&id, "C", now + 200_000, 1000).await.unwrap(),
+        Started::Ended
+    );
+}
+
+/// An entry abandoned behind busy ones is taken over (issue 29, item 7): `XAUTOCLAIM` looks at
+/// ten pending entries per entry asked for, so a worker that restarted it at `0-0` each time
+/// never got past ten live entries to the dead one behind them; it now follows the cursor. Here
+/// a consumer "ghost" holds eleven entries, keeps the first ten alive and abandons the last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_abandoned_behind_ten_live_ones_is_taken_over() {
+    let env = Env::new("cursor");
+    let (_serve, base) = env.serve();
+    let mut ids = Vec::new();
+    for campaign in 0..11 {
+        ids.push(submit(&base, &env.claim(100 + campaign), "NORMAL").await);
+    }
+    let stream = Keys::default().tasks(Priority::Normal);
+    let read = redis_cli(
+        &env,
+        &[
+            "xreadgroup",
+            "group",
+            "provers",
+            "ghost",
+            "count",
+            "11",
+            "streams",
+            &stream,
+            ">",
+        ],
+    );
+    let entries: Vec<String> = read
+        .lines()
+        .filter(|l| l.contains('-') && l.chars().all(|c| c.is_ascii_digit() || c == '-'))
+        .map(String::from)
+        .collect();
+    assert_eq!(entries.len(), 11, "{read}");
+    let (live, abandoned) = entries.split_at(10);
+    let keep_alive = {
+        let (port, stream, live) = (env.redis_port, stream.clone(), live.to_vec());
+        tokio::spawn(async move {
+            loop {
+                let mut cmd = Command::new("redis-cli");
+                cmd.args([
+                    "-p",
+                    &port.to_string(),
+                    "xclaim",
+                    &stream,
+                    "provers",
+                    "ghost",
+                    "0",
+                ]);
+                cmd.args(&live).args(["justid"]).output().unwrap();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _worker = env.worker("taker");
+    let view = ended(&base, &ids[10]).await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+    assert_eq!(view["worker"], "taker", "{view}");
+    assert!(!abandoned.is_empty());
+    for id in &ids[..10] {
+        assert_eq!(
+            task(&base, id).await["status"],
+            "queued",
+            "a live entry stays its owner's"
+        );
+    }
+    keep_alive.abort();
+}
+
+/// A retry due is moved back to its queue in one step (issue 29, item 6): taking it out of the
+/// delayed set and queueing it were two round trips, and a worker that died between them left
+/// the task `queued` in neither, forever. Crafted state: what a retry leaves (the task queued,
+/// its member due in the delayed set, its entry acknowledged); one `release_due` moves it and
+/// a worker proves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_retry_is_requeued_in_one_step() {
+    let env = Env::new("release");
+    let (_serve, base) = env.serve();
+    let tasks = store(&env).await;
+    let id = submit(&base, &env.claim(51), "HIGH").await;
+    let keys = Keys::default();
+    let stream = keys.tasks(Priority::High);
+    // The retry's state: no entry in the stream, the member due.
+    redis_cli(&env, &["del", &stream]);
+    redis_cli(
+        &env,
+        &["xgroup", "create", &stream, "provers", "0", "mkstream"],
+    );
+    redis_cli(&env, &["zadd", &keys.delayed(), "1", &format!("{id}|HIGH")]);
+    assert_eq!(
+        tasks
+            .release_due(airprover::service::now_ms())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(redis_cli(&env, &["zcard", &keys.delayed()]), "0");
+    assert_eq!(
+        redis_cli(&env, &["xlen", &stream]),
+        "1",
+        "queued in the same step"
+    );
+    assert_eq!(
+        tasks
+            .release_due(airprover::service::now_ms())
+            .await
+            .unwrap(),
+        0
+    );
+    let _worker = env.worker("releaser");
+    let view = ended(&base, &id).await;
+    assert_eq!(
+        (view["status"].as_str(), view["attempts"].as_u64()),
+        (Some("succeeded"), Some(1)),
+        "{view}"
+    );
+    assert_eq!(
+        redis_cli(&env, &["xlen", &stream]),
+        "0",
+        "an acknowledged entry is deleted"
+    );
+}
+
+/// A prover that stops making progress (issue 29, item 7): the worker keeps beating while it
+/// proves (listed as busy with the task past the old heartbeat's 10 s), and after
+/// `--task-timeout` without progress gives the task back and exits with status 3; another
+/// worker proves it (attempt 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "fault-hooks"),
+    ignore = "needs the worker's fault hook: cargo test --features fault-hooks (make test sets it)"
+)]
+async fn a_hung_prover_gives_its_task_back_and_its_worker_exits() {
+    let env = Env::new("hung");
+    let (_serve, base) = env.serve();
+    let mut hung = env.worker_with_args(
+        "hung",
+        &[("AIRPROVER_TEST_FAULT", "hang")],
+        &["--task-timeout", "14"],
+    );
+    let id = submit(&base, &env.claim(61), "NORMAL").await;
+    let started = Instant::now();
+    while task(&base, &id).await["status"] != "running" {
+        assert!(started.elapsed() < Duration::from_secs(20), "never started");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let (status, workers, _) = call(
+        reqwest::Method::GET,
+        &format!("{base}/v1/workers"),
+        Some(API_KEY),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(workers["workers"][0]["id"], "hung", "{workers}");
+    assert_eq!(workers["workers"][0]["busy"], json!(id), "{workers}");
+    let exit = loop {
+        if let Some(status) = hung.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(40),
+            "the hung worker did not exit"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(exit.code(), Some(3), "{exit:?}");
+    let view = task(&base, &id).await;
+    assert_eq!(view["status"], "queued", "{view}");
+    let _worker = env.worker("healthy");
+    let view = ended(&base, &id).await;
+    assert_eq!(
+        (
+            view["status"].as_str(),
+            view["attempts"].as_u64(),
+            view["worker"].as_str()
+        ),
+        (Some("succeeded"), Some(2), Some("healthy")),
+        "{view}"
+    );
+    let kinds: Vec<String> = sse(&base, &id, None)
+        .await
+        .into_iter()
+        .map(|e| e.1)
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "retry").count(),
+        1,
+        "{kinds:?}"
     );
 }
 

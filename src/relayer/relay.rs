@@ -15,7 +15,6 @@ use alloy::primitives::{Address, Bytes};
 use alloy::sol_types::SolCall;
 use rand::Rng;
 use redis::aio::ConnectionManager;
-use redis::Script;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
@@ -25,6 +24,7 @@ use super::claims::{ClaimRecord, Claims, Phase, Recorded, SentTx, SettleIf, GROU
 use super::config::{CampaignConfig, RelayerKey};
 use super::error::{RelayCode, RelayError, RelayResult};
 use crate::runtime::retry::{Backoff, Jitter};
+use crate::service::redis::{Entry, Queue};
 
 /// How the relayer waits and keeps records.
 #[derive(Debug, Clone)]
@@ -513,23 +513,24 @@ impl Relayer {
         Ok(&keys[(turn as usize) % keys.len()])
     }
 
+    /// The claims queue as `consumer` sees it.
+    fn queue(&self, consumer: &str) -> Queue {
+        Queue::new(QUEUE.to_string(), GROUP, consumer, self.settings.lease)
+    }
+
     /// Keeps the queue entry `entry` owned by `consumer` (its idle time back to zero), if
     /// `consumer` still owns it: false when another worker has taken it over (or it is acknowledged).
     async fn touch(&self, entry: &str, consumer: &str) -> RelayResult<bool> {
-        let mut redis = self.claims.redis();
-        let owned: i64 = Script::new(TOUCH)
-            .key(QUEUE)
-            .arg(GROUP)
-            .arg(consumer)
-            .arg(entry)
-            .invoke_async(&mut redis)
-            .await?;
-        Ok(owned == 1)
+        Ok(self
+            .queue(consumer)
+            .refresh(&mut self.claims.redis(), entry)
+            .await?)
     }
 
     /// A relayer worker: follows queued claims (up to `concurrency` at once), takes over those
-    /// whose worker went silent for a lease, and acknowledges each claim once it has ended.
-    /// Returns when `shutdown` turns true; the claims it was following stay pending for others.
+    /// whose worker went silent for a lease, and acknowledges (and deletes) each claim's entry
+    /// once it has ended. Returns when `shutdown` turns true; the claims it was following stay
+    /// pending for others.
     pub async fn run_worker(
         &self,
         consumer: &str,
@@ -538,6 +539,7 @@ impl Relayer {
         let mut running: tokio::task::JoinSet<(String, RelayResult<Phase>)> =
             tokio::task::JoinSet::new();
         let mut following: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut queue = self.queue(consumer);
         // A connection of its own: a blocking XREADGROUP would hold up every other command on a
         // shared, multiplexed one.
         let mut redis = self.redis.get_multiplexed_async_connection().await?;
@@ -550,66 +552,23 @@ impl Relayer {
                 if let Ok((entry, result)) = done {
                     following.remove(&entry);
                     if result.is_ok() {
-                        let _: i64 = redis::cmd("XACK")
-                            .arg(QUEUE)
-                            .arg(GROUP)
-                            .arg(&entry)
-                            .query_async(&mut redis)
-                            .await
-                            .unwrap_or(0);
+                        if let Err(e) = queue.ack(&mut redis, &entry).await {
+                            tracing::warn!("redis: {e}; the ended claim's entry is taken over and acknowledged later");
+                        }
                     }
                 }
             }
             let room = self.settings.concurrency.saturating_sub(running.len());
-            let mut entries: Vec<(String, String)> = Vec::new();
+            let mut entries: Vec<Entry> = Vec::new();
             if room > 0 {
                 // Entries whose worker died first, then new ones.
-                let reclaimed: redis::RedisResult<(
-                    String,
-                    redis::streams::StreamRangeReply,
-                    Vec<String>,
-                )> = redis::cmd("XAUTOCLAIM")
-                    .arg(QUEUE)
-                    .arg(GROUP)
-                    .arg(consumer)
-                    .arg(self.settings.lease.as_millis() as u64)
-                    .arg("0-0")
-                    .arg("COUNT")
-                    .arg(room)
-                    .query_async(&mut redis)
-                    .await;
-                if let Ok((_, reply, _)) = reclaimed {
-                    entries.extend(
-                        reply
-                            .ids
-                            .into_iter()
-                            .filter_map(|e| e.get::<String>("id").map(|id| (e.id, id))),
-                    );
+                match queue.take_over(&mut redis, room).await {
+                    Ok(taken) => entries.extend(taken),
+                    Err(e) => tracing::warn!("redis: {e}; retrying"),
                 }
-                let fresh: redis::RedisResult<redis::streams::StreamReadReply> =
-                    redis::cmd("XREADGROUP")
-                        .arg("GROUP")
-                        .arg(GROUP)
-                        .arg(consumer)
-                        .arg("COUNT")
-                        .arg(room)
-                        .arg("BLOCK")
-                        .arg(200)
-                        .arg("STREAMS")
-                        .arg(QUEUE)
-                        .arg(">")
-                        .query_async(&mut redis)
-                        .await;
-                match fresh {
-                    Ok(reply) => {
-                        for key in reply.keys {
-                            entries.extend(
-                                key.ids
-                                    .into_iter()
-                                    .filter_map(|e| e.get::<String>("id").map(|id| (e.id, id))),
-                            );
-                        }
-                    }
+                let block = Some(Duration::from_millis(200));
+                match queue.read_new(&mut redis, room, block).await {
+                    Ok(fresh) => entries.extend(fresh),
                     Err(e) => {
                         tracing::warn!("redis: {e}; retrying");
                         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -621,7 +580,7 @@ impl Relayer {
                     _ = shutdown.changed() => {}
                 }
             }
-            for (entry, id) in entries {
+            for Entry { entry, id } in entries {
                 if !following.insert(entry.clone()) {
                     continue;
                 }
@@ -638,14 +597,6 @@ impl Relayer {
 
 /// How many polls [`Relayer::nonce_taken`] looks for the receipts of a claim whose nonce is used.
 const NONCE_RECHECKS: u32 = 20;
-
-const TOUCH: &str = r#"
--- KEYS: the queue. ARGV: group, consumer, entry.
-local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
-if #pending == 0 or pending[1][2] ~= ARGV[2] then return 0 end
-redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
-return 1
-"#;
 
 enum Step {
     /// Go on at once.

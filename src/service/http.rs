@@ -25,8 +25,9 @@ use sha2::{Digest, Sha256};
 
 mod ws;
 
-use super::tasks::{self, Created};
-use super::{now_ms, worker};
+use super::now_ms;
+use super::redis::tasks::{self, Created, NewTask, Tasks};
+use super::redis::Keys;
 use crate::claim::Claim;
 use crate::json::parse_strict;
 use crate::prover::key_dir::KeyDir;
@@ -109,6 +110,7 @@ pub struct ServeSettings {
 #[derive(Clone)]
 struct AppState {
     redis: ConnectionManager,
+    tasks: Tasks,
     client: redis::Client,
     keys: Arc<HashMap<String, ApiKey>>,
     circuits: Arc<Vec<String>>,
@@ -155,6 +157,7 @@ pub fn router(
     settings: ServeSettings,
     redis: ConnectionManager,
     client: redis::Client,
+    keys: Keys,
 ) -> Result<Router, String> {
     let circuits = KeyDir::new(&settings.keys)
         .manifest()
@@ -162,6 +165,7 @@ pub fn router(
         .map(|m| m.circuits.iter().map(|c| c.id.clone()).collect())
         .unwrap_or_default();
     let state = AppState {
+        tasks: Tasks::new(redis.clone(), keys),
         redis,
         client,
         keys: Arc::new(
@@ -281,7 +285,7 @@ async fn rate(state: &AppState, key: &ApiKey) -> Result<(), Response> {
     let mut redis = state.redis.clone();
     let now = now_ms();
     let minute = now / 60_000;
-    let counter = format!("airprover:rate:{}:{minute}", key.name);
+    let counter = state.tasks.keys().rate(&key.name, minute);
     let used: u64 = redis.incr(&counter, 1).await.map_err(storage)?;
     let _: () = redis.expire(&counter, 120).await.map_err(storage)?;
     if used > key.per_minute {
@@ -416,28 +420,26 @@ async fn submit(
     // of its own, never a handle on the first tenant's.
     let fingerprint = hex::encode(Sha256::digest(format!("{api_key}\n{canonical}").as_bytes()));
     let id = hex::encode(rand::thread_rng().gen::<[u8; 16]>());
-    let mut redis = state.redis.clone();
-    match tasks::create(
-        &mut redis,
-        &id,
+    let task = NewTask {
+        id: &id,
         priority,
-        &canonical,
-        &fingerprint,
-        &circuit,
-        &api_key,
-        key.as_ref().map_or(0, |k| k.max_active),
+        input: &canonical,
+        fingerprint: &fingerprint,
+        circuit: &circuit,
+        api_key: &api_key,
+        max_active: key.as_ref().map_or(0, |k| k.max_active),
         idempotency,
-        now_ms(),
-    )
-    .await
-    {
+    };
+    match state.tasks.create(&task, now_ms()).await {
         Ok(Created::New(id)) => (
             StatusCode::ACCEPTED,
             Json(json!({ "id": id, "status": "queued" })),
         )
             .into_response(),
         Ok(Created::Existing(id)) => {
-            let status = tasks::load(&mut redis, &id)
+            let status = state
+                .tasks
+                .load(&id)
                 .await
                 .ok()
                 .flatten()
@@ -476,8 +478,7 @@ async fn owned_task(
     if !valid_id(id) {
         return Ok(None);
     }
-    let mut redis = state.redis.clone();
-    Ok(tasks::load(&mut redis, id).await?.filter(|task| {
+    Ok(state.tasks.load(id).await?.filter(|task| {
         caller
             .is_none_or(|key| task.get("apiKey").and_then(Value::as_str) == Some(key.name.as_str()))
     }))
@@ -524,11 +525,14 @@ async fn cancel(
     if let Err(r) = own_task(&state, key.as_ref(), &id).await {
         return r;
     }
-    let mut redis = state.redis.clone();
     let error = json!({ "code": "CANCELLED", "message": "cancelled by the client" });
-    match tasks::settle(&mut redis, &id, "cancelled", &error, 3600, now_ms()).await {
+    let settled = state
+        .tasks
+        .settle(&id, "cancelled", &error, None, false, 3600, 0, now_ms())
+        .await;
+    match settled {
         Ok(true) => Json(json!({ "id": id, "status": "cancelled" })).into_response(),
-        Ok(false) => match tasks::load(&mut redis, &id).await {
+        Ok(false) => match state.tasks.load(&id).await {
             Ok(Some(task)) => fail(
                 StatusCode::CONFLICT,
                 "ALREADY_ENDED",
@@ -726,17 +730,17 @@ async fn proof_events(
     if let Err(r) = own_task(&state, key.as_ref(), &id).await {
         return r;
     }
-    follow(&state, &headers, tasks::events_key(&id), task_ended).await
+    let events = state.tasks.keys().task_events(&id);
+    follow(&state, &headers, events, task_ended).await
 }
 
 async fn queue(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(r) = authenticate(&state, &headers) {
         return r;
     }
-    let mut redis = state.redis.clone();
     let mut out = serde_json::Map::new();
     for priority in Priority::HIGHEST_FIRST {
-        let (waiting, in_flight) = match group_counts(&mut redis, &tasks::stream(priority)).await {
+        let (waiting, in_flight) = match state.tasks.counts(priority).await {
             Ok(c) => c,
             Err(e) => return storage(e),
         };
@@ -745,68 +749,37 @@ async fn queue(State(state): State<AppState>, headers: HeaderMap) -> Response {
             json!({ "waiting": waiting, "inFlight": in_flight }),
         );
     }
-    let delayed: u64 = redis.zcard(tasks::DELAYED).await.unwrap_or(0);
-    let dead: u64 = redis.xlen(tasks::DEAD).await.unwrap_or(0);
-    Json(json!({ "priorities": out, "retryWaiting": delayed, "deadLetters": dead })).into_response()
-}
-
-/// `(waiting, in flight)` of a stream's consumer group: entries not yet delivered (its lag) and
-/// delivered but not acknowledged.
-async fn group_counts(
-    redis: &mut ConnectionManager,
-    stream: &str,
-) -> redis::RedisResult<(u64, u64)> {
-    let exists: bool = redis.exists(stream).await?;
-    if !exists {
-        return Ok((0, 0));
-    }
-    let groups: Vec<HashMap<String, redis::Value>> = redis::cmd("XINFO")
-        .arg("GROUPS")
-        .arg(stream)
-        .query_async(redis)
-        .await?;
-    let number = |g: &HashMap<String, redis::Value>, k: &str| match g.get(k) {
-        Some(redis::Value::Int(n)) => *n as u64,
-        _ => 0,
+    let (delayed, dead) = match state.tasks.waiting_and_dead().await {
+        Ok(c) => c,
+        Err(e) => return storage(e),
     };
-    Ok(groups
-        .iter()
-        .find(|g| matches!(g.get("name"), Some(redis::Value::BulkString(n)) if n == tasks::GROUP.as_bytes()))
-        .map_or((0, 0), |g| (number(g, "lag"), number(g, "pending"))))
+    Json(json!({ "priorities": out, "retryWaiting": delayed, "deadLetters": dead })).into_response()
 }
 
 async fn workers(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(r) = authenticate(&state, &headers) {
         return r;
     }
-    let mut redis = state.redis.clone();
-    let ids: Vec<String> = match redis.smembers(tasks::WORKERS).await {
-        Ok(ids) => ids,
+    let entries = match state.tasks.workers().await {
+        Ok(entries) => entries,
         Err(e) => return storage(e),
     };
-    let mut list = Vec::new();
-    for id in ids {
-        let fields: HashMap<String, String> = redis
-            .hgetall(format!("airprover:worker:{id}"))
-            .await
-            .unwrap_or_default();
-        if fields.is_empty() {
-            // Its heartbeat expired: gone.
-            let _: redis::RedisResult<()> = redis.srem(tasks::WORKERS, &id).await;
-            continue;
-        }
-        let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
-        list.push(json!({
-            "id": get("id"),
-            "host": get("host"),
-            "threads": get("threads").parse::<u64>().unwrap_or(0),
-            "circuits": get("circuits").split(',').filter(|c| !c.is_empty()).collect::<Vec<_>>(),
-            "busy": Some(get("busy")).filter(|b| !b.is_empty()),
-            "lastHeartbeatMs": get("heartbeat").parse::<u64>().unwrap_or(0),
-            "tasksDone": get("done").parse::<u64>().unwrap_or(0),
-            "publicKey": get("publicKey"),
-        }));
-    }
+    let mut list: Vec<Value> = entries
+        .into_iter()
+        .map(|fields| {
+            let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
+            json!({
+                "id": get("id"),
+                "host": get("host"),
+                "threads": get("threads").parse::<u64>().unwrap_or(0),
+                "circuits": get("circuits").split(',').filter(|c| !c.is_empty()).collect::<Vec<_>>(),
+                "busy": Some(get("busy")).filter(|b| !b.is_empty()),
+                "lastHeartbeatMs": get("heartbeat").parse::<u64>().unwrap_or(0),
+                "tasksDone": get("done").parse::<u64>().unwrap_or(0),
+                "publicKey": get("publicKey"),
+            })
+        })
+        .collect();
     list.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
     Json(json!({ "workers": list })).into_response()
 }
@@ -819,16 +792,28 @@ async fn health(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Prometheus text, from Redis (so that every node reports the same).
+/// Prometheus text, from Redis (so that every node reports the same). A number Redis did not
+/// give is an error (503), never a 0.
 async fn metrics(State(state): State<AppState>) -> Response {
-    let mut redis = state.redis.clone();
+    match metrics_text(&state.tasks).await {
+        Ok(out) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4",
+            )],
+            out,
+        )
+            .into_response(),
+        Err(e) => storage(e),
+    }
+}
+
+async fn metrics_text(tasks: &Tasks) -> redis::RedisResult<String> {
     let mut out = String::new();
     out.push_str("# HELP airprover_queue_depth Tasks waiting, per priority.\n# TYPE airprover_queue_depth gauge\n");
     let mut flight = String::from("# HELP airprover_in_flight Tasks delivered to a worker and not finished.\n# TYPE airprover_in_flight gauge\n");
     for priority in Priority::HIGHEST_FIRST {
-        let (waiting, in_flight) = group_counts(&mut redis, &tasks::stream(priority))
-            .await
-            .unwrap_or((0, 0));
+        let (waiting, in_flight) = tasks.counts(priority).await?;
         out.push_str(&format!(
             "airprover_queue_depth{{priority=\"{priority}\"}} {waiting}\n"
         ));
@@ -848,25 +833,15 @@ async fn metrics(State(state): State<AppState>) -> Response {
             "Tasks taken over from a worker that went silent.",
         ),
     ] {
-        let n: u64 = redis
-            .get(format!("airprover:stats:{name}"))
-            .await
-            .unwrap_or(0);
+        let n = tasks.stat(name).await?;
         out.push_str(&format!("# HELP airprover_tasks_{name}_total {help}\n# TYPE airprover_tasks_{name}_total counter\nairprover_tasks_{name}_total {n}\n"));
     }
-    let dead: u64 = redis.xlen(tasks::DEAD).await.unwrap_or(0);
-    out.push_str(&format!("# HELP airprover_dead_letters Tasks delivered too often.\n# TYPE airprover_dead_letters gauge\nairprover_dead_letters {dead}\n"));
+    let (_, dead) = tasks.waiting_and_dead().await?;
+    out.push_str(&format!("# HELP airprover_dead_letters Tasks out of tries.\n# TYPE airprover_dead_letters gauge\nairprover_dead_letters {dead}\n"));
     out.push_str("# HELP airprover_proving_seconds Proving time per circuit.\n# TYPE airprover_proving_seconds histogram\n");
-    // The circuits with timings are a set the workers add to: no KEYS scan on a scrape.
-    let circuits: Vec<String> = redis
-        .smembers(worker::DURATION_CIRCUITS)
-        .await
-        .unwrap_or_default();
-    for circuit in circuits {
-        let key = format!("airprover:durations:{circuit}");
-        let h: HashMap<String, u64> = redis.hgetall(&key).await.unwrap_or_default();
+    for (circuit, h) in tasks.histograms().await? {
         let mut cumulative = 0;
-        for b in worker::BUCKETS_MS {
+        for b in tasks::BUCKETS_MS {
             cumulative += h.get(&b.to_string()).copied().unwrap_or(0);
             out.push_str(&format!("airprover_proving_seconds_bucket{{circuit=\"{circuit}\",le=\"{}\"}} {cumulative}\n", b as f64 / 1000.0));
         }
@@ -882,14 +857,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
             "airprover_proving_seconds_count{{circuit=\"{circuit}\"}} {cumulative}\n"
         ));
     }
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
-        )],
-        out,
-    )
-        .into_response()
+    Ok(out)
 }
 
 fn no_relayer() -> Response {

@@ -3,14 +3,15 @@
 //! policy is the crate's: priorities and retry backoff from [`crate::runtime`], error codes and
 //! which of them retry from [`crate::runtime::code`], claim validation from [`crate::claim`].
 //!
-//! - [`tasks`]: the task records, streams and once-only transitions (Lua scripts).
+//! - [`redis`]: the one Redis layer: key names, scripts, the consumer-group queue, the task
+//!   records and their once-only, fenced transitions.
 //! - [`worker`]: a prover worker.
 //! - [`http`]: the API.
 //! - [`client`]: `airprover submit`.
 
 pub mod client;
 pub mod http;
-pub mod tasks;
+pub mod redis;
 pub mod worker;
 
 /// Milliseconds since the Unix epoch.

@@ -1,7 +1,9 @@
 //! `airprover worker`: takes proof tasks from Redis (CRITICAL first, FIFO within a priority),
 //! proves natively, checks the proof, signs it, stores it and acknowledges the entry; takes over
 //! the entries of workers that went silent; retries what may succeed later with backoff; sends
-//! what was delivered too often to the dead letters.
+//! what was delivered too often to the dead letters; gives up a prover that stopped making
+//! progress. Every write it makes is fenced by its (worker, attempt): a worker whose task was
+//! taken over writes nothing more for it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,7 +20,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::now_ms;
-use super::tasks::{self, GROUP};
+use super::redis::{Entry, Keys, Queue, Started, Tasks};
 use crate::api;
 use crate::claim::Claim;
 use crate::prover::key_dir::KeyDir;
@@ -45,6 +47,11 @@ pub struct WorkerSettings {
     pub backoff: Backoff,
     /// How long a finished task's record is kept.
     pub result_ttl_s: u64,
+    /// How long a dead letter keeps its task's input (for `dead-letters requeue`).
+    pub dead_letter_ttl_s: u64,
+    /// A prover with no progress this long is given up: the task goes back to the queue and the
+    /// worker exits (a prover thread cannot be stopped from outside).
+    pub task_timeout: Duration,
     /// Proving threads (rayon's pool).
     pub threads: usize,
 }
@@ -105,20 +112,32 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
-/// The failure `AIRPROVER_TEST_FAULT` asks for on this attempt (test builds only, feature
-/// `fault-hooks`): `retryable:N` fails the first N attempts of every task with PROOF_FAILED,
-/// `retryable:always` every attempt, `input` every attempt with INVALID_INPUT.
+/// A fault `AIRPROVER_TEST_FAULT` asks for (test builds only, feature `fault-hooks`).
 #[cfg(feature = "fault-hooks")]
-fn injected_fault(attempt: u32) -> Option<crate::Error> {
+enum Fault {
+    /// The attempt fails with this error.
+    Fail(crate::Error),
+    /// The prover hangs where no stop flag is looked at.
+    Hang,
+}
+
+/// The fault `AIRPROVER_TEST_FAULT` asks for on this attempt: `retryable:N` fails the first N
+/// attempts of every task with PROOF_FAILED, `retryable:always` every attempt, `input` every
+/// attempt with INVALID_INPUT, `hang` hangs every attempt's prover.
+#[cfg(feature = "fault-hooks")]
+fn injected_fault(attempt: u32) -> Option<Fault> {
     let spec = std::env::var("AIRPROVER_TEST_FAULT").ok()?;
-    let retryable = || crate::Error::ProofFailed {
-        what: format!("injected fault (AIRPROVER_TEST_FAULT={spec}), attempt {attempt}"),
+    let retryable = || {
+        Fault::Fail(crate::Error::ProofFailed {
+            what: format!("injected fault (AIRPROVER_TEST_FAULT={spec}), attempt {attempt}"),
+        })
     };
     match spec.as_str() {
-        "input" => Some(crate::Error::input(
+        "input" => Some(Fault::Fail(crate::Error::input(
             "claim",
             "injected fault (AIRPROVER_TEST_FAULT=input)",
-        )),
+        ))),
+        "hang" => Some(Fault::Hang),
         "retryable:always" => Some(retryable()),
         _ => match spec
             .strip_prefix("retryable:")
@@ -127,7 +146,7 @@ fn injected_fault(attempt: u32) -> Option<crate::Error> {
             Some(n) if attempt <= n => Some(retryable()),
             Some(_) => None,
             None => {
-                tracing::error!("AIRPROVER_TEST_FAULT={spec:?} is none of retryable:N, retryable:always, input: no fault injected");
+                tracing::error!("AIRPROVER_TEST_FAULT={spec:?} is none of retryable:N, retryable:always, input, hang: no fault injected");
                 None
             }
         },
@@ -146,70 +165,118 @@ pub fn signed_message(id: &str, proof: &Value, public_signals: &Value) -> String
 
 struct Worker {
     settings: WorkerSettings,
-    redis: ConnectionManager,
+    tasks: Tasks,
+    /// One queue per priority, highest first.
+    queues: Vec<(Priority, Queue)>,
     key: SigningKey,
     keys: HashMap<String, Arc<PreparedProvingKey>>,
     circuits: Vec<String>,
     done: u64,
+    last_beat: Instant,
 }
+
+/// How a proof attempt ended, besides a result or an error.
+enum Stopped {
+    /// The prover failed (or the task's input did).
+    Failed(crate::Error),
+    /// The task is not this worker's any more (taken over after its lease ran out, cancelled):
+    /// nothing may be written for it.
+    Lost,
+    /// No progress for `--task-timeout`: the task is given back and the worker exits.
+    TimedOut,
+}
+
+/// Why a worker stopped on its own.
+#[derive(Debug)]
+pub enum WorkerExit {
+    /// Redis or the key directory could not be used at start.
+    Start(String),
+    /// A prover made no progress for `--task-timeout`; the task was given back. The prover's
+    /// thread cannot be stopped: the process must exit (its supervisor restarts it).
+    TaskTimeout {
+        /// The task given back.
+        task: String,
+    },
+}
+
+impl std::fmt::Display for WorkerExit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WorkerExit::Start(what) => f.write_str(what),
+            WorkerExit::TaskTimeout { task } => write!(
+                f,
+                "task {task}: no progress for --task-timeout; given back to the queue, exiting"
+            ),
+        }
+    }
+}
+
+/// How often a worker beats (its registry entry lives three beats).
+const HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// Runs a worker until `shutdown` turns true; the task in hand is finished first (SIGTERM).
 pub async fn run(
     settings: WorkerSettings,
     client: redis::Client,
+    keys: Keys,
     mut shutdown: watch::Receiver<bool>,
-) -> Result<(), String> {
+) -> Result<(), WorkerExit> {
     let redis = ConnectionManager::new(client)
         .await
-        .map_err(|e| format!("redis: {e}"))?;
-    let key = signing_key(&settings.state).map_err(|e| format!("worker key: {e}"))?;
+        .map_err(|e| WorkerExit::Start(format!("redis: {e}")))?;
+    let key =
+        signing_key(&settings.state).map_err(|e| WorkerExit::Start(format!("worker key: {e}")))?;
     let circuits = KeyDir::new(&settings.keys)
         .manifest()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| WorkerExit::Start(e.to_string()))?
         .map(|m| m.circuits.iter().map(|c| c.id.clone()).collect())
         .unwrap_or_default();
+    let tasks = Tasks::new(redis, keys);
+    let queues = Priority::HIGHEST_FIRST
+        .into_iter()
+        .map(|p| (p, tasks.queue(p, &settings.id, settings.lease)))
+        .collect();
     let mut worker = Worker {
         settings,
-        redis,
+        tasks,
+        queues,
         key,
         keys: HashMap::new(),
         circuits,
         done: 0,
+        last_beat: Instant::now() - HEARTBEAT,
     };
-    tasks::ensure_groups(&mut worker.redis)
+    worker
+        .tasks
+        .ensure_groups()
         .await
-        .map_err(|e| format!("redis: {e}"))?;
+        .map_err(|e| WorkerExit::Start(format!("redis: {e}")))?;
     tracing::info!(
         worker = worker.settings.id,
         "worker started, public key {}",
         hex::encode(worker.key.verifying_key().to_bytes())
     );
-    let mut last_beat = Instant::now() - Duration::from_secs(60);
     loop {
         if *shutdown.borrow() {
-            let _: redis::RedisResult<()> =
-                worker.redis.srem(tasks::WORKERS, &worker.settings.id).await;
-            let _: redis::RedisResult<()> = worker
-                .redis
-                .del(format!("airprover:worker:{}", worker.settings.id))
-                .await;
+            let _ = worker.tasks.unregister(&worker.settings.id).await;
             return Ok(());
         }
-        if last_beat.elapsed() > Duration::from_secs(1) {
-            worker.heartbeat("").await;
-            last_beat = Instant::now();
-        }
+        worker.beat("").await;
         match worker.next().await {
-            Ok(Some((priority, entry, id))) => {
-                if let Err(e) = worker.process(priority, &entry, &id).await {
+            Ok(Some((priority, entry))) => match worker.process(priority, &entry).await {
+                Ok(()) => {}
+                Err(ProcessError::Exit(exit)) => {
+                    let _ = worker.tasks.unregister(&worker.settings.id).await;
+                    return Err(exit);
+                }
+                Err(ProcessError::Redis(e)) => {
                     tracing::warn!(
-                        task = id,
+                        task = entry.id,
                         "redis: {e}; the entry stays pending and is taken over later"
                     );
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
-                last_beat = Instant::now() - Duration::from_secs(60);
-            }
+            },
             Ok(None) => {
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_millis(50)) => {}
@@ -224,9 +291,24 @@ pub async fn run(
     }
 }
 
+enum ProcessError {
+    Redis(redis::RedisError),
+    Exit(WorkerExit),
+}
+
+impl From<redis::RedisError> for ProcessError {
+    fn from(e: redis::RedisError) -> ProcessError {
+        ProcessError::Redis(e)
+    }
+}
+
 impl Worker {
-    async fn heartbeat(&mut self, busy: &str) {
-        let key = format!("airprover:worker:{}", self.settings.id);
+    /// Beats at most once per [`HEARTBEAT`], saying which task it proves (`busy`).
+    async fn beat(&mut self, busy: &str) {
+        if self.last_beat.elapsed() < HEARTBEAT {
+            return;
+        }
+        self.last_beat = Instant::now();
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
         let fields = [
             ("id", self.settings.id.clone()),
@@ -241,117 +323,107 @@ impl Worker {
                 hex::encode(self.key.verifying_key().to_bytes()),
             ),
         ];
-        let beat: redis::RedisResult<()> = async {
-            let _: () = self.redis.hset_multiple(&key, &fields).await?;
-            let _: () = self.redis.expire(&key, 10).await?;
-            let _: () = self.redis.sadd(tasks::WORKERS, &self.settings.id).await?;
-            Ok(())
-        }
-        .await;
-        if let Err(e) = beat {
+        let ttl = 3 * HEARTBEAT.as_secs().max(1) + self.settings.lease.as_secs();
+        if let Err(e) = self.tasks.heartbeat(&self.settings.id, &fields, ttl).await {
             tracing::warn!("heartbeat: {e}");
         }
     }
 
     /// The next entry: retries now due go back first; then, priority by priority, an entry a
     /// silent worker held, or a new one.
-    async fn next(&mut self) -> redis::RedisResult<Option<(Priority, String, String)>> {
-        tasks::release_due(&mut self.redis, now_ms()).await?;
-        for priority in Priority::HIGHEST_FIRST {
-            let stream = tasks::stream(priority);
-            let (_, reclaimed, _): (String, redis::streams::StreamRangeReply, Vec<String>) =
-                redis::cmd("XAUTOCLAIM")
-                    .arg(&stream)
-                    .arg(GROUP)
-                    .arg(&self.settings.id)
-                    .arg(self.settings.lease.as_millis() as u64)
-                    .arg("0-0")
-                    .arg("COUNT")
-                    .arg(1)
-                    .query_async(&mut self.redis)
-                    .await?;
-            if let Some(e) = reclaimed.ids.into_iter().next() {
-                let id: String = e.get("id").unwrap_or_default();
-                return Ok(Some((priority, e.id, id)));
+    async fn next(&mut self) -> redis::RedisResult<Option<(Priority, Entry)>> {
+        self.tasks.release_due(now_ms()).await?;
+        let mut redis = self.tasks.redis();
+        for (priority, queue) in &mut self.queues {
+            if let Some(e) = queue.take_over(&mut redis, 1).await?.pop() {
+                return Ok(Some((*priority, e)));
             }
-            let fresh: Option<redis::streams::StreamReadReply> = redis::cmd("XREADGROUP")
-                .arg("GROUP")
-                .arg(GROUP)
-                .arg(&self.settings.id)
-                .arg("COUNT")
-                .arg(1)
-                .arg("STREAMS")
-                .arg(&stream)
-                .arg(">")
-                .query_async(&mut self.redis)
-                .await?;
-            if let Some(e) = fresh
-                .and_then(|r| r.keys.into_iter().next())
-                .and_then(|k| k.ids.into_iter().next())
-            {
-                let id: String = e.get("id").unwrap_or_default();
-                return Ok(Some((priority, e.id, id)));
+            if let Some(e) = queue.read_new(&mut redis, 1, None).await?.pop() {
+                return Ok(Some((*priority, e)));
             }
         }
         Ok(None)
     }
 
-    /// Ends the task `failed` with `error` and, if this call ended it, leaves a dead letter with
-    /// that error for the operator.
-    async fn dead_letter(&mut self, id: &str, error: &Value) -> redis::RedisResult<()> {
-        let ttl = self.settings.result_ttl_s;
-        if tasks::settle(&mut self.redis, id, "failed", error, ttl, now_ms()).await? {
-            let _: String = self
-                .redis
-                .xadd(
-                    tasks::DEAD,
-                    "*",
-                    &[("id", id.to_string()), ("error", error.to_string())],
-                )
-                .await?;
-        }
-        Ok(())
+    fn queue(&self, priority: Priority) -> &Queue {
+        &self
+            .queues
+            .iter()
+            .find(|(p, _)| *p == priority)
+            .expect("a queue per priority")
+            .1
     }
 
-    async fn ack(&mut self, priority: Priority, entry: &str) -> redis::RedisResult<()> {
-        let _: i64 = redis::cmd("XACK")
-            .arg(tasks::stream(priority))
-            .arg(GROUP)
-            .arg(entry)
-            .query_async(&mut self.redis)
-            .await?;
-        Ok(())
+    async fn ack(&self, priority: Priority, entry: &Entry) -> redis::RedisResult<()> {
+        self.queue(priority)
+            .ack(&mut self.tasks.redis(), &entry.entry)
+            .await
     }
 
-    async fn process(
-        &mut self,
-        priority: Priority,
-        entry: &str,
+    /// Ends the task `failed` (fenced by this worker's attempt), with a dead letter when asked.
+    async fn fail(
+        &self,
         id: &str,
-    ) -> redis::RedisResult<()> {
-        let ttl = self.settings.result_ttl_s;
-        let Some(attempt) = tasks::start(&mut self.redis, id, &self.settings.id, now_ms()).await?
-        else {
-            // Ended meanwhile (cancelled, or finished by the worker this entry was taken from).
-            return self.ack(priority, entry).await;
+        attempt: u32,
+        error: &Value,
+        dead_letter: bool,
+    ) -> redis::RedisResult<bool> {
+        let owner = Some((self.settings.id.as_str(), attempt));
+        self.tasks
+            .settle(
+                id,
+                "failed",
+                error,
+                owner,
+                dead_letter,
+                self.settings.result_ttl_s,
+                self.settings.dead_letter_ttl_s,
+                now_ms(),
+            )
+            .await
+    }
+
+    async fn process(&mut self, priority: Priority, entry: &Entry) -> Result<(), ProcessError> {
+        let id = entry.id.as_str();
+        let lease = self.settings.lease.as_millis() as u64;
+        let attempt = match self
+            .tasks
+            .start(id, &self.settings.id, now_ms(), lease)
+            .await?
+        {
+            Started::Attempt(n) => n,
+            // Ended meanwhile (cancelled, or finished by the worker this entry was taken from),
+            // or a stale copy of an entry another worker runs under a live lease.
+            Started::Ended | Started::Held => return Ok(self.ack(priority, entry).await?),
         };
-        let task = tasks::load(&mut self.redis, id).await?.unwrap_or_default();
+        let task = self.tasks.load(id).await?.unwrap_or_default();
+        let circuit = task
+            .get("circuit")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        tracing::info!(task = id, circuit, attempt, "task running");
         if attempt > self.settings.max_deliveries {
             let last = task
                 .get("lastError")
                 .and_then(Value::as_str)
                 .and_then(|t| serde_json::from_str(t).ok());
             let error = json!({ "code": "INTERNAL", "message": format!("delivered {} times without ending; last error: {}", attempt - 1, last.clone().unwrap_or(Value::Null)) });
-            self.dead_letter(id, &error).await?;
-            return self.ack(priority, entry).await;
+            self.fail(id, attempt, &error, true).await?;
+            tracing::warn!(task = id, circuit, attempt, "task dead-lettered");
+            return Ok(self.ack(priority, entry).await?);
         }
         let claim_text = task
             .get("claim")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        self.heartbeat(id).await;
-        let outcome = self.prove(id, entry, priority, &claim_text, attempt).await;
+        self.last_beat = Instant::now() - HEARTBEAT;
+        self.beat(id).await;
+        let started = Instant::now();
+        let outcome = self.prove(priority, entry, &claim_text, attempt).await;
+        let ms = started.elapsed().as_millis() as u64;
+        let owner = (self.settings.id.as_str(), attempt);
         match outcome {
             Ok((proof, public_signals, circuit, ms)) => {
                 let message = signed_message(id, &proof, &public_signals);
@@ -366,65 +438,127 @@ impl Worker {
                     "signed": message,
                     "provingMs": ms,
                 });
-                if tasks::settle(&mut self.redis, id, "succeeded", &result, ttl, now_ms()).await? {
+                let ttl = self.settings.result_ttl_s;
+                let stored = self
+                    .tasks
+                    .settle(
+                        id,
+                        "succeeded",
+                        &result,
+                        Some(owner),
+                        false,
+                        ttl,
+                        0,
+                        now_ms(),
+                    )
+                    .await?;
+                if stored {
                     self.done += 1;
-                    let bucket = histogram_bucket(ms);
-                    let _: () = self
-                        .redis
-                        .hincr(format!("airprover:durations:{circuit}"), bucket, 1)
-                        .await?;
-                    let _: () = self
-                        .redis
-                        .hincr(format!("airprover:durations:{circuit}"), "sum_ms", ms)
-                        .await?;
-                    let _: () = self.redis.sadd(DURATION_CIRCUITS, &circuit).await?;
+                    self.tasks.record_duration(&circuit, ms).await?;
+                    tracing::info!(task = id, circuit, attempt, ms, "task succeeded");
+                } else {
+                    tracing::warn!(
+                        task = id,
+                        circuit,
+                        attempt,
+                        ms,
+                        "result refused: the task is not this worker's any more"
+                    );
                 }
             }
-            Err(e) => {
+            Err(Stopped::Lost) => {
+                // Not ours: the entry is another worker's now (or the task was cancelled, and
+                // the cancel ended it); acknowledging it would take it from its new owner.
+                tracing::warn!(
+                    task = id,
+                    circuit,
+                    attempt,
+                    ms,
+                    "task lost (taken over or cancelled): nothing written"
+                );
+                return Ok(());
+            }
+            Err(Stopped::TimedOut) => {
+                let error = json!({ "code": "TIMEOUT", "message": format!("worker {} made no progress for {} s", self.settings.id, self.settings.task_timeout.as_secs()) });
+                self.tasks
+                    .retry_later(id, owner, priority, &error, 0, now_ms())
+                    .await?;
+                self.ack(priority, entry).await?;
+                tracing::error!(
+                    task = id,
+                    circuit,
+                    attempt,
+                    ms,
+                    "no progress for --task-timeout: task given back, worker exiting"
+                );
+                return Err(ProcessError::Exit(WorkerExit::TaskTimeout {
+                    task: id.to_string(),
+                }));
+            }
+            Err(Stopped::Failed(e)) => {
                 let code = ErrorCode::of(&e);
                 let error = json!({ "code": e.code(), "message": e.to_string() });
                 let retryable = code.retryable_natively();
                 if retryable && attempt < self.settings.max_deliveries {
                     let random = Jitter::new(rand::thread_rng().gen()).next_f64();
                     let delay = self.settings.backoff.delay_ms(attempt, random) as u64;
-                    tasks::retry_later(&mut self.redis, id, priority, &error, delay, now_ms())
+                    self.tasks
+                        .retry_later(id, owner, priority, &error, delay, now_ms())
                         .await?;
-                } else if retryable {
-                    // Out of tries on a failure that might pass another day.
-                    self.dead_letter(id, &error).await?;
+                    tracing::info!(
+                        task = id,
+                        circuit,
+                        attempt,
+                        ms,
+                        code = e.code(),
+                        delay_ms = delay,
+                        "task failed, retried later"
+                    );
                 } else {
-                    tasks::settle(&mut self.redis, id, "failed", &error, ttl, now_ms()).await?;
+                    // Out of tries on a failure that might pass another day: a dead letter.
+                    self.fail(id, attempt, &error, retryable).await?;
+                    tracing::info!(
+                        task = id,
+                        circuit,
+                        attempt,
+                        ms,
+                        code = e.code(),
+                        "task failed"
+                    );
                 }
             }
         }
-        self.ack(priority, entry).await
+        Ok(self.ack(priority, entry).await?)
     }
 
-    /// Proves on a blocking thread, publishing progress and keeping the entry's lease alive.
+    /// Proves on a blocking thread, publishing progress, keeping its lease (the entry's and the
+    /// task's, only while both are still its own) and its heartbeat, and watching for a cancel
+    /// and for a prover that stopped making progress.
     async fn prove(
         &mut self,
-        id: &str,
-        entry: &str,
         priority: Priority,
+        entry: &Entry,
         claim_text: &str,
         attempt: u32,
-    ) -> Result<(Value, Value, String, u64), crate::Error> {
+    ) -> Result<(Value, Value, String, u64), Stopped> {
+        let id = entry.id.as_str();
         #[cfg(feature = "fault-hooks")]
-        if let Some(fault) = injected_fault(attempt) {
-            return Err(fault);
+        let fault = injected_fault(attempt);
+        #[cfg(feature = "fault-hooks")]
+        if let Some(Fault::Fail(e)) = fault {
+            return Err(Stopped::Failed(e));
         }
-        #[cfg(not(feature = "fault-hooks"))]
-        let _ = attempt;
-        let claim = Claim::from_json(claim_text)?;
+        let claim = Claim::from_json(claim_text).map_err(Stopped::Failed)?;
         let circuit = claim.circuit.to_string();
         let key = match self.keys.get(&circuit) {
             Some(k) => k.clone(),
             None => {
-                let bytes =
-                    KeyDir::new(&self.settings.keys).load(&claim.circuit, KeyKind::Proving)?;
+                let bytes = KeyDir::new(&self.settings.keys)
+                    .load(&claim.circuit, KeyKind::Proving)
+                    .map_err(Stopped::Failed)?;
                 let key = Arc::new(
                     api::read_prepared_key(&bytes, &claim.circuit)
-                        .map_err(|e| api::classify_failure(e, &bytes))?,
+                        .map_err(|e| Stopped::Failed(api::classify_failure(e, &bytes)))?,
                 );
                 self.keys.insert(circuit.clone(), key.clone());
                 key
@@ -435,7 +569,15 @@ impl Worker {
         // A task cancelled while it runs stops at the prover's next stage boundary.
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
+        #[cfg(feature = "fault-hooks")]
+        let hang = matches!(fault, Some(Fault::Hang));
+        #[cfg(not(feature = "fault-hooks"))]
+        let hang = false;
         let job = tokio::task::spawn_blocking(move || {
+            if hang {
+                // A prover stuck where no stop flag is looked at (test builds only).
+                std::thread::sleep(Duration::from_secs(3600));
+            }
             api::prove_with_key_until(
                 &claim,
                 &key,
@@ -446,51 +588,59 @@ impl Worker {
             )
         });
         tokio::pin!(job);
-        let mut touch = tokio::time::interval(self.settings.lease / 3);
+        let lease = self.settings.lease;
+        let mut touch = tokio::time::interval(lease / 3);
         let mut poll = tokio::time::interval(CANCEL_POLL);
+        let mut last_progress = Instant::now();
+        let owner = (self.settings.id.clone(), attempt);
         let out = loop {
             tokio::select! {
                 done = &mut job => break done,
                 _ = poll.tick() => {
-                    let status: redis::RedisResult<Option<String>> = self.redis.hget(tasks::task_key(id), "status").await;
+                    let status: redis::RedisResult<Option<String>> = self.tasks.redis().hget(self.tasks.keys().task(id), "status").await;
                     if matches!(status, Ok(Some(s)) if s == "cancelled") {
                         stop.store(true, Ordering::Relaxed);
                     }
+                    if last_progress.elapsed() > self.settings.task_timeout {
+                        stop.store(true, Ordering::Relaxed);
+                        return Err(Stopped::TimedOut);
+                    }
+                    self.beat(id).await;
                 }
                 Some((stage, fraction)) = rx.recv() => {
+                    last_progress = Instant::now();
                     let elapsed = started.elapsed().as_millis() as f64;
                     let eta = if fraction > 0.01 { (elapsed / fraction * (1.0 - fraction)) as u64 } else { 0 };
-                    let _ = tasks::progress(&mut self.redis, id, &self.settings.id, &stage, (fraction * 100.0) as u32, eta).await;
+                    let _ = self.tasks.progress(id, (&owner.0, owner.1), &stage, (fraction * 100.0) as u32, eta).await;
                 }
                 _ = touch.tick() => {
-                    let _: redis::RedisResult<redis::Value> = redis::cmd("XCLAIM").arg(tasks::stream(priority)).arg(GROUP)
-                        .arg(&self.settings.id).arg(0).arg(entry).arg("JUSTID").query_async(&mut self.redis).await;
+                    let mut redis = self.tasks.redis();
+                    let until = now_ms() + lease.as_millis() as u64;
+                    let kept = match self.queue(priority).refresh(&mut redis, &entry.entry).await {
+                        Ok(true) => self.tasks.refresh(id, &owner.0, owner.1, until).await,
+                        other => other,
+                    };
+                    if let Ok(false) = kept {
+                        // Taken over after the lease ran out, or ended: stop, write nothing.
+                        stop.store(true, Ordering::Relaxed);
+                        return Err(Stopped::Lost);
+                    }
                 }
             }
         };
         let ms = started.elapsed().as_millis() as u64;
-        let out = out.map_err(|e| crate::Error::ProofFailed {
-            what: format!("the prover thread failed: {e}"),
-        })??;
+        let out = out
+            .map_err(|e| crate::Error::ProofFailed {
+                what: format!("the prover thread failed: {e}"),
+            })
+            .and_then(|r| r)
+            .map_err(Stopped::Failed)?;
         Ok((out.proof, Value::from(out.public_signals), circuit, ms))
     }
 }
 
-/// How often a worker looks whether the task it proves was cancelled.
+/// How often a worker looks whether the task it proves was cancelled or stopped progressing.
 const CANCEL_POLL: Duration = Duration::from_millis(250);
-
-/// The set of circuits that have proving-time histograms (`airprover:durations:{circuit}`).
-pub const DURATION_CIRCUITS: &str = "airprover:durations";
-
-/// The Prometheus histogram bucket (upper bound, ms) of a duration.
-pub const BUCKETS_MS: [u64; 10] = [100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000];
-
-fn histogram_bucket(ms: u64) -> String {
-    BUCKETS_MS
-        .iter()
-        .find(|&&b| ms <= b)
-        .map_or("inf".to_string(), |b| b.to_string())
-}
 
 #[cfg(test)]
 mod tests {

@@ -180,6 +180,18 @@ enum Command {
         /// Seconds a finished task's record is kept.
         #[arg(long, default_value_t = 3600)]
         result_ttl: u64,
+        /// Seconds a dead letter keeps its task's input (for `dead-letters requeue`).
+        #[arg(long, default_value_t = 7 * 24 * 3600)]
+        dead_letter_ttl: u64,
+        /// Seconds without progress after which a prover is given up: its task goes back to the
+        /// queue and the worker exits with status 3, for its supervisor to restart it.
+        #[arg(long, default_value_t = 600)]
+        task_timeout: u64,
+    },
+    /// The prover service's dead letters: tasks out of tries.
+    DeadLetters {
+        #[command(subcommand)]
+        action: DeadLetters,
     },
     /// Relay claims on-chain (any number of relayer workers, on any machine).
     Relay {
@@ -381,16 +393,23 @@ fn run(command: Command) -> Result<ExitCode> {
             lease_ms,
             max_deliveries,
             result_ttl,
-        } => service::worker(service::Work {
-            redis,
-            keys,
-            threads,
-            id,
-            state,
-            lease_ms,
-            max_deliveries,
-            result_ttl,
-        })?,
+            dead_letter_ttl,
+            task_timeout,
+        } => {
+            return service::worker(service::Work {
+                redis,
+                keys,
+                threads,
+                id,
+                state,
+                lease_ms,
+                max_deliveries,
+                result_ttl,
+                dead_letter_ttl,
+                task_timeout,
+            })
+        }
+        Command::DeadLetters { action } => service::dead_letters(action)?,
         Command::Relay {
             redis,
             campaigns,
@@ -423,6 +442,28 @@ fn run(command: Command) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What to do with the dead letters.
+#[derive(Debug, Subcommand)]
+pub(crate) enum DeadLetters {
+    /// List them, oldest first (one JSON object a line; never their input).
+    List {
+        /// Redis URL.
+        #[arg(long)]
+        redis: String,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        count: usize,
+    },
+    /// Queue a dead letter's task again (a new task id, attempts from 0).
+    Requeue {
+        /// Redis URL.
+        #[arg(long)]
+        redis: String,
+        /// The letter's id (from `list`).
+        letter: String,
+    },
 }
 
 fn fail(e: &Error) -> ExitCode {

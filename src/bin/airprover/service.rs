@@ -4,7 +4,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use airprover::relayer::{self, RelaySettings, Relayer};
+use airprover::service::redis::{Keys, Tasks};
 use airprover::service::{client, http, worker};
+use std::process::ExitCode;
+
+use crate::command::DeadLetters;
 
 use airprover::{Error, Result};
 use tokio::sync::watch;
@@ -88,10 +92,11 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
     let client = redis_client(&args.redis)?;
     logs();
     runtime()?.block_on(async move {
-        let mut manager = redis::aio::ConnectionManager::new(client.clone())
+        let manager = redis::aio::ConnectionManager::new(client.clone())
             .await
             .map_err(|e| failed("redis", e))?;
-        airprover::service::tasks::ensure_groups(&mut manager)
+        Tasks::new(manager.clone(), Keys::default())
+            .ensure_groups()
             .await
             .map_err(|e| failed("redis", e))?;
         // A connection that Redis dropped (a restart) is found by this ping, not by a client's
@@ -123,6 +128,7 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
             },
             manager,
             client,
+            Keys::default(),
         )
         .map_err(|e| Error::input("serve", e))?;
         let listener = tokio::net::TcpListener::bind(&args.listen)
@@ -163,13 +169,20 @@ pub(crate) struct Work {
     pub lease_ms: u64,
     pub max_deliveries: u32,
     pub result_ttl: u64,
+    pub dead_letter_ttl: u64,
+    pub task_timeout: u64,
 }
 
-pub(crate) fn worker(args: Work) -> Result<()> {
-    if args.lease_ms < 100 || args.max_deliveries == 0 {
+/// The exit status of a worker that gave up a prover that stopped making progress.
+pub(crate) const EXIT_TASK_TIMEOUT: u8 = 3;
+
+/// Runs a worker; its exit status is 0 when stopped by a signal, [`EXIT_TASK_TIMEOUT`] when a
+/// prover stopped making progress (its task given back, the prover's thread left behind).
+pub(crate) fn worker(args: Work) -> Result<ExitCode> {
+    if args.lease_ms < 100 || args.max_deliveries == 0 || args.task_timeout == 0 {
         return Err(Error::input(
             "arguments",
-            "--lease-ms must be at least 100 and --max-deliveries at least 1",
+            "--lease-ms must be at least 100, --max-deliveries and --task-timeout at least 1",
         ));
     }
     let threads = args
@@ -192,13 +205,75 @@ pub(crate) fn worker(args: Work) -> Result<()> {
         max_deliveries: args.max_deliveries,
         backoff: airprover::runtime::retry::Backoff::default(),
         result_ttl_s: args.result_ttl,
+        dead_letter_ttl_s: args.dead_letter_ttl,
+        task_timeout: Duration::from_secs(args.task_timeout),
         threads,
     };
-    runtime()?.block_on(async move {
+    let runtime = runtime()?;
+    let exit = runtime.block_on(async move {
         let stop = shutdown_signal();
-        worker::run(settings, client, stop)
+        worker::run(settings, client, Keys::default(), stop).await
+    });
+    match exit {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(exit @ worker::WorkerExit::TaskTimeout { .. }) => {
+            eprintln!("{exit}");
+            // Dropping the runtime would wait for the stuck prover thread forever.
+            runtime.shutdown_background();
+            Ok(ExitCode::from(EXIT_TASK_TIMEOUT))
+        }
+        Err(e) => Err(failed("worker", e)),
+    }
+}
+
+/// `airprover dead-letters list|requeue`.
+pub(crate) fn dead_letters(action: DeadLetters) -> Result<()> {
+    let redis = match &action {
+        DeadLetters::List { redis, .. } | DeadLetters::Requeue { redis, .. } => redis,
+    };
+    let client = redis_client(redis)?;
+    runtime()?.block_on(async move {
+        let manager = redis::aio::ConnectionManager::new(client)
             .await
-            .map_err(|e| failed("worker", e))
+            .map_err(|e| failed("redis", e))?;
+        let tasks = Tasks::new(manager, Keys::default());
+        match action {
+            DeadLetters::List { count, .. } => {
+                for letter in tasks
+                    .dead_letters(count)
+                    .await
+                    .map_err(|e| failed("redis", e))?
+                {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "letter": letter.letter,
+                            "task": letter.id,
+                            "circuit": letter.circuit,
+                            "apiKey": letter.api_key,
+                            "attempts": letter.attempts,
+                            "error": letter.error,
+                            "requeueable": letter.requeueable,
+                        })
+                    );
+                }
+                Ok(())
+            }
+            DeadLetters::Requeue { letter, .. } => {
+                let id = hex::encode(rand::random::<[u8; 16]>());
+                match tasks
+                    .requeue(&letter, &id, airprover::service::now_ms())
+                    .await
+                    .map_err(|e| failed("redis", e))?
+                {
+                    Ok(id) => {
+                        println!("{id}");
+                        Ok(())
+                    }
+                    Err(why) => Err(Error::input("letter", why)),
+                }
+            }
+        }
     })
 }
 

@@ -28,7 +28,6 @@ use super::{
     ApiKey, AppState,
 };
 use crate::json::parse_strict;
-use crate::service::tasks;
 
 /// Subscriptions one socket may hold at once.
 pub const MAX_SUBSCRIPTIONS: usize = 64;
@@ -195,7 +194,7 @@ impl Session {
                         )
                     }
                 }
-                (tasks::events_key(id), task_ended)
+                (self.state.tasks.keys().task_events(id), task_ended)
             }
             "claim" => {
                 let Some(relayer) = &self.state.relayer else {

@@ -1,0 +1,218 @@
+//! One consumer-group queue on a Redis stream, the same for prover workers and relay workers.
+//!
+//! - New entries are read with `XREADGROUP`; an entry stays pending, owned by the consumer that
+//!   read it, until it is acknowledged.
+//! - An owner keeps its entries by refreshing them ([`Queue::refresh`]); the refresh is a script
+//!   that first checks the entry is still its own, so a worker whose entry was taken over never
+//!   takes it back.
+//! - An entry idle for a lease (its owner died, hung or was cut off) is taken over with
+//!   `XAUTOCLAIM`, whose cursor is followed from call to call: an abandoned entry behind any
+//!   number of busy ones is reached.
+//! - An acknowledged entry is deleted at once (`XACK` and `XDEL` in one script): the stream holds
+//!   only the work not yet done, and never grows with the work done.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use redis::aio::ConnectionLike;
+use redis::Script;
+
+/// A queue entry: its stream id and the id of the work it names (its `id` field).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The stream entry id.
+    pub entry: String,
+    /// The task or claim id.
+    pub id: String,
+}
+
+/// One consumer of one stream's group.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    stream: String,
+    group: String,
+    consumer: String,
+    lease: Duration,
+    /// Where the next `XAUTOCLAIM` goes on from (`0-0`: the start of the pending list).
+    cursor: String,
+}
+
+const REFRESH: &str = r#"
+-- KEYS: stream. ARGV: group, consumer, entry. 1 when the entry is still the consumer's (and its
+-- idle time is back to 0), 0 when another consumer took it over or it was acknowledged.
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if #pending == 0 or pending[1][2] ~= ARGV[2] then return 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+return 1
+"#;
+
+const ACK: &str = r#"
+-- KEYS: stream. ARGV: group, entry. Acknowledges and deletes the entry.
+local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+return acked
+"#;
+
+/// At most this many `XAUTOCLAIM` calls (each looks at 10 pending entries per entry asked for)
+/// in one [`Queue::take_over`].
+const SCANS_PER_TAKE_OVER: usize = 32;
+
+impl Queue {
+    /// `consumer` of `group` on `stream`; entries idle longer than `lease` are taken over.
+    pub fn new(stream: String, group: &str, consumer: &str, lease: Duration) -> Queue {
+        Queue {
+            stream,
+            group: group.to_string(),
+            consumer: consumer.to_string(),
+            lease,
+            cursor: "0-0".into(),
+        }
+    }
+
+    /// The stream's name.
+    pub fn stream(&self) -> &str {
+        &self.stream
+    }
+
+    /// Creates the group (and the stream) if missing, reading from the stream's start.
+    pub async fn ensure_group(&self, redis: &mut impl ConnectionLike) -> redis::RedisResult<()> {
+        let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(&self.stream)
+            .arg(&self.group)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(redis)
+            .await;
+        match created {
+            Err(e) if e.code() != Some("BUSYGROUP") => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Up to `count` entries idle for a lease, now this consumer's. The pending list is walked
+    /// from where the last call stopped, wrapping to its start once per walk.
+    pub async fn take_over(
+        &mut self,
+        redis: &mut impl ConnectionLike,
+        count: usize,
+    ) -> redis::RedisResult<Vec<Entry>> {
+        let mut taken = Vec::new();
+        for _ in 0..SCANS_PER_TAKE_OVER {
+            let (next, reply, _deleted): (String, redis::streams::StreamRangeReply, Vec<String>) =
+                redis::cmd("XAUTOCLAIM")
+                    .arg(&self.stream)
+                    .arg(&self.group)
+                    .arg(&self.consumer)
+                    .arg(self.lease.as_millis() as u64)
+                    .arg(&self.cursor)
+                    .arg("COUNT")
+                    .arg(count - taken.len())
+                    .query_async(redis)
+                    .await?;
+            let wrapped = next == "0-0";
+            self.cursor = next;
+            taken.extend(reply.ids.into_iter().map(entry));
+            if taken.len() >= count || wrapped {
+                break;
+            }
+        }
+        Ok(taken)
+    }
+
+    /// Up to `count` entries never delivered, waiting up to `block` for one (none: no wait).
+    pub async fn read_new(
+        &self,
+        redis: &mut impl ConnectionLike,
+        count: usize,
+        block: Option<Duration>,
+    ) -> redis::RedisResult<Vec<Entry>> {
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP")
+            .arg(&self.group)
+            .arg(&self.consumer)
+            .arg("COUNT")
+            .arg(count);
+        if let Some(block) = block {
+            cmd.arg("BLOCK").arg(block.as_millis() as u64);
+        }
+        let reply: Option<redis::streams::StreamReadReply> = cmd
+            .arg("STREAMS")
+            .arg(&self.stream)
+            .arg(">")
+            .query_async(redis)
+            .await?;
+        Ok(reply
+            .into_iter()
+            .flat_map(|r| r.keys)
+            .flat_map(|k| k.ids)
+            .map(entry)
+            .collect())
+    }
+
+    /// Keeps `entry` this consumer's (its idle time back to 0): false when it is not its own any
+    /// more (taken over, or acknowledged), and then nothing changed.
+    pub async fn refresh(
+        &self,
+        redis: &mut impl ConnectionLike,
+        entry: &str,
+    ) -> redis::RedisResult<bool> {
+        let owned: i64 = Script::new(REFRESH)
+            .key(&self.stream)
+            .arg(&self.group)
+            .arg(&self.consumer)
+            .arg(entry)
+            .invoke_async(redis)
+            .await?;
+        Ok(owned == 1)
+    }
+
+    /// Acknowledges and deletes `entry`.
+    pub async fn ack(
+        &self,
+        redis: &mut impl ConnectionLike,
+        entry: &str,
+    ) -> redis::RedisResult<()> {
+        let _: i64 = Script::new(ACK)
+            .key(&self.stream)
+            .arg(&self.group)
+            .arg(entry)
+            .invoke_async(redis)
+            .await?;
+        Ok(())
+    }
+
+    /// `(waiting, in flight)`: entries not yet delivered to the group (its lag) and delivered but
+    /// not acknowledged.
+    pub async fn counts(&self, redis: &mut impl ConnectionLike) -> redis::RedisResult<(u64, u64)> {
+        let exists: bool = redis::cmd("EXISTS")
+            .arg(&self.stream)
+            .query_async(redis)
+            .await?;
+        if !exists {
+            return Ok((0, 0));
+        }
+        let groups: Vec<HashMap<String, redis::Value>> = redis::cmd("XINFO")
+            .arg("GROUPS")
+            .arg(&self.stream)
+            .query_async(redis)
+            .await?;
+        let number = |g: &HashMap<String, redis::Value>, k: &str| match g.get(k) {
+            Some(redis::Value::Int(n)) => *n as u64,
+            _ => 0,
+        };
+        Ok(groups
+            .iter()
+            .find(|g| {
+                matches!(g.get("name"), Some(redis::Value::BulkString(n)) if n == self.group.as_bytes())
+            })
+            .map_or((0, 0), |g| (number(g, "lag"), number(g, "pending"))))
+    }
+}
+
+fn entry(e: redis::streams::StreamId) -> Entry {
+    Entry {
+        id: e.get("id").unwrap_or_default(),
+        entry: e.id,
+    }
+}
