@@ -37,6 +37,18 @@ fn wait_port(port: u16) {
     }
 }
 
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+/// Writes a file only its owner may read (as serve wants its keys file).
+fn write_private(path: &std::path::Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
 /// A child process killed (SIGKILL) when dropped.
 struct Proc(Child);
 
@@ -71,16 +83,16 @@ impl Env {
             .output()
             .unwrap();
         assert!(out.status.success());
-        std::fs::write(
-            dir.join("api-keys.json"),
-            json!({ "keys": [
-                { "name": "tests", "key": API_KEY, "maxActive": 1000, "perMinute": 100000 },
-                { "name": "small", "key": SMALL_KEY, "maxActive": 2, "perMinute": 3 },
-                { "name": "quota", "key": QUOTA_KEY, "maxActive": 3, "perMinute": 100000 },
+        write_private(
+            &dir.join("api-keys.json"),
+            &json!({ "keys": [
+                { "name": "tests", "keySha256": sha256_hex(API_KEY), "role": "admin",
+                  "maxActive": 1000, "perMinute": 100000 },
+                { "name": "small", "keySha256": sha256_hex(SMALL_KEY), "maxActive": 2, "perMinute": 3 },
+                { "name": "quota", "keySha256": sha256_hex(QUOTA_KEY), "maxActive": 3, "perMinute": 100000 },
             ]})
             .to_string(),
-        )
-        .unwrap();
+        );
         let mut env = Env {
             dir,
             redis_port: free_port(),
@@ -906,6 +918,180 @@ async fn a_task_is_seen_only_by_the_key_that_submitted_it() {
         (200, Some("queued")),
         "{body}"
     );
+    // An admin key sees every task; a tenant sees its own counts, never the workers or metrics.
+    let (status, body) = on_task(&base, reqwest::Method::GET, API_KEY, &theirs).await;
+    assert_eq!(
+        (status, body["id"].as_str()),
+        (200, Some(theirs.as_str())),
+        "{body}"
+    );
+    let (status, body, _) = call(
+        reqwest::Method::GET,
+        &format!("{base}/v1/queue"),
+        Some(SMALL_KEY),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({ "key": "small", "active": 1, "maxActive": 2, "perMinute": 3 })
+    );
+    for path in ["/v1/workers", "/metrics"] {
+        let (status, body, _) = call(
+            reqwest::Method::GET,
+            &format!("{base}{path}"),
+            Some(SMALL_KEY),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("FORBIDDEN")),
+            "{path}: {body}"
+        );
+        let (status, _, _) = call(
+            reqwest::Method::GET,
+            &format!("{base}{path}"),
+            Some(API_KEY),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{path} for an admin");
+    }
+}
+
+/// The keys file and authentication (issue 29, item 2): the file holds hashes, never keys (a
+/// plain `key` is refused with a message naming `airprover api-key new`), and is refused when
+/// others may read it; a key made by `api-key new` works; more than 10 failed authentications
+/// from one address in a minute answer 429 (even a valid key from that address, until the
+/// minute is over); with --trust-proxy the address is the last X-Forwarded-For entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_are_stored_hashed_and_failed_authentications_are_limited() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new("keys-file");
+    let start = |keys: &std::path::Path| {
+        Command::new(bin())
+            .args([
+                "serve",
+                "--redis",
+                &env.redis_url(),
+                "--listen",
+                "127.0.0.1:1",
+                "--keys",
+            ])
+            .arg(env.dir.join("keys"))
+            .arg("--api-keys")
+            .arg(keys)
+            .output()
+            .unwrap()
+    };
+    let plain = env.dir.join("plain.json");
+    write_private(
+        &plain,
+        &json!({ "keys": [{ "name": "old", "key": API_KEY }] }).to_string(),
+    );
+    let out = start(&plain);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("airprover api-key new"),
+        "{out:?}"
+    );
+    let new = Command::new(bin())
+        .args(["api-key", "new", "--name", "ci", "--role", "admin"])
+        .output()
+        .unwrap();
+    assert!(new.status.success(), "{new:?}");
+    let stdout = String::from_utf8(new.stdout).unwrap();
+    let (key, entry) = stdout.trim().split_once('\n').unwrap();
+    assert!(
+        !entry.contains(key),
+        "the entry holds the hash, not the key"
+    );
+    let entry: Value = serde_json::from_str(entry).unwrap();
+    assert_eq!(entry["keySha256"], json!(sha256_hex(key)));
+    let file = env.dir.join("new.json");
+    std::fs::write(&file, json!({ "keys": [entry] }).to_string()).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = start(&file);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("readable by group or others"),
+        "{out:?}"
+    );
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let port = free_port();
+    let _serve = Proc(
+        Command::new(bin())
+            .args([
+                "serve",
+                "--redis",
+                &env.redis_url(),
+                "--trust-proxy",
+                "--keys",
+            ])
+            .arg(env.dir.join("keys"))
+            .arg("--api-keys")
+            .arg(&file)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_port(port);
+    let base = format!("http://127.0.0.1:{port}");
+    let queue = |key: &str, from: &str| {
+        let (url, key, from) = (
+            format!("{base}/v1/queue"),
+            key.to_string(),
+            from.to_string(),
+        );
+        async move {
+            let response = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(key)
+                .header("x-forwarded-for", format!("203.0.113.9, {from}"))
+                .send()
+                .await
+                .unwrap();
+            let retry = response.headers().get("retry-after").is_some();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (status, body, retry)
+        }
+    };
+    let (status, body, _) = queue(key, "10.0.0.1").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["priorities"].is_object(),
+        "an admin sees the queue: {body}"
+    );
+    // Ten failures and the eleventh fall in one minute.
+    let second = airprover::service::now_ms() / 1000 % 60;
+    if second > 50 {
+        tokio::time::sleep(Duration::from_secs(61 - second)).await;
+    }
+    for attempt in 1..=10 {
+        let (status, body, _) = queue("not-a-key-0123456789", "10.0.0.1").await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (401, Some("UNAUTHORIZED")),
+            "{attempt}"
+        );
+    }
+    let (status, body, retry) = queue("not-a-key-0123456789", "10.0.0.1").await;
+    assert_eq!(
+        (status, body["code"].as_str(), retry),
+        (429, Some("RATE_LIMITED"), true)
+    );
+    let (status, body, _) = queue(key, "10.0.0.1").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("RATE_LIMITED")),
+        "{body}"
+    );
+    let (status, body, _) = queue(key, "10.0.0.2").await;
+    assert_eq!(status, 200, "another address is not limited: {body}");
 }
 
 /// `maxActive` holds under parallel submits (issue 29, item 14: 8 at once with a quota of 3 left

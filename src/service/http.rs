@@ -2,7 +2,6 @@
 //! nodes behind one load balancer answer for the same tasks, and an SSE client may reconnect to
 //! any of them.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,11 +18,14 @@ use futures_util::Stream;
 use rand::Rng;
 use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+mod auth;
 mod ws;
+
+pub use auth::{load_api_keys, new_api_key, ApiKey, Role};
+use auth::{Admin, Caller};
 
 use super::now_ms;
 use super::redis::tasks::{self, Created, NewTask, Tasks};
@@ -37,62 +39,6 @@ use crate::runtime::queue::Priority;
 /// The largest request body: a claim of the largest circuit fits several times.
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
 
-/// An API key and its quotas (from the keys file; the key itself is never logged or returned).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ApiKey {
-    /// A name for logs, metrics and quotas.
-    pub name: String,
-    /// The secret the client sends as `Authorization: Bearer <key>`.
-    pub key: String,
-    /// Tasks queued or running at once.
-    #[serde(default = "default_active")]
-    pub max_active: u64,
-    /// Tasks submitted per minute.
-    #[serde(default = "default_per_minute")]
-    pub per_minute: u64,
-}
-
-fn default_active() -> u64 {
-    100
-}
-
-fn default_per_minute() -> u64 {
-    600
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ApiKeysFile {
-    keys: Vec<ApiKey>,
-}
-
-/// Reads the API keys file (`{ "keys": [{ "name", "key", "maxActive"?, "perMinute"? }] }`).
-pub fn load_api_keys(path: &std::path::Path) -> Result<Vec<ApiKey>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let value = parse_strict(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let file: ApiKeysFile =
-        serde_json::from_value(value).map_err(|e| format!("{}: {e}", path.display()))?;
-    if file.keys.iter().any(|k| k.key.len() < 16) {
-        return Err(format!(
-            "{}: every key must be at least 16 characters",
-            path.display()
-        ));
-    }
-    if let Some(k) = file
-        .keys
-        .iter()
-        .find(|k| k.max_active == 0 || k.per_minute == 0)
-    {
-        return Err(format!(
-            "{}: {}: maxActive and perMinute are at least 1",
-            path.display(),
-            k.name
-        ));
-    }
-    Ok(file.keys)
-}
-
 /// What `serve` needs.
 pub struct ServeSettings {
     /// The key directory (the circuits it can accept).
@@ -105,6 +51,9 @@ pub struct ServeSettings {
     pub request_timeout: Duration,
     /// The relayer, when campaigns are configured.
     pub relayer: Option<Relayer>,
+    /// Whether a proxy in front sets `X-Forwarded-For` (the client address of the
+    /// authentication-failure limit).
+    pub trust_proxy: bool,
 }
 
 #[derive(Clone)]
@@ -112,7 +61,9 @@ struct AppState {
     redis: ConnectionManager,
     tasks: Tasks,
     client: redis::Client,
-    keys: Arc<HashMap<String, ApiKey>>,
+    keys: Arc<Vec<ApiKey>>,
+    /// `--trust-proxy`: the client's address is the last `X-Forwarded-For` entry.
+    trust_proxy: bool,
     circuits: Arc<Vec<String>>,
     relayer: Option<Relayer>,
     /// `--cors-origin`: the pages that may call the API, and open a WebSocket.
@@ -168,13 +119,8 @@ pub fn router(
         tasks: Tasks::new(redis.clone(), keys),
         redis,
         client,
-        keys: Arc::new(
-            settings
-                .api_keys
-                .into_iter()
-                .map(|k| (k.key.clone(), k))
-                .collect(),
-        ),
+        keys: Arc::new(settings.api_keys),
+        trust_proxy: settings.trust_proxy,
         circuits: Arc::new(circuits),
         relayer: settings.relayer,
         origins: Arc::new(settings.cors_origins.clone()),
@@ -245,40 +191,6 @@ fn cors_layer(origins: &[String]) -> Result<tower_http::cors::CorsLayer, String>
         .expose_headers([axum::http::header::RETRY_AFTER]))
 }
 
-/// The API key's entry, or the 401 to answer. Open when no keys are configured.
-// The error is the response itself (axum's idiom): boxing it would gain nothing.
-#[allow(clippy::result_large_err)]
-fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Option<ApiKey>, Response> {
-    if state.keys.is_empty() {
-        return Ok(None);
-    }
-    let given = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    check_key(state, given)
-}
-
-/// The entry of a given API key (`None` when none was given), or the 401 to answer.
-#[allow(clippy::result_large_err)]
-fn check_key(state: &AppState, given: Option<&str>) -> Result<Option<ApiKey>, Response> {
-    if state.keys.is_empty() {
-        return Ok(None);
-    }
-    match given.and_then(|k| state.keys.get(k)) {
-        Some(key) => Ok(Some(key.clone())),
-        None => Err(fail(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHORIZED",
-            if given.is_some() {
-                "the API key is not valid"
-            } else {
-                "send an API key: Authorization: Bearer <key>"
-            },
-        )),
-    }
-}
-
 /// The per-minute quota: 429 with `Retry-After` (the seconds to the next minute) when spent.
 #[allow(clippy::result_large_err)]
 async fn rate(state: &AppState, key: &ApiKey) -> Result<(), Response> {
@@ -332,13 +244,9 @@ fn body_json(body: Result<Bytes, BytesRejection>) -> Result<Value, Response> {
 
 async fn submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Caller(key): Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let key = match authenticate(&state, &headers) {
-        Ok(k) => k,
-        Err(r) => return r,
-    };
     let body = match body_json(body) {
         Ok(v) => v,
         Err(r) => return r,
@@ -467,28 +375,30 @@ fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// The task `id` if it exists and is the caller's (with API keys, only the key that submitted
-/// it; without, development, anyone's); `None` for another key's task as for none, so that no
-/// answer tells the two apart. The one ownership rule of the HTTP routes and the WebSocket.
+/// The task `id` if it exists and the caller may see it (the key that submitted it, an admin;
+/// without API keys, development, anyone); `None` for another tenant's task as for none, so
+/// that no answer tells the two apart. The one ownership rule of the HTTP routes and the
+/// WebSocket.
 async fn owned_task(
     state: &AppState,
-    caller: Option<&ApiKey>,
+    caller: &Caller,
     id: &str,
 ) -> redis::RedisResult<Option<serde_json::Map<String, Value>>> {
     if !valid_id(id) {
         return Ok(None);
     }
-    Ok(state.tasks.load(id).await?.filter(|task| {
-        caller
-            .is_none_or(|key| task.get("apiKey").and_then(Value::as_str) == Some(key.name.as_str()))
-    }))
+    Ok(state
+        .tasks
+        .load(id)
+        .await?
+        .filter(|task| caller.may_see(task.get("apiKey").and_then(Value::as_str))))
 }
 
 /// [`owned_task`], or the answer to give: `404 UNKNOWN_TASK`, or 503 when Redis did not answer.
 #[allow(clippy::result_large_err)]
 async fn own_task(
     state: &AppState,
-    caller: Option<&ApiKey>,
+    caller: &Caller,
     id: &str,
 ) -> Result<serde_json::Map<String, Value>, Response> {
     match owned_task(state, caller, id).await {
@@ -498,31 +408,15 @@ async fn own_task(
     }
 }
 
-async fn status(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let key = match authenticate(&state, &headers) {
-        Ok(k) => k,
-        Err(r) => return r,
-    };
-    match own_task(&state, key.as_ref(), &id).await {
+async fn status(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
+    match own_task(&state, &caller, &id).await {
         Ok(task) => Json(tasks::view(&task)).into_response(),
         Err(r) => r,
     }
 }
 
-async fn cancel(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let key = match authenticate(&state, &headers) {
-        Ok(k) => k,
-        Err(r) => return r,
-    };
-    if let Err(r) = own_task(&state, key.as_ref(), &id).await {
+async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
+    if let Err(r) = own_task(&state, &caller, &id).await {
         return r;
     }
     let error = json!({ "code": "CANCELLED", "message": "cancelled by the client" });
@@ -720,23 +614,31 @@ async fn follow(
 
 async fn proof_events(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let key = match authenticate(&state, &headers) {
-        Ok(k) => k,
-        Err(r) => return r,
-    };
-    if let Err(r) = own_task(&state, key.as_ref(), &id).await {
+    if let Err(r) = own_task(&state, &caller, &id).await {
         return r;
     }
     let events = state.tasks.keys().task_events(&id);
     follow(&state, &headers, events, task_ended).await
 }
 
-async fn queue(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(r) = authenticate(&state, &headers) {
-        return r;
+/// `GET /v1/queue`: an admin (or anyone, without keys) sees the whole queue; a tenant its own
+/// open tasks and quotas.
+async fn queue(State(state): State<AppState>, caller: Caller) -> Response {
+    if let Some(key) = caller.0.as_ref().filter(|k| !k.is_admin()) {
+        return match state.tasks.active(&key.name).await {
+            Ok(active) => Json(json!({
+                "key": key.name,
+                "active": active,
+                "maxActive": key.max_active,
+                "perMinute": key.per_minute,
+            }))
+            .into_response(),
+            Err(e) => storage(e),
+        };
     }
     let mut out = serde_json::Map::new();
     for priority in Priority::HIGHEST_FIRST {
@@ -756,10 +658,7 @@ async fn queue(State(state): State<AppState>, headers: HeaderMap) -> Response {
     Json(json!({ "priorities": out, "retryWaiting": delayed, "deadLetters": dead })).into_response()
 }
 
-async fn workers(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(r) = authenticate(&state, &headers) {
-        return r;
-    }
+async fn workers(State(state): State<AppState>, _: Admin) -> Response {
     let entries = match state.tasks.workers().await {
         Ok(entries) => entries,
         Err(e) => return storage(e),
@@ -794,7 +693,7 @@ async fn health(State(state): State<AppState>) -> Response {
 
 /// Prometheus text, from Redis (so that every node reports the same). A number Redis did not
 /// give is an error (503), never a 0.
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<AppState>, _: Admin) -> Response {
     match metrics_text(&state.tasks).await {
         Ok(out) => (
             [(
@@ -876,13 +775,9 @@ fn relay_error(e: crate::relayer::RelayError) -> Response {
 
 async fn submit_claim(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Caller(key): Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let key = match authenticate(&state, &headers) {
-        Ok(k) => k,
-        Err(r) => return r,
-    };
     let Some(relayer) = &state.relayer else {
         return no_relayer();
     };
@@ -896,21 +791,64 @@ async fn submit_claim(
         }
     }
     match relayer.submit(&body).await {
-        Ok((id, phase)) => (
-            StatusCode::ACCEPTED,
-            Json(json!({ "id": id, "status": phase.as_str() })),
-        )
-            .into_response(),
+        Ok((id, phase)) => {
+            if let Some(key) = &key {
+                // A claim belongs to every key that submitted it (its proof is what they hold).
+                let owners = state.tasks.keys().claim_owners(&id);
+                let owned: redis::RedisResult<()> = redis::pipe()
+                    .sadd(&owners, &key.name)
+                    .ignore()
+                    .expire(&owners, CLAIM_OWNERS_TTL_S as i64)
+                    .ignore()
+                    .query_async(&mut state.redis.clone())
+                    .await;
+                if let Err(e) = owned {
+                    return storage(e);
+                }
+            }
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({ "id": id, "status": phase.as_str() })),
+            )
+                .into_response()
+        }
         Err(e) => relay_error(e),
+    }
+}
+
+/// How long the keys that submitted a claim are remembered (30 days: longer than a claim
+/// record lives).
+const CLAIM_OWNERS_TTL_S: u64 = 30 * 24 * 3600;
+
+/// Whether `caller` may see the relayed claim `id`: an admin, anyone without keys, or a key that
+/// submitted it; another tenant's claim is as unknown as none.
+#[allow(clippy::result_large_err)]
+async fn own_claim(state: &AppState, caller: &Caller, id: &str) -> Result<(), Response> {
+    let Some(key) = caller.0.as_ref().filter(|k| !k.is_admin()) else {
+        return Ok(());
+    };
+    let owner: bool = state
+        .redis
+        .clone()
+        .sismember(state.tasks.keys().claim_owners(id), &key.name)
+        .await
+        .map_err(storage)?;
+    if owner {
+        Ok(())
+    } else {
+        Err(relay_error(crate::relayer::RelayError::new(
+            crate::relayer::RelayCode::UnknownClaim,
+            "no such claim",
+        )))
     }
 }
 
 async fn claim_status(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = authenticate(&state, &headers) {
+    if let Err(r) = own_claim(&state, &caller, &id).await {
         return r;
     }
     let Some(relayer) = &state.relayer else {
@@ -924,10 +862,11 @@ async fn claim_status(
 
 async fn claim_events(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = authenticate(&state, &headers) {
+    if let Err(r) = own_claim(&state, &caller, &id).await {
         return r;
     }
     let Some(relayer) = &state.relayer else {

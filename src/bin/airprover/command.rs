@@ -153,6 +153,15 @@ enum Command {
         /// Seconds a request may take (event streams excepted).
         #[arg(long, default_value_t = 30)]
         request_timeout: u64,
+        /// A proxy in front sets X-Forwarded-For: its last entry is the client's address (for
+        /// the limit on failed authentications).
+        #[arg(long)]
+        trust_proxy: bool,
+    },
+    /// API keys for `serve --api-keys`.
+    ApiKey {
+        #[command(subcommand)]
+        action: ApiKeyAction,
     },
     /// Prove tasks from Redis (any number of workers, on any machine).
     Worker {
@@ -375,6 +384,7 @@ fn run(command: Command) -> Result<ExitCode> {
             campaigns,
             cors_origin,
             request_timeout,
+            trust_proxy,
         } => service::serve(service::Serve {
             redis,
             keys,
@@ -383,7 +393,21 @@ fn run(command: Command) -> Result<ExitCode> {
             campaigns,
             cors_origins: cors_origin,
             request_timeout,
+            trust_proxy,
         })?,
+        Command::ApiKey {
+            action: ApiKeyAction::New { name, role },
+        } => {
+            let role = match role {
+                KeyRole::Tenant => airprover::service::http::Role::Tenant,
+                KeyRole::Admin => airprover::service::http::Role::Admin,
+            };
+            let (key, entry) = airprover::service::http::new_api_key(&name, role);
+            eprintln!("the key (give it to the client; it is shown once and not stored):");
+            println!("{key}");
+            eprintln!("its entry for the keys file (serve --api-keys), which holds only its hash:");
+            println!("{entry}");
+        }
         Command::Worker {
             redis,
             keys,
@@ -442,6 +466,29 @@ fn run(command: Command) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What to do with API keys.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ApiKeyAction {
+    /// Make a key: prints the key, then its keys-file entry (name, keySha256, role).
+    New {
+        /// The key's name (logs, quotas).
+        #[arg(long)]
+        name: String,
+        /// What it may see.
+        #[arg(long, value_enum, default_value_t = KeyRole::Tenant)]
+        role: KeyRole,
+    },
+}
+
+/// A key's role.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum KeyRole {
+    /// Its own tasks and claims.
+    Tenant,
+    /// Everything: every task, workers, metrics.
+    Admin,
 }
 
 /// What to do with the dead letters.

@@ -82,6 +82,7 @@ pub(crate) struct Serve {
     pub campaigns: Option<PathBuf>,
     pub cors_origins: Vec<String>,
     pub request_timeout: u64,
+    pub trust_proxy: bool,
 }
 
 pub(crate) fn serve(args: Serve) -> Result<()> {
@@ -125,6 +126,7 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
                 cors_origins: args.cors_origins,
                 request_timeout: Duration::from_secs(args.request_timeout),
                 relayer,
+                trust_proxy: args.trust_proxy,
             },
             manager,
             client,
@@ -139,6 +141,7 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
             listener.local_addr().map_err(|e| failed("listen", e))?
         );
         let mut stop = shutdown_signal();
+        let router = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 let _ = stop.wait_for(|s| *s).await;

@@ -2,7 +2,8 @@
 //!
 //! Client to server, one JSON object per text frame:
 //! - `{ "type": "auth", "apiKey": K }`: first, when keys are configured and the upgrade request
-//!   had no `Authorization` header (a browser cannot set one on a WebSocket).
+//!   had no `Authorization` header (a browser cannot set one on a WebSocket); once: a second one
+//!   is refused. Failures count towards the address's authentication-failure limit.
 //! - `{ "type": "subscribe", "id": ID, "kind"?: "proof" | "claim", "lastEventId"?: E }`: the
 //!   task's events (the SSE stream's, from after `lastEventId`), ending with its final state.
 //!   Subscribing again to the same id replaces the subscription.
@@ -23,10 +24,8 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::{
-    authenticate, check_key, claim_ended, event_stream, owned_task, parse_event_id, task_ended,
-    ApiKey, AppState,
-};
+use super::auth::{check_key, Caller, ClientAddress};
+use super::{claim_ended, event_stream, owned_task, parse_event_id, task_ended, AppState};
 use crate::json::parse_strict;
 
 /// Subscriptions one socket may hold at once.
@@ -36,6 +35,7 @@ const MAX_MESSAGE_BYTES: usize = 16 * 1024;
 
 pub(super) async fn upgrade(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -55,16 +55,19 @@ pub(super) async fn upgrade(
         }
     }
     // A key in the header is checked before the upgrade, like every other endpoint's.
-    let (authed, key) = if headers.contains_key(axum::http::header::AUTHORIZATION) {
-        match authenticate(&state, &headers) {
-            Ok(key) => (true, key),
+    let key = match headers
+        .get(axum::http::header::AUTHORIZATION)
+        .map(|v| v.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")))
+    {
+        Some(given) => match check_key(&state, &address, given).await {
+            Ok(caller) => Some(caller),
             Err(r) => return r,
-        }
-    } else {
-        (state.keys.is_empty(), None)
+        },
+        None if state.keys.is_empty() => Some(Caller(None)),
+        None => None,
     };
     ws.max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| session(state, socket, authed, key))
+        .on_upgrade(move |socket| session(state, socket, address, key))
 }
 
 fn error(code: &str, message: &str, id: Option<&str>) -> Value {
@@ -77,20 +80,24 @@ fn error(code: &str, message: &str, id: Option<&str>) -> Value {
 
 struct Session {
     state: AppState,
-    authed: bool,
-    /// The key the socket authenticated with (None: no keys configured): it sees its own tasks.
-    key: Option<ApiKey>,
+    /// The client's address (for the authentication-failure limit).
+    address: String,
+    /// Who the socket authenticated as; `None` until it has.
+    key: Option<Caller>,
+    /// Whether an `auth` message was taken (only one is).
+    auth_message: bool,
     subscriptions: HashMap<String, JoinHandle<()>>,
     out: mpsc::Sender<Value>,
 }
 
-async fn session(state: AppState, socket: WebSocket, authed: bool, key: Option<ApiKey>) {
+async fn session(state: AppState, socket: WebSocket, address: String, key: Option<Caller>) {
     let (mut sink, mut incoming) = socket.split();
     let (out, mut events) = mpsc::channel::<Value>(256);
     let mut session = Session {
         state,
-        authed,
+        address,
         key,
+        auth_message: false,
         subscriptions: HashMap::new(),
         out,
     };
@@ -127,18 +134,31 @@ impl Session {
         };
         let id = message.get("id").and_then(Value::as_str);
         match message.get("type").and_then(Value::as_str) {
+            Some("auth") if self.auth_message || self.key.is_some() => error(
+                "INVALID_INPUT",
+                "a socket takes one auth message; open another socket for another key",
+                None,
+            ),
             Some("auth") => {
+                self.auth_message = true;
                 let key = message.get("apiKey").and_then(Value::as_str);
-                match check_key(&self.state, key) {
-                    Ok(key) => {
-                        self.authed = true;
-                        self.key = key;
+                match check_key(&self.state, &self.address, key).await {
+                    Ok(caller) => {
+                        self.key = Some(caller);
                         json!({ "type": "authenticated" })
                     }
-                    Err(_) => error("UNAUTHORIZED", "the API key is not valid", None),
+                    Err(response) => {
+                        let code = if response.status() == axum::http::StatusCode::TOO_MANY_REQUESTS
+                        {
+                            "RATE_LIMITED"
+                        } else {
+                            "UNAUTHORIZED"
+                        };
+                        error(code, "the API key is not valid", None)
+                    }
                 }
             }
-            _ if !self.authed => error(
+            _ if self.key.is_none() => error(
                 "UNAUTHORIZED",
                 "send { \"type\": \"auth\", \"apiKey\": ... } first",
                 None,
@@ -183,7 +203,8 @@ impl Session {
         let (key, last): (String, fn(&str, &Value) -> bool) = match kind {
             "proof" => {
                 // Another key's task is as unknown as none.
-                match owned_task(&self.state, self.key.as_ref(), id).await {
+                let caller = self.key.clone().unwrap_or(Caller(None));
+                match owned_task(&self.state, &caller, id).await {
                     Ok(Some(_)) => {}
                     Ok(None) => return error("UNKNOWN_TASK", "no such task", Some(id)),
                     Err(_) => {
@@ -200,6 +221,10 @@ impl Session {
                 let Some(relayer) = &self.state.relayer else {
                     return error("NO_RELAYER", "this server relays no claims", Some(id));
                 };
+                let caller = self.key.clone().unwrap_or(Caller(None));
+                if super::own_claim(&self.state, &caller, id).await.is_err() {
+                    return error("UNKNOWN_CLAIM", "no such claim", Some(id));
+                }
                 if let Err(e) = relayer.status(id).await {
                     return error(e.code.as_str(), &e.message, Some(id));
                 }

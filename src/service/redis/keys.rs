@@ -84,6 +84,16 @@ impl Keys {
         self.name(format_args!("rate:{api_key}:{minute}"))
     }
 
+    /// Failed authentications from a client address in one minute.
+    pub fn auth_failures(&self, address: &str, minute: u64) -> String {
+        self.name(format_args!("auth-failures:{address}:{minute}"))
+    }
+
+    /// The API keys that submitted a relayed claim (they, and admins, may follow it).
+    pub fn claim_owners(&self, id: &str) -> String {
+        self.name(format_args!("claim:{id}:owners"))
+    }
+
     /// Retries waiting for their time: a sorted set of `{id}|{priority}` by due time.
     pub fn delayed(&self) -> String {
         self.name(format_args!("delayed"))

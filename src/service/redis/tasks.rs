@@ -653,6 +653,11 @@ impl Tasks {
             .await
     }
 
+    /// How many tasks of an API key are open.
+    pub async fn active(&self, api_key: &str) -> redis::RedisResult<u64> {
+        self.redis.clone().scard(self.keys.active(api_key)).await
+    }
+
     /// `(retries waiting, dead letters)`.
     pub async fn waiting_and_dead(&self) -> redis::RedisResult<(u64, u64)> {
         redis::pipe()

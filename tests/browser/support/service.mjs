@@ -3,6 +3,7 @@
 // origins, an API key), prover workers and (with a campaigns file) relayer workers, all started
 // here and stopped by `close()`.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -63,7 +64,9 @@ export async function startService({ keys, origins, port = null, campaigns = nul
   port ??= await freePort();
   const serveArgs = ['serve', '--redis', redis, '--keys', keys, '--listen', `127.0.0.1:${port}`];
   if (apiKey) {
-    writeFileSync(join(dir, 'api-keys.json'), JSON.stringify({ keys: [{ name: 'browser', key: API_KEY }] }));
+    // The keys file holds the key's SHA-256, never the key (and must be private: mode 0600).
+    const keySha256 = createHash('sha256').update(API_KEY).digest('hex');
+    writeFileSync(join(dir, 'api-keys.json'), JSON.stringify({ keys: [{ name: 'browser', keySha256, role: 'admin' }] }), { mode: 0o600 });
     serveArgs.push('--api-keys', join(dir, 'api-keys.json'));
   }
   for (const origin of origins) serveArgs.push('--cors-origin', origin);
