@@ -1113,7 +1113,16 @@ async fn a_nullifier_is_freed_by_failure_and_expires_with_its_claim() {
         let (store, call) = (store.clone(), call.clone());
         async move {
             store
-                .create(id, "demo", &call, &U256::from(nullifier), &claimant, id, 1)
+                .create(
+                    id,
+                    "demo",
+                    &call,
+                    &U256::from(nullifier),
+                    &claimant,
+                    id,
+                    1,
+                    0,
+                )
                 .await
                 .unwrap()
         }
@@ -1185,4 +1194,435 @@ async fn a_nullifier_is_freed_by_failure_and_expires_with_its_claim() {
         .await
         .unwrap();
     assert_eq!(create("c1", 3).await, "c1");
+}
+
+const GWEI: u128 = 1_000_000_000;
+
+/// anvil's public development key #4: sends copies of claims' calldata in the tests.
+const OTHER_KEY: &str = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
+
+/// The base fee of the next block anvil mines.
+async fn next_base_fee(op: &DynProvider, wei: u128) {
+    rpc(
+        op,
+        "anvil_setNextBlockBaseFeePerGas",
+        json!([format!("0x{wei:x}")]),
+    )
+    .await;
+}
+
+/// The phases of the claim's event stream, in order.
+async fn phases(redis: &RedisServer, id: &str) -> Vec<String> {
+    let mut conn = redis::Client::open(redis.url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let events: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(claims::events_key(id))
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    events
+        .ids
+        .iter()
+        .map(|e| e.get::<String>("type").unwrap())
+        .collect()
+}
+
+/// `maxFeePerGas` of a transaction the node has.
+async fn max_fee_of(op: &DynProvider, hash: &Value) -> u128 {
+    use alloy::consensus::Transaction as _;
+    let hash: alloy::primitives::TxHash = hash.as_str().unwrap().parse().unwrap();
+    op.get_transaction_by_hash(hash)
+        .await
+        .unwrap()
+        .unwrap()
+        .max_fee_per_gas()
+}
+
+fn spawn_drive(relayer: &Relayer, id: &str) -> tokio::task::JoinHandle<Phase> {
+    let (relayer, id) = (relayer.clone(), id.to_string());
+    tokio::spawn(async move { relayer.drive(&id, None, None).await.unwrap() })
+}
+
+/// Issue 29, item 11.1: with `maxFeePerGasWei`, a claim whose first transaction would need more
+/// sends nothing and waits (`waiting_for_fees`) until the base fee comes down; one whose
+/// replacement would need more sends no other and waits, and its last transaction is mined once
+/// fees allow. Nothing ever offers more than the ceiling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn claims_wait_while_fees_are_above_the_ceiling() {
+    let dir = scratch("ceiling");
+    let campaign = local_campaign();
+    let claims = make_claims(&dir, 70..72, &campaign);
+    let chain = deploy(&dir, &claims.keys, &claims.files[0].0);
+    let op = operator(&chain.rpc);
+    publish_roots(&op, &chain, &claims.files[1..]).await;
+    let redis = RedisServer::start(&dir.join("redis"));
+    let mut configs = relayer_config(&chain, &claims.keys, 2);
+    let ceiling = 10 * GWEI;
+    configs[0].max_fee_per_gas = Some(ceiling);
+    let relayer = relayer(&redis, configs, fast()).await;
+    let sent_by_relayers = || async {
+        let mut n = 0;
+        for key in RELAYER_KEYS {
+            let signer: PrivateKeySigner = key.parse().unwrap();
+            n += op.get_transaction_count(signer.address()).await.unwrap();
+        }
+        n
+    };
+
+    // The first transaction: the base fee is 50 gwei, five times the ceiling.
+    next_base_fee(&op, 50 * GWEI).await;
+    rpc(&op, "evm_mine", json!([])).await;
+    let (id, _) = relayer
+        .submit(&body(&claims.files[0].1, &claims.files[0].2))
+        .await
+        .unwrap();
+    let driving = spawn_drive(&relayer, &id);
+    let waiting = wait_for(&relayer, &id, 30, |s| s["phase"] == "waiting_for_fees").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let status = relayer.status(&id).await.unwrap();
+    assert_eq!(status["phase"], "waiting_for_fees", "{status}");
+    assert!(waiting.get("transactions").is_none(), "{waiting}");
+    assert!(
+        status.get("nonce").is_none(),
+        "no nonce taken while waiting: {status}"
+    );
+    assert_eq!(sent_by_relayers().await, 0);
+    assert_eq!(
+        phases(&redis, &id).await,
+        ["received", "verified", "waiting_for_fees"],
+        "one event per wait, however many polls"
+    );
+    // Fees come down: the claim is sent, under the ceiling, and confirmed.
+    next_base_fee(&op, GWEI).await;
+    rpc(&op, "evm_mine", json!([])).await;
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(30), driving)
+            .await
+            .unwrap()
+            .unwrap(),
+        Phase::Confirmed
+    );
+    let status = relayer.status(&id).await.unwrap();
+    assert!(max_fee_of(&op, &status["txHash"]).await <= ceiling);
+    assert_eq!(
+        phases(&redis, &id).await,
+        [
+            "received",
+            "verified",
+            "waiting_for_fees",
+            "submitted",
+            "confirmed"
+        ]
+    );
+
+    // A replacement: sent at about 2 gwei, then the base fee jumps to 200 gwei while blocks pass
+    // without it. One replacement fits under the ceiling (at the ceiling); the next would not.
+    rpc(&op, "evm_setAutomine", json!([false])).await;
+    let (id, _) = relayer
+        .submit(&body(&claims.files[1].1, &claims.files[1].2))
+        .await
+        .unwrap();
+    let driving = spawn_drive(&relayer, &id);
+    let first = wait_for(&relayer, &id, 30, |s| s["phase"] == "submitted").await;
+    next_base_fee(&op, 200 * GWEI).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let waiting = loop {
+        let status = relayer.status(&id).await.unwrap();
+        if status["phase"] == "waiting_for_fees" {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "{status}");
+        rpc(&op, "evm_mine", json!([])).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let txs = waiting["transactions"].as_array().unwrap().clone();
+    assert_eq!(txs.len(), 2, "one replacement, at the ceiling: {waiting}");
+    assert_eq!(txs[0], first["txHash"]);
+    // What each signed transaction offers, as recorded (anvil drops a transaction whose fee cap
+    // is below the base fee from its pool, and refuses one when it is broadcast).
+    let recorded = relayer.claims().get(&id).await.unwrap().unwrap().txs;
+    assert!(recorded[0].max_fee < ceiling, "{recorded:?}");
+    assert_eq!(recorded[1].max_fee, ceiling, "{recorded:?}");
+    for _ in 0..3 {
+        rpc(&op, "evm_mine", json!([])).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let status = relayer.status(&id).await.unwrap();
+    assert_eq!(status["phase"], "waiting_for_fees", "{status}");
+    assert_eq!(
+        status["transactions"].as_array().unwrap().len(),
+        2,
+        "{status}"
+    );
+    // The base fee falls below what the replacement offers: it is (broadcast again and) mined.
+    next_base_fee(&op, GWEI).await;
+    rpc(&op, "evm_mine", json!([])).await;
+    rpc(&op, "evm_setAutomine", json!([true])).await;
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(30), driving)
+            .await
+            .unwrap()
+            .unwrap(),
+        Phase::Confirmed
+    );
+    let status = relayer.status(&id).await.unwrap();
+    assert_eq!(status["txHash"], txs[1], "{status}");
+    assert_eq!(mined(&op, &status).await, 1);
+    assert_eq!(
+        sent_by_relayers().await,
+        2,
+        "one transaction per claim mined"
+    );
+}
+
+/// Issue 29, item 11.2 and 11.3: with `confirmations` 3 a mined claim stays `submitted` until its
+/// block is 3 deep; a reorg that drops its transaction meanwhile is noticed (the receipt is
+/// gone), the same signed bytes go out again (same nonce), and the claim ends `confirmed` once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn confirmed_only_when_deep_enough_and_sent_again_after_a_reorg() {
+    let dir = scratch("reorg");
+    let campaign = local_campaign();
+    let claims = make_claims(&dir, 80..81, &campaign);
+    let chain = deploy(&dir, &claims.keys, &claims.files[0].0);
+    let op = operator(&chain.rpc);
+    let redis = RedisServer::start(&dir.join("redis"));
+    let mut configs = relayer_config(&chain, &claims.keys, 10);
+    configs[0].confirmations = 3;
+    let relayer = relayer(&redis, configs, fast()).await;
+    let (id, _) = relayer
+        .submit(&body(&claims.files[0].1, &claims.files[0].2))
+        .await
+        .unwrap();
+    let driving = spawn_drive(&relayer, &id);
+    let receipt_block = |status: Value| {
+        let op = op.clone();
+        async move {
+            let hash: alloy::primitives::TxHash =
+                status["txHash"].as_str().unwrap().parse().unwrap();
+            op.get_transaction_receipt(hash)
+                .await
+                .unwrap()
+                .and_then(|r| r.block_number)
+        }
+    };
+    let sent = wait_for(&relayer, &id, 30, |s| s["phase"] == "submitted").await;
+    // Automine: mined at once, one block deep.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let block = loop {
+        if let Some(block) = receipt_block(sent.clone()).await {
+            break block;
+        }
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let still_submitted = || async {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let status = relayer.status(&id).await.unwrap();
+        assert_eq!(status["phase"], "submitted", "{status}");
+        status
+    };
+    still_submitted().await;
+    rpc(&op, "evm_mine", json!([])).await;
+    still_submitted().await;
+    // Both blocks replaced by empty ones: the transaction is in neither the chain nor the pool.
+    rpc(&op, "anvil_reorg", json!([2, []])).await;
+    assert_eq!(op.get_block_number().await.unwrap(), block + 1);
+    // The relayer sends the recorded bytes again: mined (automine) in the next block.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if receipt_block(sent.clone()).await == Some(block + 2) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not sent again after the reorg");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = still_submitted().await;
+    assert_eq!(
+        status["transactions"], sent["transactions"],
+        "the same transaction"
+    );
+    rpc(&op, "evm_mine", json!([])).await;
+    still_submitted().await;
+    rpc(&op, "evm_mine", json!([])).await;
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(30), driving)
+            .await
+            .unwrap()
+            .unwrap(),
+        Phase::Confirmed
+    );
+    let status = relayer.status(&id).await.unwrap();
+    assert_eq!(status["txHash"], sent["txHash"]);
+    assert_eq!(status["block"], json!(block + 2), "{status}");
+    let events = phases(&redis, &id).await;
+    assert_eq!(
+        events,
+        ["received", "verified", "submitted", "confirmed"],
+        "confirmed once"
+    );
+    let nullifier: U256 = status["nullifier"].as_str().unwrap().parse().unwrap();
+    assert_eq!(carriers(&op, nullifier).await.len(), 1);
+    let account: Address = status["account"].as_str().unwrap().parse().unwrap();
+    assert_eq!(op.get_transaction_count(account).await.unwrap(), 1);
+}
+
+/// Issue 29, item 11.4: the claim's own calldata, sent first by someone else (same claimant, same
+/// amount), pays the claimant: the claim ends `confirmed` with that transaction and its sender,
+/// whether the copy is mined before the relayer simulates (nothing of the relayer's is sent) or
+/// in the same block, ahead of the relayer's transaction (which reverts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_claim_whose_calldata_someone_else_sent_is_confirmed_with_their_transaction() {
+    let dir = scratch("copied");
+    let campaign = local_campaign();
+    let claims = make_claims(&dir, 90..92, &campaign);
+    let chain = deploy(&dir, &claims.keys, &claims.files[0].0);
+    let op = operator(&chain.rpc);
+    publish_roots(&op, &chain, &claims.files[1..]).await;
+    let redis = RedisServer::start(&dir.join("redis"));
+    let relayer = relayer(&redis, relayer_config(&chain, &claims.keys, 3), fast()).await;
+    let airdrop: Address = chain.config["airdrop"].as_str().unwrap().parse().unwrap();
+    let other_signer: PrivateKeySigner = OTHER_KEY.parse().unwrap();
+    let other = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(other_signer.clone()))
+        .connect_http(chain.rpc.parse().unwrap())
+        .erased();
+    let copy = |id: String, tip: u128| {
+        let (relayer, other) = (relayer.clone(), other.clone());
+        async move {
+            use alloy::network::TransactionBuilder;
+            let call = relayer.claims().get(&id).await.unwrap().unwrap().call;
+            let tx = alloy::rpc::types::TransactionRequest::default()
+                .with_to(airdrop)
+                .with_input(call)
+                .with_gas_limit(2_000_000)
+                .with_max_fee_per_gas(100 * GWEI)
+                .with_max_priority_fee_per_gas(tip);
+            *other.send_transaction(tx).await.unwrap().tx_hash()
+        }
+    };
+    let receipt = |hash: alloy::primitives::TxHash| {
+        let op = op.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Some(receipt) = op.get_transaction_receipt(hash).await.unwrap() {
+                    return receipt;
+                }
+                assert!(Instant::now() < deadline, "{hash} not mined");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let relayer_nonces = || async {
+        let mut n = 0;
+        for key in RELAYER_KEYS {
+            let signer: PrivateKeySigner = key.parse().unwrap();
+            n += op.get_transaction_count(signer.address()).await.unwrap();
+        }
+        n
+    };
+
+    // Mined before the relayer looks: its simulation reverts; nothing of its own is sent.
+    let (id, _) = relayer
+        .submit(&body(&claims.files[0].1, &claims.files[0].2))
+        .await
+        .unwrap();
+    let copied = copy(id.clone(), GWEI).await;
+    assert!(receipt(copied).await.status());
+    assert_eq!(
+        relayer.drive(&id, None, None).await.unwrap(),
+        Phase::Confirmed
+    );
+    let status = relayer.status(&id).await.unwrap();
+    assert_eq!(status["txHash"], json!(copied.to_string()), "{status}");
+    assert_eq!(
+        status["sentBy"],
+        json!(other_signer.address().to_checksum(None))
+    );
+    assert!(status["gasUsed"].as_u64().is_some(), "{status}");
+    assert_eq!(relayer_nonces().await, 0, "the relayer sent nothing");
+
+    // In the same block, ahead of the relayer's own transaction (a higher tip): that one reverts
+    // (NullifierUsed), and the claim is still confirmed, with the copy.
+    rpc(&op, "evm_setAutomine", json!([false])).await;
+    let (id, _) = relayer
+        .submit(&body(&claims.files[1].1, &claims.files[1].2))
+        .await
+        .unwrap();
+    let driving = spawn_drive(&relayer, &id);
+    let ours = wait_for(&relayer, &id, 30, |s| s["phase"] == "submitted").await;
+    let copied = copy(id.clone(), 10 * GWEI).await;
+    rpc(&op, "evm_mine", json!([])).await;
+    rpc(&op, "evm_setAutomine", json!([true])).await;
+    let hash: alloy::primitives::TxHash = ours["txHash"].as_str().unwrap().parse().unwrap();
+    assert!(
+        !receipt(hash).await.status(),
+        "the relayer's own transaction reverted"
+    );
+    assert!(receipt(copied).await.status());
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(30), driving)
+            .await
+            .unwrap()
+            .unwrap(),
+        Phase::Confirmed
+    );
+    let status = relayer.status(&id).await.unwrap();
+    assert_eq!(status["txHash"], json!(copied.to_string()), "{status}");
+    assert_eq!(
+        phases(&redis, &id).await,
+        ["received", "verified", "submitted", "confirmed"]
+    );
+}
+
+/// Issue 29, item 11.5: a claim whose nonce belongs to an account this worker has no key for is
+/// handed back (an error, nothing settled: its queue entry stays unacknowledged for another
+/// worker) with ACCOUNT_NOT_CONFIGURED naming the account; a worker with the account finishes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_claim_of_an_account_this_worker_lacks_is_handed_back() {
+    let dir = scratch("lacks-account");
+    let campaign = local_campaign();
+    let claims = make_claims(&dir, 95..96, &campaign);
+    let chain = deploy(&dir, &claims.keys, &claims.files[0].0);
+    let redis = RedisServer::start(&dir.join("redis"));
+    let only = |keep: usize| {
+        let mut configs = relayer_config(&chain, &claims.keys, 3);
+        configs[0].relayers.swap(0, keep);
+        configs[0].relayers.truncate(1);
+        configs
+    };
+    let with_a = relayer(&redis, only(0), fast()).await;
+    let with_b = relayer(&redis, only(1), fast()).await;
+    let (id, _) = with_a
+        .submit(&body(&claims.files[0].1, &claims.files[0].2))
+        .await
+        .unwrap();
+    assert!(with_a
+        .drive(&id, Some(Crash::AfterAllocate), None)
+        .await
+        .is_err());
+    let a: PrivateKeySigner = RELAYER_KEYS[0].parse().unwrap();
+    let err = tokio::time::timeout(Duration::from_secs(10), with_b.drive(&id, None, None))
+        .await
+        .expect("handed back at once, not retried")
+        .unwrap_err();
+    assert_eq!(err.code, RelayCode::AccountNotConfigured, "{err}");
+    assert!(err.message.contains(&a.address().to_string()), "{err}");
+    assert!(!err.code.retryable());
+    let status = with_b.status(&id).await.unwrap();
+    assert_eq!(status["phase"], "verified", "not settled: {status}");
+    assert_eq!(
+        status["account"],
+        json!(a.address().to_checksum(None)),
+        "{status}"
+    );
+    assert_eq!(
+        with_a.drive(&id, None, None).await.unwrap(),
+        Phase::Confirmed
+    );
 }

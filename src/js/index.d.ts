@@ -468,6 +468,68 @@ export interface SolidityCalldata {
  */
 export function solidityCalldata(proof: SnarkjsProof | string, publicSignals: string[] | string): SolidityCalldata;
 
+/**
+ * A claim's phase at the claim relayer (`airprover serve --campaigns`): `GET /v1/claims/{id}`'s
+ * `phase`, and the event types of `GET /v1/claims/{id}/events`. `waiting_for_fees`: sending (or
+ * replacing the pending transaction) would offer more per gas than the campaign's
+ * `maxFeePerGasWei`; a transaction sent before may still be mined meanwhile. `submitted` comes
+ * again for each replacement. `confirmed` comes once the transaction is the campaign's
+ * `confirmations` blocks deep.
+ */
+export type RelayPhase =
+  | 'received'
+  | 'verified'
+  | 'waiting_for_fees'
+  | 'submitted'
+  | 'confirmed'
+  | 'failed';
+
+/** The claim relayer's codes (`{ code, message }` answers, and a failed claim's `code`). */
+export type RelayCode =
+  | 'INVALID_JSON'
+  | 'INVALID_INPUT'
+  | 'UNKNOWN_CAMPAIGN'
+  | 'UNKNOWN_CLAIM'
+  | 'INVALID_PROOF'
+  | 'WRONG_CAMPAIGN'
+  | 'ROOT_NOT_PUBLISHED'
+  | 'THRESHOLD_BELOW_CAMPAIGN'
+  | 'SCORE_MISMATCH'
+  | 'CLAIMANT_NOT_AN_ADDRESS'
+  | 'NULLIFIER_USED'
+  | 'NULLIFIER_PENDING'
+  | 'REVERTED'
+  | 'MISCONFIGURED'
+  | 'ACCOUNT_NOT_CONFIGURED'
+  | 'CHAIN_UNAVAILABLE'
+  | 'STORAGE_UNAVAILABLE'
+  | 'INTERNAL';
+
+/** `GET /v1/claims/{id}`: the fields after `claimant` appear as the claim gets them. */
+export interface RelayClaimStatus {
+  id: string;
+  campaign: string;
+  phase: RelayPhase;
+  /** Decimal. */
+  nullifier: string;
+  claimant: string;
+  /** The relayer account and its nonce, once allocated. */
+  account?: string;
+  nonce?: number;
+  /** The newest transaction sent; once confirmed, the one mined. */
+  txHash?: string;
+  /** Every transaction sent (replacements: same nonce, higher fees), oldest first. */
+  transactions?: string[];
+  /** Confirmed: where, and the gas used. */
+  block?: number;
+  gasUsed?: number;
+  /** Confirmed by another sender's transaction of the same calldata (same claimant, same amount). */
+  sentBy?: string;
+  /** Failed: why. */
+  code?: RelayCode;
+  message?: string;
+}
+
 /** Both key files of a circuit: with a `seed`, DEVELOPMENT keys (anyone with the seed can forge proofs). */
 export function setup(circuitId: string, seed?: number | bigint | null): {
   provingKey: Uint8Array;

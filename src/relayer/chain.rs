@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use super::config::CampaignConfig;
 use super::error::{RelayCode, RelayError, RelayResult};
+pub use super::fees::Fees;
 use crate::api;
 use crate::circuit::id::{CircuitId, ScoreRule};
 use crate::prover::export;
@@ -39,6 +40,8 @@ sol! {
             uint256[2] calldata pC,
             uint256[5] calldata pubSignals
         ) external;
+
+        event Claimed(address indexed claimant, uint256 indexed nullifier, uint256 root, uint256 amount);
 
         error RootNotPublished(uint256 root);
         error WrongCampaign(uint256 expected, uint256 given);
@@ -257,12 +260,15 @@ impl Campaign {
         })
     }
 
-    /// The chain's checks: the root is published and the nullifier unused.
-    pub async fn check_on_chain(&self, claim: &CheckedClaim) -> RelayResult<()> {
+    /// The chain's checks: the root is published and the nullifier unused, both read at one block,
+    /// whose number is returned (whoever uses the nullifier later does so in a later block).
+    pub async fn check_on_chain(&self, claim: &CheckedClaim) -> RelayResult<u64> {
         let contract = self.contract();
+        let block = self.block_number().await?;
         let root = claim.call.pubSignals[ROOT];
         if !contract
             .published(root)
+            .block(block.into())
             .call()
             .await
             .map_err(contract_error)?
@@ -274,6 +280,7 @@ impl Campaign {
         }
         if contract
             .claimed(claim.nullifier)
+            .block(block.into())
             .call()
             .await
             .map_err(contract_error)?
@@ -283,7 +290,39 @@ impl Campaign {
                 "this identity has already claimed in this campaign",
             ));
         }
-        Ok(())
+        Ok(block)
+    }
+
+    /// The mined `Claimed` event that used `nullifier`, looked for from block `from` on (the block
+    /// at which it was found unused: a bounded range, as RPC providers want for `eth_getLogs`).
+    pub async fn claimed_by(&self, nullifier: U256, from: u64) -> RelayResult<Option<ClaimedBy>> {
+        use alloy::sol_types::SolEvent;
+        let filter = alloy::rpc::types::Filter::new()
+            .address(self.config.airdrop)
+            .event_signature(ReputationAirdrop::Claimed::SIGNATURE_HASH)
+            .topic2(nullifier)
+            .from_block(from);
+        let logs = self.provider.get_logs(&filter).await.map_err(rpc_error)?;
+        // The contract refuses a used nullifier: one event at most (a reorg's removed logs aside).
+        let Some(log) = logs.into_iter().find(|l| !l.removed) else {
+            return Ok(None);
+        };
+        let (Some(hash), Some(block)) = (log.transaction_hash, log.block_number) else {
+            return Ok(None);
+        };
+        let event = ReputationAirdrop::Claimed::decode_log_data(log.data())
+            .map_err(|e| RelayError::chain(format!("a Claimed event that does not decode: {e}")))?;
+        let tx = self
+            .provider
+            .get_transaction_by_hash(hash)
+            .await
+            .map_err(rpc_error)?;
+        Ok(Some(ClaimedBy {
+            hash,
+            block,
+            claimant: event.claimant,
+            sender: tx.map(|t| t.inner.signer()),
+        }))
     }
 
     /// Simulates `claim` from `from` (`eth_call`, then `eth_estimateGas`): a revert is final and
@@ -347,6 +386,19 @@ impl Campaign {
             max_fee: estimate.max_fee_per_gas,
             tip: estimate.max_priority_fee_per_gas.max(1),
         })
+    }
+
+    /// The base fee of the next block (what a transaction's `maxFeePerGas` must reach to be
+    /// included in it).
+    pub async fn next_base_fee(&self) -> RelayResult<u128> {
+        let history = self
+            .provider
+            .get_fee_history(1, alloy::eips::BlockNumberOrTag::Latest, &[])
+            .await
+            .map_err(rpc_error)?;
+        history
+            .next_block_base_fee()
+            .ok_or_else(|| RelayError::chain("the node reported no base fee"))
     }
 
     /// Broadcasts a signed transaction. "Already known" is success (a resend of the same bytes).
@@ -457,27 +509,6 @@ impl Campaign {
     }
 }
 
-/// EIP-1559 fees, in wei per gas.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Fees {
-    /// `maxFeePerGas`.
-    pub max_fee: u128,
-    /// `maxPriorityFeePerGas`.
-    pub tip: u128,
-}
-
-impl Fees {
-    /// The fees of a replacement: both raised by `percent` (rounded up), and at least `now`.
-    pub fn bumped(self, percent: u32, now: Fees) -> Fees {
-        let bump = |v: u128| v + (v * u128::from(percent)).div_ceil(100).max(1);
-        let tip = bump(self.tip).max(now.tip);
-        Fees {
-            max_fee: bump(self.max_fee).max(now.max_fee).max(tip),
-            tip,
-        }
-    }
-}
-
 /// A locally signed transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedTx {
@@ -497,6 +528,19 @@ pub enum Broadcast {
     /// Its fees are too low: below the base fee, or below a pending transaction's for the same
     /// nonce.
     Underpriced,
+}
+
+/// The mined transaction that used a nullifier, read from its `Claimed` event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedBy {
+    /// The transaction.
+    pub hash: TxHash,
+    /// Its block.
+    pub block: u64,
+    /// Who was paid.
+    pub claimant: Address,
+    /// Who sent it, if the node still has the transaction.
+    pub sender: Option<Address>,
 }
 
 /// A mined claim transaction.
@@ -520,6 +564,15 @@ pub enum Mined {
         /// Why, by the contract's custom error.
         error: RelayError,
     },
+}
+
+impl Mined {
+    /// The block that holds it.
+    pub fn block(&self) -> u64 {
+        match self {
+            Mined::Confirmed { block, .. } | Mined::Reverted { block, .. } => *block,
+        }
+    }
 }
 
 /// `claim(...)`'s arguments from the proof's calldata.
@@ -696,30 +749,5 @@ mod tests {
             (RelayCode::Reverted, "reverted: CampaignNotBound")
         );
         assert_eq!(decode_revert(&[1, 2, 3, 4]).code, RelayCode::Reverted);
-    }
-
-    #[test]
-    fn replacements_raise_both_fees() {
-        let old = Fees {
-            max_fee: 100,
-            tip: 10,
-        };
-        let low = Fees { max_fee: 1, tip: 1 };
-        assert_eq!(
-            old.bumped(25, low),
-            Fees {
-                max_fee: 125,
-                tip: 13
-            }
-        );
-        let high = Fees {
-            max_fee: 1000,
-            tip: 50,
-        };
-        assert_eq!(old.bumped(25, high), high);
-        assert_eq!(
-            Fees { max_fee: 1, tip: 1 }.bumped(10, low),
-            Fees { max_fee: 2, tip: 2 }
-        );
     }
 }

@@ -3,8 +3,9 @@
 //! A claim is a hash (`airprover:claim:{id}`) and an event stream (`…:events`, one entry per
 //! phase, read by the status and SSE endpoints). Each step that must happen at most once is one
 //! Lua script, which Redis runs alone: taking a nullifier, allocating an account's nonce,
-//! recording a signed transaction before it is broadcast, and settling the final phase (a
-//! compare-and-set: a claim ends once, whoever finishes it).
+//! recording a signed transaction before it is broadcast, marking a claim `waiting_for_fees`
+//! (one event per wait), and settling the final phase (a compare-and-set: a claim ends once,
+//! whoever finishes it).
 
 use alloy::primitives::{Address, Bytes, TxHash, U256};
 use redis::aio::ConnectionManager;
@@ -16,7 +17,7 @@ use super::error::{RelayCode, RelayError, RelayResult};
 
 /// A claim's phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Accepted by the API.
     Received,
@@ -24,6 +25,10 @@ pub enum Phase {
     Verified,
     /// A transaction carrying it was broadcast.
     Submitted,
+    /// Sending it (or replacing its transaction with higher fees) would offer more per gas than
+    /// the campaign's `maxFeePerGasWei`: it waits for fees to come down. A transaction sent
+    /// before may still be mined meanwhile.
+    WaitingForFees,
     /// Mined and successful.
     Confirmed,
     /// Refused, reverted or abandoned: final, with a code.
@@ -37,6 +42,7 @@ impl Phase {
             Phase::Received => "received",
             Phase::Verified => "verified",
             Phase::Submitted => "submitted",
+            Phase::WaitingForFees => "waiting_for_fees",
             Phase::Confirmed => "confirmed",
             Phase::Failed => "failed",
         }
@@ -47,6 +53,7 @@ impl Phase {
             "received" => Phase::Received,
             "verified" => Phase::Verified,
             "submitted" => Phase::Submitted,
+            "waiting_for_fees" => Phase::WaitingForFees,
             "confirmed" => Phase::Confirmed,
             "failed" => Phase::Failed,
             other => {
@@ -103,6 +110,9 @@ pub struct ClaimRecord {
     pub gas: Option<u64>,
     /// The transactions sent, oldest first.
     pub txs: Vec<SentTx>,
+    /// The block at which the chain's checks found the nullifier unused (claims stored by an
+    /// earlier version have none): whoever used it since did so in a later block.
+    pub checked_block: Option<u64>,
     /// The final outcome: `{ txHash, block, gasUsed }` or `{ code, message }`.
     pub outcome: Option<Value>,
 }
@@ -137,7 +147,7 @@ pub const GROUP: &str = "relayers";
 
 const NEW_CLAIM: &str = r#"
 -- KEYS: nullifier index, claim hash, events, queue. ARGV: id, campaign, call, nullifier,
--- claimant, fingerprint, now (ms)
+-- claimant, fingerprint, now (ms), the block the chain's checks were made at
 -- An index whose claim has failed, or whose record is gone (an index left by an older version
 -- that did not expire it with its record), frees the nullifier.
 local taken = redis.call('GET', KEYS[1])
@@ -147,7 +157,8 @@ if taken then
 end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[2], 'id', ARGV[1], 'campaign', ARGV[2], 'phase', 'verified', 'call', ARGV[3],
-  'nullifier', ARGV[4], 'claimant', ARGV[5], 'fingerprint', ARGV[6], 'created', ARGV[7], 'txs', '[]')
+  'nullifier', ARGV[4], 'claimant', ARGV[5], 'fingerprint', ARGV[6], 'created', ARGV[7], 'txs', '[]',
+  'checked', ARGV[8])
 redis.call('XADD', KEYS[3], '*', 'type', 'received', 'data', '{}')
 redis.call('XADD', KEYS[3], '*', 'type', 'verified', 'data', '{}')
 redis.call('XADD', KEYS[4], '*', 'id', ARGV[1])
@@ -175,6 +186,20 @@ if #cjson.decode(have[2]) ~= tonumber(ARGV[5]) then return 2 end
 redis.call('HSET', KEYS[1], 'txs', ARGV[1], 'phase', 'submitted')
 redis.call('XADD', KEYS[2], '*', 'type', 'submitted', 'data',
   cjson.encode({txHash = ARGV[2], account = ARGV[3], nonce = tonumber(ARGV[4])}))
+return 1
+"#;
+
+const WAIT_FOR_FEES: &str = r#"
+-- KEYS: claim hash, events. ARGV: the event's data (JSON), how many transactions the caller read.
+-- Once per wait: a claim already waiting, ended, or with a transaction recorded since the caller
+-- read it (another driver sent meanwhile) is left as it is.
+local have = redis.call('HMGET', KEYS[1], 'phase', 'txs')
+if not have[1] or have[1] == 'confirmed' or have[1] == 'failed' or have[1] == 'waiting_for_fees' then
+  return 0
+end
+if #cjson.decode(have[2]) ~= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'phase', 'waiting_for_fees')
+redis.call('XADD', KEYS[2], '*', 'type', 'waiting_for_fees', 'data', ARGV[1])
 return 1
 "#;
 
@@ -255,6 +280,7 @@ impl Claims {
         claimant: &Address,
         fingerprint: &str,
         now_ms: u64,
+        checked_block: u64,
     ) -> RelayResult<String> {
         let mut redis = self.redis.clone();
         let got: String = Script::new(NEW_CLAIM)
@@ -269,6 +295,7 @@ impl Claims {
             .arg(claimant.to_string())
             .arg(fingerprint)
             .arg(now_ms)
+            .arg(checked_block)
             .invoke_async(&mut redis)
             .await?;
         Ok(got)
@@ -332,6 +359,11 @@ impl Claims {
                 .transpose()
                 .map_err(|_| corrupt("gas"))?,
             txs: serde_json::from_str(field("txs")?).map_err(|_| corrupt("txs"))?,
+            checked_block: fields
+                .get("checked")
+                .map(|b| b.parse())
+                .transpose()
+                .map_err(|_| corrupt("checked"))?,
             outcome: fields
                 .get("outcome")
                 .map(|o| serde_json::from_str(o))
@@ -394,6 +426,21 @@ impl Claims {
             2 => Recorded::Stale,
             _ => Recorded::Ended,
         })
+    }
+
+    /// Marks the claim `waiting_for_fees` (one event, `data`), unless it waits already, has ended,
+    /// or holds more transactions than `record` (another driver sent meanwhile). True when this
+    /// call marked it.
+    pub async fn wait_for_fees(&self, record: &ClaimRecord, data: &Value) -> RelayResult<bool> {
+        let mut redis = self.redis.clone();
+        let done: i64 = Script::new(WAIT_FOR_FEES)
+            .key(key(&record.id))
+            .key(events_key(&record.id))
+            .arg(data.to_string())
+            .arg(record.txs.len())
+            .invoke_async(&mut redis)
+            .await?;
+        Ok(done == 1)
     }
 
     /// Ends the claim in `phase` with `outcome`, unless it has ended already (or, with

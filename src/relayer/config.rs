@@ -10,9 +10,16 @@
 //!     "keys": "www/public/keys",
 //!     "relayers": [{ "env": "AIRPROVER_RELAYER_KEY" }, { "file": "/etc/airprover/relayer-2.key" }],
 //!     "replaceAfterBlocks": 3,
-//!     "feeBumpPercent": 25
+//!     "feeBumpPercent": 25,
+//!     "maxFeePerGasWei": "200000000000",
+//!     "confirmations": 12
 //! }] }
 //! ```
+//!
+//! `maxFeePerGasWei` (a decimal string or a number; optional, no ceiling without it) is the most
+//! any transaction of the campaign offers per gas: a claim that would need more waits (phase
+//! `waiting_for_fees`) instead of compounding replacement fees. `confirmations` (default 1) is how
+//! many blocks deep, its own counted, a transaction must be before its claim ends.
 //!
 //! A relayer account's private key comes from an environment variable or a file (`0x` and 64
 //! hex digits; a file readable by group or others is refused). Keys are never logged, never in
@@ -50,6 +57,26 @@ struct CampaignFile {
     replace_after_blocks: u64,
     #[serde(default = "default_fee_bump_percent")]
     fee_bump_percent: u32,
+    #[serde(default)]
+    max_fee_per_gas_wei: Option<serde_json::Value>,
+    #[serde(default = "default_confirmations")]
+    confirmations: u64,
+}
+
+/// An amount of wei: a JSON number, or a decimal string for amounts a JSON number cannot hold
+/// exactly. Read by hand, not by an untagged enum, so that a bad value's error names its field.
+fn wei(value: &serde_json::Value) -> Option<u128> {
+    match value {
+        serde_json::Value::Number(n) => n.as_u64().map(u128::from),
+        serde_json::Value::String(t) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {
+            t.parse().ok()
+        }
+        _ => None,
+    }
+}
+
+fn default_confirmations() -> u64 {
+    1
 }
 
 fn default_replace_after_blocks() -> u64 {
@@ -117,6 +144,20 @@ pub struct CampaignConfig {
     pub replace_after_blocks: u64,
     /// How much a replacement raises both fees, in percent (at least 10, which nodes require).
     pub fee_bump_percent: u32,
+    /// The most `maxFeePerGas` any of the campaign's transactions offers, in wei; none: no
+    /// ceiling. A claim that would need more waits (`waiting_for_fees`).
+    pub max_fee_per_gas: Option<u128>,
+    /// How many blocks deep (its own counted) a claim's transaction must be before the claim
+    /// ends: 1 ends it in the block that includes it. A reorg shallower than this is followed.
+    pub confirmations: u64,
+}
+
+impl CampaignConfig {
+    /// Whether a transaction in block `block` is deep enough for its claim to end, the chain's
+    /// latest block being `latest`: `confirmations` blocks, its own counted.
+    pub fn deep_enough(&self, block: u64, latest: u64) -> bool {
+        latest.saturating_add(1).saturating_sub(block) >= self.confirmations
+    }
 }
 
 /// Reads the campaigns of the file at `path`.
@@ -178,6 +219,21 @@ pub fn parse(
                 at("replaceAfterBlocks")
             )));
         }
+        let max_fee_per_gas = match &c.max_fee_per_gas_wei {
+            None => None,
+            Some(value) => Some(wei(value).filter(|v| *v > 0).ok_or_else(|| {
+                misconfigured(format!(
+                    "{}: a positive whole number of wei (a number, or a string of decimal digits)",
+                    at("maxFeePerGasWei")
+                ))
+            })?),
+        };
+        if c.confirmations == 0 || c.confirmations > MAX_CONFIRMATIONS {
+            return Err(misconfigured(format!(
+                "{}: from 1 to {MAX_CONFIRMATIONS}",
+                at("confirmations")
+            )));
+        }
         let relayers = c
             .relayers
             .into_iter()
@@ -199,10 +255,15 @@ pub fn parse(
             relayers,
             replace_after_blocks: c.replace_after_blocks,
             fee_bump_percent: c.fee_bump_percent,
+            max_fee_per_gas,
+            confirmations: c.confirmations,
         });
     }
     Ok(out)
 }
+
+/// More blocks than any chain's finality needs: a larger number is a typo (wei for blocks?).
+const MAX_CONFIRMATIONS: u64 = 10_000;
 
 fn misconfigured(message: impl Into<String>) -> RelayError {
     RelayError::new(RelayCode::Misconfigured, message)
@@ -294,6 +355,15 @@ mod tests {
         let c = &campaigns[0];
         assert_eq!(c.keys, Path::new("/cfg/keys"));
         assert_eq!(c.replace_after_blocks, 3);
+        assert_eq!((c.max_fee_per_gas, c.confirmations), (None, 1));
+        assert!(c.deep_enough(7, 7), "one confirmation: the including block");
+        let twelve = CampaignConfig {
+            confirmations: 12,
+            ..c.clone()
+        };
+        assert!(!twelve.deep_enough(7, 17) && twelve.deep_enough(7, 18));
+        // A receipt newer than the latest block read (read in the other order): not deep.
+        assert!(!c.deep_enough(8, 7));
         let shown = format!("{c:?}");
         assert!(
             !shown.contains(&DEV_KEY[2..]),
@@ -332,6 +402,43 @@ mod tests {
         let ok = parse(&config(r#"[{ "file": "relayer.key" }]"#), &dir, &none).unwrap();
         assert_eq!(ok[0].relayers.len(), 1);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn fee_ceilings_and_confirmations_are_checked() {
+        let env = |_: &str| Some(DEV_KEY.to_string());
+        let with = |extra: &str| config(&format!(r#"[{{ "env": "RELAYER" }}], {extra}"#));
+        for (extra, ceiling, confirmations) in [
+            (r#""maxFeePerGasWei": 5000000000"#, Some(5_000_000_000), 1),
+            (
+                r#""maxFeePerGasWei": "340282366920938463463374607431768211455", "confirmations": 12"#,
+                Some(u128::MAX),
+                12,
+            ),
+        ] {
+            let c = &parse(&with(extra), Path::new("/"), &env).unwrap()[0];
+            assert_eq!(
+                (c.max_fee_per_gas, c.confirmations),
+                (ceiling, confirmations)
+            );
+        }
+        for (extra, field) in [
+            (r#""maxFeePerGasWei": 0"#, "maxFeePerGasWei"),
+            (r#""maxFeePerGasWei": "0""#, "maxFeePerGasWei"),
+            (r#""maxFeePerGasWei": "5 gwei""#, "maxFeePerGasWei"),
+            (r#""maxFeePerGasWei": "-1""#, "maxFeePerGasWei"),
+            (r#""maxFeePerGasWei": 1.5"#, "maxFeePerGasWei"),
+            (
+                r#""maxFeePerGasWei": "340282366920938463463374607431768211456""#,
+                "maxFeePerGasWei",
+            ),
+            (r#""confirmations": 0"#, "confirmations"),
+            (r#""confirmations": 10001"#, "confirmations"),
+        ] {
+            let err = parse(&with(extra), Path::new("/"), &env).unwrap_err();
+            assert_eq!(err.code, RelayCode::Misconfigured, "{extra}");
+            assert!(err.message.contains(field), "{extra}: {err}");
+        }
     }
 
     #[test]

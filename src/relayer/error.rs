@@ -50,6 +50,9 @@ relay_codes! {
     Reverted = "REVERTED", 422, retry: false;
     // The configuration or the chain disagree with what the relayer must rely on.
     Misconfigured = "MISCONFIGURED", 500, retry: false;
+    // The claim's nonce belongs to a relayer account this worker has no key for (the campaigns
+    // files of the workers differ): not retried here; the claim is left for a worker that has it.
+    AccountNotConfigured = "ACCOUNT_NOT_CONFIGURED", 500, retry: false;
     // The RPC node did not answer (or answered an error that is not a revert).
     ChainUnavailable = "CHAIN_UNAVAILABLE", 503, retry: true;
     // Redis did not answer.
@@ -150,6 +153,7 @@ mod tests {
             }
         }
         assert!(RelayCode::ChainUnavailable.retryable());
+        assert!(!RelayCode::AccountNotConfigured.retryable());
         assert_eq!(
             RelayCode::of_revert("NullifierUsed"),
             RelayCode::NullifierUsed

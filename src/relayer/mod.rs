@@ -7,6 +7,8 @@
 //!   never logged or returned.
 //! - [`chain`]: `ReputationAirdrop` through alloy (typed bindings), the checks before anything is
 //!   queued, transactions signed locally so that their hash is recorded before they are sent.
+//! - [`fees`]: what a transaction offers per gas: estimate, replacement bump, the campaign's
+//!   ceiling (plain decisions).
 //! - [`claims`]: claim records and phase events in Redis; every once-only step is a script.
 //! - [`relay`]: the driver (resumable after a crash at any step) and the worker loop (a consumer
 //!   group; idle claims taken over with `XAUTOCLAIM`).
@@ -15,6 +17,7 @@ pub mod chain;
 pub mod claims;
 pub mod config;
 pub mod error;
+pub mod fees;
 pub mod relay;
 
 pub use claims::Phase;

@@ -19,10 +19,11 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
-use super::chain::{Broadcast, Campaign, CheckedClaim, Fees, Mined, ReputationAirdrop};
+use super::chain::{Broadcast, Campaign, CheckedClaim, Mined, ReputationAirdrop};
 use super::claims::{ClaimRecord, Claims, Phase, Recorded, SentTx, SettleIf, GROUP, QUEUE};
 use super::config::{CampaignConfig, RelayerKey};
 use super::error::{RelayCode, RelayError, RelayResult};
+use super::fees::{self, FeeDecision, Fees};
 use crate::runtime::retry::{Backoff, Jitter};
 use crate::service::redis::{Entry, Queue};
 
@@ -167,7 +168,7 @@ impl Relayer {
                 return Ok((existing.id, existing.phase));
             }
         }
-        campaign.check_on_chain(&checked).await?;
+        let checked_block = campaign.check_on_chain(&checked).await?;
         let id = hex::encode(rand::thread_rng().gen::<[u8; 16]>());
         let got = self
             .claims
@@ -179,6 +180,7 @@ impl Relayer {
                 &checked.claimant,
                 &fingerprint,
                 now_ms(),
+                checked_block,
             )
             .await?;
         if got == id {
@@ -278,6 +280,21 @@ impl Relayer {
                 }
                 Err(e) => e,
             };
+            if error.code == RelayCode::AccountNotConfigured {
+                // Handed back, neither retried here (no wait makes the key appear) nor settled
+                // `failed`: the claim holds a nonce of that account, maybe a transaction in a pool
+                // too. Failing it would free its nullifier while that transaction may still pay
+                // it, and leave a gap in the account's nonces that stalls its later claims. The
+                // error leaves the queue entry unacknowledged: after a lease it goes to another
+                // worker, and one whose campaigns file has the account finishes it.
+                tracing::error!(
+                    claim = id,
+                    code = error.code.as_str(),
+                    "{}; handing the claim back for a worker that has this account",
+                    error.message
+                );
+                return Err(error);
+            }
             if !error.code.retryable() {
                 // Final only for a claim with no nonce yet (nothing sent, no account waiting on
                 // it). A claim that holds one (another driver allocated it meanwhile, or the
@@ -326,10 +343,24 @@ impl Relayer {
             claimant: record.claimant,
         };
         let Some((account, nonce)) = record.slot else {
+            // Fees first: a claim the fee ceiling holds back takes no nonce, so that the account's
+            // later claims do not queue behind a nonce that waits.
+            if let FeeDecision::Wait { needed, ceiling } = self.first_fees(&campaign).await? {
+                return self.wait_for_fees(&record, needed, ceiling).await;
+            }
             // Simulated first: a claim that would revert ends here, with nothing sent and no
             // nonce used.
             let key = self.pick_account(&campaign).await?;
-            let gas = campaign.simulate(&checked, key.address()).await?;
+            let gas = match campaign.simulate(&checked, key.address()).await {
+                Ok(gas) => gas,
+                Err(e) if e.code == RelayCode::NullifierUsed => {
+                    match self.used_by_copy(&campaign, &record).await? {
+                        Some(step) => return Ok(step),
+                        None => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            };
             let pending = campaign.pending_nonce(key.address()).await?;
             self.claims
                 .allocate(id, campaign.config.chain_id, key.address(), pending, gas)
@@ -345,7 +376,12 @@ impl Relayer {
             .gas
             .ok_or_else(|| RelayError::new(RelayCode::Internal, "no gas limit stored"))?;
         let Some(newest) = record.txs.last().cloned() else {
-            let fees = campaign.fees().await?;
+            let fees = match self.first_fees(&campaign).await? {
+                FeeDecision::Send(fees) => fees,
+                FeeDecision::Wait { needed, ceiling } => {
+                    return self.wait_for_fees(&record, needed, ceiling).await
+                }
+            };
             self.send(&campaign, &record, &checked, key, nonce, gas, fees, crash)
                 .await?;
             return Ok(if crash.is_some() {
@@ -354,9 +390,24 @@ impl Relayer {
                 Step::Again
             });
         };
-        // Sent before: has any of its transactions (one per fee level, all of one nonce) been mined?
+        // Sent before: has any of its transactions (one per fee level, all of one nonce) been mined,
+        // `confirmations` deep? One mined but not deep enough yet is looked at again next poll: a
+        // reorg that undoes it meanwhile leaves no receipt, and the transaction goes out again
+        // below (same nonce, the recorded bytes).
         for tx in record.txs.iter().rev() {
             if let Some(mined) = campaign.outcome(tx.hash).await? {
+                let latest = campaign.block_number().await?;
+                if !campaign.config.deep_enough(mined.block(), latest) {
+                    return Ok(Step::Wait);
+                }
+                // Reverted, whatever the replay says (a copy of the claim mined in the same block,
+                // ahead of it, replays as a success on the block's parent state): if a copy paid
+                // the claimant, the claim has what it asked for.
+                if matches!(mined, Mined::Reverted { .. }) {
+                    if let Some(step) = self.used_by_copy(&campaign, &record).await? {
+                        return Ok(step);
+                    }
+                }
                 let (phase, outcome) = match mined {
                     Mined::Confirmed {
                         hash,
@@ -384,9 +435,17 @@ impl Relayer {
             }
         }
         // Not mined. A transaction the node does not know (never broadcast: its worker died
-        // first; or dropped) goes out again, the same bytes.
+        // first; dropped; or undone by a reorg) goes out again, the same bytes.
         let mut replace = false;
         if !campaign.known(newest.hash).await? {
+            // Said once per look, so not while the claim waits for fees (every poll).
+            if record.phase != Phase::WaitingForFees {
+                tracing::info!(
+                    claim = id,
+                    "transaction {} is unknown to the node (never broadcast, dropped, or undone by a reorg): broadcasting it again",
+                    newest.hash
+                );
+            }
             match campaign.broadcast(&newest.raw).await? {
                 Broadcast::NonceUsed => return self.nonce_taken(&campaign, &record).await,
                 // Dropped because the base fee rose above what it offers: replace it now.
@@ -400,7 +459,18 @@ impl Relayer {
                 max_fee: newest.max_fee,
                 tip: newest.tip,
             };
-            let fees = old.bumped(campaign.config.fee_bump_percent, campaign.fees().await?);
+            let fees = match fees::replacement(
+                old,
+                campaign.config.fee_bump_percent,
+                campaign.fees().await?,
+                campaign.config.max_fee_per_gas,
+            ) {
+                FeeDecision::Send(fees) => fees,
+                // The one in the pool stays there and may still be mined as the base fee falls.
+                FeeDecision::Wait { needed, ceiling } => {
+                    return self.wait_for_fees(&record, needed, ceiling).await
+                }
+            };
             tracing::info!(
                 claim = id,
                 "transaction {} not mined after {} blocks: replacing it with higher fees",
@@ -412,6 +482,97 @@ impl Relayer {
             return Ok(Step::Again);
         }
         Ok(Step::Wait)
+    }
+
+    /// The fees of a claim's first transaction under the campaign's ceiling ([`fees::first`]); the
+    /// next block's base fee is read only when the estimate is above the ceiling.
+    async fn first_fees(&self, campaign: &Campaign) -> RelayResult<FeeDecision> {
+        let estimate = campaign.fees().await?;
+        match campaign.config.max_fee_per_gas {
+            Some(ceiling) if estimate.max_fee > ceiling => Ok(fees::first(
+                estimate,
+                campaign.next_base_fee().await?,
+                Some(ceiling),
+            )),
+            _ => Ok(FeeDecision::Send(estimate)),
+        }
+    }
+
+    /// The claim waits for fees: marked `waiting_for_fees` once (an event with what it needs and
+    /// the ceiling), then looked at again every poll.
+    async fn wait_for_fees(
+        &self,
+        record: &ClaimRecord,
+        needed: u128,
+        ceiling: u128,
+    ) -> RelayResult<Step> {
+        let data = json!({
+            "neededFeePerGasWei": needed.to_string(),
+            "maxFeePerGasWei": ceiling.to_string(),
+        });
+        if self.claims.wait_for_fees(record, &data).await? {
+            tracing::warn!(
+                claim = record.id,
+                "sending needs {needed} wei per gas, above the campaign's maxFeePerGasWei {ceiling}: waiting for fees to come down"
+            );
+        }
+        Ok(Step::Wait)
+    }
+
+    /// The claim's nullifier may be used, and not by a transaction of the claim (its simulation
+    /// reverted with `NullifierUsed`, or its own mined transaction reverted). When the transaction that used it
+    /// paid the same claimant (the same proof, so the same calldata: copied from the pool by
+    /// someone else, or sent by hand), the claimant has what the claim asked for: the claim ends
+    /// `confirmed` with that transaction and its sender, once it is `confirmations` deep. None: it
+    /// paid someone else (the identity's other proof), or cannot be found; the caller fails the
+    /// claim as before.
+    async fn used_by_copy(
+        &self,
+        campaign: &Campaign,
+        record: &ClaimRecord,
+    ) -> RelayResult<Option<Step>> {
+        let from = record.checked_block.unwrap_or(0);
+        let Some(by) = campaign.claimed_by(record.nullifier, from).await? else {
+            return Ok(None);
+        };
+        if by.claimant != record.claimant {
+            return Ok(None);
+        }
+        let Some(Mined::Confirmed { gas_used, .. }) = campaign.outcome(by.hash).await? else {
+            // Its receipt is not there (yet, or any more): looked at again next poll.
+            return Ok(Some(Step::Wait));
+        };
+        if !campaign
+            .config
+            .deep_enough(by.block, campaign.block_number().await?)
+        {
+            return Ok(Some(Step::Wait));
+        }
+        let mut outcome =
+            json!({ "txHash": by.hash.to_string(), "block": by.block, "gasUsed": gas_used });
+        if let Some(sender) = by.sender {
+            outcome["sentBy"] = json!(sender.to_checksum(None));
+        }
+        if self
+            .claims
+            .settle(
+                record,
+                Phase::Confirmed,
+                &outcome,
+                self.settings.result_ttl_s,
+                SettleIf::Open,
+            )
+            .await?
+        {
+            tracing::info!(
+                claim = record.id,
+                "the claim's nullifier was used by {}, which paid its claimant (its calldata, sent by {}): confirmed with it",
+                by.hash,
+                by.sender
+                    .map_or_else(|| "an unknown sender".to_string(), |a| a.to_string())
+            );
+        }
+        Ok(Some(Step::Again))
     }
 
     /// Signs, records, then broadcasts a transaction for the claim's nonce.
@@ -617,8 +778,11 @@ fn relayer_key(campaign: &Campaign, account: Address) -> RelayResult<&RelayerKey
         .find(|k| k.address() == account)
         .ok_or_else(|| {
             RelayError::new(
-                RelayCode::ChainUnavailable,
-                format!("the claim's relayer account {account} is not configured on this worker"),
+                RelayCode::AccountNotConfigured,
+                format!(
+                    "the claim's relayer account {account} (campaign {}) is not configured on this worker",
+                    campaign.config.name
+                ),
             )
         })
 }

@@ -65,13 +65,19 @@ export async function tokenBalance({ publicClient, config }, address) {
   return { raw, text: `${formatUnits(raw, decimals)} ${symbol}` };
 }
 
-/** The relayer's phases, in order. */
-export const PHASES = ['received', 'verified', 'submitted', 'confirmed'];
+/**
+ * The relayer's phases, in their usual order. `waiting_for_fees` ({ neededFeePerGasWei,
+ * maxFeePerGasWei }, decimal strings) comes only when sending would offer more per gas than the
+ * campaign's ceiling; `submitted` comes again for each replacement.
+ */
+export const PHASES = ['received', 'verified', 'waiting_for_fees', 'submitted', 'confirmed'];
 
 /**
  * Posts the proof to the relayer and follows its phases (Server-Sent Events, which the browser
  * resumes after a dropped connection): `onPhase(phase, data)` for `received`, `verified`,
- * `submitted` ({ txHash, account, nonce }) and `confirmed` ({ txHash, block, gasUsed }). Resolves
+ * `waiting_for_fees` ({ neededFeePerGasWei, maxFeePerGasWei }), `submitted` ({ txHash, account,
+ * nonce }) and `confirmed` ({ txHash, block, gasUsed, and sentBy when the claim's calldata was
+ * mined from another sender's transaction }). Resolves
  * to { id, txHash, block, gasUsed, account, claimant, balance }; rejects with a ChainRefusal whose
  * reason is the relayer's code (NULLIFIER_USED, ...) or the contract's error.
  */

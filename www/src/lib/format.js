@@ -22,6 +22,14 @@ export function short(hex, keep = 10) {
   return hex.length > 2 * keep + 3 ? `${hex.slice(0, keep)}…${hex.slice(-keep + 2)}` : hex;
 }
 
+/** Wei per gas (a decimal string: it may exceed 2^53) in gwei, up to 9 decimals, exactly. */
+export function gwei(wei) {
+  const n = BigInt(wei);
+  const whole = n / 1_000_000_000n;
+  const frac = (n % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
+  return frac ? `${whole}.${frac}` : `${whole}`;
+}
+
 /** An error as the app shows it: its code (an AirproverError's, or the contract's reason) and message. */
 export function describe(e) {
   const code = e?.code ?? e?.reason ?? e?.name ?? 'ERROR';
