@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'TERMINATED'
   | 'IO_ERROR'
   | 'REMOTE_FAILED'
+  | 'UNKNOWN_WORKER'
+  | 'BAD_SIGNATURE'
   | 'INTERNAL';
 
 /** One failed attempt of a job. */

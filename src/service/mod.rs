@@ -5,11 +5,13 @@
 //!
 //! - [`tasks`]: the task records, streams and once-only transitions (Lua scripts).
 //! - [`worker`]: a prover worker.
+//! - [`signature`]: what a worker signs for a result, and how a client checks it.
 //! - [`http`]: the API.
 //! - [`client`]: `airprover submit`.
 
 pub mod client;
 pub mod http;
+pub mod signature;
 pub mod tasks;
 pub mod worker;
 

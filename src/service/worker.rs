@@ -9,15 +9,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::SigningKey;
 use rand::Rng;
 use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::now_ms;
+use super::signature::{ProofStatement, VerifyingKeyDigests};
 use super::tasks::{self, GROUP};
 use crate::api;
 use crate::claim::Claim;
@@ -134,22 +134,13 @@ fn injected_fault(attempt: u32) -> Option<crate::Error> {
     }
 }
 
-/// What a worker signs for a result: `{task id}:{SHA-256 of proof.json, a newline, public.json}`
-/// (both as the result holds them, serialised compactly).
-pub fn signed_message(id: &str, proof: &Value, public_signals: &Value) -> String {
-    let mut h = Sha256::new();
-    h.update(proof.to_string());
-    h.update(b"\n");
-    h.update(public_signals.to_string());
-    format!("{id}:{}", hex::encode(h.finalize()))
-}
-
 struct Worker {
     settings: WorkerSettings,
     redis: ConnectionManager,
     key: SigningKey,
     keys: HashMap<String, Arc<PreparedProvingKey>>,
     circuits: Vec<String>,
+    vk_digests: VerifyingKeyDigests,
     done: u64,
 }
 
@@ -168,12 +159,14 @@ pub async fn run(
         .map_err(|e| e.to_string())?
         .map(|m| m.circuits.iter().map(|c| c.id.clone()).collect())
         .unwrap_or_default();
+    let vk_digests = VerifyingKeyDigests::new(&settings.keys);
     let mut worker = Worker {
         settings,
         redis,
         key,
         keys: HashMap::new(),
         circuits,
+        vk_digests,
         done: 0,
     };
     tasks::ensure_groups(&mut worker.redis)
@@ -352,18 +345,29 @@ impl Worker {
             .to_string();
         self.heartbeat(id).await;
         let outcome = self.prove(id, entry, priority, &claim_text, attempt).await;
+        // The verifying key's digest is signed too: a worker that cannot read it fails the attempt.
+        let outcome = outcome.and_then(|(proof, public_signals, circuit, ms)| {
+            let vk_sha256 = self.vk_digests.get(&circuit)?;
+            Ok((proof, public_signals, circuit, ms, vk_sha256))
+        });
         match outcome {
-            Ok((proof, public_signals, circuit, ms)) => {
-                let message = signed_message(id, &proof, &public_signals);
-                let signature = self.key.sign(message.as_bytes());
+            Ok((proof, public_signals, circuit, ms, vk_sha256)) => {
+                let statement = ProofStatement {
+                    task_id: id,
+                    circuit: &circuit,
+                    vk_sha256: &vk_sha256,
+                    proof: &proof,
+                    public_signals: &public_signals,
+                };
                 let result = json!({
                     "proof": proof,
                     "publicSignals": public_signals,
                     "circuit": circuit,
+                    "vkSha256": vk_sha256,
                     "worker": self.settings.id,
                     "publicKey": hex::encode(self.key.verifying_key().to_bytes()),
-                    "signature": hex::encode(signature.to_bytes()),
-                    "signed": message,
+                    "signature": statement.sign(&self.key),
+                    "signed": statement.message(),
                     "provingMs": ms,
                 });
                 if tasks::settle(&mut self.redis, id, "succeeded", &result, ttl, now_ms()).await? {
