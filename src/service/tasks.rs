@@ -44,6 +44,29 @@ pub fn events_key(id: &str) -> String {
     format!("airprover:task:{id}:events")
 }
 
+/// A registered worker's hash: id, host, threads, circuits, busy task, heartbeat, tasks done and
+/// its ed25519 public key, expiring 10 s after its last heartbeat.
+pub fn worker_key(id: &str) -> String {
+    format!("airprover:worker:{id}")
+}
+
+/// The workers alive now (in [`WORKERS`], their hash not expired): `(id, publicKey)` (hex), by
+/// id. What `airprover workers export-keys` pins.
+pub async fn live_worker_keys(
+    redis: &mut ConnectionManager,
+) -> redis::RedisResult<Vec<(String, String)>> {
+    let ids: Vec<String> = redis.smembers(WORKERS).await?;
+    let mut keys = Vec::new();
+    for id in ids {
+        let key: Option<String> = redis.hget(worker_key(&id), "publicKey").await?;
+        if let Some(key) = key.filter(|k| !k.is_empty()) {
+            keys.push((id, key));
+        }
+    }
+    keys.sort();
+    Ok(keys)
+}
+
 fn claim_key(fingerprint: &str) -> String {
     format!("airprover:task-by-claim:{fingerprint}")
 }

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use airprover::relayer::{self, RelaySettings, Relayer};
+use airprover::service::signature::PinnedWorkers;
 use airprover::service::{client, http, worker};
 
 use airprover::{Error, Result};
@@ -234,6 +235,47 @@ pub(crate) fn relay(
     })
 }
 
+/// `workers export-keys`: the public keys of the workers alive now, written to `out` as
+/// `{ "workers": [{ "id", "publicKey" }] }` for clients to pin. Returns how many.
+pub(crate) fn export_worker_keys(redis: &str, out: &Path) -> Result<usize> {
+    let client = redis_client(redis)?;
+    let keys = runtime()?.block_on(async move {
+        let mut manager = redis::aio::ConnectionManager::new(client)
+            .await
+            .map_err(|e| failed("redis", e))?;
+        airprover::service::tasks::live_worker_keys(&mut manager)
+            .await
+            .map_err(|e| failed("redis", e))
+    })?;
+    if keys.is_empty() {
+        return Err(Error::input(
+            "redis",
+            "no worker is alive: start the workers, then export their keys",
+        ));
+    }
+    let list: Vec<_> = keys
+        .iter()
+        .map(|(id, key)| serde_json::json!({ "id": id, "publicKey": key }))
+        .collect();
+    let text = serde_json::to_string_pretty(&serde_json::json!({ "workers": list }))
+        .expect("a JSON value always serialises");
+    // Read back as a client reads it: a worker with a malformed key is refused here, not there.
+    PinnedWorkers::from_json(&text)?;
+    std::fs::write(out, text + "\n").map_err(|e| Error::Io {
+        path: out.display().to_string(),
+        what: e.to_string(),
+    })?;
+    Ok(keys.len())
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        what: e.to_string(),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn submit(
     server: &str,
     api_key: Option<&str>,
@@ -241,14 +283,20 @@ pub(crate) fn submit(
     proof: &Path,
     public: &Path,
     priority: &str,
+    keys: Option<&Path>,
+    worker_keys: Option<&Path>,
 ) -> Result<()> {
     priority
         .parse::<airprover::runtime::queue::Priority>()
         .map_err(|e| Error::input("priority", e))?;
-    let claim = std::fs::read_to_string(input).map_err(|e| Error::Io {
-        path: input.display().to_string(),
-        what: e.to_string(),
-    })?;
+    let claim = read_text(input)?;
+    let workers = worker_keys
+        .map(|path| read_text(path).and_then(|t| Ok(PinnedWorkers::from_json(&t)?)))
+        .transpose()?;
+    let trust = keys.map(|keys| client::Trust {
+        keys,
+        workers: workers.as_ref(),
+    });
     let show = std::io::IsTerminal::is_terminal(&std::io::stderr());
     runtime()?.block_on(async {
         client::submit(
@@ -258,6 +306,7 @@ pub(crate) fn submit(
             priority,
             proof,
             public,
+            trust.as_ref(),
             &mut |line| {
                 if show {
                     eprint!("\r{line:<70}");
