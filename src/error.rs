@@ -100,6 +100,19 @@ pub enum Error {
         /// Who stopped it.
         what: String,
     },
+    /// A prover server's result is signed with a key the client did not pin.
+    #[error("{code}: {what}", code = self.code())]
+    UnknownWorker {
+        /// Which key.
+        what: String,
+    },
+    /// A prover server's result is not signed, by the pinned key it names, over exactly the
+    /// task, circuit, verifying key, proof and public signals the client recomputed.
+    #[error("{code}: {what}", code = self.code())]
+    BadSignature {
+        /// What did not match.
+        what: String,
+    },
     /// Reading or writing a file failed (CLI only).
     #[error("{code}: {path}: {what}", code = self.code())]
     Io {
@@ -126,6 +139,8 @@ impl Error {
             Error::VerifyFailed { .. } => "VERIFY_FAILED",
             Error::InvalidProof { .. } => "INVALID_PROOF",
             Error::Cancelled { .. } => "CANCELLED",
+            Error::UnknownWorker { .. } => "UNKNOWN_WORKER",
+            Error::BadSignature { .. } => "BAD_SIGNATURE",
             Error::Io { .. } => "IO_ERROR",
         }
     }

@@ -1723,3 +1723,314 @@ async fn websocket_origins_are_checked_against_the_cors_list() {
         }
     }
 }
+
+/// Runs the CLI (without blocking the runtime that serves the fake server below): (exit code,
+/// stdout, stderr).
+async fn cli(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
+    let out = tokio::process::Command::new(bin())
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The signed message, written here from the README's format rather than taken from the crate,
+/// so that a change of format fails this test.
+fn signed_bytes(id: &str, circuit: &str, vk_sha256: &str, proof: &Value, public: &Value) -> String {
+    use sha2::Digest;
+    let sha = |v: &Value| hex::encode(sha2::Sha256::digest(v.to_string().as_bytes()));
+    format!(
+        "airprover-proof-v1\n{id}\n{circuit}\n{vk_sha256}\n{}\n{}",
+        sha(proof),
+        sha(public)
+    )
+}
+
+/// Issue 29, item 17: `workers export-keys` pins the live workers' keys and `submit --keys
+/// --worker-keys` accepts a result only when a pinned key signed exactly the task, the circuit,
+/// the client's own verifying key, the proof and the public signals, and the proof verifies:
+/// checked before anything is written. The forged answers come from a stand-in for a compromised
+/// server (or Redis): it hands the CLI a genuine result of the real service, altered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_writes_only_results_signed_by_a_pinned_worker() {
+    use ed25519_dalek::{Signer, SigningKey};
+    use std::ffi::OsStr;
+    use std::sync::{Arc, Mutex};
+
+    let env = Env::new("signatures");
+    let (_serve, base) = env.serve();
+    let _worker = env.worker("signer");
+    let dir = env.dir.clone();
+    let keys = dir.join("keys");
+    let workers_json = dir.join("workers.json");
+
+    // Pin the worker once it has registered.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (code, out, err) = cli(&[
+            OsStr::new("workers"),
+            OsStr::new("export-keys"),
+            OsStr::new("--redis"),
+            OsStr::new(&env.redis_url()),
+            OsStr::new("--out"),
+            workers_json.as_os_str(),
+        ])
+        .await;
+        if code == 0 {
+            assert!(out.contains("1 worker key(s)"), "{out}");
+            break;
+        }
+        assert!(
+            err.starts_with("INVALID_INPUT: redis: no worker is alive"),
+            "{err}"
+        );
+        assert!(Instant::now() < deadline, "the worker never registered");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(
+        std::fs::read_to_string(dir.join("signer/worker.key"))
+            .unwrap()
+            .trim(),
+        &mut seed,
+    )
+    .unwrap();
+    let signer = SigningKey::from_bytes(&seed);
+    let public_key = hex::encode(signer.verifying_key().to_bytes());
+    let pinned: Value =
+        serde_json::from_str(&std::fs::read_to_string(&workers_json).unwrap()).unwrap();
+    assert_eq!(
+        pinned,
+        json!({ "workers": [{ "id": "signer", "publicKey": public_key }] })
+    );
+
+    // The real service, end to end: proved, signed, checked, written.
+    let write_claim = |n: u64| {
+        let path = dir.join(format!("claim-{n}.json"));
+        std::fs::write(&path, env.claim(n).to_string()).unwrap();
+        path
+    };
+    let (proof_out, public_out) = (dir.join("proof.json"), dir.join("public.json"));
+    let submit_args = |server: &str, claim: &PathBuf, worker_keys: &PathBuf, keys: &PathBuf| {
+        [
+            "submit",
+            "--server",
+            server,
+            "--api-key",
+            API_KEY,
+            "--input",
+            claim.to_str().unwrap(),
+            "--proof",
+            proof_out.to_str().unwrap(),
+            "--public",
+            public_out.to_str().unwrap(),
+            "--keys",
+            keys.to_str().unwrap(),
+            "--worker-keys",
+            worker_keys.to_str().unwrap(),
+        ]
+        .map(String::from)
+    };
+    let run = |args: [String; 15]| async move {
+        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        cli(&args).await
+    };
+    let claim_42 = write_claim(42);
+    let (code, out, err) = run(submit_args(&base, &claim_42, &workers_json, &keys)).await;
+    assert_eq!(code, 0, "{out}{err}");
+    for path in [&proof_out, &public_out] {
+        std::fs::remove_file(path).unwrap();
+    }
+
+    // A genuine result, and what the worker signed: the documented bytes.
+    let claim_41 = write_claim(41);
+    let id = submit(&base, &env.claim(41), "NORMAL").await;
+    let view = ended(&base, &id).await;
+    assert_eq!(view["status"], "succeeded", "{view}");
+    let genuine = view["result"].clone();
+    let vk_sha256 = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(
+            std::fs::read(keys.join(format!("{CIRCUIT}.vk"))).unwrap(),
+        ))
+    };
+    assert_eq!(genuine["vkSha256"], json!(vk_sha256));
+    let message = signed_bytes(
+        &id,
+        CIRCUIT,
+        &vk_sha256,
+        &genuine["proof"],
+        &genuine["publicSignals"],
+    );
+    assert_eq!(genuine["signed"], json!(message));
+    assert_eq!(
+        genuine["signature"],
+        json!(hex::encode(signer.sign(message.as_bytes()).to_bytes()))
+    );
+
+    // The stand-in server: every claim is task `id`, already succeeded with `answer`.
+    let answer = Arc::new(Mutex::new(Value::Null));
+    let app = {
+        use axum::routing::{get, post};
+        let (answer, id) = (answer.clone(), id.clone());
+        axum::Router::new()
+            .route(
+                "/v1/proofs",
+                post(move || {
+                    let id = id.clone();
+                    async move {
+                        (
+                            axum::http::StatusCode::ACCEPTED,
+                            axum::Json(json!({ "id": id, "status": "queued" })),
+                        )
+                    }
+                }),
+            )
+            .route(
+                "/v1/proofs/{id}",
+                get(move || {
+                    let result = answer.lock().unwrap().clone();
+                    async move { axum::Json(json!({ "status": "succeeded", "result": result })) }
+                }),
+            )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let forger = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let sign = |text: &str| hex::encode(signer.sign(text.as_bytes()).to_bytes());
+    let mut other_circuit_signed = genuine.clone();
+    other_circuit_signed["signature"] = json!(sign(&signed_bytes(
+        &id,
+        "threshold-d4-k3",
+        &vk_sha256,
+        &genuine["proof"],
+        &genuine["publicSignals"],
+    )));
+    let mut other_circuit_named = genuine.clone();
+    other_circuit_named["circuit"] = json!("threshold-d4-k3");
+    let mut altered_proof = genuine.clone();
+    altered_proof["proof"]["pi_a"] = genuine["proof"]["pi_c"].clone();
+    altered_proof["proof"]["pi_c"] = genuine["proof"]["pi_a"].clone();
+    // A pinned worker that signs a proof that does not verify: the signature alone is not enough.
+    let mut bad_proof_signed = altered_proof.clone();
+    bad_proof_signed["signature"] = json!(sign(&signed_bytes(
+        &id,
+        CIRCUIT,
+        &vk_sha256,
+        &altered_proof["proof"],
+        &genuine["publicSignals"],
+    )));
+    let mut server_says_signed = genuine.clone();
+    server_says_signed["signed"] = json!("anything at all");
+
+    // workers.json from another key (the same worker id).
+    let stranger = dir.join("stranger-workers.json");
+    let stranger_key = SigningKey::from_bytes(&[7u8; 32]);
+    std::fs::write(
+        &stranger,
+        json!({ "workers": [{ "id": "signer", "publicKey": hex::encode(stranger_key.verifying_key().to_bytes()) }] })
+            .to_string(),
+    )
+    .unwrap();
+    // The client's keys from another setup of the same circuit: another verifying key.
+    let other_keys = dir.join("other-keys");
+    let (code, _, err) = cli(&[
+        OsStr::new("setup"),
+        OsStr::new("--circuit"),
+        OsStr::new(CIRCUIT),
+        OsStr::new("--seed"),
+        OsStr::new("2"),
+        OsStr::new("--out"),
+        other_keys.as_os_str(),
+    ])
+    .await;
+    assert_eq!(code, 0, "{err}");
+
+    let cases: Vec<(&str, &Value, &PathBuf, &PathBuf, Option<&str>)> = vec![
+        (
+            "genuine, from any server",
+            &genuine,
+            &workers_json,
+            &keys,
+            None,
+        ),
+        (
+            "the server's signed text is not read",
+            &server_says_signed,
+            &workers_json,
+            &keys,
+            None,
+        ),
+        (
+            "workers.json from another key",
+            &genuine,
+            &stranger,
+            &keys,
+            Some("UNKNOWN_WORKER"),
+        ),
+        (
+            "signed for another circuit",
+            &other_circuit_signed,
+            &workers_json,
+            &keys,
+            Some("BAD_SIGNATURE"),
+        ),
+        (
+            "named another circuit",
+            &other_circuit_named,
+            &workers_json,
+            &keys,
+            Some("VERIFY_FAILED"),
+        ),
+        (
+            "altered proof",
+            &altered_proof,
+            &workers_json,
+            &keys,
+            Some("BAD_SIGNATURE"),
+        ),
+        (
+            "a bad proof, signed",
+            &bad_proof_signed,
+            &workers_json,
+            &keys,
+            Some("VERIFY_FAILED"),
+        ),
+        (
+            "another verifying key",
+            &genuine,
+            &workers_json,
+            &other_keys,
+            Some("BAD_SIGNATURE"),
+        ),
+    ];
+    for (what, result, worker_keys, client_keys, refusal) in cases {
+        *answer.lock().unwrap() = result.clone();
+        let (code, out, err) = run(submit_args(&forger, &claim_41, worker_keys, client_keys)).await;
+        match refusal {
+            None => {
+                assert_eq!(code, 0, "{what}: {out}{err}");
+                let written: Value =
+                    serde_json::from_str(&std::fs::read_to_string(&proof_out).unwrap()).unwrap();
+                assert_eq!(written, genuine["proof"], "{what}");
+                for path in [&proof_out, &public_out] {
+                    std::fs::remove_file(path).unwrap();
+                }
+            }
+            Some(expected) => {
+                assert_eq!(code, 2, "{what}: {out}{err}");
+                assert!(err.starts_with(&format!("{expected}: ")), "{what}: {err}");
+                assert!(
+                    !proof_out.exists() && !public_out.exists(),
+                    "{what}: nothing written"
+                );
+            }
+        }
+    }
+}

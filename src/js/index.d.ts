@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'TERMINATED'
   | 'IO_ERROR'
   | 'REMOTE_FAILED'
+  | 'UNKNOWN_WORKER'
+  | 'BAD_SIGNATURE'
   | 'INTERNAL';
 
 /** One failed attempt of a job. */
@@ -159,9 +161,25 @@ export interface ProverOptions {
    * INCLUDED, THEN GOES TO THAT SERVER. `when: 'fallback'` (default): only a job the device cannot
    * prove (OUT_OF_MEMORY after its retries and any accepted fallback, WORKER_CRASHED); `'always'`: every
    * job (its `id` is then negative). The server's proof is checked on the page (circuit, public
-   * signals, the manifest's verifying key) before `result` resolves.
+   * signals, the manifest's verifying key) before `result` resolves. With `workerKeys` (the
+   * operator's workers.json, pinned), the worker's ed25519 signature is checked too (WebCrypto):
+   * a key not pinned is UNKNOWN_WORKER, a signature that does not sign exactly the task, circuit,
+   * verifying key, proof and public signals is BAD_SIGNATURE, and nothing is returned.
    */
-  remote?: { url: string; apiKey?: string; when?: 'fallback' | 'always' };
+  remote?: { url: string; apiKey?: string; when?: 'fallback' | 'always'; workerKeys?: WorkerKeys | WorkerKey[] };
+}
+
+/** A prover worker's public key, as `airprover workers export-keys` writes it. */
+export interface WorkerKey {
+  /** The worker's id. */
+  id: string;
+  /** Its ed25519 public key, 64 hex digits. */
+  publicKey: string;
+}
+
+/** `workers.json`: the worker keys a page pins for `remote`. */
+export interface WorkerKeys {
+  workers: WorkerKey[];
 }
 
 export interface StorageOptions {

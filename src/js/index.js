@@ -63,5 +63,8 @@ export async function createProver(options) {
   // Opt-in: jobs may go to an operator's server (remote.js), the claim's secret with them.
   const { remote, ...local } = options;
   const checked = remoteOptions(remote);
+  // Pinned worker keys go into WebCrypto now: a browser without Ed25519 fails here, not at the
+  // first result.
+  await checked.workerKeys?.ready();
   return withRemote(await Runtime.create(local, spawnWorker), checked, local.manifestUrl);
 }

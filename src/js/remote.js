@@ -8,22 +8,28 @@
 // The job keeps its API: `progress` follows the server's event stream, `cancel()` cancels the
 // task there, and `result` resolves only after the page has checked the answer: its circuit and
 // public signals are the claim's, and the proof verifies with the manifest's verifying key (whose
-// bytes must match the manifest's SHA-256).
+// bytes must match the manifest's SHA-256). With `workerKeys` (the operator's workers.json, from
+// `airprover workers export-keys`), the worker's ed25519 signature must also sign exactly the
+// bytes the page recomputes (src/service/signature.rs has the format) with one of those keys:
+// WebCrypto's Ed25519 and SHA-256, so that who made the proof is checked, not who relayed it.
 import { airproverError, claimPublicSignals, remoteFallback, verify } from './single/airprover.js';
 
 const WHEN = ['fallback', 'always'];
 
+/** The first line of every signed message: the format's name and version. */
+const SIGNED_DOMAIN = 'airprover-proof-v1';
+
 /**
- * Checks `remote` ({ url, apiKey?, when? }); throws INVALID_INPUT naming the field.
- * @returns {{ url: string, apiKey: string | undefined, when: 'fallback' | 'always' }}
+ * Checks `remote` ({ url, apiKey?, when?, workerKeys? }); throws INVALID_INPUT naming the field.
+ * @returns {{ url: string, apiKey: string | undefined, when: 'fallback' | 'always', workerKeys: PinnedWorkerKeys | null }}
  */
 export function remoteOptions(remote) {
   const bad = (field, why) => airproverError('INVALID_INPUT', `options.remote.${field}: ${why}`);
   if (typeof remote !== 'object' || remote === null || Array.isArray(remote)) {
-    throw airproverError('INVALID_INPUT', 'options.remote: must be an object { url, apiKey?, when? }');
+    throw airproverError('INVALID_INPUT', 'options.remote: must be an object { url, apiKey?, when?, workerKeys? }');
   }
   for (const k of Object.keys(remote)) {
-    if (!['url', 'apiKey', 'when'].includes(k)) throw bad(k, 'unknown option');
+    if (!['url', 'apiKey', 'when', 'workerKeys'].includes(k)) throw bad(k, 'unknown option');
   }
   let url;
   try {
@@ -37,7 +43,91 @@ export function remoteOptions(remote) {
   }
   const when = remote.when ?? 'fallback';
   if (!WHEN.includes(when)) throw bad('when', `must be one of ${WHEN.join(', ')}`);
-  return { url: url.href.replace(/\/+$/, ''), apiKey: remote.apiKey, when };
+  const workerKeys = remote.workerKeys === undefined ? null : new PinnedWorkerKeys(remote.workerKeys, bad);
+  return { url: url.href.replace(/\/+$/, ''), apiKey: remote.apiKey, when, workerKeys };
+}
+
+/**
+ * The worker keys a page pins (`remote.workerKeys`): workers.json as `airprover workers
+ * export-keys` writes it, `{ workers: [{ id, publicKey }] }`, or its list.
+ */
+class PinnedWorkerKeys {
+  constructor(given, bad) {
+    const list = Array.isArray(given) ? given : given?.workers;
+    if (!Array.isArray(list) || list.length === 0) {
+      throw bad('workerKeys', 'must be workers.json ({ workers: [{ id, publicKey }] }) or its list, with a worker');
+    }
+    this.list = list.map((w, i) => {
+      if (typeof w?.id !== 'string') throw bad(`workerKeys[${i}].id`, 'must be a string');
+      if (typeof w.publicKey !== 'string' || !/^[0-9a-fA-F]{64}$/.test(w.publicKey)) {
+        throw bad(`workerKeys[${i}].publicKey`, 'must be 64 hex digits (an ed25519 public key)');
+      }
+      return { id: w.id, publicKey: w.publicKey.toLowerCase() };
+    });
+    this.imported = null;
+  }
+
+  /** The keys as WebCrypto keys, imported once; INVALID_INPUT where the browser has no Ed25519. */
+  async ready() {
+    this.imported ??= Promise.all(
+      this.list.map(async (w) => ({
+        ...w,
+        key: await crypto.subtle.importKey('raw', hexBytes(w.publicKey), { name: 'Ed25519' }, false, ['verify']),
+      })),
+    );
+    try {
+      return await this.imported;
+    } catch (e) {
+      this.imported = null;
+      throw airproverError(
+        'INVALID_INPUT',
+        `options.remote.workerKeys: this browser cannot import them as Ed25519 keys (WebCrypto): ${e?.message ?? e}`,
+      );
+    }
+  }
+
+  /**
+   * Throws UNKNOWN_WORKER unless `publicKey` is pinned, BAD_SIGNATURE unless `signature` (hex)
+   * signs exactly `statement` with it. Returns the pinned worker.
+   */
+  async check(statement, publicKey, signature) {
+    const keys = await this.ready();
+    const worker = typeof publicKey === 'string' ? keys.find((k) => k.publicKey === publicKey.toLowerCase()) : undefined;
+    if (!worker) {
+      throw airproverError('UNKNOWN_WORKER', `the result is signed with key ${String(publicKey).slice(0, 64)}, which is not in workerKeys: not returned`);
+    }
+    const message = new TextEncoder().encode(await signedMessage(statement));
+    const valid =
+      typeof signature === 'string' &&
+      /^[0-9a-fA-F]{128}$/.test(signature) &&
+      (await crypto.subtle.verify({ name: 'Ed25519' }, worker.key, hexBytes(signature), message).catch(() => false));
+    if (!valid) {
+      throw airproverError(
+        'BAD_SIGNATURE',
+        `worker ${worker.id}'s signature does not sign task ${statement.taskId}, circuit ${statement.circuit}, ` +
+          `verifying key ${statement.vkSha256} and this proof and public signals: not returned`,
+      );
+    }
+    return worker;
+  }
+}
+
+/**
+ * The exact text a worker signs (src/service/signature.rs): the format's name, the task id, the
+ * circuit, the verifying key file's SHA-256, and the SHA-256 of proof.json and public.json
+ * written compactly (`JSON.stringify`, keys in the order the worker wrote them), one per line.
+ */
+export async function signedMessage({ taskId, circuit, vkSha256, proof, publicSignals }) {
+  const digest = async (text) => hex(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))));
+  return [SIGNED_DOMAIN, taskId, circuit, vkSha256, await digest(JSON.stringify(proof)), await digest(JSON.stringify(publicSignals))].join('\n');
+}
+
+function hex(bytes) {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function hexBytes(text) {
+  return new Uint8Array(text.match(/../g).map((b) => parseInt(b, 16)));
 }
 
 /**
@@ -232,6 +322,13 @@ class RemoteTask {
       throw airproverError('VERIFY_FAILED', "the server's public signals are not the claim's: not returned");
     }
     const vk = await this.keys.verifyingKey(claim.circuit);
+    // Who made it, before what it proves: the signature over the bytes recomputed here (the
+    // server's `signed` text is never read).
+    await this.remote.workerKeys?.check(
+      { taskId: this.id, circuit: claim.circuit, vkSha256: vk.sha256, proof: result.proof, publicSignals: signals },
+      result.publicKey,
+      result.signature,
+    );
     if (!verify(vk.bytes, result.proof, signals)) {
       throw airproverError('VERIFY_FAILED', "the server's proof does not verify with the manifest's verifying key: not returned");
     }
@@ -286,11 +383,11 @@ class ManifestKeys {
     if (!entry) throw airproverError('KEY_NOT_FOUND', `no verifying key for ${circuit} in ${this.url}`);
     const bytes = new Uint8Array(await (await fetched(new URL(entry.name, this.url))).arrayBuffer());
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-    if (hex !== entry.sha256) {
+    const sha256 = hex(digest);
+    if (sha256 !== entry.sha256) {
       throw airproverError('KEY_INTEGRITY', `${entry.name}: its SHA-256 is not the manifest's`);
     }
-    return { bytes, sha256: hex };
+    return { bytes, sha256 };
   }
 }
 

@@ -116,6 +116,13 @@ impl KeyDir {
         }
         Ok(bytes)
     }
+
+    /// SHA-256 (hex) of the `kind` key file of `circuit`, read and checked as [`Self::load`]
+    /// reads it: with a manifest that lists the key, the manifest's pinned digest.
+    pub fn sha256(&self, circuit: &CircuitId, kind: KeyKind) -> Result<String> {
+        use sha2::{Digest, Sha256};
+        Ok(hex::encode(Sha256::digest(self.load(circuit, kind)?)))
+    }
 }
 
 /// The message of a key-integrity error without its code, to prefix it with a path.

@@ -102,6 +102,10 @@ codes! {
     IoError = "IO_ERROR", Runtime, Error, retry: false, fallback: false;
     // The operator's server (the runtime's opt-in `remote`) refused the task or failed it.
     RemoteFailed = "REMOTE_FAILED", Runtime, Error, retry: false, fallback: false;
+    // The server's answer is not vouched for by a worker the client pinned (`workers.json`):
+    // its key is not pinned, or its signature does not sign what the client recomputed.
+    UnknownWorker = "UNKNOWN_WORKER", Runtime, Error, retry: false, fallback: false;
+    BadSignature = "BAD_SIGNATURE", Runtime, Critical, retry: false, fallback: false;
     Internal = "INTERNAL", Runtime, Critical, retry: false, fallback: false;
 }
 
@@ -364,6 +368,12 @@ mod tests {
             },
             Error::proof("x", "y"),
             Error::Cancelled {
+                what: String::new(),
+            },
+            Error::UnknownWorker {
+                what: String::new(),
+            },
+            Error::BadSignature {
                 what: String::new(),
             },
             Error::Io {

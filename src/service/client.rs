@@ -1,13 +1,29 @@
 //! `airprover submit`: sends a claim to a `serve` node, follows the task with a progress line and
-//! writes proof.json and public.json when it succeeds.
+//! writes proof.json and public.json when it succeeds. With a [`Trust`], the result is checked
+//! before anything is written: the claim's circuit and public signals, the proof against the
+//! client's own verifying key, and the worker's signature against the pinned worker keys.
 
 use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::signature::{sha256_hex, PinnedWorkers, ProofStatement};
+use crate::claim::Claim;
 use crate::error::{Error, Result};
 use crate::prover::export;
+use crate::prover::key_dir::KeyDir;
+use crate::prover::keys::KeyKind;
+
+/// What a result is checked against before it is written.
+#[derive(Debug, Clone)]
+pub struct Trust<'a> {
+    /// The key directory whose verifying key the proof must verify with (`--keys`).
+    pub keys: &'a Path,
+    /// The workers whose signature is accepted (`--worker-keys`); `None`: the proof is checked,
+    /// not who made it.
+    pub workers: Option<&'a PinnedWorkers>,
+}
 
 fn network(what: impl std::fmt::Display) -> Error {
     Error::Io {
@@ -23,8 +39,9 @@ fn refusal(status: reqwest::StatusCode, body: &Value) -> Error {
     Error::input("server", format!("{status}: {code}: {message}"))
 }
 
-/// Submits `claim_json` and waits for its end; writes the files on success. `progress` gets
-/// each status line.
+/// Submits `claim_json` and waits for its end; on success checks the result against `trust`
+/// (when given) and only then writes the files. `progress` gets each status line.
+#[allow(clippy::too_many_arguments)]
 pub async fn submit(
     server: &str,
     api_key: Option<&str>,
@@ -32,10 +49,15 @@ pub async fn submit(
     priority: &str,
     proof_out: &Path,
     public_out: &Path,
+    trust: Option<&Trust<'_>>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<String> {
     let claim = crate::json::parse_strict(claim_json).map_err(|e| e.into_error("claim"))?;
-    crate::claim::Claim::from_value(&claim)?;
+    let parsed = Claim::from_value(&claim)?;
+    // Read before the claim leaves: a missing or corrupt key is known before the server works.
+    let verifying_key = trust
+        .map(|t| KeyDir::new(t.keys).load(&parsed.circuit, KeyKind::Verifying))
+        .transpose()?;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -73,6 +95,9 @@ pub async fn submit(
         match task["status"].as_str().unwrap_or_default() {
             "succeeded" => {
                 let result = &task["result"];
+                if let (Some(trust), Some(vk)) = (trust, &verifying_key) {
+                    check(result, &id, &parsed, vk, trust.workers)?;
+                }
                 write(proof_out, &export::to_snarkjs_text(&result["proof"]))?;
                 write(
                     public_out,
@@ -97,6 +122,69 @@ pub async fn submit(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// The server's result for task `id` of `claim`, checked: its circuit and public signals are the
+/// claim's; the worker's signature (when `workers` is given) signs exactly the task, the circuit,
+/// this client's verifying key, and the proof and public signals as they will be written, with a
+/// pinned key (UNKNOWN_WORKER, BAD_SIGNATURE); the proof verifies with `verifying_key`
+/// (VERIFY_FAILED). The message is recomputed here: the server's `signed` text is never read.
+pub fn check(
+    result: &Value,
+    id: &str,
+    claim: &Claim,
+    verifying_key: &[u8],
+    workers: Option<&PinnedWorkers>,
+) -> Result<()> {
+    let refused = |what: String| Error::VerifyFailed {
+        what: format!("task {id}: {what}: nothing written"),
+    };
+    let circuit = claim.circuit.to_string();
+    if result["circuit"].as_str() != Some(circuit.as_str()) {
+        return Err(refused(format!(
+            "the server proved {}, not the claim's {circuit}",
+            result["circuit"]
+        )));
+    }
+    let expected = Value::from(export::public_to_json(&claim.public_signals()));
+    let (proof, public_signals) = (&result["proof"], &result["publicSignals"]);
+    if *public_signals != expected {
+        return Err(refused(
+            "the server's public signals are not the claim's".into(),
+        ));
+    }
+    if let Some(workers) = workers {
+        let vk_sha256 = sha256_hex(verifying_key);
+        let statement = ProofStatement {
+            task_id: id,
+            circuit: &circuit,
+            vk_sha256: &vk_sha256,
+            proof,
+            public_signals,
+        };
+        let public_key = result["publicKey"].as_str().unwrap_or_default();
+        let signature = result["signature"].as_str().unwrap_or_default();
+        workers
+            .check(&statement, public_key, signature)
+            .map_err(|e| match (Error::from(e), result["vkSha256"].as_str()) {
+                (Error::BadSignature { what }, Some(theirs)) if theirs != vk_sha256 => {
+                    Error::BadSignature {
+                        what: format!("{what} (the worker names verifying key {theirs:.64}: its keys are not yours)"),
+                    }
+                }
+                (e, _) => e,
+            })?;
+    }
+    if !crate::api::verify(
+        verifying_key,
+        &proof.to_string(),
+        &public_signals.to_string(),
+    )? {
+        return Err(refused(format!(
+            "the proof does not verify with your verifying key for {circuit}"
+        )));
+    }
+    Ok(())
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {

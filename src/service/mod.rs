@@ -6,12 +6,14 @@
 //! - [`redis`]: the one Redis layer: key names, scripts, the consumer-group queue, the task
 //!   records and their once-only, fenced transitions.
 //! - [`worker`]: a prover worker.
+//! - [`signature`]: what a worker signs for a result, and how a client checks it.
 //! - [`http`]: the API.
 //! - [`client`]: `airprover submit`.
 
 pub mod client;
 pub mod http;
 pub mod redis;
+pub mod signature;
 pub mod worker;
 
 /// Milliseconds since the Unix epoch.

@@ -11,16 +11,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::SigningKey;
 use rand::Rng;
 use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::now_ms;
 use super::redis::{Entry, Keys, Queue, Started, Tasks};
+use super::signature::{ProofStatement, VerifyingKeyDigests};
 use crate::api;
 use crate::claim::Claim;
 use crate::prover::key_dir::KeyDir;
@@ -153,16 +153,6 @@ fn injected_fault(attempt: u32) -> Option<Fault> {
     }
 }
 
-/// What a worker signs for a result: `{task id}:{SHA-256 of proof.json, a newline, public.json}`
-/// (both as the result holds them, serialised compactly).
-pub fn signed_message(id: &str, proof: &Value, public_signals: &Value) -> String {
-    let mut h = Sha256::new();
-    h.update(proof.to_string());
-    h.update(b"\n");
-    h.update(public_signals.to_string());
-    format!("{id}:{}", hex::encode(h.finalize()))
-}
-
 struct Worker {
     settings: WorkerSettings,
     tasks: Tasks,
@@ -171,6 +161,7 @@ struct Worker {
     key: SigningKey,
     keys: HashMap<String, Arc<PreparedProvingKey>>,
     circuits: Vec<String>,
+    vk_digests: VerifyingKeyDigests,
     done: u64,
     last_beat: Instant,
 }
@@ -236,6 +227,7 @@ pub async fn run(
         .into_iter()
         .map(|p| (p, tasks.queue(p, &settings.id, settings.lease)))
         .collect();
+    let vk_digests = VerifyingKeyDigests::new(&settings.keys);
     let mut worker = Worker {
         settings,
         tasks,
@@ -243,6 +235,7 @@ pub async fn run(
         key,
         keys: HashMap::new(),
         circuits,
+        vk_digests,
         done: 0,
         last_beat: Instant::now() - HEARTBEAT,
     };
@@ -422,20 +415,31 @@ impl Worker {
         self.beat(id).await;
         let started = Instant::now();
         let outcome = self.prove(priority, entry, &claim_text, attempt).await;
+        // The verifying key's digest is signed too: a worker that cannot read it fails the attempt.
+        let outcome = outcome.and_then(|(proof, public_signals, circuit, ms)| {
+            let vk_sha256 = self.vk_digests.get(&circuit).map_err(Stopped::Failed)?;
+            Ok((proof, public_signals, circuit, ms, vk_sha256))
+        });
         let ms = started.elapsed().as_millis() as u64;
         let owner = (self.settings.id.as_str(), attempt);
         match outcome {
-            Ok((proof, public_signals, circuit, ms)) => {
-                let message = signed_message(id, &proof, &public_signals);
-                let signature = self.key.sign(message.as_bytes());
+            Ok((proof, public_signals, circuit, ms, vk_sha256)) => {
+                let statement = ProofStatement {
+                    task_id: id,
+                    circuit: &circuit,
+                    vk_sha256: &vk_sha256,
+                    proof: &proof,
+                    public_signals: &public_signals,
+                };
                 let result = json!({
                     "proof": proof,
                     "publicSignals": public_signals,
                     "circuit": circuit,
+                    "vkSha256": vk_sha256,
                     "worker": self.settings.id,
                     "publicKey": hex::encode(self.key.verifying_key().to_bytes()),
-                    "signature": hex::encode(signature.to_bytes()),
-                    "signed": message,
+                    "signature": statement.sign(&self.key),
+                    "signed": statement.message(),
                     "provingMs": ms,
                 });
                 let ttl = self.settings.result_ttl_s;

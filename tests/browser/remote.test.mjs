@@ -1,11 +1,14 @@
 // The runtime's opt-in `remote` in a real Chromium against a real service: Debian's Redis,
 // `airprover serve` and a worker (support/service.mjs). An injected out-of-memory moves the job to
 // the server and the result verifies on the page; without `remote` nothing leaves the page; a
-// server proving with another key is caught on the page; refusals and cancellation are typed.
+// server proving with another key is caught on the page; refusals and cancellation are typed;
+// with `workerKeys` a result whose signature is not a pinned worker's over exactly the task's
+// bytes is refused (WebCrypto's Ed25519 in Chromium).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createHash, createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { launch, openPage } from './support/browser.mjs';
@@ -190,5 +193,136 @@ describe('remote', () => {
     assert.equal(out.cancelled.code, 'CANCELLED');
     assert.equal(out.cancelledStage, 'cancelled');
     assert.equal(out.abortedCode.code, 'CANCELLED');
+  });
+});
+
+/** The honest service's workers.json (`airprover workers export-keys`), once its worker registered. */
+async function exportWorkerKeys(service) {
+  const out = join(fx.dir, 'workers.json');
+  for (let tries = 0; ; tries++) {
+    try {
+      execFileSync(CLI, ['workers', 'export-keys', '--redis', service.redis, '--out', out], { stdio: 'pipe' });
+      return JSON.parse(readFileSync(out, 'utf8'));
+    } catch (e) {
+      if (tries > 100) throw e;
+      await new Promise((ok) => setTimeout(ok, 200));
+    }
+  }
+}
+
+/** The signed bytes, written here from the README's format (not taken from the package). */
+function signedBytes({ id, circuit, vkSha256, proof, publicSignals }) {
+  const sha = (text) => createHash('sha256').update(text).digest('hex');
+  return ['airprover-proof-v1', id, circuit, vkSha256, sha(JSON.stringify(proof)), sha(JSON.stringify(publicSignals))].join('\n');
+}
+
+/**
+ * Rewrites the `succeeded` event of every task event stream the page reads from `service`:
+ * `forge(result, taskId)` returns the result the page gets (a stand-in for a compromised server).
+ */
+async function forgeResults(p, service, forge) {
+  await p.route(`${service.url}/v1/proofs/*/events`, async (route) => {
+    const taskId = new URL(route.request().url()).pathname.split('/')[3];
+    const response = await route.fetch();
+    let kind = null;
+    const body = (await response.text())
+      .split('\n')
+      .map((line) => {
+        if (line.startsWith('event:')) kind = line.slice(6).trim();
+        if (kind !== 'succeeded' || !line.startsWith('data:')) return line;
+        return `data: ${JSON.stringify(forge(JSON.parse(line.slice(5)), taskId))}`;
+      })
+      .join('\n');
+    await route.fulfill({ response, body });
+  });
+}
+
+describe('remote with workerKeys', () => {
+  test('a pinned worker\'s signature is checked on the page; a forged one is refused', async (t) => {
+    const pinned = await exportWorkerKeys(honest);
+    assert.equal(pinned.workers.length, 1);
+    const { publicKey } = pinned.workers[0];
+    // The worker's own key, to sign bytes it never signed (the key, not the format, is trusted).
+    const seed = Buffer.from(readFileSync(join(honest.workerState(0), 'worker.key'), 'utf8').trim(), 'hex');
+    const workerKey = createPrivateKey({
+      format: 'jwk',
+      key: { kty: 'OKP', crv: 'Ed25519', d: seed.toString('base64url'), x: Buffer.from(publicKey, 'hex').toString('base64url') },
+    });
+    const signAs = (bytes) => sign(null, Buffer.from(bytes), workerKey).toString('hex');
+    const manifest = JSON.parse(readFileSync(join(fx.dir, 'keys', 'manifest.json'), 'utf8'));
+    const vkSha256 = manifest.circuits.find((c) => c.id === CIRCUIT).files.verifyingKey.sha256;
+
+    const run = async (campaignId, workerKeys, forge = null) => {
+      const p = await page(t);
+      if (forge) await forgeResults(p, honest, forge);
+      return p.evaluate(
+        async ({ claim, url, apiKey, workerKeys }) => {
+          const prover = await airprover.createProver({ manifestUrl: '/keys/manifest.json', remote: { url, apiKey, when: 'always', workerKeys } });
+          try {
+            const result = await prover.submit(claim).result;
+            return { ok: true, result };
+          } catch (e) {
+            return { ok: false, code: e.code, message: e.message, category: e.category, severity: e.severity };
+          } finally {
+            prover.terminate();
+          }
+        },
+        { claim: { ...fx.claims[CIRCUIT], campaignId }, url: honest.url, apiKey: API_KEY, workerKeys },
+      );
+    };
+
+    // Genuine, with workers.json as written and as its list; the worker signed the documented bytes.
+    let seen = null;
+    const genuine = await run('7101', pinned, (result, id) => {
+      seen = { result, id };
+      return result;
+    });
+    assert.equal(genuine.ok, true, JSON.stringify(genuine));
+    assert.equal(genuine.result.remote.publicKey, publicKey);
+    assert.equal(seen.result.vkSha256, vkSha256);
+    assert.equal(
+      seen.result.signature,
+      signAs(signedBytes({ id: seen.id, circuit: CIRCUIT, vkSha256, proof: seen.result.proof, publicSignals: seen.result.publicSignals })),
+    );
+    assert.equal((await run('7102', pinned.workers)).ok, true);
+
+    // A forged signature: one digit changed.
+    const flipped = await run('7103', pinned, (result) => ({
+      ...result,
+      signature: (result.signature[0] === '0' ? '1' : '0') + result.signature.slice(1),
+    }));
+    assert.deepEqual([flipped.ok, flipped.code], [false, 'BAD_SIGNATURE'], JSON.stringify(flipped));
+    assert.deepEqual([flipped.category, flipped.severity], ['runtime', 'critical']);
+    // The pinned key's real signature, over another task's bytes, and over another circuit's.
+    for (const [campaignId, alter] of [
+      ['7104', (id) => ({ id: `${id}0` })],
+      ['7105', () => ({ circuit: 'threshold-d4-k3' })],
+    ]) {
+      const replayed = await run(campaignId, pinned, (result, id) => ({
+        ...result,
+        signature: signAs(signedBytes({ id, circuit: CIRCUIT, vkSha256, proof: result.proof, publicSignals: result.publicSignals, ...alter(id) })),
+      }));
+      assert.deepEqual([replayed.ok, replayed.code], [false, 'BAD_SIGNATURE'], JSON.stringify(replayed));
+    }
+    // An altered proof (a valid point where another was) under the genuine signature.
+    const altered = await run('7106', pinned, (result) => ({ ...result, proof: { ...result.proof, pi_a: result.proof.pi_c, pi_c: result.proof.pi_a } }));
+    assert.deepEqual([altered.ok, altered.code], [false, 'BAD_SIGNATURE'], JSON.stringify(altered));
+    // workers.json from another key: the genuine result is from a worker the page does not know.
+    const other = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x;
+    const stranger = [{ id: 'prover-0', publicKey: Buffer.from(other, 'base64url').toString('hex') }];
+    const unknown = await run('7107', stranger);
+    assert.deepEqual([unknown.ok, unknown.code], [false, 'UNKNOWN_WORKER'], JSON.stringify(unknown));
+    // A bad option is refused at createProver.
+    const p = await page(t);
+    const bad = await p.evaluate(async (url) => {
+      try {
+        await airprover.createProver({ manifestUrl: '/keys/manifest.json', remote: { url, workerKeys: [{ id: 'x', publicKey: 'nope' }] } });
+        return null;
+      } catch (e) {
+        return { code: e.code, message: e.message };
+      }
+    }, honest.url);
+    assert.equal(bad?.code, 'INVALID_INPUT');
+    assert.match(bad.message, /options\.remote\.workerKeys\[0\]\.publicKey/);
   });
 });

@@ -240,6 +240,20 @@ enum Command {
         /// LOW, NORMAL, HIGH or CRITICAL.
         #[arg(long, default_value = "NORMAL")]
         priority: String,
+        /// Key directory: the proof must verify with its verifying key before anything is
+        /// written.
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// The pinned worker keys (`workers export-keys`): the result must be signed by one of
+        /// them, over the task, the circuit, --keys's verifying key, the proof and the public
+        /// signals, before anything is written.
+        #[arg(long, requires = "keys")]
+        worker_keys: Option<PathBuf>,
+    },
+    /// The prover workers' registry in Redis.
+    Workers {
+        #[command(subcommand)]
+        command: WorkersCommand,
     },
     /// Print a proof's verifyProof calldata, as `snarkjs zkey export soliditycalldata` does.
     Calldata {
@@ -249,6 +263,20 @@ enum Command {
         /// public.json.
         #[arg(long)]
         public: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum WorkersCommand {
+    /// Write the public keys of the workers alive now, { "workers": [{ "id", "publicKey" }] },
+    /// for clients to pin (`submit --worker-keys`, the runtime's `remote.workerKeys`).
+    ExportKeys {
+        /// Redis URL.
+        #[arg(long)]
+        redis: String,
+        /// Where to write workers.json.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -434,6 +462,12 @@ fn run(command: Command) -> Result<ExitCode> {
             })
         }
         Command::DeadLetters { action } => service::dead_letters(action)?,
+        Command::Workers {
+            command: WorkersCommand::ExportKeys { redis, out },
+        } => {
+            let n = service::export_worker_keys(&redis, &out)?;
+            println!("{n} worker key(s) in {}", out.display());
+        }
         Command::Relay {
             redis,
             campaigns,
@@ -448,6 +482,8 @@ fn run(command: Command) -> Result<ExitCode> {
             proof,
             public,
             priority,
+            keys,
+            worker_keys,
         } => {
             let api_key = api_key.or_else(|| std::env::var("AIRPROVER_API_KEY").ok());
             service::submit(
@@ -457,6 +493,8 @@ fn run(command: Command) -> Result<ExitCode> {
                 &proof,
                 &public,
                 &priority,
+                keys.as_deref(),
+                worker_keys.as_deref(),
             )?;
             println!(
                 "proof in {}, public signals in {}",

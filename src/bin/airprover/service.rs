@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use airprover::relayer::{self, RelaySettings, Relayer};
 use airprover::service::redis::{Keys, Tasks};
+use airprover::service::signature::PinnedWorkers;
 use airprover::service::{client, http, worker};
 use std::process::ExitCode;
 
@@ -312,6 +313,48 @@ pub(crate) fn relay(
     })
 }
 
+/// `workers export-keys`: the public keys of the workers alive now, written to `out` as
+/// `{ "workers": [{ "id", "publicKey" }] }` for clients to pin. Returns how many.
+pub(crate) fn export_worker_keys(redis: &str, out: &Path) -> Result<usize> {
+    let client = redis_client(redis)?;
+    let keys = runtime()?.block_on(async move {
+        let manager = redis::aio::ConnectionManager::new(client)
+            .await
+            .map_err(|e| failed("redis", e))?;
+        Tasks::new(manager, Keys::default())
+            .live_worker_keys()
+            .await
+            .map_err(|e| failed("redis", e))
+    })?;
+    if keys.is_empty() {
+        return Err(Error::input(
+            "redis",
+            "no worker is alive: start the workers, then export their keys",
+        ));
+    }
+    let list: Vec<_> = keys
+        .iter()
+        .map(|(id, key)| serde_json::json!({ "id": id, "publicKey": key }))
+        .collect();
+    let text = serde_json::to_string_pretty(&serde_json::json!({ "workers": list }))
+        .expect("a JSON value always serialises");
+    // Read back as a client reads it: a worker with a malformed key is refused here, not there.
+    PinnedWorkers::from_json(&text)?;
+    std::fs::write(out, text + "\n").map_err(|e| Error::Io {
+        path: out.display().to_string(),
+        what: e.to_string(),
+    })?;
+    Ok(keys.len())
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        what: e.to_string(),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn submit(
     server: &str,
     api_key: Option<&str>,
@@ -319,14 +362,20 @@ pub(crate) fn submit(
     proof: &Path,
     public: &Path,
     priority: &str,
+    keys: Option<&Path>,
+    worker_keys: Option<&Path>,
 ) -> Result<()> {
     priority
         .parse::<airprover::runtime::queue::Priority>()
         .map_err(|e| Error::input("priority", e))?;
-    let claim = std::fs::read_to_string(input).map_err(|e| Error::Io {
-        path: input.display().to_string(),
-        what: e.to_string(),
-    })?;
+    let claim = read_text(input)?;
+    let workers = worker_keys
+        .map(|path| read_text(path).and_then(|t| Ok(PinnedWorkers::from_json(&t)?)))
+        .transpose()?;
+    let trust = keys.map(|keys| client::Trust {
+        keys,
+        workers: workers.as_ref(),
+    });
     let show = std::io::IsTerminal::is_terminal(&std::io::stderr());
     runtime()?.block_on(async {
         client::submit(
@@ -336,6 +385,7 @@ pub(crate) fn submit(
             priority,
             proof,
             public,
+            trust.as_ref(),
             &mut |line| {
                 if show {
                     eprint!("\r{line:<70}");

@@ -706,6 +706,20 @@ impl Tasks {
             .await
     }
 
+    /// The workers alive now (registered, their heartbeat not expired): `(id, publicKey)` (hex),
+    /// by id. What `airprover workers export-keys` pins.
+    pub async fn live_worker_keys(&self) -> redis::RedisResult<Vec<(String, String)>> {
+        let mut keys: Vec<(String, String)> = self
+            .workers()
+            .await?
+            .into_iter()
+            .filter_map(|mut w| Some((w.remove("id")?, w.remove("publicKey")?)))
+            .filter(|(_, key)| !key.is_empty())
+            .collect();
+        keys.sort();
+        Ok(keys)
+    }
+
     /// Takes a stopping worker out of the registry.
     pub async fn unregister(&self, worker: &str) -> redis::RedisResult<()> {
         redis::pipe()

@@ -82,6 +82,9 @@ export async function startService({ keys, origins, port = null, campaigns = nul
   for (let i = 0; i < relays; i++) start(CLI, ['relay', '--redis', redis, '--campaigns', campaigns, '--id', `relay-${i}`]);
   return {
     url: `http://127.0.0.1:${port}`,
+    redis,
+    /** Prover worker `i`'s --state directory (its worker.key). */
+    workerState: (i) => join(dir, `worker-${i}`),
     async close() {
       for (const p of procs) p.kill('SIGKILL');
       await Promise.all(procs.map((p) => (p.exitCode !== null || p.signalCode ? null : new Promise((ok) => p.once('exit', ok)))));
