@@ -682,7 +682,7 @@ async fn every_task_ends_once_while_workers_and_redis_are_killed() {
     let (_, metrics_text, _) = call(
         reqwest::Method::GET,
         &format!("{base_a}/metrics"),
-        None,
+        Some(API_KEY),
         None,
     )
     .await;
@@ -717,8 +717,14 @@ async fn ws_follow(base: String, ids: Vec<String>) -> HashMap<String, Vec<(Strin
     assert_eq!(ws.recv().await["code"], "UNAUTHORIZED");
     ws.send(json!({ "type": "auth", "apiKey": "wrong" })).await;
     assert_eq!(ws.recv().await["code"], "UNAUTHORIZED");
+    // A socket takes one auth message: no guessing keys on one socket.
+    ws.send(json!({ "type": "auth", "apiKey": API_KEY })).await;
+    assert_eq!(ws.recv().await["code"], "INVALID_INPUT");
+    let mut ws = Ws::open(&base).await;
     ws.send(json!({ "type": "auth", "apiKey": API_KEY })).await;
     assert_eq!(ws.recv().await["type"], "authenticated");
+    ws.send(json!({ "type": "auth", "apiKey": API_KEY })).await;
+    assert_eq!(ws.recv().await["code"], "INVALID_INPUT", "one auth message");
     ws.send_text("{\"type\": \"subscribe\", \"id\": 1, \"id\": 2}")
         .await;
     assert_eq!(ws.recv().await["code"], "INVALID_JSON");
@@ -959,6 +965,54 @@ async fn a_task_is_seen_only_by_the_key_that_submitted_it() {
         .await;
         assert_eq!(status, 200, "{path} for an admin");
     }
+}
+
+/// Claims are checked on a bounded pool (issue 29, item 14): with one checker and none waiting,
+/// a submit that arrives while another claim is being checked answers `503 SERVER_BUSY` with
+/// `Retry-After` (the check slowed by the test-only hook), and stores nothing; the first is
+/// accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "fault-hooks"),
+    ignore = "needs serve's slow-validation hook: cargo test --features fault-hooks"
+)]
+async fn a_full_validation_pool_answers_503() {
+    let env = Env::new("validation-pool");
+    let port = free_port();
+    let _serve = Proc(
+        Command::new(bin())
+            .args(["serve", "--redis", &env.redis_url(), "--keys"])
+            .arg(env.dir.join("keys"))
+            .arg("--api-keys")
+            .arg(env.dir.join("api-keys.json"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--validation-threads", "1", "--validation-queue", "0"])
+            .env("AIRPROVER_TEST_SLOW_VALIDATION_MS", "1500")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_port(port);
+    let base = format!("http://127.0.0.1:{port}");
+    let post = |campaign: u64| {
+        let (url, body) = (
+            format!("{base}/v1/proofs"),
+            json!({ "claim": env.claim(campaign) }).to_string(),
+        );
+        async move { call_once(reqwest::Method::POST, &url, Some(API_KEY), Some(body)).await }
+    };
+    let first = tokio::spawn(post(71));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, body, headers) = post(72).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("SERVER_BUSY")),
+        "{body}"
+    );
+    assert_eq!(headers.get("retry-after").unwrap(), "1");
+    let (status, body, _) = first.await.unwrap();
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(task_keys(&env), 2, "one task: its hash and its events");
 }
 
 /// The keys file and authentication (issue 29, item 2): the file holds hashes, never keys (a

@@ -505,6 +505,7 @@ impl Campaign {
             "campaignId": self.campaign_id.to_string(),
             "rule": match self.rule { ScoreRule::Threshold => "atLeast", ScoreRule::Exact => "exactly" },
             "target": self.target.to_string(),
+            "relayers": self.config.accounts.iter().map(|a| a.to_checksum(None)).collect::<Vec<_>>(),
         })
     }
 }

@@ -8,7 +8,8 @@
 //!     "airdrop": "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
 //!     "circuit": "threshold-d20-k4",
 //!     "keys": "www/public/keys",
-//!     "relayers": [{ "env": "AIRPROVER_RELAYER_KEY" }, { "file": "/etc/airprover/relayer-2.key" }],
+//!     "relayers": [{ "env": "AIRPROVER_RELAYER_KEY", "address": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC" },
+//!                  { "file": "/etc/airprover/relayer-2.key" }],
 //!     "replaceAfterBlocks": 3,
 //!     "feeBumpPercent": 25,
 //!     "maxFeePerGasWei": "200000000000",
@@ -20,6 +21,10 @@
 //! any transaction of the campaign offers per gas: a claim that would need more waits (phase
 //! `waiting_for_fees`) instead of compounding replacement fees. `confirmations` (default 1) is how
 //! many blocks deep, its own counted, a transaction must be before its claim ends.
+//!
+//! Only `relay` reads the relayer accounts' keys ([`load`]); `serve` reads the file without them
+//! ([`load_public`]): its accounts are the optional `address` fields (checked against the key
+//! where `relay` reads it).
 //!
 //! A relayer account's private key comes from an environment variable or a file (`0x` and 64
 //! hex digits; a file readable by group or others is refused). Keys are never logged, never in
@@ -52,7 +57,7 @@ struct CampaignFile {
     airdrop: String,
     circuit: String,
     keys: PathBuf,
-    relayers: Vec<KeySource>,
+    relayers: Vec<RelayerEntry>,
     #[serde(default = "default_replace_after_blocks")]
     replace_after_blocks: u64,
     #[serde(default = "default_fee_bump_percent")]
@@ -87,9 +92,18 @@ fn default_fee_bump_percent() -> u32 {
     25
 }
 
+/// A relayer account in the file: where its key is (`env` or `file`) and, optionally, its
+/// address, which is all `serve` reads (it never loads a key).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RelayerEntry {
+    env: Option<String>,
+    file: Option<PathBuf>,
+    address: Option<String>,
+}
+
 /// Where a relayer account's private key is.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeySource {
     /// An environment variable holding it.
     Env(String),
@@ -138,8 +152,12 @@ pub struct CampaignConfig {
     pub circuit: CircuitId,
     /// The key directory with the circuit's verifying key (checked against its manifest).
     pub keys: PathBuf,
-    /// The relayer accounts (at least one).
+    /// The relayer accounts with their keys (at least one); empty where the file was read
+    /// without keys ([`load_public`], what `serve` does).
     pub relayers: Vec<RelayerKey>,
+    /// The relayer accounts' addresses: those of the keys, or without keys those the file
+    /// gives (`address`).
+    pub accounts: Vec<Address>,
     /// A transaction not mined after this many blocks is replaced with a higher fee.
     pub replace_after_blocks: u64,
     /// How much a replacement raises both fees, in percent (at least 10, which nodes require).
@@ -160,13 +178,26 @@ impl CampaignConfig {
     }
 }
 
-/// Reads the campaigns of the file at `path`.
+/// Reads the campaigns of the file at `path`, with the relayer accounts' keys (what `relay`
+/// does).
 pub fn load(path: &Path) -> RelayResult<Vec<CampaignConfig>> {
+    let (text, base) = read(path)?;
+    parse(&text, base, &|name| std::env::var(name).ok())
+}
+
+/// Reads the campaigns of the file at `path` without touching a single relayer key: the
+/// accounts are the addresses the file gives (what `serve` does: it checks and stores claims,
+/// and never signs).
+pub fn load_public(path: &Path) -> RelayResult<Vec<CampaignConfig>> {
+    let (text, base) = read(path)?;
+    parse_with(&text, base, None)
+}
+
+fn read(path: &Path) -> RelayResult<(String, &Path)> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         RelayError::new(RelayCode::Misconfigured, format!("{}: {e}", path.display()))
     })?;
-    let base = path.parent().unwrap_or(Path::new("."));
-    parse(&text, base, &|name| std::env::var(name).ok())
+    Ok((text, path.parent().unwrap_or(Path::new("."))))
 }
 
 /// Parses a configuration; relative paths are relative to `base`, and `env` reads environment
@@ -176,6 +207,14 @@ pub fn parse(
     base: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> RelayResult<Vec<CampaignConfig>> {
+    parse_with(text, base, Some(env))
+}
+
+/// Reads an environment variable.
+type Env<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+/// [`parse`], or with no `env` the file without keys ([`load_public`]).
+fn parse_with(text: &str, base: &Path, env: Option<&Env<'_>>) -> RelayResult<Vec<CampaignConfig>> {
     // Strict, as every document the crate reads: a duplicate key is refused, never overwritten.
     let file: File = crate::json::parse_strict(text)
         .map_err(|e| e.to_string())
@@ -234,12 +273,41 @@ pub fn parse(
                 at("confirmations")
             )));
         }
-        let relayers = c
-            .relayers
-            .into_iter()
-            .enumerate()
-            .map(|(j, source)| read_key(source, base, env, &at(&format!("relayers[{j}]"))))
-            .collect::<RelayResult<Vec<_>>>()?;
+        let mut relayers = Vec::new();
+        let mut accounts = Vec::new();
+        for (j, entry) in c.relayers.into_iter().enumerate() {
+            let at = at(&format!("relayers[{j}]"));
+            let source = match (entry.env, entry.file) {
+                (Some(name), None) => KeySource::Env(name),
+                (None, Some(path)) => KeySource::File(path),
+                _ => {
+                    return Err(misconfigured(format!(
+                        "{at}: one of \"env\" or \"file\" (where its key is)"
+                    )))
+                }
+            };
+            let address = match &entry.address {
+                None => None,
+                Some(a) => Some(
+                    a.parse::<Address>()
+                        .map_err(|_| misconfigured(format!("{at}.address: not an address")))?,
+                ),
+            };
+            match env {
+                Some(env) => {
+                    let key = read_key(source, base, env, &at)?;
+                    if address.is_some_and(|a| a != key.address()) {
+                        return Err(misconfigured(format!(
+                            "{at}.address: the key is account {}, not this one",
+                            key.address()
+                        )));
+                    }
+                    accounts.push(key.address());
+                    relayers.push(key);
+                }
+                None => accounts.extend(address),
+            }
+        }
         let keys = if c.keys.is_absolute() {
             c.keys
         } else {
@@ -253,6 +321,7 @@ pub fn parse(
             circuit,
             keys,
             relayers,
+            accounts,
             replace_after_blocks: c.replace_after_blocks,
             fee_bump_percent: c.fee_bump_percent,
             max_fee_per_gas,
@@ -370,6 +439,32 @@ mod tests {
             "the key must not be printed: {shown}"
         );
         assert!(shown.contains(&format!("{:?}", c.relayers[0].address())));
+    }
+
+    /// `serve` reads no key (issue 29, item 4): not the environment, not a file, even where
+    /// neither exists; its accounts are the addresses given. `relay` checks each against its key.
+    #[test]
+    fn the_file_without_keys_reads_none_and_addresses_are_checked() {
+        let account = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+        let text = config(&format!(
+            r#"[{{ "env": "RELAYER", "address": "{account}" }}, {{ "file": "/nowhere/relayer.key" }}]"#
+        ));
+        let public = parse_with(&text, Path::new("/"), None).unwrap();
+        assert!(public[0].relayers.is_empty());
+        assert_eq!(public[0].accounts, [account.parse::<Address>().unwrap()]);
+        let env = |name: &str| (name == "RELAYER").then(|| DEV_KEY.to_string());
+        let one = config(&format!(
+            r#"[{{ "env": "RELAYER", "address": "{account}" }}]"#
+        ));
+        let keyed = parse(&one, Path::new("/"), &env).unwrap();
+        assert_eq!(keyed[0].accounts, public[0].accounts, "anvil's account #2");
+        let wrong = config(
+            r#"[{ "env": "RELAYER", "address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" }]"#,
+        );
+        let err = parse(&wrong, Path::new("/"), &env).unwrap_err();
+        assert!(err.message.contains("relayers[0].address"), "{err}");
+        let both = config(r#"[{ "env": "RELAYER", "file": "k" }]"#);
+        assert!(parse(&both, Path::new("/"), &env).is_err());
     }
 
     #[test]

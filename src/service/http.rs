@@ -54,6 +54,8 @@ pub struct ServeSettings {
     /// Whether a proxy in front sets `X-Forwarded-For` (the client address of the
     /// authentication-failure limit).
     pub trust_proxy: bool,
+    /// Where submitted claims are checked.
+    pub validation: ValidationPool,
 }
 
 #[derive(Clone)]
@@ -64,6 +66,8 @@ struct AppState {
     keys: Arc<Vec<ApiKey>>,
     /// `--trust-proxy`: the client's address is the last `X-Forwarded-For` entry.
     trust_proxy: bool,
+    /// Where claims are checked.
+    validation: ValidationPool,
     circuits: Arc<Vec<String>>,
     relayer: Option<Relayer>,
     /// `--cors-origin`: the pages that may call the API, and open a WebSocket.
@@ -121,6 +125,7 @@ pub fn router(
         client,
         keys: Arc::new(settings.api_keys),
         trust_proxy: settings.trust_proxy,
+        validation: settings.validation,
         circuits: Arc::new(circuits),
         relayer: settings.relayer,
         origins: Arc::new(settings.cors_origins.clone()),
@@ -309,10 +314,12 @@ async fn submit(
             return r;
         }
     }
-    // The CLI's rules and codes: a claim that fails them is never stored.
-    let claim = match Claim::from_value(claim_value) {
-        Ok(c) => c,
-        Err(e) => return fail(StatusCode::BAD_REQUEST, e.code(), e.to_string()),
+    // The CLI's rules and codes: a claim that fails them is never stored. Checking one costs up
+    // to ~2,100 Poseidon hashes: it runs on the bounded validation pool.
+    let claim = match validate(&state, claim_value.clone()).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return fail(StatusCode::BAD_REQUEST, e.code(), e.to_string()),
+        Err(busy) => return busy,
     };
     let circuit = claim.circuit.to_string();
     if !state.circuits.contains(&circuit) {
@@ -369,6 +376,62 @@ async fn submit(
         ),
         Err(e) => storage(e),
     }
+}
+
+/// The validation pool: at most `threads` claims checked at once on blocking threads, and at
+/// most `waiting` more waiting for one; beyond that `503 SERVER_BUSY` with `Retry-After`, so a
+/// flood of submits can neither starve the async workers nor queue without bound.
+#[derive(Clone)]
+pub struct ValidationPool {
+    running: Arc<tokio::sync::Semaphore>,
+    admitted: Arc<tokio::sync::Semaphore>,
+}
+
+impl ValidationPool {
+    /// `threads` at once (at least 1), `waiting` more queued.
+    pub fn new(threads: usize, waiting: usize) -> ValidationPool {
+        let threads = threads.max(1);
+        ValidationPool {
+            running: Arc::new(tokio::sync::Semaphore::new(threads)),
+            admitted: Arc::new(tokio::sync::Semaphore::new(threads + waiting)),
+        }
+    }
+}
+
+impl Default for ValidationPool {
+    /// One thread per core, four times as many waiting.
+    fn default() -> ValidationPool {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        ValidationPool::new(cores, 4 * cores)
+    }
+}
+
+/// Checks a claim on the validation pool: the claim or its error, or the 503 to answer.
+#[allow(clippy::result_large_err)]
+async fn validate(state: &AppState, value: Value) -> Result<crate::Result<Claim>, Response> {
+    let busy = || {
+        fail_retry(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVER_BUSY",
+            "every claim checker is busy; try again",
+            1,
+        )
+    };
+    let Ok(_admitted) = state.validation.admitted.clone().try_acquire_owned() else {
+        return Err(busy());
+    };
+    let Ok(_running) = state.validation.running.clone().acquire_owned().await else {
+        return Err(busy());
+    };
+    tokio::task::spawn_blocking(move || {
+        #[cfg(feature = "fault-hooks")]
+        if let Ok(ms) = std::env::var("AIRPROVER_TEST_SLOW_VALIDATION_MS") {
+            std::thread::sleep(Duration::from_millis(ms.parse().unwrap_or(0)));
+        }
+        Claim::from_value(&value)
+    })
+    .await
+    .map_err(|_| busy())
 }
 
 fn valid_id(id: &str) -> bool {

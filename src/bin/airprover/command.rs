@@ -157,6 +157,13 @@ enum Command {
         /// the limit on failed authentications).
         #[arg(long)]
         trust_proxy: bool,
+        /// Claims checked at once on blocking threads [default: every core].
+        #[arg(long)]
+        validation_threads: Option<usize>,
+        /// Claims waiting for a checker beyond those; more answer 503 SERVER_BUSY [default: 4
+        /// per checker].
+        #[arg(long)]
+        validation_queue: Option<usize>,
     },
     /// API keys for `serve --api-keys`.
     ApiKey {
@@ -413,6 +420,8 @@ fn run(command: Command) -> Result<ExitCode> {
             cors_origin,
             request_timeout,
             trust_proxy,
+            validation_threads,
+            validation_queue,
         } => service::serve(service::Serve {
             redis,
             keys,
@@ -422,6 +431,8 @@ fn run(command: Command) -> Result<ExitCode> {
             cors_origins: cors_origin,
             request_timeout,
             trust_proxy,
+            validation_threads,
+            validation_queue,
         })?,
         Command::ApiKey {
             action: ApiKeyAction::New { name, role },

@@ -84,6 +84,8 @@ pub(crate) struct Serve {
     pub cors_origins: Vec<String>,
     pub request_timeout: u64,
     pub trust_proxy: bool,
+    pub validation_threads: Option<usize>,
+    pub validation_queue: Option<usize>,
 }
 
 pub(crate) fn serve(args: Serve) -> Result<()> {
@@ -112,7 +114,9 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
             }
         });
         let relayer = match &args.campaigns {
-            Some(path) => Some(connect_relayer(&client, path, RelaySettings::default()).await?),
+            Some(path) => {
+                Some(connect_relayer(&client, path, RelaySettings::default(), false).await?)
+            }
             None => None,
         };
         if api_keys.is_empty() {
@@ -128,6 +132,7 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
                 request_timeout: Duration::from_secs(args.request_timeout),
                 relayer,
                 trust_proxy: args.trust_proxy,
+                validation: validation_pool(args.validation_threads, args.validation_queue),
             },
             manager,
             client,
@@ -152,13 +157,28 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
     })
 }
 
+/// The claim checkers of `serve`: `threads` (every core) and `queue` (4 per thread) waiting.
+fn validation_pool(threads: Option<usize>, queue: Option<usize>) -> http::ValidationPool {
+    let threads = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    http::ValidationPool::new(threads, queue.unwrap_or(4 * threads))
+}
+
+/// The relayer of the campaigns file at `path`; with `keys` its accounts' keys are read (`relay`
+/// signs), without (`serve` only checks and stores claims) none is.
 async fn connect_relayer(
     client: &redis::Client,
     path: &Path,
     settings: RelaySettings,
+    keys: bool,
 ) -> Result<Relayer> {
-    let configs =
-        relayer::config::load(path).map_err(|e| Error::input("campaigns", e.to_string()))?;
+    let configs = if keys {
+        relayer::config::load(path)
+    } else {
+        relayer::config::load_public(path)
+    }
+    .map_err(|e| Error::input("campaigns", e.to_string()))?;
     Relayer::connect(configs, client.clone(), settings)
         .await
         .map_err(|e| Error::input("campaigns", e.to_string()))
@@ -303,7 +323,7 @@ pub(crate) fn relay(
     logs();
     let id = worker_id(id);
     runtime()?.block_on(async move {
-        let relayer = connect_relayer(&client, campaigns, settings).await?;
+        let relayer = connect_relayer(&client, campaigns, settings, true).await?;
         tracing::info!(worker = id, "relayer worker started");
         let stop = shutdown_signal();
         relayer
