@@ -27,7 +27,10 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-const BIN: &str = "target/release/airprover";
+/// The CLI: `AIRPROVER_BIN`, or the release build `make bench-server` makes.
+fn bin() -> String {
+    std::env::var("AIRPROVER_BIN").unwrap_or_else(|_| "target/release/airprover".into())
+}
 
 /// anvil's public DEVELOPMENT keys: #0 deploys and publishes roots, #2 and #3 relay.
 const OPERATOR_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -91,10 +94,22 @@ fn run(cmd: &mut Command) {
 struct Service {
     _procs: Vec<Proc>,
     base: String,
+    redis_port: u16,
 }
 
 impl Service {
     fn start(dir: &Path, keys: &Path, workers: usize, threads: usize) -> Service {
+        Service::start_with(dir, keys, workers, threads, &[])
+    }
+
+    /// [`Service::start`] with extra worker arguments.
+    fn start_with(
+        dir: &Path,
+        keys: &Path,
+        workers: usize,
+        threads: usize,
+        worker_args: &[&str],
+    ) -> Service {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).unwrap();
         let redis_port = free_port();
@@ -119,7 +134,7 @@ impl Service {
         let url = format!("redis://127.0.0.1:{redis_port}/");
         let port = free_port();
         let serve = Proc(
-            Command::new(BIN)
+            Command::new(bin())
                 .args(["serve", "--redis", &url, "--listen"])
                 .arg(format!("127.0.0.1:{port}"))
                 .arg("--keys")
@@ -129,26 +144,138 @@ impl Service {
                 .unwrap(),
         );
         wait_port(port);
-        let mut procs = vec![redis, serve];
-        for w in 0..workers {
-            procs.push(Proc(
-                Command::new(BIN)
-                    .args(["worker", "--redis", &url, "--threads"])
-                    .arg(threads.to_string())
-                    .args(["--id", &format!("bench-{w}"), "--keys"])
-                    .arg(keys)
-                    .arg("--state")
-                    .arg(dir.join(format!("worker-{w}")))
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .unwrap(),
-            ));
-        }
-        Service {
+        let procs = vec![redis, serve];
+        let mut service = Service {
             _procs: procs,
             base: format!("http://127.0.0.1:{port}"),
+            redis_port,
+        };
+        for w in 0..workers {
+            service.add_worker(dir, keys, w, threads, worker_args);
+        }
+        service
+    }
+
+    /// Starts worker `w`.
+    fn add_worker(&mut self, dir: &Path, keys: &Path, w: usize, threads: usize, args: &[&str]) {
+        let url = format!("redis://127.0.0.1:{}/", self.redis_port);
+        self._procs.push(Proc(
+            Command::new(bin())
+                .args(["worker", "--redis", &url, "--threads"])
+                .arg(threads.to_string())
+                .args(["--id", &format!("bench-{w}"), "--keys"])
+                .arg(keys)
+                .arg("--state")
+                .arg(dir.join(format!("worker-{w}")))
+                .args(args)
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        ));
+    }
+
+    /// `redis-cli` on its Redis: one number from its answer (`INFO memory`'s `used_memory`,
+    /// `DBSIZE`).
+    fn redis_number(&self, args: &[&str], field: Option<&str>) -> u64 {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.redis_port.to_string()])
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let line = match field {
+            Some(f) => text
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{f}:")))
+                .unwrap_or("0")
+                .to_string(),
+            None => text.trim().to_string(),
+        };
+        line.trim().parse().unwrap_or(0)
+    }
+
+    fn used_memory(&self) -> u64 {
+        self.redis_number(&["info", "memory"], Some("used_memory"))
+    }
+
+    fn keys(&self) -> u64 {
+        self.redis_number(&["dbsize"], None)
+    }
+}
+
+/// Redis memory per 1,000 tasks (issue 29, item 13): `tasks` d4-k2 tasks submitted with no
+/// worker running (all open at once: their records, inputs, events and queue entries), then
+/// proved by one worker whose records expire 3 s after they end; Redis's memory before, with
+/// every task open, and once every record's TTL has passed (flat: what is left is the counters,
+/// the empty streams and the histogram).
+async fn bench_memory(root: &Path, keys: &Path, tasks: usize, campaign: &mut u64) -> Value {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let dir = root.join("run-memory");
+    let ttl = ["--result-ttl", "3"];
+    let mut service = Service::start_with(&dir, keys, 1, cores, &ttl);
+    let mut client = Client::connect(&service.base).await;
+    let warm = client
+        .submit(&claim(root, "threshold-d4-k2", *campaign))
+        .await;
+    *campaign += 1;
+    client.finish(&[warm], &[Instant::now()]).await;
+    // The warm-up worker goes; its records expire.
+    service._procs.pop();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (before, keys_before) = (service.used_memory(), service.keys());
+    let http = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for _ in 0..tasks {
+        *campaign += 1;
+        let answer: Value = http
+            .post(format!("{}/v1/proofs", service.base))
+            .json(&json!({ "claim": claim(root, "threshold-d4-k2", *campaign) }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(answer["id"].as_str().expect("a task id").to_string());
+    }
+    let (open, keys_open) = (service.used_memory(), service.keys());
+    service.add_worker(&dir, keys, 1, cores, &ttl);
+    let mut ended = 0;
+    for id in &ids {
+        loop {
+            let view: Value = http
+                .get(format!("{}/v1/proofs/{id}", service.base))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            // Gone (expired) or ended.
+            if view["status"] != "queued" && view["status"] != "running" {
+                ended += 1;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+    // Expired keys go at Redis's next active-expiry cycles: wait until none is left over.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while service.keys() > keys_before && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let (flat, keys_flat) = (service.used_memory(), service.keys());
+    let row = json!({
+        "tasks": ended,
+        "usedMemoryBefore": before,
+        "usedMemoryAllOpen": open,
+        "usedMemoryAfterTtl": flat,
+        "bytesPer1000OpenTasks": (open.saturating_sub(before)) as f64 * 1000.0 / tasks as f64,
+        "bytesLeftAfterTtl": flat as i64 - before as i64,
+        "keys": { "before": keys_before, "allOpen": keys_open, "afterTtl": keys_flat },
+    });
+    println!("{row}");
+    row
 }
 
 type Socket =
@@ -288,7 +415,7 @@ fn summary(values: &[f64]) -> Value {
 fn claim(dir: &Path, circuit: &str, campaign: u64) -> Value {
     let path = dir.join(format!("{circuit}.claim.json"));
     if !path.exists() {
-        run(Command::new(BIN)
+        run(Command::new(bin())
             .args(["sample", "--circuit", circuit, "--attestations", "12"])
             .args(["--seed", "3", "--force", "--out"])
             .arg(&path));
@@ -303,7 +430,7 @@ fn claim(dir: &Path, circuit: &str, campaign: u64) -> Value {
 fn relay_proofs(root: &Path, keys: &Path, n: usize) -> Vec<(PathBuf, Value)> {
     let dir = root.join("relay-claims");
     std::fs::create_dir_all(&dir).unwrap();
-    let campaign = Command::new(BIN)
+    let campaign = Command::new(bin())
         .args(["campaign-id", "--chain-id", "31337", "--nonce", "2"])
         .args(["--deployer", "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"])
         .output()
@@ -318,7 +445,7 @@ fn relay_proofs(root: &Path, keys: &Path, n: usize) -> Vec<(PathBuf, Value)> {
             let proof = dir.join(format!("claim-{i}.proof.json"));
             let public = dir.join(format!("claim-{i}.public.json"));
             if !public.exists() {
-                run(Command::new(BIN)
+                run(Command::new(bin())
                     .args(["sample", "--circuit", RELAY_CIRCUIT, "--attestations", "12"])
                     .args(["--seed", &(1000 + i).to_string(), "--force"])
                     .args(["--campaign", &campaign, "--out"])
@@ -327,7 +454,7 @@ fn relay_proofs(root: &Path, keys: &Path, n: usize) -> Vec<(PathBuf, Value)> {
                     serde_json::from_str(&std::fs::read_to_string(&claim).unwrap()).unwrap();
                 c["threshold"] = json!("5");
                 std::fs::write(&claim, c.to_string()).unwrap();
-                run(Command::new(BIN)
+                run(Command::new(bin())
                     .args(["prove", "--keys"])
                     .arg(keys)
                     .arg("--input")
@@ -430,7 +557,7 @@ async fn start_relayer(
             .unwrap()
     };
     let serve = Proc(with_keys(
-        Command::new(BIN)
+        Command::new(bin())
             .args(["serve", "--redis", &url, "--listen"])
             .arg(format!("127.0.0.1:{port}"))
             .arg("--keys")
@@ -442,7 +569,7 @@ async fn start_relayer(
     let mut procs = vec![redis, serve];
     for w in 0..workers {
         procs.push(Proc(with_keys(
-            Command::new(BIN)
+            Command::new(bin())
                 .args(["relay", "--redis", &url, "--id", &format!("relay-{w}")])
                 .arg("--campaigns")
                 .arg(&campaigns),
@@ -494,6 +621,8 @@ async fn bench_relayer(root: &Path, keys: &Path, quick: bool) -> Vec<Value> {
 async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let only_relayer = std::env::args().any(|a| a == "--relayer");
+    // Only the Redis memory rows (and their keys).
+    let only_memory = std::env::args().any(|a| a == "--memory");
     let root = PathBuf::from("target/bench/server");
     let keys = root.join("keys");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -503,11 +632,27 @@ async fn main() {
     } else {
         &[("threshold-d4-k2", 30, 60), ("threshold-d20-k8", 5, 10)]
     };
-    let plan = if only_relayer { &plan[..0] } else { plan };
+    let plan = if only_relayer || only_memory {
+        &plan[..0]
+    } else {
+        plan
+    };
+    if only_memory && !keys.join("threshold-d4-k2.pk").exists() {
+        run(Command::new(bin())
+            .args([
+                "setup",
+                "--circuit",
+                "threshold-d4-k2",
+                "--seed",
+                "1",
+                "--out",
+            ])
+            .arg(&keys));
+    }
     for (circuit, _, _) in plan {
         if !keys.join(format!("{circuit}.pk")).exists() {
             println!("setup {circuit} (DEVELOPMENT keys, --seed 1) ...");
-            run(Command::new(BIN)
+            run(Command::new(bin())
                 .args(["setup", "--circuit", circuit, "--seed", "1", "--out"])
                 .arg(&keys));
         }
@@ -573,12 +718,21 @@ async fn main() {
             rows.push(row);
         }
     }
-    if !keys.join(format!("{RELAY_CIRCUIT}.pk")).exists() {
-        run(Command::new(BIN)
+    if !only_memory && !keys.join(format!("{RELAY_CIRCUIT}.pk")).exists() {
+        run(Command::new(bin())
             .args(["setup", "--circuit", RELAY_CIRCUIT, "--seed", "1", "--out"])
             .arg(&keys));
     }
-    let relay_rows = bench_relayer(&root, &keys, quick).await;
+    let memory = if only_relayer {
+        Value::Null
+    } else {
+        bench_memory(&root, &keys, if quick { 100 } else { 1000 }, &mut campaign).await
+    };
+    let relay_rows = if only_memory {
+        Vec::new()
+    } else {
+        bench_relayer(&root, &keys, quick).await
+    };
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|t| {
@@ -592,6 +746,7 @@ async fn main() {
         "keys": "DEVELOPMENT (setup --seed 1)",
         "quick": quick,
         "rows": rows,
+        "redisMemory": memory,
         "relayer": { "chain": "anvil (automine), contracts from deploy-local.mjs",
                      "circuit": RELAY_CIRCUIT, "rows": relay_rows },
     });
@@ -618,6 +773,16 @@ async fn main() {
             r["serial"]["latencyMs"]["p50"].as_f64().unwrap(),
             r["serial"]["overheadMs"]["p50"].as_f64().unwrap(),
             r["serial"]["overheadMs"]["p95"].as_f64().unwrap(),
+        );
+    }
+    if !memory.is_null() {
+        println!(
+            "\nRedis memory: {} tasks: +{:.0} KiB per 1,000 open tasks ({} keys); {} keys and {:+} bytes against before once they ended and their TTL (3 s here, --result-ttl) passed\n",
+            memory["tasks"],
+            memory["bytesPer1000OpenTasks"].as_f64().unwrap() / 1024.0,
+            memory["keys"]["allOpen"],
+            memory["keys"]["afterTtl"],
+            memory["bytesLeftAfterTtl"],
         );
     }
     println!("\nThe relayer on anvil (automine), two relayer accounts, {RELAY_CIRCUIT} claims\n");
