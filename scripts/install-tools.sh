@@ -32,7 +32,8 @@ install_rust() {
 
 install_apt() {
     local missing=()
-    for p in chromium chromium-driver redis-server; do
+    # openssl: tests/redis_tls.rs makes its certificates with it.
+    for p in chromium chromium-driver redis-server openssl; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done
     command -v node >/dev/null || missing+=(nodejs npm)

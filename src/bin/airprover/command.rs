@@ -132,9 +132,8 @@ enum Command {
     },
     /// Serve the HTTP API of the prover service (and the claim relayer with --campaigns).
     Serve {
-        /// Redis URL, e.g. redis://127.0.0.1:6379/.
-        #[arg(long)]
-        redis: String,
+        #[command(flatten)]
+        redis: RedisArgs,
         /// Key directory: the circuits tasks may use.
         #[arg(long)]
         keys: PathBuf,
@@ -172,9 +171,8 @@ enum Command {
     },
     /// Prove tasks from Redis (any number of workers, on any machine).
     Worker {
-        /// Redis URL.
-        #[arg(long)]
-        redis: String,
+        #[command(flatten)]
+        redis: RedisArgs,
         /// Key directory.
         #[arg(long)]
         keys: PathBuf,
@@ -211,9 +209,8 @@ enum Command {
     },
     /// Relay claims on-chain (any number of relayer workers, on any machine).
     Relay {
-        /// Redis URL.
-        #[arg(long)]
-        redis: String,
+        #[command(flatten)]
+        redis: RedisArgs,
         /// Campaigns (JSON): chain, airdrop, circuit, keys, relayer accounts.
         #[arg(long)]
         campaigns: PathBuf,
@@ -278,13 +275,41 @@ enum WorkersCommand {
     /// Write the public keys of the workers alive now, { "workers": [{ "id", "publicKey" }] },
     /// for clients to pin (`submit --worker-keys`, the runtime's `remote.workerKeys`).
     ExportKeys {
-        /// Redis URL.
-        #[arg(long)]
-        redis: String,
+        #[command(flatten)]
+        redis: RedisArgs,
         /// Where to write workers.json.
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// Where Redis is and how to trust it: every command that connects to Redis takes these.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RedisArgs {
+    /// Redis URL: redis://[user:password@]host:port/, rediss:// for TLS. A password on the
+    /// command line shows in `ps`: prefer AIRPROVER_REDIS_URL or --redis-file.
+    #[arg(
+        long,
+        env = "AIRPROVER_REDIS_URL",
+        hide_env_values = true,
+        value_name = "URL",
+        required_unless_present = "redis_file",
+        conflicts_with = "redis_file"
+    )]
+    pub redis: Option<String>,
+    /// A file holding the Redis URL (one line; mode 0600: it holds a password).
+    #[arg(long, value_name = "FILE")]
+    pub redis_file: Option<PathBuf>,
+    /// The CA certificate (PEM) that signed Redis's TLS certificate [default: the system's
+    /// trust store].
+    #[arg(long, value_name = "FILE")]
+    pub redis_ca: Option<PathBuf>,
+    /// A client certificate (PEM) for a Redis that asks for one (tls-auth-clients yes).
+    #[arg(long, value_name = "FILE", requires = "redis_key")]
+    pub redis_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM, mode 0600).
+    #[arg(long, value_name = "FILE", requires = "redis_cert")]
+    pub redis_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -302,7 +327,14 @@ pub(crate) fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            let first = e.to_string().lines().next().unwrap_or_default().to_string();
+            // The first paragraph: a list of missing arguments is on the lines after its first.
+            let text = e.to_string();
+            let first = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ");
             let reason = first.strip_prefix("error: ").unwrap_or(&first).to_string();
             return fail(&Error::input("arguments", reason));
         }
@@ -545,18 +577,16 @@ pub(crate) enum KeyRole {
 pub(crate) enum DeadLetters {
     /// List them, oldest first (one JSON object a line; never their input).
     List {
-        /// Redis URL.
-        #[arg(long)]
-        redis: String,
+        #[command(flatten)]
+        redis: RedisArgs,
         /// At most this many.
         #[arg(long, default_value_t = 100)]
         count: usize,
     },
     /// Queue a dead letter's task again (a new task id, attempts from 0).
     Requeue {
-        /// Redis URL.
-        #[arg(long)]
-        redis: String,
+        #[command(flatten)]
+        redis: RedisArgs,
         /// The letter's id (from `list`).
         letter: String,
     },

@@ -4,12 +4,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use airprover::relayer::{self, RelaySettings, Relayer};
-use airprover::service::redis::{Keys, Tasks};
+use airprover::service::redis::{connect, Keys, RedisTls, RedisUrl, Tasks};
 use airprover::service::signature::PinnedWorkers;
 use airprover::service::{client, http, worker};
 use std::process::ExitCode;
 
-use crate::command::DeadLetters;
+use crate::command::{DeadLetters, RedisArgs};
 
 use airprover::{Error, Result};
 use tokio::sync::watch;
@@ -48,8 +48,29 @@ fn failed(what: &str, e: impl std::fmt::Display) -> Error {
     }
 }
 
-fn redis_client(url: &str) -> Result<redis::Client> {
-    redis::Client::open(url).map_err(|e| Error::input("redis", format!("not a Redis URL: {e}")))
+/// The Redis client of `--redis` (or AIRPROVER_REDIS_URL) or `--redis-file`, with its TLS
+/// files; and the URL as every message shows it, password hidden. Nothing connects yet.
+fn redis_client(args: &RedisArgs) -> Result<(redis::Client, String)> {
+    let url = match (&args.redis, &args.redis_file) {
+        (Some(text), None) => RedisUrl::parse(text).map_err(|e| Error::input("redis", e))?,
+        (None, Some(path)) => {
+            RedisUrl::from_file(path).map_err(|e| Error::input("redis-file", e))?
+        }
+        // clap refuses both and neither; said again for a caller that did not go through it.
+        _ => {
+            return Err(Error::input(
+                "redis",
+                "give one of --redis URL, AIRPROVER_REDIS_URL or --redis-file FILE",
+            ))
+        }
+    };
+    let tls = RedisTls {
+        ca: args.redis_ca.clone(),
+        cert: args.redis_cert.clone(),
+        key: args.redis_key.clone(),
+    };
+    let client = connect::client(&url, &tls).map_err(|e| Error::input("redis", e))?;
+    Ok((client, url.to_string()))
 }
 
 /// A watch that turns true on SIGINT or SIGTERM.
@@ -76,7 +97,7 @@ fn worker_id(given: Option<String>) -> String {
 }
 
 pub(crate) struct Serve {
-    pub redis: String,
+    pub redis: RedisArgs,
     pub keys: PathBuf,
     pub listen: String,
     pub api_keys: Option<PathBuf>,
@@ -93,16 +114,16 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
         Some(path) => http::load_api_keys(path).map_err(|e| Error::input("api-keys", e))?,
         None => Vec::new(),
     };
-    let client = redis_client(&args.redis)?;
+    let (client, shown) = redis_client(&args.redis)?;
     logs();
     runtime()?.block_on(async move {
         let manager = redis::aio::ConnectionManager::new(client.clone())
             .await
-            .map_err(|e| failed("redis", e))?;
+            .map_err(|e| failed(&shown, e))?;
         Tasks::new(manager.clone(), Keys::default())
             .ensure_groups()
             .await
-            .map_err(|e| failed("redis", e))?;
+            .map_err(|e| failed(&shown, e))?;
         // A connection that Redis dropped (a restart) is found by this ping, not by a client's
         // request: the manager reconnects in the background.
         let mut pinger = manager.clone();
@@ -143,7 +164,7 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
             .await
             .map_err(|e| failed(&args.listen, e))?;
         tracing::info!(
-            "airprover serve on http://{}",
+            "airprover serve on http://{}, Redis {shown}",
             listener.local_addr().map_err(|e| failed("listen", e))?
         );
         let mut stop = shutdown_signal();
@@ -185,7 +206,7 @@ async fn connect_relayer(
 }
 
 pub(crate) struct Work {
-    pub redis: String,
+    pub redis: RedisArgs,
     pub keys: PathBuf,
     pub threads: Option<usize>,
     pub id: Option<String>,
@@ -219,7 +240,7 @@ pub(crate) fn worker(args: Work) -> Result<ExitCode> {
         .num_threads(threads)
         .build_global()
         .map_err(|e| failed("threads", e))?;
-    let client = redis_client(&args.redis)?;
+    let (client, shown) = redis_client(&args.redis)?;
     logs();
     let settings = worker::WorkerSettings {
         id: worker_id(args.id),
@@ -246,7 +267,7 @@ pub(crate) fn worker(args: Work) -> Result<ExitCode> {
             runtime.shutdown_background();
             Ok(ExitCode::from(EXIT_TASK_TIMEOUT))
         }
-        Err(e) => Err(failed("worker", e)),
+        Err(e) => Err(failed(&format!("worker on {shown}"), e)),
     }
 }
 
@@ -255,18 +276,18 @@ pub(crate) fn dead_letters(action: DeadLetters) -> Result<()> {
     let redis = match &action {
         DeadLetters::List { redis, .. } | DeadLetters::Requeue { redis, .. } => redis,
     };
-    let client = redis_client(redis)?;
+    let (client, shown) = redis_client(redis)?;
     runtime()?.block_on(async move {
         let manager = redis::aio::ConnectionManager::new(client)
             .await
-            .map_err(|e| failed("redis", e))?;
+            .map_err(|e| failed(&shown, e))?;
         let tasks = Tasks::new(manager, Keys::default());
         match action {
             DeadLetters::List { count, .. } => {
                 for letter in tasks
                     .dead_letters(count)
                     .await
-                    .map_err(|e| failed("redis", e))?
+                    .map_err(|e| failed(&shown, e))?
                 {
                     println!(
                         "{}",
@@ -288,7 +309,7 @@ pub(crate) fn dead_letters(action: DeadLetters) -> Result<()> {
                 match tasks
                     .requeue(&letter, &id, airprover::service::now_ms())
                     .await
-                    .map_err(|e| failed("redis", e))?
+                    .map_err(|e| failed(&shown, e))?
                 {
                     Ok(id) => {
                         println!("{id}");
@@ -302,7 +323,7 @@ pub(crate) fn dead_letters(action: DeadLetters) -> Result<()> {
 }
 
 pub(crate) fn relay(
-    redis: &str,
+    redis: &RedisArgs,
     campaigns: &Path,
     id: Option<String>,
     lease_ms: u64,
@@ -319,12 +340,12 @@ pub(crate) fn relay(
         poll: Duration::from_millis(poll_ms),
         ..RelaySettings::default()
     };
-    let client = redis_client(redis)?;
+    let (client, shown) = redis_client(redis)?;
     logs();
     let id = worker_id(id);
     runtime()?.block_on(async move {
         let relayer = connect_relayer(&client, campaigns, settings, true).await?;
-        tracing::info!(worker = id, "relayer worker started");
+        tracing::info!(worker = id, "relayer worker started on {shown}");
         let stop = shutdown_signal();
         relayer
             .run_worker(&id, stop)
@@ -335,16 +356,16 @@ pub(crate) fn relay(
 
 /// `workers export-keys`: the public keys of the workers alive now, written to `out` as
 /// `{ "workers": [{ "id", "publicKey" }] }` for clients to pin. Returns how many.
-pub(crate) fn export_worker_keys(redis: &str, out: &Path) -> Result<usize> {
-    let client = redis_client(redis)?;
+pub(crate) fn export_worker_keys(redis: &RedisArgs, out: &Path) -> Result<usize> {
+    let (client, shown) = redis_client(redis)?;
     let keys = runtime()?.block_on(async move {
         let manager = redis::aio::ConnectionManager::new(client)
             .await
-            .map_err(|e| failed("redis", e))?;
+            .map_err(|e| failed(&shown, e))?;
         Tasks::new(manager, Keys::default())
             .live_worker_keys()
             .await
-            .map_err(|e| failed("redis", e))
+            .map_err(|e| failed(&shown, e))
     })?;
     if keys.is_empty() {
         return Err(Error::input(

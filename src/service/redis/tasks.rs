@@ -48,13 +48,15 @@ pub const MAX_DEAD_LETTERS: u64 = 10_000;
 pub const BUCKETS_MS: [u64; 10] = [100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000];
 
 const CREATE: &str = r#"
--- KEYS: input index, task, events, stream, active set, idempotency key, the task the
--- idempotency key named (when ARGV[9] is not ''), submitted counter.
+-- KEYS: input index, task, events, stream, active set, idempotency key (a name under the prefix
+-- even when there is none, for ACL key patterns: ARGV[12] says), the task the idempotency key
+-- named (when ARGV[9] is not ''), submitted counter.
 -- ARGV: id, priority, input, fingerprint, now, api key name, circuit, the key's maxActive (0:
--- none), the id the idempotency key named ('' when none), open ttl (s), idempotency ttl (s).
+-- none), the id the idempotency key named ('' when none), open ttl (s), idempotency ttl (s),
+-- '1' when there is an idempotency key.
 -- Returns the task's id (a new one: ARGV[1]), 'QUOTA:' .. the key's open tasks when it has
 -- maxActive of them, or 'AGAIN' when the idempotency key changed since the caller read it.
-if KEYS[6] ~= '' then
+if ARGV[12] == '1' then
   local known = redis.call('GET', KEYS[6])
   if (known or '') ~= ARGV[9] then return 'AGAIN' end
   if known and redis.call('EXISTS', KEYS[7]) == 1 then return known end
@@ -67,7 +69,7 @@ if max > 0 then
   if active >= max then return 'QUOTA:' .. active end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[10])
-if KEYS[6] ~= '' then redis.call('SET', KEYS[6], ARGV[1], 'EX', ARGV[11]) end
+if ARGV[12] == '1' then redis.call('SET', KEYS[6], ARGV[1], 'EX', ARGV[11]) end
 redis.call('HSET', KEYS[2], 'id', ARGV[1], 'status', 'queued', 'priority', ARGV[2], 'claim', ARGV[3],
   'fingerprint', ARGV[4], 'created', ARGV[5], 'attempts', 0, 'apiKey', ARGV[6], 'circuit', ARGV[7])
 redis.call('SADD', KEYS[5], ARGV[1])
@@ -329,15 +331,15 @@ impl Tasks {
     /// no limit) tasks open.
     pub async fn create(&self, task: &NewTask<'_>, now_ms: u64) -> redis::RedisResult<Created> {
         let mut redis = self.redis.clone();
-        let idem = task
-            .idempotency
-            .map(|k| self.keys.idempotency(task.api_key, k))
-            .unwrap_or_default();
+        // Without an idempotency key the script is still given a name under the prefix (an
+        // empty one would fail an ACL's key pattern), one it never touches.
+        let idem = self
+            .keys
+            .idempotency(task.api_key, task.idempotency.unwrap_or_default());
         loop {
-            let known: Option<String> = if idem.is_empty() {
-                None
-            } else {
-                redis.get(&idem).await?
+            let known: Option<String> = match task.idempotency {
+                Some(_) => redis.get(&idem).await?,
+                None => None,
             };
             let known = known.unwrap_or_default();
             let got: String = Script::new(CREATE)
@@ -363,6 +365,7 @@ impl Tasks {
                 .arg(&known)
                 .arg(OPEN_TTL_S)
                 .arg(IDEMPOTENCY_TTL_S)
+                .arg(if task.idempotency.is_some() { "1" } else { "0" })
                 .invoke_async(&mut redis)
                 .await?;
             if got == "AGAIN" {
