@@ -157,6 +157,15 @@ enum Command {
         /// the limit on failed authentications).
         #[arg(long)]
         trust_proxy: bool,
+        /// Seconds an event stream (SSE, WebSocket) stays open without an event.
+        #[arg(long, default_value_t = 300)]
+        stream_idle_secs: u64,
+        /// Event streams (SSE streams, WebSocket subscriptions) one API key may hold open.
+        #[arg(long, default_value_t = airprover::service::http::DEFAULT_PER_KEY)]
+        max_streams_per_key: usize,
+        /// Event streams one client address may hold open.
+        #[arg(long, default_value_t = airprover::service::http::DEFAULT_PER_ADDRESS)]
+        max_streams_per_address: usize,
     },
     /// API keys for `serve --api-keys`.
     ApiKey {
@@ -413,6 +422,9 @@ fn run(command: Command) -> Result<ExitCode> {
             cors_origin,
             request_timeout,
             trust_proxy,
+            stream_idle_secs,
+            max_streams_per_key,
+            max_streams_per_address,
         } => service::serve(service::Serve {
             redis,
             keys,
@@ -422,6 +434,9 @@ fn run(command: Command) -> Result<ExitCode> {
             cors_origins: cors_origin,
             request_timeout,
             trust_proxy,
+            stream_idle_secs,
+            max_streams_per_key,
+            max_streams_per_address,
         })?,
         Command::ApiKey {
             action: ApiKeyAction::New { name, role },

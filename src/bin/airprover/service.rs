@@ -84,6 +84,9 @@ pub(crate) struct Serve {
     pub cors_origins: Vec<String>,
     pub request_timeout: u64,
     pub trust_proxy: bool,
+    pub stream_idle_secs: u64,
+    pub max_streams_per_key: usize,
+    pub max_streams_per_address: usize,
 }
 
 pub(crate) fn serve(args: Serve) -> Result<()> {
@@ -128,6 +131,9 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
                 request_timeout: Duration::from_secs(args.request_timeout),
                 relayer,
                 trust_proxy: args.trust_proxy,
+                stream_idle: Duration::from_secs(args.stream_idle_secs),
+                max_streams_per_key: args.max_streams_per_key,
+                max_streams_per_address: args.max_streams_per_address,
             },
             manager,
             client,
