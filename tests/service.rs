@@ -682,7 +682,7 @@ async fn every_task_ends_once_while_workers_and_redis_are_killed() {
     let (_, metrics_text, _) = call(
         reqwest::Method::GET,
         &format!("{base_a}/metrics"),
-        None,
+        Some(API_KEY),
         None,
     )
     .await;
@@ -711,12 +711,22 @@ async fn every_task_ends_once_while_workers_and_redis_are_killed() {
 /// Follows `ids` on one WebSocket (authenticating with a message, as a browser must) until each
 /// has its final event: per id, its (event id, event) in the order received.
 async fn ws_follow(base: String, ids: Vec<String>) -> HashMap<String, Vec<(String, String)>> {
+    // Nothing before authenticating; a wrong key is refused, and the socket takes no second
+    // auth message after it.
+    let mut wrong = Ws::open(&base).await;
+    wrong
+        .send(json!({ "type": "subscribe", "id": ids[0] }))
+        .await;
+    assert_eq!(wrong.recv().await["code"], "UNAUTHORIZED");
+    wrong
+        .send(json!({ "type": "auth", "apiKey": "wrong" }))
+        .await;
+    assert_eq!(wrong.recv().await["code"], "UNAUTHORIZED");
+    wrong
+        .send(json!({ "type": "auth", "apiKey": API_KEY }))
+        .await;
+    assert_eq!(wrong.recv().await["code"], "INVALID_INPUT");
     let mut ws = Ws::open(&base).await;
-    // Nothing before authenticating; a wrong key is refused; the socket stays open.
-    ws.send(json!({ "type": "subscribe", "id": ids[0] })).await;
-    assert_eq!(ws.recv().await["code"], "UNAUTHORIZED");
-    ws.send(json!({ "type": "auth", "apiKey": "wrong" })).await;
-    assert_eq!(ws.recv().await["code"], "UNAUTHORIZED");
     ws.send(json!({ "type": "auth", "apiKey": API_KEY })).await;
     assert_eq!(ws.recv().await["type"], "authenticated");
     ws.send_text("{\"type\": \"subscribe\", \"id\": 1, \"id\": 2}")
