@@ -711,15 +711,21 @@ async fn every_task_ends_once_while_workers_and_redis_are_killed() {
 /// Follows `ids` on one WebSocket (authenticating with a message, as a browser must) until each
 /// has its final event: per id, its (event id, event) in the order received.
 async fn ws_follow(base: String, ids: Vec<String>) -> HashMap<String, Vec<(String, String)>> {
-    let mut ws = Ws::open(&base).await;
-    // Nothing before authenticating; a wrong key is refused; the socket stays open.
-    ws.send(json!({ "type": "subscribe", "id": ids[0] })).await;
-    assert_eq!(ws.recv().await["code"], "UNAUTHORIZED");
-    ws.send(json!({ "type": "auth", "apiKey": "wrong" })).await;
-    assert_eq!(ws.recv().await["code"], "UNAUTHORIZED");
-    // A socket takes one auth message: no guessing keys on one socket.
-    ws.send(json!({ "type": "auth", "apiKey": API_KEY })).await;
-    assert_eq!(ws.recv().await["code"], "INVALID_INPUT");
+    // Nothing before authenticating; a wrong key is refused, and the socket takes no second
+    // auth message after it.
+    let mut wrong = Ws::open(&base).await;
+    wrong
+        .send(json!({ "type": "subscribe", "id": ids[0] }))
+        .await;
+    assert_eq!(wrong.recv().await["code"], "UNAUTHORIZED");
+    wrong
+        .send(json!({ "type": "auth", "apiKey": "wrong" }))
+        .await;
+    assert_eq!(wrong.recv().await["code"], "UNAUTHORIZED");
+    wrong
+        .send(json!({ "type": "auth", "apiKey": API_KEY }))
+        .await;
+    assert_eq!(wrong.recv().await["code"], "INVALID_INPUT");
     let mut ws = Ws::open(&base).await;
     ws.send(json!({ "type": "auth", "apiKey": API_KEY })).await;
     assert_eq!(ws.recv().await["type"], "authenticated");
@@ -2087,4 +2093,196 @@ async fn submit_writes_only_results_signed_by_a_pinned_worker() {
             }
         }
     }
+}
+
+/// Connections open on the test's Redis (redis-cli's own included: the same in every count).
+fn redis_connections(env: &Env) -> usize {
+    redis_cli(env, &["client", "list"]).lines().count()
+}
+
+/// An SSE stream of a task held open (its body unread): the response, or the refusal's status,
+/// code and Retry-After.
+async fn open_sse(
+    base: &str,
+    key: &str,
+    id: &str,
+) -> Result<reqwest::Response, (u16, Value, String)> {
+    let response = reqwest::Client::new()
+        .get(format!("{base}/v1/proofs/{id}/events"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    if response.status().is_success() {
+        return Ok(response);
+    }
+    let status = response.status().as_u16();
+    let retry = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    Err((status, response.json().await.unwrap_or(Value::Null), retry))
+}
+
+/// One reader per node (issue 29, item 12): 20 SSE followers of one task open no Redis
+/// connection of their own (before, each held one, and redis-rs's 500 ms response timeout on
+/// its `XREAD BLOCK` made it reconnect twice a second), and each gets every event of the task
+/// in order, once; one that joins the live stream from the middle (`Last-Event-ID`) gets
+/// exactly the rest, and so does one resumed from the middle after the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_reader_per_node_fans_events_out_to_every_follower() {
+    let env = Env::new("sse-fanout");
+    let (_serve, base) = env.serve();
+    let id = submit(&base, &env.claim(7), "NORMAL").await;
+    let before = redis_connections(&env);
+    let followers: Vec<_> = (0..20)
+        .map(|_| {
+            let (base, id) = (base.clone(), id.clone());
+            tokio::spawn(async move { sse(&base, &id, None).await })
+        })
+        .collect();
+    // Idle followers, sampled for 3 s: at most the node's one reader more.
+    let mut most = 0;
+    for _ in 0..12 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        most = most.max(redis_connections(&env));
+    }
+    eprintln!("redis connections: {before} before, at most {most} with 20 followers");
+    assert!(
+        most <= before + 2,
+        "20 idle followers: {before} connections before, {most} with them"
+    );
+    // One more joins the live stream after the first event.
+    let first = read_events(&env, &id)[0].0.clone();
+    let late = {
+        let (base, id, first) = (base.clone(), id.clone(), first.clone());
+        tokio::spawn(async move { sse(&base, &id, Some(&first)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _worker = env.worker("w1");
+    assert_eq!(ended(&base, &id).await["status"], "succeeded");
+    let stored: Vec<(String, String)> = read_events(&env, &id)
+        .into_iter()
+        .map(|(event_id, kind, _)| (event_id, kind))
+        .collect();
+    assert!(stored.len() >= 3, "{stored:?}");
+    for follower in followers {
+        assert_eq!(follower.await.unwrap(), stored);
+    }
+    assert_eq!(late.await.unwrap(), stored[1..].to_vec());
+    let middle = stored.len() / 2;
+    assert_eq!(
+        sse(&base, &id, Some(&stored[middle].0)).await,
+        stored[middle + 1..].to_vec()
+    );
+}
+
+/// An event stream with no event for `--stream-idle-secs` is closed: an SSE stream ends (the
+/// client resumes with Last-Event-ID), a WebSocket says IDLE and closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_stream_is_closed() {
+    let env = Env::new("sse-idle");
+    let (_serve, base) = env.serve_with(&["--stream-idle-secs", "2"]);
+    // No worker: the task stays queued, its stream silent after the first event.
+    let id = submit(&base, &env.claim(8), "NORMAL").await;
+    let started = Instant::now();
+    let events = sse(&base, &id, None).await;
+    let took = started.elapsed();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(10),
+        "{took:?}"
+    );
+
+    let mut ws = Ws::open(&base).await;
+    ws.send(json!({ "type": "auth", "apiKey": API_KEY })).await;
+    assert_eq!(ws.recv().await["type"], "authenticated");
+    ws.send(json!({ "type": "subscribe", "id": id })).await;
+    let started = Instant::now();
+    let mut last = json!(null);
+    while last["code"] != "IDLE" {
+        last = tokio::time::timeout(Duration::from_secs(10), ws.recv())
+            .await
+            .expect("an idle socket is told");
+    }
+    assert!(started.elapsed() >= Duration::from_secs(2));
+    use futures_util::StreamExt;
+    let close = tokio::time::timeout(Duration::from_secs(5), ws.0.next())
+        .await
+        .expect("then closed");
+    assert!(
+        matches!(
+            close,
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) | None
+        ),
+        "{close:?}"
+    );
+}
+
+/// A key holds at most `--max-streams-per-key` streams open on a node, SSE streams and
+/// WebSocket subscriptions together: the next is `429 TOO_MANY_STREAMS` with Retry-After (on a
+/// WebSocket, an error message), and a stream closed frees its slot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_streams_are_capped_per_key() {
+    let env = Env::new("sse-caps");
+    let (_serve, base) = env.serve_with(&["--max-streams-per-key", "3"]);
+    let id = submit(&base, &env.claim(9), "NORMAL").await;
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        open.push(open_sse(&base, API_KEY, &id).await.unwrap());
+    }
+    let mut ws = Ws::open(&base).await;
+    ws.send(json!({ "type": "auth", "apiKey": API_KEY })).await;
+    assert_eq!(ws.recv().await["type"], "authenticated");
+    ws.send(json!({ "type": "subscribe", "id": id })).await;
+    let mut subscribed = false;
+    while !subscribed {
+        subscribed = ws.recv().await["type"] == "subscribed";
+    }
+    let (status, body, retry) = open_sse(&base, API_KEY, &id).await.unwrap_err();
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("TOO_MANY_STREAMS")),
+        "{body}"
+    );
+    assert!(retry.parse::<u64>().unwrap() > 0);
+    // Another task's subscription on the socket: refused too.
+    let other = submit(&base, &env.claim(10), "NORMAL").await;
+    ws.send(json!({ "type": "subscribe", "id": other })).await;
+    let mut refused = json!(null);
+    while refused["type"] != "error" {
+        refused = ws.recv().await;
+    }
+    assert_eq!(refused["code"], "TOO_MANY_STREAMS", "{refused}");
+    // Closing an SSE stream frees its slot.
+    drop(open.pop());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match open_sse(&base, API_KEY, &id).await {
+            Ok(r) => {
+                open.push(r);
+                break;
+            }
+            Err((429, _, _)) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the closed stream's slot was not freed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Unsubscribing frees one at once.
+    ws.send(json!({ "type": "unsubscribe", "id": id })).await;
+    let mut unsubscribed = json!(null);
+    while unsubscribed["type"] != "unsubscribed" {
+        unsubscribed = ws.recv().await;
+    }
+    ws.send(json!({ "type": "subscribe", "id": other })).await;
+    let mut subscribed = json!(null);
+    while subscribed["type"] != "subscribed" && subscribed["type"] != "error" {
+        subscribed = ws.recv().await;
+    }
+    assert_eq!(subscribed["type"], "subscribed", "{subscribed}");
 }

@@ -2,7 +2,6 @@
 //! nodes behind one load balancer answer for the same tasks, and an SSE client may reconnect to
 //! any of them.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,11 +9,9 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures_util::Stream;
 use rand::Rng;
 use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
@@ -22,10 +19,14 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 mod auth;
+mod events;
+mod fanout;
+mod open_streams;
 mod ws;
 
 pub use auth::{load_api_keys, new_api_key, ApiKey, Role};
-use auth::{Admin, Caller};
+use auth::{Admin, Caller, ClientAddress};
+pub use open_streams::{DEFAULT_PER_ADDRESS, DEFAULT_PER_KEY};
 
 use super::now_ms;
 use super::redis::tasks::{self, Created, NewTask, Tasks};
@@ -52,17 +53,29 @@ pub struct ServeSettings {
     /// The relayer, when campaigns are configured.
     pub relayer: Option<Relayer>,
     /// Whether a proxy in front sets `X-Forwarded-For` (the client address of the
-    /// authentication-failure limit).
+    /// authentication-failure limit and of the stream caps).
     pub trust_proxy: bool,
     /// Where submitted claims are checked.
     pub validation: ValidationPool,
+    /// How long an event stream (SSE, or a WebSocket) stays open without an event.
+    pub stream_idle: Duration,
+    /// Event streams (SSE streams and WebSocket subscriptions) one API key may hold open on
+    /// this node.
+    pub max_streams_per_key: usize,
+    /// Event streams one client address may hold open on this node.
+    pub max_streams_per_address: usize,
 }
 
 #[derive(Clone)]
 struct AppState {
     redis: ConnectionManager,
     tasks: Tasks,
-    client: redis::Client,
+    /// The node's one reader of event streams.
+    events: fanout::EventHub,
+    /// Open event streams per key and address, with their caps.
+    open_streams: open_streams::OpenStreams,
+    /// `--stream-idle-secs`.
+    stream_idle: Duration,
     keys: Arc<Vec<ApiKey>>,
     /// `--trust-proxy`: the client's address is the last `X-Forwarded-For` entry.
     trust_proxy: bool,
@@ -121,8 +134,13 @@ pub fn router(
         .unwrap_or_default();
     let state = AppState {
         tasks: Tasks::new(redis.clone(), keys),
+        events: fanout::EventHub::new(client, redis.clone()),
+        open_streams: open_streams::OpenStreams::new(
+            settings.max_streams_per_key,
+            settings.max_streams_per_address,
+        ),
+        stream_idle: settings.stream_idle,
         redis,
-        client,
         keys: Arc::new(settings.api_keys),
         trust_proxy: settings.trust_proxy,
         validation: settings.validation,
@@ -505,187 +523,18 @@ async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Path<St
     }
 }
 
-/// The entries (id, `type`, `data`) of an events stream from after `after`, ending after the
-/// one for which `last` is true. Each reader has its own Redis connection: a blocking XREAD
-/// would hold up every other command on a shared one. Used by the SSE streams and the WebSocket.
-fn event_stream(
-    client: redis::Client,
-    key: String,
-    after: String,
-    last: fn(&str, &Value) -> bool,
-) -> impl Stream<Item = (String, String, Value)> + Send + 'static {
-    struct Cursor {
-        conn: Option<redis::aio::MultiplexedConnection>,
-        after: String,
-        pending: std::collections::VecDeque<(String, String, Value)>,
-        done: bool,
-    }
-    let start = Cursor {
-        conn: None,
-        after,
-        pending: Default::default(),
-        done: false,
-    };
-    futures_util::stream::unfold(
-        (client, key, start),
-        move |(client, key, mut cur)| async move {
-            loop {
-                if let Some((id, kind, data)) = cur.pending.pop_front() {
-                    if last(&kind, &data) {
-                        cur.done = true;
-                        cur.pending.clear();
-                    }
-                    return Some(((id, kind, data), (client, key, cur)));
-                }
-                if cur.done {
-                    return None;
-                }
-                if cur.conn.is_none() {
-                    match client.get_multiplexed_async_connection().await {
-                        Ok(c) => cur.conn = Some(c),
-                        Err(_) => {
-                            tokio::time::sleep(Duration::from_millis(500)).await;
-                            continue;
-                        }
-                    }
-                }
-                let conn = cur.conn.as_mut().expect("connected above");
-                let read: redis::RedisResult<Option<redis::streams::StreamReadReply>> =
-                    redis::cmd("XREAD")
-                        .arg("COUNT")
-                        .arg(100)
-                        .arg("BLOCK")
-                        .arg(10_000)
-                        .arg("STREAMS")
-                        .arg(&key)
-                        .arg(&cur.after)
-                        .query_async(conn)
-                        .await;
-                match read {
-                    Ok(Some(reply)) => {
-                        for entry in reply.keys.into_iter().flat_map(|k| k.ids) {
-                            let kind: String = entry.get("type").unwrap_or_default();
-                            let data: String = entry.get("data").unwrap_or_default();
-                            cur.after = entry.id.clone();
-                            cur.pending.push_back((
-                                entry.id,
-                                kind,
-                                serde_json::from_str(&data).unwrap_or(Value::Null),
-                            ));
-                        }
-                    }
-                    Ok(None) => {}
-                    Err(_) => {
-                        cur.conn = None;
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                    }
-                }
-            }
-        },
-    )
-}
-
-/// Server-Sent Events of an events stream (see [`event_stream`]).
-fn sse_of(
-    client: redis::Client,
-    key: String,
-    after: String,
-    last: fn(&str, &Value) -> bool,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    use futures_util::StreamExt;
-    let events = event_stream(client, key, after, last)
-        .map(|(id, kind, data)| Ok(Event::default().id(id).event(kind).data(data.to_string())));
-    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-}
-
-/// The last event of a task's stream: its final state.
-fn task_ended(kind: &str, _: &Value) -> bool {
-    tasks::FINAL.contains(&kind)
-}
-
-/// The last event of a claim's stream.
-fn claim_ended(kind: &str, _: &Value) -> bool {
-    kind == "confirmed" || kind == "failed"
-}
-
-/// A stream entry id as the streams write and resume them: `MS-SEQ`, or `MS` (sequence 0).
-fn parse_event_id(id: &str) -> Option<(u64, u64)> {
-    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
-    let number = |s: &str| {
-        (!s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse::<u64>().ok())
-            .flatten()
-    };
-    Some((number(ms)?, number(seq)?))
-}
-
-/// Where a stream resumes: after `Last-Event-ID` (from the start without one); a value that is
-/// not an event id is `400 INVALID_INPUT`, never a stream that reads from an id Redis refuses.
-#[allow(clippy::result_large_err)]
-fn last_event_id(headers: &HeaderMap) -> Result<String, Response> {
-    let Some(value) = headers.get("last-event-id") else {
-        return Ok("0".to_string());
-    };
-    match value.to_str().ok().filter(|v| parse_event_id(v).is_some()) {
-        Some(v) => Ok(v.to_string()),
-        None => Err(fail(
-            StatusCode::BAD_REQUEST,
-            "INVALID_INPUT",
-            "Last-Event-ID: not an event id (MS-SEQ, as the stream sent it)",
-        )),
-    }
-}
-
-/// Whether the stream `key` already holds its final event at or before `after`: a client that
-/// resumes after the end gets a stream that ends at once instead of one that waits forever.
-async fn ended_before(
-    redis: &mut ConnectionManager,
-    key: &str,
-    after: &str,
-    last: fn(&str, &Value) -> bool,
-) -> redis::RedisResult<bool> {
-    let newest: redis::streams::StreamRangeReply = redis.xrevrange_count(key, "+", "-", 1).await?;
-    let Some(entry) = newest.ids.first() else {
-        return Ok(false);
-    };
-    let kind: String = entry.get("type").unwrap_or_default();
-    let data: String = entry.get("data").unwrap_or_default();
-    let data = serde_json::from_str(&data).unwrap_or(Value::Null);
-    Ok(last(&kind, &data) && parse_event_id(&entry.id) <= parse_event_id(after))
-}
-
-/// The SSE answer for the events stream `key` from `Last-Event-ID` on (see [`event_stream`]).
-async fn follow(
-    state: &AppState,
-    headers: &HeaderMap,
-    key: String,
-    last: fn(&str, &Value) -> bool,
-) -> Response {
-    let after = match last_event_id(headers) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let mut redis = state.redis.clone();
-    match ended_before(&mut redis, &key, &after, last).await {
-        Ok(true) => {
-            Sse::new(futures_util::stream::empty::<Result<Event, Infallible>>()).into_response()
-        }
-        Ok(false) => sse_of(state.client.clone(), key, after, last).into_response(),
-        Err(e) => storage(e),
-    }
-}
-
 async fn proof_events(
     State(state): State<AppState>,
     caller: Caller,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
     if let Err(r) = own_task(&state, &caller, &id).await {
         return r;
     }
-    let events = state.tasks.keys().task_events(&id);
-    follow(&state, &headers, events, task_ended).await
+    let key = state.tasks.keys().task_events(&id);
+    events::follow(&state, &caller, &address, &headers, key, events::task_ended).await
 }
 
 /// `GET /v1/queue`: an admin (or anyone, without keys) sees the whole queue; a tenant its own
@@ -926,6 +775,7 @@ async fn claim_status(
 async fn claim_events(
     State(state): State<AppState>,
     caller: Caller,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
@@ -938,11 +788,14 @@ async fn claim_events(
     if let Err(e) = relayer.status(&id).await {
         return relay_error(e);
     }
-    follow(
+    let key = crate::relayer::claims::events_key(&id);
+    events::follow(
         &state,
+        &caller,
+        &address,
         &headers,
-        crate::relayer::claims::events_key(&id),
-        claim_ended,
+        key,
+        events::claim_ended,
     )
     .await
 }

@@ -163,6 +163,15 @@ enum Command {
         /// per checker].
         #[arg(long)]
         validation_queue: Option<usize>,
+        /// Seconds an event stream (SSE, WebSocket) stays open without an event.
+        #[arg(long, default_value_t = 300)]
+        stream_idle_secs: u64,
+        /// Event streams (SSE streams, WebSocket subscriptions) one API key may hold open.
+        #[arg(long, default_value_t = airprover::service::http::DEFAULT_PER_KEY)]
+        max_streams_per_key: usize,
+        /// Event streams one client address may hold open.
+        #[arg(long, default_value_t = airprover::service::http::DEFAULT_PER_ADDRESS)]
+        max_streams_per_address: usize,
     },
     /// API keys for `serve --api-keys`.
     ApiKey {
@@ -454,6 +463,9 @@ fn run(command: Command) -> Result<ExitCode> {
             trust_proxy,
             validation_threads,
             validation_queue,
+            stream_idle_secs,
+            max_streams_per_key,
+            max_streams_per_address,
         } => service::serve(service::Serve {
             redis,
             keys,
@@ -465,6 +477,9 @@ fn run(command: Command) -> Result<ExitCode> {
             trust_proxy,
             validation_threads,
             validation_queue,
+            stream_idle_secs,
+            max_streams_per_key,
+            max_streams_per_address,
         })?,
         Command::ApiKey {
             action: ApiKeyAction::New { name, role },

@@ -107,6 +107,9 @@ pub(crate) struct Serve {
     pub trust_proxy: bool,
     pub validation_threads: Option<usize>,
     pub validation_queue: Option<usize>,
+    pub stream_idle_secs: u64,
+    pub max_streams_per_key: usize,
+    pub max_streams_per_address: usize,
 }
 
 pub(crate) fn serve(args: Serve) -> Result<()> {
@@ -154,6 +157,9 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
                 relayer,
                 trust_proxy: args.trust_proxy,
                 validation: validation_pool(args.validation_threads, args.validation_queue),
+                stream_idle: Duration::from_secs(args.stream_idle_secs),
+                max_streams_per_key: args.max_streams_per_key,
+                max_streams_per_address: args.max_streams_per_address,
             },
             manager,
             client,

@@ -12,6 +12,11 @@
 //! Server to client: `{ "type": "subscribed" | "unsubscribed", "id" }`, `{ "type": "event", "id",
 //! "kind", "eventId", "event", "data" }` and `{ "type": "error", "code", "message", "id"? }`. A
 //! refused message ends nothing but itself; the socket stays open.
+//!
+//! Each subscription holds a slot of the key's and the address's stream caps (see
+//! [`super::events`]); over one, `subscribe` answers `TOO_MANY_STREAMS`. A socket with no event
+//! sent and no message received for `serve --stream-idle-secs` gets `{ "type": "error", "code":
+//! "IDLE", "message" }` and a close frame.
 
 use std::collections::HashMap;
 
@@ -25,7 +30,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::auth::{check_key, Caller, ClientAddress};
-use super::{claim_ended, event_stream, owned_task, parse_event_id, task_ended, AppState};
+use super::events::{claim_ended, open_slot, start, task_ended};
+use super::fanout::parse_event_id;
+use super::{owned_task, AppState};
 use crate::json::parse_strict;
 
 /// Subscriptions one socket may hold at once.
@@ -93,6 +100,8 @@ struct Session {
 async fn session(state: AppState, socket: WebSocket, address: String, key: Option<Caller>) {
     let (mut sink, mut incoming) = socket.split();
     let (out, mut events) = mpsc::channel::<Value>(256);
+    let idle = state.stream_idle;
+    let mut idle_at = tokio::time::Instant::now() + idle;
     let mut session = Session {
         state,
         address,
@@ -104,14 +113,33 @@ async fn session(state: AppState, socket: WebSocket, address: String, key: Optio
     loop {
         let reply = tokio::select! {
             message = incoming.next() => match message {
-                Some(Ok(Message::Text(text))) => session.handle(text.as_str()).await,
+                Some(Ok(Message::Text(text))) => {
+                    idle_at = tokio::time::Instant::now() + idle;
+                    session.handle(text.as_str()).await
+                }
                 Some(Ok(Message::Binary(_))) => {
                     error("INVALID_JSON", "send JSON in text frames", None)
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
             },
-            Some(event) = events.recv() => event,
+            Some(event) = events.recv() => {
+                idle_at = tokio::time::Instant::now() + idle;
+                event
+            }
+            () = tokio::time::sleep_until(idle_at) => {
+                let message = format!("no event for {} s: closing", idle.as_secs());
+                let _ = sink
+                    .send(Message::Text(error("IDLE", &message, None).to_string().into()))
+                    .await;
+                let _ = sink
+                    .send(Message::Close(Some(axum::extract::ws::CloseFrame {
+                        code: axum::extract::ws::close_code::NORMAL,
+                        reason: "idle".into(),
+                    })))
+                    .await;
+                break;
+            }
         };
         if sink
             .send(Message::Text(reply.to_string().into()))
@@ -170,6 +198,7 @@ impl Session {
             Some("unsubscribe") => match id.and_then(|id| self.subscriptions.remove(id)) {
                 Some(task) => {
                     task.abort();
+                    let _ = task.await;
                     json!({ "type": "unsubscribed", "id": id })
                 }
                 None => error("UNKNOWN_TASK", "not subscribed to that id", id),
@@ -191,10 +220,15 @@ impl Session {
                 Some(id),
             );
         }
-        let after = match message.get("lastEventId") {
-            None => "0".to_string(),
-            Some(Value::String(e)) if parse_event_id(e).is_some() => e.clone(),
-            Some(_) => return error("INVALID_INPUT", "\"lastEventId\" is an event id", Some(id)),
+        let after = match message
+            .get("lastEventId")
+            .map(|e| e.as_str().and_then(parse_event_id))
+        {
+            None => (0, 0),
+            Some(Some(after)) => after,
+            Some(None) => {
+                return error("INVALID_INPUT", "\"lastEventId\" is an event id", Some(id))
+            }
         };
         let kind = message
             .get("kind")
@@ -232,21 +266,43 @@ impl Session {
             }
             _ => return error("INVALID_INPUT", "\"kind\" is proof or claim", Some(id)),
         };
-        let mut events = Box::pin(event_stream(self.state.client.clone(), key, after, last));
+        // A subscription replaced gives its slot back first (an aborted task has dropped
+        // everything it held once awaited).
+        if let Some(old) = self.subscriptions.remove(id) {
+            old.abort();
+            let _ = old.await;
+        }
+        let caller = self.key.clone().unwrap_or(Caller(None));
+        let slot = match open_slot(&self.state, &caller, &self.address) {
+            Ok(slot) => slot,
+            Err(full) => return error("TOO_MANY_STREAMS", &full.to_string(), Some(id)),
+        };
+        let follower = match start(&self.state, key, after, last).await {
+            Ok(f) => f,
+            Err(_) => {
+                return error(
+                    "STORAGE_UNAVAILABLE",
+                    "the task store did not answer; try again",
+                    Some(id),
+                )
+            }
+        };
         let out = self.out.clone();
         let (task_id, kind) = (id.to_string(), kind.to_string());
         let task = tokio::spawn(async move {
-            while let Some((event_id, event, data)) = events.next().await {
+            let _slot = slot;
+            let Some(mut follower) = follower else {
+                return;
+            };
+            while let Some(entry) = follower.next().await {
                 let message = json!({ "type": "event", "id": task_id, "kind": kind,
-                    "eventId": event_id, "event": event, "data": data });
+                    "eventId": entry.id, "event": entry.kind, "data": entry.data });
                 if out.send(message).await.is_err() {
                     break;
                 }
             }
         });
-        if let Some(old) = self.subscriptions.insert(id.to_string(), task) {
-            old.abort();
-        }
+        self.subscriptions.insert(id.to_string(), task);
         json!({ "type": "subscribed", "id": id })
     }
 }

@@ -1,0 +1,159 @@
+//! Event streams as clients follow them: the SSE answer of `GET /v1/proofs/{id}/events` and
+//! `GET /v1/claims/{id}/events`, and what the WebSocket's subscriptions share with it (where a
+//! stream resumes, whether it has already ended, the per-caller caps). Entries come from the
+//! node's one reader ([`super::fanout`]).
+//!
+//! - An SSE stream sends a keep-alive comment every [`KEEP_ALIVE`] and ends after its final
+//!   event, or after `serve --stream-idle-secs` (300) without an event: a client resumes with
+//!   `Last-Event-ID`.
+//! - Each open SSE stream and WebSocket subscription holds a slot of its API key's and its
+//!   address's caps on this node (`serve --max-streams-per-key`, `--max-streams-per-address`);
+//!   over either: `429 TOO_MANY_STREAMS` with `Retry-After`.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use redis::aio::ConnectionManager;
+use serde_json::Value;
+
+use super::auth::Caller;
+use super::fanout::{parse_event_id, Ends, EventId, Follower};
+use super::open_streams::{Full, StreamSlot};
+use super::{fail, fail_retry, storage, tasks, AppState};
+
+/// How often an idle SSE stream sends a comment (proxies close silent connections).
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// The `Retry-After` of `429 TOO_MANY_STREAMS`: a guess at when a stream of the caller's ends.
+const FULL_RETRY_SECS: u64 = 5;
+
+/// The last event of a task's stream: its final state.
+pub(super) fn task_ended(kind: &str, _: &Value) -> bool {
+    tasks::FINAL.contains(&kind)
+}
+
+/// The last event of a claim's stream.
+pub(super) fn claim_ended(kind: &str, _: &Value) -> bool {
+    kind == "confirmed" || kind == "failed"
+}
+
+/// Where a stream resumes: after `Last-Event-ID` (from the start without one); a value that is
+/// not an event id is `400 INVALID_INPUT`, never a stream that reads from an id Redis refuses.
+#[allow(clippy::result_large_err)]
+fn last_event_id(headers: &HeaderMap) -> Result<EventId, Response> {
+    let Some(value) = headers.get("last-event-id") else {
+        return Ok((0, 0));
+    };
+    match value.to_str().ok().and_then(parse_event_id) {
+        Some(id) => Ok(id),
+        None => Err(fail(
+            StatusCode::BAD_REQUEST,
+            "INVALID_INPUT",
+            "Last-Event-ID: not an event id (MS-SEQ, as the stream sent it)",
+        )),
+    }
+}
+
+/// A slot of the caller's caps for one more stream from `address`.
+pub(super) fn open_slot(
+    state: &AppState,
+    caller: &Caller,
+    address: &str,
+) -> Result<StreamSlot, Full> {
+    let key = caller.0.as_ref().map(|k| k.name.as_str());
+    state.open_streams.open(key, address)
+}
+
+/// `429 TOO_MANY_STREAMS`.
+fn too_many_streams(full: Full) -> Response {
+    fail_retry(
+        StatusCode::TOO_MANY_REQUESTS,
+        "TOO_MANY_STREAMS",
+        full.to_string(),
+        FULL_RETRY_SECS,
+    )
+}
+
+/// Whether the stream `key` already holds its final event at or before `after`: a client that
+/// resumes after the end gets a stream that ends at once instead of one that waits forever.
+async fn ended_before(
+    redis: &mut ConnectionManager,
+    key: &str,
+    after: EventId,
+    ends: Ends,
+) -> redis::RedisResult<bool> {
+    use redis::AsyncCommands;
+    let newest: redis::streams::StreamRangeReply = redis.xrevrange_count(key, "+", "-", 1).await?;
+    let Some(entry) = newest.ids.first() else {
+        return Ok(false);
+    };
+    let kind: String = entry.get("type").unwrap_or_default();
+    let data: String = entry.get("data").unwrap_or_default();
+    let data = serde_json::from_str(&data).unwrap_or(Value::Null);
+    Ok(ends(&kind, &data) && parse_event_id(&entry.id).is_some_and(|id| id <= after))
+}
+
+/// A follower of the stream `key` from after `after`; `None` when the stream ended there.
+pub(super) async fn start(
+    state: &AppState,
+    key: String,
+    after: EventId,
+    ends: Ends,
+) -> redis::RedisResult<Option<Follower>> {
+    let mut redis = state.redis.clone();
+    if ended_before(&mut redis, &key, after, ends).await? {
+        return Ok(None);
+    }
+    state.events.follow(key, after, ends).await.map(Some)
+}
+
+/// The SSE answer for the events stream `key` from `Last-Event-ID` on.
+pub(super) async fn follow(
+    state: &AppState,
+    caller: &Caller,
+    address: &str,
+    headers: &HeaderMap,
+    key: String,
+    ends: Ends,
+) -> Response {
+    let after = match last_event_id(headers) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let slot = match open_slot(state, caller, address) {
+        Ok(s) => s,
+        Err(full) => return too_many_streams(full),
+    };
+    match start(state, key, after, ends).await {
+        Ok(Some(follower)) => sse_of(follower, slot, state.stream_idle).into_response(),
+        Ok(None) => {
+            Sse::new(futures_util::stream::empty::<Result<Event, Infallible>>()).into_response()
+        }
+        Err(e) => storage(e),
+    }
+}
+
+/// Server-Sent Events of a follower, holding its slot; the stream ends after the final event,
+/// or after `idle` without one.
+fn sse_of(
+    follower: Follower,
+    slot: StreamSlot,
+    idle: Duration,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let events =
+        futures_util::stream::unfold((follower, slot), move |(mut follower, slot)| async move {
+            let entry = tokio::time::timeout(idle, follower.next())
+                .await
+                .ok()
+                .flatten()?;
+            let event = Event::default()
+                .id(&entry.id)
+                .event(&entry.kind)
+                .data(entry.data.to_string());
+            Some((Ok(event), (follower, slot)))
+        });
+    Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+}
