@@ -19,7 +19,6 @@ use rand::Rng;
 use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 mod auth;
 mod ws;
@@ -28,6 +27,7 @@ pub use auth::{load_api_keys, new_api_key, ApiKey, Role};
 use auth::{Admin, Caller};
 
 use super::now_ms;
+use super::redis::seal::InputSealing;
 use super::redis::tasks::{self, Created, NewTask, Tasks};
 use super::redis::Keys;
 use crate::claim::Claim;
@@ -54,6 +54,8 @@ pub struct ServeSettings {
     /// Whether a proxy in front sets `X-Forwarded-For` (the client address of the
     /// authentication-failure limit).
     pub trust_proxy: bool,
+    /// How task inputs are stored (`--sealing-key`; unsealed in development only).
+    pub sealing: InputSealing,
 }
 
 #[derive(Clone)]
@@ -68,6 +70,8 @@ struct AppState {
     relayer: Option<Relayer>,
     /// `--cors-origin`: the pages that may call the API, and open a WebSocket.
     origins: Arc<Vec<String>>,
+    /// Seals each task's input and keys the dedupe index.
+    sealing: InputSealing,
 }
 
 /// A refusal: `{ code, message }` with its status.
@@ -124,6 +128,7 @@ pub fn router(
         circuits: Arc::new(circuits),
         relayer: settings.relayer,
         origins: Arc::new(settings.cors_origins.clone()),
+        sealing: settings.sealing,
     };
     let timed = Router::new()
         .route("/v1/proofs", post(submit))
@@ -325,13 +330,15 @@ async fn submit(
     let api_key = key.as_ref().map_or("open".to_string(), |k| k.name.clone());
     let canonical = claim.to_canonical_json().to_string();
     // "The same claim is the same task" holds per key: another tenant's identical claim is a task
-    // of its own, never a handle on the first tenant's.
-    let fingerprint = hex::encode(Sha256::digest(format!("{api_key}\n{canonical}").as_bytes()));
+    // of its own, never a handle on the first tenant's. The index is keyed and the input sealed
+    // for this task: the claim's secret never reaches Redis (its append-only file) in clear.
+    let fingerprint = state.sealing.fingerprint(&api_key, &canonical);
     let id = hex::encode(rand::thread_rng().gen::<[u8; 16]>());
+    let sealed = state.sealing.seal(&id, &canonical);
     let task = NewTask {
         id: &id,
         priority,
-        input: &canonical,
+        input: &sealed,
         fingerprint: &fingerprint,
         circuit: &circuit,
         api_key: &api_key,

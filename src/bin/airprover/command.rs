@@ -157,6 +157,20 @@ enum Command {
         /// the limit on failed authentications).
         #[arg(long)]
         trust_proxy: bool,
+        /// The sealing key file (`airprover sealing-key new`): task inputs, claimants' secrets
+        /// included, are stored in Redis only sealed, and the dedupe index is keyed. Required
+        /// with --api-keys unless --dev-unsealed.
+        #[arg(long, conflicts_with = "dev_unsealed")]
+        sealing_key: Option<PathBuf>,
+        /// Development only: store task inputs in Redis in plain text (secrets in the
+        /// append-only file and the snapshots).
+        #[arg(long)]
+        dev_unsealed: bool,
+    },
+    /// The service's sealing key file: task inputs are stored in Redis only sealed with it.
+    SealingKey {
+        #[command(subcommand)]
+        action: SealingKeyAction,
     },
     /// API keys for `serve --api-keys`.
     ApiKey {
@@ -196,6 +210,10 @@ enum Command {
         /// queue and the worker exits with status 3, for its supervisor to restart it.
         #[arg(long, default_value_t = 600)]
         task_timeout: u64,
+        /// The sealing key file, as `serve`'s: task inputs are opened with the key each names.
+        /// Without it, only the plain-text inputs of a development `serve` are proved.
+        #[arg(long)]
+        sealing_key: Option<PathBuf>,
     },
     /// The prover service's dead letters: tasks out of tries.
     DeadLetters {
@@ -413,6 +431,8 @@ fn run(command: Command) -> Result<ExitCode> {
             cors_origin,
             request_timeout,
             trust_proxy,
+            sealing_key,
+            dev_unsealed,
         } => service::serve(service::Serve {
             redis,
             keys,
@@ -422,7 +442,26 @@ fn run(command: Command) -> Result<ExitCode> {
             cors_origins: cors_origin,
             request_timeout,
             trust_proxy,
+            sealing_key,
+            dev_unsealed,
         })?,
+        Command::SealingKey { action } => match action {
+            SealingKeyAction::New { out } => {
+                let id = airprover::service::sealing_key::create(&out).map_err(|e| Error::Io {
+                    path: out.display().to_string(),
+                    what: e.to_string(),
+                })?;
+                println!("sealing key {id} in {} (mode 0600)", out.display());
+            }
+            SealingKeyAction::Rotate { file } => {
+                let id = airprover::service::sealing_key::rotate(&file)
+                    .map_err(|e| Error::input("sealing-key", e))?;
+                println!(
+                    "sealing key {id} added to {} and made current; restart serve to seal with it",
+                    file.display()
+                );
+            }
+        },
         Command::ApiKey {
             action: ApiKeyAction::New { name, role },
         } => {
@@ -447,6 +486,7 @@ fn run(command: Command) -> Result<ExitCode> {
             result_ttl,
             dead_letter_ttl,
             task_timeout,
+            sealing_key,
         } => {
             return service::worker(service::Work {
                 redis,
@@ -459,6 +499,7 @@ fn run(command: Command) -> Result<ExitCode> {
                 result_ttl,
                 dead_letter_ttl,
                 task_timeout,
+                sealing_key,
             })
         }
         Command::DeadLetters { action } => service::dead_letters(action)?,
@@ -548,6 +589,27 @@ pub(crate) enum DeadLetters {
         redis: String,
         /// The letter's id (from `list`).
         letter: String,
+        /// The sealing key file: a sealed input opens only in its own task, so it is sealed
+        /// again for the new one.
+        #[arg(long)]
+        sealing_key: Option<PathBuf>,
+    },
+}
+
+/// What to do with the sealing key file.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SealingKeyAction {
+    /// Make a sealing key file with one new random key (mode 0600; never over an existing file).
+    New {
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Add a new random key to the file and make it the one that seals (the old keys stay, to
+    /// open what they sealed; drop them once nothing sealed with them is kept).
+    Rotate {
+        /// The sealing key file.
+        file: PathBuf,
     },
 }
 
