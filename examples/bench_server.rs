@@ -87,7 +87,8 @@ fn run(cmd: &mut Command) {
     );
 }
 
-/// Redis, one `serve` and `workers` workers of `threads` threads each, in a fresh directory.
+/// Redis, one `serve` and `workers` workers of `threads` threads each, in a fresh directory,
+/// task inputs sealed (as in production: the overhead measured includes sealing and opening).
 struct Service {
     _procs: Vec<Proc>,
     base: String,
@@ -117,6 +118,13 @@ impl Service {
         );
         wait_port(redis_port);
         let url = format!("redis://127.0.0.1:{redis_port}/");
+        let sealing_key = dir.join("sealing.key");
+        let made = Command::new(BIN)
+            .args(["sealing-key", "new", "--out"])
+            .arg(&sealing_key)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{made:?}");
         let port = free_port();
         let serve = Proc(
             Command::new(BIN)
@@ -124,6 +132,8 @@ impl Service {
                 .arg(format!("127.0.0.1:{port}"))
                 .arg("--keys")
                 .arg(keys)
+                .arg("--sealing-key")
+                .arg(&sealing_key)
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap(),
@@ -139,6 +149,8 @@ impl Service {
                     .arg(keys)
                     .arg("--state")
                     .arg(dir.join(format!("worker-{w}")))
+                    .arg("--sealing-key")
+                    .arg(&sealing_key)
                     .stderr(Stdio::null())
                     .spawn()
                     .unwrap(),
