@@ -175,7 +175,8 @@ demo: build demo-data app
 # app), then the service the app claims through: a fresh Redis (the chain is fresh too, so no
 # stale nonces) on $(DEMO_REDIS_PORT), `airprover serve` on $(HOST):$(SERVICE_PORT) with the
 # demo campaign's relayer (anvil's funded DEVELOPMENT account #1), one `airprover relay` and one
-# prover `worker`; serves www/dist with COOP/COEP, and stops all of them when the server stops.
+# prover `worker` (task inputs sealed with a fresh sealing key, $(DEMO_STATE)/sealing.key); serves
+# www/dist with COOP/COEP, and stops all of them when the server stops.
 # The package itself is also served under /pkg/ and the sample claim as /claim.json, for the
 # README's console example.
 DEMO_STATE := target/demo
@@ -189,33 +190,38 @@ demo-serve:
 		--claim $(DEMO_DIR)/campaign/claim.json --port $(ANVIL_PORT) --out www/dist/chain.json --detach \
 		--relayer-url http://$(HOST):$(SERVICE_PORT) --campaigns $(DEMO_STATE)/campaigns.json \
 		--relayer-key-file $(DEMO_STATE)/relayer.key
+	target/release/airprover sealing-key new --out $(DEMO_STATE)/sealing.key
 	@set -m; anvil=$$(node -p "require('./www/dist/chain.json').anvilPid"); \
 	redis-server service/redis.conf --port $(DEMO_REDIS_PORT) --dir $(CURDIR)/$(DEMO_STATE)/redis >/dev/null & redis=$$!; \
 	trap 'kill $$anvil $$redis $$srv $$relay $$prover 2>/dev/null; wait' EXIT INT TERM; \
 	until redis-cli -p $(DEMO_REDIS_PORT) ping >/dev/null 2>&1; do sleep 0.1; done; \
 	url=redis://127.0.0.1:$(DEMO_REDIS_PORT)/; \
 	target/release/airprover serve --redis $$url --keys $(DEMO_DIR)/keys --listen $(HOST):$(SERVICE_PORT) \
-		--campaigns $(DEMO_STATE)/campaigns.json --cors-origin http://$(HOST):$(PORT) & srv=$$!; \
+		--sealing-key $(DEMO_STATE)/sealing.key --campaigns $(DEMO_STATE)/campaigns.json --cors-origin http://$(HOST):$(PORT) & srv=$$!; \
 	target/release/airprover relay --redis $$url --campaigns $(DEMO_STATE)/campaigns.json --id demo-relay & relay=$$!; \
-	target/release/airprover worker --redis $$url --keys $(DEMO_DIR)/keys --id demo-worker --state $(DEMO_STATE)/worker & prover=$$!; \
+	target/release/airprover worker --redis $$url --keys $(DEMO_DIR)/keys --id demo-worker --state $(DEMO_STATE)/worker \
+		--sealing-key $(DEMO_STATE)/sealing.key & prover=$$!; \
 	echo "airprover demo on http://$(HOST):$(PORT)/  (local chain: pid $$anvil on port $(ANVIL_PORT); relayer and prover service on http://$(HOST):$(SERVICE_PORT); Ctrl-C stops all)"; \
 	node www/serve.mjs --host $(HOST) --port $(PORT) www/dist target/demo-extra
 
 # The prover service on this machine: Redis (service/redis.conf, data in target/service), one
-# `airprover serve` on 127.0.0.1:$(SERVICE_PORT) and two workers, with the demo's DEVELOPMENT keys.
+# `airprover serve` on 127.0.0.1:$(SERVICE_PORT) and two workers, with the demo's DEVELOPMENT keys;
+# task inputs sealed with target/service/sealing.key (made on first run, kept with the Redis data).
 # Ctrl-C stops all of them.
 SERVICE_PORT ?= 8787
 REDIS_PORT ?= 6379
 serve: demo-data
 	mkdir -p target/service
+	test -f target/service/sealing.key || target/release/airprover sealing-key new --out target/service/sealing.key
 	@set -m; redis-server service/redis.conf --port $(REDIS_PORT) --dir $(CURDIR)/target/service & redis=$$!; \
 	trap 'kill $$redis $$w1 $$w2 $$srv 2>/dev/null; wait' EXIT INT TERM; \
 	until redis-cli -p $(REDIS_PORT) ping >/dev/null 2>&1; do sleep 0.1; done; \
 	url=redis://127.0.0.1:$(REDIS_PORT)/; \
-	target/release/airprover worker --redis $$url --keys $(DEMO_DIR)/keys --id worker-1 --state target/service/worker-1 & w1=$$!; \
-	target/release/airprover worker --redis $$url --keys $(DEMO_DIR)/keys --id worker-2 --state target/service/worker-2 & w2=$$!; \
+	target/release/airprover worker --redis $$url --keys $(DEMO_DIR)/keys --id worker-1 --state target/service/worker-1 --sealing-key target/service/sealing.key & w1=$$!; \
+	target/release/airprover worker --redis $$url --keys $(DEMO_DIR)/keys --id worker-2 --state target/service/worker-2 --sealing-key target/service/sealing.key & w2=$$!; \
 	echo "airprover service on http://127.0.0.1:$(SERVICE_PORT) (Redis on $(REDIS_PORT), two workers; Ctrl-C stops all)"; \
-	target/release/airprover serve --redis $$url --keys $(DEMO_DIR)/keys --listen 127.0.0.1:$(SERVICE_PORT) & srv=$$!; \
+	target/release/airprover serve --redis $$url --keys $(DEMO_DIR)/keys --listen 127.0.0.1:$(SERVICE_PORT) \
+		--sealing-key target/service/sealing.key & srv=$$!; \
 	wait $$srv
 
 bench: tools

@@ -90,7 +90,8 @@ fn run(cmd: &mut Command) {
     );
 }
 
-/// Redis, one `serve` and `workers` workers of `threads` threads each, in a fresh directory.
+/// Redis, one `serve` and `workers` workers of `threads` threads each, in a fresh directory,
+/// task inputs sealed (as in production: the overhead measured includes sealing and opening).
 struct Service {
     _procs: Vec<Proc>,
     base: String,
@@ -132,6 +133,13 @@ impl Service {
         );
         wait_port(redis_port);
         let url = format!("redis://127.0.0.1:{redis_port}/");
+        let sealing_key = dir.join("sealing.key");
+        let made = Command::new(bin())
+            .args(["sealing-key", "new", "--out"])
+            .arg(&sealing_key)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{made:?}");
         let port = free_port();
         let serve = Proc(
             Command::new(bin())
@@ -139,6 +147,8 @@ impl Service {
                 .arg(format!("127.0.0.1:{port}"))
                 .arg("--keys")
                 .arg(keys)
+                .arg("--sealing-key")
+                .arg(&sealing_key)
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap(),
@@ -167,6 +177,8 @@ impl Service {
                 .arg(keys)
                 .arg("--state")
                 .arg(dir.join(format!("worker-{w}")))
+                .arg("--sealing-key")
+                .arg(dir.join("sealing.key"))
                 .args(args)
                 .stderr(Stdio::null())
                 .spawn()

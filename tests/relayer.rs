@@ -925,6 +925,8 @@ async fn serve_reads_no_relayer_key() {
         .arg(&claims.keys)
         .arg("--api-keys")
         .arg(&api_keys)
+        // Relayed claims hold no secret: nothing to seal.
+        .arg("--dev-unsealed")
         .arg("--campaigns")
         .arg(&campaigns)
         .env_remove("AIRPROVER_TEST_UNSET_RELAYER_KEY")

@@ -70,6 +70,8 @@ struct Env {
     dir: PathBuf,
     redis_port: u16,
     redis: Option<Proc>,
+    /// The sealing key file serve and the workers get; `None`: `serve --dev-unsealed`.
+    sealing_key: Option<PathBuf>,
 }
 
 impl Env {
@@ -93,10 +95,18 @@ impl Env {
             ]})
             .to_string(),
         );
+        let sealing_key = dir.join("sealing.key");
+        let out = Command::new(bin())
+            .args(["sealing-key", "new", "--out"])
+            .arg(&sealing_key)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
         let mut env = Env {
             dir,
             redis_port: free_port(),
             redis: None,
+            sealing_key: Some(sealing_key),
         };
         env.start_redis();
         env
@@ -127,6 +137,22 @@ impl Env {
         format!("redis://127.0.0.1:{}/", self.redis_port)
     }
 
+    /// How serve stores inputs: `--sealing-key FILE`, or `--dev-unsealed`.
+    fn serve_sealing(&self) -> Vec<std::ffi::OsString> {
+        match &self.sealing_key {
+            Some(path) => vec!["--sealing-key".into(), path.into()],
+            None => vec!["--dev-unsealed".into()],
+        }
+    }
+
+    /// A worker's (and `dead-letters requeue`'s) `--sealing-key FILE`, if any.
+    fn worker_sealing(&self) -> Vec<std::ffi::OsString> {
+        match &self.sealing_key {
+            Some(path) => vec!["--sealing-key".into(), path.into()],
+            None => vec![],
+        }
+    }
+
     fn serve(&self) -> (Proc, String) {
         self.serve_with(&[])
     }
@@ -145,6 +171,7 @@ impl Env {
             .arg(self.dir.join("keys"))
             .arg("--api-keys")
             .arg(self.dir.join("api-keys.json"))
+            .args(self.serve_sealing())
             .args(extra)
             .stderr(Stdio::null())
             .spawn()
@@ -182,6 +209,7 @@ impl Env {
                 .arg(self.dir.join("keys"))
                 .arg("--state")
                 .arg(self.dir.join(name))
+                .args(self.worker_sealing())
                 .args(args)
                 .stderr(Stdio::null())
                 .spawn()
@@ -991,6 +1019,7 @@ async fn a_full_validation_pool_answers_503() {
             .arg(env.dir.join("keys"))
             .arg("--api-keys")
             .arg(env.dir.join("api-keys.json"))
+            .args(env.serve_sealing())
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--validation-threads", "1", "--validation-queue", "0"])
             .env("AIRPROVER_TEST_SLOW_VALIDATION_MS", "1500")
@@ -1093,6 +1122,7 @@ async fn keys_are_stored_hashed_and_failed_authentications_are_limited() {
             .arg(env.dir.join("keys"))
             .arg("--api-keys")
             .arg(&file)
+            .args(env.serve_sealing())
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .stderr(Stdio::null())
             .spawn()
@@ -1409,6 +1439,7 @@ async fn failed_attempts_retry_with_backoff_then_succeed_or_go_to_the_dead_lette
             &env.redis_url(),
             letter,
         ])
+        .args(env.worker_sealing())
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
@@ -2285,4 +2316,209 @@ async fn open_streams_are_capped_per_key() {
         subscribed = ws.recv().await;
     }
     assert_eq!(subscribed["type"], "subscribed", "{subscribed}");
+}
+
+/// Every spelling of a claim's secret a file might hold: decimal (as in the canonical claim that
+/// serve stores), hex with and without `0x` (as `sample` writes it; lower and upper case,
+/// shortest and 64 digits) and the 32 bytes big- and little-endian.
+fn secret_spellings(claim: &Value) -> Vec<(String, Vec<u8>)> {
+    let given = claim["secret"].as_str().unwrap();
+    let n = match given.strip_prefix("0x") {
+        Some(hex) => num_bigint::BigUint::parse_bytes(hex.as_bytes(), 16).unwrap(),
+        None => given.parse().unwrap(),
+    };
+    let decimal = n.to_str_radix(10);
+    let short = n.to_str_radix(16);
+    let long = format!("{short:0>64}");
+    let mut be = n.to_bytes_be();
+    while be.len() < 32 {
+        be.insert(0, 0);
+    }
+    let mut le = be.clone();
+    le.reverse();
+    let mut out = vec![(format!("decimal {decimal}"), decimal.into_bytes())];
+    for hex in [short, long] {
+        for text in [hex.clone(), hex.to_uppercase()] {
+            out.push((format!("hex {text}"), text.clone().into_bytes()));
+            out.push((format!("0x{text}"), format!("0x{text}").into_bytes()));
+        }
+    }
+    out.push(("32 bytes big-endian".into(), be));
+    out.push(("32 bytes little-endian".into(), le));
+    out
+}
+
+/// The files under Redis's directory (the append-only files in appendonlydir/, dump.rdb) that
+/// hold any spelling of any of `claims`' secrets: `(file, spelling)`.
+fn files_with_secrets(env: &Env, claims: &[&Value]) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    let mut dirs = vec![env.dir.join("redis")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        for claim in claims {
+            for (spelling, needle) in secret_spellings(claim) {
+                if bytes.windows(needle.len()).any(|w| w == needle.as_slice()) {
+                    let name = file.strip_prefix(env.dir.join("redis")).unwrap();
+                    found.push((name.display().to_string(), spelling));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Issue 29, item 15: a claim's secret reaches none of Redis's files. A claim is proved, another
+/// waits in the queue, Redis writes a snapshot; neither secret is in the append-only files or
+/// the snapshot in any spelling, the stored input is a sealed `v1.` value and the dedupe index
+/// is not the plain SHA-256 of the claim. A worker with another key fails the task
+/// SEALING_KEY_UNKNOWN, leaving a dead letter that `dead-letters requeue --sealing-key` seals
+/// again for a new task, which a worker with the key proves. The same look with
+/// `serve --dev-unsealed` finds both secrets (in the AOF, the waiting one in the snapshot): the
+/// search would see them. And serve refuses --api-keys without a sealing key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claims_secret_reaches_neither_the_append_only_file_nor_a_snapshot() {
+    for sealed in [true, false] {
+        let mut env = Env::new(if sealed { "sealed" } else { "unsealed" });
+        if !sealed {
+            env.sealing_key = None;
+        }
+        // Uncompressed, so that a secret stored in clear is found by a byte search (LZF could
+        // hide it from the search, not from a reader of the file).
+        redis_cli(&env, &["config", "set", "rdbcompression", "no"]);
+        let (_serve, base) = env.serve();
+        let proved = env.claim(151);
+        let waiting = env.claim(152);
+        let worker = env.worker("sealer");
+        let id = submit(&base, &proved, "NORMAL").await;
+        let view = ended(&base, &id).await;
+        assert_eq!(view["status"], "succeeded", "{view}");
+        drop(worker);
+        let queued = submit(&base, &waiting, "NORMAL").await;
+        let stored = redis_cli(
+            &env,
+            &["hget", &format!("airprover:task:{queued}"), "claim"],
+        );
+        let canonical = airprover::claim::Claim::from_value(&waiting)
+            .unwrap()
+            .to_canonical_json()
+            .to_string();
+        let plain_index = format!(
+            "airprover:task-by-claim:{}",
+            sha256_hex(&format!("tests\n{canonical}"))
+        );
+        let index = redis_cli(&env, &["keys", "airprover:task-by-claim:*"]);
+        redis_cli(&env, &["save"]);
+        let found = files_with_secrets(&env, &[&proved, &waiting]);
+        if sealed {
+            assert!(stored.starts_with("v1."), "{stored}");
+            assert!(
+                !index.is_empty() && !index.contains(&plain_index),
+                "{index}"
+            );
+            assert!(found.is_empty(), "the secret in Redis's files: {found:?}");
+        } else {
+            assert_eq!(stored, canonical);
+            assert_eq!(index, plain_index);
+            let aof = |name: &str, spelling: &str| {
+                found.iter().any(|(f, s)| {
+                    f.starts_with("appendonlydir") && f.contains(name) && s == spelling
+                })
+            };
+            let decimal = |claim: &Value| secret_spellings(claim)[0].0.clone();
+            for claim in [&proved, &waiting] {
+                let decimal = decimal(claim);
+                assert!(aof(".aof", &decimal), "{decimal} not found: {found:?}");
+            }
+            let decimal = decimal(&waiting);
+            assert!(
+                found.iter().any(|(f, s)| f == "dump.rdb" && *s == decimal),
+                "the waiting claim's secret not found in the snapshot: {found:?}"
+            );
+            continue;
+        }
+
+        // A worker holding another key: the task fails, not retried, its input never shown; a
+        // dead letter keeps it for a requeue.
+        let other = env.dir.join("other.key");
+        let out = Command::new(bin())
+            .args(["sealing-key", "new", "--out"])
+            .arg(&other)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let ours = env.sealing_key.replace(other);
+        let stranger = env.worker("stranger");
+        env.sealing_key = ours;
+        let view = ended(&base, &queued).await;
+        drop(stranger);
+        assert_eq!(
+            (view["status"].as_str(), view["attempts"].as_u64()),
+            (Some("failed"), Some(1)),
+            "{view}"
+        );
+        assert_eq!(view["error"]["code"], "SEALING_KEY_UNKNOWN", "{view}");
+        assert!(!view.to_string().contains(&stored[..20]), "{view}");
+        let letters = cli_lines(&["dead-letters", "list", "--redis", &env.redis_url()]);
+        assert_eq!(letters.len(), 1, "{letters:?}");
+        let letter = letters[0]["letter"].as_str().unwrap();
+        let requeue = |args: Vec<std::ffi::OsString>| {
+            Command::new(bin())
+                .args([
+                    "dead-letters",
+                    "requeue",
+                    "--redis",
+                    &env.redis_url(),
+                    letter,
+                ])
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        let out = requeue(vec![]);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("no --sealing-key"),
+            "{out:?}"
+        );
+        let out = requeue(env.worker_sealing());
+        assert!(out.status.success(), "{out:?}");
+        let requeued = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        let _worker = env.worker("sealer-2");
+        let view = ended(&base, &requeued).await;
+        assert_eq!(view["status"], "succeeded", "{view}");
+        let found = files_with_secrets(&env, &[&proved, &waiting]);
+        assert!(found.is_empty(), "the secret in Redis's files: {found:?}");
+
+        // A real server (with API keys) seals, unless told it is a development one.
+        let out = Command::new(bin())
+            .args([
+                "serve",
+                "--redis",
+                &env.redis_url(),
+                "--listen",
+                "127.0.0.1:1",
+            ])
+            .arg("--keys")
+            .arg(env.dir.join("keys"))
+            .arg("--api-keys")
+            .arg(env.dir.join("api-keys.json"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("airprover sealing-key new"),
+            "{out:?}"
+        );
+    }
 }

@@ -16,7 +16,6 @@ use rand::Rng;
 use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 mod auth;
 mod events;
@@ -29,6 +28,7 @@ use auth::{Admin, Caller, ClientAddress};
 pub use open_streams::{DEFAULT_PER_ADDRESS, DEFAULT_PER_KEY};
 
 use super::now_ms;
+use super::redis::seal::InputSealing;
 use super::redis::tasks::{self, Created, NewTask, Tasks};
 use super::redis::Keys;
 use crate::claim::Claim;
@@ -64,6 +64,8 @@ pub struct ServeSettings {
     pub max_streams_per_key: usize,
     /// Event streams one client address may hold open on this node.
     pub max_streams_per_address: usize,
+    /// How task inputs are stored (`--sealing-key`; unsealed in development only).
+    pub sealing: InputSealing,
 }
 
 #[derive(Clone)]
@@ -85,6 +87,8 @@ struct AppState {
     relayer: Option<Relayer>,
     /// `--cors-origin`: the pages that may call the API, and open a WebSocket.
     origins: Arc<Vec<String>>,
+    /// Seals each task's input and keys the dedupe index.
+    sealing: InputSealing,
 }
 
 /// A refusal: `{ code, message }` with its status.
@@ -147,6 +151,7 @@ pub fn router(
         circuits: Arc::new(circuits),
         relayer: settings.relayer,
         origins: Arc::new(settings.cors_origins.clone()),
+        sealing: settings.sealing,
     };
     let timed = Router::new()
         .route("/v1/proofs", post(submit))
@@ -350,13 +355,15 @@ async fn submit(
     let api_key = key.as_ref().map_or("open".to_string(), |k| k.name.clone());
     let canonical = claim.to_canonical_json().to_string();
     // "The same claim is the same task" holds per key: another tenant's identical claim is a task
-    // of its own, never a handle on the first tenant's.
-    let fingerprint = hex::encode(Sha256::digest(format!("{api_key}\n{canonical}").as_bytes()));
+    // of its own, never a handle on the first tenant's. The index is keyed and the input sealed
+    // for this task: the claim's secret never reaches Redis (its append-only file) in clear.
+    let fingerprint = state.sealing.fingerprint(&api_key, &canonical);
     let id = hex::encode(rand::thread_rng().gen::<[u8; 16]>());
+    let sealed = state.sealing.seal(&id, &canonical);
     let task = NewTask {
         id: &id,
         priority,
-        input: &canonical,
+        input: &sealed,
         fingerprint: &fingerprint,
         circuit: &circuit,
         api_key: &api_key,

@@ -5,6 +5,7 @@
 //!
 //! - [`redis`]: the one Redis layer: key names, scripts, the consumer-group queue, the task
 //!   records and their once-only, fenced transitions.
+//! - [`sealing_key`]: the sealing key file (`--sealing-key`).
 //! - [`worker`]: a prover worker.
 //! - [`signature`]: what a worker signs for a result, and how a client checks it.
 //! - [`http`]: the API.
@@ -13,6 +14,7 @@
 pub mod client;
 pub mod http;
 pub mod redis;
+pub mod sealing_key;
 pub mod signature;
 pub mod worker;
 

@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 
 use super::now_ms;
+use super::redis::seal::InputSealing;
 use super::redis::{Entry, Keys, Queue, Started, Tasks};
 use super::signature::{ProofStatement, VerifyingKeyDigests};
 use crate::api;
@@ -54,6 +55,8 @@ pub struct WorkerSettings {
     pub task_timeout: Duration,
     /// Proving threads (rayon's pool).
     pub threads: usize,
+    /// How task inputs are opened (`--sealing-key`).
+    pub sealing: InputSealing,
 }
 
 /// The worker's ed25519 key: read from `state/worker.key`, or made there on first start.
@@ -101,7 +104,7 @@ fn read_signing_key(path: &Path) -> std::io::Result<Option<SigningKey>> {
 }
 
 /// Writes `bytes` to a new file at `path` (mode 0600 on unix) and syncs it to disk.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -406,11 +409,28 @@ impl Worker {
             tracing::warn!(task = id, circuit, attempt, "task dead-lettered");
             return Ok(self.ack(priority, entry).await?);
         }
-        let claim_text = task
+        let stored = task
             .get("claim")
             .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+            .unwrap_or_default();
+        let claim_text = match self.settings.sealing.open(id, stored) {
+            Ok(text) => text,
+            Err(e) => {
+                // Never retried: another attempt reads the same value. A key this worker lacks
+                // (or a plain input) leaves a dead letter, to requeue once that is fixed. The
+                // value itself is never logged nor stored in the error.
+                let error = json!({ "code": e.code(), "message": e.to_string() });
+                self.fail(id, attempt, &error, e.requeueable()).await?;
+                tracing::warn!(
+                    task = id,
+                    circuit,
+                    attempt,
+                    code = e.code(),
+                    "task failed: {e}"
+                );
+                return Ok(self.ack(priority, entry).await?);
+            }
+        };
         self.last_beat = Instant::now() - HEARTBEAT;
         self.beat(id).await;
         let started = Instant::now();

@@ -172,6 +172,20 @@ enum Command {
         /// Event streams one client address may hold open.
         #[arg(long, default_value_t = airprover::service::http::DEFAULT_PER_ADDRESS)]
         max_streams_per_address: usize,
+        /// The sealing key file (`airprover sealing-key new`): task inputs, claimants' secrets
+        /// included, are stored in Redis only sealed, and the dedupe index is keyed. Required
+        /// with --api-keys unless --dev-unsealed.
+        #[arg(long, conflicts_with = "dev_unsealed")]
+        sealing_key: Option<PathBuf>,
+        /// Development only: store task inputs in Redis in plain text (secrets in the
+        /// append-only file and the snapshots).
+        #[arg(long)]
+        dev_unsealed: bool,
+    },
+    /// The service's sealing key file: task inputs are stored in Redis only sealed with it.
+    SealingKey {
+        #[command(subcommand)]
+        action: SealingKeyAction,
     },
     /// API keys for `serve --api-keys`.
     ApiKey {
@@ -210,6 +224,10 @@ enum Command {
         /// queue and the worker exits with status 3, for its supervisor to restart it.
         #[arg(long, default_value_t = 600)]
         task_timeout: u64,
+        /// The sealing key file, as `serve`'s: task inputs are opened with the key each names.
+        /// Without it, only the plain-text inputs of a development `serve` are proved.
+        #[arg(long)]
+        sealing_key: Option<PathBuf>,
     },
     /// The prover service's dead letters: tasks out of tries.
     DeadLetters {
@@ -466,6 +484,8 @@ fn run(command: Command) -> Result<ExitCode> {
             stream_idle_secs,
             max_streams_per_key,
             max_streams_per_address,
+            sealing_key,
+            dev_unsealed,
         } => service::serve(service::Serve {
             redis,
             keys,
@@ -480,7 +500,26 @@ fn run(command: Command) -> Result<ExitCode> {
             stream_idle_secs,
             max_streams_per_key,
             max_streams_per_address,
+            sealing_key,
+            dev_unsealed,
         })?,
+        Command::SealingKey { action } => match action {
+            SealingKeyAction::New { out } => {
+                let id = airprover::service::sealing_key::create(&out).map_err(|e| Error::Io {
+                    path: out.display().to_string(),
+                    what: e.to_string(),
+                })?;
+                println!("sealing key {id} in {} (mode 0600)", out.display());
+            }
+            SealingKeyAction::Rotate { file } => {
+                let id = airprover::service::sealing_key::rotate(&file)
+                    .map_err(|e| Error::input("sealing-key", e))?;
+                println!(
+                    "sealing key {id} added to {} and made current; restart serve to seal with it",
+                    file.display()
+                );
+            }
+        },
         Command::ApiKey {
             action: ApiKeyAction::New { name, role },
         } => {
@@ -505,6 +544,7 @@ fn run(command: Command) -> Result<ExitCode> {
             result_ttl,
             dead_letter_ttl,
             task_timeout,
+            sealing_key,
         } => {
             return service::worker(service::Work {
                 redis,
@@ -517,6 +557,7 @@ fn run(command: Command) -> Result<ExitCode> {
                 result_ttl,
                 dead_letter_ttl,
                 task_timeout,
+                sealing_key,
             })
         }
         Command::DeadLetters { action } => service::dead_letters(action)?,
@@ -604,6 +645,27 @@ pub(crate) enum DeadLetters {
         redis: RedisArgs,
         /// The letter's id (from `list`).
         letter: String,
+        /// The sealing key file: a sealed input opens only in its own task, so it is sealed
+        /// again for the new one.
+        #[arg(long)]
+        sealing_key: Option<PathBuf>,
+    },
+}
+
+/// What to do with the sealing key file.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SealingKeyAction {
+    /// Make a sealing key file with one new random key (mode 0600; never over an existing file).
+    New {
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Add a new random key to the file and make it the one that seals (the old keys stay, to
+    /// open what they sealed; drop them once nothing sealed with them is kept).
+    Rotate {
+        /// The sealing key file.
+        file: PathBuf,
     },
 }
 

@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use airprover::relayer::{self, RelaySettings, Relayer};
+use airprover::service::redis::seal::InputSealing;
 use airprover::service::redis::{connect, Keys, RedisTls, RedisUrl, Tasks};
 use airprover::service::signature::PinnedWorkers;
-use airprover::service::{client, http, worker};
+use airprover::service::{client, http, sealing_key, worker};
 use std::process::ExitCode;
 
 use crate::command::{DeadLetters, RedisArgs};
@@ -110,6 +111,29 @@ pub(crate) struct Serve {
     pub stream_idle_secs: u64,
     pub max_streams_per_key: usize,
     pub max_streams_per_address: usize,
+    pub sealing_key: Option<PathBuf>,
+    pub dev_unsealed: bool,
+}
+
+/// `--sealing-key FILE`'s keys, or none (plain-text inputs).
+fn sealing(path: Option<&Path>) -> Result<InputSealing> {
+    sealing_key::sealing(path).map_err(|e| Error::input("sealing-key", e))
+}
+
+/// Says at start how task inputs are stored: loudly when in plain text.
+fn log_sealing(sealing: &InputSealing) {
+    match sealing {
+        InputSealing::Sealed(keys) => tracing::info!(
+            "task inputs sealed at rest: sealing key {} (keys {})",
+            keys.current_id(),
+            keys.ids().join(", ")
+        ),
+        InputSealing::Unsealed => tracing::warn!(
+            "no --sealing-key: task inputs, claimants' secrets included, are stored in Redis IN \
+             PLAIN TEXT, and kept by its append-only file and snapshots (development only; make \
+             a key with `airprover sealing-key new --out FILE`)"
+        ),
+    }
 }
 
 pub(crate) fn serve(args: Serve) -> Result<()> {
@@ -117,8 +141,19 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
         Some(path) => http::load_api_keys(path).map_err(|e| Error::input("api-keys", e))?,
         None => Vec::new(),
     };
+    // A server with API keys is a real one: it seals, unless told it is a development one.
+    if args.api_keys.is_some() && args.sealing_key.is_none() && !args.dev_unsealed {
+        return Err(Error::input(
+            "sealing-key",
+            "--api-keys without --sealing-key would store claimants' secrets in Redis in plain \
+             text: make a key with `airprover sealing-key new --out FILE` and pass \
+             --sealing-key FILE (or --dev-unsealed, development only)",
+        ));
+    }
+    let sealing = sealing(args.sealing_key.as_deref())?;
     let (client, shown) = redis_client(&args.redis)?;
     logs();
+    log_sealing(&sealing);
     runtime()?.block_on(async move {
         let manager = redis::aio::ConnectionManager::new(client.clone())
             .await
@@ -160,6 +195,7 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
                 stream_idle: Duration::from_secs(args.stream_idle_secs),
                 max_streams_per_key: args.max_streams_per_key,
                 max_streams_per_address: args.max_streams_per_address,
+                sealing,
             },
             manager,
             client,
@@ -222,6 +258,7 @@ pub(crate) struct Work {
     pub result_ttl: u64,
     pub dead_letter_ttl: u64,
     pub task_timeout: u64,
+    pub sealing_key: Option<PathBuf>,
 }
 
 /// The exit status of a worker that gave up a prover that stopped making progress.
@@ -246,8 +283,10 @@ pub(crate) fn worker(args: Work) -> Result<ExitCode> {
         .num_threads(threads)
         .build_global()
         .map_err(|e| failed("threads", e))?;
+    let sealing = sealing(args.sealing_key.as_deref())?;
     let (client, shown) = redis_client(&args.redis)?;
     logs();
+    log_sealing(&sealing);
     let settings = worker::WorkerSettings {
         id: worker_id(args.id),
         keys: args.keys,
@@ -259,6 +298,7 @@ pub(crate) fn worker(args: Work) -> Result<ExitCode> {
         dead_letter_ttl_s: args.dead_letter_ttl,
         task_timeout: Duration::from_secs(args.task_timeout),
         threads,
+        sealing,
     };
     let runtime = runtime()?;
     let exit = runtime.block_on(async move {
@@ -310,10 +350,15 @@ pub(crate) fn dead_letters(action: DeadLetters) -> Result<()> {
                 }
                 Ok(())
             }
-            DeadLetters::Requeue { letter, .. } => {
+            DeadLetters::Requeue {
+                letter,
+                sealing_key,
+                ..
+            } => {
+                let sealing = sealing(sealing_key.as_deref())?;
                 let id = hex::encode(rand::random::<[u8; 16]>());
                 match tasks
-                    .requeue(&letter, &id, airprover::service::now_ms())
+                    .requeue(&letter, &id, airprover::service::now_ms(), &sealing)
                     .await
                     .map_err(|e| failed(&shown, e))?
                 {

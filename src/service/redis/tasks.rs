@@ -2,7 +2,7 @@
 //! task and any worker on any machine takes any task. Key names: [`super::Keys`].
 //!
 //! - a task's hash: status, priority, attempts, worker, lease, stage, percent, eta, the input
-//!   while the task is open, then its result or error;
+//!   (sealed: [`super::seal`]) while the task is open, then its result or error;
 //! - a task's events: a stream of what happened to it, read by SSE (`Last-Event-ID` is an entry
 //!   id) and WebSocket clients;
 //! - one stream per priority, read by the `provers` consumer group ([`super::Queue`]), CRITICAL
@@ -199,7 +199,7 @@ return #due
 
 const REQUEUE: &str = r#"
 -- KEYS: dead letters, input index, task, events, stream, active set. ARGV: dead letter id, the
--- task's id, now (ms), open ttl (s), fingerprint.
+-- task's id, now (ms), open ttl (s), fingerprint, the kept input sealed for the new task.
 -- Opens a dead-lettered task again with its kept input (attempts from 0) and removes the letter;
 -- 'GONE' when the letter is gone, 'OPEN' when the same input has an open task.
 local letter = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
@@ -212,7 +212,7 @@ local open = redis.call('GET', KEYS[2])
 if open then return 'OPEN:' .. open end
 redis.call('DEL', KEYS[3], KEYS[4])
 redis.call('HSET', KEYS[3], 'id', ARGV[2], 'status', 'queued', 'priority', f['priority'], 'claim',
-  f['claim'], 'fingerprint', ARGV[5], 'created', ARGV[3], 'attempts', 0, 'apiKey', f['apiKey'],
+  ARGV[6], 'fingerprint', ARGV[5], 'created', ARGV[3], 'attempts', 0, 'apiKey', f['apiKey'],
   'circuit', f['circuit'])
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[4])
 redis.call('SADD', KEYS[6], ARGV[2])
@@ -253,9 +253,9 @@ pub struct NewTask<'a> {
     pub id: &'a str,
     /// Its priority.
     pub priority: Priority,
-    /// The input (the claim, JSON).
+    /// The input as stored: the claim (JSON) sealed for this task ([`super::seal`]).
     pub input: &'a str,
-    /// The input's fingerprint, unique per API key.
+    /// The input's fingerprint, unique per API key (keyed: [`super::seal`]).
     pub fingerprint: &'a str,
     /// Its circuit.
     pub circuit: &'a str,
@@ -599,13 +599,15 @@ impl Tasks {
             .collect())
     }
 
-    /// Queues a dead-lettered task again, as a new task `new_id` with the letter's input: the
+    /// Queues a dead-lettered task again, as a new task `new_id` with the letter's input (a
+    /// sealed input opens only in its own task: `sealing` seals it again for the new one): the
     /// new id, or why not.
     pub async fn requeue(
         &self,
         letter: &str,
         new_id: &str,
         now_ms: u64,
+        sealing: &super::seal::InputSealing,
     ) -> redis::RedisResult<Result<String, String>> {
         let mut redis = self.redis.clone();
         let reply: redis::streams::StreamRangeReply =
@@ -615,6 +617,16 @@ impl Tasks {
         };
         let text = |k: &str| entry.get::<String>(k).unwrap_or_default();
         let (old, api_key) = (text("id"), text("apiKey"));
+        let kept = text("claim");
+        let input = if kept.is_empty() {
+            // The script answers GONE.
+            String::new()
+        } else {
+            match sealing.reseal(&old, new_id, &kept) {
+                Ok(input) => input,
+                Err(e) => return Ok(Err(format!("dead letter {letter}: {e}"))),
+            }
+        };
         let priority: Priority = text("priority").parse().unwrap_or_default();
         // The input's index stays what it was: the fingerprint of the dead task.
         let old_fingerprint: Option<String> = redis::cmd("HGET")
@@ -635,6 +647,7 @@ impl Tasks {
             .arg(now_ms)
             .arg(OPEN_TTL_S)
             .arg(&fingerprint)
+            .arg(&input)
             .invoke_async(&mut redis)
             .await?;
         Ok(match got.as_str() {

@@ -1,8 +1,8 @@
 // The prover service as it runs, for browser tests: Debian's redis-server (append-only, in a
 // temporary directory, on a free loopback port), `airprover serve` (CORS for the test pages'
-// origins, an API key), prover workers and (with a campaigns file) relayer workers, all started
-// here and stopped by `close()`.
-import { spawn } from 'node:child_process';
+// origins, an API key, a sealing key), prover workers and (with a campaigns file) relayer
+// workers, all started here and stopped by `close()`.
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
@@ -62,7 +62,12 @@ export async function startService({ keys, origins, port = null, campaigns = nul
   await waitPort(redisPort);
   const redis = `redis://127.0.0.1:${redisPort}/`;
   port ??= await freePort();
-  const serveArgs = ['serve', '--redis', redis, '--keys', keys, '--listen', `127.0.0.1:${port}`];
+  // Task inputs (claims, secrets included) are stored in Redis only sealed with this key.
+  const sealingKey = join(dir, 'sealing.key');
+  const made = spawnSync(CLI, ['sealing-key', 'new', '--out', sealingKey], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`airprover sealing-key new: ${made.stderr}`);
+  const serveArgs = ['serve', '--redis', redis, '--keys', keys, '--listen', `127.0.0.1:${port}`,
+    '--sealing-key', sealingKey];
   if (apiKey) {
     // The keys file holds the key's SHA-256, never the key (and must be private: mode 0600).
     const keySha256 = createHash('sha256').update(API_KEY).digest('hex');
@@ -77,7 +82,7 @@ export async function startService({ keys, origins, port = null, campaigns = nul
   });
   for (let i = 0; i < provers; i++) {
     start(CLI, ['worker', '--redis', redis, '--keys', keys, '--threads', '1', '--id', `prover-${i}`,
-      '--state', join(dir, `worker-${i}`)]);
+      '--state', join(dir, `worker-${i}`), '--sealing-key', sealingKey]);
   }
   for (let i = 0; i < relays; i++) start(CLI, ['relay', '--redis', redis, '--campaigns', campaigns, '--id', `relay-${i}`]);
   return {
