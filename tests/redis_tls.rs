@@ -282,6 +282,13 @@ fn serve_and_a_worker_prove_over_tls_as_the_shipped_acl_user() {
     );
     write_mode(&dir.join("redis.url"), &redis.url(PASSWORD), 0o600);
 
+    // Task inputs are sealed in Redis (as in production).
+    let sealing = redis.path("sealing.key");
+    let made = Command::new(bin())
+        .args(["sealing-key", "new", "--out", &sealing])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
     let port = free_port();
     let serve_log = std::fs::File::create(dir.join("serve.log")).unwrap();
     let _serve = Proc(
@@ -290,6 +297,7 @@ fn serve_and_a_worker_prove_over_tls_as_the_shipped_acl_user() {
             .env("RUST_LOG", "info")
             .args(["serve", "--redis-ca", &ca, "--keys", &redis.path("keys")])
             .args(["--api-keys", &redis.path("api-keys.json")])
+            .args(["--sealing-key", &sealing])
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .stderr(serve_log)
             .spawn()
@@ -303,6 +311,7 @@ fn serve_and_a_worker_prove_over_tls_as_the_shipped_acl_user() {
             .env("RUST_LOG", "info")
             .args(["worker", "--redis-file", &redis.path("redis.url")])
             .args(["--redis-ca", &ca, "--threads", "1", "--id", "tls-worker"])
+            .args(["--sealing-key", &sealing])
             .args([
                 "--keys",
                 &redis.path("keys"),
