@@ -783,7 +783,7 @@ async fn a_stuck_transaction_is_replaced_with_higher_fees() {
         .arg("COUNT")
         .arg(1)
         .arg("STREAMS")
-        .arg(claims::QUEUE)
+        .arg(claims::queue())
         .arg(">")
         .query_async(&mut conn)
         .await
@@ -1192,7 +1192,7 @@ async fn claims_wait_out_an_unreachable_chain_and_are_sent_once() {
         .await
         .unwrap();
     let pending: Vec<(String, String, u64, u64)> = redis::cmd("XPENDING")
-        .arg(claims::QUEUE)
+        .arg(claims::queue())
         .arg(claims::GROUP)
         .arg("-")
         .arg("+")

@@ -7,6 +7,7 @@
 //! (one event per wait), and settling the final phase (a compare-and-set: a claim ends once,
 //! whoever finishes it).
 
+use crate::service::redis::Keys;
 use alloy::primitives::{Address, Bytes, TxHash, U256};
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
@@ -123,36 +124,43 @@ pub struct Claims {
     redis: ConnectionManager,
 }
 
+// Key names: the service's one list (`crate::service::redis::keys`).
+
 fn key(id: &str) -> String {
-    format!("airprover:claim:{id}")
+    Keys::default().claim(id)
 }
 
 /// The claim's event stream.
 pub fn events_key(id: &str) -> String {
-    format!("airprover:claim:{id}:events")
+    Keys::default().claim_events(id)
 }
 
 fn nullifier_key(campaign: &str, nullifier: &U256) -> String {
-    format!("airprover:nullifier:{campaign}:{nullifier}")
+    Keys::default().nullifier(campaign, &nullifier.to_string())
 }
 
 fn nonce_key(chain_id: u64, account: &Address) -> String {
-    format!("airprover:relayer:{chain_id}:{account}:nonce")
+    Keys::default().nonce(chain_id, &account.to_string())
 }
 
 /// The stream of claims to relay, read by relayer workers in a consumer group.
-pub const QUEUE: &str = "airprover:claims";
+pub fn queue() -> String {
+    Keys::default().claims()
+}
 /// The consumer group of relayer workers.
 pub const GROUP: &str = "relayers";
 
 const NEW_CLAIM: &str = r#"
--- KEYS: nullifier index, claim hash, events, queue. ARGV: id, campaign, call, nullifier,
--- claimant, fingerprint, now (ms), the block the chain's checks were made at
--- An index whose claim has failed, or whose record is gone (an index left by an older version
--- that did not expire it with its record), frees the nullifier.
+-- KEYS: nullifier index, claim hash, events, queue, the hash of the claim the index named when
+-- the caller read it. ARGV: id, campaign, call, nullifier, claimant, fingerprint, now (ms), the
+-- block the chain's checks were made at, the id the index named ('' when none).
+-- 'AGAIN' when the index changed since the caller read it. An index whose claim has failed, or
+-- whose record is gone (an index left by an older version that did not expire it with its
+-- record), frees the nullifier.
 local taken = redis.call('GET', KEYS[1])
+if (taken or '') ~= ARGV[9] then return 'AGAIN' end
 if taken then
-  local phase = redis.call('HGET', 'airprover:claim:' .. taken, 'phase')
+  local phase = redis.call('HGET', KEYS[5], 'phase')
   if phase and phase ~= 'failed' then return taken end
 end
 redis.call('SET', KEYS[1], ARGV[1])
@@ -248,7 +256,7 @@ impl Claims {
     pub async fn new(mut redis: ConnectionManager) -> RelayResult<Claims> {
         let created: redis::RedisResult<()> = redis::cmd("XGROUP")
             .arg("CREATE")
-            .arg(QUEUE)
+            .arg(queue())
             .arg(GROUP)
             .arg("0")
             .arg("MKSTREAM")
@@ -283,22 +291,31 @@ impl Claims {
         checked_block: u64,
     ) -> RelayResult<String> {
         let mut redis = self.redis.clone();
-        let got: String = Script::new(NEW_CLAIM)
-            .key(nullifier_key(campaign, nullifier))
-            .key(key(id))
-            .key(events_key(id))
-            .key(QUEUE)
-            .arg(id)
-            .arg(campaign)
-            .arg(call.to_string())
-            .arg(nullifier.to_string())
-            .arg(claimant.to_string())
-            .arg(fingerprint)
-            .arg(now_ms)
-            .arg(checked_block)
-            .invoke_async(&mut redis)
-            .await?;
-        Ok(got)
+        let index = nullifier_key(campaign, nullifier);
+        loop {
+            let taken: Option<String> = redis.get(&index).await?;
+            let taken = taken.unwrap_or_default();
+            let got: String = Script::new(NEW_CLAIM)
+                .key(&index)
+                .key(key(id))
+                .key(events_key(id))
+                .key(queue())
+                .key(key(if taken.is_empty() { id } else { &taken }))
+                .arg(id)
+                .arg(campaign)
+                .arg(call.to_string())
+                .arg(nullifier.to_string())
+                .arg(claimant.to_string())
+                .arg(fingerprint)
+                .arg(now_ms)
+                .arg(checked_block)
+                .arg(&taken)
+                .invoke_async(&mut redis)
+                .await?;
+            if got != "AGAIN" {
+                return Ok(got);
+            }
+        }
     }
 
     /// The claim that holds `nullifier` in `campaign`, if one does.

@@ -20,12 +20,12 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::chain::{Broadcast, Campaign, CheckedClaim, Mined, ReputationAirdrop};
-use super::claims::{ClaimRecord, Claims, Phase, Recorded, SentTx, SettleIf, GROUP, QUEUE};
+use super::claims::{self, ClaimRecord, Claims, Phase, Recorded, SentTx, SettleIf, GROUP};
 use super::config::{CampaignConfig, RelayerKey};
 use super::error::{RelayCode, RelayError, RelayResult};
 use super::fees::{self, FeeDecision, Fees};
 use crate::runtime::retry::{Backoff, Jitter};
-use crate::service::redis::{Entry, Queue};
+use crate::service::redis::{Entry, Keys, Queue};
 
 /// How the relayer waits and keeps records.
 #[derive(Debug, Clone)]
@@ -667,7 +667,7 @@ impl Relayer {
     async fn pick_account<'c>(&self, campaign: &'c Campaign) -> RelayResult<&'c RelayerKey> {
         let mut redis = self.claims.redis();
         let turn: u64 = redis::cmd("INCR")
-            .arg(format!("airprover:relayer:{}:turn", campaign.config.name))
+            .arg(Keys::default().relayer_turn(&campaign.config.name))
             .query_async(&mut redis)
             .await?;
         let keys = &campaign.config.relayers;
@@ -676,7 +676,7 @@ impl Relayer {
 
     /// The claims queue as `consumer` sees it.
     fn queue(&self, consumer: &str) -> Queue {
-        Queue::new(QUEUE.to_string(), GROUP, consumer, self.settings.lease)
+        Queue::new(claims::queue(), GROUP, consumer, self.settings.lease)
     }
 
     /// Keeps the queue entry `entry` owned by `consumer` (its idle time back to zero), if
