@@ -14,7 +14,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use alloy::primitives::{Address, Bytes};
 use alloy::sol_types::SolCall;
 use rand::Rng;
-use redis::aio::ConnectionManager;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
@@ -93,7 +92,7 @@ impl Relayer {
         redis: redis::Client,
         settings: RelaySettings,
     ) -> RelayResult<Relayer> {
-        let manager = ConnectionManager::new(redis.clone()).await?;
+        let manager = crate::service::redis::connect::manager(redis.clone()).await?;
         let mut campaigns = HashMap::new();
         for config in configs {
             let campaign = Campaign::connect(config).await?;

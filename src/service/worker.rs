@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
 use rand::Rng;
-use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
 use serde_json::{json, Value};
 use tokio::sync::watch;
@@ -215,7 +214,7 @@ pub async fn run(
     keys: Keys,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), WorkerExit> {
-    let redis = ConnectionManager::new(client)
+    let redis = crate::service::redis::connect::manager(client)
         .await
         .map_err(|e| WorkerExit::Start(format!("redis: {e}")))?;
     let key =

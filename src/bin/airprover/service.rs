@@ -155,7 +155,7 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
     logs();
     log_sealing(&sealing);
     runtime()?.block_on(async move {
-        let manager = redis::aio::ConnectionManager::new(client.clone())
+        let manager = connect::manager(client.clone())
             .await
             .map_err(|e| failed(&shown, e))?;
         Tasks::new(manager.clone(), Keys::default())
@@ -324,7 +324,7 @@ pub(crate) fn dead_letters(action: DeadLetters) -> Result<()> {
     };
     let (client, shown) = redis_client(redis)?;
     runtime()?.block_on(async move {
-        let manager = redis::aio::ConnectionManager::new(client)
+        let manager = connect::manager(client)
             .await
             .map_err(|e| failed(&shown, e))?;
         let tasks = Tasks::new(manager, Keys::default());
@@ -410,7 +410,7 @@ pub(crate) fn relay(
 pub(crate) fn export_worker_keys(redis: &RedisArgs, out: &Path) -> Result<usize> {
     let (client, shown) = redis_client(redis)?;
     let keys = runtime()?.block_on(async move {
-        let manager = redis::aio::ConnectionManager::new(client)
+        let manager = connect::manager(client)
             .await
             .map_err(|e| failed(&shown, e))?;
         Tasks::new(manager, Keys::default())

@@ -109,6 +109,18 @@ impl RedisTls {
     }
 }
 
+/// How often a connection manager tries to (re)connect before a command fails: 0.1, 0.2, 0.4 s
+/// apart. redis-rs's default, 6 tries over about 6 s, made a start against a wrong address, CA or
+/// password wait that long before saying so; a worker or relayer loop tries again on its own.
+const CONNECTION_RETRIES: usize = 3;
+
+/// The one way every process of the service gets its multiplexed, reconnecting connection.
+pub async fn manager(client: redis::Client) -> redis::RedisResult<redis::aio::ConnectionManager> {
+    let config =
+        redis::aio::ConnectionManagerConfig::new().set_number_of_retries(CONNECTION_RETRIES);
+    redis::aio::ConnectionManager::new_with_config(client, config).await
+}
+
 /// A client for `url`: nothing connects yet. The files of `tls` are read now, so that a missing
 /// or unreadable one is named at start.
 pub fn client(url: &RedisUrl, tls: &RedisTls) -> Result<redis::Client, String> {
