@@ -2156,6 +2156,48 @@ async fn open_sse(
     Err((status, response.json().await.unwrap_or(Value::Null), retry))
 }
 
+/// A follower whose `Last-Event-ID` lies past the stream's newest entry cannot hold back the
+/// others: the node's reader starts a stream where its first follower starts, and once started
+/// from that made-up id, every later follower of the task on the node (its owner's other tabs,
+/// an admin) got its backlog and then nothing until the idle limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_resume_point_past_the_newest_event_holds_no_follower_back() {
+    let env = Env::new("sse-future-id");
+    let (_serve, base) = env.serve();
+    let id = submit(&base, &env.claim(8), "NORMAL").await;
+    let ahead = open_sse_from(&base, &id, "99999999999999-0").await;
+    let everyone = {
+        let (base, id) = (base.clone(), id.clone());
+        tokio::spawn(async move { sse(&base, &id, None).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _worker = env.worker("w1");
+    let events = tokio::time::timeout(Duration::from_secs(30), everyone)
+        .await
+        .expect("the second follower gets the task's live events")
+        .unwrap();
+    let stored: Vec<(String, String)> = read_events(&env, &id)
+        .into_iter()
+        .map(|(id, kind, _)| (id, kind))
+        .collect();
+    assert_eq!(events, stored);
+    assert_eq!(events.last().unwrap().1, "succeeded");
+    drop(ahead);
+}
+
+/// An SSE stream of `id` resumed from `last_id`, held open (its body unread).
+async fn open_sse_from(base: &str, id: &str, last_id: &str) -> reqwest::Response {
+    let response = reqwest::Client::new()
+        .get(format!("{base}/v1/proofs/{id}/events"))
+        .bearer_auth(API_KEY)
+        .header("last-event-id", last_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response
+}
+
 /// One reader per node (issue 29, item 12): 20 SSE followers of one task open no Redis
 /// connection of their own (before, each held one, and redis-rs's 500 ms response timeout on
 /// its `XREAD BLOCK` made it reconnect twice a second), and each gets every event of the task

@@ -115,13 +115,76 @@ fn fail_retry(
 }
 
 fn storage(e: redis::RedisError) -> Response {
-    tracing::warn!("redis: {e}");
-    fail_retry(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "STORAGE_UNAVAILABLE",
-        format!("the task store did not answer ({:?}); try again", e.kind()),
-        1,
-    )
+    Refusal::storage(e).into_response()
+}
+
+/// A refusal as a value, for what answers both over HTTP and on a WebSocket: its status, stable
+/// code, message and, where waiting helps, `Retry-After`. Over HTTP it is `{ code, message }`
+/// ([`fail`]); on a socket `{ "type": "error", code, message, id }`.
+#[derive(Debug)]
+pub(super) struct Refusal {
+    status: StatusCode,
+    code: String,
+    message: String,
+    retry_after: Option<u64>,
+}
+
+impl Refusal {
+    pub(super) fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            code: code.to_string(),
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// With `Retry-After: seconds`.
+    pub(super) fn retry_after(mut self, seconds: u64) -> Refusal {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// `503 STORAGE_UNAVAILABLE`: Redis did not answer (the detail goes to the log).
+    pub(super) fn storage(e: redis::RedisError) -> Refusal {
+        tracing::warn!("redis: {e}");
+        Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "STORAGE_UNAVAILABLE",
+            format!("the task store did not answer ({:?}); try again", e.kind()),
+        )
+        .retry_after(1)
+    }
+
+    /// A relayer's refusal, with its code's status.
+    pub(super) fn relay(e: crate::relayer::RelayError) -> Refusal {
+        let status =
+            StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Refusal::new(status, e.code.as_str(), e.message)
+    }
+
+    /// Its code.
+    pub(super) fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// The WebSocket message that says it, about `id` when there is one.
+    pub(super) fn to_ws(&self, id: Option<&str>) -> Value {
+        let mut e = json!({ "type": "error", "code": self.code, "message": self.message });
+        if let Some(id) = id {
+            e["id"] = json!(id);
+        }
+        e
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self.retry_after {
+            Some(seconds) => fail_retry(self.status, &self.code, self.message, seconds),
+            None => fail(self.status, &self.code, self.message),
+        }
+    }
 }
 
 /// The router of `serve`.
@@ -136,6 +199,8 @@ pub fn router(
         .map_err(|e| e.to_string())?
         .map(|m| m.circuits.iter().map(|c| c.id.clone()).collect())
         .unwrap_or_default();
+    // Everything that can refuse first: the event reader spawns its tasks.
+    let cors = cors_layer(&settings.cors_origins)?;
     let state = AppState {
         tasks: Tasks::new(redis.clone(), keys),
         events: fanout::EventHub::new(client, redis.clone()),
@@ -171,7 +236,6 @@ pub fn router(
         .route("/v1/proofs/{id}/events", get(proof_events))
         .route("/v1/claims/{id}/events", get(claim_events))
         .route("/v1/ws", get(ws::upgrade));
-    let cors = cors_layer(&settings.cors_origins)?;
     Ok(timed
         .merge(streams)
         .fallback(|| async { fail(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint") })
@@ -226,8 +290,13 @@ async fn rate(state: &AppState, key: &ApiKey) -> Result<(), Response> {
     let now = now_ms();
     let minute = now / 60_000;
     let counter = state.tasks.keys().rate(&key.name, minute);
-    let used: u64 = redis.incr(&counter, 1).await.map_err(storage)?;
-    let _: () = redis.expire(&counter, 120).await.map_err(storage)?;
+    let (used,): (u64,) = redis::pipe()
+        .incr(&counter, 1)
+        .expire(&counter, 120)
+        .ignore()
+        .query_async(&mut redis)
+        .await
+        .map_err(storage)?;
     if used > key.per_minute {
         let wait = 60 - (now / 1000) % 60;
         return Err(fail_retry(
@@ -463,49 +532,53 @@ fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// The task `id` if it exists and the caller may see it (the key that submitted it, an admin;
-/// without API keys, development, anyone); `None` for another tenant's task as for none, so
-/// that no answer tells the two apart. The one ownership rule of the HTTP routes and the
-/// WebSocket.
-async fn owned_task(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-) -> redis::RedisResult<Option<serde_json::Map<String, Value>>> {
-    if !valid_id(id) {
-        return Ok(None);
-    }
-    Ok(state
-        .tasks
-        .load(id)
-        .await?
-        .filter(|task| caller.may_see(task.get("apiKey").and_then(Value::as_str))))
+fn unknown_task() -> Refusal {
+    Refusal::new(StatusCode::NOT_FOUND, "UNKNOWN_TASK", "no such task")
 }
 
-/// [`owned_task`], or the answer to give: `404 UNKNOWN_TASK`, or 503 when Redis did not answer.
-#[allow(clippy::result_large_err)]
+/// The task `id` if it exists and the caller may see it (the key that submitted it, an admin;
+/// without API keys, development, anyone); another tenant's task is `404 UNKNOWN_TASK`, as for
+/// none, so that no answer tells the two apart. The one ownership rule of the HTTP routes and
+/// the WebSocket; [`may_see_task`] reads only the owner.
 async fn own_task(
     state: &AppState,
     caller: &Caller,
     id: &str,
-) -> Result<serde_json::Map<String, Value>, Response> {
-    match owned_task(state, caller, id).await {
-        Ok(Some(task)) => Ok(task),
-        Ok(None) => Err(fail(StatusCode::NOT_FOUND, "UNKNOWN_TASK", "no such task")),
-        Err(e) => Err(storage(e)),
+) -> Result<serde_json::Map<String, Value>, Refusal> {
+    if !valid_id(id) {
+        return Err(unknown_task());
+    }
+    state
+        .tasks
+        .load(id)
+        .await
+        .map_err(Refusal::storage)?
+        .filter(|task| caller.may_see(task.get("apiKey").and_then(Value::as_str)))
+        .ok_or_else(unknown_task)
+}
+
+/// [`own_task`]'s rule, reading the task's owner only (not its record: its sealed input, its
+/// proof).
+async fn may_see_task(state: &AppState, caller: &Caller, id: &str) -> Result<(), Refusal> {
+    if !valid_id(id) {
+        return Err(unknown_task());
+    }
+    match state.tasks.owner(id).await.map_err(Refusal::storage)? {
+        Some(owner) if caller.may_see(Some(&owner)) => Ok(()),
+        _ => Err(unknown_task()),
     }
 }
 
 async fn status(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
     match own_task(&state, &caller, &id).await {
         Ok(task) => Json(tasks::view(&task)).into_response(),
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
 async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
-    if let Err(r) = own_task(&state, &caller, &id).await {
-        return r;
+    if let Err(r) = may_see_task(&state, &caller, &id).await {
+        return r.into_response();
     }
     let error = json!({ "code": "CANCELLED", "message": "cancelled by the client" });
     let settled = state
@@ -537,17 +610,21 @@ async fn proof_events(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = own_task(&state, &caller, &id).await {
-        return r;
-    }
-    let key = state.tasks.keys().task_events(&id);
-    events::follow(&state, &caller, &address, &headers, key, events::task_ended).await
+    events::follow(
+        &state,
+        &caller,
+        &address,
+        &headers,
+        events::Kind::Proof,
+        &id,
+    )
+    .await
 }
 
 /// `GET /v1/queue`: an admin (or anyone, without keys) sees the whole queue; a tenant its own
 /// open tasks and quotas.
 async fn queue(State(state): State<AppState>, caller: Caller) -> Response {
-    if let Some(key) = caller.0.as_ref().filter(|k| !k.is_admin()) {
+    if let Some(key) = caller.tenant() {
         return match state.tasks.active(&key.name).await {
             Ok(active) => Json(json!({
                 "key": key.name,
@@ -678,18 +755,19 @@ async fn metrics_text(tasks: &Tasks) -> redis::RedisResult<String> {
     Ok(out)
 }
 
-fn no_relayer() -> Response {
-    fail(
-        StatusCode::NOT_FOUND,
-        "NO_RELAYER",
-        "this server relays no claims (start serve with --campaigns)",
-    )
+/// The relayer, or `404 NO_RELAYER`.
+fn relayer_of(state: &AppState) -> Result<&Relayer, Refusal> {
+    state.relayer.as_ref().ok_or_else(|| {
+        Refusal::new(
+            StatusCode::NOT_FOUND,
+            "NO_RELAYER",
+            "this server relays no claims (start serve with --campaigns)",
+        )
+    })
 }
 
 fn relay_error(e: crate::relayer::RelayError) -> Response {
-    let status =
-        StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, Json(e.to_json())).into_response()
+    Refusal::relay(e).into_response()
 }
 
 async fn submit_claim(
@@ -697,8 +775,9 @@ async fn submit_claim(
     Caller(key): Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let Some(relayer) = &state.relayer else {
-        return no_relayer();
+    let relayer = match relayer_of(&state) {
+        Ok(r) => r,
+        Err(r) => return r.into_response(),
     };
     let body = match body_json(body) {
         Ok(v) => v,
@@ -739,27 +818,25 @@ async fn submit_claim(
 /// record lives).
 const CLAIM_OWNERS_TTL_S: u64 = 30 * 24 * 3600;
 
-/// Whether `caller` may see the relayed claim `id`: an admin, anyone without keys, or a key that
-/// submitted it; another tenant's claim is as unknown as none.
-#[allow(clippy::result_large_err)]
-async fn own_claim(state: &AppState, caller: &Caller, id: &str) -> Result<(), Response> {
-    let Some(key) = caller.0.as_ref().filter(|k| !k.is_admin()) else {
-        return Ok(());
-    };
-    let owner: bool = state
-        .redis
-        .clone()
-        .sismember(state.tasks.keys().claim_owners(id), &key.name)
-        .await
-        .map_err(storage)?;
-    if owner {
-        Ok(())
-    } else {
-        Err(relay_error(crate::relayer::RelayError::new(
-            crate::relayer::RelayCode::UnknownClaim,
-            "no such claim",
-        )))
+/// The relayed claim `id`'s view if `caller` may see it: an admin, anyone without keys, or a
+/// key that submitted it; another tenant's claim is `404 UNKNOWN_CLAIM`, as for none.
+async fn own_claim(state: &AppState, caller: &Caller, id: &str) -> Result<Value, Refusal> {
+    let relayer = relayer_of(state)?;
+    if let Some(key) = caller.tenant() {
+        let owner: bool = state
+            .redis
+            .clone()
+            .sismember(state.tasks.keys().claim_owners(id), &key.name)
+            .await
+            .map_err(Refusal::storage)?;
+        if !owner {
+            return Err(Refusal::relay(crate::relayer::RelayError::new(
+                crate::relayer::RelayCode::UnknownClaim,
+                "no such claim",
+            )));
+        }
     }
+    relayer.status(id).await.map_err(Refusal::relay)
 }
 
 async fn claim_status(
@@ -767,15 +844,9 @@ async fn claim_status(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = own_claim(&state, &caller, &id).await {
-        return r;
-    }
-    let Some(relayer) = &state.relayer else {
-        return no_relayer();
-    };
-    match relayer.status(&id).await {
+    match own_claim(&state, &caller, &id).await {
         Ok(v) => Json(v).into_response(),
-        Err(e) => relay_error(e),
+        Err(r) => r.into_response(),
     }
 }
 
@@ -786,23 +857,13 @@ async fn claim_events(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = own_claim(&state, &caller, &id).await {
-        return r;
-    }
-    let Some(relayer) = &state.relayer else {
-        return no_relayer();
-    };
-    if let Err(e) = relayer.status(&id).await {
-        return relay_error(e);
-    }
-    let key = crate::relayer::claims::events_key(&id);
     events::follow(
         &state,
         &caller,
         &address,
         &headers,
-        key,
-        events::claim_ended,
+        events::Kind::Claim,
+        &id,
     )
     .await
 }

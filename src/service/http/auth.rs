@@ -16,15 +16,15 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use rand::Rng;
 use redis::AsyncCommands;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{fail, fail_retry, storage, AppState};
+use super::{fail, AppState, Refusal};
 use crate::json::parse_strict;
 
 /// Failed authentications from one address in one minute before it gets 429.
@@ -173,6 +173,12 @@ impl Caller {
         self.0.as_ref().is_none_or(ApiKey::is_admin)
     }
 
+    /// Its key when it is a tenant's (sees only what it owns); `None` for an admin, or without
+    /// keys.
+    pub fn tenant(&self) -> Option<&ApiKey> {
+        self.0.as_ref().filter(|k| !k.is_admin())
+    }
+
     /// Whether it may see what `owner` (a key's name) owns.
     pub fn may_see(&self, owner: Option<&str>) -> bool {
         match &self.0 {
@@ -193,12 +199,10 @@ impl FromRequestParts<AppState> for Caller {
         if state.keys.is_empty() {
             return Ok(Caller(None));
         }
-        let given = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        check_key(state, &client_address(parts, state.trust_proxy), given).await
+        let given = bearer(&parts.headers).flatten();
+        check_key(state, &client_address(parts, state.trust_proxy), given)
+            .await
+            .map_err(IntoResponse::into_response)
     }
 }
 
@@ -233,10 +237,19 @@ impl FromRequestParts<AppState> for ClientAddress {
     }
 }
 
-/// The client's address: the peer's, or with `--trust-proxy` the last `X-Forwarded-For` entry.
+/// The key of an `Authorization` header: `None` without the header, `Some(None)` when it is not
+/// `Bearer <key>`.
+pub fn bearer(headers: &HeaderMap) -> Option<Option<&str>> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .map(|v| v.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")))
+}
+
+/// The client's address: the peer's, or with `--trust-proxy` the last `X-Forwarded-For` entry
+/// (of the last such header: the one the operator's proxy added; a client's own come first).
 pub fn client_address(parts: &Parts, trust_proxy: bool) -> String {
     let forwarded = trust_proxy
-        .then(|| parts.headers.get("x-forwarded-for"))
+        .then(|| parts.headers.get_all("x-forwarded-for").iter().next_back())
         .flatten()
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.rsplit(',').next())
@@ -257,22 +270,22 @@ pub async fn check_key(
     state: &AppState,
     address: &str,
     given: Option<&str>,
-) -> Result<Caller, Response> {
+) -> Result<Caller, Refusal> {
     if state.keys.is_empty() {
         return Ok(Caller(None));
     }
     let now = crate::service::now_ms();
     let counter = state.tasks.keys().auth_failures(address, now / 60_000);
     let mut redis = state.redis.clone();
-    let failures: Option<u64> = redis.get(&counter).await.map_err(storage)?;
+    let failures: Option<u64> = redis.get(&counter).await.map_err(Refusal::storage)?;
     let limited = |now: u64| {
         let wait = 60 - (now / 1000) % 60;
-        fail_retry(
+        Refusal::new(
             StatusCode::TOO_MANY_REQUESTS,
             "RATE_LIMITED",
             format!("more than {MAX_AUTH_FAILURES} failed authentications from this address this minute; retry in {wait} s"),
-            wait,
         )
+        .retry_after(wait)
     };
     if failures.unwrap_or(0) >= MAX_AUTH_FAILURES {
         return Err(limited(now));
@@ -285,12 +298,12 @@ pub async fn check_key(
         .expire(&counter, 120)
         .query_async(&mut redis)
         .await
-        .map_err(storage)?;
+        .map_err(Refusal::storage)?;
     tracing::info!(address, failures, "authentication failed");
     if failures > MAX_AUTH_FAILURES {
         return Err(limited(now));
     }
-    Err(fail(
+    Err(Refusal::new(
         StatusCode::UNAUTHORIZED,
         "UNAUTHORIZED",
         if given.is_some() {

@@ -18,12 +18,11 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use redis::aio::ConnectionManager;
-use serde_json::Value;
 
 use super::auth::Caller;
 use super::fanout::{parse_event_id, Ends, EventId, Follower};
 use super::open_streams::{Full, StreamSlot};
-use super::{fail, fail_retry, storage, tasks, AppState};
+use super::{fail, may_see_task, own_claim, storage, tasks, AppState, Refusal};
 
 /// How often an idle SSE stream sends a comment (proxies close silent connections).
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -31,12 +30,12 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 const FULL_RETRY_SECS: u64 = 5;
 
 /// The last event of a task's stream: its final state.
-pub(super) fn task_ended(kind: &str, _: &Value) -> bool {
+pub(super) fn task_ended(kind: &str) -> bool {
     tasks::FINAL.contains(&kind)
 }
 
 /// The last event of a claim's stream.
-pub(super) fn claim_ended(kind: &str, _: &Value) -> bool {
+pub(super) fn claim_ended(kind: &str) -> bool {
     kind == "confirmed" || kind == "failed"
 }
 
@@ -57,46 +56,43 @@ fn last_event_id(headers: &HeaderMap) -> Result<EventId, Response> {
     }
 }
 
-/// A slot of the caller's caps for one more stream from `address`.
+/// A slot of the caller's caps for one more stream from `address`, or `429 TOO_MANY_STREAMS`.
 pub(super) fn open_slot(
     state: &AppState,
     caller: &Caller,
     address: &str,
-) -> Result<StreamSlot, Full> {
+) -> Result<StreamSlot, Refusal> {
     let key = caller.0.as_ref().map(|k| k.name.as_str());
-    state.open_streams.open(key, address)
+    state.open_streams.open(key, address).map_err(|full: Full| {
+        Refusal::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TOO_MANY_STREAMS",
+            full.to_string(),
+        )
+        .retry_after(FULL_RETRY_SECS)
+    })
 }
 
-/// `429 TOO_MANY_STREAMS`.
-fn too_many_streams(full: Full) -> Response {
-    fail_retry(
-        StatusCode::TOO_MANY_REQUESTS,
-        "TOO_MANY_STREAMS",
-        full.to_string(),
-        FULL_RETRY_SECS,
-    )
-}
-
-/// Whether the stream `key` already holds its final event at or before `after`: a client that
-/// resumes after the end gets a stream that ends at once instead of one that waits forever.
-async fn ended_before(
+/// The newest entry of the stream `key`, if any: its id, and whether it is the final one.
+async fn newest(
     redis: &mut ConnectionManager,
     key: &str,
-    after: EventId,
     ends: Ends,
-) -> redis::RedisResult<bool> {
+) -> redis::RedisResult<Option<(EventId, bool)>> {
     use redis::AsyncCommands;
     let newest: redis::streams::StreamRangeReply = redis.xrevrange_count(key, "+", "-", 1).await?;
-    let Some(entry) = newest.ids.first() else {
-        return Ok(false);
-    };
-    let kind: String = entry.get("type").unwrap_or_default();
-    let data: String = entry.get("data").unwrap_or_default();
-    let data = serde_json::from_str(&data).unwrap_or(Value::Null);
-    Ok(ends(&kind, &data) && parse_event_id(&entry.id).is_some_and(|id| id <= after))
+    Ok(newest.ids.first().and_then(|entry| {
+        let kind: String = entry.get("type").unwrap_or_default();
+        let id = parse_event_id(&entry.id)?;
+        Some((id, ends(&kind)))
+    }))
 }
 
-/// A follower of the stream `key` from after `after`; `None` when the stream ended there.
+/// A follower of the stream `key` from after `after`; `None` when the stream ended there (a
+/// client that resumes after the end gets a stream that ends at once, not one that waits
+/// forever). A resume point past the newest entry is taken as the newest entry: the node's
+/// reader starts a stream where its first follower starts, and must never wait beyond entries
+/// to come (every follower of that stream would miss them).
 pub(super) async fn start(
     state: &AppState,
     key: String,
@@ -104,28 +100,72 @@ pub(super) async fn start(
     ends: Ends,
 ) -> redis::RedisResult<Option<Follower>> {
     let mut redis = state.redis.clone();
-    if ended_before(&mut redis, &key, after, ends).await? {
-        return Ok(None);
-    }
+    let after = match newest(&mut redis, &key, ends).await? {
+        Some((id, true)) if id <= after => return Ok(None),
+        Some((id, _)) => after.min(id),
+        None => (0, 0),
+    };
     state.events.follow(key, after, ends).await.map(Some)
 }
 
-/// The SSE answer for the events stream `key` from `Last-Event-ID` on.
+/// What a stream follows: a proof task, or a relayed claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Proof,
+    Claim,
+}
+
+impl Kind {
+    /// `proof` or `claim`, as a WebSocket subscription names it.
+    pub(super) fn parse(text: &str) -> Option<Kind> {
+        match text {
+            "proof" => Some(Kind::Proof),
+            "claim" => Some(Kind::Claim),
+            _ => None,
+        }
+    }
+}
+
+/// The events stream of the task or claim `id` and its last event, if `caller` may see it: the
+/// one rule of the SSE routes and the WebSocket (another tenant's is as unknown as none).
+pub(super) async fn stream_of(
+    state: &AppState,
+    caller: &Caller,
+    kind: Kind,
+    id: &str,
+) -> Result<(String, Ends), Refusal> {
+    match kind {
+        Kind::Proof => {
+            may_see_task(state, caller, id).await?;
+            Ok((state.tasks.keys().task_events(id), task_ended))
+        }
+        Kind::Claim => {
+            own_claim(state, caller, id).await?;
+            Ok((state.tasks.keys().claim_events(id), claim_ended))
+        }
+    }
+}
+
+/// The SSE answer for the events of the task or claim `id` from `Last-Event-ID` on.
 pub(super) async fn follow(
     state: &AppState,
     caller: &Caller,
     address: &str,
     headers: &HeaderMap,
-    key: String,
-    ends: Ends,
+    kind: Kind,
+    id: &str,
 ) -> Response {
     let after = match last_event_id(headers) {
         Ok(a) => a,
         Err(r) => return r,
     };
+    let (key, ends) = match stream_of(state, caller, kind, id).await {
+        Ok(stream) => stream,
+        Err(r) => return r.into_response(),
+    };
     let slot = match open_slot(state, caller, address) {
         Ok(s) => s,
-        Err(full) => return too_many_streams(full),
+        Err(r) => return r.into_response(),
     };
     match start(state, key, after, ends).await {
         Ok(Some(follower)) => sse_of(follower, slot, state.stream_idle).into_response(),

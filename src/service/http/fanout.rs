@@ -53,7 +53,7 @@ pub struct Entry {
 }
 
 /// Whether an entry is the last of its stream (the task's or claim's final state).
-pub type Ends = fn(&str, &Value) -> bool;
+pub type Ends = fn(&str) -> bool;
 
 /// A stream entry id as the streams write and resume them: `MS-SEQ`, or `MS` (sequence 0).
 pub fn parse_event_id(id: &str) -> Option<EventId> {
@@ -216,7 +216,7 @@ impl Follower {
                 return None;
             }
             if let Some(entry) = self.pending.pop_front() {
-                if (self.ends)(&entry.kind, &entry.data) {
+                if (self.ends)(&entry.kind) {
                     self.done = true;
                     self.pending.clear();
                 }

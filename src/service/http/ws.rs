@@ -23,16 +23,16 @@ use std::collections::HashMap;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::auth::{check_key, Caller, ClientAddress};
-use super::events::{claim_ended, open_slot, start, task_ended};
+use super::auth::{bearer, check_key, Caller, ClientAddress};
+use super::events::{open_slot, start, stream_of, Kind};
 use super::fanout::parse_event_id;
-use super::{owned_task, AppState};
+use super::{AppState, Refusal};
 use crate::json::parse_strict;
 
 /// Subscriptions one socket may hold at once.
@@ -62,19 +62,16 @@ pub(super) async fn upgrade(
         }
     }
     // A key in the header is checked before the upgrade, like every other endpoint's.
-    let key = match headers
-        .get(axum::http::header::AUTHORIZATION)
-        .map(|v| v.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")))
-    {
+    let auth = match bearer(&headers) {
         Some(given) => match check_key(&state, &address, given).await {
-            Ok(caller) => Some(caller),
-            Err(r) => return r,
+            Ok(caller) => Auth::As(caller),
+            Err(r) => return r.into_response(),
         },
-        None if state.keys.is_empty() => Some(Caller(None)),
-        None => None,
+        None if state.keys.is_empty() => Auth::As(Caller(None)),
+        None => Auth::Waiting,
     };
     ws.max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| session(state, socket, address, key))
+        .on_upgrade(move |socket| session(state, socket, address, auth))
 }
 
 fn error(code: &str, message: &str, id: Option<&str>) -> Value {
@@ -85,19 +82,26 @@ fn error(code: &str, message: &str, id: Option<&str>) -> Value {
     e
 }
 
+/// Where a socket stands: it takes one `auth` message, and only subscribes once authenticated.
+enum Auth {
+    /// No key yet: the next message must be `auth`.
+    Waiting,
+    /// Its one `auth` message was refused: open another socket.
+    Refused,
+    /// Authenticated as this caller.
+    As(Caller),
+}
+
 struct Session {
     state: AppState,
     /// The client's address (for the authentication-failure limit).
     address: String,
-    /// Who the socket authenticated as; `None` until it has.
-    key: Option<Caller>,
-    /// Whether an `auth` message was taken (only one is).
-    auth_message: bool,
+    auth: Auth,
     subscriptions: HashMap<String, JoinHandle<()>>,
     out: mpsc::Sender<Value>,
 }
 
-async fn session(state: AppState, socket: WebSocket, address: String, key: Option<Caller>) {
+async fn session(state: AppState, socket: WebSocket, address: String, auth: Auth) {
     let (mut sink, mut incoming) = socket.split();
     let (out, mut events) = mpsc::channel::<Value>(256);
     let idle = state.stream_idle;
@@ -105,8 +109,7 @@ async fn session(state: AppState, socket: WebSocket, address: String, key: Optio
     let mut session = Session {
         state,
         address,
-        key,
-        auth_message: false,
+        auth,
         subscriptions: HashMap::new(),
         out,
     };
@@ -161,38 +164,42 @@ impl Session {
             Err(e) => return error("INVALID_JSON", &e.to_string(), None),
         };
         let id = message.get("id").and_then(Value::as_str);
-        match message.get("type").and_then(Value::as_str) {
-            Some("auth") if self.auth_message || self.key.is_some() => error(
-                "INVALID_INPUT",
-                "a socket takes one auth message; open another socket for another key",
-                None,
-            ),
-            Some("auth") => {
-                self.auth_message = true;
+        let kind = message.get("type").and_then(Value::as_str);
+        let caller = match (&self.auth, kind) {
+            (Auth::Waiting, Some("auth")) => {
                 let key = message.get("apiKey").and_then(Value::as_str);
-                match check_key(&self.state, &self.address, key).await {
+                return match check_key(&self.state, &self.address, key).await {
                     Ok(caller) => {
-                        self.key = Some(caller);
+                        self.auth = Auth::As(caller);
                         json!({ "type": "authenticated" })
                     }
-                    Err(response) => {
-                        let code = if response.status() == axum::http::StatusCode::TOO_MANY_REQUESTS
-                        {
-                            "RATE_LIMITED"
-                        } else {
-                            "UNAUTHORIZED"
-                        };
-                        error(code, "the API key is not valid", None)
+                    // Redis did not answer: nothing was decided, the client may send it again.
+                    Err(r) if r.code() == "STORAGE_UNAVAILABLE" => r.to_ws(None),
+                    Err(r) => {
+                        self.auth = Auth::Refused;
+                        r.to_ws(None)
                     }
-                }
+                };
             }
-            _ if self.key.is_none() => error(
-                "UNAUTHORIZED",
-                "send { \"type\": \"auth\", \"apiKey\": ... } first",
-                None,
-            ),
+            (_, Some("auth")) => {
+                return error(
+                    "INVALID_INPUT",
+                    "a socket takes one auth message; open another socket for another key",
+                    None,
+                )
+            }
+            (Auth::As(caller), _) => caller.clone(),
+            _ => {
+                return error(
+                    "UNAUTHORIZED",
+                    "send { \"type\": \"auth\", \"apiKey\": ... } first",
+                    None,
+                )
+            }
+        };
+        match kind {
             Some("subscribe") => match id {
-                Some(id) => self.subscribe(id, &message).await,
+                Some(id) => self.subscribe(&caller, id, &message).await,
                 None => error("INVALID_INPUT", "subscribe needs an \"id\"", None),
             },
             Some("unsubscribe") => match id.and_then(|id| self.subscriptions.remove(id)) {
@@ -211,7 +218,7 @@ impl Session {
         }
     }
 
-    async fn subscribe(&mut self, id: &str, message: &Value) -> Value {
+    async fn subscribe(&mut self, caller: &Caller, id: &str, message: &Value) -> Value {
         self.subscriptions.retain(|_, task| !task.is_finished());
         if !self.subscriptions.contains_key(id) && self.subscriptions.len() >= MAX_SUBSCRIPTIONS {
             return error(
@@ -234,37 +241,12 @@ impl Session {
             .get("kind")
             .and_then(Value::as_str)
             .unwrap_or("proof");
-        let (key, last): (String, fn(&str, &Value) -> bool) = match kind {
-            "proof" => {
-                // Another key's task is as unknown as none.
-                let caller = self.key.clone().unwrap_or(Caller(None));
-                match owned_task(&self.state, &caller, id).await {
-                    Ok(Some(_)) => {}
-                    Ok(None) => return error("UNKNOWN_TASK", "no such task", Some(id)),
-                    Err(_) => {
-                        return error(
-                            "STORAGE_UNAVAILABLE",
-                            "the task store did not answer; try again",
-                            Some(id),
-                        )
-                    }
-                }
-                (self.state.tasks.keys().task_events(id), task_ended)
-            }
-            "claim" => {
-                let Some(relayer) = &self.state.relayer else {
-                    return error("NO_RELAYER", "this server relays no claims", Some(id));
-                };
-                let caller = self.key.clone().unwrap_or(Caller(None));
-                if super::own_claim(&self.state, &caller, id).await.is_err() {
-                    return error("UNKNOWN_CLAIM", "no such claim", Some(id));
-                }
-                if let Err(e) = relayer.status(id).await {
-                    return error(e.code.as_str(), &e.message, Some(id));
-                }
-                (crate::relayer::claims::events_key(id), claim_ended)
-            }
-            _ => return error("INVALID_INPUT", "\"kind\" is proof or claim", Some(id)),
+        let Some(which) = Kind::parse(kind) else {
+            return error("INVALID_INPUT", "\"kind\" is proof or claim", Some(id));
+        };
+        let (key, last) = match stream_of(&self.state, caller, which, id).await {
+            Ok(stream) => stream,
+            Err(r) => return r.to_ws(Some(id)),
         };
         // A subscription replaced gives its slot back first (an aborted task has dropped
         // everything it held once awaited).
@@ -272,20 +254,13 @@ impl Session {
             old.abort();
             let _ = old.await;
         }
-        let caller = self.key.clone().unwrap_or(Caller(None));
-        let slot = match open_slot(&self.state, &caller, &self.address) {
+        let slot = match open_slot(&self.state, caller, &self.address) {
             Ok(slot) => slot,
-            Err(full) => return error("TOO_MANY_STREAMS", &full.to_string(), Some(id)),
+            Err(r) => return r.to_ws(Some(id)),
         };
         let follower = match start(&self.state, key, after, last).await {
             Ok(f) => f,
-            Err(_) => {
-                return error(
-                    "STORAGE_UNAVAILABLE",
-                    "the task store did not answer; try again",
-                    Some(id),
-                )
-            }
+            Err(e) => return Refusal::storage(e).to_ws(Some(id)),
         };
         let out = self.out.clone();
         let (task_id, kind) = (id.to_string(), kind.to_string());

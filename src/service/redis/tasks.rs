@@ -559,6 +559,11 @@ impl Tasks {
         ))
     }
 
+    /// The name of the API key that submitted the task, if the task exists.
+    pub async fn owner(&self, id: &str) -> redis::RedisResult<Option<String>> {
+        self.redis.clone().hget(self.keys.task(id), "apiKey").await
+    }
+
     /// Adds a proof's duration to its circuit's histogram.
     pub async fn record_duration(&self, circuit: &str, ms: u64) -> redis::RedisResult<()> {
         let bucket = BUCKETS_MS
