@@ -196,7 +196,7 @@ fn pretty(v: &Value) -> String {
 
 /// Reads a JSON document, refusing one over [`crate::json::MAX_DOCUMENT_BYTES`] before reading
 /// it.
-fn read(path: &Path) -> Result<String> {
+pub fn read(path: &Path) -> Result<String> {
     let io = |e: std::io::Error| Error::Io {
         path: path.display().to_string(),
         what: e.to_string(),

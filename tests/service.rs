@@ -1468,6 +1468,21 @@ async fn failed_attempts_retry_with_backoff_then_succeed_or_go_to_the_dead_lette
         String::from_utf8_lossy(&again.stderr).contains("no dead letter"),
         "{again:?}"
     );
+    let typo = Command::new(bin())
+        .args([
+            "dead-letters",
+            "requeue",
+            "--redis",
+            &env.redis_url(),
+            "latest",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(typo.status.code(), Some(2), "{typo:?}");
+    assert!(
+        String::from_utf8_lossy(&typo.stderr).contains("not a dead letter id"),
+        "a typed input error, not Redis's: {typo:?}"
+    );
 }
 
 /// Runs the CLI and reads its standard output as one JSON value a line.
@@ -1547,16 +1562,16 @@ async fn a_worker_that_lost_its_task_writes_nothing_for_it() {
         .unwrap());
     let error = json!({"code": "PROOF_FAILED"});
     assert!(!tasks
-        .settle(&id, "failed", &error, Some(a), true, 60, 60, now)
+        .settle(&id, "failed", &error, Some(a), true, 60, now)
         .await
         .unwrap());
     assert!(!tasks
-        .settle(&id, "succeeded", &late, Some(a), false, 60, 0, now)
+        .settle(&id, "succeeded", &late, Some(a), false, 60, now)
         .await
         .unwrap());
     // A stale attempt of the right worker is refused too.
     assert!(!tasks
-        .settle(&id, "succeeded", &late, Some(("B", 1)), false, 60, 0, now)
+        .settle(&id, "succeeded", &late, Some(("B", 1)), false, 60, now)
         .await
         .unwrap());
     let view = task(&base, &id).await;
@@ -1575,7 +1590,7 @@ async fn a_worker_that_lost_its_task_writes_nothing_for_it() {
     assert!(tasks.progress(&id, b, "msm", 50, 10).await.unwrap());
     let result = json!({ "proof": "B's", "publicSignals": [] });
     assert!(tasks
-        .settle(&id, "succeeded", &result, Some(b), false, 60, 0, now)
+        .settle(&id, "succeeded", &result, Some(b), false, 60, now)
         .await
         .unwrap());
     let view = task(&base, &id).await;
@@ -1583,6 +1598,30 @@ async fn a_worker_that_lost_its_task_writes_nothing_for_it() {
     assert_eq!(
         tasks.start(&id, "C", now + 200_000, 1000).await.unwrap(),
         Started::Ended
+    );
+    // The queue entry: A read it, B took it over; A's acknowledgement (what a worker whose
+    // write was refused sends) leaves it to B, and only B's deletes it.
+    let mut redis = tasks.redis();
+    let lease = Duration::ZERO;
+    let queue_a = tasks.queue(Priority::Normal, "A", lease);
+    let mut queue_b = tasks.queue(Priority::Normal, "B", lease);
+    let entry = queue_a
+        .read_new(&mut redis, 1, None)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(entry.id, id);
+    let taken = queue_b.take_over(&mut redis, 1).await.unwrap();
+    assert_eq!(taken, std::slice::from_ref(&entry));
+    assert!(!queue_a.ack(&mut redis, &entry.entry).await.unwrap());
+    assert!(!queue_a.refresh(&mut redis, &entry.entry).await.unwrap());
+    let stream = Keys::default().tasks(Priority::Normal);
+    assert_eq!(redis_cli(&env, &["xlen", &stream]), "1", "still B's");
+    assert!(queue_b.ack(&mut redis, &entry.entry).await.unwrap());
+    assert_eq!(
+        redis_cli(&env, &["xlen", &stream]),
+        "0",
+        "acknowledged and deleted"
     );
 }
 
@@ -1598,6 +1637,18 @@ async fn an_entry_abandoned_behind_ten_live_ones_is_taken_over() {
     for campaign in 0..11 {
         ids.push(submit(&base, &env.claim(100 + campaign), "NORMAL").await);
     }
+    let normal = || async {
+        let (status, body, _) = call(
+            reqwest::Method::GET,
+            &format!("{base}/v1/queue"),
+            Some(API_KEY),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        body["priorities"]["NORMAL"].clone()
+    };
+    assert_eq!(normal().await, json!({ "waiting": 11, "inFlight": 0 }));
     let stream = Keys::default().tasks(Priority::Normal);
     let read = redis_cli(
         &env,
@@ -1619,6 +1670,7 @@ async fn an_entry_abandoned_behind_ten_live_ones_is_taken_over() {
         .map(String::from)
         .collect();
     assert_eq!(entries.len(), 11, "{read}");
+    assert_eq!(normal().await, json!({ "waiting": 0, "inFlight": 11 }));
     let (live, abandoned) = entries.split_at(10);
     let keep_alive = {
         let (port, stream, live) = (env.redis_port, stream.clone(), live.to_vec());
@@ -1675,14 +1727,22 @@ async fn a_due_retry_is_requeued_in_one_step() {
         &["xgroup", "create", &stream, "provers", "0", "mkstream"],
     );
     redis_cli(&env, &["zadd", &keys.delayed(), "1", &format!("{id}|HIGH")]);
+    // A dead letter from 1970 and one from now: the release drops the one past its TTL.
+    redis_cli(&env, &["xadd", &keys.dead(), "1-0", "id", "old"]);
+    redis_cli(&env, &["xadd", &keys.dead(), "*", "id", "new"]);
     assert_eq!(
         tasks
-            .release_due(airprover::service::now_ms())
+            .release_due(airprover::service::now_ms(), 3600)
             .await
             .unwrap(),
         1
     );
     assert_eq!(redis_cli(&env, &["zcard", &keys.delayed()]), "0");
+    assert_eq!(
+        redis_cli(&env, &["xlen", &keys.dead()]),
+        "1",
+        "a dead letter older than its TTL is dropped, a newer one kept"
+    );
     assert_eq!(
         redis_cli(&env, &["xlen", &stream]),
         "1",
@@ -1690,7 +1750,7 @@ async fn a_due_retry_is_requeued_in_one_step() {
     );
     assert_eq!(
         tasks
-            .release_due(airprover::service::now_ms())
+            .release_due(airprover::service::now_ms(), 3600)
             .await
             .unwrap(),
         0

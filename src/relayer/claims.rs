@@ -7,7 +7,7 @@
 //! (one event per wait), and settling the final phase (a compare-and-set: a claim ends once,
 //! whoever finishes it).
 
-use crate::service::redis::Keys;
+use crate::service::redis::{Keys, Queue};
 use alloy::primitives::{Address, Bytes, TxHash, U256};
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
@@ -254,19 +254,9 @@ pub enum SettleIf {
 impl Claims {
     /// Over `redis`; creates the queue's consumer group if it is missing.
     pub async fn new(mut redis: ConnectionManager) -> RelayResult<Claims> {
-        let created: redis::RedisResult<()> = redis::cmd("XGROUP")
-            .arg("CREATE")
-            .arg(queue())
-            .arg(GROUP)
-            .arg("0")
-            .arg("MKSTREAM")
-            .query_async(&mut redis)
-            .await;
-        match created {
-            Ok(()) => {}
-            Err(e) if e.code() == Some("BUSYGROUP") => {}
-            Err(e) => return Err(e.into()),
-        }
+        Queue::new(queue(), GROUP, "-", std::time::Duration::ZERO)
+            .ensure_group(&mut redis)
+            .await?;
         Ok(Claims { redis })
     }
 

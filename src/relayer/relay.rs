@@ -334,7 +334,22 @@ impl Relayer {
         if record.phase.is_final() {
             return Ok(Step::Done(record.phase));
         }
-        let campaign = self.campaign(&record.campaign)?.clone();
+        // A campaign missing from this worker's file is handed back like a missing account (see
+        // `follow`): a worker whose file has it drives the claim; failing it here would free a
+        // nullifier another worker could still pay.
+        let campaign = self
+            .campaigns
+            .get(&record.campaign)
+            .cloned()
+            .ok_or_else(|| {
+                RelayError::new(
+                    RelayCode::AccountNotConfigured,
+                    format!(
+                        "the claim's campaign {:?} is not in this worker's campaigns file",
+                        record.campaign
+                    ),
+                )
+            })?;
         let checked = CheckedClaim {
             call: ReputationAirdrop::claimCall::abi_decode(&record.call)
                 .map_err(|_| RelayError::new(RelayCode::Internal, "stored call is corrupt"))?,
@@ -530,7 +545,11 @@ impl Relayer {
         campaign: &Campaign,
         record: &ClaimRecord,
     ) -> RelayResult<Option<Step>> {
-        let from = record.checked_block.unwrap_or(0);
+        // A record from before the checked block was kept has no bound for the log search: a
+        // search from genesis is refused by most providers, so no copy is looked for.
+        let Some(from) = record.checked_block else {
+            return Ok(None);
+        };
         let Some(by) = campaign.claimed_by(record.nullifier, from).await? else {
             return Ok(None);
         };
@@ -700,9 +719,9 @@ impl Relayer {
             tokio::task::JoinSet::new();
         let mut following: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut queue = self.queue(consumer);
-        // A connection of its own: a blocking XREADGROUP would hold up every other command on a
-        // shared, multiplexed one.
-        let mut redis = self.redis.get_multiplexed_async_connection().await?;
+        // A connection of its own (a blocking XREADGROUP would hold up every other command on a
+        // shared one), reconnecting after a Redis restart.
+        let mut redis = crate::service::redis::connect::manager(self.redis.clone()).await?;
         loop {
             if *shutdown.borrow() {
                 running.abort_all();

@@ -583,7 +583,7 @@ async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Path<St
     let error = json!({ "code": "CANCELLED", "message": "cancelled by the client" });
     let settled = state
         .tasks
-        .settle(&id, "cancelled", &error, None, false, 3600, 0, now_ms())
+        .settle(&id, "cancelled", &error, None, false, 3600, now_ms())
         .await;
     match settled {
         Ok(true) => Json(json!({ "id": id, "status": "cancelled" })).into_response(),

@@ -22,19 +22,11 @@
 //!
 //! A client recomputes the message itself from the task id it was given, the claim's circuit,
 //! its own key directory's verifying key, and the proof and public signals it is about to write;
-//! it never reads the server's `signed` text. The functions here are pure, but for
-//! [`VerifyingKeyDigests`], a worker's cache of its key files' digests.
-
-use std::collections::HashMap;
-use std::path::Path;
+//! it never reads the server's `signed` text. The functions here are pure.
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-
-use crate::circuit::id::CircuitId;
-use crate::prover::key_dir::KeyDir;
-use crate::prover::keys::KeyKind;
 
 /// The first line of every signed message: the format's name and version.
 pub const DOMAIN: &str = "airprover-proof-v1";
@@ -113,7 +105,14 @@ impl ProofStatement<'_> {
 
     /// The signature of [`Self::message`] with `key`, hex.
     pub fn sign(&self, key: &SigningKey) -> String {
-        hex::encode(key.sign(self.message().as_bytes()).to_bytes())
+        self.signed(key).1
+    }
+
+    /// [`Self::message`] and its signature with `key` (hex), the message built once.
+    pub fn signed(&self, key: &SigningKey) -> (String, String) {
+        let message = self.message();
+        let signature = hex::encode(key.sign(message.as_bytes()).to_bytes());
+        (message, signature)
     }
 }
 
@@ -228,36 +227,6 @@ impl PinnedWorkers {
                 ),
             })?;
         Ok(worker)
-    }
-}
-
-/// The verifying keys' digests of a key directory, each read once: what a worker puts in every
-/// statement it signs (the only part of this module that reads files).
-#[derive(Debug, Clone)]
-pub struct VerifyingKeyDigests {
-    keys: KeyDir,
-    known: HashMap<String, String>,
-}
-
-impl VerifyingKeyDigests {
-    /// The digests of the keys in `keys`, none read yet.
-    pub fn new(keys: &Path) -> Self {
-        VerifyingKeyDigests {
-            keys: KeyDir::new(keys),
-            known: HashMap::new(),
-        }
-    }
-
-    /// SHA-256 (hex) of `circuit`'s verifying key file, checked against the manifest
-    /// ([`KeyDir::sha256`]); read on the first call for the circuit only.
-    pub fn get(&mut self, circuit: &str) -> crate::Result<String> {
-        if let Some(digest) = self.known.get(circuit) {
-            return Ok(digest.clone());
-        }
-        let id: CircuitId = circuit.parse()?;
-        let digest = self.keys.sha256(&id, KeyKind::Verifying)?;
-        self.known.insert(circuit.to_string(), digest.clone());
-        Ok(digest)
     }
 }
 

@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use super::now_ms;
 use super::redis::seal::InputSealing;
 use super::redis::{Entry, Keys, Queue, Started, Tasks};
-use super::signature::{ProofStatement, VerifyingKeyDigests};
+use super::signature::ProofStatement;
 use crate::api;
 use crate::claim::Claim;
 use crate::prover::key_dir::KeyDir;
@@ -161,9 +161,9 @@ struct Worker {
     /// One queue per priority, highest first.
     queues: Vec<(Priority, Queue)>,
     key: SigningKey,
-    keys: HashMap<String, Arc<PreparedProvingKey>>,
+    /// Per circuit: the proving key, and the SHA-256 of the verifying key file.
+    keys: HashMap<String, (Arc<PreparedProvingKey>, String)>,
     circuits: Vec<String>,
-    vk_digests: VerifyingKeyDigests,
     done: u64,
     last_beat: Instant,
 }
@@ -229,7 +229,6 @@ pub async fn run(
         .into_iter()
         .map(|p| (p, tasks.queue(p, &settings.id, settings.lease)))
         .collect();
-    let vk_digests = VerifyingKeyDigests::new(&settings.keys);
     let mut worker = Worker {
         settings,
         tasks,
@@ -237,7 +236,6 @@ pub async fn run(
         key,
         keys: HashMap::new(),
         circuits,
-        vk_digests,
         done: 0,
         last_beat: Instant::now() - HEARTBEAT,
     };
@@ -327,7 +325,9 @@ impl Worker {
     /// The next entry: retries now due go back first; then, priority by priority, an entry a
     /// silent worker held, or a new one.
     async fn next(&mut self) -> redis::RedisResult<Option<(Priority, Entry)>> {
-        self.tasks.release_due(now_ms()).await?;
+        self.tasks
+            .release_due(now_ms(), self.settings.dead_letter_ttl_s)
+            .await?;
         let mut redis = self.tasks.redis();
         for (priority, queue) in &mut self.queues {
             if let Some(e) = queue.take_over(&mut redis, 1).await?.pop() {
@@ -349,10 +349,13 @@ impl Worker {
             .1
     }
 
+    /// Acknowledges (and deletes) the entry, if it is still this worker's: one taken over is its
+    /// new owner's to end.
     async fn ack(&self, priority: Priority, entry: &Entry) -> redis::RedisResult<()> {
         self.queue(priority)
             .ack(&mut self.tasks.redis(), &entry.entry)
             .await
+            .map(|_| ())
     }
 
     /// Ends the task `failed` (fenced by this worker's attempt), with a dead letter when asked.
@@ -372,7 +375,6 @@ impl Worker {
                 owner,
                 dead_letter,
                 self.settings.result_ttl_s,
-                self.settings.dead_letter_ttl_s,
                 now_ms(),
             )
             .await
@@ -387,9 +389,12 @@ impl Worker {
             .await?
         {
             Started::Attempt(n) => n,
-            // Ended meanwhile (cancelled, or finished by the worker this entry was taken from),
-            // or a stale copy of an entry another worker runs under a live lease.
-            Started::Ended | Started::Held => return Ok(self.ack(priority, entry).await?),
+            // Ended meanwhile (cancelled, or finished by the worker this entry was taken from).
+            Started::Ended => return Ok(self.ack(priority, entry).await?),
+            // Another worker's lease on the task lives (by its clock): this entry stays pending,
+            // taken over again after a lease, and ends as `Ended` or starts once that lease ran
+            // out. Acknowledging it could leave the task running with no entry at all.
+            Started::Held => return Ok(()),
         };
         let task = self.tasks.load(id).await?.unwrap_or_default();
         let circuit = task
@@ -434,22 +439,18 @@ impl Worker {
         self.beat(id).await;
         let started = Instant::now();
         let outcome = self.prove(priority, entry, &claim_text, attempt).await;
-        // The verifying key's digest is signed too: a worker that cannot read it fails the attempt.
-        let outcome = outcome.and_then(|(proof, public_signals, circuit, ms)| {
-            let vk_sha256 = self.vk_digests.get(&circuit).map_err(Stopped::Failed)?;
-            Ok((proof, public_signals, circuit, ms, vk_sha256))
-        });
         let ms = started.elapsed().as_millis() as u64;
         let owner = (self.settings.id.as_str(), attempt);
         match outcome {
             Ok((proof, public_signals, circuit, ms, vk_sha256)) => {
-                let statement = ProofStatement {
+                let (signed, signature) = ProofStatement {
                     task_id: id,
                     circuit: &circuit,
                     vk_sha256: &vk_sha256,
                     proof: &proof,
                     public_signals: &public_signals,
-                };
+                }
+                .signed(&self.key);
                 let result = json!({
                     "proof": proof,
                     "publicSignals": public_signals,
@@ -457,23 +458,14 @@ impl Worker {
                     "vkSha256": vk_sha256,
                     "worker": self.settings.id,
                     "publicKey": hex::encode(self.key.verifying_key().to_bytes()),
-                    "signature": statement.sign(&self.key),
-                    "signed": statement.message(),
+                    "signature": signature,
+                    "signed": signed,
                     "provingMs": ms,
                 });
                 let ttl = self.settings.result_ttl_s;
                 let stored = self
                     .tasks
-                    .settle(
-                        id,
-                        "succeeded",
-                        &result,
-                        Some(owner),
-                        false,
-                        ttl,
-                        0,
-                        now_ms(),
-                    )
+                    .settle(id, "succeeded", &result, Some(owner), false, ttl, now_ms())
                     .await?;
                 if stored {
                     self.done += 1;
@@ -490,8 +482,8 @@ impl Worker {
                 }
             }
             Err(Stopped::Lost) => {
-                // Not ours: the entry is another worker's now (or the task was cancelled, and
-                // the cancel ended it); acknowledging it would take it from its new owner.
+                // Taken over (the entry is its new owner's: the acknowledgement below leaves it
+                // alone), or cancelled (the cancel ended it: the entry goes).
                 tracing::warn!(
                     task = id,
                     circuit,
@@ -499,7 +491,6 @@ impl Worker {
                     ms,
                     "task lost (taken over or cancelled): nothing written"
                 );
-                return Ok(());
             }
             Err(Stopped::TimedOut) => {
                 let error = json!({ "code": "TIMEOUT", "message": format!("worker {} made no progress for {} s", self.settings.id, self.settings.task_timeout.as_secs()) });
@@ -563,7 +554,7 @@ impl Worker {
         entry: &Entry,
         claim_text: &str,
         attempt: u32,
-    ) -> Result<(Value, Value, String, u64), Stopped> {
+    ) -> Result<(Value, Value, String, u64, String), Stopped> {
         let id = entry.id.as_str();
         #[cfg(feature = "fault-hooks")]
         let fault = injected_fault(attempt);
@@ -573,18 +564,26 @@ impl Worker {
         }
         let claim = Claim::from_json(claim_text).map_err(Stopped::Failed)?;
         let circuit = claim.circuit.to_string();
-        let key = match self.keys.get(&circuit) {
+        // The proving key and the verifying key's digest (signed with every result), both read
+        // once per circuit and before proving: a worker without its `.vk` fails at once, not
+        // after each proof.
+        let (key, vk_sha256) = match self.keys.get(&circuit) {
             Some(k) => k.clone(),
             None => {
-                let bytes = KeyDir::new(&self.settings.keys)
+                let dir = KeyDir::new(&self.settings.keys);
+                let bytes = dir
                     .load(&claim.circuit, KeyKind::Proving)
+                    .map_err(Stopped::Failed)?;
+                let vk_sha256 = dir
+                    .sha256(&claim.circuit, KeyKind::Verifying)
                     .map_err(Stopped::Failed)?;
                 let key = Arc::new(
                     api::read_prepared_key(&bytes, &claim.circuit)
                         .map_err(|e| Stopped::Failed(api::classify_failure(e, &bytes)))?,
                 );
-                self.keys.insert(circuit.clone(), key.clone());
-                key
+                self.keys
+                    .insert(circuit.clone(), (key.clone(), vk_sha256.clone()));
+                (key, vk_sha256)
             }
         };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, f64)>();
@@ -658,7 +657,13 @@ impl Worker {
             })
             .and_then(|r| r)
             .map_err(Stopped::Failed)?;
-        Ok((out.proof, Value::from(out.public_signals), circuit, ms))
+        Ok((
+            out.proof,
+            Value::from(out.public_signals),
+            circuit,
+            ms,
+            vk_sha256,
+        ))
     }
 }
 

@@ -355,6 +355,19 @@ pub(crate) fn dead_letters(action: DeadLetters) -> Result<()> {
                 sealing_key,
                 ..
             } => {
+                // A stream entry id, as `list` prints it: anything else is the caller's typo,
+                // not Redis's error.
+                let id_like = letter.split_once('-').is_some_and(|(ms, seq)| {
+                    [ms, seq]
+                        .iter()
+                        .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                });
+                if !id_like {
+                    return Err(Error::input(
+                        "letter",
+                        format!("{letter:?} is not a dead letter id (MS-SEQ, as `dead-letters list` prints it)"),
+                    ));
+                }
                 let sealing = sealing(sealing_key.as_deref())?;
                 let id = hex::encode(rand::random::<[u8; 16]>());
                 match tasks
@@ -439,13 +452,6 @@ pub(crate) fn export_worker_keys(redis: &RedisArgs, out: &Path) -> Result<usize>
     Ok(keys.len())
 }
 
-fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        what: e.to_string(),
-    })
-}
-
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn submit(
     server: &str,
@@ -460,9 +466,9 @@ pub(crate) fn submit(
     priority
         .parse::<airprover::runtime::queue::Priority>()
         .map_err(|e| Error::input("priority", e))?;
-    let claim = read_text(input)?;
+    let claim = airprover::cli::read(input)?;
     let workers = worker_keys
-        .map(|path| read_text(path).and_then(|t| Ok(PinnedWorkers::from_json(&t)?)))
+        .map(|path| airprover::cli::read(path).and_then(|t| Ok(PinnedWorkers::from_json(&t)?)))
         .transpose()?;
     let trust = keys.map(|keys| client::Trust {
         keys,

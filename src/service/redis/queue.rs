@@ -8,8 +8,10 @@
 //! - An entry idle for a lease (its owner died, hung or was cut off) is taken over with
 //!   `XAUTOCLAIM`, whose cursor is followed from call to call: an abandoned entry behind any
 //!   number of busy ones is reached.
-//! - An acknowledged entry is deleted at once (`XACK` and `XDEL` in one script): the stream holds
-//!   only the work not yet done, and never grows with the work done.
+//! - An acknowledged entry is deleted at once (`XACK` and `XDEL` in one script, only by its
+//!   owner: `XACK` alone takes any consumer's entry, so a worker whose entry was taken over would
+//!   delete its new owner's): the stream holds only the work not yet done, and never grows with
+//!   the work done.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -47,15 +49,14 @@ return 1
 "#;
 
 const ACK: &str = r#"
--- KEYS: stream. ARGV: group, entry. Acknowledges and deletes the entry.
-local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
-return acked
+-- KEYS: stream. ARGV: group, consumer, entry. Acknowledges and deletes the entry if it is still
+-- the consumer's: 1, else 0 and nothing changed.
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if #pending == 0 or pending[1][2] ~= ARGV[2] then return 0 end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+redis.call('XDEL', KEYS[1], ARGV[3])
+return 1
 "#;
-
-/// At most this many `XAUTOCLAIM` calls (each looks at 10 pending entries per entry asked for)
-/// in one [`Queue::take_over`].
-const SCANS_PER_TAKE_OVER: usize = 32;
 
 impl Queue {
     /// `consumer` of `group` on `stream`; entries idle longer than `lease` are taken over.
@@ -67,11 +68,6 @@ impl Queue {
             lease,
             cursor: "0-0".into(),
         }
-    }
-
-    /// The stream's name.
-    pub fn stream(&self) -> &str {
-        &self.stream
     }
 
     /// Creates the group (and the stream) if missing, reading from the stream's start.
@@ -90,34 +86,28 @@ impl Queue {
         }
     }
 
-    /// Up to `count` entries idle for a lease, now this consumer's. The pending list is walked
-    /// from where the last call stopped, wrapping to its start once per walk.
+    /// Up to `count` entries idle for a lease, now this consumer's. One `XAUTOCLAIM`, which looks
+    /// at ten pending entries per entry asked for, from where the last call stopped: successive
+    /// calls walk the whole pending list (wrapping to its start), so an abandoned entry behind
+    /// any number of live ones is reached.
     pub async fn take_over(
         &mut self,
         redis: &mut impl ConnectionLike,
         count: usize,
     ) -> redis::RedisResult<Vec<Entry>> {
-        let mut taken = Vec::new();
-        for _ in 0..SCANS_PER_TAKE_OVER {
-            let (next, reply, _deleted): (String, redis::streams::StreamRangeReply, Vec<String>) =
-                redis::cmd("XAUTOCLAIM")
-                    .arg(&self.stream)
-                    .arg(&self.group)
-                    .arg(&self.consumer)
-                    .arg(self.lease.as_millis() as u64)
-                    .arg(&self.cursor)
-                    .arg("COUNT")
-                    .arg(count - taken.len())
-                    .query_async(redis)
-                    .await?;
-            let wrapped = next == "0-0";
-            self.cursor = next;
-            taken.extend(reply.ids.into_iter().map(entry));
-            if taken.len() >= count || wrapped {
-                break;
-            }
-        }
-        Ok(taken)
+        let (next, reply, _deleted): (String, redis::streams::StreamRangeReply, Vec<String>) =
+            redis::cmd("XAUTOCLAIM")
+                .arg(&self.stream)
+                .arg(&self.group)
+                .arg(&self.consumer)
+                .arg(self.lease.as_millis() as u64)
+                .arg(&self.cursor)
+                .arg("COUNT")
+                .arg(count)
+                .query_async(redis)
+                .await?;
+        self.cursor = next;
+        Ok(reply.ids.into_iter().map(entry).collect())
     }
 
     /// Up to `count` entries never delivered, waiting up to `block` for one (none: no wait).
@@ -167,23 +157,27 @@ impl Queue {
         Ok(owned == 1)
     }
 
-    /// Acknowledges and deletes `entry`.
+    /// Acknowledges and deletes `entry` if it is still this consumer's: false when another
+    /// consumer took it over (it is theirs to end), and then nothing changed.
     pub async fn ack(
         &self,
         redis: &mut impl ConnectionLike,
         entry: &str,
-    ) -> redis::RedisResult<()> {
-        let _: i64 = Script::new(ACK)
+    ) -> redis::RedisResult<bool> {
+        let acked: i64 = Script::new(ACK)
             .key(&self.stream)
             .arg(&self.group)
+            .arg(&self.consumer)
             .arg(entry)
             .invoke_async(redis)
             .await?;
-        Ok(())
+        Ok(acked == 1)
     }
 
-    /// `(waiting, in flight)`: entries not yet delivered to the group (its lag) and delivered but
-    /// not acknowledged.
+    /// `(waiting, in flight)`: entries not yet delivered to the group and delivered but not
+    /// acknowledged. An acknowledged entry is deleted, so the stream holds exactly these two:
+    /// waiting is its length less the pending ones (the group's `lag` is no help: Redis cannot
+    /// tell it once entries were deleted, and says nil).
     pub async fn counts(&self, redis: &mut impl ConnectionLike) -> redis::RedisResult<(u64, u64)> {
         let exists: bool = redis::cmd("EXISTS")
             .arg(&self.stream)
@@ -192,21 +186,30 @@ impl Queue {
         if !exists {
             return Ok((0, 0));
         }
-        let groups: Vec<HashMap<String, redis::Value>> = redis::cmd("XINFO")
+        let (length, groups): (u64, Vec<HashMap<String, redis::Value>>) = redis::pipe()
+            .cmd("XLEN")
+            .arg(&self.stream)
+            .cmd("XINFO")
             .arg("GROUPS")
             .arg(&self.stream)
             .query_async(redis)
             .await?;
-        let number = |g: &HashMap<String, redis::Value>, k: &str| match g.get(k) {
-            Some(redis::Value::Int(n)) => *n as u64,
-            _ => 0,
-        };
-        Ok(groups
+        let pending = groups
             .iter()
             .find(|g| {
                 matches!(g.get("name"), Some(redis::Value::BulkString(n)) if n == self.group.as_bytes())
             })
-            .map_or((0, 0), |g| (number(g, "lag"), number(g, "pending"))))
+            .and_then(|g| match g.get("pending") {
+                Some(redis::Value::Int(n)) => Some(*n as u64),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                redis::RedisError::from((
+                    redis::ErrorKind::UnexpectedReturnType,
+                    "XINFO GROUPS: no pending count for the group",
+                ))
+            })?;
+        Ok((length.saturating_sub(pending), pending))
     }
 }
 

@@ -163,17 +163,20 @@ impl std::fmt::Debug for SealingKeys {
     }
 }
 
+/// A key file's JSON, read strictly as every document the crate reads (a duplicate `"current"`
+/// or `"key"` is refused, never the last one taken). The strict reader's errors name keys and
+/// positions, never a value.
+fn parse_key_file(text: &str) -> Result<serde_json::Value, String> {
+    crate::json::parse_strict(text).map_err(|e| format!("not a sealing key file: {e}"))
+}
+
 impl SealingKeys {
     /// The keys of a key file's text: `{ "keys": [{ "id", "key" }], "current": id }`, each key
     /// 64 hex digits, ids unique, `current` one of them. An error never quotes a key.
     pub fn from_json(text: &str) -> Result<SealingKeys, String> {
-        let file: KeyFile = serde_json::from_str(text).map_err(|e| {
-            // serde's message may quote a value: say only where.
-            format!(
-                "not a sealing key file {{ \"keys\": [{{ \"id\", \"key\" }}], \"current\" }} (line {}, column {})",
-                e.line(),
-                e.column()
-            )
+        let file: KeyFile = serde_json::from_value(parse_key_file(text)?).map_err(|_| {
+            // serde's message may quote a value: say only what is expected.
+            "not a sealing key file { \"keys\": [{ \"id\", \"key\" }], \"current\" }".to_string()
         })?;
         let mut keys: Vec<SealingKey> = Vec::with_capacity(file.keys.len());
         for entry in file.keys {
@@ -214,7 +217,7 @@ impl SealingKeys {
     /// what they sealed): `(text, the new id)`. `text` is the file as it is.
     pub fn rotated_file(text: &str) -> Result<(String, String), String> {
         SealingKeys::from_json(text)?;
-        let mut file: serde_json::Value = serde_json::from_str(text).expect("parsed just above");
+        let mut file = parse_key_file(text)?;
         let key = random_key();
         let id = key_id(&key);
         let keys = file["keys"].as_array_mut().expect("checked by from_json");
@@ -541,6 +544,14 @@ mod tests {
             ),
             (
                 format!(r#"{{ "keys": "{key}", "current": "k1" }}"#),
+                "not a sealing key file",
+            ),
+            // A second "current" is refused, never the last one taken.
+            (
+                ok.replace(
+                    "\"current\": \"k1\"",
+                    "\"current\": \"k1\", \"current\": \"k2\"",
+                ),
                 "not a sealing key file",
             ),
         ] {

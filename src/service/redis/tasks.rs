@@ -139,19 +139,18 @@ const SETTLE: &str = fenced!(
     r#"
 -- KEYS: task, events, input index, active set, the status's counter, dead letters.
 -- ARGV: status, field ('result' or 'error'), payload (JSON), ttl (s), now (ms), worker ('': not
--- fenced: a cancel), attempt, '1' to leave a dead letter, dead letters kept, oldest dead letter
--- kept (an entry id).
+-- fenced: a cancel), attempt, '1' to leave a dead letter, dead letters kept.
 -- Ends an open task once: 1 when this call ended it.
 local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= 'queued' and status ~= 'running' then return 0 end
 if ARGV[6] ~= '' and not owner(KEYS[1], ARGV[6], ARGV[7]) then return 0 end
 local id = redis.call('HGET', KEYS[1], 'id')
 if ARGV[8] == '1' then
-  local f = redis.call('HMGET', KEYS[1], 'claim', 'apiKey', 'circuit', 'priority', 'attempts')
+  local f = redis.call('HMGET', KEYS[1], 'claim', 'apiKey', 'circuit', 'priority', 'attempts',
+    'fingerprint')
   redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[9], '*', 'id', id, 'error', ARGV[3],
     'claim', f[1] or '', 'apiKey', f[2] or '', 'circuit', f[3] or '', 'priority', f[4] or '',
-    'attempts', f[5] or '0')
-  redis.call('XTRIM', KEYS[6], 'MINID', '~', ARGV[10])
+    'attempts', f[5] or '0', 'fingerprint', f[6] or '')
 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], ARGV[2], ARGV[3], 'ended', ARGV[5])
 redis.call('HDEL', KEYS[1], 'claim', 'leaseUntil')
@@ -180,16 +179,20 @@ return 1
 );
 
 const RELEASE: &str = r#"
--- KEYS: delayed, then one stream per priority. ARGV: now (ms), how many at most, then the
--- priorities' names in the order of their streams.
+-- KEYS: delayed, dead letters, then one stream per priority. ARGV: now (ms), how many at most,
+-- the oldest dead letter kept (an entry id), then the priorities' names in the order of their
+-- streams.
 -- Moves retries whose time has come back to their stream: taking a member out of the delayed
--- set and queueing it are one step, so no crash leaves a task queued in neither.
+-- set and queueing it are one step, so no crash leaves a task queued in neither. And drops the
+-- dead letters older than their TTL (workers run this every tick: a quiet service keeps none
+-- longer than that).
+redis.call('XTRIM', KEYS[2], 'MINID', ARGV[3])
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], 0, ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, member in ipairs(due) do
   redis.call('ZREM', KEYS[1], member)
   local id, priority = string.match(member, '^(.*)|([A-Z]+)$')
-  local stream = KEYS[2]
-  for i = 3, #ARGV do
+  local stream = KEYS[3]
+  for i = 4, #ARGV do
     if ARGV[i] == priority then stream = KEYS[i - 1] end
   end
   if id then redis.call('XADD', stream, '*', 'id', id) end
@@ -447,8 +450,8 @@ impl Tasks {
 
     /// Ends the task `succeeded` (with `result`), `failed` or `cancelled` (with `error`), unless
     /// it has ended already or, with `owner`, the task is not that worker's in that attempt. With
-    /// `dead_letter`, a failure also leaves a dead letter with the task's input (kept until
-    /// `dead_letter_ttl_s`). True when this call ended it.
+    /// `dead_letter`, a failure also leaves a dead letter with the task's input (kept for the
+    /// workers' `--dead-letter-ttl`, see [`Self::release_due`]). True when this call ended it.
     #[allow(clippy::too_many_arguments)]
     pub async fn settle(
         &self,
@@ -458,7 +461,6 @@ impl Tasks {
         owner: Option<(&str, u32)>,
         dead_letter: bool,
         ttl_s: u64,
-        dead_letter_ttl_s: u64,
         now_ms: u64,
     ) -> redis::RedisResult<bool> {
         let mut redis = self.redis.clone();
@@ -477,7 +479,6 @@ impl Tasks {
             "error"
         };
         let (worker, attempt) = owner.unwrap_or(("", 0));
-        let oldest = now_ms.saturating_sub(dead_letter_ttl_s * 1000);
         let done: i64 = Script::new(SETTLE)
             .key(self.keys.task(id))
             .key(self.keys.task_events(id))
@@ -494,7 +495,6 @@ impl Tasks {
             .arg(attempt)
             .arg(if dead_letter { "1" } else { "0" })
             .arg(MAX_DEAD_LETTERS)
-            .arg(format!("{oldest}-0"))
             .invoke_async(&mut redis)
             .await?;
         Ok(done == 1)
@@ -528,16 +528,21 @@ impl Tasks {
         Ok(done == 1)
     }
 
-    /// Moves retries whose time has come back to their priority's stream, in one script: how
-    /// many moved.
-    pub async fn release_due(&self, now_ms: u64) -> redis::RedisResult<u64> {
+    /// Moves retries whose time has come back to their priority's stream, in one script, and
+    /// drops dead letters older than `dead_letter_ttl_s`: how many retries moved.
+    pub async fn release_due(
+        &self,
+        now_ms: u64,
+        dead_letter_ttl_s: u64,
+    ) -> redis::RedisResult<u64> {
+        let oldest = now_ms.saturating_sub(dead_letter_ttl_s.saturating_mul(1000));
         let release = Script::new(RELEASE);
         let mut script = release.prepare_invoke();
-        script.key(self.keys.delayed());
+        script.key(self.keys.delayed()).key(self.keys.dead());
         for priority in Priority::HIGHEST_FIRST {
             script.key(self.keys.tasks(priority));
         }
-        script.arg(now_ms).arg(32);
+        script.arg(now_ms).arg(32).arg(format!("{oldest}-0"));
         for priority in Priority::HIGHEST_FIRST {
             script.arg(priority.as_str());
         }
@@ -633,13 +638,10 @@ impl Tasks {
             }
         };
         let priority: Priority = text("priority").parse().unwrap_or_default();
-        // The input's index stays what it was: the fingerprint of the dead task.
-        let old_fingerprint: Option<String> = redis::cmd("HGET")
-            .arg(self.keys.task(&old))
-            .arg("fingerprint")
-            .query_async(&mut redis)
-            .await?;
-        let fingerprint = old_fingerprint.unwrap_or_else(|| format!("requeued:{new_id}"));
+        // The input's index stays what it was: the fingerprint the letter kept.
+        let fingerprint = Some(text("fingerprint"))
+            .filter(|f| !f.is_empty())
+            .unwrap_or_else(|| format!("requeued:{new_id}"));
         let got: String = Script::new(REQUEUE)
             .key(self.keys.dead())
             .key(self.keys.task_by_input(&fingerprint))
