@@ -4,59 +4,21 @@
 //! made here with openssl; Redis is Debian's redis-server (built with TLS).
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::net::TcpListener;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use common::{bin, free_port, sha256_hex, wait_port, write_mode, Proc};
+
 const CIRCUIT: &str = "threshold-d4-k2";
 const API_KEY: &str = "tls-test-key-0123456789abcdef";
 /// The ACL user's password: never to appear in any output.
 const PASSWORD: &str = "Tls-Acl-s3cret-81f2";
 const USER: &str = "airprover";
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_airprover")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn sha256_hex(text: &str) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(text.as_bytes()))
-}
-
-fn write_mode(path: &Path, text: &str, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, text).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-/// A child process killed when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")

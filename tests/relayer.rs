@@ -3,7 +3,8 @@
 //! Development keys only (setup --seed, anvil's public accounts).
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::net::TcpListener;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,6 +18,8 @@ use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol;
 use serde_json::{json, Value};
+
+use common::{bin, free_port, sha256_hex, write_private};
 
 const CIRCUIT: &str = "threshold-d4-k2";
 /// anvil's public development keys: #0 deploys and operates, #2 and #3 relay.
@@ -45,19 +48,8 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn airprover(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_airprover"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = Command::new(bin()).args(args).output().unwrap();
     assert!(
         out.status.success(),
         "airprover {args:?}: {}",
@@ -273,7 +265,7 @@ fn deploy_with(dir: &Path, keys: &Path, first_claim: &Path, extra: &[&str]) -> C
     let status = Command::new("node")
         .arg(repo().join("contracts/scripts/deploy-local.mjs"))
         // The CLI under test (this build's), not whatever target/release holds.
-        .env("AIRPROVER_BIN", env!("CARGO_BIN_EXE_airprover"))
+        .env("AIRPROVER_BIN", bin())
         .args([
             "--keys",
             keys.to_str().unwrap(),
@@ -888,32 +880,23 @@ async fn serve_reads_no_relayer_key() {
     let campaigns = dir.join("campaigns-public.json");
     std::fs::write(&campaigns, file.to_string()).unwrap();
     // Three API keys: tenants a and b, and an admin.
-    let hash = |k: &str| {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(k.as_bytes()))
-    };
     let (key_a, key_b, admin) = (
         "tenant-a-0123456789",
         "tenant-b-0123456789",
         "admin-0123456789ab",
     );
     let api_keys = dir.join("api-keys.json");
-    std::fs::write(
+    write_private(
         &api_keys,
-        json!({ "keys": [
-            { "name": "a", "keySha256": hash(key_a) },
-            { "name": "b", "keySha256": hash(key_b) },
-            { "name": "ops", "keySha256": hash(admin), "role": "admin" },
+        &json!({ "keys": [
+            { "name": "a", "keySha256": sha256_hex(key_a) },
+            { "name": "b", "keySha256": sha256_hex(key_b) },
+            { "name": "ops", "keySha256": sha256_hex(admin), "role": "admin" },
         ]})
         .to_string(),
-    )
-    .unwrap();
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&api_keys, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
+    );
     let port = free_port();
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_airprover"))
+    let mut serve = Command::new(bin())
         .args([
             "serve",
             "--redis",
@@ -991,7 +974,7 @@ async fn serve_reads_no_relayer_key() {
     assert_eq!(get(key_b).await.unwrap().status(), 200);
     let _ = serve.kill();
     let _ = serve.wait();
-    let out = Command::new(env!("CARGO_BIN_EXE_airprover"))
+    let out = Command::new(bin())
         .args(["relay", "--redis", &redis.url, "--campaigns"])
         .arg(&campaigns)
         .env_remove("AIRPROVER_TEST_UNSET_RELAYER_KEY")
@@ -1013,7 +996,7 @@ struct RelayProcess {
 impl RelayProcess {
     fn start(dir: &Path, redis: &RedisServer, campaigns: &Path, id: &str) -> RelayProcess {
         let log = dir.join(format!("{id}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_airprover"))
+        let child = Command::new(bin())
             .args(["relay", "--redis", &redis.url, "--id", id])
             .args(["--lease-ms", "1500", "--poll-ms", "50"])
             .arg("--campaigns")
