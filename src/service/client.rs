@@ -166,7 +166,7 @@ pub fn check(
         let signature = result["signature"].as_str().unwrap_or_default();
         workers
             .check(&statement, public_key, signature)
-            .map_err(|e| match (Error::from(e), result["vkSha256"].as_str()) {
+            .map_err(|e| match (e, result["vkSha256"].as_str()) {
                 (Error::BadSignature { what }, Some(theirs)) if theirs != vk_sha256 => {
                     Error::BadSignature {
                         what: format!("{what} (the worker names verifying key {theirs:.64}: its keys are not yours)"),

@@ -6,6 +6,7 @@
 //! - [`redis`]: the one Redis layer: key names, scripts, the consumer-group queue, the task
 //!   records and their once-only, fenced transitions.
 //! - [`sealing_key`]: the sealing key file (`--sealing-key`).
+//! - [`secret_file`]: writing files that hold a secret (0600, whole or not at all).
 //! - [`worker`]: a prover worker.
 //! - [`signature`]: what a worker signs for a result, and how a client checks it.
 //! - [`http`]: the API.
@@ -15,6 +16,7 @@ pub mod client;
 pub mod http;
 pub mod redis;
 pub mod sealing_key;
+pub mod secret_file;
 pub mod signature;
 pub mod worker;
 

@@ -3,12 +3,11 @@
 //! new`, rotated by `airprover sealing-key rotate`. Mode 0600: a file that group or others may
 //! read is refused, as relayer and worker keys are.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use rand::Rng;
-
 use super::redis::seal::{InputSealing, SealingKeys};
+use super::secret_file::{create_private, replace_private};
 
 /// The keys in `path` (refused when group or others may read it).
 pub fn read(path: &Path) -> Result<SealingKeys, String> {
@@ -29,11 +28,7 @@ pub fn sealing(path: Option<&Path>) -> Result<InputSealing, String> {
 /// key's id.
 pub fn create(path: &Path) -> std::io::Result<String> {
     let (text, id) = SealingKeys::new_file();
-    let tmp = sibling(path)?;
-    let written = super::worker::write_private(&tmp, text.as_bytes())
-        .and_then(|()| std::fs::hard_link(&tmp, path));
-    let _ = std::fs::remove_file(&tmp);
-    match written {
+    match create_private(path, text.as_bytes()) {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(std::io::Error::new(
             e.kind(),
             format!(
@@ -52,34 +47,16 @@ pub fn rotate(path: &Path) -> Result<String, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let (text, id) =
         SealingKeys::rotated_file(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let tmp = sibling(path).map_err(|e| e.to_string())?;
-    let written = super::worker::write_private(&tmp, text.as_bytes())
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written.map_err(|e| format!("{}: {e}", path.display()))?;
+    replace_private(path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(id)
-}
-
-/// A fresh temporary name next to `path` (same directory: a link or rename stays on one file
-/// system).
-fn sibling(path: &Path) -> std::io::Result<PathBuf> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other(format!("{}: not a file name", path.display())))?;
-    Ok(path.with_file_name(format!(
-        ".{}.{}.{:016x}",
-        name.to_string_lossy(),
-        std::process::id(),
-        rand::thread_rng().gen::<u64>()
-    )))
 }
 
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+    use rand::Rng;
     use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
 
     fn dir(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!(

@@ -31,50 +31,6 @@ use sha2::{Digest, Sha256};
 /// The first line of every signed message: the format's name and version.
 pub const DOMAIN: &str = "airprover-proof-v1";
 
-/// Why a result's signature is not accepted, each with a stable code.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SignatureError {
-    /// The result's public key is not one of the pinned workers' keys.
-    #[error("UNKNOWN_WORKER: {what}")]
-    UnknownWorker {
-        /// Which key, from which worker.
-        what: String,
-    },
-    /// The signature is malformed or does not sign the recomputed message with the pinned key.
-    #[error("BAD_SIGNATURE: {what}")]
-    BadSignature {
-        /// What did not match.
-        what: String,
-    },
-    /// The pinned keys file is not `{ "workers": [{ "id", "publicKey" }] }` (or its list).
-    #[error("INVALID_INPUT: worker keys: {what}")]
-    InvalidPinnedKeys {
-        /// What is wrong with it.
-        what: String,
-    },
-}
-
-impl SignatureError {
-    /// The stable code (one of [`crate::runtime::code::ErrorCode`]'s).
-    pub fn code(&self) -> &'static str {
-        match self {
-            SignatureError::UnknownWorker { .. } => "UNKNOWN_WORKER",
-            SignatureError::BadSignature { .. } => "BAD_SIGNATURE",
-            SignatureError::InvalidPinnedKeys { .. } => "INVALID_INPUT",
-        }
-    }
-}
-
-impl From<SignatureError> for crate::Error {
-    fn from(e: SignatureError) -> Self {
-        match e {
-            SignatureError::UnknownWorker { what } => crate::Error::UnknownWorker { what },
-            SignatureError::BadSignature { what } => crate::Error::BadSignature { what },
-            SignatureError::InvalidPinnedKeys { what } => crate::Error::input("worker keys", what),
-        }
-    }
-}
-
 /// What a worker vouches for: the facts the signed message is made of.
 #[derive(Debug, Clone, Copy)]
 pub struct ProofStatement<'a> {
@@ -145,8 +101,8 @@ pub struct PinnedWorkers {
 impl PinnedWorkers {
     /// Reads `{ "workers": [{ "id", "publicKey" }] }`, or the list alone; every key is 32 bytes
     /// of hex that decode to a curve point. An empty list is refused: it would refuse everything.
-    pub fn from_json(text: &str) -> Result<Self, SignatureError> {
-        let bad = |what: String| SignatureError::InvalidPinnedKeys { what };
+    pub fn from_json(text: &str) -> crate::Result<Self> {
+        let bad = |what: String| crate::Error::input("worker keys", what);
         let doc = crate::json::parse_strict(text).map_err(|e| bad(e.to_string()))?;
         let list = match &doc {
             Value::Array(list) => list,
@@ -179,7 +135,7 @@ impl PinnedWorkers {
                     public_key,
                 })
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<crate::Result<_>>()?;
         Ok(PinnedWorkers { workers })
     }
 
@@ -201,17 +157,17 @@ impl PinnedWorkers {
         statement: &ProofStatement<'_>,
         public_key: &str,
         signature: &str,
-    ) -> Result<&PinnedWorker, SignatureError> {
+    ) -> crate::Result<&PinnedWorker> {
         let worker = parse_public_key(public_key)
             .and_then(|key| self.workers.iter().find(|w| w.public_key == key))
-            .ok_or_else(|| SignatureError::UnknownWorker {
+            .ok_or_else(|| crate::Error::UnknownWorker {
                 what: format!(
                     "the result is signed with key {:?}, which is not pinned",
                     shorten(public_key)
                 ),
             })?;
         let mut bytes = [0u8; 64];
-        hex::decode_to_slice(signature, &mut bytes).map_err(|_| SignatureError::BadSignature {
+        hex::decode_to_slice(signature, &mut bytes).map_err(|_| crate::Error::BadSignature {
             what: "the signature is not 128 hex digits".into(),
         })?;
         worker
@@ -220,7 +176,7 @@ impl PinnedWorkers {
                 statement.message().as_bytes(),
                 &Signature::from_bytes(&bytes),
             )
-            .map_err(|_| SignatureError::BadSignature {
+            .map_err(|_| crate::Error::BadSignature {
                 what: format!(
                     "worker {:?}'s signature does not sign task {}, circuit {}, verifying key {} and this proof and public signals",
                     worker.id, statement.task_id, statement.circuit, statement.vk_sha256
@@ -442,21 +398,26 @@ mod tests {
         ] {
             let err = PinnedWorkers::from_json(bad).unwrap_err();
             assert_eq!(err.code(), "INVALID_INPUT", "{bad}");
-            assert_eq!(crate::Error::from(err).code(), "INVALID_INPUT");
         }
     }
 
     #[test]
-    fn the_crate_error_keeps_the_code() {
-        for e in [
-            SignatureError::UnknownWorker { what: "x".into() },
-            SignatureError::BadSignature { what: "x".into() },
+    fn refusals_carry_their_codes_from_the_one_table() {
+        use crate::runtime::code::ErrorCode;
+        for (e, code) in [
+            (
+                crate::Error::UnknownWorker { what: "x".into() },
+                "UNKNOWN_WORKER",
+            ),
+            (
+                crate::Error::BadSignature { what: "x".into() },
+                "BAD_SIGNATURE",
+            ),
         ] {
-            let code = e.code();
-            let core = crate::Error::from(e.clone());
-            assert_eq!(core.code(), code);
-            assert!(core.to_string().starts_with(code));
-            assert!(e.to_string().starts_with(code));
+            assert_eq!(e.code(), code);
+            assert_eq!(ErrorCode::of(&e).as_str(), code);
+            assert!(!ErrorCode::of(&e).retryable_natively());
+            assert!(e.to_string().starts_with(code), "{e}");
         }
     }
 }

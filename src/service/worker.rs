@@ -72,15 +72,7 @@ pub fn signing_key(state: &Path) -> std::io::Result<SigningKey> {
     }
     std::fs::create_dir_all(state)?;
     let key = SigningKey::from_bytes(&rand::thread_rng().gen::<[u8; 32]>());
-    let tmp = state.join(format!(
-        ".worker.key.{}.{:016x}",
-        std::process::id(),
-        rand::thread_rng().gen::<u64>()
-    ));
-    let written = write_private(&tmp, hex::encode(key.to_bytes()).as_bytes())
-        .and_then(|()| std::fs::hard_link(&tmp, &path));
-    let _ = std::fs::remove_file(&tmp);
-    match written {
+    match super::secret_file::create_private(&path, hex::encode(key.to_bytes()).as_bytes()) {
         Ok(()) => Ok(key),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_signing_key(&path)?
             .ok_or_else(|| std::io::Error::other(format!("{}: vanished", path.display()))),
@@ -100,18 +92,6 @@ fn read_signing_key(path: &Path) -> std::io::Result<Option<SigningKey>> {
     hex::decode_to_slice(text.trim(), &mut bytes)
         .map_err(|_| std::io::Error::other(format!("{}: not a worker key", path.display())))?;
     Ok(Some(SigningKey::from_bytes(&bytes)))
-}
-
-/// Writes `bytes` to a new file at `path` (mode 0600 on unix) and syncs it to disk.
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
 }
 
 /// A fault `AIRPROVER_TEST_FAULT` asks for (test builds only, feature `fault-hooks`).

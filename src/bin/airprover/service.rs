@@ -468,7 +468,7 @@ pub(crate) fn submit(
         .map_err(|e| Error::input("priority", e))?;
     let claim = airprover::cli::read(input)?;
     let workers = worker_keys
-        .map(|path| airprover::cli::read(path).and_then(|t| Ok(PinnedWorkers::from_json(&t)?)))
+        .map(|path| airprover::cli::read(path).and_then(|t| PinnedWorkers::from_json(&t)))
         .transpose()?;
     let trust = keys.map(|keys| client::Trust {
         keys,
