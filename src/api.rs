@@ -271,7 +271,7 @@ mod tests {
         let err = prove(&claim, &pk, &mut |_| {}).unwrap_err();
         assert_eq!(err.code(), "KEY_INTEGRITY", "{err}");
         assert!(err.to_string().contains("invalid point"), "{err}");
-        assert!(!crate::runtime::code::ErrorCode::of(&err).retryable_natively());
+        assert!(!err.code().retryable_natively());
         // A VERIFY_FAILED that a valid key cannot explain stays what it is.
         let good = setup(circuit, Some(3)).unwrap().proving_key;
         let other = Error::VerifyFailed { what: "x".into() };
@@ -294,7 +294,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.code(), "CANCELLED", "{err}");
         assert_eq!(seen.get(), 3, "no stage starts after the stop");
-        assert!(!crate::runtime::code::ErrorCode::of(&err).retryable_natively());
+        assert!(!err.code().retryable_natively());
         // Not stopped: the same key proves.
         assert!(prove_with_key_until(&claim, &key, &mut |_| {}, &|| false).is_ok());
     }

@@ -181,7 +181,7 @@ pub fn tree_file_for(claim: &Path) -> PathBuf {
 
 /// The one stderr line of an error: the error's own text (which starts with its code), with any
 /// line breaks folded so that it stays one line.
-pub fn error_line(e: &Error) -> String {
+pub fn error_line(e: &impl std::fmt::Display) -> String {
     e.to_string()
         .split_whitespace()
         .collect::<Vec<_>>()

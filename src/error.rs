@@ -4,6 +4,7 @@
 //! on the JS `Error` as `code`, and the runtime decides retries and fallbacks from it. Messages are
 //! for people and may change; codes never do.
 
+use crate::runtime::code::ErrorCode;
 use ark_relations::r1cs::SynthesisError;
 use ark_serialize::SerializationError;
 
@@ -125,23 +126,23 @@ pub enum Error {
 
 impl Error {
     /// The stable machine-readable code of this error.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Error::InvalidJson { .. } => "INVALID_JSON",
-            Error::InvalidInput { .. } => "INVALID_INPUT",
-            Error::UnknownCircuit { .. } => "UNKNOWN_CIRCUIT",
-            Error::PathMismatch { .. } => "PATH_MISMATCH",
-            Error::ScoreNotMet { .. } => "SCORE_NOT_MET",
-            Error::KeyNotFound { .. } => "KEY_NOT_FOUND",
-            Error::KeyIntegrity { .. } => "KEY_INTEGRITY",
-            Error::WitnessFailed { .. } => "WITNESS_FAILED",
-            Error::ProofFailed { .. } => "PROOF_FAILED",
-            Error::VerifyFailed { .. } => "VERIFY_FAILED",
-            Error::InvalidProof { .. } => "INVALID_PROOF",
-            Error::Cancelled { .. } => "CANCELLED",
-            Error::UnknownWorker { .. } => "UNKNOWN_WORKER",
-            Error::BadSignature { .. } => "BAD_SIGNATURE",
-            Error::Io { .. } => "IO_ERROR",
+            Error::InvalidJson { .. } => ErrorCode::InvalidJson,
+            Error::InvalidInput { .. } => ErrorCode::InvalidInput,
+            Error::UnknownCircuit { .. } => ErrorCode::UnknownCircuit,
+            Error::PathMismatch { .. } => ErrorCode::PathMismatch,
+            Error::ScoreNotMet { .. } => ErrorCode::ScoreNotMet,
+            Error::KeyNotFound { .. } => ErrorCode::KeyNotFound,
+            Error::KeyIntegrity { .. } => ErrorCode::KeyIntegrity,
+            Error::WitnessFailed { .. } => ErrorCode::WitnessFailed,
+            Error::ProofFailed { .. } => ErrorCode::ProofFailed,
+            Error::VerifyFailed { .. } => ErrorCode::VerifyFailed,
+            Error::InvalidProof { .. } => ErrorCode::InvalidProof,
+            Error::Cancelled { .. } => ErrorCode::Cancelled,
+            Error::UnknownWorker { .. } => ErrorCode::UnknownWorker,
+            Error::BadSignature { .. } => ErrorCode::BadSignature,
+            Error::Io { .. } => ErrorCode::IoError,
         }
     }
 

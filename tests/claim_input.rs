@@ -48,7 +48,7 @@ fn malformed_json() {
     for text in ["", "{", "[1,2]", "null", "{\"circuit\": }"] {
         let err = Claim::from_json(text).unwrap_err();
         assert!(
-            ["INVALID_JSON", "INVALID_INPUT"].contains(&err.code()),
+            ["INVALID_JSON", "INVALID_INPUT"].contains(&err.code().as_str()),
             "{text}: {err}"
         );
     }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use airprover::relayer::chain::Campaign;
 use airprover::relayer::{claims, config};
-use airprover::relayer::{Crash, Phase, RelayCode, RelaySettings, Relayer};
+use airprover::relayer::{Code, Crash, Phase, RelaySettings, Relayer};
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
@@ -587,7 +587,7 @@ async fn claims_are_sent_once_from_two_accounts_whatever_dies_on_the_way() {
     std::fs::write(&other_path, other.to_string()).unwrap();
     let (proof, public) = prove(&claims.keys, &other_path);
     let err = relayer.submit(&body(&proof, &public)).await.unwrap_err();
-    assert_eq!(err.code, RelayCode::NullifierUsed, "{err}");
+    assert_eq!(err.code, Code::NullifierUsed, "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -627,8 +627,8 @@ async fn refusals_have_their_code_and_send_nothing() {
     std::fs::write(&low_path, low.to_string()).unwrap();
     let (low_proof, low_public) = prove(&claims.keys, &low_path);
 
-    let cases: Vec<(&str, Value, RelayCode)> = vec![
-        ("tampered proof", tampered, RelayCode::InvalidProof),
+    let cases: Vec<(&str, Value, Code)> = vec![
+        ("tampered proof", tampered, Code::InvalidProof),
         (
             "signals changed",
             {
@@ -636,22 +636,22 @@ async fn refusals_have_their_code_and_send_nothing() {
                 b["publicSignals"][2] = json!("1");
                 b
             },
-            RelayCode::InvalidProof,
+            Code::InvalidProof,
         ),
         (
             "another campaign",
             body(&other.files[0].1, &other.files[0].2),
-            RelayCode::WrongCampaign,
+            Code::WrongCampaign,
         ),
         (
             "unpublished root",
             body(unpublished_proof, unpublished_public),
-            RelayCode::RootNotPublished,
+            Code::RootNotPublished,
         ),
         (
             "threshold below",
             body(&low_proof, &low_public),
-            RelayCode::ThresholdBelowCampaign,
+            Code::ThresholdBelowCampaign,
         ),
         (
             "unknown campaign",
@@ -660,7 +660,7 @@ async fn refusals_have_their_code_and_send_nothing() {
                 b["campaign"] = json!("nope");
                 b
             },
-            RelayCode::UnknownCampaign,
+            Code::UnknownCampaign,
         ),
         (
             "another circuit",
@@ -669,7 +669,7 @@ async fn refusals_have_their_code_and_send_nothing() {
                 b["circuit"] = json!("threshold-d4-k1");
                 b
             },
-            RelayCode::InvalidInput,
+            Code::InvalidInput,
         ),
         (
             "unknown field",
@@ -678,7 +678,7 @@ async fn refusals_have_their_code_and_send_nothing() {
                 b["secret"] = json!("1");
                 b
             },
-            RelayCode::InvalidInput,
+            Code::InvalidInput,
         ),
         (
             "missing field",
@@ -687,7 +687,7 @@ async fn refusals_have_their_code_and_send_nothing() {
                 b.as_object_mut().unwrap().remove("proof");
                 b
             },
-            RelayCode::InvalidInput,
+            Code::InvalidInput,
         ),
         (
             "malformed proof",
@@ -696,7 +696,7 @@ async fn refusals_have_their_code_and_send_nothing() {
                 b["proof"]["pi_a"] = json!(["x"]);
                 b
             },
-            RelayCode::InvalidProof,
+            Code::InvalidProof,
         ),
     ];
     for (what, body, code) in cases {
@@ -719,7 +719,7 @@ async fn refusals_have_their_code_and_send_nothing() {
         .submit(&body(&same_proof, &same_public))
         .await
         .unwrap_err();
-    assert_eq!(err.code, RelayCode::NullifierPending, "{err}");
+    assert_eq!(err.code, Code::NullifierPending, "{err}");
     assert_eq!(nonces().await, before, "nothing was sent for a refusal");
     assert_eq!(
         relayer.drive(&id, None, None).await.unwrap(),
@@ -731,9 +731,9 @@ async fn refusals_have_their_code_and_send_nothing() {
     let after: u64 = nonces().await.iter().sum();
     assert_eq!(after, before.iter().sum::<u64>() + 1);
     let err = relayer.status("0123").await.unwrap_err();
-    assert_eq!(err.code, RelayCode::UnknownClaim);
+    assert_eq!(err.code, Code::UnknownClaim);
     let err = relayer.status("../../etc").await.unwrap_err();
-    assert_eq!(err.code, RelayCode::UnknownClaim);
+    assert_eq!(err.code, Code::UnknownClaim);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -853,7 +853,7 @@ async fn a_campaign_whose_contract_is_not_bound_is_refused_at_start() {
     let mut configs = relayer_config(&chain, &claims.keys, 3);
     configs[0].chain_id = 1;
     let err = Campaign::connect(configs.remove(0)).await.unwrap_err();
-    assert_eq!(err.code, RelayCode::Misconfigured);
+    assert_eq!(err.code, Code::Misconfigured);
     assert!(err.message.contains("chain 31337"), "{err}");
     let mut configs = relayer_config(&chain, &claims.keys, 3);
     // The token is not an airdrop: its calls revert or return nothing.
@@ -1735,7 +1735,7 @@ async fn a_claim_of_an_account_this_worker_lacks_is_handed_back() {
         .await
         .expect("handed back at once, not retried")
         .unwrap_err();
-    assert_eq!(err.code, RelayCode::AccountNotConfigured, "{err}");
+    assert_eq!(err.code, Code::AccountNotConfigured, "{err}");
     assert!(err.message.contains(&a.address().to_string()), "{err}");
     assert!(!err.code.retryable());
     let status = with_b.status(&id).await.unwrap();

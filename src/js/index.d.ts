@@ -503,7 +503,7 @@ export type RelayPhase =
   | 'failed';
 
 /** The claim relayer's codes (`{ code, message }` answers, and a failed claim's `code`). */
-export type RelayCode =
+export type Code =
   | 'INVALID_JSON'
   | 'INVALID_INPUT'
   | 'UNKNOWN_CAMPAIGN'
@@ -544,7 +544,7 @@ export interface RelayClaimStatus {
   /** Confirmed by another sender's transaction of the same calldata (same claimant, same amount). */
   sentBy?: string;
   /** Failed: why. */
-  code?: RelayCode;
+  code?: Code;
   message?: string;
 }
 

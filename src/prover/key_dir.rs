@@ -231,7 +231,7 @@ mod tests {
         let err = dir.load(&a, KeyKind::Proving).unwrap_err();
         assert_eq!(err.code(), "KEY_INTEGRITY");
         assert!(err.to_string().contains("SHA-256"), "{err}");
-        assert!(!crate::runtime::code::ErrorCode::of(&err).retryable_natively());
+        assert!(!err.code().retryable_natively());
         fs::remove_dir_all(dir.path()).unwrap();
     }
 

@@ -15,7 +15,7 @@ use num_bigint::BigUint;
 use serde_json::Value;
 
 use super::config::CampaignConfig;
-use super::error::{RelayCode, RelayError, RelayResult};
+use super::error::{Code, RelayError, RelayResult};
 pub use super::fees::Fees;
 use crate::api;
 use crate::circuit::id::{CircuitId, ScoreRule};
@@ -97,7 +97,7 @@ impl Campaign {
         let verifying_key = KeyDir::new(&config.keys).load(&config.circuit, KeyKind::Verifying)?;
         let url = config.rpc_url.parse().map_err(|_| {
             RelayError::new(
-                RelayCode::Misconfigured,
+                Code::Misconfigured,
                 format!("campaign {}: rpcUrl is not a URL", config.name),
             )
         })?;
@@ -108,7 +108,7 @@ impl Campaign {
         let chain_id = provider.get_chain_id().await.map_err(rpc_error)?;
         if chain_id != config.chain_id {
             return Err(RelayError::new(
-                RelayCode::Misconfigured,
+                Code::Misconfigured,
                 format!(
                     "campaign {}: the node is on chain {chain_id}, not {}",
                     config.name, config.chain_id
@@ -120,7 +120,7 @@ impl Campaign {
         let bound = crate::campaign::campaign_id(chain_id, &config.airdrop.0 .0);
         if campaign_id != U256::from_be_slice(&crate::field::fr_to_biguint(&bound).to_bytes_be()) {
             return Err(RelayError::new(
-                RelayCode::Misconfigured,
+                Code::Misconfigured,
                 format!(
                     "campaign {}: the contract's campaign id is not bound to its deployment",
                     config.name
@@ -132,7 +132,7 @@ impl Campaign {
             1 => ScoreRule::Exact,
             other => {
                 return Err(RelayError::new(
-                    RelayCode::Misconfigured,
+                    Code::Misconfigured,
                     format!("campaign {}: unknown rule {other}", config.name),
                 ))
             }
@@ -142,7 +142,7 @@ impl Campaign {
         } = config.circuit
         else {
             return Err(RelayError::new(
-                RelayCode::Misconfigured,
+                Code::Misconfigured,
                 format!(
                     "campaign {}: {} is not a claim circuit",
                     config.name, config.circuit
@@ -151,7 +151,7 @@ impl Campaign {
         };
         if circuit_rule != rule {
             return Err(RelayError::new(
-                RelayCode::Misconfigured,
+                Code::Misconfigured,
                 format!(
                     "campaign {}: the contract's rule is not the circuit's",
                     config.name
@@ -185,7 +185,7 @@ impl Campaign {
     ) -> RelayResult<CheckedClaim> {
         if circuit != self.config.circuit.to_string() {
             return Err(RelayError::new(
-                RelayCode::InvalidInput,
+                Code::InvalidInput,
                 format!(
                     "circuit: campaign {} takes {} proofs",
                     self.config.name, self.config.circuit
@@ -196,7 +196,7 @@ impl Campaign {
         let public = export::public_from_value(public_signals)?;
         if public.len() != 5 {
             return Err(RelayError::new(
-                RelayCode::InvalidProof,
+                Code::InvalidProof,
                 format!("publicSignals: {} of them, not 5", public.len()),
             ));
         }
@@ -205,7 +205,7 @@ impl Campaign {
         let signals = call.pubSignals;
         if signals[CAMPAIGN] != self.campaign_id {
             return Err(RelayError::new(
-                RelayCode::WrongCampaign,
+                Code::WrongCampaign,
                 format!(
                     "the proof is for campaign {}, not {}",
                     signals[CAMPAIGN], self.campaign_id
@@ -215,7 +215,7 @@ impl Campaign {
         match self.rule {
             ScoreRule::Threshold if signals[TARGET] < self.target => {
                 return Err(RelayError::new(
-                    RelayCode::ThresholdBelowCampaign,
+                    Code::ThresholdBelowCampaign,
                     format!(
                         "the proven threshold {} is below the campaign's {}",
                         signals[TARGET], self.target
@@ -224,7 +224,7 @@ impl Campaign {
             }
             ScoreRule::Exact if signals[TARGET] != self.target => {
                 return Err(RelayError::new(
-                    RelayCode::ScoreMismatch,
+                    Code::ScoreMismatch,
                     format!(
                         "the proven score {} is not the campaign's {}",
                         signals[TARGET], self.target
@@ -235,7 +235,7 @@ impl Campaign {
         }
         if signals[CLAIMANT] >= U256::from(1) << 160 {
             return Err(RelayError::new(
-                RelayCode::ClaimantNotAnAddress,
+                Code::ClaimantNotAnAddress,
                 "the claimant signal does not fit an address",
             ));
         }
@@ -246,7 +246,7 @@ impl Campaign {
         )?;
         if !valid {
             return Err(RelayError::new(
-                RelayCode::InvalidProof,
+                Code::InvalidProof,
                 format!(
                     "the proof does not verify against campaign {}'s verifying key",
                     self.config.name
@@ -274,7 +274,7 @@ impl Campaign {
             .map_err(contract_error)?
         {
             return Err(RelayError::new(
-                RelayCode::RootNotPublished,
+                Code::RootNotPublished,
                 format!("root {root} is not published"),
             ));
         }
@@ -286,7 +286,7 @@ impl Campaign {
             .map_err(contract_error)?
         {
             return Err(RelayError::new(
-                RelayCode::NullifierUsed,
+                Code::NullifierUsed,
                 "this identity has already claimed in this campaign",
             ));
         }
@@ -368,7 +368,7 @@ impl Campaign {
             .with_max_priority_fee_per_gas(fees.tip)
             .build(&wallet)
             .await
-            .map_err(|e| RelayError::new(RelayCode::Internal, format!("signing failed: {e}")))?;
+            .map_err(|e| RelayError::new(Code::Internal, format!("signing failed: {e}")))?;
         Ok(SignedTx {
             hash: *envelope.tx_hash(),
             raw: envelope.encoded_2718().into(),
@@ -466,8 +466,8 @@ impl Campaign {
                 .map_err(revert_or_rpc)
         };
         match replay.await {
-            Err(e) if e.code != RelayCode::ChainUnavailable => e,
-            _ => RelayError::new(RelayCode::Reverted, format!("transaction {hash} reverted")),
+            Err(e) if e.code != Code::ChainUnavailable => e,
+            _ => RelayError::new(Code::Reverted, format!("transaction {hash} reverted")),
         }
     }
 
@@ -667,12 +667,15 @@ pub fn decode_revert(data: &[u8]) -> RelayError {
         Ok(E::CampaignNotBound(_)) => "CampaignNotBound",
         Err(_) => {
             return RelayError::new(
-                RelayCode::Reverted,
+                Code::Reverted,
                 format!("reverted with data 0x{}", hex::encode(data)),
             )
         }
     };
-    RelayError::new(RelayCode::of_revert(name), format!("reverted: {name}"))
+    RelayError::new(
+        crate::relayer::error::code_of_revert(name),
+        format!("reverted: {name}"),
+    )
 }
 
 #[cfg(test)]
@@ -702,10 +705,10 @@ mod tests {
             "the transport quotes it: {raw}"
         );
         let e = rpc_error(raw);
-        assert_eq!(e.code, RelayCode::ChainUnavailable);
+        assert_eq!(e.code, Code::ChainUnavailable);
         let contract = ReputationAirdrop::new(Address::ZERO, &provider);
         let e2 = contract_error(contract.campaignId().call().await.unwrap_err());
-        assert_eq!(e2.code, RelayCode::ChainUnavailable);
+        assert_eq!(e2.code, Code::ChainUnavailable);
         for e in [e, e2] {
             let shown = e.to_json().to_string();
             for leak in [secret, "also-secret", "user:pass", &port.to_string()] {
@@ -736,7 +739,7 @@ mod tests {
         }
         .abi_encode();
         let e = decode_revert(&data);
-        assert_eq!(e.code, RelayCode::NullifierUsed);
+        assert_eq!(e.code, Code::NullifierUsed);
         assert_eq!(e.message, "reverted: NullifierUsed");
         let e = decode_revert(
             &ReputationAirdrop::CampaignNotBound {
@@ -747,8 +750,8 @@ mod tests {
         );
         assert_eq!(
             (e.code, e.message.as_str()),
-            (RelayCode::Reverted, "reverted: CampaignNotBound")
+            (Code::Reverted, "reverted: CampaignNotBound")
         );
-        assert_eq!(decode_revert(&[1, 2, 3, 4]).code, RelayCode::Reverted);
+        assert_eq!(decode_revert(&[1, 2, 3, 4]).code, Code::Reverted);
     }
 }

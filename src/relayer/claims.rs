@@ -14,7 +14,7 @@ use redis::{AsyncCommands, Script};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::error::{RelayCode, RelayError, RelayResult};
+use super::error::{Code, RelayError, RelayResult};
 
 /// A claim's phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,7 +59,7 @@ impl Phase {
             "failed" => Phase::Failed,
             other => {
                 return Err(RelayError::new(
-                    RelayCode::Internal,
+                    Code::Internal,
                     format!("stored phase {other:?}"),
                 ))
             }
@@ -331,15 +331,11 @@ impl Claims {
         }
         let field = |name: &str| {
             fields.get(name).ok_or_else(|| {
-                RelayError::new(RelayCode::Internal, format!("claim {id}: no {name} stored"))
+                RelayError::new(Code::Internal, format!("claim {id}: no {name} stored"))
             })
         };
-        let corrupt = |name: &str| {
-            RelayError::new(
-                RelayCode::Internal,
-                format!("claim {id}: {name} is corrupt"),
-            )
-        };
+        let corrupt =
+            |name: &str| RelayError::new(Code::Internal, format!("claim {id}: {name} is corrupt"));
         let slot = match (fields.get("account"), fields.get("nonce")) {
             (Some(a), Some(n)) => Some((
                 a.parse().map_err(|_| corrupt("account"))?,
@@ -397,7 +393,7 @@ impl Claims {
             .arg(gas)
             .invoke_async(&mut redis)
             .await?;
-        let corrupt = || RelayError::new(RelayCode::Internal, format!("claim {id}: bad slot"));
+        let corrupt = || RelayError::new(Code::Internal, format!("claim {id}: bad slot"));
         Ok((
             got_account.parse().map_err(|_| corrupt())?,
             got_nonce.parse().map_err(|_| corrupt())?,
@@ -417,7 +413,7 @@ impl Claims {
         let mut redis = self.redis.clone();
         let newest = txs.last().map(|t| t.hash.to_string()).unwrap_or_default();
         let encoded = serde_json::to_string(txs)
-            .map_err(|e| RelayError::new(RelayCode::Internal, format!("claim {id}: {e}")))?;
+            .map_err(|e| RelayError::new(Code::Internal, format!("claim {id}: {e}")))?;
         let done: i64 = Script::new(RECORD_TX)
             .key(key(id))
             .key(events_key(id))

@@ -38,7 +38,7 @@ use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 use serde::Deserialize;
 
-use super::error::{RelayCode, RelayError, RelayResult};
+use super::error::{Code, RelayError, RelayResult};
 use crate::circuit::id::CircuitId;
 
 /// The configuration file.
@@ -194,9 +194,8 @@ pub fn load_public(path: &Path) -> RelayResult<Vec<CampaignConfig>> {
 }
 
 fn read(path: &Path) -> RelayResult<(String, &Path)> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        RelayError::new(RelayCode::Misconfigured, format!("{}: {e}", path.display()))
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| RelayError::new(Code::Misconfigured, format!("{}: {e}", path.display())))?;
     Ok((text, path.parent().unwrap_or(Path::new("."))))
 }
 
@@ -219,7 +218,7 @@ fn parse_with(text: &str, base: &Path, env: Option<&Env<'_>>) -> RelayResult<Vec
     let file: File = crate::json::parse_strict(text)
         .map_err(|e| e.to_string())
         .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()))
-        .map_err(|e| RelayError::new(RelayCode::Misconfigured, format!("campaigns file: {e}")))?;
+        .map_err(|e| RelayError::new(Code::Misconfigured, format!("campaigns file: {e}")))?;
     if file.campaigns.is_empty() {
         return Err(misconfigured("campaigns: none configured"));
     }
@@ -335,7 +334,7 @@ fn parse_with(text: &str, base: &Path, env: Option<&Env<'_>>) -> RelayResult<Vec
 const MAX_CONFIRMATIONS: u64 = 10_000;
 
 fn misconfigured(message: impl Into<String>) -> RelayError {
-    RelayError::new(RelayCode::Misconfigured, message)
+    RelayError::new(Code::Misconfigured, message)
 }
 
 /// The key of `source`. Errors name the variable or the file, never the value.
@@ -472,7 +471,7 @@ mod tests {
         let secretish = "0xnot-a-key-but-still-secret";
         let env = |_: &str| Some(secretish.to_string());
         let err = parse(&config(r#"[{ "env": "RELAYER" }]"#), Path::new("/"), &env).unwrap_err();
-        assert_eq!(err.code, RelayCode::Misconfigured);
+        assert_eq!(err.code, Code::Misconfigured);
         assert!(err.message.contains("RELAYER"), "{err}");
         assert!(!err.message.contains("still-secret"), "{err}");
         let none = |_: &str| None;
@@ -531,7 +530,7 @@ mod tests {
             (r#""confirmations": 10001"#, "confirmations"),
         ] {
             let err = parse(&with(extra), Path::new("/"), &env).unwrap_err();
-            assert_eq!(err.code, RelayCode::Misconfigured, "{extra}");
+            assert_eq!(err.code, Code::Misconfigured, "{extra}");
             assert!(err.message.contains(field), "{extra}: {err}");
         }
     }
@@ -548,7 +547,7 @@ mod tests {
             config(r#"[{ "env": "X" }], "rpcUrl": "http://elsewhere""#),
         ] {
             let err = parse(&bad, Path::new("/"), &none).unwrap_err();
-            assert_eq!(err.code, RelayCode::Misconfigured, "{bad}");
+            assert_eq!(err.code, Code::Misconfigured, "{bad}");
         }
     }
 }

@@ -21,5 +21,5 @@ pub mod fees;
 pub mod relay;
 
 pub use claims::Phase;
-pub use error::{RelayCode, RelayError, RelayResult};
+pub use error::{Code, RelayError, RelayResult};
 pub use relay::{Crash, RelaySettings, Relayer};

@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use super::chain::{Broadcast, Campaign, CheckedClaim, Mined, ReputationAirdrop};
 use super::claims::{self, ClaimRecord, Claims, Phase, Recorded, SentTx, SettleIf, GROUP};
 use super::config::{CampaignConfig, RelayerKey};
-use super::error::{RelayCode, RelayError, RelayResult};
+use super::error::{Code, RelayError, RelayResult};
 use super::fees::{self, FeeDecision, Fees};
 use crate::runtime::retry::{Backoff, Jitter};
 use crate::service::redis::{Entry, Keys, Queue};
@@ -114,10 +114,7 @@ impl Relayer {
     /// A connected campaign by name.
     pub fn campaign(&self, name: &str) -> RelayResult<&Arc<Campaign>> {
         self.campaigns.get(name).ok_or_else(|| {
-            RelayError::new(
-                RelayCode::UnknownCampaign,
-                format!("no campaign named {name:?}"),
-            )
+            RelayError::new(Code::UnknownCampaign, format!("no campaign named {name:?}"))
         })
     }
 
@@ -132,26 +129,26 @@ impl Relayer {
     /// is stored ([`Campaign::check`]). Returns the claim's id and phase; the same proof again is
     /// the same claim; another proof whose nullifier is in flight or used is refused.
     pub async fn submit(&self, body: &Value) -> RelayResult<(String, Phase)> {
-        let obj = body.as_object().ok_or_else(|| {
-            RelayError::new(RelayCode::InvalidInput, "the body is not a JSON object")
-        })?;
+        let obj = body
+            .as_object()
+            .ok_or_else(|| RelayError::new(Code::InvalidInput, "the body is not a JSON object"))?;
         if let Some(unknown) = obj
             .keys()
             .find(|k| !["proof", "publicSignals", "circuit", "campaign"].contains(&k.as_str()))
         {
             return Err(RelayError::new(
-                RelayCode::InvalidInput,
+                Code::InvalidInput,
                 format!("{unknown}: unknown field"),
             ));
         }
         let field = |name: &str| {
             obj.get(name)
-                .ok_or_else(|| RelayError::new(RelayCode::InvalidInput, format!("{name}: missing")))
+                .ok_or_else(|| RelayError::new(Code::InvalidInput, format!("{name}: missing")))
         };
         let text = |name: &str| {
-            field(name)?.as_str().ok_or_else(|| {
-                RelayError::new(RelayCode::InvalidInput, format!("{name}: not a string"))
-            })
+            field(name)?
+                .as_str()
+                .ok_or_else(|| RelayError::new(Code::InvalidInput, format!("{name}: not a string")))
         };
         let campaign = self.campaign(text("campaign")?)?;
         let checked = campaign.check(text("circuit")?, field("proof")?, field("publicSignals")?)?;
@@ -187,7 +184,7 @@ impl Relayer {
         }
         let existing = self.claims.get(&got).await?.ok_or_else(|| {
             RelayError::new(
-                RelayCode::NullifierPending,
+                Code::NullifierPending,
                 "a claim with this nullifier is in flight",
             )
         })?;
@@ -196,12 +193,12 @@ impl Relayer {
         }
         if existing.phase == Phase::Confirmed {
             return Err(RelayError::new(
-                RelayCode::NullifierUsed,
+                Code::NullifierUsed,
                 "this identity has already claimed in this campaign",
             ));
         }
         Err(RelayError::new(
-            RelayCode::NullifierPending,
+            Code::NullifierPending,
             format!("claim {} with this nullifier is in flight", existing.id),
         ))
     }
@@ -214,12 +211,12 @@ impl Relayer {
 
     async fn load(&self, id: &str) -> RelayResult<ClaimRecord> {
         if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(RelayError::new(RelayCode::UnknownClaim, "no such claim"));
+            return Err(RelayError::new(Code::UnknownClaim, "no such claim"));
         }
         self.claims
             .get(id)
             .await?
-            .ok_or_else(|| RelayError::new(RelayCode::UnknownClaim, "no such claim"))
+            .ok_or_else(|| RelayError::new(Code::UnknownClaim, "no such claim"))
     }
 
     /// Follows the claim `id` until it ends, and returns its final phase. RPC and Redis failures
@@ -250,7 +247,7 @@ impl Relayer {
                     if let Ok(false) = self.touch(entry, consumer).await {
                         tracing::info!(claim = id, "another worker took the claim over");
                         return Err(RelayError::new(
-                            RelayCode::Internal,
+                            Code::Internal,
                             "another worker took the claim over",
                         ));
                     }
@@ -266,7 +263,7 @@ impl Relayer {
             let error = match self.step(id, crash).await {
                 Ok(Step::Done(phase)) => return Ok(phase),
                 Ok(Step::Crashed) => {
-                    return Err(RelayError::new(RelayCode::Internal, "crashed on purpose"))
+                    return Err(RelayError::new(Code::Internal, "crashed on purpose"))
                 }
                 Ok(Step::Again) => {
                     failures = 0;
@@ -279,7 +276,7 @@ impl Relayer {
                 }
                 Err(e) => e,
             };
-            if error.code == RelayCode::AccountNotConfigured {
+            if error.code == Code::AccountNotConfigured {
                 // Handed back, neither retried here (no wait makes the key appear) nor settled
                 // `failed`: the claim holds a nonce of that account, maybe a transaction in a pool
                 // too. Failing it would free its nullifier while that transaction may still pay
@@ -343,7 +340,7 @@ impl Relayer {
             .cloned()
             .ok_or_else(|| {
                 RelayError::new(
-                    RelayCode::AccountNotConfigured,
+                    Code::AccountNotConfigured,
                     format!(
                         "the claim's campaign {:?} is not in this worker's campaigns file",
                         record.campaign
@@ -352,7 +349,7 @@ impl Relayer {
             })?;
         let checked = CheckedClaim {
             call: ReputationAirdrop::claimCall::abi_decode(&record.call)
-                .map_err(|_| RelayError::new(RelayCode::Internal, "stored call is corrupt"))?,
+                .map_err(|_| RelayError::new(Code::Internal, "stored call is corrupt"))?,
             nullifier: record.nullifier,
             claimant: record.claimant,
         };
@@ -367,7 +364,7 @@ impl Relayer {
             let key = self.pick_account(&campaign).await?;
             let gas = match campaign.simulate(&checked, key.address()).await {
                 Ok(gas) => gas,
-                Err(e) if e.code == RelayCode::NullifierUsed => {
+                Err(e) if e.code == Code::NullifierUsed => {
                     match self.used_by_copy(&campaign, &record).await? {
                         Some(step) => return Ok(step),
                         None => return Err(e),
@@ -388,7 +385,7 @@ impl Relayer {
         let key = relayer_key(&campaign, account)?;
         let gas = record
             .gas
-            .ok_or_else(|| RelayError::new(RelayCode::Internal, "no gas limit stored"))?;
+            .ok_or_else(|| RelayError::new(Code::Internal, "no gas limit stored"))?;
         let Some(newest) = record.txs.last().cloned() else {
             let fees = match self.first_fees(&campaign).await? {
                 FeeDecision::Send(fees) => fees,
@@ -666,7 +663,7 @@ impl Relayer {
         }
         let record = &fresh;
         let error = RelayError::new(
-            RelayCode::Misconfigured,
+            Code::Misconfigured,
             "the relayer account's nonce was used by a transaction the relayer did not send: is the account used elsewhere?",
         );
         self.claims
@@ -796,7 +793,7 @@ fn relayer_key(campaign: &Campaign, account: Address) -> RelayResult<&RelayerKey
         .find(|k| k.address() == account)
         .ok_or_else(|| {
             RelayError::new(
-                RelayCode::AccountNotConfigured,
+                Code::AccountNotConfigured,
                 format!(
                     "the claim's relayer account {account} (campaign {}) is not configured on this worker",
                     campaign.config.name

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::code::ServiceError;
 use super::signature::{sha256_hex, PinnedWorkers, ProofStatement};
 use crate::claim::Claim;
 use crate::error::{Error, Result};
@@ -32,15 +33,17 @@ fn network(what: impl std::fmt::Display) -> Error {
     }
 }
 
-/// The server's `{ code, message }` as an error line.
-fn refusal(status: reqwest::StatusCode, body: &Value) -> Error {
-    let code = body["code"].as_str().unwrap_or("SERVER_ERROR");
+/// The server's `{ code, message }`, its code kept (a 429 stays `RATE_LIMITED` or
+/// `QUOTA_EXCEEDED`).
+fn refusal(status: reqwest::StatusCode, body: &Value) -> ServiceError {
+    let code = body["code"].as_str().unwrap_or("REMOTE_FAILED");
     let message = body["message"].as_str().unwrap_or("no message");
-    Error::input("server", format!("{status}: {code}: {message}"))
+    ServiceError::answered(Some(status.as_u16()), code, message)
 }
 
 /// Submits `claim_json` and waits for its end; on success checks the result against `trust`
-/// (when given) and only then writes the files. `progress` gets each status line.
+/// (when given) and only then writes the files. `progress` gets each status line. A refusal or
+/// a failed task ends it with the server's own code.
 #[allow(clippy::too_many_arguments)]
 pub async fn submit(
     server: &str,
@@ -51,7 +54,7 @@ pub async fn submit(
     public_out: &Path,
     trust: Option<&Trust<'_>>,
     progress: &mut dyn FnMut(&str),
-) -> Result<String> {
+) -> std::result::Result<String, ServiceError> {
     let claim = crate::json::parse_strict(claim_json).map_err(|e| e.into_error("claim"))?;
     let parsed = Claim::from_value(&claim)?;
     // Read before the claim leaves: a missing or corrupt key is known before the server works.
@@ -106,11 +109,11 @@ pub async fn submit(
                 return Ok(id);
             }
             "failed" | "cancelled" => {
-                let code = task["error"]["code"].as_str().unwrap_or("FAILED");
+                let code = task["error"]["code"].as_str().unwrap_or("REMOTE_FAILED");
                 let message = task["error"]["message"].as_str().unwrap_or_default();
-                return Err(Error::ProofFailed {
-                    what: format!("task {id}: {code}: {message}"),
-                });
+                let mut e = ServiceError::answered(None, code, message);
+                e.message = format!("task {id}: {}", e.message);
+                return Err(e);
             }
             "running" => progress(&format!(
                 "task {id}: {:>3}% {} on {}",

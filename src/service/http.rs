@@ -27,6 +27,7 @@ pub use auth::{load_api_keys, new_api_key, ApiKey, Role};
 use auth::{Admin, Caller, ClientAddress};
 pub use open_streams::{DEFAULT_PER_ADDRESS, DEFAULT_PER_KEY};
 
+use super::code::Code;
 use super::now_ms;
 use super::redis::seal::InputSealing;
 use super::redis::tasks::{self, Created, NewTask, Tasks};
@@ -91,49 +92,36 @@ struct AppState {
     sealing: InputSealing,
 }
 
-/// A refusal: `{ code, message }` with its status.
-fn fail(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    (
-        status,
-        Json(json!({ "code": code, "message": message.into() })),
-    )
-        .into_response()
+/// A refusal: `{ code, message }` with its code's status.
+fn fail(code: Code, message: impl Into<String>) -> Response {
+    Refusal::new(code, message).into_response()
 }
 
 /// A refusal worth trying again after `seconds`: [`fail`] with `Retry-After`.
-fn fail_retry(
-    status: StatusCode,
-    code: &str,
-    message: impl Into<String>,
-    seconds: u64,
-) -> Response {
-    let mut response = fail(status, code, message);
-    response
-        .headers_mut()
-        .insert("retry-after", HeaderValue::from(seconds));
-    response
+fn fail_retry(code: Code, message: impl Into<String>, seconds: u64) -> Response {
+    Refusal::new(code, message)
+        .retry_after(seconds)
+        .into_response()
 }
 
 fn storage(e: redis::RedisError) -> Response {
     Refusal::storage(e).into_response()
 }
 
-/// A refusal as a value, for what answers both over HTTP and on a WebSocket: its status, stable
-/// code, message and, where waiting helps, `Retry-After`. Over HTTP it is `{ code, message }`
-/// ([`fail`]); on a socket `{ "type": "error", code, message, id }`.
+/// A refusal as a value, for what answers both over HTTP and on a WebSocket: its stable code
+/// (which gives the status), message and, where waiting helps, `Retry-After`. Over HTTP it is
+/// `{ code, message }`; on a socket `{ "type": "error", code, message, id }`.
 #[derive(Debug)]
 pub(super) struct Refusal {
-    status: StatusCode,
-    code: String,
+    code: Code,
     message: String,
     retry_after: Option<u64>,
 }
 
 impl Refusal {
-    pub(super) fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Refusal {
+    pub(super) fn new(code: Code, message: impl Into<String>) -> Refusal {
         Refusal {
-            status,
-            code: code.to_string(),
+            code,
             message: message.into(),
             retry_after: None,
         }
@@ -149,23 +137,20 @@ impl Refusal {
     pub(super) fn storage(e: redis::RedisError) -> Refusal {
         tracing::warn!("redis: {e}");
         Refusal::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "STORAGE_UNAVAILABLE",
+            Code::StorageUnavailable,
             format!("the task store did not answer ({:?}); try again", e.kind()),
         )
         .retry_after(1)
     }
 
-    /// A relayer's refusal, with its code's status.
+    /// A relayer's refusal.
     pub(super) fn relay(e: crate::relayer::RelayError) -> Refusal {
-        let status =
-            StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        Refusal::new(status, e.code.as_str(), e.message)
+        Refusal::new(e.code, e.message)
     }
 
     /// Its code.
-    pub(super) fn code(&self) -> &str {
-        &self.code
+    pub(super) fn code(&self) -> Code {
+        self.code
     }
 
     /// The WebSocket message that says it, about `id` when there is one.
@@ -180,10 +165,16 @@ impl Refusal {
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        match self.retry_after {
-            Some(seconds) => fail_retry(self.status, &self.code, self.message, seconds),
-            None => fail(self.status, &self.code, self.message),
+        let status = StatusCode::from_u16(self.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = Json(json!({ "code": self.code, "message": self.message }));
+        let mut response = (status, body).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from(seconds));
         }
+        response
     }
 }
 
@@ -238,7 +229,7 @@ pub fn router(
         .route("/v1/ws", get(ws::upgrade));
     Ok(timed
         .merge(streams)
-        .fallback(|| async { fail(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint") })
+        .fallback(|| async { fail(Code::NotFound, "no such endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(cors)
         .with_state(state))
@@ -300,8 +291,7 @@ async fn rate(state: &AppState, key: &ApiKey) -> Result<(), Response> {
     if used > key.per_minute {
         let wait = 60 - (now / 1000) % 60;
         return Err(fail_retry(
-            StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMITED",
+            Code::RateLimited,
             format!(
                 "{} tasks a minute for this key; retry in {wait} s",
                 key.per_minute
@@ -318,24 +308,18 @@ fn body_json(body: Result<Bytes, BytesRejection>) -> Result<Value, Response> {
     let bytes = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             fail(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "BODY_TOO_LARGE",
+                Code::BodyTooLarge,
                 format!("bodies are limited to {MAX_BODY_BYTES} bytes"),
             )
         } else {
-            fail(StatusCode::BAD_REQUEST, "INVALID_INPUT", e.body_text())
+            fail(Code::InvalidInput, e.body_text())
         }
     })?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| {
-        fail(
-            StatusCode::BAD_REQUEST,
-            "INVALID_JSON",
-            "the body is not UTF-8",
-        )
-    })?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| fail(Code::InvalidJson, "the body is not UTF-8"))?;
     parse_strict(text).map_err(|e| {
         let e = e.into_error("body");
-        fail(StatusCode::BAD_REQUEST, e.code(), e.to_string())
+        fail(e.code().into(), e.to_string())
     })
 }
 
@@ -350,8 +334,7 @@ async fn submit(
     };
     let Some(obj) = body.as_object() else {
         return fail(
-            StatusCode::BAD_REQUEST,
-            "INVALID_INPUT",
+            Code::InvalidInput,
             "body: must be an object { claim, priority?, idempotencyKey? }",
         );
     };
@@ -359,45 +342,28 @@ async fn submit(
         .keys()
         .find(|k| !["claim", "priority", "idempotencyKey"].contains(&k.as_str()))
     {
-        return fail(
-            StatusCode::BAD_REQUEST,
-            "INVALID_INPUT",
-            format!("{unknown}: unknown field"),
-        );
+        return fail(Code::InvalidInput, format!("{unknown}: unknown field"));
     }
     let priority = match obj.get("priority") {
         None => Priority::Normal,
         Some(Value::String(p)) => match p.parse() {
             Ok(p) => p,
-            Err(e) => {
-                return fail(
-                    StatusCode::BAD_REQUEST,
-                    "INVALID_INPUT",
-                    format!("priority: {e}"),
-                )
-            }
+            Err(e) => return fail(Code::InvalidInput, format!("priority: {e}")),
         },
-        Some(_) => {
-            return fail(
-                StatusCode::BAD_REQUEST,
-                "INVALID_INPUT",
-                "priority: must be a string",
-            )
-        }
+        Some(_) => return fail(Code::InvalidInput, "priority: must be a string"),
     };
     let idempotency = match obj.get("idempotencyKey") {
         None => None,
         Some(Value::String(k)) if !k.is_empty() && k.len() <= 128 => Some(k.as_str()),
         Some(_) => {
             return fail(
-                StatusCode::BAD_REQUEST,
-                "INVALID_INPUT",
+                Code::InvalidInput,
                 "idempotencyKey: a string of 1 to 128 characters",
             )
         }
     };
     let Some(claim_value) = obj.get("claim") else {
-        return fail(StatusCode::BAD_REQUEST, "INVALID_INPUT", "claim: missing");
+        return fail(Code::InvalidInput, "claim: missing");
     };
     // The per-minute rate is spent before the claim is validated (up to ~2,100 Poseidon hashes),
     // so a flood of invalid claims is limited like any other.
@@ -410,14 +376,13 @@ async fn submit(
     // to ~2,100 Poseidon hashes: it runs on the bounded validation pool.
     let claim = match validate(&state, claim_value.clone()).await {
         Ok(Ok(c)) => c,
-        Ok(Err(e)) => return fail(StatusCode::BAD_REQUEST, e.code(), e.to_string()),
+        Ok(Err(e)) => return fail(e.code().into(), e.to_string()),
         Err(busy) => return busy,
     };
     let circuit = claim.circuit.to_string();
     if !state.circuits.contains(&circuit) {
         return fail(
-            StatusCode::BAD_REQUEST,
-            "UNKNOWN_CIRCUIT",
+            Code::UnknownCircuit,
             format!("this server has no keys for {circuit}"),
         );
     }
@@ -460,8 +425,7 @@ async fn submit(
                 .into_response()
         }
         Ok(Created::OverQuota(active)) => fail_retry(
-            StatusCode::TOO_MANY_REQUESTS,
-            "QUOTA_EXCEEDED",
+            Code::QuotaExceeded,
             format!(
                 "{active} tasks of this key are queued or running (the limit is {})",
                 key.as_ref().map_or(0, |k| k.max_active)
@@ -505,8 +469,7 @@ impl Default for ValidationPool {
 async fn validate(state: &AppState, value: Value) -> Result<crate::Result<Claim>, Response> {
     let busy = || {
         fail_retry(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "SERVER_BUSY",
+            Code::ServerBusy,
             "every claim checker is busy; try again",
             1,
         )
@@ -533,7 +496,7 @@ fn valid_id(id: &str) -> bool {
 }
 
 fn unknown_task() -> Refusal {
-    Refusal::new(StatusCode::NOT_FOUND, "UNKNOWN_TASK", "no such task")
+    Refusal::new(Code::UnknownTask, "no such task")
 }
 
 /// The task `id` if it exists and the caller may see it (the key that submitted it, an admin;
@@ -589,14 +552,13 @@ async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Path<St
         Ok(true) => Json(json!({ "id": id, "status": "cancelled" })).into_response(),
         Ok(false) => match state.tasks.load(&id).await {
             Ok(Some(task)) => fail(
-                StatusCode::CONFLICT,
-                "ALREADY_ENDED",
+                Code::AlreadyEnded,
                 format!(
                     "the task has ended: {}",
                     tasks::view(&task)["status"].as_str().unwrap_or_default()
                 ),
             ),
-            Ok(None) => fail(StatusCode::NOT_FOUND, "UNKNOWN_TASK", "no such task"),
+            Ok(None) => fail(Code::UnknownTask, "no such task"),
             Err(e) => storage(e),
         },
         Err(e) => storage(e),
@@ -759,8 +721,7 @@ async fn metrics_text(tasks: &Tasks) -> redis::RedisResult<String> {
 fn relayer_of(state: &AppState) -> Result<&Relayer, Refusal> {
     state.relayer.as_ref().ok_or_else(|| {
         Refusal::new(
-            StatusCode::NOT_FOUND,
-            "NO_RELAYER",
+            Code::NoRelayer,
             "this server relays no claims (start serve with --campaigns)",
         )
     })
@@ -831,7 +792,7 @@ async fn own_claim(state: &AppState, caller: &Caller, id: &str) -> Result<Value,
             .map_err(Refusal::storage)?;
         if !owner {
             return Err(Refusal::relay(crate::relayer::RelayError::new(
-                crate::relayer::RelayCode::UnknownClaim,
+                crate::relayer::Code::UnknownClaim,
                 "no such claim",
             )));
         }

@@ -13,6 +13,7 @@
 //! - [`client`]: `airprover submit`.
 
 pub mod client;
+pub mod code;
 pub mod http;
 pub mod redis;
 pub mod sealing_key;

@@ -17,6 +17,7 @@ use redis::AsyncCommands;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
+use super::code::Code;
 use super::now_ms;
 use super::redis::seal::InputSealing;
 use super::redis::{Entry, Keys, Queue, Started, Tasks};
@@ -26,7 +27,6 @@ use crate::claim::Claim;
 use crate::prover::key_dir::KeyDir;
 use crate::prover::keys::KeyKind;
 use crate::prover::prepared::PreparedProvingKey;
-use crate::runtime::code::ErrorCode;
 use crate::runtime::queue::Priority;
 use crate::runtime::retry::{Backoff, Jitter};
 
@@ -388,7 +388,7 @@ impl Worker {
                 .get("lastError")
                 .and_then(Value::as_str)
                 .and_then(|t| serde_json::from_str(t).ok());
-            let error = json!({ "code": "INTERNAL", "message": format!("delivered {} times without ending; last error: {}", attempt - 1, last.clone().unwrap_or(Value::Null)) });
+            let error = json!({ "code": Code::Internal, "message": format!("delivered {} times without ending; last error: {}", attempt - 1, last.clone().unwrap_or(Value::Null)) });
             self.fail(id, attempt, &error, true).await?;
             tracing::warn!(task = id, circuit, attempt, "task dead-lettered");
             return Ok(self.ack(priority, entry).await?);
@@ -409,7 +409,7 @@ impl Worker {
                     task = id,
                     circuit,
                     attempt,
-                    code = e.code(),
+                    code = %e.code(),
                     "task failed: {e}"
                 );
                 return Ok(self.ack(priority, entry).await?);
@@ -473,7 +473,7 @@ impl Worker {
                 );
             }
             Err(Stopped::TimedOut) => {
-                let error = json!({ "code": "TIMEOUT", "message": format!("worker {} made no progress for {} s", self.settings.id, self.settings.task_timeout.as_secs()) });
+                let error = json!({ "code": Code::Timeout, "message": format!("worker {} made no progress for {} s", self.settings.id, self.settings.task_timeout.as_secs()) });
                 self.tasks
                     .retry_later(id, owner, priority, &error, 0, now_ms())
                     .await?;
@@ -490,7 +490,7 @@ impl Worker {
                 }));
             }
             Err(Stopped::Failed(e)) => {
-                let code = ErrorCode::of(&e);
+                let code = e.code();
                 let error = json!({ "code": e.code(), "message": e.to_string() });
                 let retryable = code.retryable_natively();
                 if retryable && attempt < self.settings.max_deliveries {
@@ -504,7 +504,7 @@ impl Worker {
                         circuit,
                         attempt,
                         ms,
-                        code = e.code(),
+                        code = %e.code(),
                         delay_ms = delay,
                         "task failed, retried later"
                     );
@@ -516,7 +516,7 @@ impl Worker {
                         circuit,
                         attempt,
                         ms,
-                        code = e.code(),
+                        code = %e.code(),
                         "task failed"
                     );
                 }

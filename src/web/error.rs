@@ -19,7 +19,7 @@ pub type JsResult<T> = std::result::Result<T, JsValue>;
 
 /// Turns a crate error into a JS `Error` of the one shape.
 pub fn to_js(e: Error) -> JsValue {
-    error_object(ErrorCode::of(&e), &e.to_string(), &[])
+    error_object(e.code(), &e.to_string(), &[])
 }
 
 /// A JS argument of the wrong type or shape, as the same kind of error as the crate's.

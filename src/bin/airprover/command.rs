@@ -585,7 +585,8 @@ fn run(command: Command) -> Result<ExitCode> {
             worker_keys,
         } => {
             let api_key = api_key.or_else(|| std::env::var("AIRPROVER_API_KEY").ok());
-            service::submit(
+            // The server's code is kept: its line starts with it (`RATE_LIMITED: ...`).
+            if let Err(e) = service::submit(
                 &server,
                 api_key.as_deref(),
                 &input,
@@ -594,7 +595,10 @@ fn run(command: Command) -> Result<ExitCode> {
                 &priority,
                 keys.as_deref(),
                 worker_keys.as_deref(),
-            )?;
+            ) {
+                eprintln!("{}", cli::error_line(&e));
+                return Ok(ExitCode::from(EXIT_ERROR));
+            }
             println!(
                 "proof in {}, public signals in {}",
                 proof.display(),

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use airprover::relayer::{self, RelaySettings, Relayer};
+use airprover::service::code::ServiceError;
 use airprover::service::redis::seal::InputSealing;
 use airprover::service::redis::{connect, Keys, RedisTls, RedisUrl, Tasks};
 use airprover::service::signature::PinnedWorkers;
@@ -462,7 +463,7 @@ pub(crate) fn submit(
     priority: &str,
     keys: Option<&Path>,
     worker_keys: Option<&Path>,
-) -> Result<()> {
+) -> std::result::Result<(), ServiceError> {
     priority
         .parse::<airprover::runtime::queue::Priority>()
         .map_err(|e| Error::input("priority", e))?;

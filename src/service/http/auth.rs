@@ -16,7 +16,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use rand::Rng;
 use redis::AsyncCommands;
@@ -26,6 +26,7 @@ use subtle::ConstantTimeEq;
 
 use super::{fail, AppState, Refusal};
 use crate::json::parse_strict;
+use crate::service::code::Code;
 
 /// Failed authentications from one address in one minute before it gets 429.
 pub const MAX_AUTH_FAILURES: u64 = 10;
@@ -212,11 +213,7 @@ impl FromRequestParts<AppState> for Admin {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Admin, Response> {
         let caller = Caller::from_request_parts(parts, state).await?;
         if !caller.is_admin() {
-            return Err(fail(
-                StatusCode::FORBIDDEN,
-                "FORBIDDEN",
-                "this endpoint is for admin keys",
-            ));
+            return Err(fail(Code::Forbidden, "this endpoint is for admin keys"));
         }
         Ok(Admin)
     }
@@ -280,9 +277,7 @@ pub async fn check_key(
     let failures: Option<u64> = redis.get(&counter).await.map_err(Refusal::storage)?;
     let limited = |now: u64| {
         let wait = 60 - (now / 1000) % 60;
-        Refusal::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMITED",
+        Refusal::new(Code::RateLimited,
             format!("more than {MAX_AUTH_FAILURES} failed authentications from this address this minute; retry in {wait} s"),
         )
         .retry_after(wait)
@@ -304,8 +299,7 @@ pub async fn check_key(
         return Err(limited(now));
     }
     Err(Refusal::new(
-        StatusCode::UNAUTHORIZED,
-        "UNAUTHORIZED",
+        Code::Unauthorized,
         if given.is_some() {
             "the API key is not valid"
         } else {

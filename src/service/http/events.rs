@@ -13,7 +13,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
@@ -23,6 +23,7 @@ use super::auth::Caller;
 use super::fanout::{parse_event_id, Ends, EventId, Follower};
 use super::open_streams::{Full, StreamSlot};
 use super::{fail, may_see_task, own_claim, storage, tasks, AppState, Refusal};
+use crate::service::code::Code;
 
 /// How often an idle SSE stream sends a comment (proxies close silent connections).
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -49,8 +50,7 @@ fn last_event_id(headers: &HeaderMap) -> Result<EventId, Response> {
     match value.to_str().ok().and_then(parse_event_id) {
         Some(id) => Ok(id),
         None => Err(fail(
-            StatusCode::BAD_REQUEST,
-            "INVALID_INPUT",
+            Code::InvalidInput,
             "Last-Event-ID: not an event id (MS-SEQ, as the stream sent it)",
         )),
     }
@@ -64,12 +64,7 @@ pub(super) fn open_slot(
 ) -> Result<StreamSlot, Refusal> {
     let key = caller.0.as_ref().map(|k| k.name.as_str());
     state.open_streams.open(key, address).map_err(|full: Full| {
-        Refusal::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "TOO_MANY_STREAMS",
-            full.to_string(),
-        )
-        .retry_after(FULL_RETRY_SECS)
+        Refusal::new(Code::TooManyStreams, full.to_string()).retry_after(FULL_RETRY_SECS)
     })
 }
 

@@ -34,6 +34,7 @@ use super::events::{open_slot, start, stream_of, Kind};
 use super::fanout::parse_event_id;
 use super::{AppState, Refusal};
 use crate::json::parse_strict;
+use crate::service::code::Code;
 
 /// Subscriptions one socket may hold at once.
 pub const MAX_SUBSCRIPTIONS: usize = 64;
@@ -54,9 +55,7 @@ pub(super) async fn upgrade(
             .iter()
             .any(|o| o.as_bytes() == origin.as_bytes())
         {
-            return super::fail(
-                axum::http::StatusCode::FORBIDDEN,
-                "ORIGIN_NOT_ALLOWED",
+            return super::fail(Code::OriginNotAllowed,
                 "pages of this origin may not open a WebSocket here (serve --cors-origin lists those that may)",
             );
         }
@@ -74,12 +73,8 @@ pub(super) async fn upgrade(
         .on_upgrade(move |socket| session(state, socket, address, auth))
 }
 
-fn error(code: &str, message: &str, id: Option<&str>) -> Value {
-    let mut e = json!({ "type": "error", "code": code, "message": message });
-    if let Some(id) = id {
-        e["id"] = json!(id);
-    }
-    e
+fn error(code: Code, message: &str, id: Option<&str>) -> Value {
+    Refusal::new(code, message).to_ws(id)
 }
 
 /// Where a socket stands: it takes one `auth` message, and only subscribes once authenticated.
@@ -121,7 +116,7 @@ async fn session(state: AppState, socket: WebSocket, address: String, auth: Auth
                     session.handle(text.as_str()).await
                 }
                 Some(Ok(Message::Binary(_))) => {
-                    error("INVALID_JSON", "send JSON in text frames", None)
+                    error(Code::InvalidJson, "send JSON in text frames", None)
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
@@ -133,7 +128,7 @@ async fn session(state: AppState, socket: WebSocket, address: String, auth: Auth
             () = tokio::time::sleep_until(idle_at) => {
                 let message = format!("no event for {} s: closing", idle.as_secs());
                 let _ = sink
-                    .send(Message::Text(error("IDLE", &message, None).to_string().into()))
+                    .send(Message::Text(error(Code::Idle, &message, None).to_string().into()))
                     .await;
                 let _ = sink
                     .send(Message::Close(Some(axum::extract::ws::CloseFrame {
@@ -161,7 +156,7 @@ impl Session {
     async fn handle(&mut self, text: &str) -> Value {
         let message = match parse_strict(text) {
             Ok(v) => v,
-            Err(e) => return error("INVALID_JSON", &e.to_string(), None),
+            Err(e) => return error(Code::InvalidJson, &e.to_string(), None),
         };
         let id = message.get("id").and_then(Value::as_str);
         let kind = message.get("type").and_then(Value::as_str);
@@ -174,7 +169,7 @@ impl Session {
                         json!({ "type": "authenticated" })
                     }
                     // Redis did not answer: nothing was decided, the client may send it again.
-                    Err(r) if r.code() == "STORAGE_UNAVAILABLE" => r.to_ws(None),
+                    Err(r) if r.code() == Code::StorageUnavailable => r.to_ws(None),
                     Err(r) => {
                         self.auth = Auth::Refused;
                         r.to_ws(None)
@@ -183,7 +178,7 @@ impl Session {
             }
             (_, Some("auth")) => {
                 return error(
-                    "INVALID_INPUT",
+                    Code::InvalidInput,
                     "a socket takes one auth message; open another socket for another key",
                     None,
                 )
@@ -191,7 +186,7 @@ impl Session {
             (Auth::As(caller), _) => caller.clone(),
             _ => {
                 return error(
-                    "UNAUTHORIZED",
+                    Code::Unauthorized,
                     "send { \"type\": \"auth\", \"apiKey\": ... } first",
                     None,
                 )
@@ -200,7 +195,7 @@ impl Session {
         match kind {
             Some("subscribe") => match id {
                 Some(id) => self.subscribe(&caller, id, &message).await,
-                None => error("INVALID_INPUT", "subscribe needs an \"id\"", None),
+                None => error(Code::InvalidInput, "subscribe needs an \"id\"", None),
             },
             Some("unsubscribe") => match id.and_then(|id| self.subscriptions.remove(id)) {
                 Some(task) => {
@@ -208,10 +203,10 @@ impl Session {
                     let _ = task.await;
                     json!({ "type": "unsubscribed", "id": id })
                 }
-                None => error("UNKNOWN_TASK", "not subscribed to that id", id),
+                None => error(Code::UnknownTask, "not subscribed to that id", id),
             },
             _ => error(
-                "INVALID_INPUT",
+                Code::InvalidInput,
                 "\"type\" is one of auth, subscribe, unsubscribe",
                 id,
             ),
@@ -222,7 +217,7 @@ impl Session {
         self.subscriptions.retain(|_, task| !task.is_finished());
         if !self.subscriptions.contains_key(id) && self.subscriptions.len() >= MAX_SUBSCRIPTIONS {
             return error(
-                "TOO_MANY_SUBSCRIPTIONS",
+                Code::TooManySubscriptions,
                 &format!("at most {MAX_SUBSCRIPTIONS} at once on one socket"),
                 Some(id),
             );
@@ -234,7 +229,11 @@ impl Session {
             None => (0, 0),
             Some(Some(after)) => after,
             Some(None) => {
-                return error("INVALID_INPUT", "\"lastEventId\" is an event id", Some(id))
+                return error(
+                    Code::InvalidInput,
+                    "\"lastEventId\" is an event id",
+                    Some(id),
+                )
             }
         };
         let kind = message
@@ -242,7 +241,7 @@ impl Session {
             .and_then(Value::as_str)
             .unwrap_or("proof");
         let Some(which) = Kind::parse(kind) else {
-            return error("INVALID_INPUT", "\"kind\" is proof or claim", Some(id));
+            return error(Code::InvalidInput, "\"kind\" is proof or claim", Some(id));
         };
         let (key, last) = match stream_of(&self.state, caller, which, id).await {
             Ok(stream) => stream,

@@ -32,6 +32,8 @@ use rand::RngCore;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::service::code::Code;
+
 /// What every sealed value starts with (the format's version).
 pub const SEALED_PREFIX: &str = "v1.";
 
@@ -73,10 +75,10 @@ impl SealError {
     /// The stable code a task fails with: `SEALING_KEY_UNKNOWN` when this process lacks the key
     /// (a configuration to fix; the task may be requeued once it is), `SEALED_INPUT_INVALID` when
     /// the value itself is wrong. Neither is retried.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            SealError::UnknownKey { .. } | SealError::NoKeys { .. } => "SEALING_KEY_UNKNOWN",
-            _ => "SEALED_INPUT_INVALID",
+            SealError::UnknownKey { .. } | SealError::NoKeys { .. } => Code::SealingKeyUnknown,
+            _ => Code::SealedInputInvalid,
         }
     }
 
@@ -433,7 +435,7 @@ mod tests {
             })
         );
         assert_eq!(
-            SealError::UnknownKey { id: "x".into() }.code(),
+            SealError::UnknownKey { id: "x".into() }.code().as_str(),
             "SEALING_KEY_UNKNOWN"
         );
 
@@ -444,7 +446,7 @@ mod tests {
                 .seal("task-1", INPUT)
                 .replacen(other.current_id(), keys.current_id(), 1);
         assert_eq!(keys.open("task-1", &same_id), Err(SealError::Refused));
-        assert_eq!(SealError::Refused.code(), "SEALED_INPUT_INVALID");
+        assert_eq!(SealError::Refused.code().as_str(), "SEALED_INPUT_INVALID");
         assert!(!SealError::Refused.requeueable() && !SealError::Malformed.requeueable());
         assert!(SealError::NotSealed.requeueable());
 

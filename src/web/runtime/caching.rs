@@ -335,9 +335,9 @@ impl Caches {
             .map_err(|_| integrity("the verifying key's load gave no bytes".into()))?;
         let id = circuit
             .parse()
-            .map_err(|e: crate::Error| (ErrorCode::of(&e), e.to_string()))?;
+            .map_err(|e: crate::Error| (e.code(), e.to_string()))?;
         let vk = read_verifying_key(&bytes, &id, Validation::Checked)
-            .map_err(|e| (ErrorCode::of(&e), e.to_string()))?;
+            .map_err(|e| (e.code(), e.to_string()))?;
         let vk = Rc::new(vk);
         self.verifiers
             .borrow_mut()
