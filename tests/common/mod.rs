@@ -2,6 +2,8 @@
 //! child processes killed when dropped, private files.
 #![allow(dead_code)]
 
+pub mod netns;
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Child;
