@@ -605,3 +605,351 @@ async fn two_hundred_tasks_across_two_worker_hosts_end_exactly_once() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// Test 5: the claim relayer across hosts: Redis on A, anvil (the contracts deployed by
+/// contracts/scripts/deploy-local.mjs) on G, `airprover relay` on R and S; the test process takes
+/// the claim (serve's part). The claim's transaction waits in anvil's pool when G is cut off for
+/// longer than three relay leases; once G is back the claim ends confirmed with that one
+/// transaction: neither lost nor sent again, by either relay process or either account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_outlives_its_chain_host_cut_off_and_is_sent_once() {
+    use airprover::relayer::{config, Phase, RelaySettings, Relayer};
+    use alloy::primitives::{Address, U256};
+    use alloy::providers::Provider;
+
+    let started = Instant::now();
+    let Some(cluster) = Cluster::new("relay", &["a", "g", "r", "s"]) else {
+        return;
+    };
+    let dir = &cluster.dir;
+    let claim = chain::claim(dir);
+    let chain = chain::deploy(&cluster, dir, &claim);
+    let campaigns = dir.join("campaigns.json");
+    std::fs::write(
+        &campaigns,
+        chain::campaigns_json(&chain.rpc, &chain.config, dir),
+    )
+    .unwrap();
+    let relays: Vec<Proc> = ["r", "s"]
+        .into_iter()
+        .map(|host| {
+            let child = cluster
+                .net
+                .command(host, bin())
+                .args(["relay", "--redis", &cluster.redis_url(), "--id", host])
+                .args(["--lease-ms", "1500", "--poll-ms", "50", "--campaigns"])
+                .arg(&campaigns)
+                .env("RELAYER_A", chain::RELAYER_KEYS[0])
+                .env("RELAYER_B", chain::RELAYER_KEYS[1])
+                .env("RUST_LOG", "info")
+                .stdout(Stdio::null())
+                .stderr(cluster.log(&format!("relay-{host}")))
+                .spawn()
+                .unwrap();
+            Proc(child)
+        })
+        .collect();
+    let env = |name: &str| match name {
+        "RELAYER_A" => Some(chain::RELAYER_KEYS[0].to_string()),
+        "RELAYER_B" => Some(chain::RELAYER_KEYS[1].to_string()),
+        _ => None,
+    };
+    let text = chain::campaigns_json(&chain.rpc, &chain.config, dir);
+    let configs = config::parse(&text, Path::new("/"), &env).unwrap();
+    let settings = RelaySettings {
+        poll: Duration::from_millis(50),
+        lease: Duration::from_millis(1500),
+        ..RelaySettings::default()
+    };
+    let client = redis::Client::open(cluster.redis_url()).unwrap();
+    let api = Relayer::connect(configs, client, settings).await.unwrap();
+    let op = chain::operator(&chain.rpc);
+    // Blocks are mined only when the test says: the transaction waits in the pool.
+    chain::rpc(&op, "evm_setAutomine", json!([false])).await;
+    let (id, phase) = api.submit(&chain::body(&claim, dir)).await.unwrap();
+    assert_eq!(phase, Phase::Verified);
+    let status = |api: &Relayer| {
+        let api = api.clone();
+        let id = id.clone();
+        async move { api.status(&id).await.unwrap() }
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let sent = loop {
+        let now = status(&api).await;
+        if now["phase"] == "submitted" {
+            break now;
+        }
+        assert!(Instant::now() < deadline, "{now}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let hash = sent["txHash"].clone();
+    let pooled = chain::rpc(&op, "eth_getTransactionByHash", json!([hash])).await;
+    assert_eq!(pooled["hash"], hash, "the transaction is in anvil's pool");
+
+    cluster.net.cut("g");
+    let rpc_addr = std::net::SocketAddr::from((cluster.net.ip("g"), 8545));
+    assert!(
+        std::net::TcpStream::connect_timeout(&rpc_addr, Duration::from_millis(300)).is_err(),
+        "G is cut off"
+    );
+    let cut_at = started.elapsed().as_secs_f64();
+    // The outage is what is tested, not a condition to wait for: three leases long, so that a
+    // relay that lost its claim to the other, or gave it up, would show it.
+    tokio::time::sleep(Duration::from_millis(3 * 1500)).await;
+    let during = status(&api).await;
+    assert_eq!(
+        (&during["phase"], &during["txHash"]),
+        (&json!("submitted"), &hash),
+        "{during}"
+    );
+    cluster.net.plug("g");
+    let plugged_at = started.elapsed().as_secs_f64();
+    chain::rpc(&op, "evm_mine", json!([])).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let confirmed = loop {
+        let now = status(&api).await;
+        if now["phase"] == "confirmed" {
+            break now;
+        }
+        assert!(Instant::now() < deadline, "{now}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let confirmed_at = started.elapsed().as_secs_f64();
+    assert_eq!(confirmed["txHash"], hash, "{confirmed}");
+    assert_eq!(
+        confirmed["transactions"].as_array().map(Vec::len),
+        Some(1),
+        "one transaction, never replaced nor sent again: {confirmed}"
+    );
+    let receipt: alloy::primitives::TxHash = hash.as_str().unwrap().parse().unwrap();
+    assert!(op.get_transaction_receipt(receipt).await.unwrap().is_some());
+    // One transaction from the two relayer accounts together: nothing sent twice.
+    let mut sent_by_both = 0;
+    for key in chain::RELAYER_KEYS {
+        let signer: alloy::signers::local::PrivateKeySigner = key.parse().unwrap();
+        sent_by_both += op.get_transaction_count(signer.address()).await.unwrap();
+    }
+    assert_eq!(sent_by_both, 1, "{confirmed}");
+    let airdrop: Address = chain.config["airdrop"].as_str().unwrap().parse().unwrap();
+    let nullifier: U256 = confirmed["nullifier"].as_str().unwrap().parse().unwrap();
+    assert!(chain::Operated::new(airdrop, &op)
+        .claimed(nullifier)
+        .call()
+        .await
+        .unwrap());
+    drop(relays);
+    for host in ["r", "s"] {
+        let log = cluster.read_log(&format!("relay-{host}"));
+        assert!(log.contains("relayer worker started"), "{host}: {log}");
+    }
+    println!(
+        "relay: sent, G cut off at {cut_at:.1} s, back at {plugged_at:.1} s, confirmed at {confirmed_at:.1} s"
+    );
+}
+
+/// What the relay test needs of a chain (as tests/relayer.rs does it): a claim proved for the
+/// campaign of a fresh deploy-local chain, the chain itself on host G, and a campaigns file.
+mod chain {
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Stdio};
+
+    use alloy::network::EthereumWallet;
+    use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+    use alloy::signers::local::PrivateKeySigner;
+    use serde_json::{json, Value};
+
+    use super::{bin, Cluster, Proc};
+
+    pub const CIRCUIT: &str = "threshold-d4-k2";
+    /// anvil's public development keys: #0 deploys and operates, #2 and #3 relay.
+    const OPERATOR_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+    pub const RELAYER_KEYS: [&str; 2] = [
+        "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+        "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    ];
+    /// The claim proves this threshold; the campaign asks for it.
+    const THRESHOLD: u64 = 5;
+    const RPC_PORT: u16 = 8545;
+
+    alloy::sol! {
+        #[sol(rpc)]
+        interface Operated {
+            function claimed(uint256 nullifier) external view returns (bool);
+        }
+    }
+
+    fn airprover(args: &[&str]) -> String {
+        let out = Command::new(bin()).args(args).output().unwrap();
+        assert!(out.status.success(), "airprover {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// A claim for the campaign deploy-local makes on a fresh anvil, with its proof: the
+    /// claim's path (its proof and public signals beside it).
+    pub fn claim(dir: &Path) -> PathBuf {
+        let keys = dir.join("keys");
+        let keys = keys.to_str().unwrap();
+        airprover(&["setup", "--circuit", CIRCUIT, "--out", keys, "--seed", "1"]);
+        let campaign = airprover(&[
+            "campaign-id",
+            "--chain-id",
+            "31337",
+            "--deployer",
+            "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+            "--nonce",
+            "2",
+        ]);
+        let claim = dir.join("claim.json");
+        let path = claim.to_str().unwrap();
+        airprover(&[
+            "sample",
+            "--circuit",
+            CIRCUIT,
+            "--out",
+            path,
+            "--attestations",
+            "12",
+            "--seed",
+            "50",
+            "--campaign",
+            campaign.trim(),
+        ]);
+        let mut value = read_json(&claim);
+        value["threshold"] = json!(THRESHOLD.to_string());
+        std::fs::write(&claim, value.to_string()).unwrap();
+        let (proof, public) = (dir.join("proof.json"), dir.join("public.json"));
+        airprover(&[
+            "prove",
+            "--keys",
+            keys,
+            "--input",
+            path,
+            "--proof",
+            proof.to_str().unwrap(),
+            "--public",
+            public.to_str().unwrap(),
+        ]);
+        claim
+    }
+
+    fn read_json(path: &Path) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    /// The claim's proof as the relayer takes it.
+    pub fn body(_claim: &Path, dir: &Path) -> Value {
+        json!({ "proof": read_json(&dir.join("proof.json")),
+            "publicSignals": read_json(&dir.join("public.json")),
+            "circuit": CIRCUIT, "campaign": "local" })
+    }
+
+    pub struct Chain {
+        _anvil: Proc,
+        pub config: Value,
+        pub rpc: String,
+    }
+
+    /// Deploys the campaign of `claim` on host G. deploy-local starts anvil on G's loopback
+    /// only; it is stopped (dumping its state) and started again on G's address from that
+    /// state, for the other hosts to reach. The namespace's drop kills it.
+    pub fn deploy(cluster: &Cluster, dir: &Path, claim: &Path) -> Chain {
+        let out = dir.join("chain.json");
+        let state = dir.join("anvil-state.json");
+        let status = cluster
+            .net
+            .command("g", "node")
+            .arg(repo().join("contracts/scripts/deploy-local.mjs"))
+            .env("AIRPROVER_BIN", bin())
+            .arg("--keys")
+            .arg(dir.join("keys"))
+            .args(["--circuit", CIRCUIT, "--claim"])
+            .arg(claim)
+            .args(["--port", &RPC_PORT.to_string(), "--detach", "--out"])
+            .arg(&out)
+            .arg("--dump-state")
+            .arg(&state)
+            .stdout(Stdio::null())
+            .status()
+            .expect("node");
+        assert!(
+            status.success(),
+            "deploy-local failed (npm ci in contracts/?)"
+        );
+        let config = read_json(&out);
+        let pid = config["anvilPid"].as_u64().unwrap().to_string();
+        assert!(Command::new("kill").arg(&pid).status().unwrap().success());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !state.exists()
+            || Command::new("kill")
+                .args(["-0", &pid])
+                .stderr(Stdio::null())
+                .status()
+                .unwrap()
+                .success()
+        {
+            assert!(std::time::Instant::now() < deadline, "anvil did not exit");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let binary = Command::new("node")
+            .current_dir(repo().join("contracts"))
+            .args([
+                "--input-type=module",
+                "-e",
+                "import { anvilBinary } from './lib/anvil.mjs'; console.log(anvilBinary());",
+            ])
+            .output()
+            .unwrap();
+        assert!(binary.status.success(), "{binary:?}");
+        let ip = cluster.net.ip("g").to_string();
+        let anvil = cluster
+            .net
+            .command("g", String::from_utf8(binary.stdout).unwrap().trim())
+            .args(["--host", &ip, "--port", &RPC_PORT.to_string()])
+            .args(["--hardfork", "prague", "--load-state"])
+            .arg(&state)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        cluster.net.wait_port("g", RPC_PORT);
+        Chain {
+            _anvil: Proc(anvil),
+            config,
+            rpc: format!("http://{ip}:{RPC_PORT}"),
+        }
+    }
+
+    fn repo() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    /// The campaign "local" of the chain at `rpc`, relayed by anvil's accounts #2 and #3 (their
+    /// keys in the environment variables RELAYER_A and RELAYER_B).
+    pub fn campaigns_json(rpc: &str, config: &Value, dir: &Path) -> String {
+        json!({ "campaigns": [{
+            "name": "local",
+            "chainId": 31337,
+            "rpcUrl": rpc,
+            "airdrop": config["airdrop"],
+            "circuit": CIRCUIT,
+            "keys": dir.join("keys"),
+            "relayers": [{ "env": "RELAYER_A" }, { "env": "RELAYER_B" }],
+            "replaceAfterBlocks": 3,
+        }]})
+        .to_string()
+    }
+
+    pub fn operator(rpc: &str) -> DynProvider {
+        let signer: PrivateKeySigner = OPERATOR_KEY.parse().unwrap();
+        ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer))
+            .connect_http(rpc.parse().unwrap())
+            .erased()
+    }
+
+    pub async fn rpc(op: &DynProvider, method: &'static str, params: Value) -> Value {
+        op.raw_request::<_, Value>(method.into(), params)
+            .await
+            .unwrap()
+    }
+}
