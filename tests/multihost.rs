@@ -666,7 +666,7 @@ async fn a_claim_outlives_its_chain_host_cut_off_and_is_sent_once() {
     let op = chain::operator(&chain.rpc);
     // Blocks are mined only when the test says: the transaction waits in the pool.
     chain::rpc(&op, "evm_setAutomine", json!([false])).await;
-    let (id, phase) = api.submit(&chain::body(&claim, dir)).await.unwrap();
+    let (id, phase) = api.submit(&chain::body(dir)).await.unwrap();
     assert_eq!(phase, Phase::Verified);
     let status = |api: &Relayer| {
         let api = api.clone();
@@ -760,7 +760,8 @@ mod chain {
 
     use super::{bin, Cluster, Proc};
 
-    pub const CIRCUIT: &str = "threshold-d4-k2";
+    /// As tests/relayer.rs: a claim of this circuit meets THRESHOLD.
+    const CIRCUIT: &str = "threshold-d4-k2";
     /// anvil's public development keys: #0 deploys and operates, #2 and #3 relay.
     const OPERATOR_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
     pub const RELAYER_KEYS: [&str; 2] = [
@@ -836,8 +837,8 @@ mod chain {
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
-    /// The claim's proof as the relayer takes it.
-    pub fn body(_claim: &Path, dir: &Path) -> Value {
+    /// The proof of [`claim`]'s claim, as the relayer takes it.
+    pub fn body(dir: &Path) -> Value {
         json!({ "proof": read_json(&dir.join("proof.json")),
             "publicSignals": read_json(&dir.join("public.json")),
             "circuit": CIRCUIT, "campaign": "local" })
