@@ -11,6 +11,12 @@
 //! Writes `target/bench/server.json` and prints Markdown tables. DEVELOPMENT keys
 //! (`setup --seed 1`), made once under `target/bench/server/keys`; anvil's public accounts.
 //!
+//! Run as root, each worker is a host of its own (a network namespace of this machine with its
+//! own address on a private bridge, tests/common/netns.rs), and so are Redis and serve: two
+//! worker hosts against one, over a network rather than loopback. They are still processes of
+//! this one machine: Redis, serve, the client and the workers share its cores. Without root,
+//! everything runs on loopback.
+//!
 //! Usage: `cargo run --release --example bench_server [-- --quick] [--relayer]` (`make
 //! bench-server`); `--relayer` measures the relayer only.
 
@@ -26,6 +32,9 @@ use alloy::signers::local::PrivateKeySigner;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
+
+#[path = "../tests/common/netns.rs"]
+mod netns;
 
 /// The CLI: `AIRPROVER_BIN`, or the release build `make bench-server` makes.
 fn bin() -> String {
@@ -90,12 +99,61 @@ fn run(cmd: &mut Command) {
     );
 }
 
+/// Whether hosts can be made here (tried once: a failure is said once).
+static HOSTS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Where the service's processes run: hosts of their own ("redis", "serve", "w0", "w1"), or all
+/// on loopback.
+struct Place(Option<netns::Net>);
+
+impl Place {
+    fn new() -> Place {
+        if HOSTS.get() == Some(&false) {
+            return Place(None);
+        }
+        let made = netns::Net::new("bench", &["redis", "serve", "w0", "w1"]);
+        let _ = HOSTS.set(made.is_some());
+        Place(made)
+    }
+
+    fn hosts(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// `program`, to run on `host`.
+    fn command(&self, host: &str, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        match &self.0 {
+            Some(net) => net.command(host, program),
+            None => Command::new(program),
+        }
+    }
+
+    /// The address and a port for a server on `host`.
+    fn address(&self, host: &str, port: u16) -> (String, u16) {
+        match &self.0 {
+            Some(net) => (net.ip(host).to_string(), port),
+            None => ("127.0.0.1".into(), free_port()),
+        }
+    }
+
+    fn wait_port(&self, host: &str, port: u16) {
+        match &self.0 {
+            Some(net) => net.wait_port(host, port),
+            None => wait_port(port),
+        }
+    }
+}
+
 /// Redis, one `serve` and `workers` workers of `threads` threads each, in a fresh directory,
 /// task inputs sealed (as in production: the overhead measured includes sealing and opening).
 struct Service {
     _procs: Vec<Proc>,
     base: String,
+    redis_url: String,
+    redis_host: String,
     redis_port: u16,
+    /// Dropped last: it kills what still runs on its hosts.
+    place: Place,
 }
 
 impl Service {
@@ -113,10 +171,13 @@ impl Service {
     ) -> Service {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).unwrap();
-        let redis_port = free_port();
+        let place = Place::new();
+        let (redis_host, redis_port) = place.address("redis", 6379);
         let redis = Proc(
-            Command::new("redis-server")
-                .args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1"])
+            place
+                .command("redis", "redis-server")
+                .args(["--port", &redis_port.to_string(), "--bind", &redis_host])
+                .args(["--protected-mode", "no"])
                 .args([
                     "--save",
                     "",
@@ -131,8 +192,8 @@ impl Service {
                 .spawn()
                 .expect("redis-server (make tools installs it)"),
         );
-        wait_port(redis_port);
-        let url = format!("redis://127.0.0.1:{redis_port}/");
+        place.wait_port("redis", redis_port);
+        let url = format!("redis://{redis_host}:{redis_port}/");
         let sealing_key = dir.join("sealing.key");
         let made = Command::new(bin())
             .args(["sealing-key", "new", "--out"])
@@ -140,11 +201,12 @@ impl Service {
             .output()
             .unwrap();
         assert!(made.status.success(), "{made:?}");
-        let port = free_port();
+        let (serve_host, port) = place.address("serve", 8080);
         let serve = Proc(
-            Command::new(bin())
+            place
+                .command("serve", bin())
                 .args(["serve", "--redis", &url, "--listen"])
-                .arg(format!("127.0.0.1:{port}"))
+                .arg(format!("{serve_host}:{port}"))
                 .arg("--keys")
                 .arg(keys)
                 .arg("--sealing-key")
@@ -153,12 +215,15 @@ impl Service {
                 .spawn()
                 .unwrap(),
         );
-        wait_port(port);
+        place.wait_port("serve", port);
         let procs = vec![redis, serve];
         let mut service = Service {
             _procs: procs,
-            base: format!("http://127.0.0.1:{port}"),
+            base: format!("http://{serve_host}:{port}"),
+            redis_url: url,
+            redis_host,
             redis_port,
+            place,
         };
         for w in 0..workers {
             service.add_worker(dir, keys, w, threads, worker_args);
@@ -166,12 +231,12 @@ impl Service {
         service
     }
 
-    /// Starts worker `w`.
+    /// Starts worker `w` (on host `w<w>`).
     fn add_worker(&mut self, dir: &Path, keys: &Path, w: usize, threads: usize, args: &[&str]) {
-        let url = format!("redis://127.0.0.1:{}/", self.redis_port);
         self._procs.push(Proc(
-            Command::new(bin())
-                .args(["worker", "--redis", &url, "--threads"])
+            self.place
+                .command(&format!("w{w}"), bin())
+                .args(["worker", "--redis", &self.redis_url, "--threads"])
                 .arg(threads.to_string())
                 .args(["--id", &format!("bench-{w}"), "--keys"])
                 .arg(keys)
@@ -190,7 +255,7 @@ impl Service {
     /// `DBSIZE`).
     fn redis_number(&self, args: &[&str], field: Option<&str>) -> u64 {
         let out = Command::new("redis-cli")
-            .args(["-p", &self.redis_port.to_string()])
+            .args(["-h", &self.redis_host, "-p", &self.redis_port.to_string()])
             .args(args)
             .output()
             .unwrap();
@@ -721,6 +786,7 @@ async fn main() {
             let row = json!({
                 "circuit": circuit,
                 "workers": workers,
+                "workerHosts": if service.place.hosts() { workers } else { 1 },
                 "threadsPerWorker": threads,
                 "serial": { "latencyMs": summary(&latency), "overheadMs": summary(&overhead) },
                 "burst": { "tasks": burst, "seconds": wall, "proofsPerSecond": burst as f64 / wall,
@@ -755,6 +821,7 @@ async fn main() {
         .unwrap_or_default();
     let report = json!({
         "machine": { "cores": cores, "cpu": cpu },
+        "workersOnHostsOfTheirOwn": HOSTS.get() == Some(&true),
         "keys": "DEVELOPMENT (setup --seed 1)",
         "quick": quick,
         "rows": rows,
@@ -768,14 +835,29 @@ async fn main() {
         serde_json::to_string_pretty(&report).unwrap(),
     )
     .unwrap();
-    println!(
-        "\n{cores} cores ({cpu}); workers share them (threads per worker = cores / workers)\n"
-    );
+    let hosts = HOSTS.get() == Some(&true);
+    if hosts {
+        println!(
+            "\nEach worker on a host of its own, Redis and serve on two more: network namespaces of \
+             this machine, so Redis, serve, the client and the workers share its {cores} cores \
+             ({cpu}); threads per worker = cores / workers\n"
+        );
+    } else {
+        println!(
+            "\nEverything on loopback (hosts need root): Redis, serve, the client and the workers \
+             share this machine's {cores} cores ({cpu}); threads per worker = cores / workers\n"
+        );
+    }
     println!("| circuit | workers | proofs/s (burst) | burst latency p50 / p95 | one at a time p50 | service overhead p50 / p95 |");
     println!("|---|---|---|---|---|---|");
     for r in &rows {
+        let on = if r["workerHosts"].as_u64() == Some(1) {
+            "one host"
+        } else {
+            "a host each"
+        };
         println!(
-            "| {} | {} × {} threads | {:.2} | {:.0} / {:.0} ms | {:.0} ms | {:.1} / {:.1} ms |",
+            "| {} | {} × {} threads, {on} | {:.2} | {:.0} / {:.0} ms | {:.0} ms | {:.1} / {:.1} ms |",
             r["circuit"].as_str().unwrap(),
             r["workers"],
             r["threadsPerWorker"],

@@ -1,6 +1,9 @@
 //! What the native integration tests share (`mod common;`): the CLI under test, loopback ports,
-//! child processes killed when dropped, private files.
+//! child processes killed when dropped, private files; hosts made of network namespaces
+//! ([`netns`], for tests/multihost.rs).
 #![allow(dead_code)]
+
+pub mod netns;
 
 use std::net::TcpListener;
 use std::path::Path;
