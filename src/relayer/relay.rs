@@ -69,6 +69,20 @@ pub enum Crash {
     AfterBroadcast,
 }
 
+/// `POST /v1/claims`'s body: a proof and its public signals for a circuit of a campaign.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClaimRequest {
+    /// The snarkjs proof.
+    pub proof: Value,
+    /// The snarkjs public signals.
+    pub public_signals: Value,
+    /// Its circuit id.
+    pub circuit: String,
+    /// The campaign's name.
+    pub campaign: String,
+}
+
 /// The relayer of some campaigns, on one Redis.
 #[derive(Clone)]
 pub struct Relayer {
@@ -129,29 +143,15 @@ impl Relayer {
     /// is stored ([`Campaign::check`]). Returns the claim's id and phase; the same proof again is
     /// the same claim; another proof whose nullifier is in flight or used is refused.
     pub async fn submit(&self, body: &Value) -> RelayResult<(String, Phase)> {
-        let obj = body
-            .as_object()
-            .ok_or_else(|| RelayError::new(Code::InvalidInput, "the body is not a JSON object"))?;
-        if let Some(unknown) = obj
-            .keys()
-            .find(|k| !["proof", "publicSignals", "circuit", "campaign"].contains(&k.as_str()))
-        {
-            return Err(RelayError::new(
-                Code::InvalidInput,
-                format!("{unknown}: unknown field"),
-            ));
-        }
-        let field = |name: &str| {
-            obj.get(name)
-                .ok_or_else(|| RelayError::new(Code::InvalidInput, format!("{name}: missing")))
-        };
-        let text = |name: &str| {
-            field(name)?
-                .as_str()
-                .ok_or_else(|| RelayError::new(Code::InvalidInput, format!("{name}: not a string")))
-        };
-        let campaign = self.campaign(text("campaign")?)?;
-        let checked = campaign.check(text("circuit")?, field("proof")?, field("publicSignals")?)?;
+        let request: ClaimRequest = serde_json::from_value(body.clone())
+            .map_err(|e| RelayError::new(Code::InvalidInput, format!("body: {e}")))?;
+        self.submit_request(&request).await
+    }
+
+    /// [`Relayer::submit`] of a request already read.
+    pub async fn submit_request(&self, request: &ClaimRequest) -> RelayResult<(String, Phase)> {
+        let campaign = self.campaign(&request.campaign)?;
+        let checked = campaign.check(&request.circuit, &request.proof, &request.public_signals)?;
         let call = Bytes::from(checked.call.abi_encode());
         let fingerprint = hex::encode(Sha256::digest(&call));
         // The same proof again is the same claim, even once the chain has its nullifier.

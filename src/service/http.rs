@@ -7,32 +7,32 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use rand::Rng;
 use redis::aio::ConnectionManager;
-use redis::AsyncCommands;
 use serde_json::{json, Value};
 
+mod admin;
 mod auth;
+mod claims;
 mod events;
 mod fanout;
 mod open_streams;
+mod proofs;
 mod ws;
 
+use auth::Admin;
 pub use auth::{load_api_keys, new_api_key, ApiKey, Role};
-use auth::{Admin, Caller, ClientAddress};
 pub use open_streams::{DEFAULT_PER_ADDRESS, DEFAULT_PER_KEY};
+pub use proofs::ValidationPool;
 
 use super::code::Code;
-use super::now_ms;
 use super::redis::seal::InputSealing;
-use super::redis::tasks::{self, Created, NewTask, Tasks};
+use super::redis::tasks::{self, Tasks};
 use super::redis::Keys;
-use crate::claim::Claim;
 use crate::json::parse_strict;
 use crate::prover::key_dir::KeyDir;
 use crate::relayer::Relayer;
@@ -210,13 +210,16 @@ pub fn router(
         sealing: settings.sealing,
     };
     let timed = Router::new()
-        .route("/v1/proofs", post(submit))
-        .route("/v1/proofs/{id}", get(status).delete(cancel))
-        .route("/v1/queue", get(queue))
-        .route("/v1/workers", get(workers))
-        .route("/v1/claims", post(submit_claim))
-        .route("/v1/claims/{id}", get(claim_status))
-        .route("/v1/campaigns", get(campaigns))
+        .route("/v1/proofs", post(proofs::submit))
+        .route(
+            "/v1/proofs/{id}",
+            get(proofs::status).delete(proofs::cancel),
+        )
+        .route("/v1/queue", get(admin::queue))
+        .route("/v1/workers", get(admin::workers))
+        .route("/v1/claims", post(claims::submit_claim))
+        .route("/v1/claims/{id}", get(claims::claim_status))
+        .route("/v1/campaigns", get(claims::campaigns))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -224,8 +227,8 @@ pub fn router(
             settings.request_timeout,
         ));
     let streams = Router::new()
-        .route("/v1/proofs/{id}/events", get(proof_events))
-        .route("/v1/claims/{id}/events", get(claim_events))
+        .route("/v1/proofs/{id}/events", get(proofs::proof_events))
+        .route("/v1/claims/{id}/events", get(claims::claim_events))
         .route("/v1/ws", get(ws::upgrade));
     Ok(timed
         .merge(streams)
@@ -274,32 +277,14 @@ fn cors_layer(origins: &[String]) -> Result<tower_http::cors::CorsLayer, String>
         .expose_headers([axum::http::header::RETRY_AFTER]))
 }
 
-/// The per-minute quota: 429 with `Retry-After` (the seconds to the next minute) when spent.
+/// A body read strictly ([`body_json`]) into `T`, a serde type that denies unknown fields: the
+/// value or the 400/413 to answer.
 #[allow(clippy::result_large_err)]
-async fn rate(state: &AppState, key: &ApiKey) -> Result<(), Response> {
-    let mut redis = state.redis.clone();
-    let now = now_ms();
-    let minute = now / 60_000;
-    let counter = state.tasks.keys().rate(&key.name, minute);
-    let (used,): (u64,) = redis::pipe()
-        .incr(&counter, 1)
-        .expire(&counter, 120)
-        .ignore()
-        .query_async(&mut redis)
-        .await
-        .map_err(storage)?;
-    if used > key.per_minute {
-        let wait = 60 - (now / 1000) % 60;
-        return Err(fail_retry(
-            Code::RateLimited,
-            format!(
-                "{} tasks a minute for this key; retry in {wait} s",
-                key.per_minute
-            ),
-            wait,
-        ));
-    }
-    Ok(())
+fn body_of<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, Response> {
+    serde_json::from_value(body_json(body)?)
+        .map_err(|e| fail(Code::InvalidInput, format!("body: {e}")))
 }
 
 /// A JSON body read strictly (duplicate keys, depth, size): the value or the 400/413 to answer.
@@ -321,324 +306,6 @@ fn body_json(body: Result<Bytes, BytesRejection>) -> Result<Value, Response> {
         let e = e.into_error("body");
         fail(e.code().into(), e.to_string())
     })
-}
-
-async fn submit(
-    State(state): State<AppState>,
-    Caller(key): Caller,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body = match body_json(body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let Some(obj) = body.as_object() else {
-        return fail(
-            Code::InvalidInput,
-            "body: must be an object { claim, priority?, idempotencyKey? }",
-        );
-    };
-    if let Some(unknown) = obj
-        .keys()
-        .find(|k| !["claim", "priority", "idempotencyKey"].contains(&k.as_str()))
-    {
-        return fail(Code::InvalidInput, format!("{unknown}: unknown field"));
-    }
-    let priority = match obj.get("priority") {
-        None => Priority::Normal,
-        Some(Value::String(p)) => match p.parse() {
-            Ok(p) => p,
-            Err(e) => return fail(Code::InvalidInput, format!("priority: {e}")),
-        },
-        Some(_) => return fail(Code::InvalidInput, "priority: must be a string"),
-    };
-    let idempotency = match obj.get("idempotencyKey") {
-        None => None,
-        Some(Value::String(k)) if !k.is_empty() && k.len() <= 128 => Some(k.as_str()),
-        Some(_) => {
-            return fail(
-                Code::InvalidInput,
-                "idempotencyKey: a string of 1 to 128 characters",
-            )
-        }
-    };
-    let Some(claim_value) = obj.get("claim") else {
-        return fail(Code::InvalidInput, "claim: missing");
-    };
-    // The per-minute rate is spent before the claim is validated (up to ~2,100 Poseidon hashes),
-    // so a flood of invalid claims is limited like any other.
-    if let Some(key) = &key {
-        if let Err(r) = rate(&state, key).await {
-            return r;
-        }
-    }
-    // The CLI's rules and codes: a claim that fails them is never stored. Checking one costs up
-    // to ~2,100 Poseidon hashes: it runs on the bounded validation pool.
-    let claim = match validate(&state, claim_value.clone()).await {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => return fail(e.code().into(), e.to_string()),
-        Err(busy) => return busy,
-    };
-    let circuit = claim.circuit.to_string();
-    if !state.circuits.contains(&circuit) {
-        return fail(
-            Code::UnknownCircuit,
-            format!("this server has no keys for {circuit}"),
-        );
-    }
-    let api_key = key.as_ref().map_or("open".to_string(), |k| k.name.clone());
-    let canonical = claim.to_canonical_json().to_string();
-    // "The same claim is the same task" holds per key: another tenant's identical claim is a task
-    // of its own, never a handle on the first tenant's. The index is keyed and the input sealed
-    // for this task: the claim's secret never reaches Redis (its append-only file) in clear.
-    let fingerprint = state.sealing.fingerprint(&api_key, &canonical);
-    let id = hex::encode(rand::thread_rng().gen::<[u8; 16]>());
-    let sealed = state.sealing.seal(&id, &canonical);
-    let task = NewTask {
-        id: &id,
-        priority,
-        input: &sealed,
-        fingerprint: &fingerprint,
-        circuit: &circuit,
-        api_key: &api_key,
-        max_active: key.as_ref().map_or(0, |k| k.max_active),
-        idempotency,
-    };
-    match state.tasks.create(&task, now_ms()).await {
-        Ok(Created::New(id)) => (
-            StatusCode::ACCEPTED,
-            Json(json!({ "id": id, "status": "queued" })),
-        )
-            .into_response(),
-        Ok(Created::Existing(id)) => {
-            let status = state
-                .tasks
-                .load(&id)
-                .await
-                .ok()
-                .flatten()
-                .map(|t| tasks::view(&t)["status"].clone());
-            (
-                StatusCode::ACCEPTED,
-                Json(json!({ "id": id, "status": status.unwrap_or(json!("queued")) })),
-            )
-                .into_response()
-        }
-        Ok(Created::OverQuota(active)) => fail_retry(
-            Code::QuotaExceeded,
-            format!(
-                "{active} tasks of this key are queued or running (the limit is {})",
-                key.as_ref().map_or(0, |k| k.max_active)
-            ),
-            5,
-        ),
-        Err(e) => storage(e),
-    }
-}
-
-/// The validation pool: at most `threads` claims checked at once on blocking threads, and at
-/// most `waiting` more waiting for one; beyond that `503 SERVER_BUSY` with `Retry-After`, so a
-/// flood of submits can neither starve the async workers nor queue without bound.
-#[derive(Clone)]
-pub struct ValidationPool {
-    running: Arc<tokio::sync::Semaphore>,
-    admitted: Arc<tokio::sync::Semaphore>,
-}
-
-impl ValidationPool {
-    /// `threads` at once (at least 1), `waiting` more queued.
-    pub fn new(threads: usize, waiting: usize) -> ValidationPool {
-        let threads = threads.max(1);
-        ValidationPool {
-            running: Arc::new(tokio::sync::Semaphore::new(threads)),
-            admitted: Arc::new(tokio::sync::Semaphore::new(threads + waiting)),
-        }
-    }
-}
-
-impl Default for ValidationPool {
-    /// One thread per core, four times as many waiting.
-    fn default() -> ValidationPool {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        ValidationPool::new(cores, 4 * cores)
-    }
-}
-
-/// Checks a claim on the validation pool: the claim or its error, or the 503 to answer.
-#[allow(clippy::result_large_err)]
-async fn validate(state: &AppState, value: Value) -> Result<crate::Result<Claim>, Response> {
-    let busy = || {
-        fail_retry(
-            Code::ServerBusy,
-            "every claim checker is busy; try again",
-            1,
-        )
-    };
-    let Ok(_admitted) = state.validation.admitted.clone().try_acquire_owned() else {
-        return Err(busy());
-    };
-    let Ok(_running) = state.validation.running.clone().acquire_owned().await else {
-        return Err(busy());
-    };
-    tokio::task::spawn_blocking(move || {
-        #[cfg(feature = "fault-hooks")]
-        if let Ok(ms) = std::env::var("AIRPROVER_TEST_SLOW_VALIDATION_MS") {
-            std::thread::sleep(Duration::from_millis(ms.parse().unwrap_or(0)));
-        }
-        Claim::from_value(&value)
-    })
-    .await
-    .map_err(|_| busy())
-}
-
-fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-fn unknown_task() -> Refusal {
-    Refusal::new(Code::UnknownTask, "no such task")
-}
-
-/// The task `id` if it exists and the caller may see it (the key that submitted it, an admin;
-/// without API keys, development, anyone); another tenant's task is `404 UNKNOWN_TASK`, as for
-/// none, so that no answer tells the two apart. The one ownership rule of the HTTP routes and
-/// the WebSocket; [`may_see_task`] reads only the owner.
-async fn own_task(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-) -> Result<serde_json::Map<String, Value>, Refusal> {
-    if !valid_id(id) {
-        return Err(unknown_task());
-    }
-    state
-        .tasks
-        .load(id)
-        .await
-        .map_err(Refusal::storage)?
-        .filter(|task| caller.may_see(task.get("apiKey").and_then(Value::as_str)))
-        .ok_or_else(unknown_task)
-}
-
-/// [`own_task`]'s rule, reading the task's owner only (not its record: its sealed input, its
-/// proof).
-async fn may_see_task(state: &AppState, caller: &Caller, id: &str) -> Result<(), Refusal> {
-    if !valid_id(id) {
-        return Err(unknown_task());
-    }
-    match state.tasks.owner(id).await.map_err(Refusal::storage)? {
-        Some(owner) if caller.may_see(Some(&owner)) => Ok(()),
-        _ => Err(unknown_task()),
-    }
-}
-
-async fn status(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
-    match own_task(&state, &caller, &id).await {
-        Ok(task) => Json(tasks::view(&task)).into_response(),
-        Err(r) => r.into_response(),
-    }
-}
-
-async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
-    if let Err(r) = may_see_task(&state, &caller, &id).await {
-        return r.into_response();
-    }
-    let error = json!({ "code": "CANCELLED", "message": "cancelled by the client" });
-    let settled = state
-        .tasks
-        .settle(&id, "cancelled", &error, None, false, 3600, now_ms())
-        .await;
-    match settled {
-        Ok(true) => Json(json!({ "id": id, "status": "cancelled" })).into_response(),
-        Ok(false) => match state.tasks.load(&id).await {
-            Ok(Some(task)) => fail(
-                Code::AlreadyEnded,
-                format!(
-                    "the task has ended: {}",
-                    tasks::view(&task)["status"].as_str().unwrap_or_default()
-                ),
-            ),
-            Ok(None) => fail(Code::UnknownTask, "no such task"),
-            Err(e) => storage(e),
-        },
-        Err(e) => storage(e),
-    }
-}
-
-async fn proof_events(
-    State(state): State<AppState>,
-    caller: Caller,
-    ClientAddress(address): ClientAddress,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    events::follow(
-        &state,
-        &caller,
-        &address,
-        &headers,
-        events::Kind::Proof,
-        &id,
-    )
-    .await
-}
-
-/// `GET /v1/queue`: an admin (or anyone, without keys) sees the whole queue; a tenant its own
-/// open tasks and quotas.
-async fn queue(State(state): State<AppState>, caller: Caller) -> Response {
-    if let Some(key) = caller.tenant() {
-        return match state.tasks.active(&key.name).await {
-            Ok(active) => Json(json!({
-                "key": key.name,
-                "active": active,
-                "maxActive": key.max_active,
-                "perMinute": key.per_minute,
-            }))
-            .into_response(),
-            Err(e) => storage(e),
-        };
-    }
-    let mut out = serde_json::Map::new();
-    for priority in Priority::HIGHEST_FIRST {
-        let (waiting, in_flight) = match state.tasks.counts(priority).await {
-            Ok(c) => c,
-            Err(e) => return storage(e),
-        };
-        out.insert(
-            priority.as_str().into(),
-            json!({ "waiting": waiting, "inFlight": in_flight }),
-        );
-    }
-    let (delayed, dead) = match state.tasks.waiting_and_dead().await {
-        Ok(c) => c,
-        Err(e) => return storage(e),
-    };
-    Json(json!({ "priorities": out, "retryWaiting": delayed, "deadLetters": dead })).into_response()
-}
-
-async fn workers(State(state): State<AppState>, _: Admin) -> Response {
-    let entries = match state.tasks.workers().await {
-        Ok(entries) => entries,
-        Err(e) => return storage(e),
-    };
-    let mut list: Vec<Value> = entries
-        .into_iter()
-        .map(|fields| {
-            let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
-            json!({
-                "id": get("id"),
-                "host": get("host"),
-                "threads": get("threads").parse::<u64>().unwrap_or(0),
-                "circuits": get("circuits").split(',').filter(|c| !c.is_empty()).collect::<Vec<_>>(),
-                "busy": Some(get("busy")).filter(|b| !b.is_empty()),
-                "lastHeartbeatMs": get("heartbeat").parse::<u64>().unwrap_or(0),
-                "tasksDone": get("done").parse::<u64>().unwrap_or(0),
-                "publicKey": get("publicKey"),
-            })
-        })
-        .collect();
-    list.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
-    Json(json!({ "workers": list })).into_response()
 }
 
 async fn health(State(state): State<AppState>) -> Response {
@@ -715,125 +382,6 @@ async fn metrics_text(tasks: &Tasks) -> redis::RedisResult<String> {
         ));
     }
     Ok(out)
-}
-
-/// The relayer, or `404 NO_RELAYER`.
-fn relayer_of(state: &AppState) -> Result<&Relayer, Refusal> {
-    state.relayer.as_ref().ok_or_else(|| {
-        Refusal::new(
-            Code::NoRelayer,
-            "this server relays no claims (start serve with --campaigns)",
-        )
-    })
-}
-
-fn relay_error(e: crate::relayer::RelayError) -> Response {
-    Refusal::relay(e).into_response()
-}
-
-async fn submit_claim(
-    State(state): State<AppState>,
-    Caller(key): Caller,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let relayer = match relayer_of(&state) {
-        Ok(r) => r,
-        Err(r) => return r.into_response(),
-    };
-    let body = match body_json(body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if let Some(key) = &key {
-        if let Err(r) = rate(&state, key).await {
-            return r;
-        }
-    }
-    match relayer.submit(&body).await {
-        Ok((id, phase)) => {
-            if let Some(key) = &key {
-                // A claim belongs to every key that submitted it (its proof is what they hold).
-                let owners = state.tasks.keys().claim_owners(&id);
-                let owned: redis::RedisResult<()> = redis::pipe()
-                    .sadd(&owners, &key.name)
-                    .ignore()
-                    .expire(&owners, CLAIM_OWNERS_TTL_S as i64)
-                    .ignore()
-                    .query_async(&mut state.redis.clone())
-                    .await;
-                if let Err(e) = owned {
-                    return storage(e);
-                }
-            }
-            (
-                StatusCode::ACCEPTED,
-                Json(json!({ "id": id, "status": phase.as_str() })),
-            )
-                .into_response()
-        }
-        Err(e) => relay_error(e),
-    }
-}
-
-/// How long the keys that submitted a claim are remembered (30 days: longer than a claim
-/// record lives).
-const CLAIM_OWNERS_TTL_S: u64 = 30 * 24 * 3600;
-
-/// The relayed claim `id`'s view if `caller` may see it: an admin, anyone without keys, or a
-/// key that submitted it; another tenant's claim is `404 UNKNOWN_CLAIM`, as for none.
-async fn own_claim(state: &AppState, caller: &Caller, id: &str) -> Result<Value, Refusal> {
-    let relayer = relayer_of(state)?;
-    if let Some(key) = caller.tenant() {
-        let owner: bool = state
-            .redis
-            .clone()
-            .sismember(state.tasks.keys().claim_owners(id), &key.name)
-            .await
-            .map_err(Refusal::storage)?;
-        if !owner {
-            return Err(Refusal::relay(crate::relayer::RelayError::new(
-                crate::relayer::Code::UnknownClaim,
-                "no such claim",
-            )));
-        }
-    }
-    relayer.status(id).await.map_err(Refusal::relay)
-}
-
-async fn claim_status(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Response {
-    match own_claim(&state, &caller, &id).await {
-        Ok(v) => Json(v).into_response(),
-        Err(r) => r.into_response(),
-    }
-}
-
-async fn claim_events(
-    State(state): State<AppState>,
-    caller: Caller,
-    ClientAddress(address): ClientAddress,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    events::follow(
-        &state,
-        &caller,
-        &address,
-        &headers,
-        events::Kind::Claim,
-        &id,
-    )
-    .await
-}
-
-async fn campaigns(State(state): State<AppState>) -> Response {
-    match &state.relayer {
-        Some(r) => Json(r.campaigns_view()).into_response(),
-        None => Json(json!({ "campaigns": [] })).into_response(),
-    }
 }
 
 #[cfg(test)]

@@ -24,9 +24,10 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{fail, AppState, Refusal};
+use super::{fail, fail_retry, storage, AppState, Refusal};
 use crate::json::parse_strict;
 use crate::service::code::Code;
+use crate::service::now_ms;
 
 /// Failed authentications from one address in one minute before it gets 429.
 pub const MAX_AUTH_FAILURES: u64 = 10;
@@ -306,6 +307,34 @@ pub async fn check_key(
             "send an API key: Authorization: Bearer <key>"
         },
     ))
+}
+
+/// The per-minute quota: 429 with `Retry-After` (the seconds to the next minute) when spent.
+#[allow(clippy::result_large_err)]
+pub(super) async fn rate(state: &AppState, key: &ApiKey) -> Result<(), Response> {
+    let mut redis = state.redis.clone();
+    let now = now_ms();
+    let minute = now / 60_000;
+    let counter = state.tasks.keys().rate(&key.name, minute);
+    let (used,): (u64,) = redis::pipe()
+        .incr(&counter, 1)
+        .expire(&counter, 120)
+        .ignore()
+        .query_async(&mut redis)
+        .await
+        .map_err(storage)?;
+    if used > key.per_minute {
+        let wait = 60 - (now / 1000) % 60;
+        return Err(fail_retry(
+            Code::RateLimited,
+            format!(
+                "{} tasks a minute for this key; retry in {wait} s",
+                key.per_minute
+            ),
+            wait,
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -20,9 +20,11 @@ use futures_util::Stream;
 use redis::aio::ConnectionManager;
 
 use super::auth::Caller;
+use super::claims::own_claim;
 use super::fanout::{parse_event_id, Ends, EventId, Follower};
 use super::open_streams::{Full, StreamSlot};
-use super::{fail, may_see_task, own_claim, storage, tasks, AppState, Refusal};
+use super::proofs::may_see_task;
+use super::{fail, storage, tasks, AppState, Refusal};
 use crate::service::code::Code;
 
 /// How often an idle SSE stream sends a comment (proxies close silent connections).

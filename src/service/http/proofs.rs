@@ -1,0 +1,292 @@
+//! The proof routes: `POST /v1/proofs` (a claim checked on the bounded validation pool, sealed
+//! and queued), `GET` and `DELETE /v1/proofs/{id}`, `GET /v1/proofs/{id}/events`, and the one
+//! rule of who may see a task.
+
+use std::sync::Arc;
+#[cfg(feature = "fault-hooks")]
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use rand::Rng;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::{rate, Caller, ClientAddress};
+use super::{body_of, events, fail, fail_retry, storage, AppState, Refusal};
+use crate::claim::Claim;
+use crate::runtime::queue::Priority;
+use crate::service::code::Code;
+use crate::service::now_ms;
+use crate::service::redis::tasks::{self, Created, NewTask};
+
+/// `POST /v1/proofs`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SubmitRequest {
+    /// The claim, as `airprover prove --input` takes it.
+    claim: Value,
+    /// `LOW`, `NORMAL` (the default) or `HIGH`.
+    #[serde(default)]
+    priority: Option<String>,
+    /// The same key from the same API key is the same task (1 to 128 characters).
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
+/// `POST /v1/proofs`: a claim checked with the CLI's rules, sealed and queued.
+pub(super) async fn submit(
+    State(state): State<AppState>,
+    Caller(key): Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body: SubmitRequest = match body_of(body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let priority = match body.priority.as_deref().map(str::parse).transpose() {
+        Ok(p) => p.unwrap_or(Priority::Normal),
+        Err(e) => return fail(Code::InvalidInput, format!("priority: {e}")),
+    };
+    let idempotency = match body.idempotency_key.as_deref() {
+        Some(k) if k.is_empty() || k.len() > 128 => {
+            return fail(
+                Code::InvalidInput,
+                "idempotencyKey: a string of 1 to 128 characters",
+            )
+        }
+        k => k,
+    };
+    // The per-minute rate is spent before the claim is validated (up to ~2,100 Poseidon hashes),
+    // so a flood of invalid claims is limited like any other.
+    if let Some(key) = &key {
+        if let Err(r) = rate(&state, key).await {
+            return r;
+        }
+    }
+    // The CLI's rules and codes: a claim that fails them is never stored. Checking one costs up
+    // to ~2,100 Poseidon hashes: it runs on the bounded validation pool.
+    let claim = match validate(&state, body.claim).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return fail(e.code().into(), e.to_string()),
+        Err(busy) => return busy,
+    };
+    let circuit = claim.circuit.to_string();
+    if !state.circuits.contains(&circuit) {
+        return fail(
+            Code::UnknownCircuit,
+            format!("this server has no keys for {circuit}"),
+        );
+    }
+    let api_key = key.as_ref().map_or("open".to_string(), |k| k.name.clone());
+    let canonical = claim.to_canonical_json().to_string();
+    // "The same claim is the same task" holds per key: another tenant's identical claim is a task
+    // of its own, never a handle on the first tenant's. The index is keyed and the input sealed
+    // for this task: the claim's secret never reaches Redis (its append-only file) in clear.
+    let fingerprint = state.sealing.fingerprint(&api_key, &canonical);
+    let id = hex::encode(rand::thread_rng().gen::<[u8; 16]>());
+    let sealed = state.sealing.seal(&id, &canonical);
+    let task = NewTask {
+        id: &id,
+        priority,
+        input: &sealed,
+        fingerprint: &fingerprint,
+        circuit: &circuit,
+        api_key: &api_key,
+        max_active: key.as_ref().map_or(0, |k| k.max_active),
+        idempotency,
+    };
+    match state.tasks.create(&task, now_ms()).await {
+        Ok(Created::New(id)) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "id": id, "status": "queued" })),
+        )
+            .into_response(),
+        Ok(Created::Existing(id)) => {
+            let status = state
+                .tasks
+                .load(&id)
+                .await
+                .ok()
+                .flatten()
+                .map(|t| tasks::view(&t)["status"].clone());
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({ "id": id, "status": status.unwrap_or(json!("queued")) })),
+            )
+                .into_response()
+        }
+        Ok(Created::OverQuota(active)) => fail_retry(
+            Code::QuotaExceeded,
+            format!(
+                "{active} tasks of this key are queued or running (the limit is {})",
+                key.as_ref().map_or(0, |k| k.max_active)
+            ),
+            5,
+        ),
+        Err(e) => storage(e),
+    }
+}
+
+/// The validation pool: at most `threads` claims checked at once on blocking threads, and at
+/// most `waiting` more waiting for one; beyond that `503 SERVER_BUSY` with `Retry-After`, so a
+/// flood of submits can neither starve the async workers nor queue without bound.
+#[derive(Clone)]
+pub struct ValidationPool {
+    running: Arc<tokio::sync::Semaphore>,
+    admitted: Arc<tokio::sync::Semaphore>,
+}
+
+impl ValidationPool {
+    /// `threads` at once (at least 1), `waiting` more queued.
+    pub fn new(threads: usize, waiting: usize) -> ValidationPool {
+        let threads = threads.max(1);
+        ValidationPool {
+            running: Arc::new(tokio::sync::Semaphore::new(threads)),
+            admitted: Arc::new(tokio::sync::Semaphore::new(threads + waiting)),
+        }
+    }
+}
+
+impl Default for ValidationPool {
+    /// One thread per core, four times as many waiting.
+    fn default() -> ValidationPool {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        ValidationPool::new(cores, 4 * cores)
+    }
+}
+
+/// Checks a claim on the validation pool: the claim or its error, or the 503 to answer.
+#[allow(clippy::result_large_err)]
+async fn validate(state: &AppState, value: Value) -> Result<crate::Result<Claim>, Response> {
+    let busy = || {
+        fail_retry(
+            Code::ServerBusy,
+            "every claim checker is busy; try again",
+            1,
+        )
+    };
+    let Ok(_admitted) = state.validation.admitted.clone().try_acquire_owned() else {
+        return Err(busy());
+    };
+    let Ok(_running) = state.validation.running.clone().acquire_owned().await else {
+        return Err(busy());
+    };
+    tokio::task::spawn_blocking(move || {
+        #[cfg(feature = "fault-hooks")]
+        if let Ok(ms) = std::env::var("AIRPROVER_TEST_SLOW_VALIDATION_MS") {
+            std::thread::sleep(Duration::from_millis(ms.parse().unwrap_or(0)));
+        }
+        Claim::from_value(&value)
+    })
+    .await
+    .map_err(|_| busy())
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn unknown_task() -> Refusal {
+    Refusal::new(Code::UnknownTask, "no such task")
+}
+
+/// The task `id` if it exists and the caller may see it (the key that submitted it, an admin;
+/// without API keys, development, anyone); another tenant's task is `404 UNKNOWN_TASK`, as for
+/// none, so that no answer tells the two apart. The one ownership rule of the HTTP routes and
+/// the WebSocket; [`may_see_task`] reads only the owner.
+pub(super) async fn own_task(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<serde_json::Map<String, Value>, Refusal> {
+    if !valid_id(id) {
+        return Err(unknown_task());
+    }
+    state
+        .tasks
+        .load(id)
+        .await
+        .map_err(Refusal::storage)?
+        .filter(|task| caller.may_see(task.get("apiKey").and_then(Value::as_str)))
+        .ok_or_else(unknown_task)
+}
+
+/// [`own_task`]'s rule, reading the task's owner only (not its record: its sealed input, its
+/// proof).
+pub(super) async fn may_see_task(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(), Refusal> {
+    if !valid_id(id) {
+        return Err(unknown_task());
+    }
+    match state.tasks.owner(id).await.map_err(Refusal::storage)? {
+        Some(owner) if caller.may_see(Some(&owner)) => Ok(()),
+        _ => Err(unknown_task()),
+    }
+}
+
+pub(super) async fn status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    match own_task(&state, &caller, &id).await {
+        Ok(task) => Json(tasks::view(&task)).into_response(),
+        Err(r) => r.into_response(),
+    }
+}
+
+pub(super) async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = may_see_task(&state, &caller, &id).await {
+        return r.into_response();
+    }
+    let error = json!({ "code": Code::Cancelled, "message": "cancelled by the client" });
+    let settled = state
+        .tasks
+        .settle(&id, "cancelled", &error, None, false, 3600, now_ms())
+        .await;
+    match settled {
+        Ok(true) => Json(json!({ "id": id, "status": "cancelled" })).into_response(),
+        Ok(false) => match state.tasks.load(&id).await {
+            Ok(Some(task)) => fail(
+                Code::AlreadyEnded,
+                format!(
+                    "the task has ended: {}",
+                    tasks::view(&task)["status"].as_str().unwrap_or_default()
+                ),
+            ),
+            Ok(None) => fail(Code::UnknownTask, "no such task"),
+            Err(e) => storage(e),
+        },
+        Err(e) => storage(e),
+    }
+}
+
+pub(super) async fn proof_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    events::follow(
+        &state,
+        &caller,
+        &address,
+        &headers,
+        events::Kind::Proof,
+        &id,
+    )
+    .await
+}
