@@ -241,6 +241,7 @@ pub fn router(
         .fallback(|| async { fail(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(cors)
+        .layer(super::request_log::layer())
         .with_state(state))
 }
 
