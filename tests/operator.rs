@@ -562,7 +562,12 @@ fn text_logs_written_to_a_file_have_no_colour_codes() {
         .lines()
         .find(|l| l.contains("task succeeded"))
         .unwrap();
-    for field in ["task=", &format!("circuit=\"{CIRCUIT}\""), "attempt=1", "ms="] {
+    for field in [
+        "task=",
+        &format!("circuit=\"{CIRCUIT}\""),
+        "attempt=1",
+        "ms=",
+    ] {
         assert!(done.contains(field), "{field} in {done}");
     }
 }
