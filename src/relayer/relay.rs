@@ -689,6 +689,17 @@ impl Relayer {
         Ok(&keys[(turn as usize) % keys.len()])
     }
 
+    /// A claim's campaign and circuit, for the log ("?" where its record cannot be read).
+    async fn describe(&self, id: &str) -> (String, String) {
+        let Ok(record) = self.load(id).await else {
+            return ("?".into(), "?".into());
+        };
+        let circuit = self
+            .campaign(&record.campaign)
+            .map_or_else(|_| "?".into(), |c| c.config.circuit.to_string());
+        (record.campaign, circuit)
+    }
+
     /// The claims queue as `consumer` sees it.
     fn queue(&self, consumer: &str) -> Queue {
         Queue::new(claims::queue(), GROUP, consumer, self.settings.lease)
@@ -735,16 +746,17 @@ impl Relayer {
                 }
             }
             let room = self.settings.concurrency.saturating_sub(running.len());
-            let mut entries: Vec<Entry> = Vec::new();
+            // Each with whether it was taken over from a silent worker.
+            let mut entries: Vec<(Entry, bool)> = Vec::new();
             if room > 0 {
                 // Entries whose worker died first, then new ones.
                 match queue.take_over(&mut redis, room).await {
-                    Ok(taken) => entries.extend(taken),
+                    Ok(taken) => entries.extend(taken.into_iter().map(|e| (e, true))),
                     Err(e) => tracing::warn!("redis: {e}; retrying"),
                 }
                 let block = Some(Duration::from_millis(200));
                 match queue.read_new(&mut redis, room, block).await {
-                    Ok(fresh) => entries.extend(fresh),
+                    Ok(fresh) => entries.extend(fresh.into_iter().map(|e| (e, false))),
                     Err(e) => {
                         tracing::warn!("redis: {e}; retrying");
                         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -756,14 +768,38 @@ impl Relayer {
                     _ = shutdown.changed() => {}
                 }
             }
-            for Entry { entry, id } in entries {
+            for (Entry { entry, id }, taken_over) in entries {
                 if !following.insert(entry.clone()) {
                     continue;
                 }
                 let relayer = self.clone();
                 let consumer = consumer.to_string();
                 running.spawn(async move {
+                    let started = std::time::Instant::now();
+                    let (campaign, circuit) = relayer.describe(&id).await;
+                    tracing::info!(claim = id, campaign, circuit, taken_over, "claim followed");
                     let result = relayer.drive(&id, None, Some((&entry, &consumer))).await;
+                    let ms = started.elapsed().as_millis() as u64;
+                    match &result {
+                        Ok(phase) => tracing::info!(
+                            claim = id,
+                            campaign,
+                            circuit,
+                            taken_over,
+                            ms,
+                            phase = phase.as_str(),
+                            "claim ended"
+                        ),
+                        Err(e) => tracing::info!(
+                            claim = id,
+                            campaign,
+                            circuit,
+                            taken_over,
+                            ms,
+                            code = e.code.as_str(),
+                            "claim left to another worker"
+                        ),
+                    }
                     (entry, result)
                 });
             }

@@ -235,6 +235,7 @@ pub fn router(
         .fallback(|| async { fail(Code::NotFound, "no such endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(cors)
+        .layer(super::request_log::layer())
         .with_state(state))
 }
 

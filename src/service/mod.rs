@@ -11,11 +11,13 @@
 //! - [`signature`]: what a worker signs for a result, and how a client checks it.
 //! - [`http`]: the API.
 //! - [`client`]: `airprover submit`.
+//! - [`request_log`]: `serve`'s log line per request.
 
 pub mod client;
 pub mod code;
 pub mod http;
 pub mod redis;
+pub mod request_log;
 pub mod sealing_key;
 pub mod secret_file;
 pub mod signature;

@@ -7,10 +7,12 @@ use std::process::ExitCode;
 
 use airprover::cli::{self, EXIT_ERROR, EXIT_NOT_VALID};
 
+#[path = "config.rs"]
+mod config;
 #[path = "service.rs"]
 mod service;
 use airprover::{Error, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// Groth16 (BN254) proofs of reputation claims.
 #[derive(Debug, Parser)]
@@ -133,53 +135,55 @@ enum Command {
     /// Serve the HTTP API of the prover service (and the claim relayer with --campaigns).
     Serve {
         #[command(flatten)]
+        process: ProcessArgs,
+        #[command(flatten)]
         redis: RedisArgs,
         /// Key directory: the circuits tasks may use.
-        #[arg(long)]
+        #[arg(long, env = "AIRPROVER_KEYS")]
         keys: PathBuf,
         /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8787")]
+        #[arg(long, default_value = "127.0.0.1:8787", env = "AIRPROVER_LISTEN")]
         listen: String,
         /// API keys with their quotas (JSON); without it the API is open (development only).
-        #[arg(long)]
+        #[arg(long, env = "AIRPROVER_API_KEYS")]
         api_keys: Option<PathBuf>,
         /// Campaigns the relayer pays claims for (JSON).
-        #[arg(long)]
+        #[arg(long, env = "AIRPROVER_CAMPAIGNS")]
         campaigns: Option<PathBuf>,
         /// An origin allowed by CORS (repeatable).
-        #[arg(long)]
+        #[arg(long, env = "AIRPROVER_CORS_ORIGIN", value_delimiter = ',')]
         cors_origin: Vec<String>,
         /// Seconds a request may take (event streams excepted).
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, default_value_t = 30, env = "AIRPROVER_REQUEST_TIMEOUT")]
         request_timeout: u64,
         /// A proxy in front sets X-Forwarded-For: its last entry is the client's address (for
         /// the limit on failed authentications).
-        #[arg(long)]
+        #[arg(long, env = "AIRPROVER_TRUST_PROXY")]
         trust_proxy: bool,
         /// Claims checked at once on blocking threads [default: every core].
-        #[arg(long)]
+        #[arg(long, env = "AIRPROVER_VALIDATION_THREADS")]
         validation_threads: Option<usize>,
         /// Claims waiting for a checker beyond those; more answer 503 SERVER_BUSY [default: 4
         /// per checker].
-        #[arg(long)]
+        #[arg(long, env = "AIRPROVER_VALIDATION_QUEUE")]
         validation_queue: Option<usize>,
         /// Seconds an event stream (SSE, WebSocket) stays open without an event.
-        #[arg(long, default_value_t = 300)]
+        #[arg(long, default_value_t = 300, env = "AIRPROVER_STREAM_IDLE_SECS")]
         stream_idle_secs: u64,
         /// Event streams (SSE streams, WebSocket subscriptions) one API key may hold open.
-        #[arg(long, default_value_t = airprover::service::http::DEFAULT_PER_KEY)]
+        #[arg(long, default_value_t = airprover::service::http::DEFAULT_PER_KEY, env = "AIRPROVER_MAX_STREAMS_PER_KEY")]
         max_streams_per_key: usize,
         /// Event streams one client address may hold open.
-        #[arg(long, default_value_t = airprover::service::http::DEFAULT_PER_ADDRESS)]
+        #[arg(long, default_value_t = airprover::service::http::DEFAULT_PER_ADDRESS, env = "AIRPROVER_MAX_STREAMS_PER_ADDRESS")]
         max_streams_per_address: usize,
         /// The sealing key file (`airprover sealing-key new`): task inputs, claimants' secrets
         /// included, are stored in Redis only sealed, and the dedupe index is keyed. Required
         /// with --api-keys unless --dev-unsealed.
-        #[arg(long, conflicts_with = "dev_unsealed")]
+        #[arg(long, env = "AIRPROVER_SEALING_KEY")]
         sealing_key: Option<PathBuf>,
         /// Development only: store task inputs in Redis in plain text (secrets in the
-        /// append-only file and the snapshots).
-        #[arg(long)]
+        /// append-only file and the snapshots). Refused with --sealing-key.
+        #[arg(long, env = "AIRPROVER_DEV_UNSEALED")]
         dev_unsealed: bool,
     },
     /// The service's sealing key file: task inputs are stored in Redis only sealed with it.
@@ -195,38 +199,40 @@ enum Command {
     /// Prove tasks from Redis (any number of workers, on any machine).
     Worker {
         #[command(flatten)]
+        process: ProcessArgs,
+        #[command(flatten)]
         redis: RedisArgs,
         /// Key directory.
-        #[arg(long)]
+        #[arg(long, env = "AIRPROVER_KEYS")]
         keys: PathBuf,
         /// Proving threads [default: every core].
-        #[arg(long)]
+        #[arg(long, env = "AIRPROVER_THREADS")]
         threads: Option<usize>,
         /// Worker id [default: host and process id].
-        #[arg(long)]
+        #[arg(long, env = "AIRPROVER_ID")]
         id: Option<String>,
         /// Directory of the worker's signing key [default: .airprover-worker].
-        #[arg(long, default_value = ".airprover-worker")]
+        #[arg(long, default_value = ".airprover-worker", env = "AIRPROVER_STATE")]
         state: PathBuf,
         /// Milliseconds after which a silent worker's task is taken over.
-        #[arg(long, default_value_t = 10_000)]
+        #[arg(long, default_value_t = 10_000, env = "AIRPROVER_LEASE_MS")]
         lease_ms: u64,
         /// Deliveries after which a task goes to the dead letters.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, env = "AIRPROVER_MAX_DELIVERIES")]
         max_deliveries: u32,
         /// Seconds a finished task's record is kept.
-        #[arg(long, default_value_t = 3600)]
+        #[arg(long, default_value_t = 3600, env = "AIRPROVER_RESULT_TTL")]
         result_ttl: u64,
         /// Seconds a dead letter keeps its task's input (for `dead-letters requeue`).
-        #[arg(long, default_value_t = 7 * 24 * 3600)]
+        #[arg(long, default_value_t = 7 * 24 * 3600, env = "AIRPROVER_DEAD_LETTER_TTL")]
         dead_letter_ttl: u64,
         /// Seconds without progress after which a prover is given up: its task goes back to the
         /// queue and the worker exits with status 3, for its supervisor to restart it.
-        #[arg(long, default_value_t = 600)]
+        #[arg(long, default_value_t = 600, env = "AIRPROVER_TASK_TIMEOUT")]
         task_timeout: u64,
         /// The sealing key file, as `serve`'s: task inputs are opened with the key each names.
         /// Without it, only the plain-text inputs of a development `serve` are proved.
-        #[arg(long)]
+        #[arg(long, env = "AIRPROVER_SEALING_KEY")]
         sealing_key: Option<PathBuf>,
     },
     /// The prover service's dead letters: tasks out of tries.
@@ -237,18 +243,20 @@ enum Command {
     /// Relay claims on-chain (any number of relayer workers, on any machine).
     Relay {
         #[command(flatten)]
+        process: ProcessArgs,
+        #[command(flatten)]
         redis: RedisArgs,
         /// Campaigns (JSON): chain, airdrop, circuit, keys, relayer accounts.
-        #[arg(long)]
+        #[arg(long, env = "AIRPROVER_CAMPAIGNS")]
         campaigns: PathBuf,
         /// Worker id [default: host and process id].
-        #[arg(long)]
+        #[arg(long, env = "AIRPROVER_ID")]
         id: Option<String>,
         /// A claim whose worker is silent this long is taken over by another worker.
-        #[arg(long, default_value_t = 10_000)]
+        #[arg(long, default_value_t = 10_000, env = "AIRPROVER_LEASE_MS")]
         lease_ms: u64,
         /// Between two looks at the chain while a transaction is pending.
-        #[arg(long, default_value_t = 250)]
+        #[arg(long, default_value_t = 250, env = "AIRPROVER_POLL_MS")]
         poll_ms: u64,
     },
     /// Prove a claim on a server: wait with a progress line, write the files.
@@ -325,18 +333,56 @@ pub(crate) struct RedisArgs {
     )]
     pub redis: Option<String>,
     /// A file holding the Redis URL (one line; mode 0600: it holds a password).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "AIRPROVER_REDIS_FILE")]
     pub redis_file: Option<PathBuf>,
     /// The CA certificate (PEM) that signed Redis's TLS certificate [default: the system's
     /// trust store].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "AIRPROVER_REDIS_CA")]
     pub redis_ca: Option<PathBuf>,
     /// A client certificate (PEM) for a Redis that asks for one (tls-auth-clients yes).
-    #[arg(long, value_name = "FILE", requires = "redis_key")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "redis_key",
+        env = "AIRPROVER_REDIS_CERT"
+    )]
     pub redis_cert: Option<PathBuf>,
     /// The client certificate's private key (PEM, mode 0600).
-    #[arg(long, value_name = "FILE", requires = "redis_cert")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "redis_cert",
+        env = "AIRPROVER_REDIS_KEY"
+    )]
     pub redis_key: Option<PathBuf>,
+}
+
+/// How `serve`, `worker` and `relay` are configured and log. Every flag of theirs is also read
+/// from `AIRPROVER_<FLAG>` (`--lease-ms`: `AIRPROVER_LEASE_MS`; `--redis`: `AIRPROVER_REDIS_URL`)
+/// and from `--config`'s file; the command line wins, then the environment, then the file.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ProcessArgs {
+    /// A TOML file of settings: each key a flag's name without `--` (`lease-ms = 20000`), at the
+    /// top level for every command or in a `[serve]`, `[worker]` or `[relay]` table for one.
+    #[arg(long, value_name = "FILE", env = "AIRPROVER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Check the configuration and exit (0 when good) without connecting to anything: files
+    /// readable (secrets mode 0600), keys and URLs parse. It prints what it checked, never a
+    /// secret. (No environment variable: set in a unit's environment it would stop the service.)
+    #[arg(long)]
+    pub check_config: bool,
+    /// Log lines as text, or as one JSON object a line (for a log collector).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "AIRPROVER_LOG_FORMAT")]
+    pub log_format: LogFormat,
+}
+
+/// The form of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// One line of text per event (colours only on a terminal).
+    Text,
+    /// One JSON object per event: timestamp, level, target, message and fields.
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -346,7 +392,15 @@ enum Format {
 }
 
 pub(crate) fn main() -> ExitCode {
-    let args = match Args::try_parse() {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let command = match config::apply(Args::command(), &argv) {
+        Ok(command) => command,
+        Err(e) => return fail(&e),
+    };
+    let parsed = command
+        .try_get_matches_from(&argv)
+        .and_then(|matches| Args::from_arg_matches(&matches));
+    let args = match parsed {
         Ok(args) => args,
         Err(e) if !e.use_stderr() => {
             // --help and --version.
@@ -471,6 +525,7 @@ fn run(command: Command) -> Result<ExitCode> {
             println!("{}", cli::calldata(&proof, &public)?);
         }
         Command::Serve {
+            process,
             redis,
             keys,
             listen,
@@ -487,6 +542,7 @@ fn run(command: Command) -> Result<ExitCode> {
             sealing_key,
             dev_unsealed,
         } => service::serve(service::Serve {
+            process,
             redis,
             keys,
             listen,
@@ -534,6 +590,7 @@ fn run(command: Command) -> Result<ExitCode> {
             println!("{entry}");
         }
         Command::Worker {
+            process,
             redis,
             keys,
             threads,
@@ -547,6 +604,7 @@ fn run(command: Command) -> Result<ExitCode> {
             sealing_key,
         } => {
             return service::worker(service::Work {
+                process,
                 redis,
                 keys,
                 threads,
@@ -568,12 +626,20 @@ fn run(command: Command) -> Result<ExitCode> {
             println!("{n} worker key(s) in {}", out.display());
         }
         Command::Relay {
+            process,
             redis,
             campaigns,
             id,
             lease_ms,
             poll_ms,
-        } => service::relay(&redis, &campaigns, id, lease_ms, poll_ms)?,
+        } => service::relay(service::Relay {
+            process,
+            redis,
+            campaigns,
+            id,
+            lease_ms,
+            poll_ms,
+        })?,
         Command::Submit {
             server,
             api_key,
@@ -651,7 +717,7 @@ pub(crate) enum DeadLetters {
         letter: String,
         /// The sealing key file: a sealed input opens only in its own task, so it is sealed
         /// again for the new one.
-        #[arg(long)]
+        #[arg(long, env = "AIRPROVER_SEALING_KEY")]
         sealing_key: Option<PathBuf>,
     },
 }

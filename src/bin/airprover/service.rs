@@ -11,7 +11,7 @@ use airprover::service::signature::PinnedWorkers;
 use airprover::service::{client, http, sealing_key, worker};
 use std::process::ExitCode;
 
-use crate::command::{DeadLetters, RedisArgs};
+use crate::command::{DeadLetters, LogFormat, ProcessArgs, RedisArgs};
 
 use airprover::{Error, Result};
 use tokio::sync::watch;
@@ -26,21 +26,100 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         })
 }
 
-/// Logs to stderr: `RUST_LOG` (default: `info` for the service, the relayer and the commands,
-/// `warn` elsewhere). arkworks' constraint spans (target `r1cs`) are always off: every gadget
-/// enters one and never leaves it, and a subscriber that records them makes synthesis a thousand
-/// times slower (measured: 334 s instead of 0.3 s for threshold-d4-k2).
-fn logs() {
+/// Logs to stderr, as text or one JSON object a line: `RUST_LOG` (default: `info` for the
+/// service, the relayer, the commands and the request log, `warn` elsewhere). Colours only on a
+/// terminal: a log file or the journal gets plain text. arkworks' constraint spans (target
+/// `r1cs`) are always off: every gadget enters one and never leaves it, and a subscriber that
+/// records them makes synthesis a thousand times slower (measured: 334 s instead of 0.3 s for
+/// threshold-d4-k2).
+fn logs(format: LogFormat) {
     let mut filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        "warn,airprover::service=info,airprover::relayer=info,airprover::command=info".into()
+        "warn,airprover::service=info,airprover::relayer=info,airprover::command=info,\
+         tower_http=info"
+            .into()
     });
     for target in ["r1cs", "ark_relations", "ark_r1cs_std", "ark_groth16"] {
         filter = filter.add_directive(format!("{target}=off").parse().expect("a valid directive"));
     }
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        // The event's fields at the top level, beside the request span's (method, path).
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_span_list(false)
+            .try_init(),
+    };
+}
+
+/// What `--check-config` found: printed, one line a setting, never a secret.
+struct Checked {
+    command: &'static str,
+    lines: Vec<String>,
+}
+
+impl Checked {
+    fn new(command: &'static str) -> Checked {
+        Checked {
+            command,
+            lines: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, name: &str, what: impl std::fmt::Display) {
+        self.lines.push(format!("  {name}: {what}"));
+    }
+
+    fn print(self) {
+        println!("airprover {}: configuration OK", self.command);
+        for line in self.lines {
+            println!("{line}");
+        }
+    }
+}
+
+/// The circuits of a key directory's manifest, each key file present; refused without one
+/// (`serve` would accept no circuit, a worker prove none).
+fn key_dir(path: &Path) -> Result<Vec<String>> {
+    let dir = airprover::prover::key_dir::KeyDir::new(path);
+    let manifest = dir.manifest()?.filter(|m| !m.circuits.is_empty());
+    let Some(manifest) = manifest else {
+        return Err(Error::KeyNotFound {
+            what: format!(
+                "{}: no manifest.json naming a circuit (make keys with `airprover setup \
+                 --circuit ID --out {}`)",
+                path.display(),
+                path.display()
+            ),
+        });
+    };
+    for circuit in &manifest.circuits {
+        for file in [&circuit.files.proving_key, &circuit.files.verifying_key] {
+            let file = path.join(&file.name);
+            std::fs::File::open(&file).map_err(|e| Error::KeyNotFound {
+                what: format!("{} (in the manifest): {}", file.display(), e.kind()),
+            })?;
+        }
+    }
+    Ok(manifest.circuits.iter().map(|c| c.id.clone()).collect())
+}
+
+fn sealing_line(sealing: &InputSealing) -> String {
+    match sealing {
+        InputSealing::Sealed(keys) => {
+            format!(
+                "current {} (keys {})",
+                keys.current_id(),
+                keys.ids().join(", ")
+            )
+        }
+        InputSealing::Unsealed => "none: inputs in plain text (development only)".into(),
+    }
 }
 
 fn failed(what: &str, e: impl std::fmt::Display) -> Error {
@@ -99,6 +178,7 @@ fn worker_id(given: Option<String>) -> String {
 }
 
 pub(crate) struct Serve {
+    pub process: ProcessArgs,
     pub redis: RedisArgs,
     pub keys: PathBuf,
     pub listen: String,
@@ -142,6 +222,13 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
         Some(path) => http::load_api_keys(path).map_err(|e| Error::input("api-keys", e))?,
         None => Vec::new(),
     };
+    // Said here, not by clap: clap would count `AIRPROVER_DEV_UNSEALED=false` as given.
+    if args.sealing_key.is_some() && args.dev_unsealed {
+        return Err(Error::input(
+            "sealing-key",
+            "--sealing-key and --dev-unsealed together: give one",
+        ));
+    }
     // A server with API keys is a real one: it seals, unless told it is a development one.
     if args.api_keys.is_some() && args.sealing_key.is_none() && !args.dev_unsealed {
         return Err(Error::input(
@@ -153,7 +240,10 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
     }
     let sealing = sealing(args.sealing_key.as_deref())?;
     let (client, shown) = redis_client(&args.redis)?;
-    logs();
+    if args.process.check_config {
+        return check_serve(&args, &api_keys, &sealing, &shown);
+    }
+    logs(args.process.log_format);
     log_sealing(&sealing);
     runtime()?.block_on(async move {
         let manager = connect::manager(client.clone())
@@ -221,6 +311,72 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
     })
 }
 
+/// `serve --check-config`: what `serve` reads before it connects, read and checked.
+fn check_serve(
+    args: &Serve,
+    api_keys: &[http::ApiKey],
+    sealing: &InputSealing,
+    shown: &str,
+) -> Result<()> {
+    let mut checked = Checked::new("serve");
+    checked.add("redis", shown);
+    let circuits = key_dir(&args.keys)?;
+    checked.add(
+        "keys",
+        format!("{} ({})", args.keys.display(), circuits.join(", ")),
+    );
+    let listen = std::net::ToSocketAddrs::to_socket_addrs(&args.listen)
+        .map_err(|e| Error::input("listen", format!("{:?}: {e}", args.listen)))?;
+    checked.add(
+        "listen",
+        listen.map(|a| a.to_string()).collect::<Vec<_>>().join(", "),
+    );
+    match &args.api_keys {
+        Some(path) => checked.add(
+            "api keys",
+            format!("{} ({} keys)", path.display(), api_keys.len()),
+        ),
+        None => checked.add("api keys", "none: the API is open (development only)"),
+    }
+    checked.add("sealing key", sealing_line(sealing));
+    for origin in &args.cors_origins {
+        let url = reqwest::Url::parse(origin)
+            .ok()
+            .filter(|u| u.origin().ascii_serialization() == origin.trim_end_matches('/'));
+        if url.is_none() {
+            return Err(Error::input(
+                "cors-origin",
+                format!("{origin:?} is not an origin (scheme://host[:port])"),
+            ));
+        }
+    }
+    if !args.cors_origins.is_empty() {
+        checked.add("cors origins", args.cors_origins.join(", "));
+    }
+    if let Some(path) = &args.campaigns {
+        let campaigns = relayer::config::load_public(path)
+            .map_err(|e| Error::input("campaigns", e.to_string()))?;
+        checked.add("campaigns", campaign_names(path, &campaigns));
+    }
+    checked.print();
+    Ok(())
+}
+
+fn campaign_names(path: &Path, campaigns: &[relayer::config::CampaignConfig]) -> String {
+    let names: Vec<String> = campaigns
+        .iter()
+        .map(|c| {
+            format!(
+                "{} (chain {}, {} accounts)",
+                c.name,
+                c.chain_id,
+                c.accounts.len()
+            )
+        })
+        .collect();
+    format!("{}: {}", path.display(), names.join(", "))
+}
+
 /// The claim checkers of `serve`: `threads` (every core) and `queue` (4 per thread) waiting.
 fn validation_pool(threads: Option<usize>, queue: Option<usize>) -> http::ValidationPool {
     let threads = threads
@@ -249,6 +405,7 @@ async fn connect_relayer(
 }
 
 pub(crate) struct Work {
+    pub process: ProcessArgs,
     pub redis: RedisArgs,
     pub keys: PathBuf,
     pub threads: Option<usize>,
@@ -280,13 +437,16 @@ pub(crate) fn worker(args: Work) -> Result<ExitCode> {
     if threads == 0 {
         return Err(Error::input("threads", "must be at least 1"));
     }
+    if args.process.check_config {
+        return check_worker(&args, threads).map(|()| ExitCode::SUCCESS);
+    }
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build_global()
         .map_err(|e| failed("threads", e))?;
     let sealing = sealing(args.sealing_key.as_deref())?;
     let (client, shown) = redis_client(&args.redis)?;
-    logs();
+    logs(args.process.log_format);
     log_sealing(&sealing);
     let settings = worker::WorkerSettings {
         id: worker_id(args.id),
@@ -316,6 +476,42 @@ pub(crate) fn worker(args: Work) -> Result<ExitCode> {
         }
         Err(e) => Err(failed(&format!("worker on {shown}"), e)),
     }
+}
+
+/// `worker --check-config`: what a worker reads before it connects, read and checked; its
+/// signing key is read if there is one, never made.
+fn check_worker(args: &Work, threads: usize) -> Result<()> {
+    let mut checked = Checked::new("worker");
+    let sealing = sealing(args.sealing_key.as_deref())?;
+    let (_, shown) = redis_client(&args.redis)?;
+    checked.add("redis", shown);
+    let circuits = key_dir(&args.keys)?;
+    checked.add(
+        "keys",
+        format!("{} ({})", args.keys.display(), circuits.join(", ")),
+    );
+    checked.add("sealing key", sealing_line(&sealing));
+    let key_file = args.state.join("worker.key");
+    if key_file.exists() {
+        let key = worker::signing_key(&args.state)
+            .map_err(|e| failed(&key_file.display().to_string(), e))?;
+        checked.add(
+            "signing key",
+            format!(
+                "{} (public key {})",
+                key_file.display(),
+                hex::encode(key.verifying_key().to_bytes())
+            ),
+        );
+    } else {
+        checked.add(
+            "signing key",
+            format!("{}: made on first start", key_file.display()),
+        );
+    }
+    checked.add("threads", threads);
+    checked.print();
+    Ok(())
 }
 
 /// `airprover dead-letters list|requeue`.
@@ -387,13 +583,24 @@ pub(crate) fn dead_letters(action: DeadLetters) -> Result<()> {
     })
 }
 
-pub(crate) fn relay(
-    redis: &RedisArgs,
-    campaigns: &Path,
-    id: Option<String>,
-    lease_ms: u64,
-    poll_ms: u64,
-) -> Result<()> {
+pub(crate) struct Relay {
+    pub process: ProcessArgs,
+    pub redis: RedisArgs,
+    pub campaigns: PathBuf,
+    pub id: Option<String>,
+    pub lease_ms: u64,
+    pub poll_ms: u64,
+}
+
+pub(crate) fn relay(args: Relay) -> Result<()> {
+    let Relay {
+        process,
+        redis,
+        campaigns,
+        id,
+        lease_ms,
+        poll_ms,
+    } = args;
     if lease_ms < 100 || !(10..=60_000).contains(&poll_ms) {
         return Err(Error::input(
             "arguments",
@@ -405,11 +612,21 @@ pub(crate) fn relay(
         poll: Duration::from_millis(poll_ms),
         ..RelaySettings::default()
     };
-    let (client, shown) = redis_client(redis)?;
-    logs();
+    let (client, shown) = redis_client(&redis)?;
+    if process.check_config {
+        // The relayer keys too: environment variables or files, as `relay` reads them.
+        let configs = relayer::config::load(&campaigns)
+            .map_err(|e| Error::input("campaigns", e.to_string()))?;
+        let mut checked = Checked::new("relay");
+        checked.add("redis", shown);
+        checked.add("campaigns", campaign_names(&campaigns, &configs));
+        checked.print();
+        return Ok(());
+    }
+    logs(process.log_format);
     let id = worker_id(id);
     runtime()?.block_on(async move {
-        let relayer = connect_relayer(&client, campaigns, settings, true).await?;
+        let relayer = connect_relayer(&client, &campaigns, settings, true).await?;
         tracing::info!(worker = id, "relayer worker started on {shown}");
         let stop = shutdown_signal();
         relayer
