@@ -10,11 +10,13 @@
 //! - [`worker`]: a prover worker.
 //! - [`signature`]: what a worker signs for a result, and how a client checks it.
 //! - [`http`]: the API.
+//! - [`scaling`]: how many workers keep a task's wait under a target (the scaling signal).
 //! - [`client`]: `airprover submit`.
 
 pub mod client;
 pub mod http;
 pub mod redis;
+pub mod scaling;
 pub mod sealing_key;
 pub mod secret_file;
 pub mod signature;
