@@ -20,6 +20,8 @@ use serde_json::{json, Value};
 mod auth;
 mod events;
 mod fanout;
+pub mod health;
+pub mod metrics;
 mod open_streams;
 mod ws;
 
@@ -148,6 +150,7 @@ impl Refusal {
     /// `503 STORAGE_UNAVAILABLE`: Redis did not answer (the detail goes to the log).
     pub(super) fn storage(e: redis::RedisError) -> Refusal {
         tracing::warn!("redis: {e}");
+        metrics::redis_error("serve");
         Refusal::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "STORAGE_UNAVAILABLE",
@@ -226,8 +229,9 @@ pub fn router(
         .route("/v1/claims", post(submit_claim))
         .route("/v1/claims/{id}", get(claim_status))
         .route("/v1/campaigns", get(campaigns))
-        .route("/health", get(health))
-        .route("/metrics", get(metrics))
+        .route("/health", get(health::live))
+        .route("/ready", get(health::ready))
+        .route("/metrics", get(metrics::metrics))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             settings.request_timeout,
@@ -240,6 +244,7 @@ pub fn router(
         .merge(streams)
         .fallback(|| async { fail(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(cors)
         .with_state(state))
 }
@@ -651,7 +656,15 @@ async fn queue(State(state): State<AppState>, caller: Caller) -> Response {
         Ok(c) => c,
         Err(e) => return storage(e),
     };
-    Json(json!({ "priorities": out, "retryWaiting": delayed, "deadLetters": dead })).into_response()
+    let scaling = match metrics::scaling_view(&state.tasks).await {
+        Ok(v) => v,
+        Err(e) => return storage(e),
+    };
+    Json(
+        json!({ "priorities": out, "retryWaiting": delayed, "deadLetters": dead,
+        "recommendedWorkers": scaling["recommendedWorkers"], "scaling": scaling }),
+    )
+    .into_response()
 }
 
 async fn workers(State(state): State<AppState>, _: Admin) -> Response {
@@ -677,82 +690,6 @@ async fn workers(State(state): State<AppState>, _: Admin) -> Response {
         .collect();
     list.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
     Json(json!({ "workers": list })).into_response()
-}
-
-async fn health(State(state): State<AppState>) -> Response {
-    let mut redis = state.redis.clone();
-    match redis::cmd("PING").query_async::<String>(&mut redis).await {
-        Ok(_) => Json(json!({ "status": "ok" })).into_response(),
-        Err(e) => storage(e),
-    }
-}
-
-/// Prometheus text, from Redis (so that every node reports the same). A number Redis did not
-/// give is an error (503), never a 0.
-async fn metrics(State(state): State<AppState>, _: Admin) -> Response {
-    match metrics_text(&state.tasks).await {
-        Ok(out) => (
-            [(
-                axum::http::header::CONTENT_TYPE,
-                "text/plain; version=0.0.4",
-            )],
-            out,
-        )
-            .into_response(),
-        Err(e) => storage(e),
-    }
-}
-
-async fn metrics_text(tasks: &Tasks) -> redis::RedisResult<String> {
-    let mut out = String::new();
-    out.push_str("# HELP airprover_queue_depth Tasks waiting, per priority.\n# TYPE airprover_queue_depth gauge\n");
-    let mut flight = String::from("# HELP airprover_in_flight Tasks delivered to a worker and not finished.\n# TYPE airprover_in_flight gauge\n");
-    for priority in Priority::HIGHEST_FIRST {
-        let (waiting, in_flight) = tasks.counts(priority).await?;
-        out.push_str(&format!(
-            "airprover_queue_depth{{priority=\"{priority}\"}} {waiting}\n"
-        ));
-        flight.push_str(&format!(
-            "airprover_in_flight{{priority=\"{priority}\"}} {in_flight}\n"
-        ));
-    }
-    out.push_str(&flight);
-    for (name, help) in [
-        ("submitted", "Tasks accepted."),
-        ("succeeded", "Tasks that ended with a proof."),
-        ("failed", "Tasks that ended with an error."),
-        ("cancelled", "Tasks cancelled."),
-        ("retries", "Retries after retryable failures."),
-        (
-            "reclaimed",
-            "Tasks taken over from a worker that went silent.",
-        ),
-    ] {
-        let n = tasks.stat(name).await?;
-        out.push_str(&format!("# HELP airprover_tasks_{name}_total {help}\n# TYPE airprover_tasks_{name}_total counter\nairprover_tasks_{name}_total {n}\n"));
-    }
-    let (_, dead) = tasks.waiting_and_dead().await?;
-    out.push_str(&format!("# HELP airprover_dead_letters Tasks out of tries.\n# TYPE airprover_dead_letters gauge\nairprover_dead_letters {dead}\n"));
-    out.push_str("# HELP airprover_proving_seconds Proving time per circuit.\n# TYPE airprover_proving_seconds histogram\n");
-    for (circuit, h) in tasks.histograms().await? {
-        let mut cumulative = 0;
-        for b in tasks::BUCKETS_MS {
-            cumulative += h.get(&b.to_string()).copied().unwrap_or(0);
-            out.push_str(&format!("airprover_proving_seconds_bucket{{circuit=\"{circuit}\",le=\"{}\"}} {cumulative}\n", b as f64 / 1000.0));
-        }
-        cumulative += h.get("inf").copied().unwrap_or(0);
-        out.push_str(&format!(
-            "airprover_proving_seconds_bucket{{circuit=\"{circuit}\",le=\"+Inf\"}} {cumulative}\n"
-        ));
-        out.push_str(&format!(
-            "airprover_proving_seconds_sum{{circuit=\"{circuit}\"}} {}\n",
-            h.get("sum_ms").copied().unwrap_or(0) as f64 / 1000.0
-        ));
-        out.push_str(&format!(
-            "airprover_proving_seconds_count{{circuit=\"{circuit}\"}} {cumulative}\n"
-        ));
-    }
-    Ok(out)
 }
 
 /// The relayer, or `404 NO_RELAYER`.

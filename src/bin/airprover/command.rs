@@ -228,6 +228,8 @@ enum Command {
         /// Without it, only the plain-text inputs of a development `serve` are proved.
         #[arg(long)]
         sealing_key: Option<PathBuf>,
+        #[command(flatten)]
+        health: HealthArgs,
     },
     /// The prover service's dead letters: tasks out of tries.
     DeadLetters {
@@ -250,6 +252,8 @@ enum Command {
         /// Between two looks at the chain while a transaction is pending.
         #[arg(long, default_value_t = 250)]
         poll_ms: u64,
+        #[command(flatten)]
+        health: HealthArgs,
     },
     /// Prove a claim on a server: wait with a progress line, write the files.
     Submit {
@@ -308,6 +312,16 @@ enum WorkersCommand {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// `--health-listen` of `worker` and `relay`.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct HealthArgs {
+    /// Serve /health (live), /ready (Redis and, for relay, every campaign's RPC) and /metrics
+    /// (this process's numbers) on ADDR, e.g. 127.0.0.1:9101 [default: none]. No
+    /// authentication: bind it where only the orchestrator and Prometheus reach it.
+    #[arg(long, value_name = "ADDR")]
+    pub health_listen: Option<String>,
 }
 
 /// Where Redis is and how to trust it: every command that connects to Redis takes these.
@@ -545,6 +559,7 @@ fn run(command: Command) -> Result<ExitCode> {
             dead_letter_ttl,
             task_timeout,
             sealing_key,
+            health,
         } => {
             return service::worker(service::Work {
                 redis,
@@ -558,6 +573,7 @@ fn run(command: Command) -> Result<ExitCode> {
                 dead_letter_ttl,
                 task_timeout,
                 sealing_key,
+                health_listen: health.health_listen,
             })
         }
         Command::DeadLetters { action } => service::dead_letters(action)?,
@@ -573,7 +589,15 @@ fn run(command: Command) -> Result<ExitCode> {
             id,
             lease_ms,
             poll_ms,
-        } => service::relay(&redis, &campaigns, id, lease_ms, poll_ms)?,
+            health,
+        } => service::relay(
+            &redis,
+            &campaigns,
+            id,
+            lease_ms,
+            poll_ms,
+            health.health_listen.as_deref(),
+        )?,
         Command::Submit {
             server,
             api_key,
