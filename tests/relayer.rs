@@ -995,10 +995,22 @@ struct RelayProcess {
 
 impl RelayProcess {
     fn start(dir: &Path, redis: &RedisServer, campaigns: &Path, id: &str) -> RelayProcess {
+        RelayProcess::start_with(dir, redis, campaigns, id, &["--lease-ms", "1500"])
+    }
+
+    /// [`RelayProcess::start`] with other arguments (a lease, `--health-listen`).
+    fn start_with(
+        dir: &Path,
+        redis: &RedisServer,
+        campaigns: &Path,
+        id: &str,
+        args: &[&str],
+    ) -> RelayProcess {
         let log = dir.join(format!("{id}.log"));
         let child = Command::new(bin())
             .args(["relay", "--redis", &redis.url, "--id", id])
-            .args(["--lease-ms", "1500", "--poll-ms", "50"])
+            .args(["--poll-ms", "50"])
+            .args(args)
             .arg("--campaigns")
             .arg(campaigns)
             .env("RELAYER_A", RELAYER_KEYS[0])
@@ -1749,4 +1761,97 @@ async fn a_claim_of_an_account_this_worker_lacks_is_handed_back() {
         with_a.drive(&id, None, None).await.unwrap(),
         Phase::Confirmed
     );
+}
+
+/// SIGTERM to `airprover relay`: the claim it follows (sent, waiting in the pool) is handed back
+/// at once (a worker whose lease is a minute takes it over in seconds, not after that minute),
+/// the process exits 0, and the claim ends confirmed with its one transaction. Before that, its
+/// `--health-listen` says it is ready (Redis, the campaign's RPC) and counts the send.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_relay_process_stopped_by_sigterm_hands_its_claim_back() {
+    let dir = scratch("sigterm");
+    let campaign = local_campaign();
+    let claims = make_claims(&dir, 52..53, &campaign);
+    let chain = deploy(&dir, &claims.keys, &claims.files[0].0);
+    let redis = RedisServer::start(&dir.join("redis"));
+    let campaigns = dir.join("campaigns.json");
+    std::fs::write(&campaigns, campaigns_json(&chain, &claims.keys, 1000)).unwrap();
+    let api = relayer(&redis, relayer_config(&chain, &claims.keys, 1000), fast()).await;
+    let op = operator(&chain.rpc);
+    rpc(&op, "evm_setAutomine", json!([false])).await;
+    let port = common::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut first = RelayProcess::start_with(
+        &dir,
+        &redis,
+        &campaigns,
+        "r1",
+        &["--lease-ms", "60000", "--health-listen", &listen],
+    );
+    common::wait_port(port);
+    let probes = format!("http://{listen}");
+    let ready: Value = reqwest::get(format!("{probes}/ready"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!(ready["parts"]["campaign:local"]["status"], "ok", "{ready}");
+    assert_eq!(ready["parts"]["redis"]["status"], "ok", "{ready}");
+
+    let (id, _) = api
+        .submit(&body(&claims.files[0].1, &claims.files[0].2))
+        .await
+        .unwrap();
+    let sent = wait_for(&api, &id, 60, |s| s["phase"] == "submitted").await;
+    let metrics = reqwest::get(format!("{probes}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("airprover_relayer_sent_total{campaign=\"local\"} 1"),
+        "{metrics}"
+    );
+
+    let signalled = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &first.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = loop {
+        if let Some(status) = first.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(10),
+            "relay still runs 10 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status.code(), Some(0), "{}", first.log());
+    // The log's colours out: `handed_back=1` as written.
+    let mut log = String::new();
+    let mut escaped = false;
+    for c in first.log().chars() {
+        match (escaped, c) {
+            (false, '\x1b') => escaped = true,
+            (true, 'm') => escaped = false,
+            (false, c) => log.push(c),
+            _ => {}
+        }
+    }
+    assert!(log.contains("relay worker stopped handed_back=1"), "{log}");
+
+    // A worker whose lease is a minute: only a handed-back entry reaches it this soon.
+    let second = RelayProcess::start_with(&dir, &redis, &campaigns, "r2", &["--lease-ms", "60000"]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    rpc(&op, "evm_mine", json!([])).await;
+    let done = wait_for(&api, &id, 20, |s| s["phase"] == "confirmed").await;
+    assert_eq!(done["txHash"], sent["txHash"], "{done}");
+    assert_eq!(done["transactions"].as_array().unwrap().len(), 1, "{done}");
+    assert!(second.log().contains("relayer worker started"));
 }
