@@ -869,7 +869,7 @@ async fn serve_reads_no_relayer_key() {
     let dir = scratch("serve-no-keys");
     let campaign = local_campaign();
     let claims = make_claims(&dir, 45..46, &campaign);
-    let chain = deploy(&dir, &claims.keys, &claims.files[0].0);
+    let mut chain = deploy(&dir, &claims.keys, &claims.files[0].0);
     let redis = RedisServer::start(&dir);
     let account = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
     let mut file: Value = serde_json::from_str(&campaigns_json(&chain, &claims.keys, 3)).unwrap();
@@ -972,6 +972,32 @@ async fn serve_reads_no_relayer_key() {
     assert_eq!(again.status(), 202);
     assert_eq!(again.json::<Value>().await.unwrap()["id"], json!(id));
     assert_eq!(get(key_b).await.unwrap().status(), 200);
+    // Readiness: the campaign's RPC down makes only the claim routes not ready, never proving.
+    let ready_url = format!("http://127.0.0.1:{port}/ready");
+    let ready = reqwest::get(&ready_url).await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["parts"]["campaign:local"]["status"], "ok", "{ready}");
+    assert_eq!(ready["routes"]["claims"], "ready", "{ready}");
+    chain.stop_anvil();
+    let ready = reqwest::get(&ready_url).await.unwrap();
+    assert_eq!(ready.status(), 200, "proving stays ready");
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!(
+        ready["parts"]["campaign:local"]["status"], "down",
+        "{ready}"
+    );
+    assert_eq!(
+        ready["parts"]["campaign:local"]["code"], "CHAIN_UNAVAILABLE",
+        "{ready}"
+    );
+    assert_eq!(
+        ready["parts"]["campaign:local"]["required"], false,
+        "{ready}"
+    );
+    assert_eq!(ready["routes"]["claims"], "not_ready", "{ready}");
+    assert_eq!(ready["routes"]["proofs"], "ready", "{ready}");
     let _ = serve.kill();
     let _ = serve.wait();
     let out = Command::new(bin())
