@@ -193,14 +193,19 @@ impl Readiness {
 
     /// The `/ready` answer.
     pub async fn answer(&self) -> Response {
-        let (ready, mut body) = self.check().await;
-        if ready {
-            return Json(body).into_response();
-        }
-        body["code"] = json!("NOT_READY");
-        body["message"] = json!("a part this process needs is down (see parts), or it drains");
-        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        let (ready, body) = self.check().await;
+        answer(ready, body)
     }
+}
+
+/// `200` with `body`, or `503 NOT_READY` with it.
+fn answer(ready: bool, mut body: Value) -> Response {
+    if ready {
+        return Json(body).into_response();
+    }
+    body["code"] = json!("NOT_READY");
+    body["message"] = json!("a part this process needs is down (see parts), or it drains");
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 
 /// `GET /health`: the process is up.
@@ -224,12 +229,7 @@ pub(super) async fn ready(State(state): State<AppState>) -> Response {
             (Some(_), false) => "not_ready",
         },
     });
-    if ready {
-        return Json(body).into_response();
-    }
-    body["code"] = json!("NOT_READY");
-    body["message"] = json!("a part this process needs is down (see parts), or it drains");
-    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    answer(ready, body)
 }
 
 fn serve_readiness(state: &AppState) -> Readiness {
