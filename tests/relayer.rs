@@ -869,7 +869,7 @@ async fn serve_reads_no_relayer_key() {
     let dir = scratch("serve-no-keys");
     let campaign = local_campaign();
     let claims = make_claims(&dir, 45..46, &campaign);
-    let chain = deploy(&dir, &claims.keys, &claims.files[0].0);
+    let mut chain = deploy(&dir, &claims.keys, &claims.files[0].0);
     let redis = RedisServer::start(&dir);
     let account = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
     let mut file: Value = serde_json::from_str(&campaigns_json(&chain, &claims.keys, 3)).unwrap();
@@ -972,6 +972,32 @@ async fn serve_reads_no_relayer_key() {
     assert_eq!(again.status(), 202);
     assert_eq!(again.json::<Value>().await.unwrap()["id"], json!(id));
     assert_eq!(get(key_b).await.unwrap().status(), 200);
+    // Readiness: the campaign's RPC down makes only the claim routes not ready, never proving.
+    let ready_url = format!("http://127.0.0.1:{port}/ready");
+    let ready = reqwest::get(&ready_url).await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["parts"]["campaign:local"]["status"], "ok", "{ready}");
+    assert_eq!(ready["routes"]["claims"], "ready", "{ready}");
+    chain.stop_anvil();
+    let ready = reqwest::get(&ready_url).await.unwrap();
+    assert_eq!(ready.status(), 200, "proving stays ready");
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!(
+        ready["parts"]["campaign:local"]["status"], "down",
+        "{ready}"
+    );
+    assert_eq!(
+        ready["parts"]["campaign:local"]["code"], "CHAIN_UNAVAILABLE",
+        "{ready}"
+    );
+    assert_eq!(
+        ready["parts"]["campaign:local"]["required"], false,
+        "{ready}"
+    );
+    assert_eq!(ready["routes"]["claims"], "not_ready", "{ready}");
+    assert_eq!(ready["routes"]["proofs"], "ready", "{ready}");
     let _ = serve.kill();
     let _ = serve.wait();
     let out = Command::new(bin())
@@ -995,10 +1021,22 @@ struct RelayProcess {
 
 impl RelayProcess {
     fn start(dir: &Path, redis: &RedisServer, campaigns: &Path, id: &str) -> RelayProcess {
+        RelayProcess::start_with(dir, redis, campaigns, id, &["--lease-ms", "1500"])
+    }
+
+    /// [`RelayProcess::start`] with other arguments (a lease, `--health-listen`).
+    fn start_with(
+        dir: &Path,
+        redis: &RedisServer,
+        campaigns: &Path,
+        id: &str,
+        args: &[&str],
+    ) -> RelayProcess {
         let log = dir.join(format!("{id}.log"));
         let child = Command::new(bin())
             .args(["relay", "--redis", &redis.url, "--id", id])
-            .args(["--lease-ms", "1500", "--poll-ms", "50"])
+            .args(["--poll-ms", "50"])
+            .args(args)
             .arg("--campaigns")
             .arg(campaigns)
             .env("RELAYER_A", RELAYER_KEYS[0])
@@ -1749,4 +1787,97 @@ async fn a_claim_of_an_account_this_worker_lacks_is_handed_back() {
         with_a.drive(&id, None, None).await.unwrap(),
         Phase::Confirmed
     );
+}
+
+/// SIGTERM to `airprover relay`: the claim it follows (sent, waiting in the pool) is handed back
+/// at once (a worker whose lease is a minute takes it over in seconds, not after that minute),
+/// the process exits 0, and the claim ends confirmed with its one transaction. Before that, its
+/// `--health-listen` says it is ready (Redis, the campaign's RPC) and counts the send.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_relay_process_stopped_by_sigterm_hands_its_claim_back() {
+    let dir = scratch("sigterm");
+    let campaign = local_campaign();
+    let claims = make_claims(&dir, 52..53, &campaign);
+    let chain = deploy(&dir, &claims.keys, &claims.files[0].0);
+    let redis = RedisServer::start(&dir.join("redis"));
+    let campaigns = dir.join("campaigns.json");
+    std::fs::write(&campaigns, campaigns_json(&chain, &claims.keys, 1000)).unwrap();
+    let api = relayer(&redis, relayer_config(&chain, &claims.keys, 1000), fast()).await;
+    let op = operator(&chain.rpc);
+    rpc(&op, "evm_setAutomine", json!([false])).await;
+    let port = common::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut first = RelayProcess::start_with(
+        &dir,
+        &redis,
+        &campaigns,
+        "r1",
+        &["--lease-ms", "60000", "--health-listen", &listen],
+    );
+    common::wait_port(port);
+    let probes = format!("http://{listen}");
+    let ready: Value = reqwest::get(format!("{probes}/ready"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!(ready["parts"]["campaign:local"]["status"], "ok", "{ready}");
+    assert_eq!(ready["parts"]["redis"]["status"], "ok", "{ready}");
+
+    let (id, _) = api
+        .submit(&body(&claims.files[0].1, &claims.files[0].2))
+        .await
+        .unwrap();
+    let sent = wait_for(&api, &id, 60, |s| s["phase"] == "submitted").await;
+    let metrics = reqwest::get(format!("{probes}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("airprover_relayer_sent_total{campaign=\"local\"} 1"),
+        "{metrics}"
+    );
+
+    let signalled = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &first.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = loop {
+        if let Some(status) = first.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(10),
+            "relay still runs 10 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status.code(), Some(0), "{}", first.log());
+    // The log's colours out: `handed_back=1` as written.
+    let mut log = String::new();
+    let mut escaped = false;
+    for c in first.log().chars() {
+        match (escaped, c) {
+            (false, '\x1b') => escaped = true,
+            (true, 'm') => escaped = false,
+            (false, c) => log.push(c),
+            _ => {}
+        }
+    }
+    assert!(log.contains("relay worker stopped handed_back=1"), "{log}");
+
+    // A worker whose lease is a minute: only a handed-back entry reaches it this soon.
+    let second = RelayProcess::start_with(&dir, &redis, &campaigns, "r2", &["--lease-ms", "60000"]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    rpc(&op, "evm_mine", json!([])).await;
+    let done = wait_for(&api, &id, 20, |s| s["phase"] == "confirmed").await;
+    assert_eq!(done["txHash"], sent["txHash"], "{done}");
+    assert_eq!(done["transactions"].as_array().unwrap().len(), 1, "{done}");
+    assert!(second.log().contains("relayer worker started"));
 }

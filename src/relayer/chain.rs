@@ -435,16 +435,20 @@ impl Campaign {
             return Ok(None);
         };
         let block = receipt.block_number.unwrap_or_default();
+        let fee_wei = u128::from(receipt.gas_used).saturating_mul(receipt.effective_gas_price);
         if receipt.status() {
             return Ok(Some(Mined::Confirmed {
                 hash,
                 block,
                 gas_used: receipt.gas_used,
+                fee_wei,
             }));
         }
         Ok(Some(Mined::Reverted {
             hash,
             block,
+            gas_used: receipt.gas_used,
+            fee_wei,
             error: self.revert_reason(hash, block).await,
         }))
     }
@@ -488,6 +492,24 @@ impl Campaign {
             .pending()
             .await
             .map_err(rpc_error)
+    }
+
+    /// The balance of `account` (wei) and how many of its transactions wait in the pool (its
+    /// pending nonce minus its mined one): what the relayer's account gauges show.
+    pub async fn account_state(&self, account: Address) -> RelayResult<(U256, u64)> {
+        let balance = self
+            .provider
+            .get_balance(account)
+            .await
+            .map_err(rpc_error)?;
+        let mined = self
+            .provider
+            .get_transaction_count(account)
+            .latest()
+            .await
+            .map_err(rpc_error)?;
+        let pending = self.pending_nonce(account).await?;
+        Ok((balance, pending.saturating_sub(mined)))
     }
 
     /// The latest block number.
@@ -555,6 +577,8 @@ pub enum Mined {
         block: u64,
         /// Gas it used.
         gas_used: u64,
+        /// What it paid (gas used × effective gas price), wei.
+        fee_wei: u128,
     },
     /// It reverted.
     Reverted {
@@ -562,6 +586,10 @@ pub enum Mined {
         hash: TxHash,
         /// Its block.
         block: u64,
+        /// Gas it used.
+        gas_used: u64,
+        /// What it paid, wei.
+        fee_wei: u128,
         /// Why, by the contract's custom error.
         error: RelayError,
     },

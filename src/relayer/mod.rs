@@ -10,6 +10,8 @@
 //! - [`fees`]: what a transaction offers per gas: estimate, replacement bump, the campaign's
 //!   ceiling (plain decisions).
 //! - [`claims`]: claim records and phase events in Redis; every once-only step is a script.
+//! - [`metrics`]: the relayer's numbers (sent, replaced, confirmed, failed, gas, fees, accounts)
+//!   and its campaigns' RPC readiness.
 //! - [`relay`]: the driver (resumable after a crash at any step) and the worker loop (a consumer
 //!   group; idle claims taken over with `XAUTOCLAIM`).
 
@@ -18,6 +20,7 @@ pub mod claims;
 pub mod config;
 pub mod error;
 pub mod fees;
+pub mod metrics;
 pub mod relay;
 
 pub use claims::Phase;

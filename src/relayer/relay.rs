@@ -23,6 +23,7 @@ use super::claims::{self, ClaimRecord, Claims, Phase, Recorded, SentTx, SettleIf
 use super::config::{CampaignConfig, RelayerKey};
 use super::error::{Code, RelayError, RelayResult};
 use super::fees::{self, FeeDecision, Fees};
+use super::metrics;
 use crate::runtime::retry::{Backoff, Jitter};
 use crate::service::redis::{Entry, Keys, Queue};
 
@@ -90,6 +91,9 @@ pub struct Relayer {
     claims: Claims,
     redis: redis::Client,
     settings: RelaySettings,
+    /// Turns true when the worker stops (SIGTERM): each claim finishes the step it is in (a send
+    /// completes) and is handed back.
+    stop: Arc<watch::Sender<bool>>,
 }
 
 fn now_ms() -> u64 {
@@ -117,7 +121,24 @@ impl Relayer {
             claims: Claims::new(manager).await?,
             redis,
             settings,
+            stop: Arc::new(watch::channel(false).0),
         })
+    }
+
+    /// The campaigns, by name.
+    pub fn campaign_list(&self) -> Vec<Arc<Campaign>> {
+        let mut list: Vec<Arc<Campaign>> = self.campaigns.values().cloned().collect();
+        list.sort_by(|a, b| a.config.name.cmp(&b.config.name));
+        list
+    }
+
+    /// Sleeps `duration`, or less when the worker stops.
+    async fn pause(&self, duration: Duration) {
+        let mut stop = self.stop.subscribe();
+        tokio::select! {
+            _ = tokio::time::sleep(duration) => {}
+            _ = stop.wait_for(|s| *s) => {}
+        }
     }
 
     /// The claim store.
@@ -260,6 +281,12 @@ impl Relayer {
         let mut jitter = Jitter::new(rand::thread_rng().gen());
         let mut failures = 0u32;
         loop {
+            if *self.stop.borrow() {
+                return Err(RelayError::new(
+                    Code::Internal,
+                    "handed back: the relay worker is stopping",
+                ));
+            }
             let error = match self.step(id, crash).await {
                 Ok(Step::Done(phase)) => return Ok(phase),
                 Ok(Step::Crashed) => {
@@ -271,7 +298,7 @@ impl Relayer {
                 }
                 Ok(Step::Wait) => {
                     failures = 0;
-                    tokio::time::sleep(self.settings.poll).await;
+                    self.pause(self.settings.poll).await;
                     continue;
                 }
                 Err(e) => e,
@@ -307,6 +334,7 @@ impl Relayer {
                     )
                     .await?
                 {
+                    metrics::failed(&record.campaign, error.code.as_str(), None);
                     return Ok(Phase::Failed);
                 }
                 if record.phase.is_final() {
@@ -321,7 +349,7 @@ impl Relayer {
                 "{}; retrying in {delay:.0} ms",
                 error.message
             );
-            tokio::time::sleep(Duration::from_millis(delay as u64)).await;
+            self.pause(Duration::from_millis(delay as u64)).await;
         }
     }
 
@@ -419,21 +447,26 @@ impl Relayer {
                         return Ok(step);
                     }
                 }
+                let paid = mined.clone();
                 let (phase, outcome) = match mined {
                     Mined::Confirmed {
                         hash,
                         block,
                         gas_used,
+                        ..
                     } => (
                         Phase::Confirmed,
                         json!({ "txHash": hash.to_string(), "block": block, "gasUsed": gas_used }),
                     ),
-                    Mined::Reverted { hash, block, error } => (
+                    Mined::Reverted {
+                        hash, block, error, ..
+                    } => (
                         Phase::Failed,
                         json!({ "code": error.code.as_str(), "message": error.message, "txHash": hash.to_string(), "block": block }),
                     ),
                 };
-                self.claims
+                let ended = self
+                    .claims
                     .settle(
                         &record,
                         phase,
@@ -442,6 +475,12 @@ impl Relayer {
                         SettleIf::Open,
                     )
                     .await?;
+                if ended && phase == Phase::Confirmed {
+                    metrics::confirmed(&record.campaign, Some(&paid));
+                } else if ended {
+                    let code = outcome["code"].as_str().unwrap_or("REVERTED");
+                    metrics::failed(&record.campaign, code, Some(&paid));
+                }
                 return Ok(Step::Done(phase));
             }
         }
@@ -579,6 +618,7 @@ impl Relayer {
             )
             .await?
         {
+            metrics::confirmed(&record.campaign, None);
             tracing::info!(
                 claim = record.id,
                 "the claim's nullifier was used by {}, which paid its claimant (its calldata, sent by {}): confirmed with it",
@@ -626,7 +666,9 @@ impl Relayer {
         if crash == Some(Crash::AfterRecord) {
             return Ok(());
         }
-        match campaign.broadcast(&signed.raw).await? {
+        let broadcast = campaign.broadcast(&signed.raw).await?;
+        metrics::sent(&record.campaign, !record.txs.is_empty());
+        match broadcast {
             Broadcast::Sent | Broadcast::Underpriced => {}
             // One of the claim's earlier transactions was mined meanwhile: the next step finds it.
             Broadcast::NonceUsed => {}
@@ -666,7 +708,8 @@ impl Relayer {
             Code::Misconfigured,
             "the relayer account's nonce was used by a transaction the relayer did not send: is the account used elsewhere?",
         );
-        self.claims
+        if self
+            .claims
             .settle(
                 record,
                 Phase::Failed,
@@ -674,7 +717,10 @@ impl Relayer {
                 self.settings.result_ttl_s,
                 SettleIf::Open,
             )
-            .await?;
+            .await?
+        {
+            metrics::failed(&record.campaign, error.code.as_str(), None);
+        }
         Ok(Step::Done(Phase::Failed))
     }
 
@@ -716,8 +762,10 @@ impl Relayer {
 
     /// A relayer worker: follows queued claims (up to `concurrency` at once), takes over those
     /// whose worker went silent for a lease, and acknowledges (and deletes) each claim's entry
-    /// once it has ended. Returns when `shutdown` turns true; the claims it was following stay
-    /// pending for others.
+    /// once it has ended. When `shutdown` turns true it takes nothing more, lets each claim it
+    /// follows finish the step it is in (a send in progress completes: signed, recorded,
+    /// broadcast), at most [`HAND_BACK_BOUND`], and hands the unfinished ones back: their entries
+    /// are marked idle past any lease, so another worker takes them over at once.
     pub async fn run_worker(
         &self,
         consumer: &str,
@@ -732,7 +780,40 @@ impl Relayer {
         let mut redis = crate::service::redis::connect::manager(self.redis.clone()).await?;
         loop {
             if *shutdown.borrow() {
-                running.abort_all();
+                self.stop.send_replace(true);
+                let bound = tokio::time::sleep(HAND_BACK_BOUND);
+                tokio::pin!(bound);
+                let mut handed_back = 0;
+                loop {
+                    let done = tokio::select! {
+                        done = running.join_next() => done,
+                        _ = &mut bound => {
+                            tracing::warn!("claims still in a step after {} s: stopping them there", HAND_BACK_BOUND.as_secs());
+                            running.abort_all();
+                            None
+                        }
+                    };
+                    let Some(done) = done else { break };
+                    let Ok((entry, result)) = done else { continue };
+                    following.remove(&entry);
+                    let outcome = match result {
+                        Ok(_) => queue.ack(&mut redis, &entry).await,
+                        Err(_) => {
+                            handed_back += 1;
+                            queue.hand_back(&mut redis, &entry).await
+                        }
+                    };
+                    if let Err(e) = outcome {
+                        crate::service::http::metrics::redis_error("relay");
+                        tracing::warn!("redis: {e}; the entry is taken over after its lease");
+                    }
+                }
+                // Aborted ones (and any not joined) are handed back too.
+                for entry in following.drain() {
+                    handed_back += 1;
+                    let _ = queue.hand_back(&mut redis, &entry).await;
+                }
+                tracing::info!(handed_back, "relay worker stopped");
                 return Ok(());
             }
             while let Some(done) = running.try_join_next() {
@@ -740,6 +821,7 @@ impl Relayer {
                     following.remove(&entry);
                     if result.is_ok() {
                         if let Err(e) = queue.ack(&mut redis, &entry).await {
+                            crate::service::http::metrics::redis_error("relay");
                             tracing::warn!("redis: {e}; the ended claim's entry is taken over and acknowledged later");
                         }
                     }
@@ -752,12 +834,16 @@ impl Relayer {
                 // Entries whose worker died first, then new ones.
                 match queue.take_over(&mut redis, room).await {
                     Ok(taken) => entries.extend(taken.into_iter().map(|e| (e, true))),
-                    Err(e) => tracing::warn!("redis: {e}; retrying"),
+                    Err(e) => {
+                        crate::service::http::metrics::redis_error("relay");
+                        tracing::warn!("redis: {e}; retrying");
+                    }
                 }
                 let block = Some(Duration::from_millis(200));
                 match queue.read_new(&mut redis, room, block).await {
                     Ok(fresh) => entries.extend(fresh.into_iter().map(|e| (e, false))),
                     Err(e) => {
+                        crate::service::http::metrics::redis_error("relay");
                         tracing::warn!("redis: {e}; retrying");
                         tokio::time::sleep(Duration::from_millis(500)).await;
                     }
@@ -806,6 +892,9 @@ impl Relayer {
         }
     }
 }
+
+/// How long a stopping relay worker waits for its claims to finish the step they are in.
+pub const HAND_BACK_BOUND: Duration = Duration::from_secs(20);
 
 /// How many polls [`Relayer::nonce_taken`] looks for the receipts of a claim whose nonce is used.
 const NONCE_RECHECKS: u32 = 20;

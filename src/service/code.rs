@@ -88,6 +88,9 @@ codes! {
     ServerBusy = "SERVER_BUSY", 503, retry: true;
     // A WebSocket closed after `--stream-idle-secs` without an event: open another.
     Idle = "IDLE", 408, retry: true;
+    // `/ready` (and a worker's or relay's `--health-listen`): a part this process needs is down,
+    // or it drains.
+    NotReady = "NOT_READY", 503, retry: true;
     // Redis did not answer.
     StorageUnavailable = "STORAGE_UNAVAILABLE", 503, retry: true;
     // A task's input is sealed with a key this worker lacks: a configuration to fix, after which

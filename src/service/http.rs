@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -20,11 +20,12 @@ mod auth;
 mod claims;
 mod events;
 mod fanout;
+pub mod health;
+pub mod metrics;
 mod open_streams;
 mod proofs;
 mod ws;
 
-use auth::Admin;
 pub use auth::{load_api_keys, new_api_key, ApiKey, Role};
 pub use open_streams::{DEFAULT_PER_ADDRESS, DEFAULT_PER_KEY};
 pub use proofs::ValidationPool;
@@ -36,7 +37,6 @@ use super::redis::Keys;
 use crate::json::parse_strict;
 use crate::prover::key_dir::KeyDir;
 use crate::relayer::Relayer;
-use crate::runtime::queue::Priority;
 
 /// The largest request body: a claim of the largest circuit fits several times.
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
@@ -136,6 +136,7 @@ impl Refusal {
     /// `503 STORAGE_UNAVAILABLE`: Redis did not answer (the detail goes to the log).
     pub(super) fn storage(e: redis::RedisError) -> Refusal {
         tracing::warn!("redis: {e}");
+        metrics::redis_error("serve");
         Refusal::new(
             Code::StorageUnavailable,
             format!("the task store did not answer ({:?}); try again", e.kind()),
@@ -220,8 +221,9 @@ pub fn router(
         .route("/v1/claims", post(claims::submit_claim))
         .route("/v1/claims/{id}", get(claims::claim_status))
         .route("/v1/campaigns", get(claims::campaigns))
-        .route("/health", get(health))
-        .route("/metrics", get(metrics))
+        .route("/health", get(health::live))
+        .route("/ready", get(health::ready))
+        .route("/metrics", get(metrics::metrics))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             settings.request_timeout,
@@ -234,6 +236,7 @@ pub fn router(
         .merge(streams)
         .fallback(|| async { fail(Code::NotFound, "no such endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(cors)
         .layer(super::request_log::layer())
         .with_state(state))
@@ -307,82 +310,6 @@ fn body_json(body: Result<Bytes, BytesRejection>) -> Result<Value, Response> {
         let e = e.into_error("body");
         fail(e.code().into(), e.to_string())
     })
-}
-
-async fn health(State(state): State<AppState>) -> Response {
-    let mut redis = state.redis.clone();
-    match redis::cmd("PING").query_async::<String>(&mut redis).await {
-        Ok(_) => Json(json!({ "status": "ok" })).into_response(),
-        Err(e) => storage(e),
-    }
-}
-
-/// Prometheus text, from Redis (so that every node reports the same). A number Redis did not
-/// give is an error (503), never a 0.
-async fn metrics(State(state): State<AppState>, _: Admin) -> Response {
-    match metrics_text(&state.tasks).await {
-        Ok(out) => (
-            [(
-                axum::http::header::CONTENT_TYPE,
-                "text/plain; version=0.0.4",
-            )],
-            out,
-        )
-            .into_response(),
-        Err(e) => storage(e),
-    }
-}
-
-async fn metrics_text(tasks: &Tasks) -> redis::RedisResult<String> {
-    let mut out = String::new();
-    out.push_str("# HELP airprover_queue_depth Tasks waiting, per priority.\n# TYPE airprover_queue_depth gauge\n");
-    let mut flight = String::from("# HELP airprover_in_flight Tasks delivered to a worker and not finished.\n# TYPE airprover_in_flight gauge\n");
-    for priority in Priority::HIGHEST_FIRST {
-        let (waiting, in_flight) = tasks.counts(priority).await?;
-        out.push_str(&format!(
-            "airprover_queue_depth{{priority=\"{priority}\"}} {waiting}\n"
-        ));
-        flight.push_str(&format!(
-            "airprover_in_flight{{priority=\"{priority}\"}} {in_flight}\n"
-        ));
-    }
-    out.push_str(&flight);
-    for (name, help) in [
-        ("submitted", "Tasks accepted."),
-        ("succeeded", "Tasks that ended with a proof."),
-        ("failed", "Tasks that ended with an error."),
-        ("cancelled", "Tasks cancelled."),
-        ("retries", "Retries after retryable failures."),
-        (
-            "reclaimed",
-            "Tasks taken over from a worker that went silent.",
-        ),
-    ] {
-        let n = tasks.stat(name).await?;
-        out.push_str(&format!("# HELP airprover_tasks_{name}_total {help}\n# TYPE airprover_tasks_{name}_total counter\nairprover_tasks_{name}_total {n}\n"));
-    }
-    let (_, dead) = tasks.waiting_and_dead().await?;
-    out.push_str(&format!("# HELP airprover_dead_letters Tasks out of tries.\n# TYPE airprover_dead_letters gauge\nairprover_dead_letters {dead}\n"));
-    out.push_str("# HELP airprover_proving_seconds Proving time per circuit.\n# TYPE airprover_proving_seconds histogram\n");
-    for (circuit, h) in tasks.histograms().await? {
-        let mut cumulative = 0;
-        for b in tasks::BUCKETS_MS {
-            cumulative += h.get(&b.to_string()).copied().unwrap_or(0);
-            out.push_str(&format!("airprover_proving_seconds_bucket{{circuit=\"{circuit}\",le=\"{}\"}} {cumulative}\n", b as f64 / 1000.0));
-        }
-        cumulative += h.get("inf").copied().unwrap_or(0);
-        out.push_str(&format!(
-            "airprover_proving_seconds_bucket{{circuit=\"{circuit}\",le=\"+Inf\"}} {cumulative}\n"
-        ));
-        out.push_str(&format!(
-            "airprover_proving_seconds_sum{{circuit=\"{circuit}\"}} {}\n",
-            h.get("sum_ms").copied().unwrap_or(0) as f64 / 1000.0
-        ));
-        out.push_str(&format!(
-            "airprover_proving_seconds_count{{circuit=\"{circuit}\"}} {cumulative}\n"
-        ));
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

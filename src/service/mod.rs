@@ -10,6 +10,7 @@
 //! - [`worker`]: a prover worker.
 //! - [`signature`]: what a worker signs for a result, and how a client checks it.
 //! - [`http`]: the API.
+//! - [`scaling`]: how many workers keep a task's wait under a target (the scaling signal).
 //! - [`client`]: `airprover submit`.
 //! - [`request_log`]: `serve`'s log line per request.
 
@@ -18,6 +19,7 @@ pub mod code;
 pub mod http;
 pub mod redis;
 pub mod request_log;
+pub mod scaling;
 pub mod sealing_key;
 pub mod secret_file;
 pub mod signature;

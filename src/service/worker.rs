@@ -243,6 +243,7 @@ pub async fn run(
                     return Err(exit);
                 }
                 Err(ProcessError::Redis(e)) => {
+                    super::http::metrics::redis_error("worker");
                     tracing::warn!(
                         task = entry.id,
                         "redis: {e}; the entry stays pending and is taken over later"
@@ -257,6 +258,7 @@ pub async fn run(
                 }
             }
             Err(e) => {
+                super::http::metrics::redis_error("worker");
                 tracing::warn!("redis: {e}; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
@@ -298,7 +300,14 @@ impl Worker {
         ];
         let ttl = 3 * HEARTBEAT.as_secs().max(1) + self.settings.lease.as_secs();
         if let Err(e) = self.tasks.heartbeat(&self.settings.id, &fields, ttl).await {
+            super::http::metrics::redis_error("worker");
             tracing::warn!("heartbeat: {e}");
+        }
+        // The scaling signal's arrival rate is sampled by every beat (at most once a second
+        // across the workers), so it is measured while no one reads it.
+        if let Err(e) = super::scaling::sample_arrivals(&self.tasks).await {
+            super::http::metrics::redis_error("worker");
+            tracing::warn!("scaling sample: {e}");
         }
     }
 
@@ -449,6 +458,8 @@ impl Worker {
                     .await?;
                 if stored {
                     self.done += 1;
+                    metrics::counter!("airprover_worker_proofs_total", "circuit" => circuit.clone())
+                        .increment(1);
                     self.tasks.record_duration(&circuit, ms).await?;
                     tracing::info!(task = id, circuit, attempt, ms, "task succeeded");
                 } else {

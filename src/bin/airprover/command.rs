@@ -234,6 +234,8 @@ enum Command {
         /// Without it, only the plain-text inputs of a development `serve` are proved.
         #[arg(long, env = "AIRPROVER_SEALING_KEY")]
         sealing_key: Option<PathBuf>,
+        #[command(flatten)]
+        health: HealthArgs,
     },
     /// The prover service's dead letters: tasks out of tries.
     DeadLetters {
@@ -258,6 +260,8 @@ enum Command {
         /// Between two looks at the chain while a transaction is pending.
         #[arg(long, default_value_t = 250, env = "AIRPROVER_POLL_MS")]
         poll_ms: u64,
+        #[command(flatten)]
+        health: HealthArgs,
     },
     /// Prove a claim on a server: wait with a progress line, write the files.
     Submit {
@@ -316,6 +320,16 @@ enum WorkersCommand {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// `--health-listen` of `worker` and `relay`.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct HealthArgs {
+    /// Serve /health (live), /ready (Redis and, for relay, every campaign's RPC) and /metrics
+    /// (this process's numbers) on ADDR, e.g. 127.0.0.1:9101 [default: none]. No
+    /// authentication: bind it where only the orchestrator and Prometheus reach it.
+    #[arg(long, value_name = "ADDR")]
+    pub health_listen: Option<String>,
 }
 
 /// Where Redis is and how to trust it: every command that connects to Redis takes these.
@@ -602,6 +616,7 @@ fn run(command: Command) -> Result<ExitCode> {
             dead_letter_ttl,
             task_timeout,
             sealing_key,
+            health,
         } => {
             return service::worker(service::Work {
                 process,
@@ -616,6 +631,7 @@ fn run(command: Command) -> Result<ExitCode> {
                 dead_letter_ttl,
                 task_timeout,
                 sealing_key,
+                health_listen: health.health_listen,
             })
         }
         Command::DeadLetters { action } => service::dead_letters(action)?,
@@ -632,6 +648,7 @@ fn run(command: Command) -> Result<ExitCode> {
             id,
             lease_ms,
             poll_ms,
+            health,
         } => service::relay(service::Relay {
             process,
             redis,
@@ -639,6 +656,7 @@ fn run(command: Command) -> Result<ExitCode> {
             id,
             lease_ms,
             poll_ms,
+            health_listen: health.health_listen,
         })?,
         Command::Submit {
             server,

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use airprover::relayer::{self, RelaySettings, Relayer};
-use airprover::service::code::ServiceError;
+use airprover::service::code::{Code, ServiceError};
 use airprover::service::redis::seal::InputSealing;
 use airprover::service::redis::{connect, Keys, RedisTls, RedisUrl, Tasks};
 use airprover::service::signature::PinnedWorkers;
@@ -245,6 +245,7 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
     }
     logs(args.process.log_format);
     log_sealing(&sealing);
+    http::metrics::recorder();
     runtime()?.block_on(async move {
         let manager = connect::manager(client.clone())
             .await
@@ -301,13 +302,36 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
             listener.local_addr().map_err(|e| failed("listen", e))?
         );
         let mut stop = shutdown_signal();
+        let mut stopped = stop.clone();
         let router = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await
-            .map_err(|e| failed("serve", e))
+        // SIGTERM: stop accepting, tell every stream to reconnect elsewhere, wait for the
+        // connections (and the upgraded WebSockets, which axum does not wait for) to end; at
+        // most DRAIN_BOUND after the signal, whatever is still open is dropped.
+        let drained = async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                    http::health::begin_drain();
+                })
+                .await
+                .map_err(|e| failed("serve", e))?;
+            http::health::streams_closed(http::health::DRAIN_BOUND).await;
+            Ok(())
+        };
+        let bound = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+            tokio::time::sleep(http::health::DRAIN_BOUND).await;
+        };
+        tokio::select! {
+            done = drained => done,
+            () = bound => {
+                tracing::warn!(
+                    "connections still open {} s after the signal: exiting",
+                    http::health::DRAIN_BOUND.as_secs()
+                );
+                Ok(())
+            }
+        }
     })
 }
 
@@ -377,6 +401,22 @@ fn campaign_names(path: &Path, campaigns: &[relayer::config::CampaignConfig]) ->
     format!("{}: {}", path.display(), names.join(", "))
 }
 
+/// The probe server of `--health-listen` (worker, relay), if asked for: binding it is done
+/// before the process starts working, so a bad address is said at once.
+async fn probes(
+    listen: Option<&str>,
+    readiness: impl FnOnce() -> http::health::Readiness,
+    stop: watch::Receiver<bool>,
+) -> Result<()> {
+    let Some(listen) = listen else {
+        return Ok(());
+    };
+    http::health::serve_probes(listen, readiness(), stop)
+        .await
+        .map_err(|e| failed(listen, e))?;
+    Ok(())
+}
+
 /// The claim checkers of `serve`: `threads` (every core) and `queue` (4 per thread) waiting.
 fn validation_pool(threads: Option<usize>, queue: Option<usize>) -> http::ValidationPool {
     let threads = threads
@@ -417,6 +457,7 @@ pub(crate) struct Work {
     pub dead_letter_ttl: u64,
     pub task_timeout: u64,
     pub sealing_key: Option<PathBuf>,
+    pub health_listen: Option<String>,
 }
 
 /// The exit status of a worker that gave up a prover that stopped making progress.
@@ -462,8 +503,33 @@ pub(crate) fn worker(args: Work) -> Result<ExitCode> {
         sealing,
     };
     let runtime = runtime()?;
+    http::metrics::recorder();
     let exit = runtime.block_on(async move {
         let stop = shutdown_signal();
+        if let Some(listen) = args.health_listen.as_deref() {
+            let redis = connect::manager(client.clone())
+                .await
+                .map_err(|e| worker::WorkerExit::Start(format!("redis: {e}")))?;
+            let circuits = match airprover::prover::key_dir::KeyDir::new(&settings.keys).manifest()
+            {
+                Ok(Some(m)) if !m.circuits.is_empty() => Ok(serde_json::json!({
+                    "circuits": m.circuits.iter().map(|c| c.id.to_string()).collect::<Vec<_>>()
+                })),
+                Ok(_) => Err((
+                    Code::KeyNotFound,
+                    "the key directory has no circuits".to_string(),
+                )),
+                Err(e) => Err((e.code().into(), e.to_string())),
+            };
+            let readiness = || {
+                http::health::Readiness::default()
+                    .with(http::health::Part::redis(redis, "worker"))
+                    .with(http::health::Part::fixed("keys", circuits))
+            };
+            probes(Some(listen), readiness, stop.clone())
+                .await
+                .map_err(|e| worker::WorkerExit::Start(e.to_string()))?;
+        }
         worker::run(settings, client, Keys::default(), stop).await
     });
     match exit {
@@ -590,6 +656,7 @@ pub(crate) struct Relay {
     pub id: Option<String>,
     pub lease_ms: u64,
     pub poll_ms: u64,
+    pub health_listen: Option<String>,
 }
 
 pub(crate) fn relay(args: Relay) -> Result<()> {
@@ -600,6 +667,7 @@ pub(crate) fn relay(args: Relay) -> Result<()> {
         id,
         lease_ms,
         poll_ms,
+        health_listen,
     } = args;
     if lease_ms < 100 || !(10..=60_000).contains(&poll_ms) {
         return Err(Error::input(
@@ -625,10 +693,30 @@ pub(crate) fn relay(args: Relay) -> Result<()> {
     }
     logs(process.log_format);
     let id = worker_id(id);
+    http::metrics::recorder();
     runtime()?.block_on(async move {
         let relayer = connect_relayer(&client, &campaigns, settings, true).await?;
         tracing::info!(worker = id, "relayer worker started on {shown}");
         let stop = shutdown_signal();
+        if health_listen.is_some() {
+            let redis = connect::manager(client.clone())
+                .await
+                .map_err(|e| failed(&shown, e))?;
+            let readiness = || {
+                relayer::metrics::rpc_parts(&relayer, true)
+                    .into_iter()
+                    .fold(
+                        http::health::Readiness::default()
+                            .with(http::health::Part::redis(redis, "relay")),
+                        http::health::Readiness::with,
+                    )
+            };
+            probes(health_listen.as_deref(), readiness, stop.clone()).await?;
+            tokio::spawn(relayer::metrics::watch_accounts(
+                relayer.clone(),
+                stop.clone(),
+            ));
+        }
         relayer
             .run_worker(&id, stop)
             .await

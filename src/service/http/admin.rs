@@ -40,7 +40,18 @@ pub(super) async fn queue(State(state): State<AppState>, caller: Caller) -> Resp
         Ok(c) => c,
         Err(e) => return storage(e),
     };
-    Json(json!({ "priorities": out, "retryWaiting": delayed, "deadLetters": dead })).into_response()
+    let scaling = match super::metrics::scaling_view(&state.tasks).await {
+        Ok(v) => v,
+        Err(e) => return storage(e),
+    };
+    Json(json!({
+        "priorities": out,
+        "retryWaiting": delayed,
+        "deadLetters": dead,
+        "recommendedWorkers": scaling["recommendedWorkers"],
+        "scaling": scaling,
+    }))
+    .into_response()
 }
 
 pub(super) async fn workers(State(state): State<AppState>, _: Admin) -> Response {

@@ -9,6 +9,8 @@
 //! - Each open SSE stream and WebSocket subscription holds a slot of its API key's and its
 //!   address's caps on this node (`serve --max-streams-per-key`, `--max-streams-per-address`);
 //!   over either: `429 TOO_MANY_STREAMS` with `Retry-After`.
+//! - When the node drains (SIGTERM), every stream sends a final `reconnect` event (no id,
+//!   `retry: 500`, data `{"reason":"shutdown"}`) and ends: the client resumes on another node.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -22,6 +24,8 @@ use redis::aio::ConnectionManager;
 use super::auth::Caller;
 use super::claims::own_claim;
 use super::fanout::{parse_event_id, Ends, EventId, Follower};
+use super::health;
+use super::metrics::StreamGauge;
 use super::open_streams::{Full, StreamSlot};
 use super::proofs::may_see_task;
 use super::{fail, storage, tasks, AppState, Refusal};
@@ -174,23 +178,40 @@ pub(super) async fn follow(
 }
 
 /// Server-Sent Events of a follower, holding its slot; the stream ends after the final event,
-/// or after `idle` without one.
+/// after `idle` without one, or, when the node drains (SIGTERM), after a `reconnect` event.
 fn sse_of(
     follower: Follower,
     slot: StreamSlot,
     idle: Duration,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let events =
-        futures_util::stream::unfold((follower, slot), move |(mut follower, slot)| async move {
-            let entry = tokio::time::timeout(idle, follower.next())
-                .await
-                .ok()
-                .flatten()?;
-            let event = Event::default()
-                .id(&entry.id)
-                .event(&entry.kind)
-                .data(entry.data.to_string());
-            Some((Ok(event), (follower, slot)))
-        });
+    let open = (follower, slot, health::draining(), StreamGauge::open("sse"));
+    let events = futures_util::stream::unfold(Some(open), move |open| async move {
+        let (mut follower, slot, mut drain, gauge) = open?;
+        let next = tokio::select! {
+            entry = tokio::time::timeout(idle, follower.next()) => Some(entry.ok().flatten()),
+            () = health::drained(&mut drain) => None,
+        };
+        let Some(entry) = next else {
+            return Some((Ok(reconnect()), None));
+        };
+        let entry = entry?;
+        let event = Event::default()
+            .id(&entry.id)
+            .event(&entry.kind)
+            .data(entry.data.to_string());
+        Some((Ok(event), Some((follower, slot, drain, gauge))))
+    });
     Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
 }
+
+/// The last event of a stream on a draining node: no id (the client resumes from its last real
+/// event with `Last-Event-ID`, on another node), a `retry` of [`RECONNECT_AFTER`].
+fn reconnect() -> Event {
+    Event::default()
+        .event("reconnect")
+        .retry(RECONNECT_AFTER)
+        .data(r#"{"reason":"shutdown"}"#)
+}
+
+/// How long a client waits before it reconnects after a `reconnect` event.
+pub(super) const RECONNECT_AFTER: Duration = Duration::from_millis(500);

@@ -16,7 +16,10 @@
 //! Each subscription holds a slot of the key's and the address's stream caps (see
 //! [`super::events`]); over one, `subscribe` answers `TOO_MANY_STREAMS`. A socket with no event
 //! sent and no message received for `serve --stream-idle-secs` gets `{ "type": "error", "code":
-//! "IDLE", "message" }` and a close frame.
+//! "IDLE", "message" }` and a close frame. When the node drains (SIGTERM), every socket gets
+//! `{ "type": "reconnect", "reason": "shutdown", "retryMs" }` and a close frame (1012, service
+//! restart): the client opens another socket (on another node) and subscribes again with each
+//! task's last `eventId`.
 
 use std::collections::HashMap;
 
@@ -97,6 +100,8 @@ struct Session {
 }
 
 async fn session(state: AppState, socket: WebSocket, address: String, auth: Auth) {
+    let _gauge = super::metrics::StreamGauge::open("ws");
+    let mut drain = super::health::draining();
     let (mut sink, mut incoming) = socket.split();
     let (out, mut events) = mpsc::channel::<Value>(256);
     let idle = state.stream_idle;
@@ -124,6 +129,18 @@ async fn session(state: AppState, socket: WebSocket, address: String, auth: Auth
             Some(event) = events.recv() => {
                 idle_at = tokio::time::Instant::now() + idle;
                 event
+            }
+            () = super::health::drained(&mut drain) => {
+                let reconnect = json!({ "type": "reconnect", "reason": "shutdown",
+                    "retryMs": super::events::RECONNECT_AFTER.as_millis() as u64 });
+                let _ = sink.send(Message::Text(reconnect.to_string().into())).await;
+                let _ = sink
+                    .send(Message::Close(Some(axum::extract::ws::CloseFrame {
+                        code: axum::extract::ws::close_code::RESTART,
+                        reason: "shutdown".into(),
+                    })))
+                    .await;
+                break;
             }
             () = tokio::time::sleep_until(idle_at) => {
                 let message = format!("no event for {} s: closing", idle.as_secs());

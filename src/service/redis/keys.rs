@@ -119,6 +119,12 @@ impl Keys {
         self.name(format_args!("durations"))
     }
 
+    /// Samples of the `submitted` counter by time (a sorted set of `ms:count`, kept for twice
+    /// the scaling window): the arrival rate of the scaling signal.
+    pub fn arrival_samples(&self) -> String {
+        self.name(format_args!("scaling:arrivals"))
+    }
+
     /// The ids of live prover workers.
     pub fn workers(&self) -> String {
         self.name(format_args!("workers"))

@@ -58,6 +58,18 @@ redis.call('XDEL', KEYS[1], ARGV[3])
 return 1
 "#;
 
+/// The idle time a handed-back entry is given: 30 days, past any consumer's lease.
+pub const HAND_BACK_IDLE_MS: u64 = 30 * 24 * 3600 * 1000;
+
+const HAND_BACK: &str = r#"
+-- KEYS: stream. ARGV: group, consumer, entry, idle (ms). Marks the entry idle for `idle` if it
+-- is still the consumer's (any consumer's next XAUTOCLAIM takes it): 1, else 0.
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if #pending == 0 or pending[1][2] ~= ARGV[2] then return 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'IDLE', ARGV[4], 'JUSTID')
+return 1
+"#;
+
 impl Queue {
     /// `consumer` of `group` on `stream`; entries idle longer than `lease` are taken over.
     pub fn new(stream: String, group: &str, consumer: &str, lease: Duration) -> Queue {
@@ -155,6 +167,25 @@ impl Queue {
             .invoke_async(redis)
             .await?;
         Ok(owned == 1)
+    }
+
+    /// Hands the entry back (a stopping worker): marked idle for [`HAND_BACK_IDLE_MS`], longer
+    /// than any consumer's lease, if it is still this consumer's, so that the next take-over by
+    /// any consumer gets it. False when it was not this consumer's.
+    pub async fn hand_back(
+        &self,
+        redis: &mut impl ConnectionLike,
+        entry: &str,
+    ) -> redis::RedisResult<bool> {
+        let handed: i64 = Script::new(HAND_BACK)
+            .key(&self.stream)
+            .arg(&self.group)
+            .arg(&self.consumer)
+            .arg(entry)
+            .arg(HAND_BACK_IDLE_MS)
+            .invoke_async(redis)
+            .await?;
+        Ok(handed == 1)
     }
 
     /// Acknowledges and deletes `entry` if it is still this consumer's: false when another
