@@ -1,6 +1,6 @@
 //! What a claim's transaction offers per gas: the node's estimate, a replacement's bump, and the
 //! campaign's ceiling (`maxFeePerGasWei`). Plain decisions, tested without a chain; the driver
-//! ([`super::relay`]) reads the chain and carries them out.
+//! ([`super::driver`]) reads the chain and carries them out.
 
 /// EIP-1559 fees, in wei per gas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

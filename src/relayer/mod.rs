@@ -12,17 +12,26 @@
 //! - [`claims`]: claim records and phase events in Redis; every once-only step is a script.
 //! - [`metrics`]: the relayer's numbers (sent, replaced, confirmed, failed, gas, fees, accounts)
 //!   and its campaigns' RPC readiness.
-//! - [`relay`]: the driver (resumable after a crash at any step) and the worker loop (a consumer
-//!   group; idle claims taken over with `XAUTOCLAIM`).
+//! - [`relay`]: the [`Relayer`] type and its public face (its campaigns, a claim's status); the
+//!   paths of the three files below are re-exported from it.
+//! - [`submit`]: `POST /v1/claims`: [`ClaimRequest`] read and checked (the proof, then the chain)
+//!   before anything is stored; the same proof again is the same claim.
+//! - [`driver`]: one claim followed from queued to `confirmed` or `failed` (resumable after a
+//!   crash at any step): fees and their ceiling, nonce, send, replace, confirmations, reorgs.
+//! - [`worker`]: the worker loop ([`RelaySettings`]): a consumer group, leases kept while a claim
+//!   is followed, idle claims taken over with `XAUTOCLAIM`, claims handed back on SIGTERM.
 
 pub mod chain;
 pub mod claims;
 pub mod config;
+pub mod driver;
 pub mod error;
 pub mod fees;
 pub mod metrics;
 pub mod relay;
+pub mod submit;
+pub mod worker;
 
 pub use claims::Phase;
 pub use error::{Code, RelayError, RelayResult};
-pub use relay::{Crash, RelaySettings, Relayer};
+pub use relay::{ClaimRequest, Crash, RelaySettings, Relayer};
