@@ -7,9 +7,45 @@
 //! that attestations in a published Merkle tree add up to at least a threshold (or exactly a
 //! score), without revealing them, bound to a claimant address and a per-campaign nullifier.
 //!
-//! Layout: [`field`] (numbers as the spec spells them), [`poseidon`] (circomlib's hash and its
-//! gadget), [`tree`] (attestations, Merkle tree, the claim input), [`circuit`] (the R1CS
-//! circuits), [`prover`] (setup, staged proving, verification, key files, snarkjs JSON).
+//! Layout (the README's `## Layout` is the same map, one line a file):
+//! - The statement: [`field`] (numbers as the spec spells them), [`poseidon`] (circomlib's hash
+//!   and its gadget), [`tree`] (attestations, Merkle tree, the claim input), [`claim`] (the claim
+//!   input parsed and checked), [`campaign`] (a campaign's id, bound to its deployment),
+//!   [`circuit`] (the R1CS circuits).
+//! - [`prover`]: setup, staged proving, verification, key files, manifest, snarkjs JSON, Solidity
+//!   (`prover/solidity/`: its tests); `prover/msm/`: the MSM kernels.
+//! - Shared: [`error`] (one error type, a stable code each), [`json`] (JSON read strictly),
+//!   [`api`] (the string-level facade of the CLI and the wasm bindings).
+//! - [`runtime`]: the runtime's policy in plain Rust (queue, jobs, retries, fallbacks, the
+//!   page-worker protocol); `web` (wasm32 only): the bindings, and `web/runtime/` the runtime's
+//!   adapter on real Web Workers; `src/js/`: the JS that must be JS (package and worker entries).
+//! - `cli` and `src/bin/` (native): the CLI's commands; `src/bin/airprover/`: `command.rs`
+//!   (arguments), `config.rs` (`--config` TOML), `service.rs` (`serve`, `worker`, `relay`).
+//! - `service` (native), the prover service on Redis:
+//!   - `mod.rs`: its modules and the clock (`now_ms`); `code.rs`: every code the service and
+//!     the relayer answer with; `client.rs`: `airprover submit`; `worker.rs`: `airprover
+//!     worker`; `signature.rs`: what a worker signs and how a client checks it; `scaling.rs`: the
+//!     scaling signal; `request_log.rs`: serve's request log; `secret_file.rs`: files that hold a
+//!     secret; `sealing_key.rs`: the sealing key file.
+//!   - `http.rs`: `airprover serve`'s router, state and refusals; `http/`: `proofs.rs` (the proof
+//!     routes), `claims.rs` (the relayer's routes), `admin.rs` (queue, workers), `auth.rs` (API
+//!     keys, roles, rates), `events.rs` (SSE), `fanout.rs` (one stream reader per node),
+//!     `open_streams.rs` (stream caps), `ws.rs` (the WebSocket), `health.rs` (`/health`,
+//!     `/ready`, draining), `metrics.rs` (`/metrics`).
+//!   - `redis/`: the one Redis layer: `connect.rs` (URL, TLS), `keys.rs` (every key name),
+//!     `queue.rs` (the consumer-group queue), `seal.rs` (inputs sealed at rest), `tasks.rs`
+//!     (proof tasks, scripts).
+//! - `relayer` (native), the claim relayer: `config.rs` (campaigns, relayer keys), `chain.rs`
+//!   (the contract through alloy), `fees.rs` (fee decisions), `claims.rs` (claim records in
+//!   Redis), `error.rs` (its codes), `relay.rs` (the `Relayer` type), `submit.rs` (a claim's
+//!   checks before it is queued), `driver.rs` (one claim from queued to confirmed or failed),
+//!   `worker.rs` (the worker loop: leases, take-over, hand-back on SIGTERM), `metrics.rs`.
+//! - Outside `src/`: `tests/` (native tests, `web_*.rs` in Chromium; `common/` what they share,
+//!   `common/netns.rs` the network-namespace hosts of `multihost.rs`; `web_common/`, `browser/`,
+//!   `e2e/`, `interop/`, `vite-consumer/`), `benches/` (`prove.rs`, `browser/`, `rapidsnark/`),
+//!   `examples/`, `contracts/` (`ReputationAirdrop`, tests on anvil), `deploy/` (systemd units,
+//!   sample environment and TOML), `service/` (`redis.conf`), `www/` (the claim app), `docs/`
+//!   (the README's images), `scripts/` (the build and test steps), `.ci/` (what CI runs).
 #![cfg_attr(not(target_arch = "wasm32"), forbid(unsafe_code))]
 #![warn(missing_docs)]
 
