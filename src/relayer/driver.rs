@@ -129,18 +129,7 @@ impl Relayer {
                 // it). A claim that holds one (another driver allocated it meanwhile, or the
                 // error came later) is followed on: the chain decides how it ends.
                 let record = self.load(id).await?;
-                if self
-                    .claims
-                    .settle(
-                        &record,
-                        Phase::Failed,
-                        &error.to_json(),
-                        self.settings.result_ttl_s,
-                        SettleIf::Unallocated,
-                    )
-                    .await?
-                {
-                    metrics::failed(&record.campaign, error.code.as_str(), None);
+                if self.fail(&record, &error, SettleIf::Unallocated).await? {
                     return Ok(Phase::Failed);
                 }
                 if record.phase.is_final() {
@@ -514,20 +503,32 @@ impl Relayer {
             Code::Misconfigured,
             "the relayer account's nonce was used by a transaction the relayer did not send: is the account used elsewhere?",
         );
-        if self
+        self.fail(record, &error, SettleIf::Open).await?;
+        Ok(Step::Done(Phase::Failed))
+    }
+
+    /// Ends the claim `failed` with `error` as its outcome, if `only_if` still holds, and counts
+    /// it: true when this call ended it (the process whose script ends a claim counts it).
+    async fn fail(
+        &self,
+        record: &ClaimRecord,
+        error: &RelayError,
+        only_if: SettleIf,
+    ) -> RelayResult<bool> {
+        let ended = self
             .claims
             .settle(
                 record,
                 Phase::Failed,
                 &error.to_json(),
                 self.settings.result_ttl_s,
-                SettleIf::Open,
+                only_if,
             )
-            .await?
-        {
+            .await?;
+        if ended {
             metrics::failed(&record.campaign, error.code.as_str(), None);
         }
-        Ok(Step::Done(Phase::Failed))
+        Ok(ended)
     }
 
     /// The next account of the campaign, round robin over all workers (a Redis counter).

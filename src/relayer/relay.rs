@@ -76,8 +76,7 @@ impl Relayer {
 
     /// What `GET /v1/campaigns` answers: every campaign's public parameters, by name.
     pub fn campaigns_view(&self) -> Value {
-        let mut list: Vec<&Arc<Campaign>> = self.campaigns.values().collect();
-        list.sort_by(|a, b| a.config.name.cmp(&b.config.name));
+        let list = self.campaign_list();
         json!({ "campaigns": list.iter().map(|c| c.public_view()).collect::<Vec<_>>() })
     }
 

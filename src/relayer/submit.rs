@@ -1,8 +1,6 @@
 //! A claim's way in: `POST /v1/claims`'s body read and checked (proof, public signals, the
 //! chain) before anything is stored, then recorded and queued once per proof.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use alloy::primitives::Bytes;
 use alloy::sol_types::SolCall;
 use rand::Rng;
@@ -12,6 +10,7 @@ use sha2::{Digest, Sha256};
 use super::claims::Phase;
 use super::error::{Code, RelayError, RelayResult};
 use super::relay::Relayer;
+use crate::service::now_ms;
 
 /// `POST /v1/claims`'s body: a proof and its public signals for a circuit of a campaign.
 #[derive(Debug, serde::Deserialize)]
@@ -25,13 +24,6 @@ pub struct ClaimRequest {
     pub circuit: String,
     /// The campaign's name.
     pub campaign: String,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
 }
 
 impl Relayer {
