@@ -7,7 +7,8 @@
 //! that attestations in a published Merkle tree add up to at least a threshold (or exactly a
 //! score), without revealing them, bound to a claimant address and a per-campaign nullifier.
 //!
-//! Layout (the README's `## Layout` is the same map, one line a file):
+//! Layout (the README's `## Layout` is the same map, a line for each file of the service and the
+//! relayer):
 //! - The statement: [`field`] (numbers as the spec spells them), [`poseidon`] (circomlib's hash
 //!   and its gadget), [`tree`] (attestations, Merkle tree, the claim input), [`claim`] (the claim
 //!   input parsed and checked), [`campaign`] (a campaign's id, bound to its deployment),
@@ -37,9 +38,10 @@
 //!     (proof tasks, scripts).
 //! - `relayer` (native), the claim relayer: `config.rs` (campaigns, relayer keys), `chain.rs`
 //!   (the contract through alloy), `fees.rs` (fee decisions), `claims.rs` (claim records in
-//!   Redis), `error.rs` (its codes), `relay.rs` (the `Relayer` type), `submit.rs` (a claim's
-//!   checks before it is queued), `driver.rs` (one claim from queued to confirmed or failed),
-//!   `worker.rs` (the worker loop: leases, take-over, hand-back on SIGTERM), `metrics.rs`.
+//!   Redis), `error.rs` (`RelayError`, revert names to codes), `relay.rs` (the `Relayer` type),
+//!   `submit.rs` (a claim's checks before it is queued), `driver.rs` (one claim from queued to
+//!   confirmed or failed), `worker.rs` (the worker loop: leases, take-over, hand-back on
+//!   SIGTERM), `metrics.rs` (its numbers, its RPC's readiness).
 //! - Outside `src/`: `tests/` (native tests, `web_*.rs` in Chromium; `common/` what they share,
 //!   `common/netns.rs` the network-namespace hosts of `multihost.rs`; `web_common/`, `browser/`,
 //!   `e2e/`, `interop/`, `vite-consumer/`), `benches/` (`prove.rs`, `browser/`, `rapidsnark/`),
