@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use airprover::relayer::chain::Campaign;
 use airprover::relayer::{claims, config};
 use airprover::relayer::{Code, Crash, Phase, RelaySettings, Relayer};
+use airprover::service::redis::Keys;
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
@@ -775,7 +776,7 @@ async fn a_stuck_transaction_is_replaced_with_higher_fees() {
         .arg("COUNT")
         .arg(1)
         .arg("STREAMS")
-        .arg(claims::queue())
+        .arg(Keys::default().claims())
         .arg(">")
         .query_async(&mut conn)
         .await
@@ -1213,7 +1214,7 @@ async fn claims_wait_out_an_unreachable_chain_and_are_sent_once() {
         .await
         .unwrap();
     let pending: Vec<(String, String, u64, u64)> = redis::cmd("XPENDING")
-        .arg(claims::queue())
+        .arg(Keys::default().claims())
         .arg(claims::GROUP)
         .arg("-")
         .arg("+")
@@ -1262,7 +1263,9 @@ async fn a_nullifier_is_freed_by_failure_and_expires_with_its_claim() {
     let redis = RedisServer::start(&dir.join("redis"));
     let client = redis::Client::open(redis.url.as_str()).unwrap();
     let conn = redis::aio::ConnectionManager::new(client).await.unwrap();
-    let store = claims::Claims::new(conn.clone()).await.unwrap();
+    let store = claims::Claims::new(conn.clone(), Keys::default())
+        .await
+        .unwrap();
     let call = alloy::primitives::Bytes::from(vec![1u8, 2, 3]);
     let claimant = Address::repeat_byte(7);
     let create = |id: &'static str, nullifier: u64| {
@@ -1375,7 +1378,7 @@ async fn phases(redis: &RedisServer, id: &str) -> Vec<String> {
         .await
         .unwrap();
     let events: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-        .arg(claims::events_key(id))
+        .arg(Keys::default().claim_events(id))
         .arg("-")
         .arg("+")
         .query_async(&mut conn)

@@ -2640,3 +2640,39 @@ async fn a_claims_secret_reaches_neither_the_append_only_file_nor_a_snapshot() {
         );
     }
 }
+
+/// Two deployments on one Redis, each under its own `--redis-prefix`: every key either writes is
+/// under its prefix, a task of one is unknown to the other's serve, and only its own worker
+/// proves it (issue 28, item 1).
+#[tokio::test]
+async fn deployments_under_two_prefixes_share_a_redis_and_see_nothing_of_each_other() {
+    let env = Env::new("prefixes");
+    let (_serve_a, base_a) = env.serve_with(&["--redis-prefix", "tenant-a"]);
+    let (_serve_b, base_b) = env.serve_with(&["--redis-prefix", "tenant-b"]);
+    let _worker_b = env.worker_with_args("worker-b", &[], &["--redis-prefix", "tenant-b"]);
+    let id = submit(&base_a, &env.claim(7), "NORMAL").await;
+    let (status, body) = on_task(&base_b, reqwest::Method::GET, API_KEY, &id).await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("UNKNOWN_TASK")));
+    // tenant-b's worker runs, yet tenant-a's task waits: nobody of its own has taken it.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(task(&base_a, &id).await["status"], "queued");
+    let _worker_a = env.worker_with_args("worker-a", &[], &["--redis-prefix", "tenant-a"]);
+    assert_eq!(ended(&base_a, &id).await["status"], "succeeded");
+    let keys = redis_cli(&env, &["--scan"]);
+    assert!(keys.lines().count() > 3, "{keys}");
+    for key in keys.lines() {
+        assert!(
+            key.starts_with("tenant-a:") || key.starts_with("tenant-b:"),
+            "a key outside both prefixes: {key}"
+        );
+    }
+    // A prefix that would split key names is refused at start, naming the flag.
+    let out = Command::new(bin())
+        .args(["workers", "export-keys", "--redis", &env.redis_url()])
+        .args(["--redis-prefix", "a:b", "--out"])
+        .arg(env.dir.join("w.json"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("INVALID_INPUT: redis-prefix"), "{err}");
+}

@@ -118,35 +118,14 @@ pub struct ClaimRecord {
     pub outcome: Option<Value>,
 }
 
-/// The Redis side of the relayer.
+/// The Redis side of the relayer: its key names are the service's one list
+/// (`crate::service::redis::keys`), under the deployment's prefix.
 #[derive(Clone)]
 pub struct Claims {
     redis: ConnectionManager,
+    keys: Keys,
 }
 
-// Key names: the service's one list (`crate::service::redis::keys`).
-
-fn key(id: &str) -> String {
-    Keys::default().claim(id)
-}
-
-/// The claim's event stream.
-pub fn events_key(id: &str) -> String {
-    Keys::default().claim_events(id)
-}
-
-fn nullifier_key(campaign: &str, nullifier: &U256) -> String {
-    Keys::default().nullifier(campaign, &nullifier.to_string())
-}
-
-fn nonce_key(chain_id: u64, account: &Address) -> String {
-    Keys::default().nonce(chain_id, &account.to_string())
-}
-
-/// The stream of claims to relay, read by relayer workers in a consumer group.
-pub fn queue() -> String {
-    Keys::default().claims()
-}
 /// The consumer group of relayer workers.
 pub const GROUP: &str = "relayers";
 
@@ -252,12 +231,40 @@ pub enum SettleIf {
 }
 
 impl Claims {
-    /// Over `redis`; creates the queue's consumer group if it is missing.
-    pub async fn new(mut redis: ConnectionManager) -> RelayResult<Claims> {
-        Queue::new(queue(), GROUP, "-", std::time::Duration::ZERO)
+    /// Over `redis`, with the key names `keys`; creates the queue's consumer group if it is
+    /// missing.
+    pub async fn new(mut redis: ConnectionManager, keys: Keys) -> RelayResult<Claims> {
+        Queue::new(keys.claims(), GROUP, "-", std::time::Duration::ZERO)
             .ensure_group(&mut redis)
             .await?;
-        Ok(Claims { redis })
+        Ok(Claims { redis, keys })
+    }
+
+    /// The key names.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    fn key(&self, id: &str) -> String {
+        self.keys.claim(id)
+    }
+
+    /// The claim's event stream.
+    pub fn events_key(&self, id: &str) -> String {
+        self.keys.claim_events(id)
+    }
+
+    fn nullifier_key(&self, campaign: &str, nullifier: &U256) -> String {
+        self.keys.nullifier(campaign, &nullifier.to_string())
+    }
+
+    fn nonce_key(&self, chain_id: u64, account: &Address) -> String {
+        self.keys.nonce(chain_id, &account.to_string())
+    }
+
+    /// The stream of claims to relay, read by relayer workers in a consumer group.
+    pub fn queue(&self) -> String {
+        self.keys.claims()
     }
 
     /// The connection, for the queue.
@@ -281,16 +288,16 @@ impl Claims {
         checked_block: u64,
     ) -> RelayResult<String> {
         let mut redis = self.redis.clone();
-        let index = nullifier_key(campaign, nullifier);
+        let index = self.nullifier_key(campaign, nullifier);
         loop {
             let taken: Option<String> = redis.get(&index).await?;
             let taken = taken.unwrap_or_default();
             let got: String = Script::new(NEW_CLAIM)
                 .key(&index)
-                .key(key(id))
-                .key(events_key(id))
-                .key(queue())
-                .key(key(if taken.is_empty() { id } else { &taken }))
+                .key(self.key(id))
+                .key(self.events_key(id))
+                .key(self.queue())
+                .key(self.key(if taken.is_empty() { id } else { &taken }))
                 .arg(id)
                 .arg(campaign)
                 .arg(call.to_string())
@@ -315,7 +322,7 @@ impl Claims {
         nullifier: &U256,
     ) -> RelayResult<Option<ClaimRecord>> {
         let mut redis = self.redis.clone();
-        let id: Option<String> = redis.get(nullifier_key(campaign, nullifier)).await?;
+        let id: Option<String> = redis.get(self.nullifier_key(campaign, nullifier)).await?;
         match id {
             Some(id) => self.get(&id).await,
             None => Ok(None),
@@ -325,7 +332,7 @@ impl Claims {
     /// The claim `id`, if there is one.
     pub async fn get(&self, id: &str) -> RelayResult<Option<ClaimRecord>> {
         let mut redis = self.redis.clone();
-        let fields: std::collections::HashMap<String, String> = redis.hgetall(key(id)).await?;
+        let fields: std::collections::HashMap<String, String> = redis.hgetall(self.key(id)).await?;
         if fields.is_empty() {
             return Ok(None);
         }
@@ -386,8 +393,8 @@ impl Claims {
     ) -> RelayResult<(Address, u64)> {
         let mut redis = self.redis.clone();
         let (got_account, got_nonce): (String, String) = Script::new(ALLOCATE)
-            .key(key(id))
-            .key(nonce_key(chain_id, &account))
+            .key(self.key(id))
+            .key(self.nonce_key(chain_id, &account))
             .arg(account.to_string())
             .arg(pending_nonce)
             .arg(gas)
@@ -415,8 +422,8 @@ impl Claims {
         let encoded = serde_json::to_string(txs)
             .map_err(|e| RelayError::new(Code::Internal, format!("claim {id}: {e}")))?;
         let done: i64 = Script::new(RECORD_TX)
-            .key(key(id))
-            .key(events_key(id))
+            .key(self.key(id))
+            .key(self.events_key(id))
             .arg(encoded)
             .arg(newest)
             .arg(account.to_string())
@@ -437,8 +444,8 @@ impl Claims {
     pub async fn wait_for_fees(&self, record: &ClaimRecord, data: &Value) -> RelayResult<bool> {
         let mut redis = self.redis.clone();
         let done: i64 = Script::new(WAIT_FOR_FEES)
-            .key(key(&record.id))
-            .key(events_key(&record.id))
+            .key(self.key(&record.id))
+            .key(self.events_key(&record.id))
             .arg(data.to_string())
             .arg(record.txs.len())
             .invoke_async(&mut redis)
@@ -460,9 +467,9 @@ impl Claims {
     ) -> RelayResult<bool> {
         let mut redis = self.redis.clone();
         let done: i64 = Script::new(SETTLE)
-            .key(key(&record.id))
-            .key(events_key(&record.id))
-            .key(nullifier_key(&record.campaign, &record.nullifier))
+            .key(self.key(&record.id))
+            .key(self.events_key(&record.id))
+            .key(self.nullifier_key(&record.campaign, &record.nullifier))
             .arg(phase.as_str())
             .arg(outcome.to_string())
             .arg(ttl_s)

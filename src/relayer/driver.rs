@@ -23,7 +23,6 @@ use super::fees::{self, FeeDecision, Fees};
 use super::metrics;
 use super::relay::Relayer;
 use crate::runtime::retry::Jitter;
-use crate::service::redis::Keys;
 
 /// Where [`Relayer::drive`] may stop as if its process had been killed (tests of the recovery).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -535,7 +534,7 @@ impl Relayer {
     async fn pick_account<'c>(&self, campaign: &'c Campaign) -> RelayResult<&'c RelayerKey> {
         let mut redis = self.claims.redis();
         let turn: u64 = redis::cmd("INCR")
-            .arg(Keys::default().relayer_turn(&campaign.config.name))
+            .arg(self.claims.keys().relayer_turn(&campaign.config.name))
             .query_async(&mut redis)
             .await?;
         let keys = &campaign.config.relayers;

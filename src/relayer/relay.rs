@@ -48,7 +48,7 @@ impl Relayer {
         }
         Ok(Relayer {
             campaigns: Arc::new(campaigns),
-            claims: Claims::new(manager).await?,
+            claims: Claims::new(manager, settings.keys.clone()).await?,
             redis,
             settings,
             stop: Arc::new(watch::channel(false).0),

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::claims::{self, Phase, GROUP};
+use super::claims::{Phase, GROUP};
 use super::error::RelayResult;
 use super::relay::Relayer;
 use crate::runtime::retry::Backoff;
+use crate::service::redis::Keys;
 use crate::service::redis::{Entry, Queue};
 
 /// How the relayer waits and keeps records.
@@ -25,6 +26,8 @@ pub struct RelaySettings {
     pub concurrency: usize,
     /// Waiting after an RPC or Redis failure.
     pub backoff: Backoff,
+    /// The Redis key names (`--redis-prefix`).
+    pub keys: Keys,
 }
 
 impl Default for RelaySettings {
@@ -40,6 +43,7 @@ impl Default for RelaySettings {
                 max_ms: 5_000.0,
                 jitter: 0.5,
             },
+            keys: Keys::default(),
         }
     }
 }
@@ -58,7 +62,7 @@ impl Relayer {
 
     /// The claims queue as `consumer` sees it.
     fn queue(&self, consumer: &str) -> Queue {
-        Queue::new(claims::queue(), GROUP, consumer, self.settings.lease)
+        Queue::new(self.claims.queue(), GROUP, consumer, self.settings.lease)
     }
 
     /// Keeps the queue entry `entry` owned by `consumer` (its idle time back to zero), if

@@ -369,6 +369,15 @@ pub(crate) struct RedisArgs {
         env = "AIRPROVER_REDIS_KEY"
     )]
     pub redis_key: Option<PathBuf>,
+    /// The prefix of every Redis key: two deployments on one Redis, each its own prefix, never
+    /// see each other's tasks, claims or workers (letters, digits, '-', '_', '.').
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        default_value = "airprover",
+        env = "AIRPROVER_REDIS_PREFIX"
+    )]
+    pub redis_prefix: String,
 }
 
 /// How `serve`, `worker` and `relay` are configured and log. Every flag of theirs is also read

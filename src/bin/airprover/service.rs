@@ -131,6 +131,11 @@ fn failed(what: &str, e: impl std::fmt::Display) -> Error {
 
 /// The Redis client of `--redis` (or AIRPROVER_REDIS_URL) or `--redis-file`, with its TLS
 /// files; and the URL as every message shows it, password hidden. Nothing connects yet.
+/// The key names under `--redis-prefix`.
+fn redis_keys(args: &RedisArgs) -> Result<Keys> {
+    Keys::new(&args.redis_prefix).map_err(|e| Error::input("redis-prefix", e))
+}
+
 fn redis_client(args: &RedisArgs) -> Result<(redis::Client, String)> {
     let url = match (&args.redis, &args.redis_file) {
         (Some(text), None) => RedisUrl::parse(text).map_err(|e| Error::input("redis", e))?,
@@ -240,6 +245,7 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
     }
     let sealing = sealing(args.sealing_key.as_deref())?;
     let (client, shown) = redis_client(&args.redis)?;
+    let keys = redis_keys(&args.redis)?;
     if args.process.check_config {
         return check_serve(&args, &api_keys, &sealing, &shown);
     }
@@ -250,7 +256,7 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
         let manager = connect::manager(client.clone())
             .await
             .map_err(|e| failed(&shown, e))?;
-        Tasks::new(manager.clone(), Keys::default())
+        Tasks::new(manager.clone(), keys.clone())
             .ensure_groups()
             .await
             .map_err(|e| failed(&shown, e))?;
@@ -266,7 +272,11 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
         });
         let relayer = match &args.campaigns {
             Some(path) => {
-                Some(connect_relayer(&client, path, RelaySettings::default(), false).await?)
+                let settings = RelaySettings {
+                    keys: keys.clone(),
+                    ..RelaySettings::default()
+                };
+                Some(connect_relayer(&client, path, settings, false).await?)
             }
             None => None,
         };
@@ -291,7 +301,7 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
             },
             manager,
             client,
-            Keys::default(),
+            keys,
         )
         .map_err(|e| Error::input("serve", e))?;
         let listener = tokio::net::TcpListener::bind(&args.listen)
@@ -487,6 +497,7 @@ pub(crate) fn worker(args: Work) -> Result<ExitCode> {
         .map_err(|e| failed("threads", e))?;
     let sealing = sealing(args.sealing_key.as_deref())?;
     let (client, shown) = redis_client(&args.redis)?;
+    let keys = redis_keys(&args.redis)?;
     logs(args.process.log_format);
     log_sealing(&sealing);
     let settings = worker::WorkerSettings {
@@ -530,7 +541,7 @@ pub(crate) fn worker(args: Work) -> Result<ExitCode> {
                 .await
                 .map_err(|e| worker::WorkerExit::Start(e.to_string()))?;
         }
-        worker::run(settings, client, Keys::default(), stop).await
+        worker::run(settings, client, keys, stop).await
     });
     match exit {
         Ok(()) => Ok(ExitCode::SUCCESS),
@@ -586,11 +597,12 @@ pub(crate) fn dead_letters(action: DeadLetters) -> Result<()> {
         DeadLetters::List { redis, .. } | DeadLetters::Requeue { redis, .. } => redis,
     };
     let (client, shown) = redis_client(redis)?;
+    let keys = redis_keys(redis)?;
     runtime()?.block_on(async move {
         let manager = connect::manager(client)
             .await
             .map_err(|e| failed(&shown, e))?;
-        let tasks = Tasks::new(manager, Keys::default());
+        let tasks = Tasks::new(manager, keys);
         match action {
             DeadLetters::List { count, .. } => {
                 for letter in tasks
@@ -678,6 +690,7 @@ pub(crate) fn relay(args: Relay) -> Result<()> {
     let settings = RelaySettings {
         lease: Duration::from_millis(lease_ms),
         poll: Duration::from_millis(poll_ms),
+        keys: redis_keys(&redis)?,
         ..RelaySettings::default()
     };
     let (client, shown) = redis_client(&redis)?;
@@ -728,11 +741,12 @@ pub(crate) fn relay(args: Relay) -> Result<()> {
 /// `{ "workers": [{ "id", "publicKey" }] }` for clients to pin. Returns how many.
 pub(crate) fn export_worker_keys(redis: &RedisArgs, out: &Path) -> Result<usize> {
     let (client, shown) = redis_client(redis)?;
+    let names = redis_keys(redis)?;
     let keys = runtime()?.block_on(async move {
         let manager = connect::manager(client)
             .await
             .map_err(|e| failed(&shown, e))?;
-        Tasks::new(manager, Keys::default())
+        Tasks::new(manager, names)
             .live_worker_keys()
             .await
             .map_err(|e| failed(&shown, e))
