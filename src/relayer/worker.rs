@@ -10,6 +10,7 @@ use super::claims::{Phase, GROUP};
 use super::error::RelayResult;
 use super::relay::Relayer;
 use crate::runtime::retry::Backoff;
+use crate::service::http::metrics::redis_failed;
 use crate::service::redis::Keys;
 use crate::service::redis::{Entry, Queue};
 
@@ -118,8 +119,7 @@ impl Relayer {
                         }
                     };
                     if let Err(e) = outcome {
-                        crate::service::http::metrics::redis_error("relay");
-                        tracing::warn!("redis: {e}; the entry is taken over after its lease");
+                        redis_failed("relay", &e, "the entry is taken over after its lease");
                     }
                 }
                 // Aborted ones (and any not joined) are handed back too.
@@ -135,8 +135,11 @@ impl Relayer {
                     following.remove(&entry);
                     if result.is_ok() {
                         if let Err(e) = queue.ack(&mut redis, &entry).await {
-                            crate::service::http::metrics::redis_error("relay");
-                            tracing::warn!("redis: {e}; the ended claim's entry is taken over and acknowledged later");
+                            redis_failed(
+                                "relay",
+                                &e,
+                                "the ended claim's entry is taken over and acknowledged later",
+                            );
                         }
                     }
                 }
@@ -149,16 +152,14 @@ impl Relayer {
                 match queue.take_over(&mut redis, room).await {
                     Ok(taken) => entries.extend(taken.into_iter().map(|e| (e, true))),
                     Err(e) => {
-                        crate::service::http::metrics::redis_error("relay");
-                        tracing::warn!("redis: {e}; retrying");
+                        redis_failed("relay", &e, "retrying");
                     }
                 }
                 let block = Some(Duration::from_millis(200));
                 match queue.read_new(&mut redis, room, block).await {
                     Ok(fresh) => entries.extend(fresh.into_iter().map(|e| (e, false))),
                     Err(e) => {
-                        crate::service::http::metrics::redis_error("relay");
-                        tracing::warn!("redis: {e}; retrying");
+                        redis_failed("relay", &e, "retrying");
                         tokio::time::sleep(Duration::from_millis(500)).await;
                     }
                 }

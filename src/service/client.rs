@@ -41,6 +41,17 @@ fn refusal(status: reqwest::StatusCode, body: &Value) -> ServiceError {
     ServiceError::answered(Some(status.as_u16()), code, message)
 }
 
+/// The JSON body of a 2xx answer to `request`, or the server's refusal.
+async fn answer(request: reqwest::RequestBuilder) -> std::result::Result<Value, ServiceError> {
+    let response = request.send().await.map_err(network)?;
+    let status = response.status();
+    let body: Value = response.json().await.map_err(network)?;
+    if !status.is_success() {
+        return Err(refusal(status, &body));
+    }
+    Ok(body)
+}
+
 /// Submits `claim_json` and waits for its end; on success checks the result against `trust`
 /// (when given) and only then writes the files. `progress` gets each status line. A refusal or
 /// a failed task ends it with the server's own code.
@@ -70,31 +81,16 @@ pub async fn submit(
         None => r,
     };
     let base = server.trim_end_matches('/');
-    let response = with_key(http.post(format!("{base}/v1/proofs")))
-        .json(&json!({ "claim": claim, "priority": priority }))
-        .send()
-        .await
-        .map_err(network)?;
-    let status = response.status();
-    let body: Value = response.json().await.map_err(network)?;
-    if !status.is_success() {
-        return Err(refusal(status, &body));
-    }
+    let request = with_key(http.post(format!("{base}/v1/proofs")))
+        .json(&json!({ "claim": claim, "priority": priority }));
+    let body = answer(request).await?;
     let id = body["id"]
         .as_str()
         .ok_or_else(|| network("no task id in the answer"))?
         .to_string();
     progress(&format!("task {id}: queued"));
     loop {
-        let response = with_key(http.get(format!("{base}/v1/proofs/{id}")))
-            .send()
-            .await
-            .map_err(network)?;
-        let status = response.status();
-        let task: Value = response.json().await.map_err(network)?;
-        if !status.is_success() {
-            return Err(refusal(status, &task));
-        }
+        let task = answer(with_key(http.get(format!("{base}/v1/proofs/{id}")))).await?;
         match task["status"].as_str().unwrap_or_default() {
             "succeeded" => {
                 let result = &task["result"];

@@ -135,8 +135,7 @@ impl Refusal {
 
     /// `503 STORAGE_UNAVAILABLE`: Redis did not answer (the detail goes to the log).
     pub(super) fn storage(e: redis::RedisError) -> Refusal {
-        tracing::warn!("redis: {e}");
-        metrics::redis_error("serve");
+        metrics::redis_failed("serve", &e, "answered STORAGE_UNAVAILABLE");
         Refusal::new(
             Code::StorageUnavailable,
             format!("the task store did not answer ({:?}); try again", e.kind()),

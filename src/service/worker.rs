@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 
 use super::code::Code;
+use super::http::metrics::redis_failed;
 use super::now_ms;
 use super::redis::seal::InputSealing;
 use super::redis::{Entry, Keys, Queue, Started, Tasks};
@@ -258,8 +259,7 @@ pub async fn run(
                 }
             }
             Err(e) => {
-                super::http::metrics::redis_error("worker");
-                tracing::warn!("redis: {e}; retrying");
+                redis_failed("worker", &e, "retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
@@ -300,14 +300,12 @@ impl Worker {
         ];
         let ttl = 3 * HEARTBEAT.as_secs().max(1) + self.settings.lease.as_secs();
         if let Err(e) = self.tasks.heartbeat(&self.settings.id, &fields, ttl).await {
-            super::http::metrics::redis_error("worker");
-            tracing::warn!("heartbeat: {e}");
+            redis_failed("worker", &e, "the heartbeat is sent again at the next beat");
         }
         // The scaling signal's arrival rate is sampled by every beat (at most once a second
         // across the workers), so it is measured while no one reads it.
         if let Err(e) = super::scaling::sample_arrivals(&self.tasks).await {
-            super::http::metrics::redis_error("worker");
-            tracing::warn!("scaling sample: {e}");
+            redis_failed("worker", &e, "the arrival sample is taken at the next beat");
         }
     }
 

@@ -108,6 +108,12 @@ pub fn redis_error(process: &'static str) {
     metrics::counter!(names::REDIS_ERRORS, "process" => process).increment(1);
 }
 
+/// A failed Redis command of `process`: counted, and logged with what happens `next`.
+pub fn redis_failed(process: &'static str, e: &redis::RedisError, next: &str) {
+    redis_error(process);
+    tracing::warn!("redis: {e}; {next}");
+}
+
 /// An open event stream, counted in [`names::OPEN_STREAMS`] until dropped, and in the count a
 /// draining `serve` waits on ([`super::health::open_streams`]).
 pub struct StreamGauge {

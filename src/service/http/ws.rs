@@ -133,26 +133,14 @@ async fn session(state: AppState, socket: WebSocket, address: String, auth: Auth
             () = super::health::drained(&mut drain) => {
                 let reconnect = json!({ "type": "reconnect", "reason": "shutdown",
                     "retryMs": super::events::RECONNECT_AFTER.as_millis() as u64 });
-                let _ = sink.send(Message::Text(reconnect.to_string().into())).await;
-                let _ = sink
-                    .send(Message::Close(Some(axum::extract::ws::CloseFrame {
-                        code: axum::extract::ws::close_code::RESTART,
-                        reason: "shutdown".into(),
-                    })))
-                    .await;
+                let restart = axum::extract::ws::close_code::RESTART;
+                close(&mut sink, &reconnect, restart, "shutdown").await;
                 break;
             }
             () = tokio::time::sleep_until(idle_at) => {
                 let message = format!("no event for {} s: closing", idle.as_secs());
-                let _ = sink
-                    .send(Message::Text(error(Code::Idle, &message, None).to_string().into()))
-                    .await;
-                let _ = sink
-                    .send(Message::Close(Some(axum::extract::ws::CloseFrame {
-                        code: axum::extract::ws::close_code::NORMAL,
-                        reason: "idle".into(),
-                    })))
-                    .await;
+                let last = error(Code::Idle, &message, None);
+                close(&mut sink, &last, axum::extract::ws::close_code::NORMAL, "idle").await;
                 break;
             }
         };
@@ -167,6 +155,22 @@ async fn session(state: AppState, socket: WebSocket, address: String, auth: Auth
     for (_, task) in session.subscriptions {
         task.abort();
     }
+}
+
+/// Says `last`, then closes the socket with `code` and `reason` (a socket already gone is left
+/// as it is).
+async fn close(
+    sink: &mut (impl futures_util::Sink<Message> + Unpin),
+    last: &Value,
+    code: u16,
+    reason: &'static str,
+) {
+    let _ = sink.send(Message::Text(last.to_string().into())).await;
+    let frame = axum::extract::ws::CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = sink.send(Message::Close(Some(frame))).await;
 }
 
 impl Session {

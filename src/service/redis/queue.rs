@@ -159,14 +159,7 @@ impl Queue {
         redis: &mut impl ConnectionLike,
         entry: &str,
     ) -> redis::RedisResult<bool> {
-        let owned: i64 = Script::new(REFRESH)
-            .key(&self.stream)
-            .arg(&self.group)
-            .arg(&self.consumer)
-            .arg(entry)
-            .invoke_async(redis)
-            .await?;
-        Ok(owned == 1)
+        self.if_owned(REFRESH, redis, entry, None).await
     }
 
     /// Hands the entry back (a stopping worker): marked idle for [`HAND_BACK_IDLE_MS`], longer
@@ -177,15 +170,8 @@ impl Queue {
         redis: &mut impl ConnectionLike,
         entry: &str,
     ) -> redis::RedisResult<bool> {
-        let handed: i64 = Script::new(HAND_BACK)
-            .key(&self.stream)
-            .arg(&self.group)
-            .arg(&self.consumer)
-            .arg(entry)
-            .arg(HAND_BACK_IDLE_MS)
-            .invoke_async(redis)
-            .await?;
-        Ok(handed == 1)
+        self.if_owned(HAND_BACK, redis, entry, Some(HAND_BACK_IDLE_MS))
+            .await
     }
 
     /// Acknowledges and deletes `entry` if it is still this consumer's: false when another
@@ -195,14 +181,29 @@ impl Queue {
         redis: &mut impl ConnectionLike,
         entry: &str,
     ) -> redis::RedisResult<bool> {
-        let acked: i64 = Script::new(ACK)
-            .key(&self.stream)
+        self.if_owned(ACK, redis, entry, None).await
+    }
+
+    /// Runs one of the owner-checked scripts (KEYS: the stream; ARGV: group, consumer, entry,
+    /// then `extra`): whether `entry` was this consumer's, and so changed.
+    async fn if_owned(
+        &self,
+        script: &str,
+        redis: &mut impl ConnectionLike,
+        entry: &str,
+        extra: Option<u64>,
+    ) -> redis::RedisResult<bool> {
+        let script = Script::new(script);
+        let mut call = script.prepare_invoke();
+        call.key(&self.stream)
             .arg(&self.group)
             .arg(&self.consumer)
-            .arg(entry)
-            .invoke_async(redis)
-            .await?;
-        Ok(acked == 1)
+            .arg(entry);
+        if let Some(extra) = extra {
+            call.arg(extra);
+        }
+        let done: i64 = call.invoke_async(redis).await?;
+        Ok(done == 1)
     }
 
     /// `(waiting, in flight)`: entries not yet delivered to the group and delivered but not
