@@ -584,7 +584,7 @@ impl Worker {
         let hang = matches!(fault, Some(Fault::Hang));
         #[cfg(not(feature = "fault-hooks"))]
         let hang = false;
-        let job = tokio::task::spawn_blocking(move || {
+        let proving = tokio::task::spawn_blocking(move || {
             if hang {
                 // A prover stuck where no stop flag is looked at (test builds only).
                 std::thread::sleep(Duration::from_secs(3600));
@@ -598,7 +598,7 @@ impl Worker {
                 &|| stopped.load(Ordering::Relaxed),
             )
         });
-        tokio::pin!(job);
+        tokio::pin!(proving);
         let lease = self.settings.lease;
         let mut touch = tokio::time::interval(lease / 3);
         let mut poll = tokio::time::interval(CANCEL_POLL);
@@ -606,7 +606,7 @@ impl Worker {
         let owner = (self.settings.id.clone(), attempt);
         let out = loop {
             tokio::select! {
-                done = &mut job => break done,
+                done = &mut proving => break done,
                 _ = poll.tick() => {
                     let status: redis::RedisResult<Option<String>> = self.tasks.redis().hget(self.tasks.keys().task(id), "status").await;
                     if matches!(status, Ok(Some(s)) if s == "cancelled") {
