@@ -61,6 +61,9 @@ const CLAIMANT: usize = 2;
 const NULLIFIER: usize = 3;
 const TARGET: usize = 4;
 
+/// How long one RPC call may take before it counts as the node not answering.
+pub const RPC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A campaign connected to its chain: the configuration, the verifying key and what the
 /// contract says (its campaign id, rule and target).
 #[derive(Debug, Clone)]
@@ -101,9 +104,15 @@ impl Campaign {
                 format!("campaign {}: rpcUrl is not a URL", config.name),
             )
         })?;
+        // A node that stops answering (its host cut off) fails each call after RPC_TIMEOUT, so
+        // the relayer logs CHAIN_UNAVAILABLE and retries instead of waiting silently.
+        let http = alloy::transports::http::reqwest::Client::builder()
+            .timeout(RPC_TIMEOUT)
+            .build()
+            .map_err(|e| RelayError::new(Code::Misconfigured, format!("rpc client: {e}")))?;
         let provider = ProviderBuilder::new()
             .disable_recommended_fillers()
-            .connect_http(url)
+            .connect_reqwest(http, url)
             .erased();
         let chain_id = provider.get_chain_id().await.map_err(rpc_error)?;
         if chain_id != config.chain_id {
