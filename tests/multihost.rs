@@ -20,7 +20,7 @@ use airprover::service::redis::Keys;
 use serde_json::{json, Value};
 
 use common::netns::Net;
-use common::{bin, sha256_hex, write_private, Proc};
+use common::{bin, http, sha256_hex, write_private, Proc};
 
 /// The smallest circuit there is (1,284 constraints): proving is most of these tests' CPU.
 const CIRCUIT: &str = "threshold-d1-k1";
@@ -28,13 +28,6 @@ const API_KEY: &str = "multihost-key-0123456789abcdef";
 const REDIS_PORT: u16 = 6379;
 const SERVE_PORT: u16 = 8080;
 const ENDS: [&str; 3] = ["succeeded", "failed", "cancelled"];
-
-/// One HTTP client for the whole test binary.
-fn http() -> &'static reqwest::Client {
-    static HTTP: std::sync::LazyLock<reqwest::Client> =
-        std::sync::LazyLock::new(reqwest::Client::new);
-    &HTTP
-}
 
 /// What every test shares, made once: development keys, the API keys file, a sealing key and
 /// a sample claim.

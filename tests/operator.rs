@@ -7,12 +7,15 @@ mod common;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use common::{bin, free_port, sha256_hex, wait_port, write_mode, write_private, Proc};
+use common::{
+    bin, dev_keys, free_port, redis_server, sealing_key, sha256_hex, wait_port, write_mode,
+    write_private, Proc,
+};
 
 const CIRCUIT: &str = "threshold-d4-k2";
 /// Redis's password: in the URL files, the environment and the TOML files; in no output.
@@ -27,18 +30,8 @@ fn setup(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("operator-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let out = Command::new(bin())
-        .args(["setup", "--circuit", CIRCUIT, "--seed", "1", "--out"])
-        .arg(dir.join("keys"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let out = Command::new(bin())
-        .args(["sealing-key", "new", "--out"])
-        .arg(dir.join("sealing.key"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    dev_keys(CIRCUIT, &dir.join("keys"));
+    sealing_key(&dir.join("sealing.key"));
     write_private(
         &dir.join("api-keys.json"),
         &json!({ "keys": [{ "name": "ops", "keySha256": sha256_hex("ops-key-0123456789abcdef"),
@@ -399,24 +392,9 @@ fn no_help_or_check_shows_the_redis_password() {
 /// A redis-server with [`PASSWORD`] on a free port, its files in `dir/redis`.
 fn redis(dir: &Path) -> (Proc, u16) {
     let port = free_port();
-    std::fs::create_dir_all(dir.join("redis")).unwrap();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .args(["--appendonly", "no", "--requirepass", PASSWORD, "--dir"])
-        .arg(dir.join("redis"))
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-server (make tools installs it)");
-    wait_port(port);
+    let redis = redis_server(port, &dir.join("redis"), &["--requirepass", PASSWORD]);
     redis_url_file(dir, port);
-    (Proc(child), port)
+    (redis, port)
 }
 
 /// `serve` and one worker with their stderr in `dir/serve.log` and `dir/worker.log`, logging as

@@ -14,17 +14,14 @@ use std::time::{Duration, Instant};
 use airprover::service::scaling::{recommend, Inputs};
 use serde_json::{json, Value};
 
-use common::{bin, free_port, sha256_hex, wait_port, write_private, Proc};
+use common::{
+    bin, dev_keys, free_port, http, redis_server, sample_claim, sealing_key, sha256_hex, wait_port,
+    write_private, Proc,
+};
 
 const CIRCUIT: &str = "threshold-d4-k2";
 const ADMIN: &str = "ops-admin-0123456789abcdef";
 const TENANT: &str = "ops-tenant-0123456789abcdef";
-
-fn http() -> &'static reqwest::Client {
-    static HTTP: std::sync::LazyLock<reqwest::Client> =
-        std::sync::LazyLock::new(reqwest::Client::new);
-    &HTTP
-}
 
 struct Env {
     dir: PathBuf,
@@ -37,12 +34,7 @@ impl Env {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("ops-{name}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("redis")).unwrap();
-        let out = Command::new(bin())
-            .args(["setup", "--circuit", CIRCUIT, "--seed", "1", "--out"])
-            .arg(dir.join("keys"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
+        dev_keys(CIRCUIT, &dir.join("keys"));
         write_private(
             &dir.join("api-keys.json"),
             &json!({ "keys": [
@@ -53,27 +45,8 @@ impl Env {
             ]})
             .to_string(),
         );
-        let out = Command::new(bin())
-            .args(["sealing-key", "new", "--out"])
-            .arg(dir.join("sealing.key"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        let out = Command::new(bin())
-            .args([
-                "sample",
-                "--circuit",
-                CIRCUIT,
-                "--attestations",
-                "12",
-                "--seed",
-                "3",
-                "--out",
-            ])
-            .arg(dir.join("claim.json"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
+        sealing_key(&dir.join("sealing.key"));
+        sample_claim(CIRCUIT, &dir.join("claim.json"));
         let mut env = Env {
             dir,
             redis_port: free_port(),
@@ -84,24 +57,8 @@ impl Env {
     }
 
     fn start_redis(&mut self) {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.redis_port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-            ])
-            .arg(self.dir.join("redis"))
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server (make tools installs it)");
-        wait_port(self.redis_port);
-        self.redis = Some(Proc(child));
+        let redis = redis_server(self.redis_port, &self.dir.join("redis"), &[]);
+        self.redis = Some(redis);
     }
 
     fn redis_url(&self) -> String {
@@ -366,9 +323,19 @@ async fn metrics_health_and_readiness_of_serve_and_a_worker() {
     assert_eq!(sample(&text, "airprover_tasks_succeeded_total"), Some(1.0));
     assert!(text.contains("airprover_recommended_workers "), "{text}");
 
-    let (status, worker_text) = get(&format!("{probes}/metrics"), None).await;
-    assert_eq!(status, 200);
-    let worker_text = worker_text["text"].as_str().unwrap().to_string();
+    // The worker counts a proof once its result is stored, after the task's end is visible to
+    // serve: read until it has (or 10 s).
+    let proofs = format!("airprover_worker_proofs_total{{circuit=\"{CIRCUIT}\"}}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let worker_text = loop {
+        let (status, answer) = get(&format!("{probes}/metrics"), None).await;
+        assert_eq!(status, 200);
+        let text = answer["text"].as_str().unwrap().to_string();
+        if sample(&text, &proofs).is_some() || Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(
         sample(
             &worker_text,

@@ -13,7 +13,10 @@ use airprover::runtime::queue::Priority;
 use airprover::service::redis::{Keys, Started, Tasks};
 use serde_json::{json, Value};
 
-use common::{bin, free_port, sha256_hex, wait_port, write_private, Proc};
+use common::{
+    bin, dev_keys, free_port, http, redis_server, sample_claim, sha256_hex, wait_port,
+    write_private, Proc,
+};
 
 const CIRCUIT: &str = "threshold-d4-k2";
 const API_KEY: &str = "test-key-0123456789abcdef";
@@ -22,12 +25,6 @@ const QUOTA_KEY: &str = "quota-key-0123456789abcdef";
 
 /// One HTTP client for the whole test binary: a new one per request reads the system's
 /// certificates again each time.
-fn http() -> &'static reqwest::Client {
-    static HTTP: std::sync::LazyLock<reqwest::Client> =
-        std::sync::LazyLock::new(reqwest::Client::new);
-    &HTTP
-}
-
 struct Env {
     dir: PathBuf,
     redis_port: u16,
@@ -41,12 +38,7 @@ impl Env {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("service-{name}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("redis")).unwrap();
-        let out = Command::new(bin())
-            .args(["setup", "--circuit", CIRCUIT, "--seed", "1", "--out"])
-            .arg(dir.join("keys"))
-            .output()
-            .unwrap();
-        assert!(out.status.success());
+        dev_keys(CIRCUIT, &dir.join("keys"));
         write_private(
             &dir.join("api-keys.json"),
             &json!({ "keys": [
@@ -58,12 +50,7 @@ impl Env {
             .to_string(),
         );
         let sealing_key = dir.join("sealing.key");
-        let out = Command::new(bin())
-            .args(["sealing-key", "new", "--out"])
-            .arg(&sealing_key)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
+        common::sealing_key(&sealing_key);
         let mut env = Env {
             dir,
             redis_port: free_port(),
@@ -77,22 +64,9 @@ impl Env {
     /// redis-server on its append-only file (every write synced): a restart loses nothing
     /// accepted.
     fn start_redis(&mut self) {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.redis_port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
-            .arg(self.dir.join("redis"))
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server (make tools installs it)");
-        wait_port(self.redis_port);
-        self.redis = Some(Proc(child));
+        let durable = ["--appendonly", "yes", "--appendfsync", "always"];
+        let redis = redis_server(self.redis_port, &self.dir.join("redis"), &durable);
+        self.redis = Some(redis);
     }
 
     fn redis_url(&self) -> String {
@@ -182,21 +156,7 @@ impl Env {
     fn claim(&self, campaign: u64) -> Value {
         let path = self.dir.join("claim.json");
         if !path.exists() {
-            let out = Command::new(bin())
-                .args([
-                    "sample",
-                    "--circuit",
-                    CIRCUIT,
-                    "--attestations",
-                    "12",
-                    "--seed",
-                    "3",
-                    "--out",
-                ])
-                .arg(&path)
-                .output()
-                .unwrap();
-            assert!(out.status.success());
+            sample_claim(CIRCUIT, &path);
         }
         let mut claim: Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();

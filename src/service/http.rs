@@ -228,8 +228,8 @@ pub fn router(
             settings.request_timeout,
         ));
     let streams = Router::new()
-        .route("/v1/proofs/{id}/events", get(proofs::proof_events))
-        .route("/v1/claims/{id}/events", get(claims::claim_events))
+        .route("/v1/proofs/{id}/events", events::route(events::Kind::Proof))
+        .route("/v1/claims/{id}/events", events::route(events::Kind::Claim))
         .route("/v1/ws", get(ws::upgrade));
     Ok(timed
         .merge(streams)

@@ -68,3 +68,57 @@ impl Proc {
         let _ = self.0.wait();
     }
 }
+
+/// One HTTP client for the whole test binary.
+pub fn http() -> &'static reqwest::Client {
+    static HTTP: std::sync::LazyLock<reqwest::Client> =
+        std::sync::LazyLock::new(reqwest::Client::new);
+    &HTTP
+}
+
+/// `airprover <args> <out>`, a command that writes `out`; it must succeed.
+pub fn make(args: &[&str], out: &Path) {
+    let done = std::process::Command::new(bin())
+        .args(args)
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(done.status.success(), "{args:?}: {done:?}");
+}
+
+/// DEVELOPMENT keys of `circuit` in `dir` (`setup --seed 1`: anyone who knows the seed can
+/// forge proofs).
+pub fn dev_keys(circuit: &str, dir: &Path) {
+    make(
+        &["setup", "--circuit", circuit, "--seed", "1", "--out"],
+        dir,
+    );
+}
+
+/// A new sealing key file at `path`.
+pub fn sealing_key(path: &Path) {
+    make(&["sealing-key", "new", "--out"], path);
+}
+
+/// The sample claim of `circuit` (12 attestations, seed 3) at `path`.
+pub fn sample_claim(circuit: &str, path: &Path) {
+    let args = ["sample", "--circuit", circuit, "--attestations", "12"];
+    make(&[&args[..], &["--seed", "3", "--out"]].concat(), path);
+}
+
+/// redis-server on the loopback `port`, its files in `dir`, no snapshots, with `extra`
+/// arguments (`--appendonly yes`, `--requirepass`); returned once it listens.
+pub fn redis_server(port: u16, dir: &Path, extra: &[&str]) -> Proc {
+    std::fs::create_dir_all(dir).unwrap();
+    let port_text = port.to_string();
+    let child = std::process::Command::new("redis-server")
+        .args(["--port", &port_text, "--bind", "127.0.0.1", "--save", ""])
+        .args(extra)
+        .arg("--dir")
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server (make tools installs it)");
+    wait_port(port);
+    Proc(child)
+}

@@ -1,17 +1,17 @@
-//! The relayer's routes: `POST /v1/claims`, `GET /v1/claims/{id}`, its events, and
-//! `GET /v1/campaigns`; a claim belongs to every API key that submitted it.
+//! The relayer's routes: `POST /v1/claims`, `GET /v1/claims/{id}` and `GET /v1/campaigns` (a
+//! claim's events: [`super::events::route`]); a claim belongs to every API key that submitted it.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use redis::AsyncCommands;
 use serde_json::{json, Value};
 
-use super::auth::{rate, Caller, ClientAddress};
-use super::{body_of, events, storage, AppState, Refusal};
+use super::auth::{rate, Caller};
+use super::{body_of, storage, AppState, Refusal};
 use crate::relayer::relay::ClaimRequest;
 use crate::relayer::Relayer;
 use crate::service::code::Code;
@@ -112,24 +112,6 @@ pub(super) async fn claim_status(
         Ok(v) => Json(v).into_response(),
         Err(r) => r.into_response(),
     }
-}
-
-pub(super) async fn claim_events(
-    State(state): State<AppState>,
-    caller: Caller,
-    ClientAddress(address): ClientAddress,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    events::follow(
-        &state,
-        &caller,
-        &address,
-        &headers,
-        events::Kind::Claim,
-        &id,
-    )
-    .await
 }
 
 pub(super) async fn campaigns(State(state): State<AppState>) -> Response {

@@ -15,13 +15,15 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, MethodRouter};
 use futures_util::Stream;
 use redis::aio::ConnectionManager;
 
-use super::auth::Caller;
+use super::auth::{Caller, ClientAddress};
 use super::claims::own_claim;
 use super::fanout::{parse_event_id, Ends, EventId, Follower};
 use super::health;
@@ -145,6 +147,20 @@ pub(super) async fn stream_of(
             Ok((state.tasks.keys().claim_events(id), claim_ended))
         }
     }
+}
+
+/// The route of `GET /v1/proofs/{id}/events` (`Kind::Proof`) or `GET /v1/claims/{id}/events`
+/// (`Kind::Claim`): [`follow`].
+pub(super) fn route(kind: Kind) -> MethodRouter<AppState> {
+    get(
+        move |State(state): State<AppState>,
+              caller: Caller,
+              ClientAddress(address): ClientAddress,
+              headers: HeaderMap,
+              Path(id): Path<String>| async move {
+            follow(&state, &caller, &address, &headers, kind, &id).await
+        },
+    )
 }
 
 /// The SSE answer for the events of the task or claim `id` from `Last-Event-ID` on.

@@ -1,6 +1,6 @@
 //! The proof routes: `POST /v1/proofs` (a claim checked on the bounded validation pool, sealed
-//! and queued), `GET` and `DELETE /v1/proofs/{id}`, `GET /v1/proofs/{id}/events`, and the one
-//! rule of who may see a task.
+//! and queued), `GET` and `DELETE /v1/proofs/{id}`, and the one rule of who may see a task
+//! (its events' route is [`super::events::route`]).
 
 use std::sync::Arc;
 #[cfg(feature = "fault-hooks")]
@@ -9,15 +9,15 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::auth::{rate, Caller, ClientAddress};
-use super::{body_of, events, fail, fail_retry, storage, AppState, Refusal};
+use super::auth::{rate, Caller};
+use super::{body_of, fail, fail_retry, storage, AppState, Refusal};
 use crate::claim::Claim;
 use crate::runtime::queue::Priority;
 use crate::service::code::Code;
@@ -271,22 +271,4 @@ pub(super) async fn cancel(
         },
         Err(e) => storage(e),
     }
-}
-
-pub(super) async fn proof_events(
-    State(state): State<AppState>,
-    caller: Caller,
-    ClientAddress(address): ClientAddress,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    events::follow(
-        &state,
-        &caller,
-        &address,
-        &headers,
-        events::Kind::Proof,
-        &id,
-    )
-    .await
 }
