@@ -114,6 +114,26 @@ pub enum Error {
         /// What did not match.
         what: String,
     },
+    /// A snarkjs `.zkey` that is not Groth16 on BN254 (PLONK, FFLONK, another curve).
+    #[error("{code}: {what}", code = self.code())]
+    ZkeyUnsupported {
+        /// What the file is instead.
+        what: String,
+    },
+    /// A `.zkey` whose bytes are wrong: truncated, inconsistent sizes, a point off the curve.
+    #[error("{code}: section {section}: {what}", code = self.code())]
+    ZkeyCorrupt {
+        /// The section (its name and number, e.g. `4 (coefficients)`), or `header`.
+        section: String,
+        /// What is wrong in it.
+        what: String,
+    },
+    /// A `.zkey` used with a witness wasm, verifying key or circuit of another circuit.
+    #[error("{code}: {what}", code = self.code())]
+    ZkeyMismatch {
+        /// What disagrees.
+        what: String,
+    },
     /// Reading or writing a file failed (CLI only).
     #[error("{code}: {path}: {what}", code = self.code())]
     Io {
@@ -142,6 +162,9 @@ impl Error {
             Error::Cancelled { .. } => ErrorCode::Cancelled,
             Error::UnknownWorker { .. } => ErrorCode::UnknownWorker,
             Error::BadSignature { .. } => ErrorCode::BadSignature,
+            Error::ZkeyUnsupported { .. } => ErrorCode::ZkeyUnsupported,
+            Error::ZkeyCorrupt { .. } => ErrorCode::ZkeyCorrupt,
+            Error::ZkeyMismatch { .. } => ErrorCode::ZkeyMismatch,
             Error::Io { .. } => ErrorCode::IoError,
         }
     }

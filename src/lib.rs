@@ -15,6 +15,7 @@
 //!   [`circuit`] (the R1CS circuits).
 //! - [`prover`]: setup, staged proving, verification, key files, manifest, snarkjs JSON, Solidity
 //!   (`prover/solidity/`: its tests); `prover/msm/`: the MSM kernels.
+//! - [`circom`]: snarkjs `.zkey` and `.wtns`, circom's witness wasm and `.r1cs` (any circuit).
 //! - Shared: [`error`] (one error type, a stable code each), [`json`] (JSON read strictly),
 //!   [`api`] (the string-level facade of the CLI and the wasm bindings).
 //! - [`runtime`]: the runtime's policy in plain Rust (queue, jobs, retries, fallbacks, the
@@ -62,6 +63,7 @@ compile_error!(
 
 pub mod api;
 pub mod campaign;
+pub mod circom;
 pub mod circuit;
 pub mod claim;
 #[cfg(not(target_arch = "wasm32"))]

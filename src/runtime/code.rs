@@ -88,6 +88,13 @@ codes! {
     // A corrupt download is fetched again: the retry drops the cached entry.
     KeyIntegrity = "KEY_INTEGRITY", Key, Critical, retry: true, fallback: false;
     Network = "NETWORK", Key, Error, retry: true, fallback: false;
+    // A snarkjs `.zkey` airprover cannot use: another protocol (PLONK, FFLONK) or curve.
+    ZkeyUnsupported = "ZKEY_UNSUPPORTED", Key, Error, retry: false, fallback: false;
+    // A `.zkey` whose bytes are wrong: truncated, sizes that disagree, a point off the curve. Its
+    // SHA-256 was pinned (or it was given as bytes), so fetching it again cannot help.
+    ZkeyCorrupt = "ZKEY_CORRUPT", Key, Critical, retry: false, fallback: false;
+    // A `.zkey` with a witness wasm, verifying key or circuit of another circuit.
+    ZkeyMismatch = "ZKEY_MISMATCH", Key, Error, retry: false, fallback: false;
     WitnessFailed = "WITNESS_FAILED", Prover, Error, retry: false, fallback: false;
     ProofFailed = "PROOF_FAILED", Prover, Error, retry: true, fallback: false;
     VerifyFailed = "VERIFY_FAILED", Prover, Critical, retry: true, fallback: false;

@@ -57,6 +57,9 @@ codes! {
     KeyNotFound = "KEY_NOT_FOUND", 500, retry: false;
     KeyIntegrity = "KEY_INTEGRITY", 500, retry: false;
     Network = "NETWORK", 503, retry: true;
+    ZkeyUnsupported = "ZKEY_UNSUPPORTED", 422, retry: false;
+    ZkeyCorrupt = "ZKEY_CORRUPT", 500, retry: false;
+    ZkeyMismatch = "ZKEY_MISMATCH", 422, retry: false;
     WitnessFailed = "WITNESS_FAILED", 422, retry: false;
     ProofFailed = "PROOF_FAILED", 500, retry: true;
     VerifyFailed = "VERIFY_FAILED", 500, retry: true;

@@ -1,0 +1,8 @@
+//! The circom/snarkjs world, read and written from the formats (snarkjs, circom and
+//! circom_runtime are GPL-3: nothing of theirs is ported, only their file layouts and the witness
+//! wasm's ABI are followed):
+//!
+//! - snarkjs Groth16 `.zkey` files, converted into airprover's proving key;
+//! - circom's witness wasm (`circuit_js/circuit.wasm`), run on a wasm engine natively and
+//!   on the browser's own WebAssembly in a proving worker, and snarkjs's `.wtns`;
+//! - circom's `.r1cs`, written for our own circuits so that the ceremony tools take them.
