@@ -162,6 +162,36 @@ pub fn export_verifier(keys: &Path, circuit: &str, out: &Path) -> Result<bool> {
     Ok(crate::prover::keys::KeyHeader::read(&verifying_key)?.development)
 }
 
+/// What `export-r1cs` wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct R1csExport {
+    /// Constraints.
+    pub constraints: usize,
+    /// Wires (variables, the constant one included).
+    pub wires: usize,
+    /// Public inputs (not counting the constant one).
+    pub public_inputs: usize,
+    /// The smallest powers of tau that sets the circuit up: snarkjs's domain, 2^power ≥
+    /// constraints + public inputs + 1.
+    pub ptau_power: u32,
+}
+
+/// `export-r1cs`: writes `circuit` in circom's `.r1cs` format (see [`crate::circom::r1cs`]) for
+/// a phase-2 ceremony.
+pub fn export_r1cs(circuit: &str, out: &Path) -> Result<R1csExport> {
+    let id: CircuitId = circuit.parse()?;
+    let matrices = crate::prover::setup::ark_matrices(&id)?;
+    write_bytes(out, &crate::circom::r1cs::write(&matrices))?;
+    let public_inputs = matrices.num_instance_variables - 1;
+    let rows = matrices.num_constraints + public_inputs + 1;
+    Ok(R1csExport {
+        constraints: matrices.num_constraints,
+        wires: matrices.num_instance_variables + matrices.num_witness_variables,
+        public_inputs,
+        ptau_power: rows.next_power_of_two().trailing_zeros(),
+    })
+}
+
 /// `calldata`: the `verifyProof` arguments of a proof, as `snarkjs zkey export soliditycalldata`
 /// prints them.
 pub fn calldata(proof: &Path, public: &Path) -> Result<String> {
@@ -269,6 +299,10 @@ fn write_private(path: &Path, contents: &str) -> Result<()> {
 }
 
 fn write(path: &Path, contents: &str) -> Result<()> {
+    write_bytes(path, contents.as_bytes())
+}
+
+fn write_bytes(path: &Path, contents: &[u8]) -> Result<()> {
     fs::write(path, contents).map_err(|e| Error::Io {
         path: path.display().to_string(),
         what: e.to_string(),

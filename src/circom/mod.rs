@@ -8,4 +8,5 @@
 //! - circom's `.r1cs`, written for our own circuits so that the ceremony tools take them.
 
 pub mod binfile;
+pub mod r1cs;
 pub mod wtns;

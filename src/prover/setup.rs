@@ -6,7 +6,7 @@
 
 use ark_groth16::Groth16;
 use ark_relations::r1cs::{
-    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
+    ConstraintMatrices, ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
 };
 use ark_std::rand::{CryptoRng, RngCore};
 
@@ -49,13 +49,18 @@ pub fn setup<R: RngCore + CryptoRng>(circuit: &CircuitId, rng: &mut R) -> Result
 /// The constraint matrices of `circuit`, synthesised as arkworks' key generation does it (setup
 /// mode, linear combinations inlined for the fewest constraints).
 pub fn matrices(circuit: &CircuitId) -> Result<Matrices> {
+    Matrices::from_ark(&ark_matrices(circuit)?)
+}
+
+/// [`matrices`] in arkworks' form: columns `[1, public inputs.., witness..]` (what
+/// `export-r1cs` writes and `import-zkey` compares a ceremony's zkey against).
+pub fn ark_matrices(circuit: &CircuitId) -> Result<ConstraintMatrices<Fr>> {
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
     cs.set_mode(SynthesisMode::Setup);
     Circuit::blank(circuit).generate_constraints(cs.clone())?;
     cs.finalize();
-    let ark = cs.to_matrices().ok_or_else(|| Error::ProofFailed {
+    cs.to_matrices().ok_or_else(|| Error::ProofFailed {
         what: format!("setup of {circuit}: no constraint matrices"),
-    })?;
-    Matrices::from_ark(&ark)
+    })
 }

@@ -132,6 +132,16 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write a circuit in circom's .r1cs format, for a phase-2 ceremony (snarkjs groth16 setup,
+    /// zkey contribute, zkey verify); bring its final zkey back with import-zkey.
+    ExportR1cs {
+        /// Circuit id, e.g. threshold-d20-k8.
+        #[arg(long)]
+        circuit: String,
+        /// Where to write circuit.r1cs.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Serve the HTTP API of the prover service (and the claim relayer with --campaigns).
     Serve {
         #[command(flatten)]
@@ -543,6 +553,17 @@ fn run(command: Command) -> Result<ExitCode> {
                 eprintln!("warning: development key: anyone who knows its seed can forge proofs this verifier accepts");
             }
             println!("verifier contract in {}", out.display());
+        }
+        Command::ExportR1cs { circuit, out } => {
+            let r1cs = cli::export_r1cs(&circuit, &out)?;
+            println!(
+                "{circuit}: {} constraints, {} wires, {} public inputs in {}; set up with a powers of tau of power {} or more",
+                r1cs.constraints,
+                r1cs.wires,
+                r1cs.public_inputs,
+                out.display(),
+                r1cs.ptau_power
+            );
         }
         Command::Calldata { proof, public } => {
             println!("{}", cli::calldata(&proof, &public)?);
