@@ -37,6 +37,7 @@ pub fn setup(circuit: &str, out: &Path, seed: Option<u64>) -> Result<CircuitKeys
         &keys.proving_key,
         &keys.verifying_key,
         keys.constraints,
+        None,
     )
 }
 

@@ -10,7 +10,7 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use super::keys::{KeyHeader, KeyKind};
-use super::manifest::{key_file_name, CircuitKeys, KeyManifest, MANIFEST_FILE};
+use super::manifest::{key_file_name, Ceremony, CircuitKeys, KeyManifest, MANIFEST_FILE};
 use crate::circuit::id::CircuitId;
 use crate::error::{Error, Result};
 
@@ -37,16 +37,23 @@ impl KeyDir {
     }
 
     /// Writes both key files of `circuit` and merges its entry into the manifest. Whether the keys
-    /// are development keys is read from the proving key's header.
+    /// are development keys is read from the proving key's header; `ceremony` labels keys
+    /// imported from a ceremony's zkey.
     pub fn store(
         &self,
         circuit: &CircuitId,
         proving_key: &[u8],
         verifying_key: &[u8],
         constraints: usize,
+        ceremony: Option<Ceremony>,
     ) -> Result<CircuitKeys> {
         let header = KeyHeader::read(proving_key)?;
         header.expect(KeyKind::Proving, circuit)?;
+        if header.development && ceremony.is_some() {
+            return Err(Error::key_integrity(format!(
+                "development keys of {circuit} cannot be labelled ceremony keys"
+            )));
+        }
         KeyHeader::read(verifying_key)?.expect(KeyKind::Verifying, circuit)?;
         fs::create_dir_all(&self.path).map_err(|e| io_error(&self.path, e))?;
         write_atomically(&self.key_path(circuit, KeyKind::Proving), proving_key)?;
@@ -57,6 +64,7 @@ impl KeyDir {
             proving_key,
             verifying_key,
             header.development,
+            ceremony,
         );
         let mut manifest = self.manifest()?.unwrap_or_default();
         manifest.merge(entry.clone());
@@ -176,12 +184,21 @@ mod tests {
             write_proving_key(&pk_b, None, &b, false).unwrap(),
             write_verifying_key(&vk_b, &b, false).unwrap(),
         );
-        dir.store(&a, &pa, &va, 3).unwrap();
-        dir.store(&b, &pb, &vb, 4).unwrap();
+        let ceremony = Ceremony {
+            zkey_sha256: "cd".repeat(32),
+        };
+        // Development keys are never ceremony keys.
+        let refused = dir.store(&a, &pa, &va, 3, Some(ceremony.clone()));
+        assert_eq!(refused.unwrap_err().code(), "KEY_INTEGRITY");
+        assert!(!dir.path().exists());
+        dir.store(&a, &pa, &va, 3, None).unwrap();
+        dir.store(&b, &pb, &vb, 4, Some(ceremony.clone())).unwrap();
         let manifest = dir.manifest().unwrap().unwrap();
         assert_eq!(manifest.circuits.len(), 2);
         assert!(manifest.entry(&a).unwrap().development);
+        assert_eq!(manifest.entry(&a).unwrap().ceremony, None);
         assert!(!manifest.entry(&b).unwrap().development);
+        assert_eq!(manifest.entry(&b).unwrap().ceremony, Some(ceremony));
         assert_eq!(dir.load(&a, KeyKind::Proving).unwrap(), pa);
         assert_eq!(dir.load(&b, KeyKind::Verifying).unwrap(), vb);
 
@@ -221,7 +238,7 @@ mod tests {
         let (_, other_pk, _) = tiny_keys(2, 2);
         let p = write_proving_key(&pk, None, &a, false).unwrap();
         let v = write_verifying_key(&vk, &a, false).unwrap();
-        dir.store(&a, &p, &v, 3).unwrap();
+        dir.store(&a, &p, &v, 3, None).unwrap();
         // Same circuit, same size, a header digest of its own that matches: only the manifest's
         // SHA-256 tells them apart.
         let other = write_proving_key(&other_pk, None, &a, false).unwrap();
@@ -245,11 +262,11 @@ mod tests {
             write_verifying_key(&vk, &a, false).unwrap(),
         );
         assert_eq!(
-            dir.store(&other, &p, &v, 1).unwrap_err().code(),
+            dir.store(&other, &p, &v, 1, None).unwrap_err().code(),
             "KEY_INTEGRITY"
         );
         assert_eq!(
-            dir.store(&a, &v, &p, 1).unwrap_err().code(),
+            dir.store(&a, &v, &p, 1, None).unwrap_err().code(),
             "KEY_INTEGRITY"
         );
         assert!(!dir.path().exists());

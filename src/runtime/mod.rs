@@ -12,6 +12,7 @@ pub mod engine;
 pub mod fallback;
 pub mod limits;
 pub mod lru;
+pub mod manifest;
 pub mod metrics;
 pub mod progress;
 pub mod proof_cache;

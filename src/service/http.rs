@@ -188,7 +188,7 @@ pub fn router(
     let circuits = KeyDir::new(&settings.keys)
         .manifest()
         .map_err(|e| e.to_string())?
-        .map(|m| m.circuits.iter().map(|c| c.id.clone()).collect())
+        .map(|m| m.builtin_ids())
         .unwrap_or_default();
     // Everything that can refuse first: the event reader spawns its tasks.
     let cors = cors_layer(&settings.cors_origins)?;

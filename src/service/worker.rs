@@ -203,7 +203,7 @@ pub async fn run(
     let circuits = KeyDir::new(&settings.keys)
         .manifest()
         .map_err(|e| WorkerExit::Start(e.to_string()))?
-        .map(|m| m.circuits.iter().map(|c| c.id.clone()).collect())
+        .map(|m| m.builtin_ids())
         .unwrap_or_default();
     let tasks = Tasks::new(redis, keys);
     let queues = Priority::HIGHEST_FIRST

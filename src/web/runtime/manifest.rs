@@ -1,6 +1,7 @@
 //! The key manifest the runtime proves with: which circuits have keys, and where. A key is the
-//! protocol's [`KeyMessage`]: the page hands it to a worker as it is, and loads its own verifying
-//! keys from the same.
+//! protocol's [`KeyMessage`](crate::runtime::protocol::KeyMessage): the page hands it to a
+//! worker as it is, and loads its own verifying keys from the same. Fetching and the browser's
+//! URL resolution are here; reading is [`ManifestKeys::read`], tested natively.
 
 use std::collections::BTreeMap;
 
@@ -8,16 +9,15 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::prover::manifest::KeyManifest as ManifestFile;
 use crate::runtime::engine::CircuitKeys;
-use crate::runtime::protocol::KeyMessage;
+use crate::runtime::manifest::{CircomFiles, ManifestKeys};
 use crate::web::error::to_js;
 use crate::Error;
 
 /// The circuits with keys.
 #[derive(Debug, Clone)]
 pub struct KeyManifest {
-    keys: BTreeMap<String, CircuitKeys>,
+    keys: ManifestKeys,
 }
 
 impl KeyManifest {
@@ -47,51 +47,36 @@ impl KeyManifest {
             .await?
             .as_string()
             .unwrap_or_default();
-        let parsed = ManifestFile::from_json(&text).map_err(|e| {
+        let resolve = |name: &str| {
+            web_sys::Url::new_with_base(name, &base)
+                .map(|u| u.href())
+                .unwrap_or_else(|_| name.to_string())
+        };
+        let keys = ManifestKeys::read(&text, resolve).map_err(|e| {
             to_js(Error::KeyIntegrity {
                 what: format!("manifest {url}: {e}"),
             })
         })?;
-        let keys = parsed
-            .circuits
-            .iter()
-            .map(|c| {
-                let key = |file: &crate::prover::manifest::FileDigest| KeyMessage {
-                    url: web_sys::Url::new_with_base(&file.name, &base)
-                        .map(|u| u.href())
-                        .unwrap_or_else(|_| file.name.clone()),
-                    sha256: file.sha256.to_ascii_lowercase(),
-                    bytes: file.bytes as f64,
-                    development: c.development,
-                };
-                let refs = CircuitKeys {
-                    proving: key(&c.files.proving_key),
-                    verifying: key(&c.files.verifying_key),
-                };
-                (c.id.clone(), refs)
-            })
-            .collect();
         Ok(KeyManifest { keys })
     }
 
-    /// SHA-256 of every key file listed (what the key cache may keep).
+    /// SHA-256 of every file listed (what the key cache may keep).
     pub fn key_hashes(&self) -> Vec<String> {
-        self.keys
-            .values()
-            .flat_map(|k| [k.proving.sha256.clone(), k.verifying.sha256.clone()])
-            .collect()
+        self.keys.key_hashes()
     }
 
     /// SHA-256 of every verifying key listed (proofs made under others are stale).
     pub fn verifying_key_hashes(&self) -> Vec<String> {
-        self.keys
-            .values()
-            .map(|k| k.verifying.sha256.clone())
-            .collect()
+        self.keys.verifying_key_hashes()
     }
 
-    /// The keys per circuit id, for the engine.
+    /// The circom circuits' files per circuit id.
+    pub fn circom(&self) -> &BTreeMap<String, CircomFiles> {
+        &self.keys.circom
+    }
+
+    /// The keys of airprover's own circuits per circuit id, for the engine.
     pub fn into_keys(self) -> BTreeMap<String, CircuitKeys> {
-        self.keys
+        self.keys.builtin
     }
 }
