@@ -129,7 +129,7 @@ mod tests {
         assert_eq!(u32_at(header, 36) as usize, wires, "nWires");
         assert_eq!(u32_at(header, 40), 0, "nPubOut");
         assert_eq!(
-            u32_at(header, 44) as usize,
+            Some(u32_at(header, 44) as usize),
             id.num_public_inputs(),
             "nPubIn"
         );

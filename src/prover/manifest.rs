@@ -193,6 +193,7 @@ impl CircuitKeys {
     pub fn new(
         circuit: &CircuitId,
         constraints: usize,
+        public_inputs: usize,
         proving_key: &[u8],
         verifying_key: &[u8],
         development: bool,
@@ -201,7 +202,7 @@ impl CircuitKeys {
         CircuitKeys {
             id: circuit.to_string(),
             constraints,
-            public_inputs: circuit.num_public_inputs(),
+            public_inputs,
             development,
             warning: development.then(|| DEVELOPMENT_WARNING.to_string()),
             ceremony,
@@ -251,7 +252,7 @@ impl ManifestEntry {
         let id = self.id();
         match self {
             ManifestEntry::Builtin(keys) => {
-                if !matches!(id.parse::<CircuitId>(), Ok(parsed) if parsed.to_string() == id) {
+                if !matches!(id.parse::<CircuitId>(), Ok(parsed) if !parsed.is_circom()) {
                     return Err(format!("{id}: not a built-in circuit id"));
                 }
                 if let Some(ceremony) = &keys.ceremony {
@@ -269,7 +270,12 @@ impl ManifestEntry {
                 if format < 2 {
                     return Err(format!("{id}: circom circuits need format 2"));
                 }
-                circom_id(id).map_err(|e| format!("{id}: {e}"))?;
+                if !matches!(id.parse::<CircuitId>(), Ok(parsed) if parsed.is_circom()) {
+                    return Err(format!(
+                        "{id}: a circom circuit's id is [a-z0-9][a-z0-9-]{{0,63}}, not in a \
+                         built-in id's form"
+                    ));
+                }
             }
         }
         for file in self.files() {
@@ -289,24 +295,6 @@ impl From<CircomCircuit> for ManifestEntry {
     fn from(circom: CircomCircuit) -> Self {
         ManifestEntry::Circom(circom)
     }
-}
-
-/// A circom circuit's id: `[a-z0-9][a-z0-9-]{0,63}`, not in a built-in id's form.
-// TODO(issue 30): `CircuitId::Circom`'s parser once it is on main.
-fn circom_id(id: &str) -> std::result::Result<(), String> {
-    let mut bytes = id.bytes();
-    let first = bytes.next().ok_or("an empty id")?;
-    let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    if id.len() > 64 || !allowed(first) || !bytes.all(|b| allowed(b) || b == b'-') {
-        return Err("a circom circuit's id is [a-z0-9][a-z0-9-]{0,63}".into());
-    }
-    if ["threshold-", "exact-", "square-chain-"]
-        .iter()
-        .any(|prefix| id.starts_with(prefix))
-    {
-        return Err("a circom circuit's id may not take a built-in id's form".into());
-    }
-    Ok(())
 }
 
 /// 64 hex digits (either case: the runtime compares them lowercased).
@@ -422,7 +410,7 @@ mod tests {
     }
 
     fn keys(circuit: &str, constraints: usize, pk: &[u8], development: bool) -> CircuitKeys {
-        CircuitKeys::new(&id(circuit), constraints, pk, b"vk", development, None)
+        CircuitKeys::new(&id(circuit), constraints, 5, pk, b"vk", development, None)
     }
 
     fn circom(id: &str) -> CircomCircuit {
@@ -488,6 +476,7 @@ mod tests {
         m.merge(CircuitKeys::new(
             &id("threshold-d20-k8"),
             41995,
+            5,
             b"pk",
             b"vk",
             false,
@@ -553,6 +542,7 @@ mod tests {
             m.merge(CircuitKeys::new(
                 &id("threshold-d4-k2"),
                 1,
+                5,
                 b"pk",
                 b"vk",
                 false,

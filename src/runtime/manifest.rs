@@ -105,12 +105,13 @@ mod tests {
     fn every_kind_becomes_messages_with_resolved_urls() {
         let mut m = KeyManifest::default();
         let development = "threshold-d4-k2".parse().unwrap();
-        m.merge(Entry::new(&development, 1, b"pk", b"vk", true, None));
+        m.merge(Entry::new(&development, 1, 5, b"pk", b"vk", true, None));
         let ceremony = "threshold-d20-k8".parse().unwrap();
         let zkey_sha256 = "ab".repeat(32);
         m.merge(Entry::new(
             &ceremony,
             2,
+            5,
             b"pk2",
             b"vk2",
             false,

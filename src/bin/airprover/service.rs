@@ -99,14 +99,14 @@ fn key_dir(path: &Path) -> Result<Vec<String>> {
         });
     };
     for circuit in &manifest.circuits {
-        for file in [&circuit.files.proving_key, &circuit.files.verifying_key] {
+        for file in circuit.files() {
             let file = path.join(&file.name);
             std::fs::File::open(&file).map_err(|e| Error::KeyNotFound {
                 what: format!("{} (in the manifest): {}", file.display(), e.kind()),
             })?;
         }
     }
-    Ok(manifest.circuits.iter().map(|c| c.id.clone()).collect())
+    Ok(manifest.builtin_ids())
 }
 
 fn sealing_line(sealing: &InputSealing) -> String {
@@ -524,7 +524,7 @@ pub(crate) fn worker(args: Work) -> Result<ExitCode> {
             let circuits = match airprover::prover::key_dir::KeyDir::new(&settings.keys).manifest()
             {
                 Ok(Some(m)) if !m.circuits.is_empty() => Ok(serde_json::json!({
-                    "circuits": m.circuits.iter().map(|c| c.id.to_string()).collect::<Vec<_>>()
+                    "circuits": m.builtin_ids()
                 })),
                 Ok(_) => Err((
                     Code::KeyNotFound,
