@@ -9,3 +9,4 @@
 
 pub mod binfile;
 pub mod wtns;
+pub mod zkey;
