@@ -4,6 +4,8 @@
 //! what snarkjs's verifying key accepts with snarkjs's public signals, and every damaged zkey or
 //! foreign witness is its code, never a panic.
 
+mod common;
+
 use std::fs;
 use std::path::PathBuf;
 
@@ -27,10 +29,8 @@ struct Fixture {
 
 impl Fixture {
     fn get(name: &str) -> Fixture {
-        // Until tests/common/circom.rs is merged: the fixtures' directory.
-        let root = std::env::var("AIRPROVER_CIRCOM_FIXTURES").unwrap();
         Fixture {
-            dir: PathBuf::from(root).join(name),
+            dir: common::circom::fixture(name).dir,
         }
     }
 
