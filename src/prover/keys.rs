@@ -358,7 +358,10 @@ impl<'a> KeyFile<'a> {
             return Ok(None);
         }
         let m = Matrices::from_bytes(trailer)?;
-        let instance = self.header.circuit.num_public_inputs() + 1;
+        // A circom circuit's count is its key's own (checked where the key is prepared).
+        let Some(instance) = self.header.circuit.num_public_inputs().map(|n| n + 1) else {
+            return Ok(Some(m));
+        };
         if m.num_instance_variables != instance {
             return Err(Error::key_integrity(format!(
                 "the constraint matrices have {} instance variables, circuit {} has {instance}",
@@ -402,7 +405,11 @@ impl<'a> KeyFile<'a> {
     }
 
     fn check_public_inputs(&self, vk: &VerifyingKey) -> Result<()> {
-        let expected = self.header.circuit.num_public_inputs() + 1;
+        let Some(public) = self.header.circuit.num_public_inputs() else {
+            // A circom circuit's count is the key's own.
+            return Ok(());
+        };
+        let expected = public + 1;
         if vk.gamma_abc_g1.len() != expected {
             return Err(Error::key_integrity(format!(
                 "the key has {} IC points, circuit {} needs {expected}",

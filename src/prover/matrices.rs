@@ -305,6 +305,7 @@ mod tests {
         cs.set_mode(SynthesisMode::Setup);
         let id: CircuitId = id.parse().unwrap();
         Circuit::blank(&id)
+            .unwrap()
             .generate_constraints(cs.clone())
             .unwrap();
         cs.finalize();
