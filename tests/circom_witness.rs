@@ -15,8 +15,26 @@ use airprover::field::{fr_to_decimal, modulus, Fr};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-/// A circuit compiled by circom2 into `target/circom-witness/<name>/` (once per source): its
-/// witness wasm, and where snarkjs's witness of an input goes.
+/// The shared circom fixture `name` (tests/interop/circom-fixtures.mjs builds what is missing):
+/// its directory, with `circuit_js/circuit.wasm`, `input.json` and snarkjs's `witness.wtns`.
+fn fixture(name: &str) -> PathBuf {
+    let out = Command::new("node")
+        .current_dir(ROOT)
+        .args(["tests/interop/circom-fixtures.mjs", name])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "circom-fixtures.mjs {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()).join(name);
+    assert!(dir.join("witness.wtns").exists(), "{}", dir.display());
+    dir
+}
+
+/// A circuit of this test's own, compiled by circom2 into `target/circom-witness/<name>/` (once
+/// per source and flags): its witness wasm, and where snarkjs's witness of an input goes.
 struct Compiled {
     dir: PathBuf,
     wasm: PathBuf,
@@ -84,23 +102,7 @@ fn snarkjs_witness(circuit: &Compiled, input: &str, name: &str) -> Vec<Fr> {
     wtns::read(&std::fs::read(wtns_path).unwrap()).unwrap()
 }
 
-const ARRAYS: &str = r#"pragma circom 2.0.0;
-template Arrays(n, m) {
-    signal input a[n][m];
-    signal input k;
-    signal output out;
-    signal acc[n * m + 1];
-    acc[0] <== k;
-    for (var i = 0; i < n; i++) {
-        for (var j = 0; j < m; j++) {
-            acc[i * m + j + 1] <== acc[i * m + j] * a[i][j];
-        }
-    }
-    out <== acc[n * m];
-}
-component main {public [k]} = Arrays(3, 2);
-"#;
-
+/// `multi`'s statement without circomlib, for the compiles of this test (another prime).
 const MULTI: &str = r#"pragma circom 2.0.0;
 template Multi() {
     signal input x;
@@ -149,36 +151,30 @@ fn refused(wasm: &[u8], input: &str, code: &str) -> String {
 
 #[test]
 fn the_witness_equals_snarkjs_value_by_value() {
-    let p_minus = |x: u64| (modulus() - x).to_str_radix(10);
-    for (name, source, input) in [
-        (
-            "arrays",
-            ARRAYS,
-            r#"{"a": [[1, 2], ["3", "0x4"], [5, -6]], "k": 7}"#.to_string(),
-        ),
-        (
-            "multi",
-            MULTI,
-            format!(
-                r#"{{"x": 3, "y": "5", "z": "0x10", "w": "{}"}}"#,
-                p_minus(9)
-            ),
-        ),
-    ] {
-        let circuit = compile(name, source, &[]);
-        let expected = snarkjs_witness(&circuit, &input, "input");
-        let wasm = std::fs::read(&circuit.wasm).unwrap();
+    for name in ["arrays", "multi", "assert", "claim-d20-k8"] {
+        let dir = fixture(name);
+        let expected = wtns::read(&std::fs::read(dir.join("witness.wtns")).unwrap()).unwrap();
+        let wasm = std::fs::read(dir.join("circuit_js/circuit.wasm")).unwrap();
+        let input = std::fs::read_to_string(dir.join("input.json")).unwrap();
         let started = Instant::now();
-        let got = calculate(&wasm, &input).unwrap();
+        let calculator = WitnessCalculator::new(&wasm).unwrap();
+        let compiled = started.elapsed();
+        let got = calculator
+            .calculate(&CircomInput::parse(&input).unwrap())
+            .unwrap();
         println!(
-            "{name}: {} values in {:.1} ms",
+            "{name}: {} witness values in {:.1} ms ({:.1} ms compiling a {} KB wasm)",
             got.len(),
-            started.elapsed().as_secs_f64() * 1e3
+            started.elapsed().as_secs_f64() * 1e3,
+            compiled.as_secs_f64() * 1e3,
+            wasm.len() / 1024
         );
         assert_eq!(got.len(), expected.len(), "{name}");
         for (i, (a, b)) in got.iter().zip(&expected).enumerate() {
             assert_eq!(fr_to_decimal(a), fr_to_decimal(b), "{name}: value {i}");
         }
+        // The one-shot form gives the same.
+        assert_eq!(calculate(&wasm, &input).unwrap(), got, "{name}");
     }
 }
 
@@ -202,57 +198,57 @@ fn a_compiled_calculator_runs_many_inputs() {
 
 #[test]
 fn bad_inputs_name_the_signal_and_never_show_a_value() {
-    let circuit = compile("arrays", ARRAYS, &[]);
-    let wasm = std::fs::read(&circuit.wasm).unwrap();
-    let a = r#"[[1, 2], [3, 4], [5, 6]]"#;
+    // `arrays`: m[2][3], v[3].
+    let wasm = std::fs::read(fixture("arrays").join("circuit_js/circuit.wasm")).unwrap();
+    let m = r#"[[1, 2, 3], [4, 5, 6]]"#;
     let p = modulus().to_str_radix(10);
     for (input, code, starts) in [
         // A signal the circuit does not have (a typo), by name.
         (
-            format!(r#"{{"a": {a}, "k": 7, "kk": 123456789}}"#),
+            format!(r#"{{"m": {m}, "v": [7, 8, 9], "vv": 123456789}}"#),
             "INVALID_INPUT",
-            "INVALID_INPUT: kk: is not an input signal of the circuit",
+            "INVALID_INPUT: vv: is not an input signal of the circuit",
         ),
         // Too few and too many values of an array signal.
         (
-            r#"{"a": [[1, 2], [3, 4]], "k": 7}"#.into(),
+            r#"{"m": [[1, 2, 3]], "v": [7, 8, 9]}"#.into(),
             "INVALID_INPUT",
-            "INVALID_INPUT: a: has 4 values: the circuit's signal has 6",
+            "INVALID_INPUT: m: has 3 values: the circuit's signal has 6",
         ),
         (
-            format!(r#"{{"a": {a}, "k": [7, 123456789]}}"#),
+            format!(r#"{{"m": {m}, "v": [7, 8, 9, 123456789]}}"#),
             "INVALID_INPUT",
-            "INVALID_INPUT: k: has 2 values: the circuit's signal has 1",
+            "INVALID_INPUT: v: has 4 values: the circuit's signal has 3",
         ),
         // A missing signal: counted (the wasm has no names).
         (
-            format!(r#"{{"a": {a}}}"#),
+            format!(r#"{{"m": {m}}}"#),
             "INVALID_INPUT",
-            "INVALID_INPUT: circom input: sets 6 of the circuit's 7 input values",
+            "INVALID_INPUT: circom input: sets 6 of the circuit's 9 input values",
         ),
         // Outside the field: refused (snarkjs would reduce it), named, not shown.
         (
-            format!(r#"{{"a": {a}, "k": "{p}"}}"#),
+            format!(r#"{{"m": {m}, "v": [7, "{p}", 9]}}"#),
             "INVALID_INPUT",
-            "INVALID_INPUT: k: is not in the field",
+            "INVALID_INPUT: v[1]: is not in the field",
         ),
         (
-            r#"{"a": [[1, 2], [3, 4], [5, "0x123456789g"]], "k": 7}"#.into(),
+            r#"{"m": [[1, 2, 3], [4, 5, "0x123456789g"]], "v": [7, 8, 9]}"#.into(),
             "INVALID_INPUT",
-            "INVALID_INPUT: a[2][1]: is a string",
+            "INVALID_INPUT: m[1][2]: is a string",
         ),
         (
-            r#"{"a": [[1, 2], [3, 4], [5, 6, 123456789]], "k": 7}"#.into(),
+            r#"{"m": [[1, 2, 3], [4, 5, 6, 123456789]], "v": [7, 8, 9]}"#.into(),
             "INVALID_INPUT",
-            "INVALID_INPUT: a[2]: is an array of 3 where a[0] is an array of 2",
+            "INVALID_INPUT: m[1]: is an array of 4 where m[0] is an array of 3",
         ),
         (
-            r#"{"a": 1, "a": 2}"#.into(),
+            r#"{"v": 1, "v": 2}"#.into(),
             "INVALID_INPUT",
-            "INVALID_INPUT: circom input: has the key \"a\" twice",
+            "INVALID_INPUT: circom input: has the key \"v\" twice",
         ),
         (
-            "{\"k\": 123456789".into(),
+            "{\"v\": 123456789".into(),
             "INVALID_JSON",
             "INVALID_JSON: circom input",
         ),
@@ -268,6 +264,14 @@ fn bad_inputs_name_the_signal_and_never_show_a_value() {
 
 #[test]
 fn a_failing_assert_is_witness_failed_with_circoms_template_and_line() {
+    // The fixture `assert`: `assert(x != 0)` on line 8 of template NonZero, main itself.
+    let wasm = std::fs::read(fixture("assert").join("circuit_js/circuit.wasm")).unwrap();
+    assert_eq!(
+        refused(&wasm, r#"{"x": 0}"#, "WITNESS_FAILED"),
+        "WITNESS_FAILED: circom's witness calculation failed: Assert Failed. Error in template \
+         NonZero_0 line: 8"
+    );
+    // A circuit of components: the failing assert (line 7) or constraint (line 9) inside one.
     let circuit = compile("asserts", ASSERTS, &[]);
     let wasm = std::fs::read(&circuit.wasm).unwrap();
     // snarkjs agrees on the good input.

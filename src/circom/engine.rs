@@ -8,16 +8,16 @@
 //!
 //! | | cold build | witness, one process | of which compiling the wasm | witness, module reused |
 //! |---|---|---|---|---|
-//! | wasmi 2.0 | 37 s CPU (71 s wall), 10 crates | 0.34 s CPU (0.84 s wall) | 21-37 ms | 0.65-0.85 s wall |
-//! | wasmtime 50 (cranelift) | 453 s CPU (31 min wall), 101 crates | 1.0 s CPU (2.5 s wall) | 2.4-2.6 s wall | 0.10-0.17 s wall |
+//! | wasmi 2.0 | 44 s CPU (165 s wall), 8 crates | 0.34 s CPU (0.84 s wall) | 21-37 ms | 0.65-0.85 s wall |
+//! | wasmtime 50 (cranelift) | 453 s CPU (31 min wall), 73 crates | 1.0 s CPU (2.5 s wall) | 2.4-2.6 s wall | 0.10-0.17 s wall |
 //!
 //! wasmtime runs the circuit about 5 times faster once compiled, but compiling circom's 2.6 MB
 //! module costs it seconds in every CLI run (a compiled module can be cached only through
 //! `Module::deserialize`, which is `unsafe`, and this crate forbids unsafe code), so the CLI is
 //! faster on wasmi; a service worker's witness (under a second) stays small beside the proof of
-//! the same circuit. And wasmtime's build adds 12 times the compile work, about 4 minutes of the
-//! two CI cores on every cold run, for the ~100 crates of cranelift. Both engines gave the same
-//! 42,129 values as `snarkjs wtns calculate`.
+//! the same circuit. And wasmtime's build is 10 times the compile work, at least 3.5 minutes of
+//! both CI cores on every cold run, for its 73 crates (cranelift among them). The two engines gave
+//! the same 42,129 values; wasmi's equal snarkjs's (tests/circom_witness.rs).
 //!
 //! [`WitnessCalculator`] compiles a module once and runs each input on a fresh instance (a run
 //! that stopped leaves circom's memory in no known state); [`calculate`] is the one-shot form.
