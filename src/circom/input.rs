@@ -3,7 +3,8 @@
 //! whose values are
 //!
 //! - a number: a JSON integer, a decimal string or a `0x` (or `0X`) hex string;
-//! - a negative number (`-5`, `"-5"`), read as p − x, as snarkjs does;
+//! - a negative number (`-5`, `"-5"`; a minus before decimal digits only, as JavaScript's
+//!   `BigInt` takes it), read as p − x, as snarkjs does;
 //! - for an array signal, nested arrays, flattened row-major (`a[1][0]` follows `a[0][m-1]`).
 //!
 //! Read with the project's strict JSON reader (duplicate keys refused, nesting limited) under a
@@ -181,13 +182,15 @@ fn parse_value(value: &Value, at: &str) -> Result<Fr> {
                 (v < 0.0, BigUint::from(v.abs() as u64))
             }
         }
-        Value::String(s) => {
-            let (negative, digits) = match s.strip_prefix('-') {
-                Some(rest) => (true, rest),
-                None => (false, s.as_str()),
-            };
-            (negative, parse_digits(digits, at)?)
-        }
+        Value::String(s) => match s.strip_prefix('-') {
+            // JavaScript's BigInt (what snarkjs reads strings with) takes a minus before decimal
+            // digits only.
+            Some(digits) if !digits.starts_with("0x") && !digits.starts_with("0X") => {
+                (true, parse_digits(digits, at)?)
+            }
+            Some(_) => return Err(not_an_integer(at)),
+            None => (false, parse_digits(s, at)?),
+        },
         other => {
             return Err(Error::input(
                 at,
@@ -225,6 +228,14 @@ fn too_big_for_json(at: &str) -> Error {
     )
 }
 
+fn not_an_integer(at: &str) -> Error {
+    Error::input(
+        at,
+        "is a string that is not a decimal or 0x-hex integer (a '-' before decimal digits only, \
+         no spaces)",
+    )
+}
+
 /// A decimal or `0x`/`0X` hex magnitude, checked without quoting it.
 fn parse_digits(s: &str, at: &str) -> Result<BigUint> {
     let (digits, radix, max) = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
@@ -239,11 +250,7 @@ fn parse_digits(s: &str, at: &str) -> Result<BigUint> {
         }
     };
     if digits.is_empty() || !digits.bytes().all(valid) {
-        return Err(Error::input(
-            at,
-            "is a string that is not a decimal or 0x-hex integer (an optional leading '-', no \
-             spaces)",
-        ));
+        return Err(not_an_integer(at));
     }
     let significant = digits.trim_start_matches('0');
     if significant.len() > max {
@@ -283,7 +290,7 @@ mod tests {
     fn reads_every_form_snarkjs_takes() {
         let p_minus = |x: u64| -Fr::from(x);
         let got = values(
-            r#"{"x": 7, "y": "12", "z": "0x1F", "Z": "0XfF", "n": -5, "m": "-0x10",
+            r#"{"x": 7, "y": "12", "z": "0x1F", "Z": "0XfF", "n": -5, "m": "-16",
                 "zero": "-0", "f": 3.0, "pad": "000000000000000000000000000000000000000000000000000000000000000000000000000000000001"}"#,
         );
         assert_eq!(

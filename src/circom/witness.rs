@@ -229,8 +229,14 @@ pub fn read_message(mut next_char: impl FnMut() -> Option<i32>) -> String {
             None | Some(0) => break,
             Some(c) => {
                 if message.len() < MAX_MESSAGE_CHARS {
-                    let c = u8::try_from(c).ok().filter(|c| (0x20..0x7f).contains(c));
-                    message.push(c.map_or('?', char::from));
+                    // circom's messages end in a newline: whitespace is a space, other bytes
+                    // that are not printable ASCII a '?'.
+                    let c = match u8::try_from(c) {
+                        Ok(b'\n' | b'\r' | b'\t') => ' ',
+                        Ok(c @ 0x20..0x7f) => char::from(c),
+                        _ => '?',
+                    };
+                    message.push(c);
                 }
             }
         }
