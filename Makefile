@@ -114,10 +114,11 @@ build-linted: build-threads-linted build-single-linted
 
 test-wasm: test-wasm-threads test-wasm-single
 
-test-wasm-threads: build-threads-linted
+# native-build: the circom fixtures the browser tests embed need its dev_ptau (scripts/test-wasm.sh).
+test-wasm-threads: build-threads-linted native-build
 	@$(TIMED) test-wasm-threads $(LINTED) scripts/test-wasm.sh threads
 
-test-wasm-single: build-single-linted
+test-wasm-single: build-single-linted native-build
 	@$(TIMED) test-wasm-single $(LINTED) scripts/test-wasm.sh single
 
 # Real peers check what the CLI writes: circomlibjs, snarkjs (tests/interop/README.md).

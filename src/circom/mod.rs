@@ -8,5 +8,9 @@
 //! - circom's `.r1cs`, written for our own circuits so that the ceremony tools take them.
 
 pub mod binfile;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod engine;
+pub mod input;
+pub mod witness;
 pub mod wtns;
 pub mod zkey;
