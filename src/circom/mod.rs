@@ -9,4 +9,9 @@
 
 pub mod binfile;
 pub mod r1cs;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod engine;
+pub mod input;
+pub mod witness;
 pub mod wtns;
+pub mod zkey;

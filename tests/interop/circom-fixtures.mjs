@@ -8,7 +8,7 @@
 //   node tests/interop/circom-fixtures.mjs        builds what is missing, prints the directory
 //
 // Into $AIRPROVER_CIRCOM_FIXTURES, else target/circom-fixtures/. Each circuit's directory is
-// made once per content (its sources, the tools' versions, dev_ptau's binary: a `stamp` file) and
+// made once per content (its sources, the tools' versions, dev_ptau's source: a `stamp` file) and
 // moved into place whole, so concurrent runs (several test binaries at once) never see half a
 // fixture. Per circuit NAME, in NAME/:
 //
@@ -66,6 +66,10 @@ const sha256 = (...parts) => {
   for (const p of parts) h.update(p);
   return h.digest('hex');
 };
+// What a ptau depends on: dev_ptau's source (its output is a function of it, the power and the
+// seed; the binary's bytes change with every relink).
+const DEV_PTAU_SOURCE = sha256(readFileSync(join(ROOT, 'examples/dev_ptau.rs')));
+
 const version = (pkg) => JSON.parse(readFileSync(join(MODULES, pkg, 'package.json'), 'utf8')).version;
 
 /** Writes `make(tmp)`'s output as `dir`, whole, unless `dir` already holds `stamp`. */
@@ -90,7 +94,7 @@ async function once(dir, stamp, make) {
 async function ptau(power) {
   const devPtau = binary('DEV_PTAU_BIN', 'examples/dev_ptau');
   const dir = join(OUT, 'ptau', `dev${power}`);
-  await once(dir, `dev_ptau power ${power} seed 1 ${sha256(readFileSync(devPtau))}`, (tmp) => {
+  await once(dir, `dev_ptau power ${power} seed 1 ${DEV_PTAU_SOURCE}`, (tmp) => {
     log(`powers of tau 2^${power} (DEVELOPMENT, seed 1)`);
     run(devPtau, ['--power', String(power), '--out', join(tmp, 'pot.ptau'), '--seed', '1']);
   });
@@ -157,7 +161,7 @@ async function fixture(name) {
     JSON.stringify(spec.input === claimInput ? 'claim' : spec.input()),
     readFileSync(fileURLToPath(import.meta.url)),
     `circom2 ${version('circom2')} snarkjs ${version('snarkjs')} circomlib ${version('circomlib')}`,
-    readFileSync(binary('DEV_PTAU_BIN', 'examples/dev_ptau')),
+    DEV_PTAU_SOURCE,
   );
   const dir = join(OUT, name);
   const started = Date.now();
