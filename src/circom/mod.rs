@@ -8,10 +8,10 @@
 //! - circom's `.r1cs`, written for our own circuits so that the ceremony tools take them.
 
 pub mod binfile;
-pub mod r1cs;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod engine;
 pub mod input;
+pub mod r1cs;
 pub mod witness;
 pub mod wtns;
 pub mod zkey;
