@@ -115,13 +115,6 @@ fn median(mut times: Vec<Duration>) -> f64 {
         .map_or(f64::NAN, Duration::as_secs_f64)
 }
 
-fn kernel_name(kernel: Kernel) -> &'static str {
-    match kernel {
-        Kernel::Arkworks => "arkworks",
-        Kernel::Wasm29 => "wasm29",
-    }
-}
-
 fn main() {
     let benchmarking =
         std::env::args().any(|a| a == "--bench") && !std::env::args().any(|a| a == "--test");
@@ -138,11 +131,7 @@ fn main() {
     let kernels: Vec<Kernel> = std::env::var("AIRPROVER_BENCH_KERNELS")
         .unwrap_or_else(|_| "arkworks,wasm29".into())
         .split(',')
-        .map(|k| match k.trim() {
-            "arkworks" => Kernel::Arkworks,
-            "wasm29" => Kernel::Wasm29,
-            other => panic!("unknown kernel {other}: arkworks or wasm29"),
-        })
+        .map(|k| k.trim().parse().unwrap_or_else(|e| panic!("{e}")))
         .collect();
 
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -185,7 +174,7 @@ fn main() {
         let mut group = criterion.benchmark_group(id.to_string());
         group.sampling_mode(SamplingMode::Flat).sample_size(10);
         for p in &prepared {
-            let kernel = kernel_name(p.pk.kernel());
+            let kernel = p.pk.kernel().name();
             for (threads, pool) in &pools {
                 let times = RefCell::new(Vec::new());
                 let witness = RefCell::new(Vec::new());

@@ -3,7 +3,8 @@
 //!
 //! For the wasm kernel ([`Kernel::Wasm29`]) the query points are converted to 29-bit limbs once,
 //! when the key is loaded, and arkworks' copies are dropped: a proof then converts nothing and
-//! the key takes about the memory it did. The matrices come from the key file (version 2) or,
+//! the key takes about the memory it did. The native kernel ([`Kernel::Native64`]) takes
+//! arkworks' coordinates as they are, in its own point type (a copy, made once). The matrices come from the key file (version 2) or,
 //! for a key without them, from the first proof, which builds them and keeps them here.
 
 use std::sync::{Arc, Mutex};
@@ -14,6 +15,7 @@ use ark_ff::BigInt;
 use super::matrices::Matrices;
 use super::msm::curve::Affine;
 use super::msm::field::{Fp2, Fq29};
+use super::msm::native::{Fq2x64, Fq64};
 use super::msm::{self, Kernel};
 use super::{ProvingKey, VerifyingKey};
 use crate::error::{Error, Result};
@@ -39,6 +41,10 @@ enum Queries {
     Wasm29 {
         g1: [Vec<Affine<Fq29>>; 4],
         b_g2: Vec<Affine<Fp2<Fq29>>>,
+    },
+    Native64 {
+        g1: [Vec<Affine<Fq64>>; 4],
+        b_g2: Vec<Affine<Fq2x64>>,
     },
 }
 
@@ -93,6 +99,10 @@ impl PreparedProvingKey {
                 g1: g1.map(|q| msm::prepare_g1(&q)),
                 b_g2: msm::prepare_g2(&b_g2_query),
             },
+            Kernel::Native64 => Queries::Native64 {
+                g1: g1.map(|q| msm::native::prepare_g1(&q)),
+                b_g2: msm::native::prepare_g2(&b_g2_query),
+            },
         };
         Ok(PreparedProvingKey {
             vk,
@@ -115,6 +125,7 @@ impl PreparedProvingKey {
         match self.queries {
             Queries::Arkworks { .. } => Kernel::Arkworks,
             Queries::Wasm29 { .. } => Kernel::Wasm29,
+            Queries::Native64 { .. } => Kernel::Native64,
         }
     }
 
@@ -163,6 +174,7 @@ impl PreparedProvingKey {
                 msm::g1(Kernel::Arkworks, &g1[q as usize][skip..], scalars)
             }
             Queries::Wasm29 { g1, .. } => msm::g1_prepared(&g1[q as usize][skip..], scalars),
+            Queries::Native64 { g1, .. } => msm::native::g1(&g1[q as usize][skip..], scalars),
         }
     }
 
@@ -171,6 +183,7 @@ impl PreparedProvingKey {
         match &self.queries {
             Queries::Arkworks { b_g2, .. } => msm::g2(Kernel::Arkworks, &b_g2[skip..], scalars),
             Queries::Wasm29 { b_g2, .. } => msm::g2_prepared(&b_g2[skip..], scalars),
+            Queries::Native64 { b_g2, .. } => msm::native::g2(&b_g2[skip..], scalars),
         }
     }
 }

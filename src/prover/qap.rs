@@ -35,7 +35,7 @@ pub fn witness_map(
     a[num_constraints..num_constraints + public_with_one.len()].copy_from_slice(public_with_one);
     match kernel {
         Kernel::Wasm29 => Ok(witness_map29(n, [a, b, c])),
-        Kernel::Arkworks => {
+        Kernel::Arkworks | Kernel::Native64 => {
             let ark = |v: Vec<Fr29>| -> Vec<Fr> { v.iter().map(from29).collect() };
             witness_map_arkworks(&domain, ark(a), ark(b), ark(c))
         }
