@@ -3,8 +3,8 @@
 //!
 //! For the wasm kernel ([`Kernel::Wasm29`]) the query points are converted to 29-bit limbs once,
 //! when the key is loaded, and arkworks' copies are dropped: a proof then converts nothing and
-//! the key takes about the memory it did. The native kernel ([`Kernel::Native64`]) takes
-//! arkworks' coordinates as they are, in its own point type (a copy, made once). The matrices come from the key file (version 2) or,
+//! the key takes about the memory it did. The native kernel ([`Kernel::Native64`]) shares
+//! arkworks' Montgomery form: its points are copies, made once. The matrices come from the key file (version 2) or,
 //! for a key without them, from the first proof, which builds them and keeps them here.
 
 use std::sync::{Arc, Mutex};
@@ -15,7 +15,7 @@ use ark_ff::BigInt;
 use super::matrices::Matrices;
 use super::msm::curve::Affine;
 use super::msm::field::{Fp2, Fq29};
-use super::msm::native::{Fq2x64, Fq64};
+use super::msm::fp64::Fp64;
 use super::msm::{self, Kernel};
 use super::{ProvingKey, VerifyingKey};
 use crate::error::{Error, Result};
@@ -43,8 +43,8 @@ enum Queries {
         b_g2: Vec<Affine<Fp2<Fq29>>>,
     },
     Native64 {
-        g1: [Vec<Affine<Fq64>>; 4],
-        b_g2: Vec<Affine<Fq2x64>>,
+        g1: [Vec<Affine<Fp64>>; 4],
+        b_g2: Vec<Affine<Fp2<Fp64>>>,
     },
 }
 

@@ -10,6 +10,7 @@
 
 pub mod curve;
 pub mod field;
+pub mod fp64;
 pub mod glv;
 mod mont;
 pub mod native;
@@ -29,13 +30,13 @@ use pippenger::Cut;
 /// Which MSM implementation the prover uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Kernel {
-    /// arkworks' `VariableBaseMSM::msm_bigint`: the default natively.
-    #[cfg_attr(not(target_arch = "wasm32"), default)]
+    /// arkworks' `VariableBaseMSM::msm_bigint`.
     Arkworks,
     /// 29-bit-limb field arithmetic and batch-affine Pippenger: the default in wasm.
     #[cfg_attr(target_arch = "wasm32", default)]
     Wasm29,
-    /// The wasm kernel's algorithm over arkworks' 64-bit-limb fields ([`native`]).
+    /// The wasm kernel's algorithm over 64-bit limbs ([`native`]): the default natively.
+    #[cfg_attr(not(target_arch = "wasm32"), default)]
     Native64,
 }
 

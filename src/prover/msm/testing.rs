@@ -9,6 +9,7 @@ use ark_std::rand::Rng;
 use ark_std::Zero;
 
 use super::field::{Field, Fp2, Fp29, Fq29, Fr29, Modulus, BITS, LIMBS, MASK};
+use super::fp64::Fp64;
 use super::pippenger::Cut;
 use super::{glv, native, Kernel};
 
@@ -139,6 +140,49 @@ pub fn weak_forms_match_arkworks<R: Rng>(rng: &mut R, rounds: usize) -> Check {
             )?;
             same("(c + a)^2", back(&s.square()), (c + a).square())?;
             same("(a - b)^2", back(&d.square()), (*a - b).square())?;
+        }
+    }
+    Ok(())
+}
+
+/// The native kernel's [`Fp64`] against arkworks' Fq on random and edge values, each also as its
+/// weak representative `x + p` (products and sums leave values in `[0, 2p)`), and through the
+/// largest factors (p - 1 + p).
+pub fn fp64_matches_arkworks<R: Rng>(rng: &mut R, rounds: usize) -> Check {
+    let weak = |x: &Fq| {
+        let mut limbs = x.0;
+        // Montgomery limbs below p plus p: below 2p < 2^256, no carry.
+        ark_ff::BigInteger::add_with_carry(&mut limbs, &Fq::MODULUS);
+        Fp64::from_mont_limbs(limbs.0)
+    };
+    let mut values = vec![-Fq::from(1u64), Fq::zero(), Fq::from(1u64), -Fq::from(2u64)];
+    values.extend((0..rounds).map(|_| Fq::rand(rng)));
+    for (i, a) in values.iter().enumerate() {
+        let b = values[(i * 7 + 3) % values.len()];
+        for (x, y) in [
+            (Fp64::from_ark(a), Fp64::from_ark(&b)),
+            (weak(a), weak(&b)),
+            (Fp64::from_ark(a), weak(&b)),
+        ] {
+            same("Fp64 a * b", (x * y).to_ark(), *a * b)?;
+            same("Fp64 a^2", x.square().to_ark(), a.square())?;
+            same("Fp64 a + b", (x + y).to_ark(), *a + b)?;
+            same("Fp64 a - b", (x - y).to_ark(), *a - b)?;
+            same("Fp64 -a", (-x).to_ark(), -*a)?;
+            same("Fp64 2a", x.double().to_ark(), *a + a)?;
+            same(
+                "Fp64 1/a",
+                x.inverse().to_ark(),
+                a.inverse().unwrap_or(Fq::zero()),
+            )?;
+            same("Fp64 a == b", x == y, *a == b)?;
+            same("Fp64 is zero", x.is_zero(), a.is_zero())?;
+            // Results stay below 2p, so they can be factors again.
+            same(
+                "Fp64 (a * b) * (a + b)",
+                ((x * y) * (x + y)).to_ark(),
+                (*a * b) * (*a + b),
+            )?;
         }
     }
     Ok(())

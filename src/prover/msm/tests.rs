@@ -156,6 +156,12 @@ fn weak_forms_match_arkworks() {
 }
 
 #[test]
+fn fp64_matches_arkworks() {
+    let mut rng = ChaCha20Rng::seed_from_u64(12);
+    testing::fp64_matches_arkworks(&mut rng, 500).unwrap();
+}
+
+#[test]
 fn fq2_matches_arkworks() {
     let mut rng = ChaCha20Rng::seed_from_u64(6);
     testing::fq2_matches_arkworks(&mut rng, 300).unwrap();
