@@ -1,6 +1,7 @@
 //! Native proving time and how it scales with threads, for the circuits other provers are
-//! compared on: `square-chain-65536`, `threshold-d20-k8` and `threshold-d20-k32`, with both MSM
-//! kernels (arkworks', and the 29-bit one the wasm builds use, compiled natively).
+//! compared on: `square-chain-65536`, `threshold-d20-k8` and `threshold-d20-k32`, with the three MSM
+//! kernels (`native64`, the native default; arkworks'; and the 29-bit one the wasm builds use,
+//! compiled natively).
 //!
 //! `cargo bench --bench prove` measures with criterion (flat sampling, ten samples: a proof takes
 //! seconds, so criterion's linear sampling would run dozens) on pools of 1, 2, 4, 8 and 16
@@ -129,7 +130,7 @@ fn main() {
         .map(|s| s.trim().parse().expect("a circuit id"))
         .collect();
     let kernels: Vec<Kernel> = std::env::var("AIRPROVER_BENCH_KERNELS")
-        .unwrap_or_else(|_| "arkworks,wasm29".into())
+        .unwrap_or_else(|_| "native64,arkworks,wasm29".into())
         .split(',')
         .map(|k| k.trim().parse().unwrap_or_else(|e| panic!("{e}")))
         .collect();

@@ -26,7 +26,10 @@ use ark_ff::BigInt;
 /// Multiplications per point of a window (an affine addition with its share of the batch
 /// inversion, plus the sorting and copying) against per bucket of the running sum (a mixed and a
 /// full Jacobian addition, with their additions and subtractions): measured in wasm, they make
-/// the window size minimise `windows * (points * POINT_COST + buckets * BUCKET_COST)`.
+/// the window size minimise `windows * (points * POINT_COST + buckets * BUCKET_COST)`. The native
+/// kernel uses them too: not yet measured natively (`examples/bench_msm --windows 10,11,12,13,14`
+/// sweeps the window size against the model's choice; on the busy 2-core machine of issue 32 the
+/// sweep was too noisy to move them).
 const POINT_COST: usize = 8;
 const BUCKET_COST: usize = 40;
 

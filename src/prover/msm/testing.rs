@@ -472,8 +472,8 @@ fn edge_cases<G: CurveGroup<ScalarField = Fr> + VariableBaseMSM, R: Rng>(
     let identity = vec![G::Affine::zero(); n];
     let constant = |x: Fr| vec![x.into_bigint(); n];
     let one_scalar = constant(Fr::rand(rng));
-    let cases: [(&str, &[G::Affine], Vec<BigInt<4>>); 7] = [
-        ("random", &bases, random.clone()),
+    let cases = [
+        ("random", bases.as_slice(), random.clone()),
         ("one point, one scalar", &equal, one_scalar),
         ("one point, random scalars", &equal, random.clone()),
         ("the identity", &identity, random),
