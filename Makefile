@@ -65,7 +65,7 @@ build-single: tools
 # builds what it needs, a no-op after `make test`). scripts/timings.sh prints each step's time and
 # share at the end, also when a step failed, and fails the run past AIRPROVER_TEST_BUDGET_S (3600 s;
 # CI stops at 5400 s). target/make-timings.log holds the last run only.
-TEST_SUITES := fmt test-native test-wasm-threads test-wasm-single test-interop test-contracts \
+TEST_SUITES := fmt circom-fixtures test-native test-wasm-threads test-wasm-single test-interop test-contracts \
 	test-browser test-e2e test-vite-consumer
 test:
 	@scripts/timings.sh begin
@@ -92,8 +92,16 @@ TESTING_CARGO := --profile testing --features fault-hooks
 native-build: tools
 	@$(TIMED) native-build $(LINTED) cargo build $(TESTING_CARGO) --all-targets --timings
 
+# The circom fixtures the circom tests of every suite share (circuits compiled with circom2, keys
+# from snarkjs on a DEVELOPMENT ptau: tests/interop/circom-fixtures.mjs), made once per content in
+# target/circom-fixtures/.
+.PHONY: circom-fixtures
+circom-fixtures: native-build
+	@$(TIMED) circom-fixtures bash -c 'npm --prefix tests/interop run --silent pretest && \
+		env $(TESTING_ENV) node tests/interop/circom-fixtures.mjs'
+
 # AIRPROVER_REQUIRE_NETNS: tests/multihost.rs fails instead of skipping without namespaces (root).
-test-native: native-build
+test-native: native-build circom-fixtures
 	@AIRPROVER_REQUIRE_NETNS=1 $(TIMED) test-native $(LINTED) cargo test $(TESTING_CARGO)
 
 build-threads-linted: tools
@@ -106,14 +114,15 @@ build-linted: build-threads-linted build-single-linted
 
 test-wasm: test-wasm-threads test-wasm-single
 
-test-wasm-threads: build-threads-linted
+# native-build: the circom fixtures the browser tests embed need its dev_ptau (scripts/test-wasm.sh).
+test-wasm-threads: build-threads-linted native-build
 	@$(TIMED) test-wasm-threads $(LINTED) scripts/test-wasm.sh threads
 
-test-wasm-single: build-single-linted
+test-wasm-single: build-single-linted native-build
 	@$(TIMED) test-wasm-single $(LINTED) scripts/test-wasm.sh single
 
 # Real peers check what the CLI writes: circomlibjs, snarkjs (tests/interop/README.md).
-test-interop: native-build
+test-interop: native-build circom-fixtures
 	@$(TIMED) test-interop env $(TESTING_ENV) npm --prefix tests/interop test
 
 # Solidity on a real EVM: contracts/ compiled with solcjs, anvil on 127.0.0.1, proofs made by the

@@ -134,6 +134,10 @@ fn main() {
     let claim = match circuit {
         CircuitId::Claim { .. } => Some(Claim::from_json(&input).expect("a claim")),
         CircuitId::SquareChain { .. } => None,
+        CircuitId::Circom(_) => {
+            eprintln!("bench_native: {circuit} is not a built-in circuit");
+            std::process::exit(2);
+        }
     };
     let mut runs = Vec::new();
     let mut public = Value::Null;

@@ -6,6 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# The circom fixtures the browser tests embed (tests/web_common/mod.rs: circom's witness wasm of
+# `multi` and `assert`, snarkjs's witness), built where missing by the shared fixture script.
+AIRPROVER_CIRCOM_FIXTURES=$(node tests/interop/circom-fixtures.mjs multi assert)
+export AIRPROVER_CIRCOM_FIXTURES
 flavours=("$@")
 [ ${#flavours[@]} -gt 0 ] || flavours=(threads single)
 for flavour in "${flavours[@]}"; do

@@ -19,6 +19,10 @@ ROOT=$PWD
 source scripts/wasm-flavour.sh "${1:-}"
 shift
 
+# The circom fixtures the browser tests embed (tests/web_common/mod.rs: circom's witness wasm of
+# `multi` and `assert`, snarkjs's witness), built where missing by the shared fixture script.
+AIRPROVER_CIRCOM_FIXTURES=$(node tests/interop/circom-fixtures.mjs multi assert)
+export AIRPROVER_CIRCOM_FIXTURES
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 command -v wasm-bindgen-test-runner >/dev/null || { echo "test-wasm: no wasm-bindgen-test-runner (make tools)" >&2; exit 1; }
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner

@@ -5,6 +5,8 @@
 //! finds the proof does not verify, [`EXIT_ERROR`] on any error, which is printed as one line on
 //! stderr starting with its code.
 
+pub mod zkey;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

@@ -75,6 +75,14 @@ pub enum Error {
         /// Name (or number) of the first unsatisfied constraint.
         constraint: String,
     },
+    /// circom's witness wasm stopped: a failing `assert` or constraint (`===`), an array index
+    /// out of bounds, memory. The message is circom's own (the template and the line), never a
+    /// value of the input.
+    #[error("{code}: circom's witness calculation failed: {message}", code = self.code())]
+    CircomWitness {
+        /// What circom said, e.g. `Assert Failed. Error in template Bounded_0 line: 6`.
+        message: String,
+    },
     /// The prover failed for a reason other than the witness.
     #[error("{code}: {what}", code = self.code())]
     ProofFailed {
@@ -155,7 +163,7 @@ impl Error {
             Error::ScoreNotMet { .. } => ErrorCode::ScoreNotMet,
             Error::KeyNotFound { .. } => ErrorCode::KeyNotFound,
             Error::KeyIntegrity { .. } => ErrorCode::KeyIntegrity,
-            Error::WitnessFailed { .. } => ErrorCode::WitnessFailed,
+            Error::WitnessFailed { .. } | Error::CircomWitness { .. } => ErrorCode::WitnessFailed,
             Error::ProofFailed { .. } => ErrorCode::ProofFailed,
             Error::VerifyFailed { .. } => ErrorCode::VerifyFailed,
             Error::InvalidProof { .. } => ErrorCode::InvalidProof,

@@ -25,6 +25,8 @@ pub enum JsonError {
     TooLarge {
         /// Its length in bytes.
         bytes: usize,
+        /// The limit it is over.
+        limit: usize,
     },
     /// An object has this key twice.
     DuplicateKey {
@@ -45,9 +47,9 @@ pub enum JsonError {
 impl fmt::Display for JsonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            JsonError::TooLarge { bytes } => write!(
+            JsonError::TooLarge { bytes, limit } => write!(
                 f,
-                "is {bytes} bytes: documents are limited to {MAX_DOCUMENT_BYTES} bytes"
+                "is {bytes} bytes: documents are limited to {limit} bytes"
             ),
             JsonError::DuplicateKey { key, at } => {
                 write!(
@@ -85,8 +87,17 @@ const TOO_DEEP: &str = "\u{1}too deep";
 /// Parses `text` as one JSON document, refusing duplicate keys, nesting deeper than
 /// [`MAX_DEPTH`] and documents over [`MAX_DOCUMENT_BYTES`]. Key order is kept.
 pub fn parse_strict(text: &str) -> Result<Value, JsonError> {
-    if text.len() > MAX_DOCUMENT_BYTES {
-        return Err(JsonError::TooLarge { bytes: text.len() });
+    parse_strict_with_limit(text, MAX_DOCUMENT_BYTES)
+}
+
+/// [`parse_strict`] with a size limit of the caller's instead of [`MAX_DOCUMENT_BYTES`] (a circom
+/// circuit's input may run to megabytes).
+pub fn parse_strict_with_limit(text: &str, max_bytes: usize) -> Result<Value, JsonError> {
+    if text.len() > max_bytes {
+        return Err(JsonError::TooLarge {
+            bytes: text.len(),
+            limit: max_bytes,
+        });
     }
     let mut de = serde_json::Deserializer::from_str(text);
     let value = Strict { depth: 0 }

@@ -51,3 +51,13 @@ fn prover_rejects_bad_input() {
 fn msm_kernel_matches_arkworks() {
     web_common::msm_kernel_matches_arkworks();
 }
+
+#[wasm_bindgen_test]
+fn circom_witness_matches_snarkjs() {
+    web_common::circom_witness_matches_snarkjs();
+}
+
+#[wasm_bindgen_test]
+fn circom_witness_refusals_are_coded() {
+    web_common::circom_witness_refusals_are_coded();
+}

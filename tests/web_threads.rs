@@ -144,3 +144,13 @@ async fn msm_kernel_matches_arkworks_on_the_pool() {
     pool().await;
     web_common::msm_kernel_matches_arkworks();
 }
+
+#[wasm_bindgen_test]
+fn circom_witness_matches_snarkjs() {
+    web_common::circom_witness_matches_snarkjs();
+}
+
+#[wasm_bindgen_test]
+fn circom_witness_refusals_are_coded() {
+    web_common::circom_witness_refusals_are_coded();
+}

@@ -6,3 +6,11 @@
 //! - circom's witness wasm (`circuit_js/circuit.wasm`), run on a wasm engine natively and
 //!   on the browser's own WebAssembly in a proving worker, and snarkjs's `.wtns`;
 //! - circom's `.r1cs`, written for our own circuits so that the ceremony tools take them.
+
+pub mod binfile;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod engine;
+pub mod input;
+pub mod witness;
+pub mod wtns;
+pub mod zkey;

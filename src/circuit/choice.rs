@@ -60,7 +60,7 @@ pub fn heaviest(attestations: &[Weighted], k: usize) -> Vec<usize> {
 }
 
 /// The threshold circuits among `ids` for a tree of `depth`, smallest K first. Circuits of another
-/// depth or rule (`exact-...`, `square-chain-...`) are left out; an id that names no circuit is an
+/// depth or rule (`exact-...`, `square-chain-...`, a circom circuit) are left out; an id that names no circuit is an
 /// error (`UNKNOWN_CIRCUIT`), and so is a depth outside 1..=32 (`INVALID_INPUT`).
 pub fn threshold_circuits<S: AsRef<str>>(ids: &[S], depth: u32) -> Result<Vec<ThresholdCircuit>> {
     check_depth(depth)?;
@@ -264,7 +264,7 @@ mod tests {
         for bad in [
             "threshold-d4-k0",
             "threshold-d4",
-            "groth16",
+            "Groth16",
             "threshold-d04-k2",
         ] {
             let e = smallest_circuit(&["threshold-d4-k2", bad], &[], 1, 4).unwrap_err();

@@ -1,4 +1,9 @@
-//! Circuit ids: `threshold-d{D}-k{K}`, `exact-d{D}-k{K}` and `square-chain-{N}`.
+//! Circuit ids: the built-in circuits `threshold-d{D}-k{K}`, `exact-d{D}-k{K}` and
+//! `square-chain-{N}`, and circom circuits a key directory or manifest names (`my-circuit`).
+//!
+//! A circom circuit's id is `[a-z0-9][a-z0-9-]{0,63}` and may not take a built-in id's form: a
+//! string that starts with `threshold-`, `exact-` or `square-chain-` is a built-in id or nothing,
+//! so a mistyped `threshold-d20-k08` is UNKNOWN_CIRCUIT, never a circom circuit of that name.
 
 use std::fmt;
 use std::str::FromStr;
@@ -57,6 +62,63 @@ pub enum CircuitId {
         /// N, the number of squarings.
         n: u32,
     },
+    /// A circom circuit, proved from a snarkjs `.zkey` and circom's witness wasm.
+    Circom(CircomName),
+}
+
+/// Prefixes only built-in ids have.
+const BUILT_IN_PREFIXES: [&str; 3] = ["threshold-", "exact-", "square-chain-"];
+
+/// A circom circuit's id: `[a-z0-9][a-z0-9-]{0,63}`, not in a built-in id's form. Held inline so
+/// that [`CircuitId`] stays `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CircomName {
+    len: u8,
+    bytes: [u8; CircomName::MAX_LEN],
+}
+
+impl CircomName {
+    /// Longest id.
+    pub const MAX_LEN: usize = 64;
+
+    /// The name, checked.
+    pub fn new(s: &str) -> Result<Self, Error> {
+        let unknown = |reason: &str| Error::UnknownCircuit {
+            id: s.chars().take(Self::MAX_LEN + 8).collect(),
+            reason: reason.into(),
+        };
+        let b = s.as_bytes();
+        let lower = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+        if b.is_empty()
+            || b.len() > Self::MAX_LEN
+            || !lower(&b[0])
+            || !b.iter().all(|c| lower(c) || *c == b'-')
+        {
+            return Err(unknown(
+                "a circom circuit's id is 1 to 64 of a-z, 0-9 and '-', starting with a letter or digit",
+            ));
+        }
+        if BUILT_IN_PREFIXES.iter().any(|p| s.starts_with(p)) {
+            return Err(unknown("has a built-in circuit's prefix"));
+        }
+        let mut bytes = [0; Self::MAX_LEN];
+        bytes[..b.len()].copy_from_slice(b);
+        Ok(CircomName {
+            len: b.len() as u8,
+            bytes,
+        })
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).expect("checked ASCII")
+    }
+}
+
+impl fmt::Debug for CircomName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
 }
 
 impl CircuitId {
@@ -86,12 +148,19 @@ impl CircuitId {
         })
     }
 
-    /// Number of public inputs (not counting the constant one).
-    pub fn num_public_inputs(&self) -> usize {
+    /// Number of public inputs (not counting the constant one), for a built-in circuit; a
+    /// circom circuit's is in its key.
+    pub fn num_public_inputs(&self) -> Option<usize> {
         match self {
-            CircuitId::Claim { .. } => 5,
-            CircuitId::SquareChain { .. } => 2,
+            CircuitId::Claim { .. } => Some(5),
+            CircuitId::SquareChain { .. } => Some(2),
+            CircuitId::Circom(_) => None,
         }
+    }
+
+    /// Whether this is a circom circuit (its keys come from a `.zkey`).
+    pub fn is_circom(&self) -> bool {
+        matches!(self, CircuitId::Circom(_))
     }
 }
 
@@ -102,6 +171,7 @@ impl fmt::Display for CircuitId {
                 write!(f, "{}-d{depth}-k{slots}", rule.prefix())
             }
             CircuitId::SquareChain { n } => write!(f, "square-chain-{n}"),
+            CircuitId::Circom(name) => f.write_str(name.as_str()),
         }
     }
 }
@@ -114,7 +184,13 @@ impl FromStr for CircuitId {
             id: s.into(),
             reason: reason.into(),
         };
-        let expected = "expected threshold-d{D}-k{K}, exact-d{D}-k{K} or square-chain-{N}";
+        let expected = "expected threshold-d{D}-k{K}, exact-d{D}-k{K}, square-chain-{N} or a \
+                        circom circuit's id ([a-z0-9][a-z0-9-]{0,63})";
+        if !BUILT_IN_PREFIXES.iter().any(|p| s.starts_with(p)) {
+            return CircomName::new(s)
+                .map(CircuitId::Circom)
+                .map_err(|_| unknown(expected));
+        }
         let id = if let Some(n) = s.strip_prefix("square-chain-") {
             CircuitId::SquareChain {
                 n: decimal(n).ok_or_else(|| unknown(expected))?,
@@ -175,10 +251,24 @@ mod tests {
     }
 
     #[test]
+    fn any_other_lowercase_name_is_a_circom_circuit() {
+        for s in ["semaphore", "sum-d20-k8", "a", "0x-1", &"z".repeat(64)] {
+            let id: CircuitId = s.parse().unwrap();
+            assert!(id.is_circom(), "{s}");
+            assert_eq!(id.to_string(), s);
+            assert_eq!(id.num_public_inputs(), None);
+        }
+        // A built-in id's form is never a circom circuit's name.
+        assert!(CircomName::new("threshold-anything").is_err());
+        assert!(CircomName::new("square-chain-x").is_err());
+        assert!(CircomName::new("exact-").is_err());
+    }
+
+    #[test]
     fn rejects_unknown_and_out_of_range() {
         for s in [
             "",
-            "threshold",
+            "threshold-",
             "threshold-d0-k8",
             "threshold-d33-k8",
             "threshold-d20-k0",
@@ -189,7 +279,10 @@ mod tests {
             "threshold-d+1-k8",
             "square-chain-0",
             "square-chain-x",
-            "sum-d20-k8",
+            "Sum-d20-k8",
+            "-circuit",
+            "my_circuit",
+            &"a".repeat(65),
         ] {
             let err = s.parse::<CircuitId>().unwrap_err();
             assert_eq!(err.code(), "UNKNOWN_CIRCUIT", "{s}");

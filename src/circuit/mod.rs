@@ -14,7 +14,7 @@ use ark_relations::r1cs::{
     SynthesisMode,
 };
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::field::Fr;
 pub use claim::ClaimCircuit;
 pub use id::{CircuitId, ScoreRule};
@@ -30,14 +30,24 @@ pub enum Circuit {
 }
 
 impl Circuit {
-    /// The circuit of `id` without a witness: for setup and for counting constraints.
-    pub fn blank(id: &CircuitId) -> Self {
-        match *id {
+    /// The circuit of `id` without a witness: for setup and for counting constraints. A circom
+    /// circuit has no constraints here (they are in its `.zkey` and witness wasm):
+    /// UNKNOWN_CIRCUIT.
+    pub fn blank(id: &CircuitId) -> Result<Self> {
+        Ok(match *id {
             CircuitId::Claim { rule, depth, slots } => {
                 Circuit::Claim(ClaimCircuit::blank(rule, depth, slots))
             }
             CircuitId::SquareChain { n } => Circuit::SquareChain(SquareChain::blank(n)),
-        }
+            CircuitId::Circom(_) => {
+                return Err(Error::UnknownCircuit {
+                    id: id.to_string(),
+                    reason: "a circom circuit: its keys come from its .zkey (import-zkey, or a \
+                             manifest's circom entry), not from airprover's setup"
+                        .into(),
+                })
+            }
+        })
     }
 
     /// The circuit's id.
@@ -63,6 +73,6 @@ pub fn constraint_count(id: &CircuitId) -> Result<usize> {
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
     cs.set_mode(SynthesisMode::Setup);
-    Circuit::blank(id).generate_constraints(cs.clone())?;
+    Circuit::blank(id)?.generate_constraints(cs.clone())?;
     Ok(cs.num_constraints())
 }

@@ -170,9 +170,12 @@ pub(crate) fn bit_reverse(i: usize, bits: u32) -> usize {
 }
 
 /// The coset `g * H` of the domain H of size n, with g arkworks' multiplicative generator of Fr
-/// (what `GeneralEvaluationDomain::get_coset(Fr::GENERATOR)` uses).
+/// (what `GeneralEvaluationDomain::get_coset(Fr::GENERATOR)` uses), or, for snarkjs's keys
+/// ([`Coset::odd_of_size`]), with g a primitive 2n-th root of unity: the odd powers of the doubled
+/// domain's generator.
 pub struct Coset {
     log_n: u32,
+    odd: bool,
     /// `g^i / n` at position `bitrev(i)`: scales the coefficients an inverse DIF leaves
     /// bit-reversed, so that a forward DIT gives the values on the coset.
     to_coset: Vec<Fr29>,
@@ -188,11 +191,24 @@ static COSETS: Mutex<Vec<Arc<Coset>>> = Mutex::new(Vec::new());
 impl Coset {
     /// The coset of the domain of size `n` (a power of two), its tables made once and kept.
     pub fn of_size(n: usize) -> Arc<Coset> {
+        Self::cached(n, false)
+    }
+
+    /// The odd coset of the domain of size `n`: `w·H` with `w` a primitive 2n-th root of unity,
+    /// where snarkjs's keys take H's evaluations ([`super::qap::Reduction::Circom`]).
+    pub fn odd_of_size(n: usize) -> Arc<Coset> {
+        Self::cached(n, true)
+    }
+
+    fn cached(n: usize, odd: bool) -> Arc<Coset> {
         let mut cosets = COSETS.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = cosets.iter().find(|c| 1usize << c.log_n == n) {
+        if let Some(c) = cosets
+            .iter()
+            .find(|c| 1usize << c.log_n == n && c.odd == odd)
+        {
             return c.clone();
         }
-        let coset = Arc::new(Coset::new(n));
+        let coset = Arc::new(Coset::with_shift(n, odd));
         cosets.insert(0, coset.clone());
         cosets.truncate(2);
         coset
@@ -200,9 +216,17 @@ impl Coset {
 
     /// For the domain of size `n` (a power of two).
     pub fn new(n: usize) -> Self {
+        Self::with_shift(n, false)
+    }
+
+    fn with_shift(n: usize, odd: bool) -> Self {
         assert!(n.is_power_of_two(), "domain size {n} is not a power of two");
         let log_n = n.trailing_zeros();
-        let g = Fr::GENERATOR;
+        let g = if odd {
+            Fr::get_root_of_unity(2 * n as u64).expect("BN254's Fr has 2^28-th roots of unity")
+        } else {
+            Fr::GENERATOR
+        };
         let powers = |base: Fr, scale: Fr| {
             let mut table = vec![Fr29::ZERO; n];
             let mut x = scale;
@@ -217,6 +241,7 @@ impl Coset {
         let z = g.pow([n as u64]) - Fr::from(1u64);
         Coset {
             log_n,
+            odd,
             to_coset: powers(g, n_inv),
             from_coset: powers(g_inv, Fr::from(1u64)),
             z_inv: to29(&z.inverse().expect("g^n is not 1: g is not in H")),
@@ -240,6 +265,21 @@ impl Coset {
         let z_inv = self.z_inv;
         let combine = |((a, b), c): ((&mut Fr29, &Fr29), &Fr29)| {
             *a = (*a * *b - *c) * z_inv;
+        };
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            a.par_iter_mut().zip(b).zip(c).for_each(combine);
+        }
+        #[cfg(not(feature = "parallel"))]
+        a.iter_mut().zip(b).zip(c).for_each(combine);
+    }
+
+    /// `a * b - c` on the coset, into `a`: H's evaluations for snarkjs's keys, whose H query
+    /// takes them as they are (the vanishing polynomial is folded into the query's points).
+    pub fn difference(&self, a: &mut [Fr29], b: &[Fr29], c: &[Fr29]) {
+        let combine = |((a, b), c): ((&mut Fr29, &Fr29), &Fr29)| {
+            *a = *a * *b - *c;
         };
         #[cfg(feature = "parallel")]
         {
@@ -278,6 +318,17 @@ impl Coset {
         #[cfg(not(feature = "parallel"))]
         (0..values.len()).map(out).collect()
     }
+}
+
+/// Values as canonical little-endian words (what the MSM takes), in their order.
+pub fn canonical(values: &[Fr29]) -> Vec<[u64; 4]> {
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        values.par_iter().map(Fr29::to_canonical).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    values.iter().map(Fr29::to_canonical).collect()
 }
 
 /// `values[i] *= factors[i]`.

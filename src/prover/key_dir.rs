@@ -9,7 +9,7 @@ use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use super::keys::{KeyHeader, KeyKind};
+use super::keys::{read_verifying_key, KeyHeader, KeyKind, Validation};
 use super::manifest::{key_file_name, CircuitKeys, KeyManifest, MANIFEST_FILE};
 use crate::circuit::id::CircuitId;
 use crate::error::{Error, Result};
@@ -51,9 +51,14 @@ impl KeyDir {
         fs::create_dir_all(&self.path).map_err(|e| io_error(&self.path, e))?;
         write_atomically(&self.key_path(circuit, KeyKind::Proving), proving_key)?;
         write_atomically(&self.key_path(circuit, KeyKind::Verifying), verifying_key)?;
+        let public_inputs = read_verifying_key(verifying_key, circuit, Validation::Unchecked)?
+            .gamma_abc_g1
+            .len()
+            .saturating_sub(1);
         let entry = CircuitKeys::new(
             circuit,
             constraints,
+            public_inputs,
             proving_key,
             verifying_key,
             header.development,

@@ -6,7 +6,9 @@
 //! 0        8     magic "AIRPKEY\0"
 //! 8        2     format version, u16 little-endian (2; version 1 files are still read)
 //! 10       1     kind: 1 = proving key, 2 = verifying key
-//! 11       1     flags: bit 0 = development key (made from a seed); other bits zero
+//! 11       1     flags: bit 0 = development key (made from a seed); bit 1 = the key needs
+//!                snarkjs's QAP reduction ([`Reduction::Circom`]: a key converted from a `.zkey`);
+//!                other bits zero
 //! 12       1     n = length of the circuit id (1..=64)
 //! 13       n     circuit id, ASCII (`threshold-d20-k8`)
 //! 13+n     8     payload length in bytes, u64 little-endian
@@ -38,6 +40,7 @@ use super::byte_reader::ByteReader;
 use super::matrices::Matrices;
 use super::msm::Kernel;
 use super::prepared::PreparedProvingKey;
+use super::qap::Reduction;
 use super::{ProvingKey, VerifyingKey};
 use crate::circuit::id::CircuitId;
 use crate::error::{Error, Result};
@@ -51,6 +54,7 @@ const OLDEST_VERSION: u16 = 1;
 /// Longest circuit id a header holds.
 const MAX_ID_LEN: usize = 64;
 const FLAG_DEVELOPMENT: u8 = 1;
+const FLAG_CIRCOM_REDUCTION: u8 = 2;
 
 /// Which of the two Groth16 keys a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,6 +117,8 @@ pub struct KeyHeader {
     pub circuit: CircuitId,
     /// Made from a seed by `setup --seed`: anyone who knows the seed can forge proofs.
     pub development: bool,
+    /// The witness map the key needs (files without the flag: [`Reduction::Libsnark`]).
+    pub reduction: Reduction,
 }
 
 /// A key file whose header, length and digest have been checked; the key itself is not yet
@@ -133,10 +139,22 @@ pub fn write_proving_key(
     circuit: &CircuitId,
     development: bool,
 ) -> Result<Vec<u8>> {
+    write_proving_key_for(pk, matrices, circuit, development, Reduction::Libsnark)
+}
+
+/// [`write_proving_key`] for a key that needs `reduction` (recorded in the header's flags).
+pub fn write_proving_key_for(
+    pk: &ProvingKey,
+    matrices: Option<&Matrices>,
+    circuit: &CircuitId,
+    development: bool,
+    reduction: Reduction,
+) -> Result<Vec<u8>> {
     let header = KeyHeader {
         kind: KeyKind::Proving,
         circuit: *circuit,
         development,
+        reduction,
     };
     let trailer = matrices.map(Matrices::to_bytes).unwrap_or_default();
     write(&header, pk, &trailer)
@@ -152,6 +170,7 @@ pub fn write_verifying_key(
         kind: KeyKind::Verifying,
         circuit: *circuit,
         development,
+        reduction: Reduction::Libsnark,
     };
     write(&header, vk, &[])
 }
@@ -163,11 +182,14 @@ fn write(header: &KeyHeader, key: &impl CanonicalSerialize, trailer: &[u8]) -> R
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     out.push(header.kind.byte());
-    out.push(if header.development {
-        FLAG_DEVELOPMENT
-    } else {
-        0
-    });
+    let mut flags = 0;
+    if header.development {
+        flags |= FLAG_DEVELOPMENT;
+    }
+    if header.reduction == Reduction::Circom {
+        flags |= FLAG_CIRCOM_REDUCTION;
+    }
+    out.push(flags);
     out.push(u8::try_from(id.len()).expect("circuit ids are short"));
     out.extend_from_slice(id.as_bytes());
     out.extend_from_slice(&(size as u64).to_le_bytes());
@@ -259,7 +281,7 @@ impl RawHeader {
         let kind = KeyKind::from_byte(kind)
             .ok_or_else(|| Error::key_integrity(format!("unknown key kind {kind}")))?;
         let [flags] = r.array("flags")?;
-        if flags & !FLAG_DEVELOPMENT != 0 {
+        if flags & !(FLAG_DEVELOPMENT | FLAG_CIRCOM_REDUCTION) != 0 {
             return Err(Error::key_integrity(format!(
                 "unknown header flags {flags:#04x}"
             )));
@@ -278,10 +300,20 @@ impl RawHeader {
             .map_err(|e| Error::key_integrity(format!("the header names no circuit: {e}")))?;
         let payload_len = u64::from_le_bytes(r.array("payload length")?);
         let digest: [u8; 32] = r.array("payload digest")?;
+        if flags & FLAG_CIRCOM_REDUCTION != 0 && kind != KeyKind::Proving {
+            return Err(Error::key_integrity(
+                "a verifying key file with the proving key's reduction flag",
+            ));
+        }
         let header = KeyHeader {
             kind,
             circuit,
             development: flags & FLAG_DEVELOPMENT != 0,
+            reduction: if flags & FLAG_CIRCOM_REDUCTION != 0 {
+                Reduction::Circom
+            } else {
+                Reduction::Libsnark
+            },
         };
         Ok(RawHeader {
             header,
@@ -358,7 +390,10 @@ impl<'a> KeyFile<'a> {
             return Ok(None);
         }
         let m = Matrices::from_bytes(trailer)?;
-        let instance = self.header.circuit.num_public_inputs() + 1;
+        // A circom circuit's count is its key's own (checked where the key is prepared).
+        let Some(instance) = self.header.circuit.num_public_inputs().map(|n| n + 1) else {
+            return Ok(Some(m));
+        };
         if m.num_instance_variables != instance {
             return Err(Error::key_integrity(format!(
                 "the constraint matrices have {} instance variables, circuit {} has {instance}",
@@ -376,7 +411,8 @@ impl<'a> KeyFile<'a> {
         kernel: Kernel,
     ) -> Result<PreparedProvingKey> {
         let pk = self.proving_key(validation)?;
-        PreparedProvingKey::new(pk, self.matrices()?, kernel)
+        Ok(PreparedProvingKey::new(pk, self.matrices()?, kernel)?
+            .with_reduction(self.header.reduction))
     }
 
     /// The arkworks key's bytes and what follows them (the matrices of a version 2 file).
@@ -402,7 +438,11 @@ impl<'a> KeyFile<'a> {
     }
 
     fn check_public_inputs(&self, vk: &VerifyingKey) -> Result<()> {
-        let expected = self.header.circuit.num_public_inputs() + 1;
+        let Some(public) = self.header.circuit.num_public_inputs() else {
+            // A circom circuit's count is the key's own.
+            return Ok(());
+        };
+        let expected = public + 1;
         if vk.gamma_abc_g1.len() != expected {
             return Err(Error::key_integrity(format!(
                 "the key has {} IC points, circuit {} needs {expected}",
@@ -537,7 +577,8 @@ pub(crate) mod tests {
             KeyHeader {
                 kind: KeyKind::Proving,
                 circuit: id,
-                development: true
+                development: true,
+                reduction: Reduction::Libsnark,
             }
         );
         assert!(!KeyFile::parse(&vk_bytes).unwrap().header.development);

@@ -131,6 +131,7 @@ impl CircuitKeys {
     pub fn new(
         circuit: &CircuitId,
         constraints: usize,
+        public_inputs: usize,
         proving_key: &[u8],
         verifying_key: &[u8],
         development: bool,
@@ -138,7 +139,7 @@ impl CircuitKeys {
         CircuitKeys {
             id: circuit.to_string(),
             constraints,
-            public_inputs: circuit.num_public_inputs(),
+            public_inputs,
             development,
             warning: development.then(|| DEVELOPMENT_WARNING.to_string()),
             files: KeyFiles {
@@ -220,6 +221,7 @@ mod tests {
         m.merge(CircuitKeys::new(
             &id("threshold-d4-k2"),
             10,
+            5,
             b"pk",
             b"vk",
             true,
@@ -227,6 +229,7 @@ mod tests {
         m.merge(CircuitKeys::new(
             &id("exact-d4-k2"),
             11,
+            5,
             b"pk",
             b"vk",
             false,
@@ -234,6 +237,7 @@ mod tests {
         m.merge(CircuitKeys::new(
             &id("threshold-d4-k2"),
             12,
+            5,
             b"pk2",
             b"vk2",
             false,
@@ -252,6 +256,7 @@ mod tests {
         m.merge(CircuitKeys::new(
             &id("threshold-d4-k2"),
             10,
+            5,
             b"abc",
             b"vk",
             true,

@@ -29,7 +29,7 @@
 
 use std::collections::HashMap;
 
-use ark_ff::One;
+use ark_ff::{One, Zero};
 use ark_relations::r1cs::ConstraintMatrices;
 
 use super::byte_reader::ByteReader;
@@ -143,6 +143,64 @@ impl Matrices {
             "assignment of the wrong length"
         );
         self.rows.each_ref().map(|m| self.product(m, z))
+    }
+
+    /// Whether C has any entry: not for matrices read from a zkey, which carries none.
+    pub fn has_c(&self) -> bool {
+        !self.rows[2].entries.is_empty()
+    }
+
+    /// `[A·z, B·z]` only: for keys from a zkey, whose C is not known (it is empty here).
+    pub fn products_ab(&self, z: &[Fr29]) -> [Vec<Fr29>; 2] {
+        assert_eq!(
+            z.len(),
+            self.num_variables(),
+            "assignment of the wrong length"
+        );
+        [
+            self.product(&self.rows[0], z),
+            self.product(&self.rows[1], z),
+        ]
+    }
+
+    /// Row `row` of matrix `matrix` (0 A, 1 B, 2 C): its (column, coefficient) entries, columns
+    /// increasing. Panics if either is out of range.
+    pub fn row(&self, matrix: usize, row: usize) -> impl Iterator<Item = (usize, Fr)> + '_ {
+        let m = &self.rows[matrix];
+        m.entries[m.offsets[row] as usize..m.offsets[row + 1] as usize]
+            .iter()
+            .map(|&(column, k)| (column as usize, self.coefficients[k as usize]))
+    }
+
+    /// The first difference between the A and B of `self` and of `other` (counts, then row by
+    /// row, entries with a zero coefficient ignored), `None` if they are equal: how
+    /// `import-zkey` checks that a ceremony's zkey is of our circuit.
+    pub fn ab_difference(&self, other: &Matrices) -> Option<String> {
+        let counts = |m: &Matrices| {
+            (
+                m.num_instance_variables,
+                m.num_witness_variables,
+                m.num_constraints,
+            )
+        };
+        if counts(self) != counts(other) {
+            return Some(format!(
+                "(instance variables, witness variables, constraints) {:?} against {:?}",
+                counts(self),
+                counts(other)
+            ));
+        }
+        for (matrix, name) in [(0, "A"), (1, "B")] {
+            for i in 0..self.num_constraints {
+                let nonzero = |m: &Matrices| -> Vec<(usize, Fr)> {
+                    m.row(matrix, i).filter(|(_, c)| !c.is_zero()).collect()
+                };
+                if nonzero(self) != nonzero(other) {
+                    return Some(format!("row {i} of {name} differs"));
+                }
+            }
+        }
+        None
     }
 
     fn product(&self, m: &Sparse, z: &[Fr29]) -> Vec<Fr29> {
@@ -305,6 +363,7 @@ mod tests {
         cs.set_mode(SynthesisMode::Setup);
         let id: CircuitId = id.parse().unwrap();
         Circuit::blank(&id)
+            .unwrap()
             .generate_constraints(cs.clone())
             .unwrap();
         cs.finalize();

@@ -17,6 +17,7 @@ use super::msm::curve::Affine;
 use super::msm::field::{Fp2, Fq29};
 use super::msm::fp64::Fp64;
 use super::msm::{self, Kernel};
+use super::qap::Reduction;
 use super::{ProvingKey, VerifyingKey};
 use crate::error::{Error, Result};
 
@@ -59,6 +60,7 @@ pub struct PreparedProvingKey {
     lengths: [usize; 5],
     queries: Queries,
     matrices: Mutex<Option<Arc<Matrices>>>,
+    reduction: Reduction,
 }
 
 impl PreparedProvingKey {
@@ -112,7 +114,20 @@ impl PreparedProvingKey {
             lengths,
             queries,
             matrices: Mutex::new(matrices.map(Arc::new)),
+            reduction: Reduction::Libsnark,
         })
+    }
+
+    /// The key made for `reduction` (a key from a zkey: [`Reduction::Circom`]); keys are
+    /// [`Reduction::Libsnark`]'s unless said.
+    pub fn with_reduction(mut self, reduction: Reduction) -> Self {
+        self.reduction = reduction;
+        self
+    }
+
+    /// The witness map the key needs.
+    pub fn reduction(&self) -> Reduction {
+        self.reduction
     }
 
     /// The verifying key inside.
@@ -194,6 +209,7 @@ impl core::fmt::Debug for PreparedProvingKey {
             .field("kernel", &self.kernel())
             .field("lengths", &self.lengths)
             .field("matrices", &self.matrices().is_some())
+            .field("reduction", &self.reduction)
             .finish_non_exhaustive()
     }
 }

@@ -23,8 +23,9 @@ use ark_std::rand::{CryptoRng, RngCore};
 
 use super::fft::to29;
 use super::matrices::{self, Matrices};
+use super::msm::field::Fr29;
 use super::prepared::{G1Query, PreparedProvingKey};
-use super::qap;
+use super::qap::{self, Reduction};
 use super::{Progress, Proof, Stage};
 use crate::circuit::{ClaimCircuit, SquareChain};
 use crate::claim::Claim;
@@ -75,19 +76,7 @@ pub fn prove_circuit_until<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>
     progress: &mut dyn FnMut(&Progress),
     stop: &dyn Fn() -> bool,
 ) -> Result<(Proof, Vec<Fr>)> {
-    let mut stage = |s: Stage| {
-        if s != Stage::Done && stop() {
-            return Err(Error::Cancelled {
-                what: format!("stopped before the {} stage", s.name()),
-            });
-        }
-        progress(&Progress {
-            stage: s,
-            fraction: s.start_fraction(),
-        });
-        Ok(())
-    };
-
+    let mut stage = stages(progress, stop);
     stage(Stage::Synthesis)?;
     // With the matrices known, synthesise the witness only.
     let known = key.matrices();
@@ -128,14 +117,122 @@ pub fn prove_circuit_until<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>
     };
     drop(cs);
     check_key_fits(&matrices, z.len(), num_public, key)?;
-    let z29: Vec<_> = z.iter().map(to29).collect();
-    let products = matrices.products(&z29);
-    drop(z29);
-    if let Some(i) = matrices::first_unsatisfied(&products) {
-        return Err(Error::WitnessFailed {
-            constraint: format!("constraint #{i}"),
+    prove_assignment(z, num_public, &matrices, key, rng, &mut stage)
+}
+
+/// Proves from a full witness `[1, public.., private..]` (a `.wtns`, circom's witness wasm) with a
+/// key whose matrices are known: a key converted from a snarkjs zkey
+/// ([`crate::circom::zkey`], [`Reduction::Circom`]) or one of ours that carries them. The same
+/// stages, progress, cancellation, kernels and MSM schedule as [`prove_circuit_until`]; the
+/// synthesis stage has nothing to do. Returns the proof and the public signals.
+///
+/// A witness of another length is [`Error::ZkeyMismatch`] (a witness of another circuit). The
+/// constraint check needs C, which a zkey does not carry: for such keys the A and B products are
+/// computed and the proof, once made, is verified with the key's own verifying key instead (a
+/// few milliseconds); one that does not verify is [`Error::WitnessFailed`] and is not returned.
+/// (circom's witness wasm checks every constraint itself as it computes the witness; a `.wtns`
+/// from elsewhere is checked by this.)
+pub fn prove_witness_until<R: RngCore + CryptoRng>(
+    witness: &[Fr],
+    key: &PreparedProvingKey,
+    rng: &mut R,
+    progress: &mut dyn FnMut(&Progress),
+    stop: &dyn Fn() -> bool,
+) -> Result<(Proof, Vec<Fr>)> {
+    let mut stage = stages(progress, stop);
+    stage(Stage::Synthesis)?;
+    let matrices = key.matrices().ok_or_else(|| Error::KeyNotFound {
+        what: "the constraint matrices: a proof from a witness needs a key that carries them"
+            .into(),
+    })?;
+    stage(Stage::ConstraintCheck)?;
+    let num_public = matrices.num_instance_variables;
+    if witness.len() != matrices.num_variables() || witness.first() != Some(&Fr::from(1u64)) {
+        return Err(Error::ZkeyMismatch {
+            what: format!(
+                "the witness has {} values, the key's circuit {} (nVars) starting with the constant 1: a witness of another circuit",
+                witness.len(),
+                matrices.num_variables()
+            ),
         });
     }
+    check_key_fits(&matrices, witness.len(), num_public, key)?;
+    let (proof, public) = prove_assignment(
+        witness.to_vec(),
+        num_public,
+        &matrices,
+        key,
+        rng,
+        &mut stage,
+    )?;
+    if key.reduction() == Reduction::Circom
+        && !super::verify::verify(key.verifying_key(), &public, &proof)?
+    {
+        return Err(Error::WitnessFailed {
+            constraint: "(unknown: a zkey carries no C matrix, so the proof made from the witness was verified instead, and it does not verify: the witness breaks a constraint, or the zkey disagrees with itself)".into(),
+        });
+    }
+    Ok((proof, public))
+}
+
+/// Reports each stage as it starts, and stops with [`Error::Cancelled`] before any stage but
+/// the last once `stop()` answers true.
+fn stages<'a>(
+    progress: &'a mut dyn FnMut(&Progress),
+    stop: &'a dyn Fn() -> bool,
+) -> impl FnMut(Stage) -> Result<()> + 'a {
+    move |s: Stage| {
+        if s != Stage::Done && stop() {
+            return Err(Error::Cancelled {
+                what: format!("stopped before the {} stage", s.name()),
+            });
+        }
+        progress(&Progress {
+            stage: s,
+            fraction: s.start_fraction(),
+        });
+        Ok(())
+    }
+}
+
+/// The proof from the full assignment `z` (`num_public` instance values first, the constant one
+/// included), from the constraint check's products on.
+fn prove_assignment<R: RngCore + CryptoRng>(
+    z: Vec<Fr>,
+    num_public: usize,
+    matrices: &Matrices,
+    key: &PreparedProvingKey,
+    rng: &mut R,
+    stage: &mut impl FnMut(Stage) -> Result<()>,
+) -> Result<(Proof, Vec<Fr>)> {
+    let z29: Vec<_> = z.iter().map(to29).collect();
+    // A key from a zkey has no C to check with (see prove_witness_until); one of ours made
+    // for snarkjs's reduction (a ceremony's key) does.
+    let products = if matrices.has_c() {
+        let products = matrices.products(&z29);
+        if let Some(i) = matrices::first_unsatisfied(&products) {
+            return Err(Error::WitnessFailed {
+                constraint: format!("constraint #{i}"),
+            });
+        }
+        match key.reduction() {
+            Reduction::Libsnark => Products::Abc(products),
+            Reduction::Circom => {
+                let [a, b, _] = products;
+                Products::Ab([a, b])
+            }
+        }
+    } else {
+        match key.reduction() {
+            Reduction::Circom => Products::Ab(matrices.products_ab(&z29)),
+            Reduction::Libsnark => {
+                return Err(Error::key_integrity(
+                    "the key's constraint matrices have no C, which its reduction needs",
+                ))
+            }
+        }
+    };
+    drop(z29);
 
     stage(Stage::Qap)?;
     let public_with_one: Vec<_> = z[..num_public].iter().map(to29).collect();
@@ -147,8 +244,11 @@ pub fn prove_circuit_until<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>
         .chain(witness.iter().copied())
         .collect();
     drop(z);
-    let qap = || qap::witness_map(products, &public_with_one, key.kernel());
-    let sums = msms(key, qap, &witness, &assignment, &mut stage)?;
+    let qap = || match products {
+        Products::Abc(p) => qap::witness_map(p, &public_with_one, key.kernel()),
+        Products::Ab(p) => qap::witness_map_circom(p, &public_with_one, key.kernel()),
+    };
+    let sums = msms(key, qap, &witness, &assignment, stage)?;
     drop((witness, assignment));
 
     let r = Fr::rand(rng);
@@ -171,6 +271,12 @@ pub fn prove_circuit_until<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>
         },
         public,
     ))
+}
+
+/// `A·z`, `B·z` and, for our own keys, `C·z`.
+enum Products {
+    Abc([Vec<Fr29>; 3]),
+    Ab([Vec<Fr29>; 2]),
 }
 
 /// The five MSMs' sums (without the key's constant terms and the blinding).
@@ -375,7 +481,7 @@ fn check_key_fits(
         && key.len(G1Query::B) == variables
         && key.len_b_g2() == variables
         && key.len(G1Query::L) == variables - num_public
-        && key.len(G1Query::H) + 1 == domain
+        && key.len(G1Query::H) == key.reduction().h_query_len(domain)
         && key.verifying_key().gamma_abc_g1.len() == num_public;
     if fits {
         Ok(())

@@ -34,10 +34,10 @@ pub struct Setup {
 pub fn setup<R: RngCore + CryptoRng>(circuit: &CircuitId, rng: &mut R) -> Result<Setup> {
     let matrices = matrices(circuit)?;
     let proving_key =
-        Groth16::<Curve>::generate_random_parameters_with_reduction(Circuit::blank(circuit), rng)
+        Groth16::<Curve>::generate_random_parameters_with_reduction(Circuit::blank(circuit)?, rng)
             .map_err(|e| Error::ProofFailed {
-            what: format!("setup of {circuit}: {e}"),
-        })?;
+                what: format!("setup of {circuit}: {e}"),
+            })?;
     Ok(Setup {
         verifying_key: proving_key.vk.clone(),
         proving_key,
@@ -52,7 +52,7 @@ pub fn matrices(circuit: &CircuitId) -> Result<Matrices> {
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
     cs.set_mode(SynthesisMode::Setup);
-    Circuit::blank(circuit).generate_constraints(cs.clone())?;
+    Circuit::blank(circuit)?.generate_constraints(cs.clone())?;
     cs.finalize();
     let ark = cs.to_matrices().ok_or_else(|| Error::ProofFailed {
         what: format!("setup of {circuit}: no constraint matrices"),

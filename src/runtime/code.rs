@@ -380,6 +380,9 @@ mod tests {
             Error::WitnessFailed {
                 constraint: String::new(),
             },
+            Error::CircomWitness {
+                message: String::new(),
+            },
             Error::ProofFailed {
                 what: String::new(),
             },

@@ -12,6 +12,7 @@
 #![cfg(target_arch = "wasm32")]
 
 pub mod campaign;
+pub mod circom_witness;
 pub mod clock;
 pub mod error;
 pub mod hash;

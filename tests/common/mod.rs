@@ -1,8 +1,9 @@
 //! What the native integration tests share (`mod common;`): the CLI under test, loopback ports,
 //! child processes killed when dropped, private files; hosts made of network namespaces
-//! ([`netns`], for tests/multihost.rs).
+//! ([`netns`], for tests/multihost.rs); the circom fixtures ([`circom`]).
 #![allow(dead_code)]
 
+pub mod circom;
 pub mod netns;
 
 use std::net::TcpListener;

@@ -216,3 +216,105 @@ pub fn msm_kernel_matches_arkworks() {
     testing::msm_matches_arkworks(Kernel::Wasm29, &mut rng, &[0, 1, 2, 3, 13, 100, 1000]).unwrap();
     testing::chunked_msm_matches_arkworks(Kernel::Wasm29, &mut rng, &[1, 40, 300]).unwrap();
 }
+
+/// A circom fixture's file (tests/interop/circom-fixtures.mjs; scripts/test-wasm.sh builds
+/// `multi` and `assert` and sets AIRPROVER_CIRCOM_FIXTURES before compiling these tests).
+macro_rules! circom_fixture {
+    ($path:literal) => {
+        include_bytes!(concat!(env!("AIRPROVER_CIRCOM_FIXTURES"), "/", $path))
+    };
+}
+
+fn circom_module(wasm: &[u8]) -> js_sys::WebAssembly::Module {
+    js_sys::WebAssembly::Module::new(&Uint8Array::from(wasm).into())
+        .expect("circom's wasm compiles")
+}
+
+/// circom's witness wasm on the browser's WebAssembly, through the export the worker calls: the
+/// witness of `multi` (circomlib's Poseidon, several public outputs and inputs) equals snarkjs's
+/// `wtns calculate`, which the native tests (tests/circom_witness.rs) hold the native engine to,
+/// value by value; the input as JSON text and as an object with a bigint give the same.
+pub fn circom_witness_matches_snarkjs() {
+    use airprover::circom::wtns;
+    use airprover::web::circom_witness::circom_witness;
+
+    let module = circom_module(circom_fixture!("multi/circuit_js/circuit.wasm"));
+    let expected = wtns::read(circom_fixture!("multi/witness.wtns")).unwrap();
+    let input = std::str::from_utf8(circom_fixture!("multi/input.json")).unwrap();
+    let started = airprover::web::clock::now_ms();
+    let got = circom_witness(&module, input.into()).expect("witness");
+    let ms = airprover::web::clock::now_ms() - started;
+    let got = wtns::read(&got.to_vec()).unwrap();
+    assert_eq!(got.len(), expected.len());
+    for (i, (a, b)) in got.iter().zip(&expected).enumerate() {
+        assert_eq!(a, b, "value {i}");
+    }
+    web_sys::console::log_1(
+        &format!(
+            "circom witness of multi: {} values in {ms:.1} ms",
+            got.len()
+        )
+        .into(),
+    );
+    // An object, with a bigint where the JSON has a string.
+    let object = js_sys::JSON::parse(input).unwrap();
+    let secret = get(&object, "secret").unchecked_into::<Array>();
+    secret.set(0, JsValue::bigint_from_str("12345678901234567890"));
+    let again = circom_witness(&module, object).expect("witness from an object");
+    assert_eq!(wtns::read(&again.to_vec()).unwrap(), expected);
+}
+
+/// The browser engine's refusals are the native engine's, as `AirproverError`s: a circom assert
+/// with its template and line, signals by name and never a value, a module that is not circom's.
+pub fn circom_witness_refusals_are_coded() {
+    use airprover::web::circom_witness::circom_witness;
+
+    let module = circom_module(circom_fixture!("assert/circuit_js/circuit.wasm"));
+    let err = circom_witness(&module, r#"{"x": 0}"#.into()).unwrap_err();
+    assert_eq!(
+        assert_js_error(&err, "WITNESS_FAILED"),
+        "WITNESS_FAILED: circom's witness calculation failed: Assert Failed. Error in template \
+         NonZero_0 line: 8"
+    );
+    // Still usable after a stop: every call has a fresh instance.
+    assert!(circom_witness(&module, r#"{"x": 5}"#.into()).is_ok());
+    let multi = circom_module(circom_fixture!("multi/circuit_js/circuit.wasm"));
+    for (input, starts) in [
+        (
+            r#"{"offset": 1, "scale": 3, "secret": [1, 2], "sceret": 123456789}"#,
+            "INVALID_INPUT: sceret: is not an input signal",
+        ),
+        (
+            r#"{"offset": 1, "scale": 3, "secret": [123456789]}"#,
+            "INVALID_INPUT: secret: has 1 values: the circuit's signal has 2",
+        ),
+        (
+            r#"{"offset": 1, "scale": 3}"#,
+            "INVALID_INPUT: circom input: sets 2 of the circuit's 4 input values",
+        ),
+        (
+            r#"{"offset": 1, "scale": 3, "secret": [1, "0x123456789z"]}"#,
+            "INVALID_INPUT: secret[1]: is a string",
+        ),
+        (
+            r#"{"offset": 1, "scale": 3, "secret": [1, 2], "scale": 4}"#,
+            "INVALID_INPUT: circom input: has the key \"scale\" twice",
+        ),
+    ] {
+        let message = assert_js_error(
+            &circom_witness(&multi, input.into()).unwrap_err(),
+            "INVALID_INPUT",
+        );
+        assert!(message.starts_with(starts), "{input}: {message}");
+        assert!(!message.contains("12345"), "{message} shows a value");
+    }
+    let err = circom_witness(&multi, JsValue::from_f64(1.0)).unwrap_err();
+    assert!(assert_js_error(&err, "INVALID_INPUT").contains("input"));
+    // A valid module that is not circom's (the empty one).
+    let empty = circom_module(b"\0asm\x01\0\0\0");
+    let err = circom_witness(&empty, "{}".into()).unwrap_err();
+    assert_eq!(
+        assert_js_error(&err, "INVALID_INPUT"),
+        "INVALID_INPUT: witness wasm: is not a circom 2 witness wasm: it has no export getVersion"
+    );
+}

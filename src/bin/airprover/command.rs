@@ -75,14 +75,25 @@ enum Command {
         #[arg(long, requires = "deployer")]
         nonce: Option<u64>,
     },
-    /// Prove a claim; write snarkjs proof.json and public.json.
+    /// Prove a claim with --keys, or a circom circuit with a snarkjs zkey (--zkey with --wtns,
+    /// or --wasm and --input); write snarkjs proof.json and public.json.
     Prove {
-        /// Key directory.
+        /// Key directory (a claim: --input is the claim).
+        #[arg(long, conflicts_with_all = ["zkey", "wasm", "wtns"], required_unless_present = "zkey")]
+        keys: Option<PathBuf>,
+        /// A snarkjs Groth16 .zkey (a circom circuit: the witness from --wtns, or --wasm and
+        /// --input), as snarkjs's groth16 prove and fullprove take it.
         #[arg(long)]
-        keys: PathBuf,
-        /// The claim (JSON).
+        zkey: Option<PathBuf>,
+        /// With --keys, the claim (JSON); with --zkey and --wasm, the circuit's input signals.
         #[arg(long)]
-        input: PathBuf,
+        input: Option<PathBuf>,
+        /// With --zkey: circom's witness wasm (circuit_js/circuit.wasm).
+        #[arg(long, requires_all = ["zkey", "input"], conflicts_with = "wtns")]
+        wasm: Option<PathBuf>,
+        /// With --zkey: the witness, as snarkjs wtns calculate writes it.
+        #[arg(long, requires = "zkey", conflicts_with = "input")]
+        wtns: Option<PathBuf>,
         /// Where to write proof.json.
         #[arg(long)]
         proof: PathBuf,
@@ -90,20 +101,30 @@ enum Command {
         #[arg(long)]
         public: PathBuf,
     },
-    /// Verify a proof: exit 0 valid, 1 not valid, 2 bad input.
+    /// Verify a proof with --keys and --circuit, or with snarkjs's verification_key.json
+    /// (--vkey): exit 0 valid, 1 not valid, 2 bad input.
     Verify {
         /// Key directory.
-        #[arg(long)]
-        keys: PathBuf,
+        #[arg(long, requires = "circuit", required_unless_present = "vkey")]
+        keys: Option<PathBuf>,
         /// Circuit id.
-        #[arg(long)]
-        circuit: String,
+        #[arg(long, requires = "keys")]
+        circuit: Option<String>,
+        /// snarkjs's verification_key.json (zkey export verificationkey).
+        #[arg(long, conflicts_with_all = ["keys", "circuit"])]
+        vkey: Option<PathBuf>,
         /// proof.json.
         #[arg(long)]
         proof: PathBuf,
         /// public.json.
         #[arg(long)]
         public: PathBuf,
+    },
+    /// Print a snarkjs .zkey's facts as JSON: protocol, curve, nVars, nPublic, constraints,
+    /// domain size, SHA-256, sections and their sizes.
+    ZkeyInfo {
+        /// The .zkey.
+        zkey: PathBuf,
     },
     /// Export a verifying key for another verifier.
     ExportVk {
@@ -496,17 +517,49 @@ fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Prove {
             keys,
+            zkey,
             input,
+            wasm,
+            wtns,
             proof,
             public,
         } => {
             let show = std::io::stderr().is_terminal();
-            let proved = cli::prove(&keys, &input, &proof, &public, &mut |p| {
+            let mut progress = |p: &airprover::prover::Progress| {
                 if show {
                     eprint!("\r{:>3.0}% {:<20}", p.fraction * 100.0, p.stage.to_string());
                     let _ = std::io::stderr().flush();
                 }
-            });
+            };
+            let proved = match (keys, zkey) {
+                (Some(keys), None) => {
+                    let input = input.ok_or_else(|| {
+                        Error::input("arguments", "--keys needs --input (the claim)")
+                    })?;
+                    cli::prove(&keys, &input, &proof, &public, &mut progress)
+                }
+                (None, Some(zkey)) => {
+                    let witness = match (wtns, wasm, input) {
+                        (Some(wtns), None, None) => cli::zkey::WitnessSource::Wtns(wtns),
+                        (None, Some(wasm), Some(input)) => {
+                            cli::zkey::WitnessSource::Wasm { wasm, input }
+                        }
+                        _ => {
+                            return Err(Error::input(
+                                "arguments",
+                                "--zkey needs the witness: --wtns FILE, or --wasm FILE and --input FILE",
+                            ))
+                        }
+                    };
+                    cli::zkey::prove(&zkey, &witness, &proof, &public, &mut progress)
+                }
+                _ => {
+                    return Err(Error::input(
+                        "arguments",
+                        "give --keys (a claim) or --zkey (a circom circuit), not both",
+                    ))
+                }
+            };
             if show {
                 eprintln!();
             }
@@ -520,15 +573,32 @@ fn run(command: Command) -> Result<ExitCode> {
         Command::Verify {
             keys,
             circuit,
+            vkey,
             proof,
             public,
         } => {
-            if !cli::verify(&keys, &circuit, &proof, &public)? {
-                eprintln!("VERIFY_FAILED: the proof does not verify for {circuit}");
+            let (valid, what) = match (keys, circuit, vkey) {
+                (None, None, Some(vkey)) => (
+                    cli::zkey::verify(&vkey, &proof, &public)?,
+                    vkey.display().to_string(),
+                ),
+                (Some(keys), Some(circuit), None) => {
+                    (cli::verify(&keys, &circuit, &proof, &public)?, circuit)
+                }
+                _ => {
+                    return Err(Error::input(
+                        "arguments",
+                        "give --keys and --circuit, or --vkey (snarkjs's verification_key.json), not both",
+                    ))
+                }
+            };
+            if !valid {
+                eprintln!("VERIFY_FAILED: the proof does not verify for {what}");
                 return Ok(ExitCode::from(EXIT_NOT_VALID));
             }
-            println!("OK: the proof verifies for {circuit}");
+            println!("OK: the proof verifies for {what}");
         }
+        Command::ZkeyInfo { zkey } => print!("{}", cli::zkey::info(&zkey)?),
         Command::ExportVk {
             keys,
             circuit,
