@@ -478,9 +478,16 @@ impl SubmitOptions {
                 return Err(bad());
             }
             for item in js_sys::Array::from(&v).iter() {
-                let id = item.as_string().ok_or_else(bad)?;
-                o.fallback_circuits
-                    .push(id.parse().map_err(crate::web::error::to_js)?);
+                let text = item.as_string().ok_or_else(bad)?;
+                let id: CircuitId = text.parse().map_err(crate::web::error::to_js)?;
+                // A claim falls back to a smaller claim circuit, never to a circom circuit.
+                if id.is_circom() {
+                    return Err(crate::web::error::to_js(crate::Error::UnknownCircuit {
+                        id: text,
+                        reason: "a fallback circuit is a built-in claim circuit".into(),
+                    }));
+                }
+                o.fallback_circuits.push(id);
             }
         }
         let v = get("onProgress");
