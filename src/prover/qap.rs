@@ -1,10 +1,11 @@
 //! R1CS to QAP: H's scalars from the products `A·z`, `B·z`, `C·z`, in one of two reductions
 //! ([`Reduction`]), each in both kernels.
 //!
-//! [`Reduction::Libsnark`] (our own keys): the arithmetic is `LibsnarkReduction::witness_map_from_matrices`'s: the three products are
-//! evaluations on a domain H (the public inputs occupy the rows after the constraints in A),
-//! moved to a coset by an inverse and a forward FFT, combined as `(A·B - C) / Z` there, and
-//! brought back to coefficients by an inverse coset FFT. [`Kernel::Wasm29`] does it in 29-bit
+//! [`Reduction::Libsnark`] (our own keys): the arithmetic is
+//! `LibsnarkReduction::witness_map_from_matrices`'s: the three products are evaluations on a
+//! domain H (the public inputs occupy the rows after the constraints in A), moved to a coset by
+//! an inverse and a forward FFT, combined as `(A·B - C) / Z` there, and brought back to
+//! coefficients by an inverse coset FFT. [`Kernel::Wasm29`] does it in 29-bit
 //! limbs ([`super::fft`]), [`Kernel::Arkworks`] with arkworks' domain; both give the same
 //! coefficients (tested).
 //!
@@ -55,18 +56,11 @@ pub fn witness_map_circom(
     public_with_one: &[Fr29],
     kernel: Kernel,
 ) -> Result<Vec<BigInt<4>>> {
-    let num_constraints = products[0].len();
-    let domain = GeneralEvaluationDomain::<Fr>::new(num_constraints + public_with_one.len())
-        .ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
-    let n = domain.size();
-    let [mut a, mut b] = products;
-    for v in [&mut a, &mut b] {
-        v.resize(n, Fr29::ZERO);
-    }
+    let [a, b] = products;
     // C's evaluations: A∘B on the constraint rows (zero on the public-input rows, where B is).
-    let mut c: Vec<Fr29> = a.iter().zip(&b).map(|(a, b)| *a * *b).collect();
-    c.resize(n, Fr29::ZERO);
-    a[num_constraints..num_constraints + public_with_one.len()].copy_from_slice(public_with_one);
+    let c: Vec<Fr29> = a.iter().zip(&b).map(|(a, b)| *a * *b).collect();
+    let (domain, [a, b, c]) = on_domain([a, b, c], public_with_one)?;
+    let n = domain.size();
     match kernel {
         Kernel::Wasm29 => {
             let coset = fft::Coset::odd_of_size(n);
@@ -78,29 +72,11 @@ pub fn witness_map_circom(
             Ok(fft::canonical(&a).into_iter().map(BigInt).collect())
         }
         Kernel::Arkworks | Kernel::Native64 => {
-            let ark = |v: Vec<Fr29>| -> Vec<Fr> { v.iter().map(from29).collect() };
-            let (mut a, mut b, mut c) = (ark(a), ark(b), ark(c));
-            let shift = GeneralEvaluationDomain::<Fr>::new(2 * n)
+            let odd = GeneralEvaluationDomain::<Fr>::new(2 * n)
                 .ok_or(SynthesisError::PolynomialDegreeTooLarge)?
                 .element(1);
-            let coset = domain.get_coset(shift).ok_or_else(|| Error::ProofFailed {
-                what: "no odd coset of the evaluation domain".into(),
-            })?;
-            for v in [&mut a, &mut b, &mut c] {
-                domain.ifft_in_place(v);
-                coset.fft_in_place(v);
-            }
-            let combine = |((ab, b), c): ((&mut Fr, &Fr), &Fr)| {
-                *ab = *ab * b - c;
-            };
-            #[cfg(feature = "parallel")]
-            {
-                use rayon::prelude::*;
-                a.par_iter_mut().zip(&b).zip(&c).for_each(combine);
-            }
-            #[cfg(not(feature = "parallel"))]
-            a.iter_mut().zip(&b).zip(&c).for_each(combine);
-            Ok(a.iter().map(|x| x.into_bigint()).collect())
+            let (_, h) = combined_on_coset(&domain, odd, [a, b, c], |ab, c| ab - c)?;
+            Ok(h.iter().map(|x| x.into_bigint()).collect())
         }
     }
 }
@@ -112,22 +88,40 @@ pub fn witness_map(
     public_with_one: &[Fr29],
     kernel: Kernel,
 ) -> Result<Vec<BigInt<4>>> {
+    let (domain, vectors) = on_domain(products, public_with_one)?;
+    match kernel {
+        Kernel::Wasm29 => Ok(witness_map29(domain.size(), vectors)),
+        Kernel::Arkworks | Kernel::Native64 => {
+            let z_inv = domain
+                .evaluate_vanishing_polynomial(Fr::GENERATOR)
+                .inverse()
+                .ok_or_else(|| Error::ProofFailed {
+                    what: "the vanishing polynomial is zero on the coset".into(),
+                })?;
+            let (coset, mut h) =
+                combined_on_coset(&domain, Fr::GENERATOR, vectors, |ab, c| (ab - c) * z_inv)?;
+            coset.ifft_in_place(&mut h);
+            Ok(h.iter().map(|x| x.into_bigint()).collect())
+        }
+    }
+}
+
+/// The evaluation domain of `[A·z, B·z, C·z]` (one entry per constraint) and the public inputs,
+/// and the three vectors on it: zero past the constraints, but for the public-input rows of A
+/// (one per instance variable, after the constraints), which hold `[1, public..]`.
+fn on_domain(
+    products: [Vec<Fr29>; 3],
+    public_with_one: &[Fr29],
+) -> Result<(GeneralEvaluationDomain<Fr>, [Vec<Fr29>; 3])> {
     let num_constraints = products[0].len();
     let domain = GeneralEvaluationDomain::<Fr>::new(num_constraints + public_with_one.len())
         .ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
-    let n = domain.size();
     let [mut a, mut b, mut c] = products;
     for v in [&mut a, &mut b, &mut c] {
-        v.resize(n, Fr29::ZERO);
+        v.resize(domain.size(), Fr29::ZERO);
     }
     a[num_constraints..num_constraints + public_with_one.len()].copy_from_slice(public_with_one);
-    match kernel {
-        Kernel::Wasm29 => Ok(witness_map29(n, [a, b, c])),
-        Kernel::Arkworks | Kernel::Native64 => {
-            let ark = |v: Vec<Fr29>| -> Vec<Fr> { v.iter().map(from29).collect() };
-            witness_map_arkworks(&domain, ark(a), ark(b), ark(c))
-        }
-    }
+    Ok((domain, [a, b, c]))
 }
 
 fn witness_map29(n: usize, vectors: [Vec<Fr29>; 3]) -> Vec<BigInt<4>> {
@@ -145,40 +139,32 @@ fn witness_map29(n: usize, vectors: [Vec<Fr29>; 3]) -> Vec<BigInt<4>> {
         .collect()
 }
 
-fn witness_map_arkworks(
+/// arkworks' kernel: the three evaluation vectors moved to the coset `offset·H` (an inverse FFT
+/// on H, a forward one on the coset), then `combine(a·b, c)` there, point by point. Returns the
+/// coset and the combined evaluations.
+fn combined_on_coset(
     domain: &GeneralEvaluationDomain<Fr>,
-    mut a: Vec<Fr>,
-    mut b: Vec<Fr>,
-    mut c: Vec<Fr>,
-) -> Result<Vec<BigInt<4>>> {
-    let coset = domain
-        .get_coset(Fr::GENERATOR)
-        .ok_or_else(|| Error::ProofFailed {
-            what: "no coset of the evaluation domain".into(),
-        })?;
+    offset: Fr,
+    vectors: [Vec<Fr29>; 3],
+    combine: impl Fn(Fr, Fr) -> Fr + Sync,
+) -> Result<(GeneralEvaluationDomain<Fr>, Vec<Fr>)> {
+    let coset = domain.get_coset(offset).ok_or_else(|| Error::ProofFailed {
+        what: "no coset of the evaluation domain".into(),
+    })?;
+    let [mut a, mut b, mut c] = vectors.map(|v| v.iter().map(from29).collect::<Vec<Fr>>());
     for v in [&mut a, &mut b, &mut c] {
         domain.ifft_in_place(v);
         coset.fft_in_place(v);
     }
-    let z_inv = domain
-        .evaluate_vanishing_polynomial(Fr::GENERATOR)
-        .inverse()
-        .ok_or_else(|| Error::ProofFailed {
-            what: "the vanishing polynomial is zero on the coset".into(),
-        })?;
-    let combine = |((ab, b), c): ((&mut Fr, &Fr), &Fr)| {
-        *ab = (*ab * b - c) * z_inv;
-    };
+    let point = |((a, b), c): ((&mut Fr, &Fr), &Fr)| *a = combine(*a * b, *c);
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;
-        a.par_iter_mut().zip(&b).zip(&c).for_each(combine);
+        a.par_iter_mut().zip(&b).zip(&c).for_each(point);
     }
     #[cfg(not(feature = "parallel"))]
-    a.iter_mut().zip(&b).zip(&c).for_each(combine);
-    drop((b, c));
-    coset.ifft_in_place(&mut a);
-    Ok(a.iter().map(|x| x.into_bigint()).collect())
+    a.iter_mut().zip(&b).zip(&c).for_each(point);
+    Ok((coset, a))
 }
 
 #[cfg(test)]
