@@ -58,8 +58,8 @@ pub fn is_secret_field(field: &str) -> bool {
 }
 
 /// The value as an error may show it: never a secret's, and at most 40 characters of others.
-fn shown(s: &str, field: &str) -> String {
-    if is_secret_field(field) {
+fn shown(s: &str, secret: bool) -> String {
+    if secret {
         return "the value".to_string();
     }
     match s.char_indices().nth(40) {
@@ -71,6 +71,26 @@ fn shown(s: &str, field: &str) -> String {
 /// Parses a decimal (digits only) or `0x`-prefixed hex string of at most [`MAX_DECIMAL_DIGITS`]
 /// (or [`MAX_HEX_DIGITS`]) significant digits.
 pub fn parse_uint_str(s: &str, field: &str) -> Result<BigUint> {
+    parse_digits(s, field, Spelling::Spec, is_secret_field(field))
+}
+
+/// How a number string may be spelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Spelling {
+    /// The claim spec's: decimal digits, or `0x` and hex digits.
+    Spec,
+    /// JavaScript `BigInt`'s (what snarkjs reads a circom input with): also `0X`.
+    BigInt,
+}
+
+/// A decimal or hex string as `spelling` allows, of at most [`MAX_DECIMAL_DIGITS`] (or
+/// [`MAX_HEX_DIGITS`]) significant digits; with `secret`, no error quotes it.
+pub(crate) fn parse_digits(
+    s: &str,
+    field: &str,
+    spelling: Spelling,
+    secret: bool,
+) -> Result<BigUint> {
     if s.is_empty() {
         return Err(Error::input(field, "is an empty string"));
     }
@@ -83,7 +103,11 @@ pub fn parse_uint_str(s: &str, field: &str) -> Result<BigUint> {
             ),
         ));
     }
-    let (digits, radix, max) = match s.strip_prefix("0x") {
+    let hex = match spelling {
+        Spelling::Spec => s.strip_prefix("0x"),
+        Spelling::BigInt => s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")),
+    };
+    let (digits, radix, max) = match hex {
         Some(hex) => (hex, 16, MAX_HEX_DIGITS),
         None => (s, 10, MAX_DECIMAL_DIGITS),
     };
@@ -103,7 +127,7 @@ pub fn parse_uint_str(s: &str, field: &str) -> Result<BigUint> {
         };
         return Err(Error::input(
             field,
-            format!("{} is not {expected}", shown(s, field)),
+            format!("{} is not {expected}", shown(s, secret)),
         ));
     }
     let significant = digits.trim_start_matches('0');
@@ -111,7 +135,7 @@ pub fn parse_uint_str(s: &str, field: &str) -> Result<BigUint> {
         return Err(Error::input(
             field,
             format!(
-                "has {} significant digits: more than any number below 2^256",
+                "is not in the field: it has {} significant digits, more than any number below 2^256",
                 significant.len()
             ),
         ));
@@ -120,7 +144,7 @@ pub fn parse_uint_str(s: &str, field: &str) -> Result<BigUint> {
         return Ok(BigUint::from(0u8));
     }
     BigUint::parse_bytes(significant.as_bytes(), radix)
-        .ok_or_else(|| Error::input(field, format!("{} is not a number", shown(s, field))))
+        .ok_or_else(|| Error::input(field, format!("{} is not a number", shown(s, secret))))
 }
 
 /// Parses a field element: a number below the BN254 scalar modulus (never reduced).
@@ -183,7 +207,8 @@ pub fn fr_to_hex(f: &Fr) -> String {
     format!("0x{:0>64}", fr_to_biguint(f).to_str_radix(16))
 }
 
-fn kind(v: &Value) -> &'static str {
+/// What kind of JSON value `v` is, as an error says it (`a boolean`).
+pub(crate) fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

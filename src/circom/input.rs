@@ -25,7 +25,7 @@ use num_bigint::BigUint;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::field::{biguint_to_fr, Fr, MAX_DECIMAL_DIGITS, MAX_HEX_DIGITS, MAX_SAFE_INTEGER};
+use crate::field::{biguint_to_fr, kind, parse_digits, Fr, Spelling, MAX_SAFE_INTEGER};
 use crate::json::{parse_strict_with_limit, JsonError};
 
 /// The largest input document read: 16 MiB (a zkEmail input with a whole email is a few MB).
@@ -150,17 +150,6 @@ fn describe(shape: &[usize]) -> String {
     format!("an array of {dims}")
 }
 
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// One value: below p, or negative with a magnitude below p (then p − x). Never shown in an error.
 fn parse_value(value: &Value, at: &str) -> Result<Fr> {
     let (negative, magnitude) = match value {
@@ -186,10 +175,10 @@ fn parse_value(value: &Value, at: &str) -> Result<Fr> {
             // JavaScript's BigInt (what snarkjs reads strings with) takes a minus before decimal
             // digits only.
             Some(digits) if !digits.starts_with("0x") && !digits.starts_with("0X") => {
-                (true, parse_digits(digits, at)?)
+                (true, parse_digits(digits, at, Spelling::BigInt, true)?)
             }
             Some(_) => return Err(not_an_integer(at)),
-            None => (false, parse_digits(s, at)?),
+            None => (false, parse_digits(s, at, Spelling::BigInt, true)?),
         },
         other => {
             return Err(Error::input(
@@ -234,36 +223,6 @@ fn not_an_integer(at: &str) -> Error {
         "is a string that is not a decimal or 0x-hex integer (a '-' before decimal digits only, \
          no spaces)",
     )
-}
-
-/// A decimal or `0x`/`0X` hex magnitude, checked without quoting it.
-fn parse_digits(s: &str, at: &str) -> Result<BigUint> {
-    let (digits, radix, max) = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(hex) => (hex, 16, MAX_HEX_DIGITS),
-        None => (s, 10, MAX_DECIMAL_DIGITS),
-    };
-    let valid = |b: u8| {
-        if radix == 16 {
-            b.is_ascii_hexdigit()
-        } else {
-            b.is_ascii_digit()
-        }
-    };
-    if digits.is_empty() || !digits.bytes().all(valid) {
-        return Err(not_an_integer(at));
-    }
-    let significant = digits.trim_start_matches('0');
-    if significant.len() > max {
-        return Err(Error::input(
-            at,
-            "is not in the field: it has more digits than any number below 2^256",
-        ));
-    }
-    if significant.is_empty() {
-        return Ok(BigUint::from(0u8));
-    }
-    BigUint::parse_bytes(significant.as_bytes(), radix)
-        .ok_or_else(|| Error::input(at, "is not a number"))
 }
 
 #[cfg(test)]
