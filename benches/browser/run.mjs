@@ -36,6 +36,7 @@ import { startServer } from '../../tests/browser/support/server.mjs';
 import { CpuMonitor, peakRss } from './cpu.mjs';
 import { renderChart } from './chart.mjs';
 import { renderReadme, renderTables } from './report.mjs';
+import { circomClaimInput } from './circuits/claim-input.mjs';
 
 const HERE = import.meta.dirname;
 const ROOT = resolve(HERE, '../..');
@@ -198,22 +199,7 @@ const dec = (x) => BigInt(x).toString();
 function circomInput(id, input, publicSignals) {
   if (id.startsWith('square-chain-')) return { x0: dec(input.x0) };
   const claim = /^threshold-d(\d+)-k(\d+)$/.exec(id);
-  const [depth, slots] = [Number(claim[1]), Number(claim[2])];
-  const pad = (values, fill) => [...values, ...Array(slots - values.length).fill(fill)];
-  const a = input.attestations;
-  return {
-    root: dec(input.root),
-    campaignId: dec(input.campaignId),
-    claimant: dec(input.claimant),
-    nullifier: publicSignals[3],
-    threshold: dec(input.threshold),
-    secret: dec(input.secret),
-    used: pad(a.map(() => '1'), '0'),
-    index: pad(a.map((x) => dec(x.index)), '0'),
-    attester: pad(a.map((x) => dec(x.attester)), '0'),
-    weight: pad(a.map((x) => dec(x.weight)), '0'),
-    siblings: pad(a.map((x) => x.siblings.map(dec)), Array(depth).fill('0')),
-  };
+  return circomClaimInput(input, publicSignals[3], Number(claim[1]), Number(claim[2]));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -31,6 +31,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { circomClaimInput } from '../../benches/browser/circuits/claim-input.mjs';
+
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
 const OUT = resolve(process.env.AIRPROVER_CIRCOM_FIXTURES ?? join(ROOT, 'target/circom-fixtures'));
@@ -110,7 +112,7 @@ const CIRCUITS = {
     source: () =>
       'pragma circom 2.0.0;\ninclude "claim.circom";\n' +
       'component main {public [root, campaignId, claimant, nullifier, threshold]} = ThresholdClaim(20, 8);\n',
-    extra: () => readFileSync(join(BENCH_CIRCUITS, 'claim.circom')),
+    extra: () => Buffer.concat([readFileSync(join(BENCH_CIRCUITS, 'claim.circom')), readFileSync(join(BENCH_CIRCUITS, 'claim-input.mjs'))]),
     input: claimInput,
   },
 };
@@ -132,24 +134,8 @@ async function claimInput(tmp) {
   rmSync(file.replace(/\.json$/, '.tree.json'), { force: true });
   const { buildPoseidon } = await import('circomlibjs');
   const poseidon = await buildPoseidon();
-  const dec = (x) => BigInt(x).toString();
   const nullifier = poseidon.F.toString(poseidon([BigInt(claim.secret), BigInt(claim.campaignId)]));
-  const [depth, slots] = [20, 8];
-  const pad = (values, fill) => [...values, ...Array(slots - values.length).fill(fill)];
-  const a = claim.attestations;
-  return {
-    root: dec(claim.root),
-    campaignId: dec(claim.campaignId),
-    claimant: dec(claim.claimant),
-    nullifier,
-    threshold: dec(claim.threshold),
-    secret: dec(claim.secret),
-    used: pad(a.map(() => '1'), '0'),
-    index: pad(a.map((x) => dec(x.index)), '0'),
-    attester: pad(a.map((x) => dec(x.attester)), '0'),
-    weight: pad(a.map((x) => dec(x.weight)), '0'),
-    siblings: pad(a.map((x) => x.siblings.map(dec)), Array(depth).fill('0')),
-  };
+  return circomClaimInput(claim, nullifier, 20, 8);
 }
 
 async function fixture(name) {
