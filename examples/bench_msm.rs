@@ -13,9 +13,11 @@
 
 use std::time::Instant;
 
+use airprover::prover::msm::field::Fq29;
+use airprover::prover::msm::fp64::Fp64;
 use airprover::prover::msm::pippenger::{window_bits, Cut};
 use airprover::prover::msm::testing::walk;
-use airprover::prover::msm::{self, native, Kernel};
+use airprover::prover::msm::{self, Kernel};
 use ark_bn254::{Fr, G1Projective, G2Projective};
 use ark_ec::CurveGroup;
 use ark_ff::{BigInt, PrimeField, UniformRand};
@@ -58,8 +60,8 @@ fn main() {
         walk::<G1Projective, _>(&mut rng, n),
         walk::<G2Projective, _>(&mut rng, n),
     );
-    let (n1, n2) = (native::prepare_g1(&g1), native::prepare_g2(&g2));
-    let (w1, w2) = (msm::prepare_g1(&g1), msm::prepare_g2(&g2));
+    let (n1, n2) = (msm::prepare_g1::<Fp64>(&g1), msm::prepare_g2::<Fp64>(&g2));
+    let (w1, w2) = (msm::prepare_g1::<Fq29>(&g1), msm::prepare_g2::<Fq29>(&g2));
     let mut configs = Vec::new();
     for &kernel in &kernels {
         match kernel {
@@ -78,14 +80,14 @@ fn main() {
             let start = Instant::now();
             let a = pool.install(|| match kernel {
                 Kernel::Arkworks => msm::g1(kernel, &g1, &scalars),
-                Kernel::Native64 => native::g1_cut(&n1, &scalars, cut),
+                Kernel::Native64 => msm::g1_cut(&n1, &scalars, cut),
                 Kernel::Wasm29 => msm::g1_cut(&w1, &scalars, cut),
             });
             let t1 = start.elapsed().as_secs_f64() * 1e3;
             let start = Instant::now();
             let b = pool.install(|| match kernel {
                 Kernel::Arkworks => msm::g2(kernel, &g2, &scalars),
-                Kernel::Native64 => native::g2_cut(&n2, &scalars, cut),
+                Kernel::Native64 => msm::g2_cut(&n2, &scalars, cut),
                 Kernel::Wasm29 => msm::g2_cut(&w2, &scalars, cut),
             });
             let t2 = start.elapsed().as_secs_f64() * 1e3;

@@ -102,8 +102,8 @@ impl PreparedProvingKey {
                 b_g2: msm::prepare_g2(&b_g2_query),
             },
             Kernel::Native64 => Queries::Native64 {
-                g1: g1.map(|q| msm::native::prepare_g1(&q)),
-                b_g2: msm::native::prepare_g2(&b_g2_query),
+                g1: g1.map(|q| msm::prepare_g1(&q)),
+                b_g2: msm::prepare_g2(&b_g2_query),
             },
         };
         Ok(PreparedProvingKey {
@@ -189,7 +189,7 @@ impl PreparedProvingKey {
                 msm::g1(Kernel::Arkworks, &g1[q as usize][skip..], scalars)
             }
             Queries::Wasm29 { g1, .. } => msm::g1_prepared(&g1[q as usize][skip..], scalars),
-            Queries::Native64 { g1, .. } => msm::native::g1(&g1[q as usize][skip..], scalars),
+            Queries::Native64 { g1, .. } => msm::g1_prepared(&g1[q as usize][skip..], scalars),
         }
     }
 
@@ -198,7 +198,7 @@ impl PreparedProvingKey {
         match &self.queries {
             Queries::Arkworks { b_g2, .. } => msm::g2(Kernel::Arkworks, &b_g2[skip..], scalars),
             Queries::Wasm29 { b_g2, .. } => msm::g2_prepared(&b_g2[skip..], scalars),
-            Queries::Native64 { b_g2, .. } => msm::native::g2(&b_g2[skip..], scalars),
+            Queries::Native64 { b_g2, .. } => msm::g2_prepared(&b_g2[skip..], scalars),
         }
     }
 }

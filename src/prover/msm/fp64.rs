@@ -3,6 +3,13 @@
 //! 4p < 2^256, so it needs no final conditional subtraction, which arkworks' `Fq` does on every
 //! product. Same Montgomery form as arkworks' (R = 2^256): an element below p is arkworks' own
 //! limbs, so conversions are copies and the inversion is arkworks' (binary Euclid).
+//!
+//! The native kernel ([`super::Kernel::Native64`]) runs [`super::pippenger`] over it (G1) and
+//! over [`super::field::Fp2`] of it (G2): natively a 64x64->128 product is one instruction, so four
+//! 64-bit limbs beat the wasm kernel's nine 29-bit ones. Measured against arkworks' own `Fq` and
+//! `Fq2` as the kernel's fields (the same Pippenger over each, interleaved, 1 thread, 2^16
+//! points; issue 32): with `Fp64`, whose products skip the final subtraction, the G1 MSM took
+//! 0.69x the time and the G2 one 0.85x, so the kernel uses it.
 
 use core::ops::{Add, Mul, Neg, Sub};
 

@@ -8,7 +8,10 @@
 //!   products), since wasm has no 64x64->128 multiplication. It converts arkworks' points on the
 //!   way in (one multiplication per coordinate) and the result back;
 //! - natively ([`Kernel::Native64`], the native default): [`fp64`], four 64-bit limbs with u128
-//!   products in arkworks' own Montgomery form (conversions are copies), see [`native`].
+//!   products in arkworks' own Montgomery form (conversions are copies).
+//!
+//! [`BaseField`] is what a field needs beyond its arithmetic: arkworks' coordinates in and
+//! back out; [`prepare_g1`], [`g1_cut`] and the rest are written once over it.
 //!
 //! Both drop the identity and zero scalars. Tests check them against arkworks on random and
 //! edge-case inputs (all-equal points, the identity, scalars 0, 1 and r - 1, sizes 1 to 2^16 + 1),
@@ -25,7 +28,6 @@ pub mod field;
 pub mod fp64;
 pub mod glv;
 mod mont;
-pub mod native;
 pub mod pippenger;
 #[doc(hidden)]
 pub mod testing;
@@ -36,7 +38,8 @@ use ark_ec::VariableBaseMSM;
 use ark_ff::{BigInt, PrimeField};
 
 use curve::Affine;
-use field::{Field as _, Fp2, Fq29};
+use field::{Field, Fp2, Fq29};
+use fp64::Fp64;
 use pippenger::Cut;
 
 /// Which MSM implementation the prover uses.
@@ -47,7 +50,7 @@ pub enum Kernel {
     /// 29-bit-limb field arithmetic and batch-affine Pippenger: the default in wasm.
     #[cfg_attr(target_arch = "wasm32", default)]
     Wasm29,
-    /// The wasm kernel's algorithm over 64-bit limbs ([`native`]): the default natively.
+    /// The wasm kernel's algorithm over 64-bit limbs ([`fp64`]): the default natively.
     #[cfg_attr(not(target_arch = "wasm32"), default)]
     Native64,
 }
@@ -78,8 +81,8 @@ impl core::str::FromStr for Kernel {
 pub fn g1(kernel: Kernel, bases: &[G1Affine], scalars: &[BigInt<4>]) -> G1Projective {
     match kernel {
         Kernel::Arkworks => G1Projective::msm_bigint(bases, scalars),
-        Kernel::Wasm29 => g1_prepared(&prepare_g1(bases), scalars),
-        Kernel::Native64 => native::g1(&native::prepare_g1(bases), scalars),
+        Kernel::Wasm29 => g1_prepared(&prepare_g1::<Fq29>(bases), scalars),
+        Kernel::Native64 => g1_prepared(&prepare_g1::<Fp64>(bases), scalars),
     }
 }
 
@@ -87,19 +90,53 @@ pub fn g1(kernel: Kernel, bases: &[G1Affine], scalars: &[BigInt<4>]) -> G1Projec
 pub fn g2(kernel: Kernel, bases: &[G2Affine], scalars: &[BigInt<4>]) -> G2Projective {
     match kernel {
         Kernel::Arkworks => G2Projective::msm_bigint(bases, scalars),
-        Kernel::Wasm29 => g2_prepared(&prepare_g2(bases), scalars),
-        Kernel::Native64 => native::g2(&native::prepare_g2(bases), scalars),
+        Kernel::Wasm29 => g2_prepared(&prepare_g2::<Fq29>(bases), scalars),
+        Kernel::Native64 => g2_prepared(&prepare_g2::<Fp64>(bases), scalars),
     }
 }
 
-/// G1 points in the wasm kernel's form (one multiplication per coordinate), in order.
-pub fn prepare_g1(points: &[G1Affine]) -> Vec<Affine<Fq29>> {
-    prepare(points, fq)
+/// A coordinate field a [`pippenger`] kernel runs over: arkworks' base-field elements in its
+/// form and back.
+pub trait BaseField: Field {
+    /// arkworks' element in this field's form.
+    fn from_fq(x: &Fq) -> Self;
+    /// arkworks' element of the same value.
+    fn to_fq(&self) -> Fq;
 }
 
-/// G2 points in the wasm kernel's form, in order.
-pub fn prepare_g2(points: &[G2Affine]) -> Vec<Affine<Fp2<Fq29>>> {
-    prepare(points, fq2)
+/// The wasm kernel's field: one multiplication per conversion.
+impl BaseField for Fq29 {
+    fn from_fq(x: &Fq) -> Self {
+        Fq29::from_ark_mont(&(x.0).0)
+    }
+
+    fn to_fq(&self) -> Fq {
+        Fq::from_bigint(BigInt(self.to_canonical())).expect("a reduced element is below q")
+    }
+}
+
+/// The native kernel's field: arkworks' own Montgomery form, so conversions are copies.
+impl BaseField for Fp64 {
+    fn from_fq(x: &Fq) -> Self {
+        Fp64::from_ark(x)
+    }
+
+    fn to_fq(&self) -> Fq {
+        self.to_ark()
+    }
+}
+
+/// G1 points in a kernel's form, in order.
+pub fn prepare_g1<F: BaseField>(points: &[G1Affine]) -> Vec<Affine<F>> {
+    prepare(points, F::from_fq)
+}
+
+/// G2 points in a kernel's form, in order.
+pub fn prepare_g2<F: BaseField>(points: &[G2Affine]) -> Vec<Affine<Fp2<F>>> {
+    prepare(points, |x: &Fq2| Fp2 {
+        c0: F::from_fq(&x.c0),
+        c1: F::from_fq(&x.c1),
+    })
 }
 
 /// arkworks' points with `coordinate` applied to x and y, in order.
@@ -121,52 +158,38 @@ fn prepare<C: SWCurveConfig, F: Send>(
     points.iter().map(f).collect()
 }
 
-/// The wasm kernel's G1 MSM over points [`prepare_g1`] made.
-pub fn g1_prepared(bases: &[Affine<Fq29>], scalars: &[BigInt<4>]) -> G1Projective {
+/// A kernel's G1 MSM over points [`prepare_g1`] made.
+pub fn g1_prepared<F: BaseField>(bases: &[Affine<F>], scalars: &[BigInt<4>]) -> G1Projective {
     g1_cut(bases, scalars, Cut::default())
 }
 
-/// The wasm kernel's G2 MSM over points [`prepare_g2`] made.
-pub fn g2_prepared(bases: &[Affine<Fp2<Fq29>>], scalars: &[BigInt<4>]) -> G2Projective {
+/// A kernel's G2 MSM over points [`prepare_g2`] made.
+pub fn g2_prepared<F: BaseField>(bases: &[Affine<Fp2<F>>], scalars: &[BigInt<4>]) -> G2Projective {
     g2_cut(bases, scalars, Cut::default())
 }
 
 /// [`g1_prepared`] cut as `cut` says; tests compare every cut with arkworks.
 #[doc(hidden)]
-pub fn g1_cut(bases: &[Affine<Fq29>], scalars: &[BigInt<4>], cut: Cut) -> G1Projective {
-    let beta = Fq29::from_canonical(&glv::BETA_G1);
+pub fn g1_cut<F: BaseField>(bases: &[Affine<F>], scalars: &[BigInt<4>], cut: Cut) -> G1Projective {
+    let beta = F::from_fq(&Fq::from_bigint(BigInt(glv::BETA_G1)).expect("beta is below q"));
     let r = pippenger::msm_glv_cut(bases, scalars, beta, cut);
-    G1Projective::new_unchecked(fq_back(&r.x), fq_back(&r.y), fq_back(&r.z))
+    G1Projective::new_unchecked(r.x.to_fq(), r.y.to_fq(), r.z.to_fq())
 }
 
 /// [`g2_prepared`] cut as `cut` says.
 #[doc(hidden)]
-pub fn g2_cut(bases: &[Affine<Fp2<Fq29>>], scalars: &[BigInt<4>], cut: Cut) -> G2Projective {
+pub fn g2_cut<F: BaseField>(
+    bases: &[Affine<Fp2<F>>],
+    scalars: &[BigInt<4>],
+    cut: Cut,
+) -> G2Projective {
     let beta = Fp2 {
-        c0: Fq29::from_canonical(&glv::BETA_G2),
-        c1: Fq29::ZERO,
+        c0: F::from_fq(&Fq::from_bigint(BigInt(glv::BETA_G2)).expect("beta is below q")),
+        c1: F::ZERO,
     };
     let r = pippenger::msm_glv_cut(bases, scalars, beta, cut);
-    G2Projective::new_unchecked(fq2_back(&r.x), fq2_back(&r.y), fq2_back(&r.z))
-}
-
-fn fq(x: &Fq) -> Fq29 {
-    Fq29::from_ark_mont(&(x.0).0)
-}
-
-fn fq2(x: &Fq2) -> Fp2<Fq29> {
-    Fp2 {
-        c0: fq(&x.c0),
-        c1: fq(&x.c1),
-    }
-}
-
-fn fq_back(x: &Fq29) -> Fq {
-    Fq::from_bigint(BigInt(x.to_canonical())).expect("a reduced element is below the modulus")
-}
-
-fn fq2_back(x: &Fp2<Fq29>) -> Fq2 {
-    Fq2::new(fq_back(&x.c0), fq_back(&x.c1))
+    let back = |x: &Fp2<F>| Fq2::new(x.c0.to_fq(), x.c1.to_fq());
+    G2Projective::new_unchecked(back(&r.x), back(&r.y), back(&r.z))
 }
 
 #[cfg(test)]

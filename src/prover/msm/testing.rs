@@ -11,7 +11,7 @@ use ark_std::Zero;
 use super::field::{Field, Fp2, Fp29, Fq29, Fr29, Modulus, BITS, LIMBS, MASK};
 use super::fp64::Fp64;
 use super::pippenger::Cut;
-use super::{glv, native, Kernel};
+use super::{glv, Kernel};
 
 type Check = Result<(), String>;
 
@@ -425,8 +425,8 @@ pub fn chunked_msm_matches_arkworks<R: Rng>(kernel: Kernel, rng: &mut R, sizes: 
 fn g1_cut(kernel: Kernel, bases: &[G1Affine], scalars: &[BigInt<4>], cut: Cut) -> G1Affine {
     match kernel {
         Kernel::Arkworks => super::g1(kernel, bases, scalars),
-        Kernel::Wasm29 => super::g1_cut(&super::prepare_g1(bases), scalars, cut),
-        Kernel::Native64 => native::g1_cut(&native::prepare_g1(bases), scalars, cut),
+        Kernel::Wasm29 => super::g1_cut(&super::prepare_g1::<Fq29>(bases), scalars, cut),
+        Kernel::Native64 => super::g1_cut(&super::prepare_g1::<Fp64>(bases), scalars, cut),
     }
     .into_affine()
 }
@@ -435,8 +435,8 @@ fn g1_cut(kernel: Kernel, bases: &[G1Affine], scalars: &[BigInt<4>], cut: Cut) -
 fn g2_cut(kernel: Kernel, bases: &[G2Affine], scalars: &[BigInt<4>], cut: Cut) -> G2Affine {
     match kernel {
         Kernel::Arkworks => super::g2(kernel, bases, scalars),
-        Kernel::Wasm29 => super::g2_cut(&super::prepare_g2(bases), scalars, cut),
-        Kernel::Native64 => native::g2_cut(&native::prepare_g2(bases), scalars, cut),
+        Kernel::Wasm29 => super::g2_cut(&super::prepare_g2::<Fq29>(bases), scalars, cut),
+        Kernel::Native64 => super::g2_cut(&super::prepare_g2::<Fp64>(bases), scalars, cut),
     }
     .into_affine()
 }

@@ -180,7 +180,8 @@ fn glv_split_keeps_only_nonzero_halves() {
     use ark_ff::{BigInt, UniformRand};
     let mut rng = ChaCha20Rng::seed_from_u64(9);
     let beta = Fq29::from_canonical(&glv::BETA_G1);
-    let g = super::prepare_g1(&[<ark_bn254::G1Affine as ark_ec::AffineRepr>::generator()])[0];
+    let g =
+        super::prepare_g1::<Fq29>(&[<ark_bn254::G1Affine as ark_ec::AffineRepr>::generator()])[0];
     let random = Fr::rand(&mut rng).into_bigint();
     let one = Fr::from(1u64).into_bigint();
     let bit_sized = Fr::from(12_345u64).into_bigint();
