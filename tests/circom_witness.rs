@@ -235,7 +235,7 @@ fn bad_inputs_name_the_signal_and_never_show_a_value() {
         (
             r#"{"m": [[1, 2, 3], [4, 5, "0x123456789g"]], "v": [7, 8, 9]}"#.into(),
             "INVALID_INPUT",
-            "INVALID_INPUT: m[1][2]: is a string",
+            "INVALID_INPUT: m[1][2]: the value is not hex digits after 0x",
         ),
         (
             r#"{"m": [[1, 2, 3], [4, 5, 6, 123456789]], "v": [7, 8, 9]}"#.into(),
