@@ -146,17 +146,16 @@ impl ZkeyCache {
         let circuit = circuit_of(&zkey.sha256)?;
         let mut replaced = None;
         if let Some(path) = self.entry(&zkey.sha256) {
-            match fs::read(&path) {
-                Ok(bytes) => match cached_key(&bytes, &circuit, kernel) {
+            // None there, or none readable (then writing one fails too, and says why): convert.
+            if let Ok(bytes) = fs::read(&path) {
+                match cached_key(&bytes, &circuit, kernel) {
                     Ok(key) => return Ok((key, Origin::Cached)),
                     Err(e) => {
                         // Dropped whatever is wrong with it: the zkey is here to convert again.
                         let _ = fs::remove_file(&path);
                         replaced = Some(format!("{}: {e}", path.display()));
                     }
-                },
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => replaced = Some(format!("{}: {e}", path.display())),
+                }
             }
         }
         let ZkeyBytes { bytes, sha256 } = zkey;

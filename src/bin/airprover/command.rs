@@ -399,8 +399,8 @@ pub(crate) struct ZkeyCacheArgs {
     /// ~/.cache/airprover/zkeys].
     #[arg(long, value_name = "DIR", env = "AIRPROVER_ZKEY_CACHE")]
     pub zkey_cache: Option<PathBuf>,
-    /// Convert the zkey every time; keep nothing.
-    #[arg(long, conflicts_with = "zkey_cache")]
+    /// Convert the zkey every time and keep nothing (over --zkey-cache and its variable).
+    #[arg(long)]
     pub no_zkey_cache: bool,
 }
 
