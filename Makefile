@@ -121,13 +121,16 @@ test-wasm-threads: build-threads-linted native-build
 test-wasm-single: build-single-linted native-build
 	@$(TIMED) test-wasm-single $(LINTED) scripts/test-wasm.sh single
 
-# Real peers check what the CLI writes: circomlibjs, snarkjs (tests/interop/README.md).
+# Real peers check what the CLI writes: circomlibjs, snarkjs (tests/interop/README.md); the
+# ceremony test checks imported keys on anvil with contracts/lib, hence contracts/'s packages.
 test-interop: native-build circom-fixtures
-	@$(TIMED) test-interop env $(TESTING_ENV) npm --prefix tests/interop test
+	@$(TIMED) test-interop bash -c 'npm --prefix contracts run --silent pretest && \
+		env $(TESTING_ENV) npm --prefix tests/interop test'
 
 # Solidity on a real EVM: contracts/ compiled with solcjs, anvil on 127.0.0.1, proofs made by the
-# native CLI (`npm test` installs contracts/'s locked packages when they are missing).
-test-contracts: native-build
+# native CLI (`npm test` installs contracts/'s locked packages when they are missing), and
+# snarkjs's own verifiers of the circom fixtures.
+test-contracts: native-build circom-fixtures
 	@$(TIMED) test-contracts env $(TESTING_ENV) npm --prefix contracts test
 
 # The runtime in Chromium with real Workers (tests/browser): both wasm builds and the CLI (which

@@ -13,7 +13,8 @@
 //!                    signal (u32), value (n8r bytes)
 //! 5  A               nVars G1 points            6  B1  nVars G1 points
 //! 7  B2              nVars G2 points            8  C   nVars - nPublic - 1 G1 points
-//! 9  H               domainSize G1 points      10  contributions (not read)
+//! 9  H               domainSize G1 points      10  contributions (phase 2: names, beacons;
+//!                                                   read by import-zkey only)
 //! ```
 //!
 //! Numbers are little-endian. A base-field coordinate is stored in Montgomery form (`x·R mod q`,
@@ -191,6 +192,15 @@ pub struct ZkeyInfo {
     pub sha256: String,
     /// Every section, in file order.
     pub sections: Vec<SectionInfo>,
+}
+
+/// A phase-2 contribution recorded in a zkey (section 10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contribution {
+    /// The name its contributor gave (`--name`), if any.
+    pub name: Option<String>,
+    /// A random beacon (`zkey beacon`), not a participant.
+    pub beacon: bool,
 }
 
 /// A zkey's proving key in airprover's layout: arkworks' key and the A and B matrices (C is
@@ -468,6 +478,78 @@ impl<'a> Zkey<'a> {
             proving_key,
             matrices,
         })
+    }
+
+    /// Section 10: the phase-2 contributions snarkjs recorded (`zkey contribute`, `zkey
+    /// beacon`, ...), in order. A zkey straight from `groth16 setup` has none (and delta is the
+    /// generator). The powers of tau's own (phase-1) contributions are not in a zkey.
+    pub fn contributions(&self) -> Result<Vec<Contribution>> {
+        let id = section::CONTRIBUTIONS;
+        let bytes = self.file.required(id, section_name(id))?;
+        let bad = |what: String| corrupt_in(id, what);
+        let truncated = || bad("truncated".into());
+        // The circuit's hash (64 bytes), the count, then each contribution: deltaAfter, the
+        // proof of knowledge (two G1 points and one G2), the transcript (64 bytes), its type
+        // (u32: 0 a contribution, 1 a beacon) and its parameters (u32 length, then entries).
+        const FIXED: usize = 3 * G1_BYTES + G2_BYTES + 64;
+        let count_at = 64;
+        if bytes.len() < count_at + 4 {
+            return Err(truncated());
+        }
+        let count = u32_at(bytes, count_at) as usize;
+        let mut at = count_at + 4;
+        let mut out = Vec::new();
+        for i in 0..count {
+            if bytes.len() < at + FIXED + 8 {
+                return Err(truncated());
+            }
+            at += FIXED;
+            let kind = u32_at(bytes, at);
+            let length = u32_at(bytes, at + 4) as usize;
+            at += 8;
+            let params = bytes.get(at..at + length).ok_or_else(truncated)?;
+            at += length;
+            let mut contribution = Contribution {
+                name: None,
+                beacon: kind == 1,
+            };
+            // Entries: type byte (increasing), then 1 name (length byte, UTF-8), 2 the beacon's
+            // iterations (one byte), 3 the beacon's hash (length byte, bytes).
+            let mut p = 0;
+            while p < params.len() {
+                let field = params[p];
+                let value = match field {
+                    1 | 3 => {
+                        let n = *params.get(p + 1).ok_or_else(truncated)? as usize;
+                        let value = params.get(p + 2..p + 2 + n).ok_or_else(truncated)?;
+                        p += 2 + n;
+                        value
+                    }
+                    2 => {
+                        let value = params.get(p + 1..p + 2).ok_or_else(truncated)?;
+                        p += 2;
+                        value
+                    }
+                    other => {
+                        return Err(bad(format!(
+                            "contribution {}: parameter {other} is not a name (1), iterations (2) or beacon hash (3)",
+                            i + 1
+                        )))
+                    }
+                };
+                if field == 1 {
+                    contribution.name = Some(String::from_utf8_lossy(value).into_owned());
+                }
+            }
+            out.push(contribution);
+        }
+        if at != bytes.len() {
+            return Err(bad(format!(
+                "{} bytes after the {count} contributions it lists",
+                bytes.len() - at
+            )));
+        }
+        Ok(out)
     }
 
     fn g1_section(&self, id: u32) -> Result<Vec<G1Affine>> {

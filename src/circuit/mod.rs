@@ -42,8 +42,9 @@ impl Circuit {
             CircuitId::Circom(_) => {
                 return Err(Error::UnknownCircuit {
                     id: id.to_string(),
-                    reason: "a circom circuit: its keys come from its .zkey (import-zkey, or a \
-                             manifest's circom entry), not from airprover's setup"
+                    reason: "not a built-in circuit (threshold-d{D}-k{K}, exact-d{D}-k{K}, \
+                             square-chain-{N}); a circom circuit's keys come from its .zkey \
+                             (import-zkey, or a manifest's circom entry), not from setup"
                         .into(),
                 })
             }

@@ -1,5 +1,6 @@
-//! The CLI's snarkjs-compatible commands: `prove --zkey`, `verify --vkey`, `zkey-info`, and
-//! `add-circom` (a circom circuit into a key directory, for the service and the browser).
+//! The CLI's snarkjs-compatible commands: `prove --zkey`, `verify --vkey`, `zkey-info`,
+//! `add-circom` (a circom circuit into a key directory, for the service and the browser) and
+//! `import-zkey` (a ceremony's zkey of one of our circuits, see [`crate::prover::ceremony`]).
 //!
 //! `prove --zkey circuit.zkey --wtns witness.wtns` is snarkjs's `groth16 prove`; `--wasm
 //! circuit.wasm --input input.json` (snarkjs's `groth16 fullprove`) computes the witness with
@@ -20,8 +21,9 @@ use crate::circom::input::MAX_INPUT_BYTES;
 use crate::circom::{engine, wtns, zkey};
 use crate::circuit::id::CircuitId;
 use crate::error::{Error, Result};
+use crate::prover::ceremony;
 use crate::prover::key_dir::KeyDir;
-use crate::prover::manifest::CircomCircuit;
+use crate::prover::manifest::{CircomCircuit, CircuitKeys};
 use crate::prover::msm::Kernel;
 use crate::prover::prepared::PreparedProvingKey;
 use crate::prover::{export, prove, Progress};
@@ -169,6 +171,57 @@ pub fn info(path: &Path) -> Result<String> {
     let mut text = serde_json::to_string_pretty(&info).expect("the info serialises");
     text.push('\n');
     Ok(text)
+}
+
+/// What `import-zkey` stored.
+#[derive(Debug, Clone)]
+pub struct ImportedKeys {
+    /// The circuit's manifest entry (labelled a ceremony key, with the zkey's SHA-256).
+    pub entry: CircuitKeys,
+    /// SHA-256 of the zkey, hex.
+    pub zkey_sha256: String,
+    /// The phase-2 contributions the zkey records, as one line: `#1 first, #2 final beacon
+    /// (beacon)`; names are the contributors' own, control characters shown as `?`.
+    pub contributions: String,
+}
+
+/// `import-zkey`: checks that the zkey at `zkey_path` is a ceremony's key of `circuit` and
+/// stores it in the key directory `out` (key files and manifest entry).
+pub fn import(circuit: &str, zkey_path: &Path, out: &Path) -> Result<ImportedKeys> {
+    let id: CircuitId = circuit.parse()?;
+    let bytes = read_binary(zkey_path)?;
+    let imported = ceremony::import_zkey(&id, &bytes)?;
+    drop(bytes);
+    let zkey_sha256 = imported.ceremony.zkey_sha256.clone();
+    let entry = KeyDir::new(out).store(
+        &id,
+        &imported.proving_key,
+        &imported.verifying_key,
+        imported.constraints,
+        Some(imported.ceremony),
+    )?;
+    let contributions = imported
+        .contributions
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let name: String = c
+                .name
+                .as_deref()
+                .unwrap_or("(no name)")
+                .chars()
+                .map(|ch| if ch.is_control() { '?' } else { ch })
+                .collect();
+            let beacon = if c.beacon { " (beacon)" } else { "" };
+            format!("#{} {name}{beacon}", i + 1)
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(ImportedKeys {
+        entry,
+        zkey_sha256,
+        contributions,
+    })
 }
 
 fn read_binary(path: &Path) -> Result<Vec<u8>> {

@@ -5,6 +5,7 @@
 //! see progress between the stages and later work can swap a stage's kernel for a faster one.
 
 mod byte_reader;
+pub mod ceremony;
 pub mod export;
 pub mod fft;
 #[cfg(not(target_arch = "wasm32"))]

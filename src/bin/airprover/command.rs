@@ -188,6 +188,19 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Turn a phase-2 ceremony's final .zkey of one of our circuits into its keys (and merge
+    /// manifest.json), after checking that the zkey is of that circuit.
+    ImportZkey {
+        /// Circuit id, e.g. threshold-d20-k8.
+        #[arg(long)]
+        circuit: String,
+        /// The ceremony's final .zkey (snarkjs zkey beacon or contribute).
+        #[arg(long)]
+        zkey: PathBuf,
+        /// Key directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Serve the HTTP API of the prover service (and the claim relayer with --campaigns).
     Serve {
         #[command(flatten)]
@@ -555,7 +568,8 @@ fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Setup { circuit, out, seed } => {
             // Every argument is checked before anything is printed: an error is the only line.
-            circuit.parse::<airprover::circuit::id::CircuitId>()?;
+            // (A circom circuit's id parses, but setup has no constraints for it.)
+            airprover::circuit::Circuit::blank(&circuit.parse()?)?;
             if let Some(seed) = seed {
                 eprintln!("warning: development keys from seed {seed}: anyone who knows the seed can forge proofs");
             }
@@ -728,6 +742,16 @@ fn run(command: Command) -> Result<ExitCode> {
                 out.display(),
                 r1cs.ptau_power
             );
+        }
+        Command::ImportZkey { circuit, zkey, out } => {
+            let imported = cli::zkey::import(&circuit, &zkey, &out)?;
+            println!(
+                "{circuit}: ceremony keys in {} (zkey SHA-256 {}; phase-2 contributions: {})",
+                out.display(),
+                imported.zkey_sha256,
+                imported.contributions
+            );
+            eprintln!("note: a zkey holds no C matrix: the whole check is `snarkjs zkey verify circuit.r1cs <ptau> {}` with export-r1cs's circuit.r1cs", zkey.display());
         }
         Command::Calldata { proof, public } => {
             println!("{}", cli::calldata(&proof, &public)?);
