@@ -163,14 +163,15 @@ fn each_units_command_line_passes_check_config_with_the_samples() {
             continue;
         }
         // The specifiers these units use: the credentials directory, the instance, the host,
-        // the state directories' root.
+        // the state and cache directories' roots.
         let credentials = dir.join(format!("credentials-{name}"));
         std::fs::create_dir_all(&credentials).unwrap();
         let text = moved(&text)
             .replace("%d", credentials.to_str().unwrap())
             .replace("%i", "1")
             .replace("%H", "testhost")
-            .replace("%S", dir.join("state").to_str().unwrap());
+            .replace("%S", dir.join("state").to_str().unwrap())
+            .replace("%C", dir.join("cache").to_str().unwrap());
         let mut env: BTreeMap<String, String> = BTreeMap::new();
         let mut command: Vec<String> = Vec::new();
         let mut files = Vec::new();

@@ -109,7 +109,7 @@ impl Env {
             .arg(self.dir.join("api-keys.json"))
             .args(self.serve_sealing())
             .args(extra)
-            .stderr(Stdio::null())
+            .stderr(self.log(&format!("serve-{port}")))
             .spawn()
             .unwrap();
         wait_port(port);
@@ -146,11 +146,55 @@ impl Env {
                 .arg("--state")
                 .arg(self.dir.join(name))
                 .args(self.worker_sealing())
+                .arg("--zkey-cache")
+                .arg(self.dir.join("zkey-cache"))
                 .args(args)
-                .stderr(Stdio::null())
+                .stderr(self.log(name))
                 .spawn()
                 .unwrap(),
         )
+    }
+
+    /// A process's stderr: appended to `{name}.log` in the test's directory (what the tests
+    /// search for secrets).
+    fn log(&self, name: &str) -> Stdio {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("{name}.log")))
+            .unwrap()
+            .into()
+    }
+
+    /// Every log this test's processes wrote, concatenated.
+    fn logs(&self) -> String {
+        std::fs::read_dir(&self.dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "log"))
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
+    }
+
+    /// Lists the circom fixtures `names` in the key directory (`add-circom`, under the fixture's
+    /// name), before `serve` starts; their converted keys not cached, so the first worker
+    /// converts them.
+    fn add_circom(&self, names: &[&str]) {
+        for name in names {
+            let f = common::circom::fixture(name);
+            let done = Command::new(bin())
+                .args(["add-circom", "--no-zkey-cache", "--circuit", name, "--keys"])
+                .arg(self.dir.join("keys"))
+                .arg("--zkey")
+                .arg(&f.zkey)
+                .arg("--wasm")
+                .arg(&f.wasm)
+                .arg("--vkey")
+                .arg(&f.vkey)
+                .output()
+                .unwrap();
+            assert!(done.status.success(), "add-circom {name}: {done:?}");
+        }
     }
 
     fn claim(&self, campaign: u64) -> Value {
@@ -218,6 +262,20 @@ async fn submit(base: &str, claim: &Value, priority: &str) -> String {
     .await;
     assert_eq!(status, 202, "{body}");
     body["id"].as_str().unwrap().to_string()
+}
+
+/// Submits a circom task (`{ circuit, input }`) and returns its id.
+async fn submit_circom(base: &str, circuit: &str, input: &Value) -> String {
+    let (status, body) = post_circom(base, circuit, input).await;
+    assert_eq!(status, 202, "{body}");
+    body["id"].as_str().unwrap().to_string()
+}
+
+async fn post_circom(base: &str, circuit: &str, input: &Value) -> (u16, Value) {
+    let body = json!({ "circuit": circuit, "input": input }).to_string();
+    let url = format!("{base}/v1/proofs");
+    let (status, body, _) = call(reqwest::Method::POST, &url, Some(API_KEY), Some(body)).await;
+    (status, body)
 }
 
 async fn task(base: &str, id: &str) -> Value {
@@ -2635,4 +2693,478 @@ async fn deployments_under_two_prefixes_share_a_redis_and_see_nothing_of_each_ot
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("INVALID_INPUT: redis-prefix"), "{err}");
+}
+
+/// A value that must never leave the task's input: not in an error, not in a log line.
+const SECRET: &str = "987654321987654321987";
+
+/// The stages of a task's progress events, in order.
+fn progress_stages(env: &Env, id: &str) -> Vec<String> {
+    read_events(env, id)
+        .into_iter()
+        .filter(|(_, kind, _)| kind == "progress")
+        .map(|(_, _, data)| data["stage"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The public key (hex) a live worker registered with.
+async fn worker_public_key(base: &str, id: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let url = format!("{base}/v1/workers");
+        let (_, view, _) = call(reqwest::Method::GET, &url, Some(API_KEY), None).await;
+        let found = view["workers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|w| w["id"] == id)
+            .map(|w| w["publicKey"].as_str().unwrap().to_string());
+        if let Some(key) = found {
+            return key;
+        }
+        assert!(Instant::now() < deadline, "worker {id} never registered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// snarkjs's public signals of a fixture's input.
+fn snarkjs_public(name: &str) -> Value {
+    let f = common::circom::fixture(name);
+    serde_json::from_str(&std::fs::read_to_string(&f.public).unwrap()).unwrap()
+}
+
+/// A succeeded circom task's result, checked: the fixture's circuit, the public signals
+/// `public`, a proof that verifies with snarkjs's verifying key, and a signature by `public_key`
+/// over the task, the circuit, `verification_key.json`'s SHA-256, the proof and the signals.
+fn check_circom_result(view: &Value, id: &str, name: &str, public_key: &str, public: &Value) {
+    use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+    let f = common::circom::fixture(name);
+    assert_eq!(view["status"], "succeeded", "{name}: {view}");
+    let r = &view["result"];
+    assert_eq!(r["circuit"], name);
+    assert_eq!(r["publicSignals"], *public, "{name}: the public signals");
+    let vkey = std::fs::read(&f.vkey).unwrap();
+    let vk =
+        airprover::prover::export::verifying_key_from_json(std::str::from_utf8(&vkey).unwrap())
+            .unwrap();
+    let proof = airprover::prover::export::proof_from_json(&r["proof"].to_string()).unwrap();
+    let signals =
+        airprover::prover::export::public_from_json(&r["publicSignals"].to_string()).unwrap();
+    assert!(
+        airprover::prover::verify::verify(&vk, &signals, &proof).unwrap(),
+        "{name}: the proof verifies with snarkjs's verification_key.json"
+    );
+    let vk_sha256 = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&vkey))
+    };
+    assert_eq!(r["vkSha256"], vk_sha256.as_str());
+    let message = signed_bytes(id, name, &vk_sha256, &r["proof"], &r["publicSignals"]);
+    assert_eq!(r["signed"], message.as_str());
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(public_key, &mut key).unwrap();
+    let mut signature = [0u8; 64];
+    hex::decode_to_slice(r["signature"].as_str().unwrap(), &mut signature).unwrap();
+    VerifyingKey::from_bytes(&key)
+        .unwrap()
+        .verify(message.as_bytes(), &Signature::from_bytes(&signature))
+        .expect("signed by the worker");
+}
+
+/// Issue 30, item 7: workers prove the circom circuits their key directory lists (the witness
+/// from circom's witness wasm, natively; the zkey converted once and cached), `POST /v1/proofs
+/// { circuit, input }` beside the claim form, the same codes and events, the result signed; a
+/// bad input fails by its signal's name (never its value, in the task, the logs or the answers),
+/// a failed circom `assert` with circom's message; `submit --circuit` checks what it writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn circom_tasks_are_proved_signed_and_refused_by_signal_name() {
+    use std::ffi::OsStr;
+    let env = Env::new("circom");
+    env.add_circom(&["multi", "arrays", "assert"]);
+    let (_serve, base) = env.serve();
+    let _worker = env.worker("c1");
+    let public_key = worker_public_key(&base, "c1").await;
+    let (_, workers, _) = call(
+        reqwest::Method::GET,
+        &format!("{base}/v1/workers"),
+        Some(API_KEY),
+        None,
+    )
+    .await;
+    assert_eq!(
+        workers["workers"][0]["circuits"],
+        json!(["arrays", "assert", "multi", CIRCUIT]),
+        "{workers}"
+    );
+
+    let read_input = |name: &str| -> Value {
+        let f = common::circom::fixture(name);
+        serde_json::from_str(&std::fs::read_to_string(f.input).unwrap()).unwrap()
+    };
+    for name in ["multi", "arrays"] {
+        let id = submit_circom(&base, name, &read_input(name)).await;
+        let view = ended(&base, &id).await;
+        check_circom_result(&view, &id, name, &public_key, &snarkjs_public(name));
+        // The first task of a circuit converted its zkey (the stages after it pass too quickly
+        // on these small circuits to be published: the test below sees them).
+        let stages = progress_stages(&env, &id);
+        assert_eq!(
+            stages.first().map(String::as_str),
+            Some("convert"),
+            "{stages:?}"
+        );
+    }
+    // Once ended, the same input again is a new task, proved with the key the worker keeps.
+    let again = submit_circom(&base, "multi", &read_input("multi")).await;
+    let view = ended(&base, &again).await;
+    check_circom_result(
+        &view,
+        &again,
+        "multi",
+        &public_key,
+        &snarkjs_public("multi"),
+    );
+    assert!(env
+        .logs()
+        .contains("zkey converted (every point checked), cached in"));
+
+    // Refused at once, by the field at fault, nothing stored.
+    let mut over_p = read_input("multi");
+    over_p["secret"][1] =
+        json!("21888242871839275222246405745257275088548364400416034343698204186575808495617");
+    over_p["offset"] = json!(SECRET);
+    let keys_before = task_keys(&env);
+    for (body, code, names) in [
+        (
+            json!({ "circuit": "multi", "input": over_p }),
+            "INVALID_INPUT",
+            "secret[1]",
+        ),
+        (
+            json!({ "circuit": "nosuch", "input": {} }),
+            "UNKNOWN_CIRCUIT",
+            "nosuch",
+        ),
+        (
+            json!({ "circuit": CIRCUIT, "input": {} }),
+            "UNKNOWN_CIRCUIT",
+            CIRCUIT,
+        ),
+        (
+            json!({ "circuit": "multi", "input": [SECRET] }),
+            "INVALID_INPUT",
+            "input",
+        ),
+        (json!({ "circuit": "multi" }), "INVALID_INPUT", "input"),
+        (
+            json!({ "input": { "x": SECRET } }),
+            "INVALID_INPUT",
+            "circuit",
+        ),
+        (
+            json!({ "claim": env.claim(1), "circuit": "multi", "input": {} }),
+            "INVALID_INPUT",
+            "not both",
+        ),
+        (
+            json!({ "circuit": 7, "input": {} }),
+            "INVALID_INPUT",
+            "circuit",
+        ),
+    ] {
+        let url = format!("{base}/v1/proofs");
+        let (status, answer, _) = call(
+            reqwest::Method::POST,
+            &url,
+            Some(API_KEY),
+            Some(body.to_string()),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert_eq!(answer["code"], code, "{body}: {answer}");
+        let message = answer["message"].as_str().unwrap();
+        assert!(message.contains(names), "{body}: {message}");
+        assert!(!message.contains(SECRET), "{body}: {message}");
+    }
+    assert_eq!(task_keys(&env), keys_before, "nothing stored");
+
+    // Failed on the worker (the circuit's signals are its witness wasm's to check), by name.
+    let mut unknown = read_input("multi");
+    unknown["nosuch"] = json!(SECRET);
+    let mut short = read_input("multi");
+    short["secret"] = json!([SECRET]);
+    let mut missing = read_input("multi");
+    missing.as_object_mut().unwrap().remove("secret");
+    missing["offset"] = json!(SECRET);
+    for (input, names) in [
+        (unknown, "nosuch"),
+        (short, "secret"),
+        (missing, "input value"),
+    ] {
+        let id = submit_circom(&base, "multi", &input).await;
+        let view = ended(&base, &id).await;
+        assert_eq!(view["status"], "failed", "{view}");
+        assert_eq!(view["error"]["code"], "INVALID_INPUT", "{view}");
+        let message = view["error"]["message"].as_str().unwrap();
+        assert!(message.contains(names), "{message}");
+        assert_eq!(
+            view["attempts"], 1,
+            "an input error is never retried: {view}"
+        );
+        assert!(!view.to_string().contains(SECRET), "{view}");
+    }
+    // circom's assert: WITNESS_FAILED with circom's own message (template and line).
+    let id = submit_circom(&base, "assert", &json!({ "x": 0 })).await;
+    let view = ended(&base, &id).await;
+    assert_eq!(view["error"]["code"], "WITNESS_FAILED", "{view}");
+    let message = view["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("Assert Failed") && message.contains("line"),
+        "{message}"
+    );
+
+    // `submit --circuit`: the result checked against the public signals the witness wasm gives
+    // here, snarkjs's verifying key in the key directory and the pinned worker, then written.
+    let dir = env.dir.clone();
+    let workers_json = dir.join("workers.json");
+    std::fs::write(
+        &workers_json,
+        json!({ "workers": [{ "id": "c1", "publicKey": public_key }] }).to_string(),
+    )
+    .unwrap();
+    let f = common::circom::fixture("arrays");
+    let (proof_out, public_out) = (dir.join("c-proof.json"), dir.join("c-public.json"));
+    let (code, out, err) = cli(&[
+        OsStr::new("submit"),
+        OsStr::new("--server"),
+        OsStr::new(&base),
+        OsStr::new("--api-key"),
+        OsStr::new(API_KEY),
+        OsStr::new("--circuit"),
+        OsStr::new("arrays"),
+        OsStr::new("--input"),
+        f.input.as_os_str(),
+        OsStr::new("--proof"),
+        proof_out.as_os_str(),
+        OsStr::new("--public"),
+        public_out.as_os_str(),
+        OsStr::new("--keys"),
+        dir.join("keys").as_os_str(),
+        OsStr::new("--worker-keys"),
+        workers_json.as_os_str(),
+    ])
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(&public_out).unwrap()).unwrap();
+    let snarkjs: Value =
+        serde_json::from_str(&std::fs::read_to_string(&f.public).unwrap()).unwrap();
+    assert_eq!(written, snarkjs);
+    let (code, _, _) = cli(&[
+        OsStr::new("verify"),
+        OsStr::new("--vkey"),
+        f.vkey.as_os_str(),
+        OsStr::new("--proof"),
+        proof_out.as_os_str(),
+        OsStr::new("--public"),
+        public_out.as_os_str(),
+    ])
+    .await;
+    assert_eq!(code, 0);
+    // A bad input is refused by submit itself, before anything leaves.
+    let bad = dir.join("bad-input.json");
+    std::fs::write(&bad, json!({ "a": [SECRET, "-"] }).to_string()).unwrap();
+    let (code, _, err) = cli(&[
+        OsStr::new("submit"),
+        OsStr::new("--server"),
+        OsStr::new(&base),
+        OsStr::new("--api-key"),
+        OsStr::new(API_KEY),
+        OsStr::new("--circuit"),
+        OsStr::new("arrays"),
+        OsStr::new("--input"),
+        bad.as_os_str(),
+        OsStr::new("--proof"),
+        proof_out.as_os_str(),
+        OsStr::new("--public"),
+        public_out.as_os_str(),
+    ])
+    .await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.starts_with("INVALID_INPUT: a[1]"), "{err}");
+
+    // No log line of serve or the worker holds a secret input.
+    let logs = env.logs();
+    assert!(logs.contains("task failed"), "the worker's log is read");
+    assert!(!logs.contains(SECRET), "a secret input in the logs");
+}
+
+/// `--max-body-bytes` (issue 30, item 7): a body over the node's limit is `413 BODY_TOO_LARGE`
+/// naming the limit; a node with a larger limit takes it (a circom input of 600 KiB, over the
+/// default 512 KiB, is proved); the limit is range-checked at start and read from the config
+/// file too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_body_limit_is_a_flag() {
+    let env = Env::new("body-limit");
+    env.add_circom(&["multi"]);
+    let (_small, small) = env.serve_with(&["--max-body-bytes", "2048"]);
+    let (_default, default) = env.serve();
+    let (_large, large) = env.serve_with(&["--max-body-bytes", "1048576"]);
+    let f = common::circom::fixture("multi");
+    let input: Value = serde_json::from_str(&std::fs::read_to_string(&f.input).unwrap()).unwrap();
+    // Valid JSON of 600 KiB: the input, spaced out.
+    let padded = format!(
+        "{{ \"circuit\": \"multi\",{} \"input\": {input} }}",
+        " ".repeat(600 << 10)
+    );
+    let medium = format!(
+        "{{ \"circuit\": \"multi\",{} \"input\": {input} }}",
+        " ".repeat(3000)
+    );
+    for (base, body, limit) in [(&small, &medium, 2048), (&default, &padded, 512 << 10)] {
+        let url = format!("{base}/v1/proofs");
+        let (status, answer, _) = call(
+            reqwest::Method::POST,
+            &url,
+            Some(API_KEY),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(status, 413, "{answer}");
+        assert_eq!(answer["code"], "BODY_TOO_LARGE");
+        assert!(
+            answer["message"]
+                .as_str()
+                .unwrap()
+                .contains(&limit.to_string()),
+            "{answer}"
+        );
+    }
+    let url = format!("{large}/v1/proofs");
+    let (status, answer, _) = call(
+        reqwest::Method::POST,
+        &url,
+        Some(API_KEY),
+        Some(padded.clone()),
+    )
+    .await;
+    assert_eq!(status, 202, "{answer}");
+    let id = answer["id"].as_str().unwrap().to_string();
+    let _worker = env.worker("b1");
+    let public_key = worker_public_key(&large, "b1").await;
+    let view = ended(&large, &id).await;
+    check_circom_result(&view, &id, "multi", &public_key, &snarkjs_public("multi"));
+
+    // Out of range: refused at start, naming the flag; the config file's key is read.
+    let serve = |extra: &[&str]| {
+        Command::new(bin())
+            .args([
+                "serve",
+                "--check-config",
+                "--dev-unsealed",
+                "--redis",
+                &env.redis_url(),
+            ])
+            .arg("--keys")
+            .arg(env.dir.join("keys"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    for bad in ["100", "999999999"] {
+        let out = serve(&["--max-body-bytes", bad]);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("INVALID_INPUT: max-body-bytes"), "{err}");
+    }
+    let config = env.dir.join("airprover.toml");
+    std::fs::write(&config, "[serve]\nmax-body-bytes = 4096\n").unwrap();
+    let out = serve(&["--config", config.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("max body bytes: 4096"),
+        "{out:?}"
+    );
+}
+
+/// A worker SIGKILLed while it proves a circom task (the bench's circom claim circuit, ~2^16
+/// constraints, on one thread): its tasks are taken over by another worker once its lease
+/// lapses, and each ends exactly once, succeeded, with a proof that verifies. The killed worker
+/// converted the zkey and cached its key; the next one reads it from the cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_circom_task_leaves_each_task_ending_once() {
+    let env = Env::new("circom-kill");
+    env.add_circom(&["claim-d20-k8"]);
+    let (_serve, base) = env.serve();
+    let f = common::circom::fixture("claim-d20-k8");
+    let input: Value = serde_json::from_str(&std::fs::read_to_string(&f.input).unwrap()).unwrap();
+    // Three claimants (any 160-bit number): three inputs, three tasks; the claimant is the
+    // third public signal.
+    let mut ids = Vec::new();
+    let mut publics = HashMap::new();
+    for (claimant, priority) in [(11u64, "HIGH"), (12, "NORMAL"), (13, "LOW")] {
+        let mut input = input.clone();
+        input["claimant"] = json!(claimant.to_string());
+        let mut public = snarkjs_public("claim-d20-k8");
+        public[2] = json!(claimant.to_string());
+        let body = json!({ "circuit": "claim-d20-k8", "input": input, "priority": priority });
+        let url = format!("{base}/v1/proofs");
+        let (status, answer, _) = call(
+            reqwest::Method::POST,
+            &url,
+            Some(API_KEY),
+            Some(body.to_string()),
+        )
+        .await;
+        assert_eq!(status, 202, "{answer}");
+        let id = answer["id"].as_str().unwrap().to_string();
+        publics.insert(id.clone(), public);
+        ids.push(id);
+    }
+    let mut first = env.worker("k1");
+    // Killed once a task is in its MSMs: well inside the proof.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let killed_in = 'found: loop {
+        for id in &ids {
+            let view = task(&base, id).await;
+            if view["status"] == "running"
+                && view["stage"].as_str().is_some_and(|s| s.starts_with("msm"))
+            {
+                break 'found id.clone();
+            }
+            assert_ne!(
+                view["status"], "succeeded",
+                "{id} ended before the kill: {view}"
+            );
+        }
+        assert!(Instant::now() < deadline, "no task reached its MSMs");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    first.kill9();
+    let _second = env.worker("k2");
+    let public_key = worker_public_key(&base, "k2").await;
+    for id in &ids {
+        let view = ended(&base, id).await;
+        check_circom_result(&view, id, "claim-d20-k8", &public_key, &publics[id]);
+        assert_eq!(view["worker"], "k2", "{view}");
+        let events = read_events(&env, id);
+        let ends = events
+            .iter()
+            .filter(|(_, kind, _)| ["succeeded", "failed", "cancelled"].contains(&kind.as_str()))
+            .count();
+        assert_eq!(ends, 1, "{id}: {ends} final events");
+        if *id == killed_in {
+            assert_eq!(view["attempts"], 2, "taken over: {view}");
+        }
+        // The witness, then the prover's stages, as for a claim.
+        let stages = progress_stages(&env, id);
+        let witness = stages.iter().position(|s| s == "witness");
+        let msm = stages.iter().position(|s| s.starts_with("msm"));
+        assert!(
+            witness.is_some() && msm.is_some() && witness < msm,
+            "{id}: {stages:?}"
+        );
+    }
+    let k2 = std::fs::read_to_string(env.dir.join("k2.log")).unwrap();
+    assert!(k2.contains("converted key read from the cache"), "{k2}");
 }

@@ -299,3 +299,140 @@ fn foreign_or_broken_witnesses_are_refused() {
         "WITNESS_FAILED"
     );
 }
+
+/// The converted-key cache: the first load converts (every point checked) and writes the key
+/// under the zkey's SHA-256; the second reads it back; the two keys prove what snarkjs's
+/// verifying key accepts. A damaged entry, another zkey's entry under this name, and a key file
+/// that is not a converted one are each replaced by a fresh conversion; without a cache, or with
+/// one that cannot be written, the key still proves and nothing is left behind.
+#[test]
+fn the_converted_key_cache_reads_back_and_replaces_what_is_bad() {
+    use airprover::circom::cache::{Origin, ZkeyBytes, ZkeyCache};
+    let multi = Fixture::get("multi");
+    let arrays = Fixture::get("arrays");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("zkey-cache");
+    let _ = fs::remove_dir_all(&dir);
+    let cache = ZkeyCache::at(&dir);
+    let zkey = ZkeyBytes::new(multi.bytes("circuit.zkey"));
+    let entry = cache.entry(zkey.sha256()).unwrap();
+    assert_eq!(
+        entry.file_name().unwrap().to_str().unwrap(),
+        format!("{}.pk", zkey::sha256_hex(zkey.bytes()))
+    );
+    let vk = export::verifying_key_from_json(&multi.text("verification_key.json")).unwrap();
+    let public = export::public_from_json(&multi.text("public.json")).unwrap();
+    let witness = wtns::read(&multi.bytes("witness.wtns")).unwrap();
+    let proves = |key: &PreparedProvingKey, what: &str| {
+        let (proof, got) = prove(key, &witness, 3).unwrap();
+        assert_eq!(got, public, "{what}");
+        assert!(verify(&vk, &got, &proof).unwrap(), "{what}");
+        proof
+    };
+    let load = || cache.load(zkey.clone(), Kernel::default()).unwrap();
+
+    let (key, origin) = load();
+    assert_eq!(
+        origin,
+        Origin::Converted {
+            stored: Some(Ok(entry.clone())),
+            replaced: None
+        }
+    );
+    let converted = proves(&key, "converted");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "the cache directory is its user's own");
+    }
+    let (key, origin) = load();
+    assert_eq!(origin, Origin::Cached);
+    assert_eq!(proves(&key, "cached"), converted, "the same key");
+    let good = fs::read(&entry).unwrap();
+
+    // A flipped byte (the payload's SHA-256 fails), a truncated file, another zkey's entry, a
+    // key of ours without the circom flag: each replaced, then read back.
+    let mut flipped = good.clone();
+    let at = flipped.len() - 9;
+    flipped[at] ^= 0x20;
+    let (arrays_key, _) = ZkeyCache::at(dir.join("other"))
+        .load(
+            ZkeyBytes::new(arrays.bytes("circuit.zkey")),
+            Kernel::default(),
+        )
+        .unwrap();
+    drop(arrays_key);
+    let other = fs::read_dir(dir.join("other"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "pk"))
+        .unwrap();
+    // This zkey's key under its own name, but written for our reduction (no circom flag).
+    let unflagged = {
+        let converted = zkey::Zkey::parse(zkey.bytes()).unwrap().convert().unwrap();
+        let id: airprover::circuit::id::CircuitId = zkey.sha256().parse().unwrap();
+        airprover::prover::keys::write_proving_key(
+            &converted.proving_key,
+            Some(&converted.matrices),
+            &id,
+            false,
+        )
+        .unwrap()
+    };
+    for (what, bytes) in [
+        ("flipped", flipped),
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("another zkey's", fs::read(&other).unwrap()),
+        ("not flagged circom", unflagged),
+    ] {
+        fs::write(&entry, &bytes).unwrap();
+        let (key, origin) = load();
+        let Origin::Converted {
+            stored: Some(Ok(_)),
+            replaced: Some(why),
+        } = origin
+        else {
+            panic!("{what}: {origin:?}");
+        };
+        assert!(why.contains(&zkey.sha256()[..16]), "{what}: {why}");
+        proves(&key, what);
+        assert_eq!(fs::read(&entry).unwrap(), good, "{what}: written again");
+    }
+
+    // No cache: converted, nothing written.
+    let (key, origin) = ZkeyCache::off()
+        .load(zkey.clone(), Kernel::default())
+        .unwrap();
+    assert_eq!(
+        origin,
+        Origin::Converted {
+            stored: None,
+            replaced: None
+        }
+    );
+    proves(&key, "no cache");
+    // A cache that cannot be written (a file where its directory should be): converted, said.
+    let blocked = dir.join("blocked");
+    fs::write(&blocked, b"a file").unwrap();
+    let (key, origin) = ZkeyCache::at(blocked.join("zkeys"))
+        .load(zkey.clone(), Kernel::default())
+        .unwrap();
+    assert!(
+        matches!(
+            &origin,
+            Origin::Converted {
+                stored: Some(Err(_)),
+                replaced: None
+            }
+        ),
+        "{origin:?}"
+    );
+    proves(&key, "unwritable cache");
+    let leftovers: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,7 +1,8 @@
-//! A key directory on disk (native only): `{id}.pk`, `{id}.vk` and `manifest.json`.
+//! A key directory on disk (native only): `{id}.pk`, `{id}.vk` and `manifest.json`; a circom
+//! circuit's `{id}.zkey`, `{id}.wasm` and `{id}.vkey.json`.
 //!
 //! Storing keys writes both files and merges the circuit's entry into the manifest, so one
-//! directory can hold the keys of many circuits. Loading a key checks its header (kind and
+//! directory can hold the keys of many circuits (and circom circuits, [`KeyDir::store_circom`]). Loading a key checks its header (kind and
 //! circuit, naming both ids on a mismatch) and, when the manifest lists it, its size; the key's
 //! own SHA-256 is checked when it is deserialised ([`super::keys::KeyFile::parse`]).
 
@@ -10,7 +11,10 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use super::keys::{read_verifying_key, KeyHeader, KeyKind, Validation};
-use super::manifest::{key_file_name, Ceremony, CircuitKeys, KeyManifest, MANIFEST_FILE};
+use super::manifest::{
+    key_file_name, Ceremony, CircomCircuit, CircuitKeys, FileDigest, KeyManifest, MANIFEST_FILE,
+};
+use crate::circom::cache::ZkeyBytes;
 use crate::circuit::id::CircuitId;
 use crate::error::{Error, Result};
 
@@ -135,6 +139,118 @@ impl KeyDir {
     pub fn sha256(&self, circuit: &CircuitId, kind: KeyKind) -> Result<String> {
         use sha2::{Digest, Sha256};
         Ok(hex::encode(Sha256::digest(self.load(circuit, kind)?)))
+    }
+}
+
+impl KeyDir {
+    /// Copies a circom circuit's files into the directory as `{id}.zkey`, `{id}.wasm` and
+    /// `{id}.vkey.json` and merges its entry into the manifest (replacing one of the same id).
+    /// The id must be a circom circuit's; what the files hold is the caller's to check
+    /// (`airprover add-circom` does).
+    pub fn store_circom(
+        &self,
+        id: &str,
+        zkey: &[u8],
+        wasm: &[u8],
+        verifying_key: &[u8],
+    ) -> Result<CircomCircuit> {
+        let circuit: CircuitId = id.parse()?;
+        if !circuit.is_circom() {
+            return Err(Error::UnknownCircuit {
+                id: id.into(),
+                reason: "a built-in circuit's id: a circom circuit's id is another name".into(),
+            });
+        }
+        fs::create_dir_all(&self.path).map_err(|e| io_error(&self.path, e))?;
+        let files = [
+            (format!("{id}.zkey"), zkey),
+            (format!("{id}.wasm"), wasm),
+            (format!("{id}.vkey.json"), verifying_key),
+        ];
+        for (name, contents) in &files {
+            write_atomically(&self.path.join(name), contents)?;
+        }
+        let [zkey, wasm, verifying_key] =
+            files.map(|(name, contents)| FileDigest::of(name, contents));
+        let entry = CircomCircuit {
+            id: id.into(),
+            zkey,
+            wasm,
+            verifying_key,
+        };
+        let mut manifest = self.manifest()?.unwrap_or_default();
+        manifest.merge(entry.clone());
+        write_atomically(
+            &self.path.join(MANIFEST_FILE),
+            manifest.to_json().as_bytes(),
+        )?;
+        Ok(entry)
+    }
+
+    /// The circom circuit `id` of the manifest (`KEY_NOT_FOUND` when it lists none).
+    pub fn circom_entry(&self, id: &str) -> Result<CircomCircuit> {
+        self.manifest()?
+            .as_ref()
+            .and_then(|m| m.circom(id))
+            .cloned()
+            .ok_or_else(|| Error::KeyNotFound {
+                what: format!(
+                    "no circom circuit {id} in {} (add it with `airprover add-circom --keys {} \
+                     --circuit {id} --zkey ... --wasm ... --vkey ...`)",
+                    self.path.join(MANIFEST_FILE).display(),
+                    self.path.display()
+                ),
+            })
+    }
+
+    /// A file the manifest lists, read and checked against its size and SHA-256 (`KEY_NOT_FOUND`
+    /// when missing, `KEY_INTEGRITY` when other bytes).
+    pub fn read_listed(&self, file: &FileDigest) -> Result<Vec<u8>> {
+        let bytes = self.read_sized(file)?;
+        file.check(&bytes).map_err(|e| {
+            Error::key_integrity(format!("{}: {}", self.path.display(), detail(&e)))
+        })?;
+        Ok(bytes)
+    }
+
+    /// A circom circuit's zkey, read and checked as [`Self::read_listed`] checks a file, hashed
+    /// once.
+    pub fn circom_zkey(&self, entry: &CircomCircuit) -> Result<ZkeyBytes> {
+        let zkey = ZkeyBytes::new(self.read_sized(&entry.zkey)?);
+        if !zkey.sha256().eq_ignore_ascii_case(&entry.zkey.sha256) {
+            return Err(Error::key_integrity(format!(
+                "{}: its SHA-256 does not match {MANIFEST_FILE}",
+                self.path.join(&entry.zkey.name).display()
+            )));
+        }
+        Ok(zkey)
+    }
+
+    /// A listed file's bytes, its size checked.
+    fn read_sized(&self, file: &FileDigest) -> Result<Vec<u8>> {
+        // A name is the manifest's: never a path out of the directory.
+        if file.name.contains(['/', '\\']) || file.name.starts_with('.') {
+            return Err(Error::key_integrity(format!(
+                "{MANIFEST_FILE}: file name {:?} is not a name in the directory",
+                file.name
+            )));
+        }
+        let path = self.path.join(&file.name);
+        let bytes = fs::read(&path).map_err(|e| match e.kind() {
+            ErrorKind::NotFound => Error::KeyNotFound {
+                what: format!("{} (listed in {MANIFEST_FILE}) is missing", path.display()),
+            },
+            _ => io_error(&path, e),
+        })?;
+        if bytes.len() as u64 != file.bytes {
+            return Err(Error::key_integrity(format!(
+                "{}: {} bytes, {MANIFEST_FILE} says {} (truncated or replaced?)",
+                path.display(),
+                bytes.len(),
+                file.bytes
+            )));
+        }
+        Ok(bytes)
     }
 }
 

@@ -381,11 +381,25 @@ impl KeyManifest {
         })
     }
 
-    /// The ids of the built-in circuits listed (the ones the service proves today).
+    /// The ids of the built-in circuits listed (the ones a claim may name).
     pub fn builtin_ids(&self) -> Vec<String> {
         self.circuits
             .iter()
             .filter(|c| matches!(c, ManifestEntry::Builtin(_)))
+            .map(|c| c.id().to_string())
+            .collect()
+    }
+
+    /// The ids of every circuit listed, of either kind, sorted.
+    pub fn ids(&self) -> Vec<String> {
+        self.circuits.iter().map(|c| c.id().to_string()).collect()
+    }
+
+    /// The ids of the circom circuits listed, sorted.
+    pub fn circom_ids(&self) -> Vec<String> {
+        self.circuits
+            .iter()
+            .filter(|c| matches!(c, ManifestEntry::Circom(_)))
             .map(|c| c.id().to_string())
             .collect()
     }

@@ -1,7 +1,9 @@
-//! `airprover submit`: sends a claim to a `serve` node, follows the task with a progress line and
-//! writes proof.json and public.json when it succeeds. With a [`Trust`], the result is checked
-//! before anything is written: the claim's circuit and public signals, the proof against the
-//! client's own verifying key, and the worker's signature against the pinned worker keys.
+//! `airprover submit`: sends a claim, or a circom circuit's input, to a `serve` node, follows the
+//! task with a progress line and writes proof.json and public.json when it succeeds. With a
+//! [`Trust`], the result is checked before anything is written: the circuit and the public
+//! signals (a claim's own; for a circom circuit, those its witness wasm computes from the input
+//! here), the proof against the client's own verifying key, and the worker's signature against
+//! the pinned worker keys.
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,11 +12,45 @@ use serde_json::{json, Value};
 
 use super::code::ServiceError;
 use super::signature::{sha256_hex, PinnedWorkers, ProofStatement};
+use crate::circom::engine::WitnessCalculator;
+use crate::circom::input::{CircomInput, MAX_INPUT_BYTES};
 use crate::claim::Claim;
 use crate::error::{Error, Result};
+use crate::json::parse_strict_with_limit;
 use crate::prover::export;
 use crate::prover::key_dir::KeyDir;
-use crate::prover::keys::KeyKind;
+use crate::prover::keys::{read_verifying_key, KeyKind, Validation};
+use crate::prover::VerifyingKey;
+
+/// What `submit` sends.
+#[derive(Debug, Clone, Copy)]
+pub enum Submission<'a> {
+    /// A claim: its JSON text.
+    Claim(&'a str),
+    /// A circom circuit of the server's, and its input signals (JSON text, as snarkjs takes
+    /// them).
+    Circom {
+        /// The circuit's id.
+        circuit: &'a str,
+        /// The input document.
+        input: &'a str,
+    },
+}
+
+/// What a result must be: its circuit, its public signals, the verifying key its proof verifies
+/// with and that key file's SHA-256 (which the worker signs).
+#[derive(Debug, Clone)]
+pub struct Expected {
+    /// The circuit id.
+    pub circuit: String,
+    /// `public.json`.
+    pub public_signals: Value,
+    /// The client's verifying key.
+    pub verifying_key: VerifyingKey,
+    /// SHA-256 (hex) of the verifying key's file: the `.vk`, or a circom circuit's
+    /// `verification_key.json`.
+    pub vk_sha256: String,
+}
 
 /// What a result is checked against before it is written.
 #[derive(Debug, Clone)]
@@ -52,26 +88,42 @@ async fn answer(request: reqwest::RequestBuilder) -> std::result::Result<Value, 
     Ok(body)
 }
 
-/// Submits `claim_json` and waits for its end; on success checks the result against `trust`
+/// Submits `submission` and waits for its end; on success checks the result against `trust`
 /// (when given) and only then writes the files. `progress` gets each status line. A refusal or
 /// a failed task ends it with the server's own code.
 #[allow(clippy::too_many_arguments)]
 pub async fn submit(
     server: &str,
     api_key: Option<&str>,
-    claim_json: &str,
+    submission: Submission<'_>,
     priority: &str,
     proof_out: &Path,
     public_out: &Path,
     trust: Option<&Trust<'_>>,
     progress: &mut dyn FnMut(&str),
 ) -> std::result::Result<String, ServiceError> {
-    let claim = crate::json::parse_strict(claim_json).map_err(|e| e.into_error("claim"))?;
-    let parsed = Claim::from_value(&claim)?;
-    // Read before the claim leaves: a missing or corrupt key is known before the server works.
-    let verifying_key = trust
-        .map(|t| KeyDir::new(t.keys).load(&parsed.circuit, KeyKind::Verifying))
-        .transpose()?;
+    // Read (and, with a trust, what the result must be worked out) before the input leaves: a
+    // bad input, or a missing or corrupt key, is known before the server works.
+    let (body, expected) = match submission {
+        Submission::Claim(text) => {
+            let claim = crate::json::parse_strict(text).map_err(|e| e.into_error("claim"))?;
+            let parsed = Claim::from_value(&claim)?;
+            let expected = trust.map(|t| expect_claim(t.keys, &parsed)).transpose()?;
+            (json!({ "claim": claim, "priority": priority }), expected)
+        }
+        Submission::Circom { circuit, input } => {
+            let value = parse_strict_with_limit(input, MAX_INPUT_BYTES)
+                .map_err(|e| e.into_error("circom input"))?;
+            let signals = CircomInput::from_value(&value)?;
+            let expected = trust
+                .map(|t| expect_circom(t.keys, circuit, &signals))
+                .transpose()?;
+            (
+                json!({ "circuit": circuit, "input": value, "priority": priority }),
+                expected,
+            )
+        }
+    };
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -81,8 +133,7 @@ pub async fn submit(
         None => r,
     };
     let base = server.trim_end_matches('/');
-    let request = with_key(http.post(format!("{base}/v1/proofs")))
-        .json(&json!({ "claim": claim, "priority": priority }));
+    let request = with_key(http.post(format!("{base}/v1/proofs"))).json(&body);
     let body = answer(request).await?;
     let id = body["id"]
         .as_str()
@@ -94,8 +145,8 @@ pub async fn submit(
         match task["status"].as_str().unwrap_or_default() {
             "succeeded" => {
                 let result = &task["result"];
-                if let (Some(trust), Some(vk)) = (trust, &verifying_key) {
-                    check(result, &id, &parsed, vk, trust.workers)?;
+                if let (Some(trust), Some(expected)) = (trust, &expected) {
+                    check(result, &id, expected, trust.workers)?;
                 }
                 write(proof_out, &export::to_snarkjs_text(&result["proof"]))?;
                 write(
@@ -123,41 +174,79 @@ pub async fn submit(
     }
 }
 
-/// The server's result for task `id` of `claim`, checked: its circuit and public signals are the
-/// claim's; the worker's signature (when `workers` is given) signs exactly the task, the circuit,
-/// this client's verifying key, and the proof and public signals as they will be written, with a
-/// pinned key (UNKNOWN_WORKER, BAD_SIGNATURE); the proof verifies with `verifying_key`
-/// (VERIFY_FAILED). The message is recomputed here: the server's `signed` text is never read.
+/// What the result of `claim` must be, from the key directory `keys`: the claim's circuit and
+/// public signals, the circuit's verifying key.
+pub fn expect_claim(keys: &Path, claim: &Claim) -> Result<Expected> {
+    let bytes = KeyDir::new(keys).load(&claim.circuit, KeyKind::Verifying)?;
+    Ok(Expected {
+        circuit: claim.circuit.to_string(),
+        public_signals: Value::from(export::public_to_json(&claim.public_signals())),
+        verifying_key: read_verifying_key(&bytes, &claim.circuit, Validation::Checked)?,
+        vk_sha256: sha256_hex(&bytes),
+    })
+}
+
+/// What the result of the circom circuit `circuit` on `input` must be, from the key directory
+/// `keys` (its manifest's circom entry, each file checked against it): the public signals its
+/// witness wasm computes from the input, here (a bad input is refused before it leaves, by
+/// signal name), and its `verification_key.json`.
+pub fn expect_circom(keys: &Path, circuit: &str, input: &CircomInput) -> Result<Expected> {
+    let dir = KeyDir::new(keys);
+    let entry = dir.circom_entry(circuit)?;
+    let vkey = dir.read_listed(&entry.verifying_key)?;
+    let verifying_key = std::str::from_utf8(&vkey)
+        .map_err(|_| Error::key_integrity(format!("{}: not UTF-8", entry.verifying_key.name)))
+        .and_then(export::verifying_key_from_json)?;
+    let witness = WitnessCalculator::new(&dir.read_listed(&entry.wasm)?)?.calculate(input)?;
+    let public = verifying_key.gamma_abc_g1.len().saturating_sub(1);
+    let public_signals = witness.get(1..=public).ok_or_else(|| Error::ZkeyMismatch {
+        what: format!(
+            "the witness wasm of {circuit} computes {} values, fewer than its verifying key's {public} public signals",
+            witness.len()
+        ),
+    })?;
+    Ok(Expected {
+        circuit: circuit.to_string(),
+        public_signals: Value::from(export::public_to_json(public_signals)),
+        verifying_key,
+        vk_sha256: sha256_hex(&vkey),
+    })
+}
+
+/// The server's result for task `id`, checked against what it must be: its circuit and public
+/// signals are `expected`'s; the worker's signature (when `workers` is given) signs exactly the
+/// task, the circuit, this client's verifying key, and the proof and public signals as they
+/// will be written, with a pinned key (UNKNOWN_WORKER, BAD_SIGNATURE); the proof verifies with
+/// the client's verifying key (VERIFY_FAILED). The message is recomputed here: the server's
+/// `signed` text is never read.
 pub fn check(
     result: &Value,
     id: &str,
-    claim: &Claim,
-    verifying_key: &[u8],
+    expected: &Expected,
     workers: Option<&PinnedWorkers>,
 ) -> Result<()> {
     let refused = |what: String| Error::VerifyFailed {
         what: format!("task {id}: {what}: nothing written"),
     };
-    let circuit = claim.circuit.to_string();
-    if result["circuit"].as_str() != Some(circuit.as_str()) {
+    let circuit = expected.circuit.as_str();
+    if result["circuit"].as_str() != Some(circuit) {
         return Err(refused(format!(
-            "the server proved {}, not the claim's {circuit}",
+            "the server proved {}, not {circuit}",
             result["circuit"]
         )));
     }
-    let expected = Value::from(export::public_to_json(&claim.public_signals()));
     let (proof, public_signals) = (&result["proof"], &result["publicSignals"]);
-    if *public_signals != expected {
+    if *public_signals != expected.public_signals {
         return Err(refused(
-            "the server's public signals are not the claim's".into(),
+            "the server's public signals are not those of your input".into(),
         ));
     }
     if let Some(workers) = workers {
-        let vk_sha256 = sha256_hex(verifying_key);
+        let vk_sha256 = expected.vk_sha256.as_str();
         let statement = ProofStatement {
             task_id: id,
-            circuit: &circuit,
-            vk_sha256: &vk_sha256,
+            circuit,
+            vk_sha256,
             proof,
             public_signals,
         };
@@ -174,11 +263,12 @@ pub fn check(
                 (e, _) => e,
             })?;
     }
-    if !crate::api::verify(
-        verifying_key,
-        &proof.to_string(),
-        &public_signals.to_string(),
-    )? {
+    let verifies = crate::prover::verify::verify(
+        &expected.verifying_key,
+        &export::public_from_json(&public_signals.to_string())?,
+        &export::proof_from_json(&proof.to_string())?,
+    )?;
+    if !verifies {
         return Err(refused(format!(
             "the proof does not verify with your verifying key for {circuit}"
         )));

@@ -34,12 +34,18 @@ use super::code::Code;
 use super::redis::seal::InputSealing;
 use super::redis::tasks::{self, Tasks};
 use super::redis::Keys;
-use crate::json::parse_strict;
+use crate::json::parse_strict_with_limit;
 use crate::prover::key_dir::KeyDir;
 use crate::relayer::Relayer;
 
-/// The largest request body: a claim of the largest circuit fits several times.
-pub const MAX_BODY_BYTES: usize = 512 * 1024;
+/// The largest request body by default (`--max-body-bytes`): a claim of the largest circuit fits
+/// several times; a circom input may need more (zkEmail's run to megabytes).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 512 * 1024;
+
+/// The range `--max-body-bytes` may take: from 1 KiB to 64 MiB (a circom input is at most
+/// [`crate::circom::input::MAX_INPUT_BYTES`], 16 MiB; the rest is headroom for its JSON's
+/// spelling, never a reason to hold more).
+pub const MAX_BODY_BYTES_RANGE: std::ops::RangeInclusive<usize> = 1024..=64 << 20;
 
 /// What `serve` needs.
 pub struct ServeSettings {
@@ -67,6 +73,8 @@ pub struct ServeSettings {
     pub max_streams_per_address: usize,
     /// How task inputs are stored (`--sealing-key`; unsealed in development only).
     pub sealing: InputSealing,
+    /// The largest request body (`--max-body-bytes`), within [`MAX_BODY_BYTES_RANGE`].
+    pub max_body_bytes: usize,
 }
 
 #[derive(Clone)]
@@ -84,12 +92,17 @@ struct AppState {
     trust_proxy: bool,
     /// Where claims are checked.
     validation: ValidationPool,
+    /// The built-in circuits a claim may name.
     circuits: Arc<Vec<String>>,
+    /// The circom circuits a `{ circuit, input }` task may name.
+    circom: Arc<Vec<String>>,
     relayer: Option<Relayer>,
     /// `--cors-origin`: the pages that may call the API, and open a WebSocket.
     origins: Arc<Vec<String>>,
     /// Seals each task's input and keys the dedupe index.
     sealing: InputSealing,
+    /// `--max-body-bytes`.
+    max_body_bytes: usize,
 }
 
 /// A refusal: `{ code, message }` with its code's status.
@@ -185,10 +198,17 @@ pub fn router(
     client: redis::Client,
     keys: Keys,
 ) -> Result<Router, String> {
-    let circuits = KeyDir::new(&settings.keys)
+    if !MAX_BODY_BYTES_RANGE.contains(&settings.max_body_bytes) {
+        return Err(format!(
+            "--max-body-bytes {} is out of range ({} to {})",
+            settings.max_body_bytes,
+            MAX_BODY_BYTES_RANGE.start(),
+            MAX_BODY_BYTES_RANGE.end()
+        ));
+    }
+    let manifest = KeyDir::new(&settings.keys)
         .manifest()
         .map_err(|e| e.to_string())?
-        .map(|m| m.builtin_ids())
         .unwrap_or_default();
     // Everything that can refuse first: the event reader spawns its tasks.
     let cors = cors_layer(&settings.cors_origins)?;
@@ -204,10 +224,12 @@ pub fn router(
         keys: Arc::new(settings.api_keys),
         trust_proxy: settings.trust_proxy,
         validation: settings.validation,
-        circuits: Arc::new(circuits),
+        circuits: Arc::new(manifest.builtin_ids()),
+        circom: Arc::new(manifest.circom_ids()),
         relayer: settings.relayer,
         origins: Arc::new(settings.cors_origins.clone()),
         sealing: settings.sealing,
+        max_body_bytes: settings.max_body_bytes,
     };
     let timed = Router::new()
         .route("/v1/proofs", post(proofs::submit))
@@ -234,7 +256,7 @@ pub fn router(
     Ok(timed
         .merge(streams)
         .fallback(|| async { fail(Code::NotFound, "no such endpoint") })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(cors)
         .layer(super::request_log::layer())
@@ -285,19 +307,21 @@ fn cors_layer(origins: &[String]) -> Result<tower_http::cors::CorsLayer, String>
 #[allow(clippy::result_large_err)]
 fn body_of<T: serde::de::DeserializeOwned>(
     body: Result<Bytes, BytesRejection>,
+    limit: usize,
 ) -> Result<T, Response> {
-    serde_json::from_value(body_json(body)?)
+    serde_json::from_value(body_json(body, limit)?)
         .map_err(|e| fail(Code::InvalidInput, format!("body: {e}")))
 }
 
-/// A JSON body read strictly (duplicate keys, depth, size): the value or the 400/413 to answer.
+/// A JSON body of at most `limit` bytes (`--max-body-bytes`) read strictly (duplicate keys,
+/// depth, size): the value or the 400/413 to answer.
 #[allow(clippy::result_large_err)]
-fn body_json(body: Result<Bytes, BytesRejection>) -> Result<Value, Response> {
+fn body_json(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Value, Response> {
     let bytes = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             fail(
                 Code::BodyTooLarge,
-                format!("bodies are limited to {MAX_BODY_BYTES} bytes"),
+                format!("bodies are limited to {limit} bytes (--max-body-bytes)"),
             )
         } else {
             fail(Code::InvalidInput, e.body_text())
@@ -305,7 +329,7 @@ fn body_json(body: Result<Bytes, BytesRejection>) -> Result<Value, Response> {
     })?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| fail(Code::InvalidJson, "the body is not UTF-8"))?;
-    parse_strict(text).map_err(|e| {
+    parse_strict_with_limit(text, limit).map_err(|e| {
         let e = e.into_error("body");
         fail(e.code().into(), e.to_string())
     })

@@ -16,6 +16,7 @@
 //! - [`secret_file`]: writing files that hold a secret (0600, whole or not at all).
 //! - [`worker`]: a prover worker.
 //! - [`signature`]: what a worker signs for a result, and how a client checks it.
+//! - [`task_input`]: what a task proves (a claim, or a circom circuit's input), as stored.
 //! - [`http`]: the API.
 //! - [`scaling`]: how many workers keep a task's wait under a target (the scaling signal).
 //! - [`client`]: `airprover submit`.
@@ -31,6 +32,7 @@ pub mod scaling;
 pub mod sealing_key;
 pub mod secret_file;
 pub mod signature;
+pub mod task_input;
 pub mod worker;
 
 /// Milliseconds since the Unix epoch.

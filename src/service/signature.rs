@@ -9,7 +9,8 @@
 //! airprover-proof-v1
 //! {task id}
 //! {circuit}
-//! {SHA-256 hex of the verifying key file the key directory's manifest names for the circuit}
+//! {SHA-256 hex of the verifying key file the key directory's manifest names for the circuit
+//!  (a circom circuit's: its `verification_key.json`)}
 //! {SHA-256 hex of proof.json, compact}
 //! {SHA-256 hex of public.json, compact}
 //! ```

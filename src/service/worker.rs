@@ -1,5 +1,7 @@
 //! `airprover worker`: takes proof tasks from Redis (CRITICAL first, FIFO within a priority),
-//! proves natively, checks the proof, signs it, stores it and acknowledges the entry; takes over
+//! proves natively (a claim, or a circom circuit of its key directory: the witness from circom's
+//! witness wasm on the native engine, the key converted from the zkey once and cached by the
+//! zkey's SHA-256), checks the proof, signs it, stores it and acknowledges the entry; takes over
 //! the entries of workers that went silent; retries what may succeed later with backoff; sends
 //! what was delivered too often to the dead letters; gives up a prover that stopped making
 //! progress. Every write it makes is fenced by its (worker, attempt): a worker whose task was
@@ -22,12 +24,16 @@ use super::http::metrics::redis_failed;
 use super::now_ms;
 use super::redis::seal::InputSealing;
 use super::redis::{Entry, Keys, Queue, Started, Tasks};
-use super::signature::ProofStatement;
+use super::signature::{sha256_hex, ProofStatement};
+use super::task_input::TaskInput;
 use crate::api;
-use crate::claim::Claim;
+use crate::circom::cache::{Origin, ZkeyCache};
+use crate::circom::engine::WitnessCalculator;
 use crate::prover::key_dir::KeyDir;
 use crate::prover::keys::KeyKind;
+use crate::prover::msm::Kernel;
 use crate::prover::prepared::PreparedProvingKey;
+use crate::prover::{export, prove as prover};
 use crate::runtime::queue::Priority;
 use crate::runtime::retry::{Backoff, Jitter};
 
@@ -57,6 +63,8 @@ pub struct WorkerSettings {
     pub threads: usize,
     /// How task inputs are opened (`--sealing-key`).
     pub sealing: InputSealing,
+    /// Where keys converted from circom circuits' zkeys are kept (`--zkey-cache`).
+    pub zkey_cache: ZkeyCache,
 }
 
 /// The worker's ed25519 key: read from `state/worker.key`, or made there on first start.
@@ -142,11 +150,21 @@ struct Worker {
     /// One queue per priority, highest first.
     queues: Vec<(Priority, Queue)>,
     key: SigningKey,
-    /// Per circuit: the proving key, and the SHA-256 of the verifying key file.
-    keys: HashMap<String, (Arc<PreparedProvingKey>, String)>,
+    /// Per circuit, loaded at its first task.
+    keys: HashMap<String, Loaded>,
     circuits: Vec<String>,
     done: u64,
     last_beat: Instant,
+}
+
+/// A circuit ready to prove: its proving key, the SHA-256 of its verifying key file (signed with
+/// every result: the `.vk` of a built-in circuit, `verification_key.json` of a circom one) and,
+/// for a circom circuit, its witness wasm compiled.
+#[derive(Clone)]
+struct Loaded {
+    key: Arc<PreparedProvingKey>,
+    vk_sha256: String,
+    witness: Option<Arc<WitnessCalculator>>,
 }
 
 /// How a proof attempt ended, besides a result or an error.
@@ -203,7 +221,7 @@ pub async fn run(
     let circuits = KeyDir::new(&settings.keys)
         .manifest()
         .map_err(|e| WorkerExit::Start(e.to_string()))?
-        .map(|m| m.builtin_ids())
+        .map(|m| m.ids())
         .unwrap_or_default();
     let tasks = Tasks::new(redis, keys);
     let queues = Priority::HIGHEST_FIRST
@@ -404,7 +422,7 @@ impl Worker {
             .get("claim")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let claim_text = match self.settings.sealing.open(id, stored) {
+        let input_text = match self.settings.sealing.open(id, stored) {
             Ok(text) => text,
             Err(e) => {
                 // Never retried: another attempt reads the same value. A key this worker lacks
@@ -425,7 +443,7 @@ impl Worker {
         self.last_beat = Instant::now() - HEARTBEAT;
         self.beat(id).await;
         let started = Instant::now();
-        let outcome = self.prove(priority, entry, &claim_text, attempt).await;
+        let outcome = self.prove(priority, entry, &input_text, attempt).await;
         let ms = started.elapsed().as_millis() as u64;
         let owner = (self.settings.id.as_str(), attempt);
         match outcome {
@@ -534,14 +552,15 @@ impl Worker {
         Ok(self.ack(priority, entry).await?)
     }
 
-    /// Proves on a blocking thread, publishing progress, keeping its lease (the entry's and the
-    /// task's, only while both are still its own) and its heartbeat, and watching for a cancel
-    /// and for a prover that stopped making progress.
+    /// Proves on a blocking thread (reading the circuit's keys first, on its first task),
+    /// publishing progress, keeping its lease (the entry's and the task's, only while both are
+    /// still its own) and its heartbeat, and watching for a cancel and for a prover that stopped
+    /// making progress.
     async fn prove(
         &mut self,
         priority: Priority,
         entry: &Entry,
-        claim_text: &str,
+        input_text: &str,
         attempt: u32,
     ) -> Result<(Value, Value, String, u64, String), Stopped> {
         let id = entry.id.as_str();
@@ -551,30 +570,15 @@ impl Worker {
         if let Some(Fault::Fail(e)) = fault {
             return Err(Stopped::Failed(e));
         }
-        let claim = Claim::from_json(claim_text).map_err(Stopped::Failed)?;
-        let circuit = claim.circuit.to_string();
-        // The proving key and the verifying key's digest (signed with every result), both read
-        // once per circuit and before proving: a worker without its `.vk` fails at once, not
-        // after each proof.
-        let (key, vk_sha256) = match self.keys.get(&circuit) {
-            Some(k) => k.clone(),
-            None => {
-                let dir = KeyDir::new(&self.settings.keys);
-                let bytes = dir
-                    .load(&claim.circuit, KeyKind::Proving)
-                    .map_err(Stopped::Failed)?;
-                let vk_sha256 = dir
-                    .sha256(&claim.circuit, KeyKind::Verifying)
-                    .map_err(Stopped::Failed)?;
-                let key = Arc::new(
-                    api::read_prepared_key(&bytes, &claim.circuit)
-                        .map_err(|e| Stopped::Failed(api::classify_failure(e, &bytes)))?,
-                );
-                self.keys
-                    .insert(circuit.clone(), (key.clone(), vk_sha256.clone()));
-                (key, vk_sha256)
-            }
-        };
+        let input = TaskInput::from_stored(input_text).map_err(Stopped::Failed)?;
+        let circuit = input.circuit();
+        // The keys (and the verifying key's digest, signed with every result) are read once per
+        // circuit and before proving: a worker without its `.vk` fails at once, not after each
+        // proof. Reading them runs on the prover's thread, under the lease: converting a large
+        // zkey the first time takes longer than a lease.
+        let loaded = self.keys.get(&circuit).cloned();
+        let dir = KeyDir::new(&self.settings.keys);
+        let cache = self.settings.zkey_cache.clone();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, f64)>();
         let started = Instant::now();
         // A task cancelled while it runs stops at the prover's next stage boundary.
@@ -584,18 +588,34 @@ impl Worker {
         let hang = matches!(fault, Some(Fault::Hang));
         #[cfg(not(feature = "fault-hooks"))]
         let hang = false;
+        let task = id.to_string();
         let proving = tokio::task::spawn_blocking(move || {
             if hang {
                 // A prover stuck where no stop flag is looked at (test builds only).
                 std::thread::sleep(Duration::from_secs(3600));
             }
-            api::prove_with_key_until(
-                &claim,
-                &key,
+            let report = |stage: &str| {
+                let _ = tx.send((stage.to_string(), 0.0));
+            };
+            let (loaded, fresh) = match loaded {
+                Some(loaded) => (loaded, false),
+                None => match load(&dir, &cache, &input, &task, &report) {
+                    Ok(loaded) => (loaded, true),
+                    Err(e) => return (None, Err(e)),
+                },
+            };
+            let proved = prove_with(
+                &input,
+                &loaded,
+                &report,
                 &mut |p| {
                     let _ = tx.send((p.stage.to_string(), p.fraction));
                 },
                 &|| stopped.load(Ordering::Relaxed),
+            );
+            (
+                fresh.then_some(loaded.clone()),
+                proved.map(|out| (out, loaded.vk_sha256)),
             )
         });
         tokio::pin!(proving);
@@ -640,19 +660,141 @@ impl Worker {
             }
         };
         let ms = started.elapsed().as_millis() as u64;
-        let out = out
-            .map_err(|e| crate::Error::ProofFailed {
-                what: format!("the prover thread failed: {e}"),
-            })
-            .and_then(|r| r)
-            .map_err(Stopped::Failed)?;
-        Ok((
-            out.proof,
-            Value::from(out.public_signals),
-            circuit,
-            ms,
-            vk_sha256,
-        ))
+        let ((proof, public_signals), vk_sha256) = match out {
+            Ok((fresh, proved)) => {
+                if let Some(loaded) = fresh {
+                    self.keys.insert(circuit.clone(), loaded);
+                }
+                proved.map_err(Stopped::Failed)?
+            }
+            Err(e) => {
+                return Err(Stopped::Failed(crate::Error::ProofFailed {
+                    what: format!("the prover thread failed: {e}"),
+                }))
+            }
+        };
+        Ok((proof, public_signals, circuit, ms, vk_sha256))
+    }
+}
+
+/// Reads the keys of `input`'s circuit from `dir` (blocking): a built-in circuit's proving key and
+/// verifying key's digest; a circom circuit's manifest entry, each of its files checked against
+/// the manifest's SHA-256, its witness wasm compiled, its zkey's converted key from `cache` (or
+/// converted, every point checked, and cached: stage `convert`), the zkey's verifying key
+/// compared with `verification_key.json` (`ZKEY_MISMATCH`).
+fn load(
+    dir: &KeyDir,
+    cache: &ZkeyCache,
+    input: &TaskInput,
+    task: &str,
+    report: &dyn Fn(&str),
+) -> crate::Result<Loaded> {
+    let circuit = match input {
+        TaskInput::Claim(claim) => {
+            let bytes = dir.load(&claim.circuit, KeyKind::Proving)?;
+            let vk_sha256 = dir.sha256(&claim.circuit, KeyKind::Verifying)?;
+            let key = api::read_prepared_key(&bytes, &claim.circuit)
+                .map_err(|e| api::classify_failure(e, &bytes))?;
+            return Ok(Loaded {
+                key: Arc::new(key),
+                vk_sha256,
+                witness: None,
+            });
+        }
+        TaskInput::Circom { circuit, .. } => circuit,
+    };
+    let entry = dir.circom_entry(circuit)?;
+    let vkey = dir.read_listed(&entry.verifying_key)?;
+    let vk = std::str::from_utf8(&vkey)
+        .map_err(|_| {
+            crate::Error::key_integrity(format!("{}: not UTF-8", entry.verifying_key.name))
+        })
+        .and_then(export::verifying_key_from_json)?;
+    let witness = WitnessCalculator::new(&dir.read_listed(&entry.wasm)?)?;
+    report("convert");
+    let zkey = dir.circom_zkey(&entry)?;
+    let (key, origin) = cache.load(zkey, Kernel::default())?;
+    match &origin {
+        Origin::Cached => tracing::info!(task, circuit, "converted key read from the cache"),
+        Origin::Converted { stored, replaced } => {
+            if let Some(why) = replaced {
+                tracing::warn!(
+                    task,
+                    circuit,
+                    "a bad converted-key cache entry was replaced: {why}"
+                );
+            }
+            match stored {
+                Some(Ok(path)) => tracing::info!(
+                    task,
+                    circuit,
+                    "zkey converted (every point checked), cached in {}",
+                    path.display()
+                ),
+                Some(Err(why)) => tracing::warn!(
+                    task,
+                    circuit,
+                    "zkey converted (every point checked), not cached: {why}"
+                ),
+                None => tracing::info!(
+                    task,
+                    circuit,
+                    "zkey converted (every point checked); no cache"
+                ),
+            }
+        }
+    }
+    if *key.verifying_key() != vk {
+        return Err(crate::Error::ZkeyMismatch {
+            what: format!(
+                "{} is not the verifying key of {}: the key directory's files are of different circuits",
+                entry.verifying_key.name, entry.zkey.name
+            ),
+        });
+    }
+    Ok(Loaded {
+        key: Arc::new(key),
+        vk_sha256: sha256_hex(&vkey),
+        witness: Some(Arc::new(witness)),
+    })
+}
+
+/// Proves `input` with `loaded` (blocking): a claim through its circuit's gadgets; a circom
+/// input through its witness wasm (stage `witness`: a signal the circuit lacks or of the wrong
+/// size is `INVALID_INPUT`, a failed `assert` `WITNESS_FAILED` with circom's message), then from
+/// the full witness. Returns `proof.json` and `public.json`.
+fn prove_with(
+    input: &TaskInput,
+    loaded: &Loaded,
+    report: &dyn Fn(&str),
+    progress: &mut dyn FnMut(&crate::prover::Progress),
+    stop: &dyn Fn() -> bool,
+) -> crate::Result<(Value, Value)> {
+    match (input, &loaded.witness) {
+        (TaskInput::Claim(claim), None) => {
+            let out = api::prove_with_key_until(claim, &loaded.key, progress, stop)?;
+            Ok((out.proof, Value::from(out.public_signals)))
+        }
+        (TaskInput::Circom { input, .. }, Some(calculator)) => {
+            report("witness");
+            let witness = calculator.calculate(input)?;
+            let (proof, public) = prover::prove_witness_until(
+                &witness,
+                &loaded.key,
+                &mut rand::rngs::OsRng,
+                progress,
+                stop,
+            )?;
+            Ok((
+                export::proof_to_json(&proof),
+                Value::from(export::public_to_json(&public)),
+            ))
+        }
+        // Built-in and circom ids never meet (a circom id never takes a built-in id's form).
+        _ => Err(crate::Error::input(
+            "circuit",
+            "names a circuit of the other kind (a claim's or a circom circuit's)",
+        )),
     }
 }
 

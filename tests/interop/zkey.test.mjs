@@ -1,19 +1,25 @@
 // The CLI proves with snarkjs's own keys: `airprover prove --zkey circuit.zkey --wtns
-// witness.wtns` on the shared circom fixtures (circom2, snarkjs groth16 setup and a
-// contribution), and snarkjs verifies the proof with the zkey's verification key, with the public
-// signals its own prover gives; `airprover verify --vkey` agrees with snarkjs both ways;
-// `zkey-info` reports the zkey; the refusals have their codes.
+// witness.wtns` (snarkjs's groth16 prove) and `--wasm circuit.wasm --input input.json` (its
+// fullprove) on the shared circom fixtures (circom2, snarkjs groth16 setup and a contribution),
+// and snarkjs verifies the proof with the zkey's verification key, with the public signals its
+// own prover gives; `airprover verify --vkey` agrees with snarkjs both ways; the converted key is
+// cached and read back; `zkey-info` reports the zkey; the refusals have their codes.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import * as snarkjs from "snarkjs";
 
 import { circomFixture } from "./circom-fixtures.mjs";
-import { airprover, airproverOk, readJson } from "./fixture.mjs";
+import { spawnSync } from "node:child_process";
+
+import { airprover, airproverBinary, airproverOk, readJson } from "./fixture.mjs";
 
 const dir = mkdtempSync(join(tmpdir(), "airprover-zkey-"));
+// The converted-key cache of every CLI run here: this run's own, never the user's.
+const cache = join(dir, "zkey-cache");
+process.env.AIRPROVER_ZKEY_CACHE = cache;
 
 // snarkjs keeps a threaded BN254 curve in a global; its workers keep the process alive.
 after(async () => {
@@ -51,6 +57,51 @@ describe("airprover proves with snarkjs's zkeys", () => {
     });
   }
 
+  for (const name of ["arrays", "multi", "claim-d20-k8"]) {
+    test(`${name}: fullprove (--wasm --input) verifies in snarkjs; its public signals are snarkjs's`, { timeout: 600_000 }, async () => {
+      const f = await circomFixture(name);
+      const { createHash } = await import("node:crypto");
+      const entry = join(cache, `${createHash("sha256").update(readFileSync(f.zkey)).digest("hex")}.pk`);
+      for (const run of ["first", "cached"]) {
+        const proof = join(dir, `${name}.full-${run}.proof.json`);
+        const pub = join(dir, `${name}.full-${run}.public.json`);
+        airproverOk("prove", "--zkey", f.zkey, "--wasm", f.wasm, "--input", f.input, "--proof", proof, "--public", pub);
+        // The first run (or the --wtns test before it) converted the zkey and kept its key.
+        assert.ok(existsSync(entry), `${entry} is written`);
+        assert.deepEqual(readJson(pub), readJson(f.public));
+        assert.equal(await snarkjs.groth16.verify(readJson(f.vkey), readJson(pub), readJson(proof)), true, run);
+      }
+    });
+  }
+
+  test("a corrupt cache entry is replaced, --no-zkey-cache writes nothing", async () => {
+    const f = await circomFixture("arrays");
+    const { createHash } = await import("node:crypto");
+    const entry = join(cache, `${createHash("sha256").update(readFileSync(f.zkey)).digest("hex")}.pk`);
+    const out = ["--proof", join(dir, "c.proof.json"), "--public", join(dir, "c.public.json")];
+    const prove = (...extra) => airproverOk("prove", "--zkey", f.zkey, "--wtns", f.wtns, ...out, ...extra);
+    prove();
+    const good = readFileSync(entry);
+    const flipped = Buffer.from(good);
+    flipped[flipped.length - 7] ^= 1;
+    writeFileSync(entry, flipped);
+    const run = prove();
+    assert.match(run.stderr, /bad converted-key cache entry was replaced/);
+    assert.deepEqual(readFileSync(entry), good, "converted and written again");
+    assert.equal(await snarkjs.groth16.verify(readJson(f.vkey), readJson(out[3]), readJson(out[1])), true);
+
+    // --no-zkey-cache wins over the cache the environment names.
+    const none = mkdtempSync(join(tmpdir(), "airprover-no-cache-"));
+    const off = airprover("prove", "--zkey", f.zkey, "--wtns", f.wtns, ...out, "--no-zkey-cache");
+    assert.equal(off.status, 0, off.stderr);
+    const withEnv = spawnSync(airproverBinary(), ["prove", "--zkey", f.zkey, "--wtns", f.wtns, ...out, "--no-zkey-cache"], {
+      encoding: "utf8",
+      env: { ...process.env, AIRPROVER_ZKEY_CACHE: none },
+    });
+    assert.equal(withEnv.status, 0, withEnv.stderr);
+    assert.deepEqual(readdirSync(none), []);
+  });
+
   test("zkey-info prints the zkey's facts", async () => {
     const f = await circomFixture("multi");
     const info = JSON.parse(airproverOk("zkey-info", f.zkey).stdout);
@@ -85,6 +136,28 @@ describe("refusals", () => {
 
     run = airprover("prove", "--zkey", multi.zkey, "--wtns", arrays.wtns, ...out);
     assert.equal(code(run), "ZKEY_MISMATCH", run.stderr);
+    // Another circuit's witness wasm (and its input): a witness of another length.
+    run = airprover("prove", "--zkey", multi.zkey, "--wasm", arrays.wasm, "--input", arrays.input, ...out);
+    assert.equal(code(run), "ZKEY_MISMATCH", run.stderr);
+    // --wasm/--input and --wtns are two ways to the witness: one at a time.
+    run = airprover("prove", "--zkey", multi.zkey, "--wasm", multi.wasm, "--input", multi.input, "--wtns", multi.wtns, ...out);
+    assert.equal(code(run), "INVALID_INPUT", run.stderr);
+    assert.match(run.stderr, /--wtns|--wasm|--input/);
+    run = airprover("prove", "--zkey", multi.zkey, "--wasm", multi.wasm, ...out);
+    assert.equal(code(run), "INVALID_INPUT", run.stderr);
+    // An input the circuit does not have, and an assert that fails: named, never a value.
+    const extra = join(dir, "extra.json");
+    writeFileSync(extra, JSON.stringify({ ...readJson(multi.input), nosuch: "987654321987654321" }));
+    run = airprover("prove", "--zkey", multi.zkey, "--wasm", multi.wasm, "--input", extra, ...out);
+    assert.equal(code(run), "INVALID_INPUT", run.stderr);
+    assert.match(run.stderr, /nosuch/);
+    assert.doesNotMatch(run.stderr, /987654321987654321/);
+    const failing = await circomFixture("assert");
+    const zero = join(dir, "zero.json");
+    writeFileSync(zero, JSON.stringify({ x: 0 }));
+    run = airprover("prove", "--zkey", failing.zkey, "--wasm", failing.wasm, "--input", zero, ...out);
+    assert.equal(code(run), "WITNESS_FAILED", run.stderr);
+    assert.match(run.stderr, /line/);
 
     run = airprover("prove", "--zkey", multi.zkey, "--keys", dir, "--wtns", multi.wtns, ...out);
     assert.equal(code(run), "INVALID_INPUT", run.stderr);

@@ -100,6 +100,8 @@ enum Command {
         /// Where to write public.json.
         #[arg(long)]
         public: PathBuf,
+        #[command(flatten)]
+        zkey_cache: ZkeyCacheArgs,
     },
     /// Verify a proof with --keys and --circuit, or with snarkjs's verification_key.json
     /// (--vkey): exit 0 valid, 1 not valid, 2 bad input.
@@ -125,6 +127,29 @@ enum Command {
     ZkeyInfo {
         /// The .zkey.
         zkey: PathBuf,
+    },
+    /// Add a circom circuit to a key directory (for serve, the workers and the browser): its
+    /// snarkjs Groth16 .zkey, circom's witness wasm and snarkjs's verification_key.json, checked
+    /// (the zkey converted, every point; the verifying key the zkey's), copied in as ID.zkey,
+    /// ID.wasm and ID.vkey.json and listed in manifest.json.
+    AddCircom {
+        /// Key directory.
+        #[arg(long)]
+        keys: PathBuf,
+        /// The circuit's id: [a-z0-9][a-z0-9-]{0,63}, not a built-in circuit's form.
+        #[arg(long)]
+        circuit: String,
+        /// The Groth16 .zkey (after the ceremony's contributions).
+        #[arg(long)]
+        zkey: PathBuf,
+        /// circom's witness wasm (circuit_js/circuit.wasm).
+        #[arg(long)]
+        wasm: PathBuf,
+        /// snarkjs's verification_key.json of the zkey.
+        #[arg(long)]
+        vkey: PathBuf,
+        #[command(flatten)]
+        zkey_cache: ZkeyCacheArgs,
     },
     /// Export a verifying key for another verifier.
     ExportVk {
@@ -229,6 +254,10 @@ enum Command {
         /// append-only file and the snapshots). Refused with --sealing-key.
         #[arg(long, env = "AIRPROVER_DEV_UNSEALED")]
         dev_unsealed: bool,
+        /// The largest request body in bytes (1024 to 67108864); larger ones answer 413
+        /// BODY_TOO_LARGE. Raise it for circom circuits with large inputs (up to 16 MiB).
+        #[arg(long, default_value_t = airprover::service::http::DEFAULT_MAX_BODY_BYTES, env = "AIRPROVER_MAX_BODY_BYTES")]
+        max_body_bytes: usize,
     },
     /// The service's sealing key file: task inputs are stored in Redis only sealed with it.
     SealingKey {
@@ -279,6 +308,8 @@ enum Command {
         #[arg(long, env = "AIRPROVER_SEALING_KEY")]
         sealing_key: Option<PathBuf>,
         #[command(flatten)]
+        zkey_cache: ZkeyCacheArgs,
+        #[command(flatten)]
         health: HealthArgs,
     },
     /// The prover service's dead letters: tasks out of tries.
@@ -307,7 +338,8 @@ enum Command {
         #[command(flatten)]
         health: HealthArgs,
     },
-    /// Prove a claim on a server: wait with a progress line, write the files.
+    /// Prove a claim, or a circom circuit's input (--circuit), on a server: wait with a
+    /// progress line, write the files.
     Submit {
         /// The server, e.g. http://127.0.0.1:8787.
         #[arg(long)]
@@ -315,9 +347,13 @@ enum Command {
         /// API key [default: $AIRPROVER_API_KEY].
         #[arg(long)]
         api_key: Option<String>,
-        /// The claim (JSON). It goes to the server, secret included.
+        /// The claim (JSON); with --circuit, the circom circuit's input signals (JSON, as
+        /// snarkjs takes them). It goes to the server, secret and private inputs included.
         #[arg(long)]
         input: PathBuf,
+        /// A circom circuit of the server's (its key directory's id): --input is its input.
+        #[arg(long)]
+        circuit: Option<String>,
         /// Where to write proof.json.
         #[arg(long)]
         proof: PathBuf,
@@ -328,7 +364,8 @@ enum Command {
         #[arg(long, default_value = "NORMAL")]
         priority: String,
         /// Key directory: the proof must verify with its verifying key before anything is
-        /// written.
+        /// written (for a circom circuit, its verification_key.json; and the public signals
+        /// must be those its witness wasm computes from --input).
         #[arg(long)]
         keys: Option<PathBuf>,
         /// The pinned worker keys (`workers export-keys`): the result must be signed by one of
@@ -364,6 +401,40 @@ enum WorkersCommand {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// The converted-key cache of the commands that read a snarkjs zkey (`prove --zkey`,
+/// `add-circom`, `worker`).
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct ZkeyCacheArgs {
+    /// Where zkeys converted into airprover's key are kept, by the zkey's SHA-256 (checked once,
+    /// read unchecked afterwards) [default: $XDG_CACHE_HOME/airprover/zkeys, else
+    /// ~/.cache/airprover/zkeys].
+    #[arg(long, value_name = "DIR", env = "AIRPROVER_ZKEY_CACHE")]
+    pub zkey_cache: Option<PathBuf>,
+    /// Convert the zkey every time and keep nothing (over --zkey-cache and its variable).
+    #[arg(long)]
+    pub no_zkey_cache: bool,
+}
+
+impl ZkeyCacheArgs {
+    pub(crate) fn cache(&self) -> airprover::circom::cache::ZkeyCache {
+        airprover::circom::cache::ZkeyCache::choose(self.zkey_cache.clone(), self.no_zkey_cache)
+    }
+}
+
+/// Says on stderr what a user should know of where a converted key came from: a bad cache
+/// entry replaced, a cache that could not be written.
+pub(crate) fn report_origin(origin: &airprover::circom::cache::Origin) {
+    use airprover::circom::cache::Origin;
+    if let Origin::Converted { stored, replaced } = origin {
+        if let Some(why) = replaced {
+            eprintln!("warning: a bad converted-key cache entry was replaced ({why})");
+        }
+        if let Some(Err(why)) = stored {
+            eprintln!("warning: the converted key was not cached: {why}");
+        }
+    }
 }
 
 /// `--health-listen` of `worker` and `relay`.
@@ -547,6 +618,7 @@ fn run(command: Command) -> Result<ExitCode> {
             wtns,
             proof,
             public,
+            zkey_cache,
         } => {
             let show = std::io::stderr().is_terminal();
             let mut progress = |p: &airprover::prover::Progress| {
@@ -575,7 +647,9 @@ fn run(command: Command) -> Result<ExitCode> {
                             ))
                         }
                     };
-                    cli::zkey::prove(&zkey, &witness, &proof, &public, &mut progress)
+                    let cache = zkey_cache.cache();
+                    cli::zkey::prove(&zkey, &witness, &proof, &public, &cache, &mut progress)
+                        .map(|origin| report_origin(&origin))
                 }
                 _ => {
                     return Err(Error::input(
@@ -621,6 +695,26 @@ fn run(command: Command) -> Result<ExitCode> {
                 return Ok(ExitCode::from(EXIT_NOT_VALID));
             }
             println!("OK: the proof verifies for {what}");
+        }
+        Command::AddCircom {
+            keys,
+            circuit,
+            zkey,
+            wasm,
+            vkey,
+            zkey_cache,
+        } => {
+            let (entry, origin) =
+                cli::zkey::add_circom(&keys, &circuit, &zkey, &wasm, &vkey, &zkey_cache.cache())?;
+            report_origin(&origin);
+            println!(
+                "{}: {}, {} and {} in {}, listed in its manifest.json",
+                entry.id,
+                entry.zkey.name,
+                entry.wasm.name,
+                entry.verifying_key.name,
+                keys.display()
+            );
         }
         Command::ZkeyInfo { zkey } => print!("{}", cli::zkey::info(&zkey)?),
         Command::ExportVk {
@@ -679,6 +773,7 @@ fn run(command: Command) -> Result<ExitCode> {
             max_streams_per_address,
             sealing_key,
             dev_unsealed,
+            max_body_bytes,
         } => service::serve(service::Serve {
             process,
             redis,
@@ -696,6 +791,7 @@ fn run(command: Command) -> Result<ExitCode> {
             max_streams_per_address,
             sealing_key,
             dev_unsealed,
+            max_body_bytes,
         })?,
         Command::SealingKey { action } => match action {
             SealingKeyAction::New { out } => {
@@ -740,6 +836,7 @@ fn run(command: Command) -> Result<ExitCode> {
             dead_letter_ttl,
             task_timeout,
             sealing_key,
+            zkey_cache,
             health,
         } => {
             return service::worker(service::Work {
@@ -755,6 +852,7 @@ fn run(command: Command) -> Result<ExitCode> {
                 dead_letter_ttl,
                 task_timeout,
                 sealing_key,
+                zkey_cache: zkey_cache.cache(),
                 health_listen: health.health_listen,
             })
         }
@@ -786,6 +884,7 @@ fn run(command: Command) -> Result<ExitCode> {
             server,
             api_key,
             input,
+            circuit,
             proof,
             public,
             priority,
@@ -798,6 +897,7 @@ fn run(command: Command) -> Result<ExitCode> {
                 &server,
                 api_key.as_deref(),
                 &input,
+                circuit.as_deref(),
                 &proof,
                 &public,
                 &priority,

@@ -106,7 +106,7 @@ fn key_dir(path: &Path) -> Result<Vec<String>> {
             })?;
         }
     }
-    Ok(manifest.builtin_ids())
+    Ok(manifest.ids())
 }
 
 fn sealing_line(sealing: &InputSealing) -> String {
@@ -199,6 +199,7 @@ pub(crate) struct Serve {
     pub max_streams_per_address: usize,
     pub sealing_key: Option<PathBuf>,
     pub dev_unsealed: bool,
+    pub max_body_bytes: usize,
 }
 
 /// `--sealing-key FILE`'s keys, or none (plain-text inputs).
@@ -241,6 +242,17 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
             "--api-keys without --sealing-key would store claimants' secrets in Redis in plain \
              text: make a key with `airprover sealing-key new --out FILE` and pass \
              --sealing-key FILE (or --dev-unsealed, development only)",
+        ));
+    }
+    if !http::MAX_BODY_BYTES_RANGE.contains(&args.max_body_bytes) {
+        return Err(Error::input(
+            "max-body-bytes",
+            format!(
+                "{} is out of range ({} to {})",
+                args.max_body_bytes,
+                http::MAX_BODY_BYTES_RANGE.start(),
+                http::MAX_BODY_BYTES_RANGE.end()
+            ),
         ));
     }
     let sealing = sealing(args.sealing_key.as_deref())?;
@@ -298,6 +310,7 @@ pub(crate) fn serve(args: Serve) -> Result<()> {
                 max_streams_per_key: args.max_streams_per_key,
                 max_streams_per_address: args.max_streams_per_address,
                 sealing,
+                max_body_bytes: args.max_body_bytes,
             },
             manager,
             client,
@@ -359,6 +372,7 @@ fn check_serve(
         "keys",
         format!("{} ({})", args.keys.display(), circuits.join(", ")),
     );
+    checked.add("max body bytes", args.max_body_bytes);
     let listen = std::net::ToSocketAddrs::to_socket_addrs(&args.listen)
         .map_err(|e| Error::input("listen", format!("{:?}: {e}", args.listen)))?;
     checked.add(
@@ -467,6 +481,7 @@ pub(crate) struct Work {
     pub dead_letter_ttl: u64,
     pub task_timeout: u64,
     pub sealing_key: Option<PathBuf>,
+    pub zkey_cache: airprover::circom::cache::ZkeyCache,
     pub health_listen: Option<String>,
 }
 
@@ -512,6 +527,7 @@ pub(crate) fn worker(args: Work) -> Result<ExitCode> {
         task_timeout: Duration::from_secs(args.task_timeout),
         threads,
         sealing,
+        zkey_cache: args.zkey_cache,
     };
     let runtime = runtime()?;
     http::metrics::recorder();
@@ -524,7 +540,7 @@ pub(crate) fn worker(args: Work) -> Result<ExitCode> {
             let circuits = match airprover::prover::key_dir::KeyDir::new(&settings.keys).manifest()
             {
                 Ok(Some(m)) if !m.circuits.is_empty() => Ok(serde_json::json!({
-                    "circuits": m.builtin_ids()
+                    "circuits": m.ids()
                 })),
                 Ok(_) => Err((
                     Code::KeyNotFound,
@@ -568,6 +584,13 @@ fn check_worker(args: &Work, threads: usize) -> Result<()> {
         format!("{} ({})", args.keys.display(), circuits.join(", ")),
     );
     checked.add("sealing key", sealing_line(&sealing));
+    checked.add(
+        "zkey cache",
+        args.zkey_cache.dir().map_or_else(
+            || "none: circom circuits' zkeys are converted at every start".to_string(),
+            |dir| dir.display().to_string(),
+        ),
+    );
     let key_file = args.state.join("worker.key");
     if key_file.exists() {
         let key = worker::signing_key(&args.state)
@@ -777,6 +800,7 @@ pub(crate) fn submit(
     server: &str,
     api_key: Option<&str>,
     input: &Path,
+    circuit: Option<&str>,
     proof: &Path,
     public: &Path,
     priority: &str,
@@ -786,7 +810,17 @@ pub(crate) fn submit(
     priority
         .parse::<airprover::runtime::queue::Priority>()
         .map_err(|e| Error::input("priority", e))?;
-    let claim = airprover::cli::read(input)?;
+    let text = match circuit {
+        Some(_) => airprover::cli::zkey::read_input(input)?,
+        None => airprover::cli::read(input)?,
+    };
+    let submission = match circuit {
+        Some(circuit) => client::Submission::Circom {
+            circuit,
+            input: &text,
+        },
+        None => client::Submission::Claim(&text),
+    };
     let workers = worker_keys
         .map(|path| airprover::cli::read(path).and_then(|t| PinnedWorkers::from_json(&t)))
         .transpose()?;
@@ -799,7 +833,7 @@ pub(crate) fn submit(
         client::submit(
             server,
             api_key,
-            &claim,
+            submission,
             priority,
             proof,
             public,

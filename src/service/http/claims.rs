@@ -39,7 +39,7 @@ pub(super) async fn submit_claim(
         Ok(r) => r,
         Err(r) => return r.into_response(),
     };
-    let body: ClaimRequest = match body_of(body) {
+    let body: ClaimRequest = match body_of(body, state.max_body_bytes) {
         Ok(v) => v,
         Err(r) => return r,
     };

@@ -1,5 +1,5 @@
-//! The proof routes: `POST /v1/proofs` (a claim checked on the bounded validation pool, sealed
-//! and queued), `GET` and `DELETE /v1/proofs/{id}`, and the one rule of who may see a task
+//! The proof routes: `POST /v1/proofs` (a claim, or a circom circuit's input, checked on the
+//! bounded validation pool, sealed and queued), `GET` and `DELETE /v1/proofs/{id}`, and the one rule of who may see a task
 //! (its events' route is [`super::events::route`]).
 
 use std::sync::Arc;
@@ -23,13 +23,22 @@ use crate::runtime::queue::Priority;
 use crate::service::code::Code;
 use crate::service::now_ms;
 use crate::service::redis::tasks::{self, Created, NewTask};
+use crate::service::task_input::circom_stored;
 
-/// `POST /v1/proofs`'s body.
+/// `POST /v1/proofs`'s body: `{ claim }`, or `{ circuit, input }` for a circom circuit (a claim
+/// never has an `input` field, so the two cannot be confused).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct SubmitRequest {
     /// The claim, as `airprover prove --input` takes it.
-    claim: Value,
+    #[serde(default)]
+    claim: Option<Value>,
+    /// A circom circuit of the deployment's key directory (with `input`).
+    #[serde(default)]
+    circuit: Option<Value>,
+    /// The circom circuit's input signals, as snarkjs takes them (with `circuit`).
+    #[serde(default)]
+    input: Option<Value>,
     /// `LOW`, `NORMAL` (the default) or `HIGH`.
     #[serde(default)]
     priority: Option<String>,
@@ -38,14 +47,78 @@ struct SubmitRequest {
     idempotency_key: Option<String>,
 }
 
-/// `POST /v1/proofs`: a claim checked with the CLI's rules, sealed and queued.
+/// What a submitted body asks to prove.
+enum Form {
+    Claim(Value),
+    Circom { circuit: String, input: Value },
+}
+
+impl SubmitRequest {
+    /// The claim, or the circom circuit and its input; a body of neither or both forms is
+    /// `INVALID_INPUT`, a circuit this deployment has no circom circuit of `UNKNOWN_CIRCUIT`.
+    #[allow(clippy::result_large_err)]
+    fn form(&mut self, state: &AppState) -> Result<Form, Response> {
+        match (self.claim.take(), self.circuit.take(), self.input.take()) {
+            (Some(claim), None, None) => Ok(Form::Claim(claim)),
+            (None, Some(circuit), Some(input)) => {
+                let Some(circuit) = circuit.as_str().map(str::to_string) else {
+                    return Err(fail(
+                        Code::InvalidInput,
+                        "circuit: expected a circom circuit's id (a string)",
+                    ));
+                };
+                if !state.circom.contains(&circuit) {
+                    return Err(fail(
+                        Code::UnknownCircuit,
+                        format!(
+                            "this server has no circom circuit {:?}",
+                            circuit.chars().take(72).collect::<String>()
+                        ),
+                    ));
+                }
+                if !input.is_object() {
+                    return Err(fail(
+                        Code::InvalidInput,
+                        "input: must be an object of the circuit's input signals",
+                    ));
+                }
+                Ok(Form::Circom { circuit, input })
+            }
+            (None, None, None) => Err(fail(
+                Code::InvalidInput,
+                "body: give a claim ({ claim }) or a circom circuit's input ({ circuit, input })",
+            )),
+            (Some(_), _, _) => Err(fail(
+                Code::InvalidInput,
+                "body: a claim ({ claim }) or a circom circuit's input ({ circuit, input }), \
+                 not both",
+            )),
+            (None, None, Some(_)) => Err(fail(
+                Code::InvalidInput,
+                "circuit: missing (a circom circuit's input needs its circuit's id)",
+            )),
+            (None, Some(_), None) => Err(fail(
+                Code::InvalidInput,
+                "input: missing (the circom circuit's input signals)",
+            )),
+        }
+    }
+}
+
+/// `POST /v1/proofs`: a claim checked with the CLI's rules, or a circom circuit's input checked
+/// as far as the circuit is not needed (its signals are the worker's to check), sealed and
+/// queued.
 pub(super) async fn submit(
     State(state): State<AppState>,
     Caller(key): Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body: SubmitRequest = match body_of(body) {
+    let mut body: SubmitRequest = match body_of(body, state.max_body_bytes) {
         Ok(v) => v,
+        Err(r) => return r,
+    };
+    let form = match body.form(&state) {
+        Ok(form) => form,
         Err(r) => return r,
     };
     let priority = match body.priority.as_deref().map(str::parse).transpose() {
@@ -69,24 +142,25 @@ pub(super) async fn submit(
         }
     }
     // The CLI's rules and codes: a claim that fails them is never stored. Checking one costs up
-    // to ~2,100 Poseidon hashes: it runs on the bounded validation pool.
-    let claim = match validate(&state, body.claim).await {
-        Ok(Ok(c)) => c,
+    // to ~2,100 Poseidon hashes, reading a circom input up to megabytes of numbers: both run on
+    // the bounded validation pool.
+    let (circuit, canonical, known) = match validate(&state, form).await {
+        Ok(Ok(checked)) => checked,
         Ok(Err(e)) => return fail(e.code().into(), e.to_string()),
         Err(busy) => return busy,
     };
-    let circuit = claim.circuit.to_string();
-    if !state.circuits.contains(&circuit) {
+    if !known.contains(&circuit) {
         return fail(
             Code::UnknownCircuit,
             format!("this server has no keys for {circuit}"),
         );
     }
     let api_key = key.as_ref().map_or("open".to_string(), |k| k.name.clone());
-    let canonical = claim.to_canonical_json().to_string();
-    // "The same claim is the same task" holds per key: another tenant's identical claim is a task
-    // of its own, never a handle on the first tenant's. The index is keyed and the input sealed
-    // for this task: the claim's secret never reaches Redis (its append-only file) in clear.
+    // "The same input is the same task" holds per key: another tenant's identical input is a
+    // task of its own, never a handle on the first tenant's. The index is keyed and the input
+    // sealed for this task: a claim's secret, a circom circuit's private inputs (a vote, 0 or 1,
+    // which a plain digest would give away to a guess) never reach Redis (its append-only file)
+    // in clear.
     let fingerprint = state.sealing.fingerprint(&api_key, &canonical);
     let id = hex::encode(rand::thread_rng().gen::<[u8; 16]>());
     let sealed = state.sealing.seal(&id, &canonical);
@@ -160,9 +234,14 @@ impl Default for ValidationPool {
     }
 }
 
-/// Checks a claim on the validation pool: the claim or its error, or the 503 to answer.
+/// Checks a submitted input on the validation pool: its circuit, the stored form
+/// ([`crate::service::task_input`]) and the circuits of its kind this node has, or its error,
+/// or the 503 to answer.
 #[allow(clippy::result_large_err)]
-async fn validate(state: &AppState, value: Value) -> Result<crate::Result<Claim>, Response> {
+async fn validate(
+    state: &AppState,
+    form: Form,
+) -> Result<crate::Result<(String, String, Arc<Vec<String>>)>, Response> {
     let busy = || {
         fail_retry(
             Code::ServerBusy,
@@ -176,12 +255,21 @@ async fn validate(state: &AppState, value: Value) -> Result<crate::Result<Claim>
     let Ok(_running) = state.validation.running.clone().acquire_owned().await else {
         return Err(busy());
     };
+    let (claims, circom) = (state.circuits.clone(), state.circom.clone());
     tokio::task::spawn_blocking(move || {
         #[cfg(feature = "fault-hooks")]
         if let Ok(ms) = std::env::var("AIRPROVER_TEST_SLOW_VALIDATION_MS") {
             std::thread::sleep(Duration::from_millis(ms.parse().unwrap_or(0)));
         }
-        Claim::from_value(&value)
+        match form {
+            Form::Claim(value) => Claim::from_value(&value).map(|claim| {
+                let canonical = claim.to_canonical_json().to_string();
+                (claim.circuit.to_string(), canonical, claims)
+            }),
+            Form::Circom { circuit, input } => {
+                circom_stored(&circuit, &input).map(|stored| (circuit, stored, circom))
+            }
+        }
     })
     .await
     .map_err(|_| busy())
