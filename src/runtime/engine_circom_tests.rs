@@ -133,7 +133,13 @@ fn a_circom_input_is_cached_under_a_keyed_hash_and_never_stored() {
     );
     let w = spawned(&fx)[0].0;
     e.handle(ready(w, Build::Threaded, 4), 2.0);
-    let fx = prove(&mut e, w, ticket.job, Ok(()), 3.0);
+    e.handle(from(w, result(ticket.job)), 3.0);
+    let verified = Event::Verified {
+        job: ticket.job,
+        worker: w,
+        verdict: Ok(()),
+    };
+    let fx = e.handle(verified, 3.5);
     let ops = storage(&fx);
     let [StorageOp::CacheProof {
         record,

@@ -55,12 +55,23 @@ mod tests {
         assert_eq!(overall("witness", 0.7), ("witness", 10.0));
         // A proof's stages in the prover's order never move the percent backwards.
         let mut last = 0.0;
+        // A circom job's: download, convert, witness, then the prover's.
         for (stage, fraction) in [
             ("download", 0.5),
             ("download", 1.0),
             ("convert", 0.5),
             ("convert", 1.0),
             ("witness", 0.0),
+            ("synthesis", 0.0),
+            ("msm-h", 0.6),
+            ("done", 1.0),
+        ] {
+            let (_, percent) = overall(stage, fraction);
+            assert!(percent >= last, "{stage} {fraction}: {percent} < {last}");
+            last = percent;
+        }
+        last = 0.0;
+        for (stage, fraction) in [
             ("loading-keys", 0.5),
             ("loading-keys", 1.0),
             ("synthesis", 0.1),
