@@ -1,6 +1,7 @@
 //! Native proving time and how it scales with threads, for the circuits other provers are
-//! compared on: `square-chain-65536`, `threshold-d20-k8` and `threshold-d20-k32`, with both MSM
-//! kernels (arkworks', and the 29-bit one the wasm builds use, compiled natively).
+//! compared on: `square-chain-65536`, `threshold-d20-k8` and `threshold-d20-k32`, with the three MSM
+//! kernels (`native64`, the native default; arkworks'; and the 29-bit one the wasm builds use,
+//! compiled natively).
 //!
 //! `cargo bench --bench prove` measures with criterion (flat sampling, ten samples: a proof takes
 //! seconds, so criterion's linear sampling would run dozens) on pools of 1, 2, 4, 8 and 16
@@ -116,13 +117,6 @@ fn median(mut times: Vec<Duration>) -> f64 {
         .map_or(f64::NAN, Duration::as_secs_f64)
 }
 
-fn kernel_name(kernel: Kernel) -> &'static str {
-    match kernel {
-        Kernel::Arkworks => "arkworks",
-        Kernel::Wasm29 => "wasm29",
-    }
-}
-
 fn main() {
     let benchmarking =
         std::env::args().any(|a| a == "--bench") && !std::env::args().any(|a| a == "--test");
@@ -137,13 +131,9 @@ fn main() {
         .map(|s| s.trim().parse().expect("a circuit id"))
         .collect();
     let kernels: Vec<Kernel> = std::env::var("AIRPROVER_BENCH_KERNELS")
-        .unwrap_or_else(|_| "arkworks,wasm29".into())
+        .unwrap_or_else(|_| "native64,arkworks,wasm29".into())
         .split(',')
-        .map(|k| match k.trim() {
-            "arkworks" => Kernel::Arkworks,
-            "wasm29" => Kernel::Wasm29,
-            other => panic!("unknown kernel {other}: arkworks or wasm29"),
-        })
+        .map(|k| k.trim().parse().unwrap_or_else(|e| panic!("{e}")))
         .collect();
 
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -186,7 +176,7 @@ fn main() {
         let mut group = criterion.benchmark_group(id.to_string());
         group.sampling_mode(SamplingMode::Flat).sample_size(10);
         for p in &prepared {
-            let kernel = kernel_name(p.pk.kernel());
+            let kernel = p.pk.kernel().name();
             for (threads, pool) in &pools {
                 let times = RefCell::new(Vec::new());
                 let witness = RefCell::new(Vec::new());

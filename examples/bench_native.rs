@@ -6,8 +6,9 @@
 //! cargo run --release --example bench_native -- --key K.pk --input IN.json --threads 1 --runs 5
 //! ```
 //!
-//! `--kernel wasm29` proves with the 29-bit kernels the wasm builds use (compiled natively;
-//! default `arkworks`), `--schedule sequential` runs the QAP and the MSMs one after another
+//! `--kernel wasm29` proves with the 29-bit kernels the wasm builds use (compiled natively),
+//! `--kernel native64` or `arkworks` with one of the native MSM kernels (default: the crate's
+//! default kernel), `--schedule sequential` runs the QAP and the MSMs one after another
 //! instead of at once (to measure what the concurrent schedule gains).
 //!
 //! One process per configuration, so that the peak RSS (`VmHWM`) is that configuration's. The
@@ -44,7 +45,7 @@ fn args() -> Args {
         input: String::new(),
         threads: 1,
         runs: 3,
-        kernel: Kernel::Arkworks,
+        kernel: Kernel::default(),
         sequential: false,
     };
     let mut it = std::env::args().skip(1);
@@ -55,13 +56,7 @@ fn args() -> Args {
             "--input" => args.input = value,
             "--threads" => args.threads = value.parse().expect("--threads N"),
             "--runs" => args.runs = value.parse().expect("--runs N"),
-            "--kernel" => {
-                args.kernel = match value.as_str() {
-                    "arkworks" => Kernel::Arkworks,
-                    "wasm29" => Kernel::Wasm29,
-                    _ => panic!("--kernel arkworks|wasm29"),
-                }
-            }
+            "--kernel" => args.kernel = value.parse().unwrap_or_else(|e| panic!("--kernel: {e}")),
             "--schedule" => {
                 args.sequential = match value.as_str() {
                     "concurrent" => false,
@@ -179,7 +174,7 @@ fn main() {
     let doc = json!({
         "circuit": circuit.to_string(),
         "threads": args.threads,
-        "kernel": format!("{:?}", args.kernel).to_lowercase(),
+        "kernel": args.kernel.name(),
         "schedule": if args.sequential { "sequential" } else { "concurrent" },
         "keyBytes": bytes.len(),
         "keyLoadMs": load_ms,

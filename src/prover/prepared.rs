@@ -3,7 +3,8 @@
 //!
 //! For the wasm kernel ([`Kernel::Wasm29`]) the query points are converted to 29-bit limbs once,
 //! when the key is loaded, and arkworks' copies are dropped: a proof then converts nothing and
-//! the key takes about the memory it did. The matrices come from the key file (version 2) or,
+//! the key takes about the memory it did. The native kernel ([`Kernel::Native64`]) shares
+//! arkworks' Montgomery form: its points are copies, made once. The matrices come from the key file (version 2) or,
 //! for a key without them, from the first proof, which builds them and keeps them here.
 
 use std::sync::{Arc, Mutex};
@@ -14,6 +15,7 @@ use ark_ff::BigInt;
 use super::matrices::Matrices;
 use super::msm::curve::Affine;
 use super::msm::field::{Fp2, Fq29};
+use super::msm::fp64::Fp64;
 use super::msm::{self, Kernel};
 use super::qap::Reduction;
 use super::{ProvingKey, VerifyingKey};
@@ -40,6 +42,10 @@ enum Queries {
     Wasm29 {
         g1: [Vec<Affine<Fq29>>; 4],
         b_g2: Vec<Affine<Fp2<Fq29>>>,
+    },
+    Native64 {
+        g1: [Vec<Affine<Fp64>>; 4],
+        b_g2: Vec<Affine<Fp2<Fp64>>>,
     },
 }
 
@@ -95,6 +101,10 @@ impl PreparedProvingKey {
                 g1: g1.map(|q| msm::prepare_g1(&q)),
                 b_g2: msm::prepare_g2(&b_g2_query),
             },
+            Kernel::Native64 => Queries::Native64 {
+                g1: g1.map(|q| msm::native::prepare_g1(&q)),
+                b_g2: msm::native::prepare_g2(&b_g2_query),
+            },
         };
         Ok(PreparedProvingKey {
             vk,
@@ -130,6 +140,7 @@ impl PreparedProvingKey {
         match self.queries {
             Queries::Arkworks { .. } => Kernel::Arkworks,
             Queries::Wasm29 { .. } => Kernel::Wasm29,
+            Queries::Native64 { .. } => Kernel::Native64,
         }
     }
 
@@ -178,6 +189,7 @@ impl PreparedProvingKey {
                 msm::g1(Kernel::Arkworks, &g1[q as usize][skip..], scalars)
             }
             Queries::Wasm29 { g1, .. } => msm::g1_prepared(&g1[q as usize][skip..], scalars),
+            Queries::Native64 { g1, .. } => msm::native::g1(&g1[q as usize][skip..], scalars),
         }
     }
 
@@ -186,6 +198,7 @@ impl PreparedProvingKey {
         match &self.queries {
             Queries::Arkworks { b_g2, .. } => msm::g2(Kernel::Arkworks, &b_g2[skip..], scalars),
             Queries::Wasm29 { b_g2, .. } => msm::g2_prepared(&b_g2[skip..], scalars),
+            Queries::Native64 { b_g2, .. } => msm::native::g2(&b_g2[skip..], scalars),
         }
     }
 }

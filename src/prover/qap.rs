@@ -77,7 +77,7 @@ pub fn witness_map_circom(
             coset.difference(&mut a, &b, &c);
             Ok(fft::canonical(&a).into_iter().map(BigInt).collect())
         }
-        Kernel::Arkworks => {
+        Kernel::Arkworks | Kernel::Native64 => {
             let ark = |v: Vec<Fr29>| -> Vec<Fr> { v.iter().map(from29).collect() };
             let (mut a, mut b, mut c) = (ark(a), ark(b), ark(c));
             let shift = GeneralEvaluationDomain::<Fr>::new(2 * n)
@@ -123,7 +123,7 @@ pub fn witness_map(
     a[num_constraints..num_constraints + public_with_one.len()].copy_from_slice(public_with_one);
     match kernel {
         Kernel::Wasm29 => Ok(witness_map29(n, [a, b, c])),
-        Kernel::Arkworks => {
+        Kernel::Arkworks | Kernel::Native64 => {
             let ark = |v: Vec<Fr29>| -> Vec<Fr> { v.iter().map(from29).collect() };
             witness_map_arkworks(&domain, ark(a), ark(b), ark(c))
         }

@@ -77,6 +77,20 @@ describe('claim app', () => {
     assert.match(await page.getByTestId('attestation-count').textContent(), /^10,000 /);
     assert.equal(await page.getByTestId('root').textContent(), demo.root);
     assert.match(await page.getByTestId('root-check').textContent(), /hashes to the published root/);
+    // The campaign id (77 decimal digits) fits its card: shortened, whole in its tooltip and copy.
+    const campaignId = page.getByTestId('campaign-id');
+    const fullId = await campaignId.getAttribute('data-value');
+    assert.match(fullId, /^\d{60,78}$/);
+    assert.equal(await campaignId.getAttribute('title'), fullId);
+    const shown = await campaignId.textContent();
+    assert.ok(shown.length <= 21 && shown.includes('…'), `shortened: ${shown}`);
+    assert.ok(fullId.startsWith(shown.split('…')[0]) && fullId.endsWith(shown.split('…')[1]));
+    const campaignCard = page.getByTestId('campaign');
+    const [idBox, cardBox] = [await campaignId.boundingBox(), await campaignCard.boundingBox()];
+    assert.ok(idBox.x + idBox.width <= cardBox.x + cardBox.width, 'the id stays inside its card');
+    await page.getByTestId('campaign-id-copy').click();
+    await page.getByTestId('campaign-id-note').getByText('copied').waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), fullId);
     assert.match(await page.getByTestId('score').textContent(), /eligible/);
     assert.match(await page.getByTestId('build').textContent(), /Threaded: \d+ threads/);
     assert.match(await page.getByTestId('dev-keys').textContent(), /DEVELOPMENT KEYS/);

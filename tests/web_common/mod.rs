@@ -205,7 +205,7 @@ pub fn prover_rejects_bad_input() {
 /// of random and edge-case inputs (zero scalars, repeated points, a point and its negation, the
 /// identity).
 pub fn msm_kernel_matches_arkworks() {
-    use airprover::prover::msm::testing;
+    use airprover::prover::msm::{testing, Kernel};
     use rand::SeedableRng;
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
     testing::field_matches_arkworks(&mut rng, 100).unwrap();
@@ -213,8 +213,8 @@ pub fn msm_kernel_matches_arkworks() {
     testing::fq2_matches_arkworks(&mut rng, 50).unwrap();
     testing::glv_matches_arkworks(&mut rng, 500).unwrap();
     testing::fft_matches_arkworks(&mut rng, &[0, 1, 3, 8]).unwrap();
-    testing::msm_matches_arkworks(&mut rng, &[0, 1, 2, 3, 13, 100, 1000]).unwrap();
-    testing::chunked_msm_matches_arkworks(&mut rng, &[1, 40, 300]).unwrap();
+    testing::msm_matches_arkworks(Kernel::Wasm29, &mut rng, &[0, 1, 2, 3, 13, 100, 1000]).unwrap();
+    testing::chunked_msm_matches_arkworks(Kernel::Wasm29, &mut rng, &[1, 40, 300]).unwrap();
 }
 
 /// A circom fixture's file (tests/interop/circom-fixtures.mjs; scripts/test-wasm.sh builds

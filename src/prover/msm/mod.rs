@@ -1,37 +1,77 @@
 //! Multi-scalar multiplication kernels for the prover's MSM stages.
 //!
-//! Two kernels compute the same sums (see [`Kernel`]): arkworks' `VariableBaseMSM` (the
-//! reference, and the fastest natively, where 64x64->128 multiplication is one instruction), and
-//! a kernel built for wasm32: [`field`] arithmetic in 29-bit limbs ([`mont`] for the products),
-//! and [`pippenger`]'s signed digits with batch-affine bucket sums over the [`glv`] split of
-//! every scalar. The wasm kernel converts arkworks' points on the way in (one multiplication per
-//! coordinate), drops the identity and zero scalars, and converts the result back. Tests check
-//! it against arkworks on random and edge-case inputs, natively and in both wasm builds.
+//! Three kernels compute the same sums (see [`Kernel`]): arkworks' `VariableBaseMSM` (the
+//! reference), and one algorithm, [`pippenger`] (signed digits, batch-affine bucket sums, lockstep
+//! affine running sums, over the [`glv`] split of every scalar), generic over the coordinate field
+//! ([`field::Field`]) and compiled twice:
+//! - for wasm32 ([`Kernel::Wasm29`]): [`field`] arithmetic in 29-bit limbs ([`mont`] for the
+//!   products), since wasm has no 64x64->128 multiplication. It converts arkworks' points on the
+//!   way in (one multiplication per coordinate) and the result back;
+//! - natively ([`Kernel::Native64`], the native default): [`fp64`], four 64-bit limbs with u128
+//!   products in arkworks' own Montgomery form (conversions are copies), see [`native`].
+//!
+//! Both drop the identity and zero scalars. Tests check them against arkworks on random and
+//! edge-case inputs (all-equal points, the identity, scalars 0, 1 and r - 1, sizes 1 to 2^16 + 1),
+//! natively, and the wasm kernel in both wasm builds.
+//!
+//! Natively Native64 replaced arkworks' MSM as the default after interleaved measurements on the
+//! 2-core development machine (Intel Xeon Processor, 2 cores; README, "Native proving time"):
+//! whole proofs of threshold-d20-k8 and square-chain-65536 took less time with it at 1 and 2
+//! threads (`examples/bench_native.rs --kernel arkworks|native64`). Single MSMs:
+//! `examples/bench_msm.rs`.
 
 pub mod curve;
 pub mod field;
+pub mod fp64;
 pub mod glv;
 mod mont;
+pub mod native;
 pub mod pippenger;
 #[doc(hidden)]
 pub mod testing;
 
 use ark_bn254::{Fq, Fq2, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::short_weierstrass::{Affine as SwAffine, SWCurveConfig};
 use ark_ec::VariableBaseMSM;
 use ark_ff::{BigInt, PrimeField};
 
 use curve::Affine;
 use field::{Field as _, Fp2, Fq29};
+use pippenger::Cut;
 
 /// Which MSM implementation the prover uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Kernel {
-    /// arkworks' `VariableBaseMSM::msm_bigint`: the default natively.
-    #[cfg_attr(not(target_arch = "wasm32"), default)]
+    /// arkworks' `VariableBaseMSM::msm_bigint`.
     Arkworks,
     /// 29-bit-limb field arithmetic and batch-affine Pippenger: the default in wasm.
     #[cfg_attr(target_arch = "wasm32", default)]
     Wasm29,
+    /// The wasm kernel's algorithm over 64-bit limbs ([`native`]): the default natively.
+    #[cfg_attr(not(target_arch = "wasm32"), default)]
+    Native64,
+}
+
+impl Kernel {
+    /// The name the benchmarks and examples take and print.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Arkworks => "arkworks",
+            Kernel::Wasm29 => "wasm29",
+            Kernel::Native64 => "native64",
+        }
+    }
+}
+
+impl core::str::FromStr for Kernel {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        [Kernel::Arkworks, Kernel::Wasm29, Kernel::Native64]
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| format!("unknown kernel {s}: arkworks, wasm29 or native64"))
+    }
 }
 
 /// `sum(scalars[i] * bases[i])` in G1 (canonical scalars, as `into_bigint` gives them).
@@ -39,6 +79,7 @@ pub fn g1(kernel: Kernel, bases: &[G1Affine], scalars: &[BigInt<4>]) -> G1Projec
     match kernel {
         Kernel::Arkworks => G1Projective::msm_bigint(bases, scalars),
         Kernel::Wasm29 => g1_prepared(&prepare_g1(bases), scalars),
+        Kernel::Native64 => native::g1(&native::prepare_g1(bases), scalars),
     }
 }
 
@@ -47,28 +88,30 @@ pub fn g2(kernel: Kernel, bases: &[G2Affine], scalars: &[BigInt<4>]) -> G2Projec
     match kernel {
         Kernel::Arkworks => G2Projective::msm_bigint(bases, scalars),
         Kernel::Wasm29 => g2_prepared(&prepare_g2(bases), scalars),
+        Kernel::Native64 => native::g2(&native::prepare_g2(bases), scalars),
     }
 }
 
 /// G1 points in the wasm kernel's form (one multiplication per coordinate), in order.
 pub fn prepare_g1(points: &[G1Affine]) -> Vec<Affine<Fq29>> {
-    convert(points, |p| Affine {
-        x: fq(&p.x),
-        y: fq(&p.y),
-        infinity: p.infinity,
-    })
+    prepare(points, fq)
 }
 
 /// G2 points in the wasm kernel's form, in order.
 pub fn prepare_g2(points: &[G2Affine]) -> Vec<Affine<Fp2<Fq29>>> {
-    convert(points, |p| Affine {
-        x: fq2(&p.x),
-        y: fq2(&p.y),
-        infinity: p.infinity,
-    })
+    prepare(points, fq2)
 }
 
-fn convert<P: Sync, Q: Send>(points: &[P], f: impl Fn(&P) -> Q + Sync + Send) -> Vec<Q> {
+/// arkworks' points with `coordinate` applied to x and y, in order.
+fn prepare<C: SWCurveConfig, F: Send>(
+    points: &[SwAffine<C>],
+    coordinate: impl Fn(&C::BaseField) -> F + Sync + Send,
+) -> Vec<Affine<F>> {
+    let f = |p: &SwAffine<C>| Affine {
+        x: coordinate(&p.x),
+        y: coordinate(&p.y),
+        infinity: p.infinity,
+    };
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;
@@ -80,39 +123,30 @@ fn convert<P: Sync, Q: Send>(points: &[P], f: impl Fn(&P) -> Q + Sync + Send) ->
 
 /// The wasm kernel's G1 MSM over points [`prepare_g1`] made.
 pub fn g1_prepared(bases: &[Affine<Fq29>], scalars: &[BigInt<4>]) -> G1Projective {
-    g1_chunked(bases, scalars, None)
+    g1_cut(bases, scalars, Cut::default())
 }
 
 /// The wasm kernel's G2 MSM over points [`prepare_g2`] made.
 pub fn g2_prepared(bases: &[Affine<Fp2<Fq29>>], scalars: &[BigInt<4>]) -> G2Projective {
-    g2_chunked(bases, scalars, None)
+    g2_cut(bases, scalars, Cut::default())
 }
 
-/// [`g1_prepared`] with each window cut into `chunks` runs of points (`None`: as the pool
-/// suits); tests compare every cut with arkworks.
+/// [`g1_prepared`] cut as `cut` says; tests compare every cut with arkworks.
 #[doc(hidden)]
-pub fn g1_chunked(
-    bases: &[Affine<Fq29>],
-    scalars: &[BigInt<4>],
-    chunks: Option<usize>,
-) -> G1Projective {
+pub fn g1_cut(bases: &[Affine<Fq29>], scalars: &[BigInt<4>], cut: Cut) -> G1Projective {
     let beta = Fq29::from_canonical(&glv::BETA_G1);
-    let r = pippenger::msm_glv_chunked(bases, scalars, beta, chunks);
+    let r = pippenger::msm_glv_cut(bases, scalars, beta, cut);
     G1Projective::new_unchecked(fq_back(&r.x), fq_back(&r.y), fq_back(&r.z))
 }
 
-/// [`g2_prepared`] with each window cut into `chunks` runs of points.
+/// [`g2_prepared`] cut as `cut` says.
 #[doc(hidden)]
-pub fn g2_chunked(
-    bases: &[Affine<Fp2<Fq29>>],
-    scalars: &[BigInt<4>],
-    chunks: Option<usize>,
-) -> G2Projective {
+pub fn g2_cut(bases: &[Affine<Fp2<Fq29>>], scalars: &[BigInt<4>], cut: Cut) -> G2Projective {
     let beta = Fp2 {
         c0: Fq29::from_canonical(&glv::BETA_G2),
         c1: Fq29::ZERO,
     };
-    let r = pippenger::msm_glv_chunked(bases, scalars, beta, chunks);
+    let r = pippenger::msm_glv_cut(bases, scalars, beta, cut);
     G2Projective::new_unchecked(fq2_back(&r.x), fq2_back(&r.y), fq2_back(&r.z))
 }
 

@@ -26,7 +26,10 @@ use ark_ff::BigInt;
 /// Multiplications per point of a window (an affine addition with its share of the batch
 /// inversion, plus the sorting and copying) against per bucket of the running sum (a mixed and a
 /// full Jacobian addition, with their additions and subtractions): measured in wasm, they make
-/// the window size minimise `windows * (points * POINT_COST + buckets * BUCKET_COST)`.
+/// the window size minimise `windows * (points * POINT_COST + buckets * BUCKET_COST)`. The native
+/// kernel uses them too: not yet measured natively (`examples/bench_msm --windows 10,11,12,13,14`
+/// sweeps the window size against the model's choice; on the busy 2-core machine of issue 32 the
+/// sweep was too noisy to move them).
 const POINT_COST: usize = 8;
 const BUCKET_COST: usize = 40;
 
@@ -105,20 +108,31 @@ fn bits_at(s: &[u64; 4], start: usize, count: usize) -> u64 {
 /// must multiply the bases by [`glv::LAMBDA`] (canonical scalars, below r; bases may repeat).
 /// Pairs with a zero scalar or the identity as base give no point ([`split_glv`]).
 pub fn msm_glv<F: Field>(bases: &[Affine<F>], scalars: &[BigInt<4>], beta: F) -> Jacobian<F> {
-    msm_glv_chunked(bases, scalars, beta, None)
+    msm_glv_cut(bases, scalars, beta, Cut::default())
 }
 
-/// [`msm_glv`] with each window cut into `chunks` runs of points (`None`: as many as
-/// [`chunks`] chooses for the pool), for tests.
+/// How an MSM's work is cut, where tests and measurements fix it: each window into `chunks` runs
+/// of points (`None`: as many as [`chunks`] chooses for the pool), windows of `window` bits
+/// (`None`: as [`window_bits`] chooses).
 #[doc(hidden)]
-pub fn msm_glv_chunked<F: Field>(
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Cut {
+    /// Runs of points per window.
+    pub chunks: Option<usize>,
+    /// Window size in bits (2 to 24).
+    pub window: Option<usize>,
+}
+
+/// [`msm_glv`] cut as `cut` says.
+#[doc(hidden)]
+pub fn msm_glv_cut<F: Field>(
     bases: &[Affine<F>],
     scalars: &[BigInt<4>],
     beta: F,
-    chunks: Option<usize>,
+    cut: Cut,
 ) -> Jacobian<F> {
     let (points, small) = split_glv(bases, scalars, beta);
-    msm_bits(&points, &small, 127, chunks)
+    msm_bits(&points, &small, 127, cut)
 }
 
 /// Every scalar split into two halves below 2^127 (`k = k1 + k2 * LAMBDA`), each with its point
@@ -183,7 +197,7 @@ fn msm_bits<F: Field>(
     bases: &[Affine<F>],
     scalars: &[[u64; 4]],
     bits: usize,
-    chunk_count: Option<usize>,
+    cut: Cut,
 ) -> Jacobian<F> {
     let n = bases.len().min(scalars.len());
     if n == 0 {
@@ -194,11 +208,15 @@ fn msm_bits<F: Field>(
     let threads = rayon::current_num_threads();
     #[cfg(not(feature = "parallel"))]
     let threads = 1;
-    let k = chunk_count
+    let k = cut
+        .chunks
         .unwrap_or_else(|| chunks(n, windows(window_bits(n, bits), bits), threads))
         .clamp(1, n);
     // The window size that suits a chunk: a chunk's buckets cost what a whole window's do.
-    let c = window_bits(n.div_ceil(k), bits);
+    let c = cut
+        .window
+        .unwrap_or_else(|| window_bits(n.div_ceil(k), bits))
+        .clamp(2, 24);
     let w_count = windows(c, bits);
     let digits = signed_digits(scalars, c, bits);
     let size = n.div_ceil(k);

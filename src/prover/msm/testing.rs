@@ -3,13 +3,15 @@
 //! so a browser test can report it.
 
 use ark_bn254::{Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
-use ark_ec::{AffineRepr, CurveGroup, PrimeGroup};
+use ark_ec::{AffineRepr, CurveGroup, PrimeGroup, VariableBaseMSM};
 use ark_ff::{BigInt, Field as _, PrimeField, UniformRand};
 use ark_std::rand::Rng;
 use ark_std::Zero;
 
 use super::field::{Field, Fp2, Fp29, Fq29, Fr29, Modulus, BITS, LIMBS, MASK};
-use super::{glv, Kernel};
+use super::fp64::Fp64;
+use super::pippenger::Cut;
+use super::{glv, native, Kernel};
 
 type Check = Result<(), String>;
 
@@ -138,6 +140,49 @@ pub fn weak_forms_match_arkworks<R: Rng>(rng: &mut R, rounds: usize) -> Check {
             )?;
             same("(c + a)^2", back(&s.square()), (c + a).square())?;
             same("(a - b)^2", back(&d.square()), (*a - b).square())?;
+        }
+    }
+    Ok(())
+}
+
+/// The native kernel's [`Fp64`] against arkworks' Fq on random and edge values, each also as its
+/// weak representative `x + p` (products and sums leave values in `[0, 2p)`), and through the
+/// largest factors (p - 1 + p).
+pub fn fp64_matches_arkworks<R: Rng>(rng: &mut R, rounds: usize) -> Check {
+    let weak = |x: &Fq| {
+        let mut limbs = x.0;
+        // Montgomery limbs below p plus p: below 2p < 2^256, no carry.
+        ark_ff::BigInteger::add_with_carry(&mut limbs, &Fq::MODULUS);
+        Fp64::from_mont_limbs(limbs.0)
+    };
+    let mut values = vec![-Fq::from(1u64), Fq::zero(), Fq::from(1u64), -Fq::from(2u64)];
+    values.extend((0..rounds).map(|_| Fq::rand(rng)));
+    for (i, a) in values.iter().enumerate() {
+        let b = values[(i * 7 + 3) % values.len()];
+        for (x, y) in [
+            (Fp64::from_ark(a), Fp64::from_ark(&b)),
+            (weak(a), weak(&b)),
+            (Fp64::from_ark(a), weak(&b)),
+        ] {
+            same("Fp64 a * b", (x * y).to_ark(), *a * b)?;
+            same("Fp64 a^2", x.square().to_ark(), a.square())?;
+            same("Fp64 a + b", (x + y).to_ark(), *a + b)?;
+            same("Fp64 a - b", (x - y).to_ark(), *a - b)?;
+            same("Fp64 -a", (-x).to_ark(), -*a)?;
+            same("Fp64 2a", x.double().to_ark(), *a + a)?;
+            same(
+                "Fp64 1/a",
+                x.inverse().to_ark(),
+                a.inverse().unwrap_or(Fq::zero()),
+            )?;
+            same("Fp64 a == b", x == y, *a == b)?;
+            same("Fp64 is zero", x.is_zero(), a.is_zero())?;
+            // Results stay below 2p, so they can be factors again.
+            same(
+                "Fp64 (a * b) * (a + b)",
+                ((x * y) * (x + y)).to_ark(),
+                (*a * b) * (*a + b),
+            )?;
         }
     }
     Ok(())
@@ -289,19 +334,19 @@ fn bases<G: CurveGroup, R: Rng>(rng: &mut R, n: usize) -> Vec<G::Affine> {
 }
 
 /// G1 and G2 MSMs of random and edge-case inputs of each size against arkworks.
-pub fn msm_matches_arkworks<R: Rng>(rng: &mut R, sizes: &[usize]) -> Check {
+pub fn msm_matches_arkworks<R: Rng>(kernel: Kernel, rng: &mut R, sizes: &[usize]) -> Check {
     for &n in sizes {
         let s = scalars(rng, n);
         let b1: Vec<G1Affine> = bases::<G1Projective, R>(rng, n);
         same(
             &format!("G1 MSM of {n}"),
-            super::g1(Kernel::Wasm29, &b1, &s).into_affine(),
+            super::g1(kernel, &b1, &s).into_affine(),
             super::g1(Kernel::Arkworks, &b1, &s).into_affine(),
         )?;
         let b2: Vec<G2Affine> = bases::<G2Projective, R>(rng, n);
         same(
             &format!("G2 MSM of {n}"),
-            super::g2(Kernel::Wasm29, &b2, &s).into_affine(),
+            super::g2(kernel, &b2, &s).into_affine(),
             super::g2(Kernel::Arkworks, &b2, &s).into_affine(),
         )?;
     }
@@ -311,7 +356,7 @@ pub fn msm_matches_arkworks<R: Rng>(rng: &mut R, sizes: &[usize]) -> Check {
     let k = Fr::rand(rng).into_bigint();
     same(
         "G1 MSM of one point 64 times",
-        super::g1(Kernel::Wasm29, &[g; 64], &[k; 64]).into_affine(),
+        super::g1(kernel, &[g; 64], &[k; 64]).into_affine(),
         (G1Projective::generator() * Fr::from(64u64) * Fr::from_bigint(k).unwrap()).into_affine(),
     )?;
     // One point everywhere with scalars 1..n and 1: bucket and running sums meet as equal or
@@ -323,51 +368,149 @@ pub fn msm_matches_arkworks<R: Rng>(rng: &mut R, sizes: &[usize]) -> Check {
         let total: u64 = (0..n).map(|i| if i % 2 == 0 { 1 } else { i as u64 }).sum();
         same(
             &format!("G1 MSM of one point {n} times"),
-            super::g1(Kernel::Wasm29, &vec![g; n], &scalars).into_affine(),
+            super::g1(kernel, &vec![g; n], &scalars).into_affine(),
             (G1Projective::generator() * Fr::from(total)).into_affine(),
         )?;
         let h = G2Affine::generator();
         same(
             &format!("G2 MSM of one point {n} times"),
-            super::g2(Kernel::Wasm29, &vec![h; n], &scalars).into_affine(),
+            super::g2(kernel, &vec![h; n], &scalars).into_affine(),
             (G2Projective::generator() * Fr::from(total)).into_affine(),
         )?;
     }
     same(
         "G1 MSM of P and -P",
-        super::g1(Kernel::Wasm29, &[g, -g], &[k, k]).into_affine(),
+        super::g1(kernel, &[g, -g], &[k, k]).into_affine(),
         G1Projective::zero().into_affine(),
     )?;
     same(
         "G1 MSM of nothing",
-        super::g1(Kernel::Wasm29, &[], &[]).into_affine(),
+        super::g1(kernel, &[], &[]).into_affine(),
         G1Projective::zero().into_affine(),
     )?;
     Ok(())
 }
 
-/// The wasm kernel with every window cut into runs of points (what it does on pools with more
-/// threads than windows) gives arkworks' sums, whatever the cut: one point per chunk included.
-pub fn chunked_msm_matches_arkworks<R: Rng>(rng: &mut R, sizes: &[usize]) -> Check {
+/// `kernel` (Wasm29 or Native64) with every window cut into runs of points (what it does on
+/// pools with more threads than windows) gives arkworks' sums, whatever the cut: one point per
+/// chunk included.
+pub fn chunked_msm_matches_arkworks<R: Rng>(kernel: Kernel, rng: &mut R, sizes: &[usize]) -> Check {
     for &n in sizes {
         let s = scalars(rng, n);
         let b1: Vec<G1Affine> = bases::<G1Projective, R>(rng, n);
         let b2: Vec<G2Affine> = bases::<G2Projective, R>(rng, n);
-        let (p1, p2) = (super::prepare_g1(&b1), super::prepare_g2(&b2));
         let want1 = super::g1(Kernel::Arkworks, &b1, &s).into_affine();
         let want2 = super::g2(Kernel::Arkworks, &b2, &s).into_affine();
         for k in [1, 2, 3, 7, 4 * n] {
+            let cut = Cut {
+                chunks: Some(k),
+                window: None,
+            };
             same(
                 &format!("G1 MSM of {n} in {k} chunks"),
-                super::g1_chunked(&p1, &s, Some(k)).into_affine(),
+                g1_cut(kernel, &b1, &s, cut),
                 want1,
             )?;
             same(
                 &format!("G2 MSM of {n} in {k} chunks"),
-                super::g2_chunked(&p2, &s, Some(k)).into_affine(),
+                g2_cut(kernel, &b2, &s, cut),
                 want2,
             )?;
         }
+    }
+    Ok(())
+}
+
+/// `kernel`'s G1 MSM cut as `cut` says, in affine form.
+fn g1_cut(kernel: Kernel, bases: &[G1Affine], scalars: &[BigInt<4>], cut: Cut) -> G1Affine {
+    match kernel {
+        Kernel::Arkworks => super::g1(kernel, bases, scalars),
+        Kernel::Wasm29 => super::g1_cut(&super::prepare_g1(bases), scalars, cut),
+        Kernel::Native64 => native::g1_cut(&native::prepare_g1(bases), scalars, cut),
+    }
+    .into_affine()
+}
+
+/// `kernel`'s G2 MSM cut as `cut` says, in affine form.
+fn g2_cut(kernel: Kernel, bases: &[G2Affine], scalars: &[BigInt<4>], cut: Cut) -> G2Affine {
+    match kernel {
+        Kernel::Arkworks => super::g2(kernel, bases, scalars),
+        Kernel::Wasm29 => super::g2_cut(&super::prepare_g2(bases), scalars, cut),
+        Kernel::Native64 => native::g2_cut(&native::prepare_g2(bases), scalars, cut),
+    }
+    .into_affine()
+}
+
+/// `n` distinct points `(a + i b) G` for random a and b, made with one addition each (random
+/// points cost a scalar multiplication each, too slow for 2^16 of them in G2).
+pub fn walk<G: CurveGroup, R: Rng>(rng: &mut R, n: usize) -> Vec<G::Affine> {
+    let step = G::rand(rng);
+    let mut p = G::rand(rng);
+    let points: Vec<G> = (0..n)
+        .map(|_| {
+            p += step;
+            p
+        })
+        .collect();
+    G::normalize_batch(&points)
+}
+
+/// One group's edge cases of size `n` against arkworks: random bases and scalars; one point `n`
+/// times with one scalar (every bucket addition is a doubling); the identity everywhere; all
+/// scalars 0, 1 and r - 1 (the largest); and, on a fixed window, the same with each window's
+/// every bucket in use.
+fn edge_cases<G: CurveGroup<ScalarField = Fr> + VariableBaseMSM, R: Rng>(
+    what: &str,
+    msm: impl Fn(&[G::Affine], &[BigInt<4>], Cut) -> G::Affine,
+    rng: &mut R,
+    n: usize,
+) -> Check {
+    let reference = |b: &[G::Affine], s: &[BigInt<4>]| G::msm_bigint(b, s).into_affine();
+    let random: Vec<BigInt<4>> = (0..n).map(|_| Fr::rand(rng).into_bigint()).collect();
+    let bases = walk::<G, R>(rng, n);
+    let equal = vec![bases[0]; n];
+    let identity = vec![G::Affine::zero(); n];
+    let constant = |x: Fr| vec![x.into_bigint(); n];
+    let one_scalar = constant(Fr::rand(rng));
+    let cases = [
+        ("random", bases.as_slice(), random.clone()),
+        ("one point, one scalar", &equal, one_scalar),
+        ("one point, random scalars", &equal, random.clone()),
+        ("the identity", &identity, random),
+        ("scalars 0", &bases, constant(Fr::zero())),
+        ("scalars 1", &bases, constant(Fr::from(1u64))),
+        ("scalars r - 1", &bases, constant(-Fr::from(1u64))),
+    ];
+    for (case, b, s) in &cases {
+        let want = reference(b, s);
+        same(
+            &format!("{what} MSM of {n}: {case}"),
+            msm(b, s, Cut::default()),
+            want,
+        )?;
+        // 4-bit windows: a window's 8 buckets all in use from 8 points on.
+        let cut = Cut {
+            chunks: Some(1),
+            window: Some(4),
+        };
+        same(
+            &format!("{what} MSM of {n} in 4-bit windows: {case}"),
+            msm(b, s, cut),
+            want,
+        )?;
+    }
+    Ok(())
+}
+
+/// [`edge_cases`] for G1 and G2 at each size, with `kernel` (Wasm29 or Native64).
+pub fn msm_edge_cases_match_arkworks<R: Rng>(
+    kernel: Kernel,
+    rng: &mut R,
+    sizes: &[usize],
+) -> Check {
+    for &n in sizes {
+        edge_cases::<G1Projective, R>("G1", |b, s, cut| g1_cut(kernel, b, s, cut), rng, n)?;
+        edge_cases::<G2Projective, R>("G2", |b, s, cut| g2_cut(kernel, b, s, cut), rng, n)?;
     }
     Ok(())
 }

@@ -6,7 +6,10 @@ use rand_chacha::ChaCha20Rng;
 
 use super::curve::Affine;
 use super::field::{Fq29, FqModulus, FrModulus, Modulus, LIMBS};
-use super::{glv, pippenger, testing};
+use super::{glv, pippenger, testing, Kernel};
+
+/// The kernels that run Pippenger here, checked against arkworks'.
+const KERNELS: [Kernel; 2] = [Kernel::Wasm29, Kernel::Native64];
 
 /// The hard-coded constants are what their definitions give for arkworks' moduli.
 #[test]
@@ -62,25 +65,55 @@ fn field_matches_arkworks() {
 #[test]
 fn msm_matches_arkworks_on_small_and_edge_inputs() {
     let mut rng = ChaCha20Rng::seed_from_u64(2);
-    testing::msm_matches_arkworks(&mut rng, &[0, 1, 2, 3, 5, 13, 64, 100]).unwrap();
+    for kernel in KERNELS {
+        testing::msm_matches_arkworks(kernel, &mut rng, &[0, 1, 2, 3, 5, 13, 64, 100]).unwrap();
+    }
 }
 
 #[test]
 fn msm_matches_arkworks_on_larger_inputs() {
     let mut rng = ChaCha20Rng::seed_from_u64(3);
-    testing::msm_matches_arkworks(&mut rng, &[1000, 5000]).unwrap();
+    for kernel in KERNELS {
+        testing::msm_matches_arkworks(kernel, &mut rng, &[1000, 5000]).unwrap();
+    }
 }
 
 #[test]
 fn chunked_msm_matches_arkworks() {
     let mut rng = ChaCha20Rng::seed_from_u64(8);
-    testing::chunked_msm_matches_arkworks(&mut rng, &[1, 40, 3000]).unwrap();
+    for kernel in KERNELS {
+        testing::chunked_msm_matches_arkworks(kernel, &mut rng, &[1, 40, 3000]).unwrap();
+    }
 }
 
-/// Whole proofs with the wasm kernels verify (natively here; the browser tests prove with them
-/// too): with keys prepared for them, with and without the matrices from setup.
+/// Random, all-equal and identity bases, scalars 0, 1 and r - 1, at sizes 1, 2, a 4-bit window's
+/// worth of buckets (8) and a bit over: G1 and G2, both kernels.
 #[test]
-fn proofs_made_with_the_wasm_kernel_verify() {
+fn msm_edge_cases_match_arkworks() {
+    let mut rng = ChaCha20Rng::seed_from_u64(10);
+    for kernel in KERNELS {
+        testing::msm_edge_cases_match_arkworks(kernel, &mut rng, &[1, 2, 8, 9, 300]).unwrap();
+    }
+}
+
+/// The edge cases at 2^16 + 1 points: past the sizes where a window is cut into chunks and the
+/// running sums into segments. The native kernel only (the wasm kernel runs the same code).
+#[test]
+fn msm_edge_cases_match_arkworks_at_2_16_plus_1() {
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    testing::msm_edge_cases_match_arkworks(Kernel::Native64, &mut rng, &[(1 << 16) + 1]).unwrap();
+}
+
+/// Whole proofs with the Pippenger kernels verify (the wasm one natively here; the browser tests
+/// prove with it too): with keys prepared for them, with and without the matrices from setup.
+#[test]
+fn proofs_made_with_the_pippenger_kernels_verify() {
+    for kernel in KERNELS {
+        proofs_verify(kernel);
+    }
+}
+
+fn proofs_verify(kernel: Kernel) {
     use crate::circuit::{ClaimCircuit, SquareChain};
     use crate::claim::Claim;
     use crate::prover::prepared::PreparedProvingKey;
@@ -90,8 +123,7 @@ fn proofs_made_with_the_wasm_kernel_verify() {
     let mut rng = ChaCha20Rng::seed_from_u64(4);
     let id = "square-chain-64".parse().unwrap();
     let keys = setup::setup(&id, &mut rng).unwrap();
-    let key =
-        PreparedProvingKey::new(keys.proving_key.clone(), None, super::Kernel::Wasm29).unwrap();
+    let key = PreparedProvingKey::new(keys.proving_key.clone(), None, kernel).unwrap();
     let (proof, public) = prove_circuit(
         SquareChain::new(64, Fr::from(3u64)),
         &key,
@@ -105,9 +137,7 @@ fn proofs_made_with_the_wasm_kernel_verify() {
     let keys = setup::setup(&id, &mut rng).unwrap();
     let claim = Claim::from_value(&sample(&id, 10, 5).unwrap().claim).unwrap();
     for matrices in [None, Some(keys.matrices.clone())] {
-        let key =
-            PreparedProvingKey::new(keys.proving_key.clone(), matrices, super::Kernel::Wasm29)
-                .unwrap();
+        let key = PreparedProvingKey::new(keys.proving_key.clone(), matrices, kernel).unwrap();
         // Twice: the second proof uses the matrices the first one kept, when it had to build them.
         for _ in 0..2 {
             let (proof, public) =
@@ -123,6 +153,12 @@ fn proofs_made_with_the_wasm_kernel_verify() {
 fn weak_forms_match_arkworks() {
     let mut rng = ChaCha20Rng::seed_from_u64(5);
     testing::weak_forms_match_arkworks(&mut rng, 500).unwrap();
+}
+
+#[test]
+fn fp64_matches_arkworks() {
+    let mut rng = ChaCha20Rng::seed_from_u64(12);
+    testing::fp64_matches_arkworks(&mut rng, 500).unwrap();
 }
 
 #[test]
