@@ -43,6 +43,10 @@ pub struct CircomStatement {
     /// The input object as compact JSON, key order as given. The witness wasm reads it
     /// (`crate::circom::input` checks every signal there); here it is only carried.
     pub input: String,
+    /// The input with every object's keys sorted: equal for inputs that differ only in the
+    /// order of their signals (circom sets signals by name), what the proof cache key and the
+    /// dedup text are made of.
+    canonical: String,
 }
 
 /// The proof cache key of a statement, or what the web layer makes it from.
@@ -78,7 +82,26 @@ impl CircomStatement {
         Ok(CircomStatement {
             circuit: id,
             input: input.to_string(),
+            canonical: sorted(input).to_string(),
         })
+    }
+}
+
+/// `value` with every object's keys in order (arrays keep theirs).
+fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), sorted(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
     }
 }
 
@@ -104,7 +127,7 @@ impl Statement {
     pub fn dedup_text(&self) -> String {
         match self {
             Statement::Claim(c) => c.to_canonical_json().to_string(),
-            Statement::Circom(c) => format!("circom\u{0}{}\u{0}{}", c.circuit, c.input),
+            Statement::Circom(c) => format!("circom\u{0}{}\u{0}{}", c.circuit, c.canonical),
         }
     }
 
@@ -117,7 +140,7 @@ impl Statement {
                     "{CIRCOM_DOMAIN}\u{0}{}\u{0}{}\u{0}{}",
                     c.circuit,
                     vk_sha256.to_ascii_lowercase(),
-                    c.input
+                    c.canonical
                 ),
             },
         }
@@ -162,6 +185,20 @@ mod tests {
         );
         assert_ne!(vote.cache_key("cd"), vote.cache_key(VK));
         assert_eq!(vote.cache_key("AB"), vote.cache_key(VK));
+    }
+
+    #[test]
+    fn the_order_of_signals_does_not_change_the_key() {
+        let a = circom(json!({ "b": "2", "a": ["1", "3"] }));
+        let b = circom(json!({ "a": ["1", "3"], "b": "2" }));
+        assert_eq!(a.cache_key(VK), b.cache_key(VK));
+        assert_eq!(a.dedup_text(), b.dedup_text());
+        // The witness still gets the input as given.
+        let Statement::Circom(c) = &a else { panic!() };
+        assert_eq!(c.input, r#"{"b":"2","a":["1","3"]}"#);
+        // Array order is the signal's layout: it does change the key.
+        let c = circom(json!({ "b": "2", "a": ["3", "1"] }));
+        assert_ne!(a.cache_key(VK), c.cache_key(VK));
     }
 
     #[test]
