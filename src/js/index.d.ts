@@ -351,8 +351,15 @@ export interface AuditEvent {
  */
 export interface CircomJobInput {
   circuit: string;
-  input: import('./single/airprover.js').CircomInput;
+  input: CircomInput;
 }
+
+/**
+ * A circom input as snarkjs takes it: signal name to a number, a bigint, a decimal or 0x-hex
+ * string, or nested arrays of them. (Declared here, not taken from the wasm glue's declarations,
+ * which need TypeScript's `esnext.disposable` lib.)
+ */
+export type CircomInput = Record<string, unknown>;
 
 export interface Prover {
   /**

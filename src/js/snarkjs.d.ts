@@ -1,6 +1,6 @@
 // airprover/snarkjs: snarkjs's `groth16` API over airprover's runtime (src/js/snarkjs.js).
 
-import type { CircomInput } from './single/airprover.js';
+import type { CircomInput } from './index.js';
 
 /** A file as snarkjs takes it: a URL, or its bytes. */
 export type FileInput = string | URL | Uint8Array | ArrayBuffer;
