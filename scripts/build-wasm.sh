@@ -32,7 +32,7 @@ if [ "$FLAVOUR" = threads ]; then
     done
 fi
 # The worker entry and its helpers load pkg/threads or pkg/single from the directory above.
-cp src/js/*.js src/js/protocol.d.ts pkg/
+cp src/js/*.js src/js/protocol.d.ts src/js/snarkjs.d.ts pkg/
 echo "[build] pkg/$FLAVOUR: $(du -h "pkg/$FLAVOUR/airprover_bg.wasm" | cut -f1) wasm in $(($(date +%s) - start)) s" >&2
 # package.json, declarations and README of the npm package (scripts/npm-package.mjs).
 node scripts/npm-package.mjs

@@ -26,6 +26,7 @@ const jsModules = readdirSync(join(ROOT, 'src/js')).filter((f) => f.endsWith('.j
 const files = [
   ...jsModules,
   'index.d.ts',
+  'snarkjs.d.ts',
   ...BUILDS.flatMap((b) => [`${b}/airprover.js`, `${b}/airprover.d.ts`, `${b}/airprover_bg.wasm`, `${b}/airprover_bg.wasm.d.ts`]),
   // JS the Rust side imports (`#[wasm_bindgen(module = ...)]`), copied by wasm-bindgen: in the
   // threaded build at least wasm-bindgen-rayon's worker helper.
@@ -41,6 +42,8 @@ const manifest = {
   // ESM only: one entry, its declarations first (TypeScript reads the first matching condition).
   exports: {
     '.': { types: './index.d.ts', default: './index.js' },
+    // The drop-in for snarkjs users: `import { groth16 } from 'airprover/snarkjs'`.
+    './snarkjs': { types: './snarkjs.d.ts', default: './snarkjs.js' },
     './package.json': './package.json',
   },
   main: './index.js',

@@ -113,7 +113,8 @@ export interface ProofResult {
 
 /** Where a job is. `percent` only grows while one attempt runs. */
 export interface Progress {
-  stage: 'queued' | 'loading-keys' | 'witness' | 'proving' | 'verifying' | 'done' | 'failed' | 'cancelled';
+  /** A circom job shows `download` and `convert` (its zkey converted once) where a claim shows `loading-keys`. */
+  stage: 'queued' | 'loading-keys' | 'download' | 'convert' | 'witness' | 'proving' | 'verifying' | 'done' | 'failed' | 'cancelled';
   percent: number;
   /** Remaining milliseconds, from this device's history of the circuit; null before any. */
   etaMs: number | null;
@@ -340,9 +341,33 @@ export interface AuditEvent {
   code?: ErrorCode;
 }
 
+/**
+ * A job of a circom circuit the manifest lists (`kind: "circom"`): its input as snarkjs takes it.
+ * A claim never has an `input` field, so the two forms cannot be confused. The input's signals
+ * are checked by the circuit's witness wasm in the worker: the job rejects with INVALID_INPUT
+ * naming the signal (never a value) or WITNESS_FAILED with circom's message. The input is never
+ * stored (circom jobs stay out of the durable queue); its proof cache key is an HMAC under a
+ * non-extractable key of the origin, never a plain hash of the input.
+ */
+export interface CircomJobInput {
+  circuit: string;
+  input: CircomInput;
+}
+
+/**
+ * A circom input as snarkjs takes it: signal name to a number, a bigint, a decimal or 0x-hex
+ * string, or nested arrays of them. (Declared here, not taken from the wasm glue's declarations,
+ * which need TypeScript's `esnext.disposable` lib.)
+ */
+export type CircomInput = Record<string, unknown>;
+
 export interface Prover {
-  /** Throws AirproverError for a bad claim or options, QUEUE_FULL, RATE_LIMITED, TERMINATED. */
-  submit(claim: Claim | string, options?: SubmitOptions): Job;
+  /**
+   * A claim, or a circom circuit's `{ circuit, input }`. The result is `{ proof, publicSignals }`
+   * in snarkjs's JSON, verified on the page with the manifest's verifying key. Throws
+   * AirproverError for a bad claim or options, QUEUE_FULL, RATE_LIMITED, TERMINATED.
+   */
+  submit(claim: Claim | CircomJobInput | string, options?: SubmitOptions): Job;
   /** Ends every worker; unfinished jobs reject with TERMINATED. */
   terminate(): void;
   readonly stats: Readable<Stats>;
@@ -488,6 +513,10 @@ export interface SolidityCalldata {
  * points are checked (on the curve, in the subgroup), not verified: `INVALID_PROOF` otherwise.
  */
 export function solidityCalldata(proof: SnarkjsProof | string, publicSignals: string[] | string): SolidityCalldata;
+/** Whether a snarkjs proof and public signals verify against snarkjs's `verification_key.json` (`init()` first). */
+export function verifySnarkjs(vkey: object | string, publicSignals: string[] | string, proof: SnarkjsProof | string): boolean;
+/** snarkjs's `verification_key.json` of a Groth16 `.zkey`'s bytes (`init()` first). */
+export function zkeyVerificationKey(zkey: Uint8Array): object;
 
 /**
  * A claim's phase at the claim relayer (`airprover serve --campaigns`): `GET /v1/claims/{id}`'s

@@ -28,6 +28,8 @@ export {
   smallestCircuit,
   solidityVerifier,
   solidityCalldata,
+  verifySnarkjs,
+  zkeyVerificationKey,
 } from './single/airprover.js';
 
 let ready = null;

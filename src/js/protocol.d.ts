@@ -19,13 +19,22 @@ export interface JobMessage {
   id: number;
   attempt: number;
   circuit: string;
-  /** The claim, canonical JSON. */
-  claim: string;
+  /** The claim, canonical JSON (absent for a circom job). */
+  claim?: string;
+  /** A circom job: its input and witness wasm (`key` is then the circuit's snarkjs `.zkey`). */
+  circom?: CircomWork;
   key: KeyMessage | null;
   /** The IndexedDB database whose `keys` store caches proving keys; null for no key cache. */
   storage: { name: string } | null;
   /** Test-only fault injection. */
   fault?: Fault;
+}
+
+export interface CircomWork {
+  /** The input object, JSON (never logged, never in an error). */
+  input: string;
+  /** circom's witness wasm, pinned like a key (and cached with the keys). */
+  wasm: KeyMessage;
 }
 
 export interface KeyMessage {

@@ -189,6 +189,37 @@ async function sealingKey(db) {
   return putOnce(db, 'secrets', 'jobs', made);
 }
 
+// A circom input may be low-entropy (a vote is 0 or 1): its proof cache key is not a plain
+// SHA-256, which anyone could reverse by hashing the few possible inputs, but HMAC-SHA-256 under a
+// key made on this origin by WebCrypto as non-extractable and kept in the 'secrets' store. Another
+// origin, or a fresh store, has another key: its keys tell nothing about this one's inputs.
+
+const CACHE_HMAC = { name: 'HMAC', hash: 'SHA-256', length: 256 };
+
+/** The origin's proof-cache key for circom inputs, made once (two tabs that race keep the first). */
+async function cacheHmacKey(db) {
+  const stored = await get(db, 'secrets', 'proof-cache');
+  if (stored) return stored;
+  if (!globalThis.crypto?.subtle) {
+    throw storageError(new Error('WebCrypto is not available (not a secure context): circom proofs are not cached'));
+  }
+  const made = await crypto.subtle.generateKey(CACHE_HMAC, false, ['sign']);
+  return putOnce(db, 'secrets', 'proof-cache', made);
+}
+
+/**
+ * The proof cache key of a circom statement: HMAC-SHA-256 of `message` (the runtime's, see
+ * src/runtime/statement.rs) under the origin's non-extractable key, lowercase hex.
+ * @param {IDBDatabase} db
+ * @param {string} message
+ * @returns {Promise<string>}
+ */
+export async function cacheKeyHmac(db, message) {
+  const key = await cacheHmacKey(db);
+  const mac = await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(message));
+  return Array.from(new Uint8Array(mac), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 // Sealing awaits, so a job's writes could land out of order; they are chained per job instead,
 // and the removal of a job that ended waits for its puts (`jobWritten`).
 const jobWrites = new Map();

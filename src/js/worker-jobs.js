@@ -15,7 +15,7 @@
 // reads the key from IndexedDB or downloads it (storage.js's loadKey: either way its SHA-256 is
 // checked against the manifest), and parses it once.
 
-import { coded, loadKey as loadKeyBytes, openStorage, plainError } from './storage.js';
+import { coded, get, loadKey as loadKeyBytes, openStorage, plainError, put } from './storage.js';
 
 const keys = new Map(); // key url -> Promise<LoadedKey>
 const databases = new Map(); // database name -> Promise<IDBDatabase | null>
@@ -50,17 +50,18 @@ export async function runJob(mod, exports, msg, post) {
     }
     const progress = (stage, fraction) =>
       post({ type: 'airprover:job-progress', id, progress: { stage, fraction }, memoryBytes: memoryBytes() });
+    const onKeyEvent = (event) => post({ type: 'airprover:key-event', id, event });
     let loading = keys.get(key.url);
     if (!loading) {
-      loading = loadKey(mod, key, msg.storage, (f) => progress('loading-keys', f), (event) =>
-        post({ type: 'airprover:key-event', id, event }),
-      );
+      loading = msg.circom
+        ? loadCircomKey(mod, msg, progress, onKeyEvent)
+        : loadKey(mod, key, msg.storage, (f) => progress('loading-keys', f), onKeyEvent);
       keys.set(key.url, loading);
       // A failed load must not stay cached: the retry fetches again.
       loading.catch(() => keys.delete(key.url));
     }
     const loaded = await loading;
-    const result = loaded.prove(claim, (p) => {
+    const onProve = (p) => {
       progress(p.stage, p.fraction);
       if (fault?.crashAtStage === p.stage) crashAt = p.stage;
       if (fault?.oomAtStage === p.stage) oomAt = p.stage;
@@ -69,7 +70,17 @@ export async function runJob(mod, exports, msg, post) {
         const until = performance.now() + fault.stallMs;
         while (performance.now() < until);
       }
-    });
+    };
+    let result;
+    if (msg.circom) {
+      // circom's witness wasm, then the proof from the full witness (checked against the key).
+      const witnessModule = await circomModule(msg, onKeyEvent);
+      progress('witness', 0);
+      const wtns = mod.circomWitness(witnessModule, msg.circom.input);
+      result = loaded.proveWitness(wtns, onProve);
+    } else {
+      result = loaded.prove(claim, onProve);
+    }
     if (crashAt) throw new InjectedCrash(crashAt);
     if (oomAt) throw new RangeError(`airprover: injected out of memory at stage ${oomAt}`);
     post({
@@ -103,6 +114,58 @@ class InjectedCrash extends Error {
     super(`injected crash at ${stage}`);
     this.stage = stage;
   }
+}
+
+const circomModules = new Map(); // witness wasm url -> Promise<WebAssembly.Module>
+
+/** A circom circuit's witness wasm, from the key cache or the network (pinned), compiled once. */
+function circomModule(msg, onEvent) {
+  const wasm = msg.circom.wasm;
+  let compiling = circomModules.get(wasm.url);
+  if (!compiling) {
+    compiling = (async () => {
+      const { bytes, source, evicted, storeError } = await loadKeyBytes(await database(msg.storage), wasm, () => {});
+      onEvent({ source, evicted, storeError });
+      return WebAssembly.compile(bytes);
+    })();
+    circomModules.set(wasm.url, compiling);
+    compiling.catch(() => circomModules.delete(wasm.url));
+  }
+  return compiling;
+}
+
+/**
+ * A circom circuit's proving key: the zkey converted once (every point checked) and kept in the
+ * key cache under its SHA-256 (src/runtime/manifest.rs `converted_key_name`), read unchecked from
+ * there afterwards (its file digest still checked), as our own keys are.
+ */
+async function loadCircomKey(mod, msg, progress, onEvent) {
+  const db = await database(msg.storage);
+  const name = `circom-converted:${msg.key.sha256}`;
+  if (db) {
+    const record = await get(db, 'keys', name).catch(() => undefined);
+    if (record?.bytes) {
+      try {
+        progress('download', 1);
+        const key = new mod.LoadedKey(record.bytes);
+        onEvent({ source: 'cache' });
+        return key;
+      } catch {
+        // A damaged copy: convert again.
+      }
+    }
+  }
+  const { bytes, source, evicted, storeError } = await loadKeyBytes(db, msg.key, (f) => progress('download', f));
+  onEvent({ source, evicted, storeError });
+  progress('convert', 0);
+  const converted = mod.convertZkey(bytes, msg.circuit);
+  progress('convert', 1);
+  if (db) {
+    await put(db, 'keys', { sha256: name, url: msg.key.url, bytes: converted, size: converted.length, storedAt: Date.now() }).catch(
+      (e) => onEvent({ storeError: plainError(e) }),
+    );
+  }
+  return new mod.LoadedKey(converted);
 }
 
 /** Reads a key from the key cache or the network (checked against the pinned SHA-256), and parses it. */

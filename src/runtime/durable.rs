@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::code::ErrorCode;
 use super::queue::Priority;
 use super::scheduler::{JobState, Submission};
+use super::statement::Statement;
 use crate::claim::Claim;
 
 /// Version of the record layout; other versions are dropped at start. 2: the claim is sealed in
@@ -59,12 +60,14 @@ pub struct DurableJob {
 }
 
 impl DurableJob {
-    /// The record of an accepted submission.
-    pub fn new(id: String, s: &Submission, submitted_at: f64) -> Self {
-        DurableJob {
+    /// The record of an accepted submission; `None` for a circom input, which is never stored
+    /// (see [`crate::runtime::statement`]).
+    pub fn new(id: String, s: &Submission, submitted_at: f64) -> Option<Self> {
+        let claim = s.statement.claim()?;
+        Some(DurableJob {
             format: DURABLE_FORMAT,
             id,
-            claim: s.claim.to_canonical_json().to_string(),
+            claim: claim.to_canonical_json().to_string(),
             priority: s.priority.to_string(),
             user_id: s.user_id.clone(),
             max_retries: s.max_retries,
@@ -72,7 +75,7 @@ impl DurableJob {
             fallback_circuits: s.fallback_circuits.iter().map(|c| c.to_string()).collect(),
             submitted_at,
             runs: 0,
-        }
+        })
     }
 
     /// The submission to run again at a start, or why the record is dropped instead.
@@ -94,7 +97,7 @@ impl DurableJob {
             .map(|c| c.parse().map_err(|e: crate::Error| e.to_string()))
             .collect::<Result<_, _>>()?;
         Ok(Submission {
-            claim,
+            statement: Statement::Claim(claim),
             priority,
             user_id: self.user_id.clone(),
             max_retries: self.max_retries,
@@ -135,7 +138,7 @@ mod tests {
         )
         .unwrap();
         Submission {
-            claim,
+            statement: Statement::Claim(claim),
             priority: Priority::High,
             user_id: Some("u1".into()),
             max_retries: Some(1),
@@ -147,12 +150,12 @@ mod tests {
     #[test]
     fn round_trips_a_submission_through_storage() {
         let s = submission();
-        let record = DurableJob::new("k".into(), &s, 1.5e12);
+        let record = DurableJob::new("k".into(), &s, 1.5e12).unwrap();
         let text = serde_json::to_string(&record).unwrap();
         assert!(!text.contains("timeoutMs"), "{text}");
         let mut back: DurableJob = serde_json::from_str(&text).unwrap();
         let again = back.resume().unwrap();
-        assert_eq!(again.claim, s.claim);
+        assert_eq!(again.statement, s.statement);
         assert_eq!(again.priority, Priority::High);
         assert_eq!(again.user_id.as_deref(), Some("u1"));
         assert_eq!(again.max_retries, Some(1));
@@ -160,8 +163,19 @@ mod tests {
     }
 
     #[test]
+    fn a_circom_input_is_never_stored() {
+        let input = serde_json::json!({ "vote": 1 });
+        let circom = crate::runtime::statement::CircomStatement::new("my-circuit", &input);
+        let s = Submission {
+            statement: Statement::Circom(circom.unwrap()),
+            ..submission()
+        };
+        assert_eq!(DurableJob::new("k".into(), &s, 0.0), None);
+    }
+
+    #[test]
     fn page_loads_that_never_run_the_job_count_nothing() {
-        let mut record = DurableJob::new("k".into(), &submission(), 0.0);
+        let mut record = DurableJob::new("k".into(), &submission(), 0.0).unwrap();
         for _ in 0..10 * MAX_RUNS {
             record.resume().unwrap();
         }
@@ -170,7 +184,7 @@ mod tests {
 
     #[test]
     fn gives_up_after_max_runs() {
-        let mut record = DurableJob::new("k".into(), &submission(), 0.0);
+        let mut record = DurableJob::new("k".into(), &submission(), 0.0).unwrap();
         for _ in 0..MAX_RUNS {
             record.resume().unwrap();
             record.count_run();
@@ -180,13 +194,13 @@ mod tests {
 
     #[test]
     fn drops_unreadable_records() {
-        let mut record = DurableJob::new("k".into(), &submission(), 0.0);
+        let mut record = DurableJob::new("k".into(), &submission(), 0.0).unwrap();
         record.claim = "{\"circuit\":\"threshold-d4-k2\"}".into();
         assert!(record.resume().is_err());
-        let mut record = DurableJob::new("k".into(), &submission(), 0.0);
+        let mut record = DurableJob::new("k".into(), &submission(), 0.0).unwrap();
         record.priority = "URGENT".into();
         assert!(record.resume().is_err());
-        let mut record = DurableJob::new("k".into(), &submission(), 0.0);
+        let mut record = DurableJob::new("k".into(), &submission(), 0.0).unwrap();
         record.format = 9;
         assert!(record.resume().is_err());
     }

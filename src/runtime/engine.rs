@@ -24,11 +24,13 @@ use super::durable::{self, DurableJob};
 use super::fallback::Build;
 use super::progress;
 use super::proof_cache::ProofRecord;
-use super::protocol::{Fault, JobMessage, KeyMessage, PageMessage, StorageName, WorkerMessage};
+use super::protocol::{
+    CircomWork, Fault, JobMessage, KeyMessage, PageMessage, StorageName, WorkerMessage,
+};
 use super::scheduler::{
     Attempt, CacheAnswer, Command, Config, JobId, Refusal, Scheduler, Stats, Submission, WorkerId,
 };
-use crate::claim::Claim;
+use super::statement::{CacheKey, Statement};
 
 /// One caller waiting on a job (identical submissions share a job, each with its own id).
 pub type SubscriberId = u64;
@@ -36,10 +38,14 @@ pub type SubscriberId = u64;
 /// A circuit's keys as the manifest lists them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CircuitKeys {
-    /// The proving key (the worker downloads it).
+    /// The proving key (the worker downloads it): a circom circuit's snarkjs `.zkey`, which the
+    /// worker converts once.
     pub proving: KeyMessage,
-    /// The verifying key (the proof cache checks proofs with it).
+    /// The verifying key (the proof cache checks proofs with it): a circom circuit's snarkjs
+    /// `verification_key.json`.
     pub verifying: KeyMessage,
+    /// A circom circuit's witness wasm; `None` for airprover's own circuits.
+    pub witness: Option<KeyMessage>,
 }
 
 /// What the runtime may keep in IndexedDB, as it was opened.
@@ -181,7 +187,8 @@ pub struct Ticket {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProgressView {
-    /// `queued`, `loading-keys`, `witness`, `proving`, `verifying`, `done`, `failed`, `cancelled`.
+    /// `queued`, `loading-keys` (a circom job: `download`, `convert`), `witness`, `proving`,
+    /// `verifying`, `done`, `failed`, `cancelled`.
     pub stage: &'static str,
     /// 0..=100.
     pub percent: f64,
@@ -251,10 +258,10 @@ pub enum StorageOp {
     Lookup {
         /// The job.
         job: JobId,
-        /// Its proof cache key.
-        key: String,
-        /// The claim.
-        claim: Claim,
+        /// Its proof cache key (a circom input's: what the web layer signs).
+        key: CacheKey,
+        /// What the job proves.
+        statement: Statement,
         /// The circuit's verifying key, to check a stored proof with.
         verifying_key: KeyMessage,
     },
@@ -272,8 +279,11 @@ pub enum StorageOp {
     },
     /// Cache a proof just made, and remove its job's record in the same transaction.
     CacheProof {
-        /// The proof.
+        /// The proof, filed under `key`'s digest; under a keyed key it is refiled
+        /// ([`ProofRecord::refile`]) under the HMAC the web layer makes.
         record: ProofRecord,
+        /// Its proof cache key.
+        key: CacheKey,
         /// The job's durable record id, if stored.
         durable: Option<String>,
         /// The circuit's verifying key (the cache prepares its verifier).
@@ -376,9 +386,9 @@ pub enum Effect {
         job: JobId,
         /// The worker that sent it.
         worker: WorkerId,
-        /// The claim it proves (a fallback may have rewritten it).
-        claim: Claim,
-        /// The manifest's verifying key of the claim's circuit.
+        /// What it proves (a fallback may have rewritten a claim).
+        statement: Statement,
+        /// The manifest's verifying key of the statement's circuit.
         verifying_key: KeyMessage,
         /// The worker's result: `{ proof, publicSignals, ... }`.
         value: Value,
@@ -397,8 +407,9 @@ struct JobView {
     percent: f64,
     result: Option<Value>,
     message: Option<String>,
-    /// The submitted claim's proof cache key (also its durable record's id).
-    cache_key: String,
+    /// The submitted statement's proof cache key (a claim's digest is also its durable record's
+    /// id).
+    cache_key: CacheKey,
     cached: bool,
     durable: Option<DurableJob>,
     /// This runtime counted its run in the durable record already.
@@ -499,9 +510,11 @@ impl Engine {
         now: f64,
     ) -> (Result<Ticket, Refusal>, Vec<Effect>) {
         let record = self.storage.durable_queue.then(|| {
-            let key = self.cache_key(&submission.claim).unwrap_or_default();
-            DurableJob::new(key, &submission, wall_ms)
+            let key = self.cache_key(&submission.statement);
+            let id = key.as_ref().and_then(CacheKey::digest).unwrap_or_default();
+            DurableJob::new(id.to_string(), &submission, wall_ms)
         });
+        let record = record.flatten();
         let ticket = self.accept(submission, record, false, now);
         (ticket, std::mem::take(&mut self.effects))
     }
@@ -609,12 +622,13 @@ impl Engine {
         )
     }
 
-    fn cache_key(&self, claim: &Claim) -> Option<String> {
-        let keys = self.keys.get(&claim.circuit.to_string())?;
-        Some(super::cache_key::proof_cache_key(
-            claim,
-            &keys.verifying.sha256,
-        ))
+    fn cache_key(&self, statement: &Statement) -> Option<CacheKey> {
+        let keys = self.keys.get(&statement.circuit().to_string())?;
+        // A circom statement needs a circom entry (a witness wasm) and a claim one of ours.
+        if keys.witness.is_some() != statement.claim().is_none() {
+            return None;
+        }
+        Some(statement.cache_key(&keys.verifying.sha256))
     }
 
     fn accept(
@@ -624,8 +638,8 @@ impl Engine {
         resumed: bool,
         now: f64,
     ) -> Result<Ticket, Refusal> {
-        let circuit = submission.claim.circuit.to_string();
-        let Some(cache_key) = self.cache_key(&submission.claim) else {
+        let circuit = submission.statement.circuit().to_string();
+        let Some(cache_key) = self.cache_key(&submission.statement) else {
             return Err(Refusal {
                 code: ErrorCode::KeyNotFound,
                 message: format!("no proving key for {circuit} in the manifest"),
@@ -765,7 +779,7 @@ impl Engine {
         let op = StorageOp::Lookup {
             job,
             key: view.cache_key.clone(),
-            claim: j.claim.clone(),
+            statement: j.statement.clone(),
             verifying_key: keys.verifying.clone(),
         };
         self.effects.push(Effect::Storage(op));
@@ -824,7 +838,24 @@ impl Engine {
         let message = PageMessage::Job(Box::new(JobMessage {
             id: job,
             attempt,
-            claim: j.claim.to_canonical_json().to_string(),
+            claim: j
+                .statement
+                .claim()
+                .map(|c| c.to_canonical_json().to_string())
+                .unwrap_or_default(),
+            circom: match (&j.statement, self.keys.get(&circuit)) {
+                (
+                    Statement::Circom(c),
+                    Some(CircuitKeys {
+                        witness: Some(wasm),
+                        ..
+                    }),
+                ) => Some(CircomWork {
+                    input: c.input.clone(),
+                    wasm: wasm.clone(),
+                }),
+                _ => None,
+            },
             key: self.keys.get(&circuit).map(|k| k.proving.clone()),
             circuit,
             storage: self
@@ -834,9 +865,10 @@ impl Engine {
                 .map(|name| StorageName { name }),
             fault,
         }));
+        let circom = matches!(&message, PageMessage::Job(m) if m.circom.is_some());
         self.effects.push(Effect::Post { worker, message });
         if let Some(view) = self.jobs.get_mut(&job) {
-            view.stage = "loading-keys";
+            view.stage = if circom { "download" } else { "loading-keys" };
             view.percent = 0.0;
             if let Some(old) = view.timer.take() {
                 self.effects.push(Effect::Disarm {
@@ -959,18 +991,22 @@ impl Engine {
         let Some(j) = self.scheduler.job(job) else {
             return;
         };
-        let durable = view.durable.as_ref().map(|_| view.cache_key.clone());
+        let durable = view
+            .durable
+            .as_ref()
+            .and_then(|_| view.cache_key.digest().map(str::to_string));
         let circuit = j.circuit();
         let keys = self.keys.get(&circuit);
         let record = match (&view.result, code, view.cached, keys) {
             (Some(value), None, false, Some(keys)) if self.storage.proof_cache => {
-                proof_record(&j.claim, &keys.verifying, value)
+                proof_record(&j.statement, &view.cache_key, &keys.verifying, value)
             }
             _ => None,
         };
         let op = match (record, durable, keys) {
             (Some(record), durable, Some(keys)) => Some(StorageOp::CacheProof {
                 record,
+                key: view.cache_key.clone(),
                 durable,
                 verifying_key: keys.verifying.clone(),
             }),
@@ -1033,7 +1069,7 @@ impl Engine {
                 // does not match is KEY_INTEGRITY here, not a proof that fails on-chain.
                 let check = self.scheduler.job(id).filter(|_| self.runs_on(id, worker));
                 if let Some(j) = check {
-                    let claim = j.claim.clone();
+                    let statement = j.statement.clone();
                     if let Some(view) = self.jobs.get_mut(&id) {
                         view.result = Some(value.clone());
                     }
@@ -1041,7 +1077,7 @@ impl Engine {
                         Some(keys) => self.effects.push(Effect::Verify {
                             job: id,
                             worker,
-                            claim,
+                            statement,
                             verifying_key: keys.verifying.clone(),
                             value,
                         }),
@@ -1161,14 +1197,24 @@ fn code_name<S: serde::Serializer>(code: &Option<ErrorCode>, s: S) -> Result<S::
     code.map(ErrorCode::as_str).serialize(s)
 }
 
-/// The proof cache record of a result a worker sent for `claim` (the claim actually proved: a
-/// fallback may have rewritten it). None when the result lacks the proof's fields.
-fn proof_record(claim: &Claim, verifying: &KeyMessage, value: &Value) -> Option<ProofRecord> {
+/// The proof cache record of a result a worker sent for `statement` (what was actually proved:
+/// a fallback may have rewritten a claim; its key then is the rewritten claim's, while a circom
+/// statement keeps `submitted`, its keyed key). None when the result lacks the proof's fields.
+fn proof_record(
+    statement: &Statement,
+    submitted: &CacheKey,
+    verifying: &KeyMessage,
+    value: &Value,
+) -> Option<ProofRecord> {
     let proof = value.get("proof")?.clone();
     let signals: Vec<String> = serde_json::from_value(value.get("publicSignals")?.clone()).ok()?;
+    let key = match statement.cache_key(&verifying.sha256) {
+        CacheKey::Digest(d) => d,
+        CacheKey::Keyed { .. } => submitted.digest().unwrap_or_default().to_string(),
+    };
     Some(ProofRecord::new(
-        super::cache_key::proof_cache_key(claim, &verifying.sha256),
-        claim.circuit.to_string(),
+        key,
+        statement.circuit().to_string(),
         verifying.sha256.clone(),
         proof,
         signals,

@@ -18,6 +18,7 @@ use super::queue::Priority;
 use super::retry::Backoff;
 use super::scheduler::{Config, JobId, Submission, WorkerId};
 use crate::claim::Claim;
+use crate::runtime::statement::Statement;
 use crate::tree::sample::sample;
 
 const CIRCUIT: &str = "threshold-d4-k2";
@@ -28,7 +29,7 @@ fn claim(seed: u64) -> Claim {
 
 fn submission(seed: u64) -> Submission {
     Submission {
-        claim: claim(seed),
+        statement: Statement::Claim(claim(seed)),
         priority: Priority::Normal,
         user_id: None,
         max_retries: None,
@@ -53,6 +54,7 @@ fn config(storage: StoragePlan) -> EngineConfig {
         CircuitKeys {
             proving: key("pk"),
             verifying: key("vk"),
+            witness: None,
         },
     );
     EngineConfig {
@@ -229,7 +231,7 @@ fn prove(
         job: checked,
         worker: by,
         verifying_key,
-        claim,
+        statement,
         ..
     }) = fx.iter().find(|f| matches!(f, Effect::Verify { .. }))
     else {
@@ -237,7 +239,7 @@ fn prove(
     };
     assert_eq!((*checked, *by), (job, worker));
     assert_eq!(verifying_key, &key("vk"), "the manifest's verifying key");
-    assert_eq!(claim.circuit.to_string(), CIRCUIT);
+    assert_eq!(statement.circuit().to_string(), CIRCUIT);
     e.handle(
         Event::Verified {
             job,
@@ -695,7 +697,7 @@ fn a_failed_durable_job_leaves_the_queue() {
 }
 
 fn stored(seed: u64, runs: u32) -> DurableJob {
-    let mut record = DurableJob::new(format!("job-{seed}"), &submission(seed), 0.0);
+    let mut record = DurableJob::new(format!("job-{seed}"), &submission(seed), 0.0).unwrap();
     record.runs = runs;
     record
 }
@@ -858,3 +860,6 @@ fn a_verdict_for_a_job_cancelled_meanwhile_changes_nothing() {
     assert!(resolved(&fx).is_empty());
     assert!(rejected(&fx).is_empty());
 }
+
+#[path = "engine_circom_tests.rs"]
+mod circom;

@@ -43,6 +43,7 @@ impl ManifestKeys {
                     let refs = CircuitKeys {
                         proving: key(&c.files.proving_key),
                         verifying: key(&c.files.verifying_key),
+                        witness: None,
                     };
                     keys.builtin.insert(c.id.clone(), refs);
                 }
@@ -62,6 +63,21 @@ impl ManifestKeys {
         Ok(keys)
     }
 
+    /// Every circuit's keys for the engine: a circom circuit's zkey as its proving key, its
+    /// `verification_key.json` as its verifying key and its witness wasm beside them.
+    pub fn into_engine_keys(self) -> BTreeMap<String, CircuitKeys> {
+        let mut keys = self.builtin;
+        for (id, files) in self.circom {
+            let circom = CircuitKeys {
+                proving: files.zkey,
+                verifying: files.verifying_key,
+                witness: Some(files.wasm),
+            };
+            keys.insert(id, circom);
+        }
+        keys
+    }
+
     /// SHA-256 of every file listed (what the key cache may keep).
     pub fn key_hashes(&self) -> Vec<String> {
         let builtin = self
@@ -72,7 +88,15 @@ impl ManifestKeys {
             .circom
             .values()
             .flat_map(|c| [&c.zkey, &c.wasm, &c.verifying_key]);
-        builtin.chain(circom).map(|k| k.sha256.clone()).collect()
+        let converted = self
+            .circom
+            .values()
+            .map(|c| converted_key_name(&c.zkey.sha256));
+        builtin
+            .chain(circom)
+            .map(|k| k.sha256.clone())
+            .chain(converted)
+            .collect()
     }
 
     /// SHA-256 of every verifying key listed (proofs made under others are stale).
@@ -81,6 +105,12 @@ impl ManifestKeys {
         let circom = self.circom.values().map(|c| &c.verifying_key);
         builtin.chain(circom).map(|k| k.sha256.clone()).collect()
     }
+}
+
+/// The key cache's name for the proving key a worker converted from the zkey whose SHA-256 is
+/// `zkey_sha256` (worker-jobs.js files it so; the start-up sweep keeps it while the zkey is listed).
+pub fn converted_key_name(zkey_sha256: &str) -> String {
+    format!("circom-converted:{}", zkey_sha256.to_ascii_lowercase())
 }
 
 fn message(file: &FileDigest, resolve: &impl Fn(&str) -> String, development: bool) -> KeyMessage {
@@ -141,10 +171,19 @@ mod tests {
         assert_eq!(circom.wasm.url, "https://cdn.example/keys/c/my.wasm");
         assert_eq!(circom.verifying_key.bytes, 2.0);
         assert!(!circom.zkey.development);
-        assert_eq!(keys.key_hashes().len(), 7);
+        assert_eq!(keys.key_hashes().len(), 8);
+        assert!(keys
+            .key_hashes()
+            .contains(&converted_key_name(&circom.zkey.sha256)));
         let verifying = keys.verifying_key_hashes();
         assert_eq!(verifying.len(), 3);
         assert!(verifying.contains(&circom.verifying_key.sha256));
+        let circom = circom.clone();
+        let engine = keys.into_engine_keys();
+        assert_eq!(engine.len(), 3);
+        assert_eq!(engine["my-circuit"].proving, circom.zkey);
+        assert_eq!(engine["my-circuit"].witness, Some(circom.wasm));
+        assert_eq!(engine["threshold-d4-k2"].witness, None);
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod queue;
 pub mod quota;
 pub mod retry;
 pub mod scheduler;
+pub mod statement;
 
 #[cfg(test)]
 mod engine_tests;

@@ -1,5 +1,6 @@
-//! What a job's progress looks like to the caller: the prover's many stages folded into four
-//! (`loading-keys`, `witness`, `proving`, `verifying`) and one overall percent.
+//! What a job's progress looks like to the caller: the prover's many stages folded into a few
+//! (`loading-keys`, `witness`, `proving`, `verifying`; a circom job's `download` and `convert`
+//! where it would show `loading-keys`) and one overall percent.
 
 use super::scheduler::JobState;
 
@@ -14,6 +15,11 @@ pub fn overall(stage: &str, fraction: f64) -> (&'static str, f64) {
     };
     match stage {
         "loading-keys" => ("loading-keys", 10.0 * f),
+        // A circom job: its zkey and witness wasm downloaded (or read from the key cache), the
+        // zkey converted once into our key layout, then circom's witness wasm run.
+        "download" => ("download", 5.0 * f),
+        "convert" => ("convert", 5.0 + 5.0 * f),
+        "witness" => ("witness", 10.0),
         "synthesis" | "constraint-check" => ("witness", 10.0 + 85.0 * f),
         "qap" | "msm-h" | "msm-l" | "msm-a" | "msm-b1" | "msm-b2" => ("proving", 10.0 + 85.0 * f),
         "done" | "verifying" => ("verifying", 95.0),
@@ -44,8 +50,27 @@ mod tests {
         assert_eq!(overall("synthesis", 0.0), ("witness", 10.0));
         assert_eq!(overall("msm-b2", 1.0), ("proving", 95.0));
         assert_eq!(overall("verifying", 0.3), ("verifying", 95.0));
+        assert_eq!(overall("download", 1.0), ("download", 5.0));
+        assert_eq!(overall("convert", 1.0), ("convert", 10.0));
+        assert_eq!(overall("witness", 0.7), ("witness", 10.0));
         // A proof's stages in the prover's order never move the percent backwards.
         let mut last = 0.0;
+        // A circom job's: download, convert, witness, then the prover's.
+        for (stage, fraction) in [
+            ("download", 0.5),
+            ("download", 1.0),
+            ("convert", 0.5),
+            ("convert", 1.0),
+            ("witness", 0.0),
+            ("synthesis", 0.0),
+            ("msm-h", 0.6),
+            ("done", 1.0),
+        ] {
+            let (_, percent) = overall(stage, fraction);
+            assert!(percent >= last, "{stage} {fraction}: {percent} < {last}");
+            last = percent;
+        }
+        last = 0.0;
         for (stage, fraction) in [
             ("loading-keys", 0.5),
             ("loading-keys", 1.0),

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::statement::Statement;
 use crate::claim::Claim;
 use crate::prover::{export, verify, VerifyingKey};
 
@@ -89,6 +90,15 @@ impl ProofRecord {
         r
     }
 
+    /// The record filed under `key` instead (its digest recomputed): a circom input's key is
+    /// the web layer's keyed hash, made after the engine built the record.
+    pub fn refile(mut self, key: String) -> Self {
+        self.key = key;
+        self.digest = self.compute_digest();
+        self.bytes = self.content_bytes();
+        self
+    }
+
     /// The digest the record's content should have.
     pub fn compute_digest(&self) -> String {
         let mut h = Sha256::new();
@@ -128,6 +138,19 @@ impl ProofRecord {
         vk_sha256: &str,
         vk: &VerifyingKey,
     ) -> Result<(), Rejection> {
+        self.check_statement(key, &Statement::Claim(claim.clone()), vk_sha256, vk)
+    }
+
+    /// [`ProofRecord::check`] for any statement. A circom circuit's public signals are known only
+    /// from its witness: its record's own are checked by the proof's verification, and the cache
+    /// key (a keyed hash of the input, see [`super::statement`]) binds the record to the input.
+    pub fn check_statement(
+        &self,
+        key: &str,
+        statement: &Statement,
+        vk_sha256: &str,
+        vk: &VerifyingKey,
+    ) -> Result<(), Rejection> {
         if self.format != RECORD_FORMAT {
             return Err(Rejection::Stale(format!(
                 "record format {}, this airprover writes {RECORD_FORMAT}",
@@ -144,10 +167,10 @@ impl ProofRecord {
                 "the record is filed under another cache key".into(),
             ));
         }
-        let circuit = claim.circuit.to_string();
+        let circuit = statement.circuit().to_string();
         if self.circuit != circuit {
             return Err(Rejection::Tampered(format!(
-                "the record is for {}, the claim for {circuit}",
+                "the record is for {}, the statement for {circuit}",
                 self.circuit
             )));
         }
@@ -156,12 +179,19 @@ impl ProofRecord {
                 "the record was made with other keys".into(),
             ));
         }
-        let public = claim.public_signals();
-        if self.public_signals != export::public_to_json(&public) {
-            return Err(Rejection::Tampered(
-                "its public signals are not the claim's".into(),
-            ));
-        }
+        let public = match statement.claim() {
+            Some(claim) => {
+                let public = claim.public_signals();
+                if self.public_signals != export::public_to_json(&public) {
+                    return Err(Rejection::Tampered(
+                        "its public signals are not the claim's".into(),
+                    ));
+                }
+                public
+            }
+            None => export::public_from_value(&Value::from(self.public_signals.clone()))
+                .map_err(|e| Rejection::Tampered(format!("its public signals: {e}")))?,
+        };
         let proof = export::proof_from_value(&self.proof)
             .map_err(|e| Rejection::Tampered(format!("its proof is malformed: {e}")))?;
         match verify::verify(vk, &public, &proof) {

@@ -37,8 +37,12 @@ pub struct JobMessage {
     pub attempt: u32,
     /// The circuit to prove with.
     pub circuit: String,
-    /// The claim, canonical JSON.
+    /// The claim, canonical JSON (empty for a circom job).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub claim: String,
+    /// A circom job: its input and witness wasm (`key` is then the circuit's snarkjs `.zkey`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circom: Option<CircomWork>,
     /// The proving key (`None`: the manifest has none for the circuit; the worker fails the job).
     pub key: Option<KeyMessage>,
     /// The IndexedDB database whose `keys` store caches proving keys; `None` for no key cache.
@@ -46,6 +50,16 @@ pub struct JobMessage {
     /// Test-only fault injection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
+}
+
+/// What a worker needs for a circom job beside the zkey.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CircomWork {
+    /// The input object, JSON (never logged, never in an error).
+    pub input: String,
+    /// circom's witness wasm, pinned like a key (and cached with the keys).
+    pub wasm: KeyMessage,
 }
 
 /// A key file as the manifest pins it: the proving key a job's worker loads, and the verifying key
@@ -262,6 +276,7 @@ mod tests {
             attempt: 2,
             circuit: "threshold-d4-k2".into(),
             claim: "{}".into(),
+            circom: None,
             key: Some(KeyMessage {
                 url: "/keys/a.pk".into(),
                 sha256: "ab".into(),

@@ -16,8 +16,8 @@ use super::metrics::{self, DurationHistory, Percentiles};
 use super::queue::{JobQueue, Priority};
 use super::quota::{QuotaLimits, Quotas};
 use super::retry::{Backoff, Jitter};
+use super::statement::Statement;
 use crate::circuit::CircuitId;
-use crate::claim::Claim;
 
 /// A job's id.
 pub type JobId = u64;
@@ -79,8 +79,8 @@ impl Default for Config {
 /// What a caller asks for.
 #[derive(Debug, Clone)]
 pub struct Submission {
-    /// The validated claim.
-    pub claim: Claim,
+    /// What it proves: a validated claim, or a circom circuit's input.
+    pub statement: Statement,
     /// Priority. Default NORMAL.
     pub priority: Priority,
     /// For quotas.
@@ -164,9 +164,9 @@ pub struct Attempt {
 pub struct Job {
     /// Its id.
     pub id: JobId,
-    /// The claim (rewritten by a smaller-circuit fallback).
-    pub claim: Claim,
-    /// Canonical claim text: identical claims share one job.
+    /// What it proves (a claim is rewritten by a smaller-circuit fallback).
+    pub statement: Statement,
+    /// The statement's dedup text: identical statements share one job.
     pub key: String,
     /// Priority (the highest of its subscribers').
     pub priority: Priority,
@@ -199,7 +199,7 @@ pub struct Job {
 impl Job {
     /// The circuit id as text.
     pub fn circuit(&self) -> String {
-        self.claim.circuit.to_string()
+        self.statement.circuit().to_string()
     }
 }
 
@@ -455,7 +455,7 @@ impl Scheduler {
             });
         }
         // Identical claims share a job only if they accept the same circuits.
-        let mut key = s.claim.to_canonical_json().to_string();
+        let mut key = s.statement.dedup_text();
         if !s.fallback_circuits.is_empty() {
             let mut ids: Vec<String> = s.fallback_circuits.iter().map(|c| c.to_string()).collect();
             ids.sort();
@@ -509,7 +509,7 @@ impl Scheduler {
                 max_retries: s.max_retries.unwrap_or(self.config.max_retries),
                 timeout_ms: s.timeout_ms.or(self.config.timeout_ms),
                 fallback_circuits: s.fallback_circuits,
-                claim: s.claim,
+                statement: s.statement,
                 state,
                 attempts: 0,
                 history: Vec::new(),
@@ -911,8 +911,12 @@ impl Scheduler {
                 .filter(|c| self.config.circuits.contains(c))
                 .cloned()
                 .collect();
-            if let Some(smaller) = fallback::smaller_circuit(&j.claim, &allowed) {
-                j.claim = smaller;
+            let smaller = j
+                .statement
+                .claim()
+                .and_then(|c| fallback::smaller_circuit(c, &allowed));
+            if let Some(smaller) = smaller {
+                j.statement = Statement::Claim(smaller);
                 j.state = JobState::Queued;
                 self.queue.push_front(job, j.priority);
                 self.log(job, EventKind::FellBack, now_ms, Some(code));

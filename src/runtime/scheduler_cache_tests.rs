@@ -5,16 +5,19 @@ use super::audit::EventKind;
 use super::queue::Priority;
 use super::scheduler::{CacheAnswer, Command, Config, JobState, Scheduler, Submission};
 use crate::claim::Claim;
+use crate::runtime::statement::Statement;
 use crate::tree::sample::sample;
 
 fn submission(seed: u64) -> Submission {
     Submission {
-        claim: Claim::from_value(
-            &sample(&"threshold-d4-k2".parse().unwrap(), 6, seed)
-                .unwrap()
-                .claim,
-        )
-        .unwrap(),
+        statement: Statement::Claim(
+            Claim::from_value(
+                &sample(&"threshold-d4-k2".parse().unwrap(), 6, seed)
+                    .unwrap()
+                    .claim,
+            )
+            .unwrap(),
+        ),
         priority: Priority::Normal,
         user_id: None,
         max_retries: None,

@@ -8,6 +8,7 @@ use super::quota::QuotaLimits;
 use super::retry::Backoff;
 use super::scheduler::{Command, Config, JobId, JobState, Scheduler, Submission, WorkerId};
 use crate::claim::Claim;
+use crate::runtime::statement::Statement;
 use crate::tree::sample::sample;
 
 fn claim(seed: u64) -> Claim {
@@ -21,7 +22,7 @@ fn claim(seed: u64) -> Claim {
 
 fn submission(seed: u64, priority: Priority) -> Submission {
     Submission {
-        claim: claim(seed),
+        statement: Statement::Claim(claim(seed)),
         priority,
         user_id: None,
         max_retries: None,
@@ -124,7 +125,7 @@ fn capacity_and_quotas() {
     let mut with_user = submission(1, Priority::Normal);
     with_user.user_id = Some("alice".into());
     s.submit(with_user.clone(), 0.0).unwrap();
-    with_user.claim = claim(2);
+    with_user.statement = Statement::Claim(claim(2));
     assert_eq!(
         s.submit(with_user.clone(), 0.0).unwrap_err().code,
         ErrorCode::RateLimited
@@ -346,7 +347,7 @@ fn out_of_memory_with(fallbacks: &[&str]) -> (Scheduler, JobId) {
         1,
     );
     let sub = Submission {
-        claim: big,
+        statement: Statement::Claim(big),
         priority: Priority::Normal,
         user_id: None,
         max_retries: None,
@@ -365,7 +366,8 @@ fn out_of_memory_falls_back_to_a_smaller_circuit_the_caller_accepts() {
     let j = s.job(job).unwrap();
     assert_eq!(j.state, JobState::Queued);
     assert_ne!(j.circuit(), "threshold-d6-k8");
-    assert!(j.claim.sum() >= j.claim.target);
+    let claim = j.statement.claim().unwrap();
+    assert!(claim.sum() >= claim.target);
 }
 
 #[test]
@@ -513,7 +515,7 @@ fn no_job_is_lost_under_churn() {
         ids.push(
             s.submit(
                 Submission {
-                    claim: c,
+                    statement: Statement::Claim(c),
                     priority: p,
                     user_id: None,
                     max_retries: None,

@@ -8,12 +8,19 @@ use super::clock;
 use super::error::{to_js, JsResult};
 use super::prover::{json_text, progress_callback, prove_result};
 use crate::api;
+use crate::circom::wtns;
+use crate::circom::zkey::Zkey;
 use crate::circuit::CircuitId;
 use crate::claim::Claim;
+use crate::prover::export;
+use crate::prover::keys::write_proving_key_for;
 use crate::prover::keys::{KeyFile, KeyKind, Validation};
 use crate::prover::msm::Kernel;
 use crate::prover::prepared::PreparedProvingKey;
+use crate::prover::prove::prove_witness_until;
+use crate::prover::qap::Reduction;
 use crate::Error;
+use rand::rngs::OsRng;
 
 /// `checkKeyPoints(bytes)`: reads a proving key file with every point checked (on the curve, in
 /// its subgroup). A worker whose proof failed its self-check calls it on the key it proved with:
@@ -29,6 +36,32 @@ pub fn check_key_points(bytes: &[u8]) -> JsResult<()> {
         Error::VerifyFailed { .. } => Ok(()),
         other => Err(to_js(other)),
     }
+}
+
+/// `convertZkey(zkey, circuit)`: a snarkjs Groth16 `.zkey` (its SHA-256 checked by the caller
+/// against the manifest) converted into airprover's proving key file for circom circuit id
+/// `circuit`, every point checked on its curve and in its subgroup, the QAP reduction it needs
+/// recorded in the file (`Reduction::Circom`). The runtime's workers keep the result in the key
+/// cache under the zkey's SHA-256 and load it with `new LoadedKey(bytes)` afterwards, unchecked.
+/// Throws ZKEY_UNSUPPORTED (PLONK, FFLONK, another curve) or ZKEY_CORRUPT naming the section.
+#[wasm_bindgen(js_name = convertZkey)]
+pub fn convert_zkey(zkey: &[u8], circuit: &str) -> JsResult<Vec<u8>> {
+    let id: CircuitId = circuit.parse().map_err(to_js)?;
+    if !id.is_circom() {
+        return Err(to_js(Error::input(
+            "circuit",
+            format!("{circuit} is not a circom circuit id"),
+        )));
+    }
+    let converted = Zkey::parse(zkey).and_then(|z| z.convert()).map_err(to_js)?;
+    write_proving_key_for(
+        &converted.proving_key,
+        Some(&converted.matrices),
+        &id,
+        false,
+        Reduction::Circom,
+    )
+    .map_err(to_js)
 }
 
 /// A proving key file, read and ready to prove with.
@@ -82,6 +115,31 @@ impl LoadedKey {
     #[wasm_bindgen(getter)]
     pub fn development(&self) -> bool {
         self.development
+    }
+
+    /// Proves with a full witness (the bytes of a `.wtns`, as `circomWitness` or `snarkjs wtns
+    /// calculate` make them) on a key that carries its matrices (a converted zkey's does); the
+    /// proof is verified before it is returned. `{ proof, publicSignals, ms }` in snarkjs's JSON.
+    /// A witness of another circuit throws ZKEY_MISMATCH; one that does not satisfy the circuit
+    /// WITNESS_FAILED.
+    #[wasm_bindgen(js_name = proveWitness, unchecked_return_type = "ProveResult")]
+    pub fn prove_witness(
+        &self,
+        wtns: &[u8],
+        #[wasm_bindgen(js_name = onProgress, unchecked_param_type = "(p: ProveProgress) => void")]
+        on_progress: Option<Function>,
+    ) -> JsResult<JsValue> {
+        let start = clock::now_ms();
+        let witness = wtns::read(wtns).map_err(to_js)?;
+        let mut report = progress_callback(on_progress, start);
+        let (proof, public) =
+            prove_witness_until(&witness, &self.key, &mut OsRng, &mut report, &|| false)
+                .map_err(to_js)?;
+        let out = api::ProveOutput {
+            proof: export::proof_to_json(&proof),
+            public_signals: export::public_to_json(&public),
+        };
+        prove_result(&out, start)
     }
 
     /// Proves a claim of this key's circuit, like `prove`, and self-checks the proof. A

@@ -13,6 +13,7 @@ use super::error::{bad_argument, to_js, JsResult};
 use super::js::set;
 use crate::api;
 use crate::field::MAX_SAFE_INTEGER;
+use crate::prover::export;
 use crate::prover::Progress;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -277,4 +278,34 @@ pub(crate) fn serialize<T: Serialize + ?Sized>(
     value
         .serialize(serializer)
         .map_err(|e| bad_argument("output", e.to_string()))
+}
+
+/// `verifySnarkjs(vkey, publicSignals, proof)`: snarkjs's `groth16.verify` on the page: whether
+/// `proof` (snarkjs's `proof.json`) and `publicSignals` verify against snarkjs's
+/// `verification_key.json` `vkey` (objects or JSON text). `false`: it does not verify; malformed
+/// input throws (INVALID_PROOF, KEY_INTEGRITY, ...).
+#[wasm_bindgen(js_name = verifySnarkjs)]
+pub fn verify_snarkjs(
+    #[wasm_bindgen(unchecked_param_type = "string | object")] vkey: JsValue,
+    #[wasm_bindgen(js_name = publicSignals, unchecked_param_type = "string | string[]")]
+    public_signals: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | object")] proof: JsValue,
+) -> JsResult<bool> {
+    let vkey = json_text(vkey, "vkey")?;
+    let (proof, public) = proof_texts(proof, public_signals)?;
+    let vk = export::verifying_key_from_json(&vkey).map_err(to_js)?;
+    let proof = export::proof_from_json(&proof).map_err(to_js)?;
+    let public = export::public_from_json(&public).map_err(to_js)?;
+    crate::prover::verify::verify(&vk, &public, &proof).map_err(to_js)
+}
+
+/// `zkeyVerificationKey(zkey)`: snarkjs's `verification_key.json` (as `snarkjs zkey export
+/// verificationkey` writes it) of a Groth16 `.zkey`'s bytes.
+#[wasm_bindgen(js_name = zkeyVerificationKey)]
+pub fn zkey_verification_key(zkey: &[u8]) -> JsResult<JsValue> {
+    let vk = crate::circom::zkey::Zkey::parse(zkey)
+        .and_then(|z| z.verifying_key())
+        .map_err(to_js)?;
+    let json = serde_wasm_bindgen::Serializer::json_compatible();
+    serialize(&export::verifying_key_to_json(&vk), &json)
 }

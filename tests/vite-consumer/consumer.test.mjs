@@ -1,6 +1,7 @@
 // The package outside this repository's layout: app/ (a minimal Vite project) is copied to a
 // temporary directory, `npm install`s the packed tarball (`make pack`) as a user would, is built
-// with `vite build`, served with and without COOP/COEP, and proves one claim in Chromium.
+// with `vite build`, served with and without COOP/COEP, and proves one claim in Chromium; its
+// second page proves a circom circuit through `airprover/snarkjs`, checked by snarkjs itself.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { launch } from '../browser/support/browser.mjs';
 import { CIRCUIT, ROOT, fixture } from '../browser/support/fixture.mjs';
 import { startServer } from '../browser/support/server.mjs';
+import { circomFixture } from '../interop/circom-fixtures.mjs';
 
 const version = JSON.parse(readFileSync(join(ROOT, 'pkg/package.json'), 'utf8')).version;
 const TARBALL = process.env.AIRPROVER_TARBALL ?? join(ROOT, 'target/npm', `airprover-${version}.tgz`);
@@ -26,7 +28,7 @@ function run(cmd, args, cwd) {
 before(async () => {
   fx = fixture([CIRCUIT]);
   app = mkdtempSync(join(tmpdir(), 'airprover-vite-consumer-'));
-  for (const f of ['package.json', 'package-lock.json', 'index.html', 'main.ts', 'tsconfig.json', 'vite.config.js']) {
+  for (const f of ['package.json', 'package-lock.json', 'index.html', 'main.ts', 'snarkjs.html', 'snarkjs.ts', 'tsconfig.json', 'vite.config.js']) {
     cpSync(join(import.meta.dirname, 'app', f), join(app, f));
   }
   // The one step a user takes: install the package (the lock file pins vite).
@@ -40,8 +42,11 @@ test('the installed package is typed: strict tsc accepts the app, and no `any` i
   const installed = join(app, 'node_modules/airprover');
   const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
   assert.equal(manifest.exports['.'].types, './index.d.ts');
-  const declarations = readFileSync(join(installed, manifest.types), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
-  assert.doesNotMatch(declarations, /\bany\b/);
+  assert.equal(manifest.exports['./snarkjs'].types, './snarkjs.d.ts');
+  for (const types of [manifest.types, manifest.exports['./snarkjs'].types]) {
+    const declarations = readFileSync(join(installed, types), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+    assert.doesNotMatch(declarations, /\bany\b/, types);
+  }
 });
 
 after(async () => {
@@ -110,4 +115,48 @@ test('a claim proves threaded on the Vite dev server (`vite`)', async (t) => {
     dev.once('exit', (code) => failed(new Error(`vite exited (${code}): ${out}`)));
   });
   await proveIn(url, 'threaded');
+});
+
+test('airprover/snarkjs in the built app: fullProve from URLs and bytes, verified by snarkjs in the same page', async (t) => {
+  const circom = await circomFixture('multi');
+  const server = await startServer({
+    isolated: true,
+    mounts: {
+      '/circom/circuit.wasm': circom.wasm,
+      '/circom/': circom.dir,
+      '/snarkjs/': join(ROOT, 'tests/interop/node_modules/snarkjs/build'),
+      '/': join(app, 'dist'),
+    },
+  });
+  t.after(() => server.close());
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => m.type() === 'error' && problems.push(`console.error: ${m.text()}`));
+  await page.goto(`${server.url}/snarkjs.html`);
+  await page
+    .waitForFunction(() => window.snarkjsResult, null, { timeout: 120_000 })
+    .catch(async (e) => {
+      throw new Error(`${e.message}; the page says ${await page.textContent('#status')}; ${problems.join('; ')}`);
+    });
+  const result = await page.evaluate(() => window.snarkjsResult);
+  assert.equal(result.error, undefined);
+  assert.equal(result.verified, true, "airprover/snarkjs's groth16.verify");
+  assert.deepEqual(result.publicSignals, JSON.parse(readFileSync(circom.public, 'utf8')));
+  assert.deepEqual(result.again, result.publicSignals, 'fullProve from bytes');
+  // snarkjs itself, loaded into the same page: it verifies the proof and writes the same calldata.
+  await page.addScriptTag({ url: '/snarkjs/snarkjs.min.js' });
+  const vkey = JSON.parse(readFileSync(circom.vkey, 'utf8'));
+  const bySnarkjs = await page.evaluate(
+    async ({ vkey, proof, publicSignals }) => ({
+      verified: await snarkjs.groth16.verify(vkey, publicSignals, proof),
+      calldata: await snarkjs.groth16.exportSolidityCallData(proof, publicSignals),
+    }),
+    { vkey, proof: result.proof, publicSignals: result.publicSignals },
+  );
+  assert.equal(bySnarkjs.verified, true, 'snarkjs verifies the proof');
+  assert.equal(result.calldata, bySnarkjs.calldata);
+  assert.deepEqual(problems, []);
 });

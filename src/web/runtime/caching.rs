@@ -12,13 +12,13 @@ use wasm_bindgen::prelude::*;
 
 use super::options::StorageSettings;
 use super::storage::{Storage, StorageError};
-use crate::claim::Claim;
 use crate::prover::keys::{read_verifying_key, Validation};
 use crate::prover::{export, verify, VerifyingKey};
 use crate::runtime::code::ErrorCode;
 use crate::runtime::engine::Lookup;
 use crate::runtime::proof_cache::{CacheStats, ProofRecord, Rejection};
 use crate::runtime::protocol::{KeyEvent, KeyMessage};
+use crate::runtime::statement::{CacheKey, Statement};
 use crate::web::js::to_js_value;
 
 /// `status.storage`.
@@ -179,12 +179,35 @@ impl Caches {
         self.changed.set(true);
     }
 
-    /// Looks a claim up: a stored record must pass [`ProofRecord::check`] against the current
-    /// verifying key; one that does not is evicted.
-    pub async fn lookup(&self, key: &str, claim: &Claim, vk: &KeyMessage) -> Lookup {
+    /// The proof cache key itself: a claim's digest, or a circom input's HMAC under the origin's
+    /// non-extractable key (see `crate::runtime::statement`). `None`: no proof cache, or WebCrypto
+    /// could not sign (the proof is then neither looked up nor cached).
+    pub async fn resolve_key(&self, key: &CacheKey) -> Option<String> {
+        match key {
+            CacheKey::Digest(d) => Some(d.clone()),
+            CacheKey::Keyed { message } => {
+                let storage = self.proof_storage()?;
+                match storage.cache_key_hmac(message).await {
+                    Ok(mac) => Some(mac),
+                    Err(e) => {
+                        self.failed("keying a circom input's cache entry", &e);
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// Looks a statement up: a stored record must pass [`ProofRecord::check_statement`] against
+    /// the current verifying key; one that does not is evicted.
+    pub async fn lookup(&self, key: &CacheKey, statement: &Statement, vk: &KeyMessage) -> Lookup {
         let Some(storage) = self.proof_storage() else {
             return Lookup::Miss;
         };
+        let Some(key) = self.resolve_key(key).await else {
+            return Lookup::Miss;
+        };
+        let key = key.as_str();
         let record = match storage.proof(key).await {
             Ok(None) => return Lookup::Miss,
             Ok(Some(r)) => r,
@@ -195,7 +218,7 @@ impl Caches {
         };
         let checked = match &record {
             Err(text) => Err(Rejection::Tampered(text.clone())),
-            Ok(record) => match self.verifier(&claim.circuit.to_string(), vk).await {
+            Ok(record) => match self.verifier(&statement.circuit().to_string(), vk).await {
                 // Without the verifying key nothing can be trusted: prove instead, keep the entry.
                 Err((_, e)) => {
                     web_sys::console::warn_1(
@@ -203,7 +226,7 @@ impl Caches {
                     );
                     return Lookup::Miss;
                 }
-                Ok(vkey) => record.check(key, claim, &vk.sha256, &vkey),
+                Ok(vkey) => record.check_statement(key, statement, &vk.sha256, &vkey),
             },
         };
         match (checked, record) {
@@ -258,12 +281,13 @@ impl Caches {
         }
     }
 
-    /// Checks a worker's proof of `claim` on the page against the manifest's verifying key
-    /// `key` (the worker's own check used the key inside its proving key). `Err`: KEY_INTEGRITY
-    /// when it does not verify, or the code of the verifying key's load.
+    /// Checks a worker's proof of `statement` on the page against the manifest's verifying key
+    /// `key` (the worker's own check used the key inside its proving key). A claim's public
+    /// signals are the claim's; a circom circuit's, the worker's (only its witness knows them).
+    /// `Err`: KEY_INTEGRITY when it does not verify, or the code of the verifying key's load.
     pub async fn check_proof(
         &self,
-        claim: &Claim,
+        statement: &Statement,
         key: &KeyMessage,
         value: &serde_json::Value,
     ) -> Result<(), (ErrorCode, String)> {
@@ -273,12 +297,19 @@ impl Caches {
                 format!("the proof does not verify against the manifest's verifying key: {why}"),
             )
         };
-        let vk = self.verifier(&claim.circuit.to_string(), key).await?;
+        let vk = self.verifier(&statement.circuit().to_string(), key).await?;
         let proof = value
             .get("proof")
             .ok_or_else(|| integrity("the result has no proof".into()))?;
         let proof = export::proof_from_value(proof).map_err(|e| integrity(e.to_string()))?;
-        match verify::verify(&vk, &claim.public_signals(), &proof) {
+        let public = match statement.claim() {
+            Some(claim) => claim.public_signals(),
+            None => value
+                .get("publicSignals")
+                .ok_or_else(|| integrity("the result has no public signals".into()))
+                .and_then(|p| export::public_from_value(p).map_err(|e| integrity(e.to_string())))?,
+        };
+        match verify::verify(&vk, &public, &proof) {
             Ok(true) => Ok(()),
             Ok(false) => Err(integrity("the pairing check fails".into())),
             Err(e) => Err(integrity(e.to_string())),
@@ -333,11 +364,18 @@ impl Caches {
         let bytes = js_sys::Reflect::get(&loaded, &"bytes".into())
             .map(|b| js_sys::Uint8Array::new(&b).to_vec())
             .map_err(|_| integrity("the verifying key's load gave no bytes".into()))?;
-        let id = circuit
+        let id: crate::circuit::CircuitId = circuit
             .parse()
             .map_err(|e: crate::Error| (e.code(), e.to_string()))?;
-        let vk = read_verifying_key(&bytes, &id, Validation::Checked)
-            .map_err(|e| (e.code(), e.to_string()))?;
+        let vk = if id.is_circom() {
+            // snarkjs's verification_key.json (its points checked on their curves).
+            let text = String::from_utf8(bytes)
+                .map_err(|_| integrity("the verifying key is not JSON text".into()))?;
+            export::verifying_key_from_json(&text)
+        } else {
+            read_verifying_key(&bytes, &id, Validation::Checked)
+        }
+        .map_err(|e| (e.code(), e.to_string()))?;
         let vk = Rc::new(vk);
         self.verifiers
             .borrow_mut()

@@ -22,6 +22,7 @@ use crate::runtime::engine::{Durability, Effect, Engine, Event, StorageOp, Subsc
 use crate::runtime::limits;
 use crate::runtime::protocol::{PageMessage, WorkerMessage};
 use crate::runtime::scheduler::{JobId, Submission, WorkerId};
+use crate::runtime::statement::CacheKey;
 use crate::runtime::Build;
 use crate::web::clock::now_ms;
 use crate::web::error::job_error;
@@ -305,14 +306,14 @@ impl Inner {
                 Effect::Verify {
                     job,
                     worker,
-                    claim,
+                    statement,
                     verifying_key,
                     value,
                 } => {
                     let caches = self.caches.clone();
                     let weak = self.me.clone();
                     wasm_bindgen_futures::spawn_local(async move {
-                        let verdict = caches.check_proof(&claim, &verifying_key, &value).await;
+                        let verdict = caches.check_proof(&statement, &verifying_key, &value).await;
                         Inner::dispatch_weak(
                             &weak,
                             Event::Verified {
@@ -401,10 +402,10 @@ impl Inner {
             StorageOp::Lookup {
                 job,
                 key,
-                claim,
+                statement,
                 verifying_key,
             } => wasm_bindgen_futures::spawn_local(async move {
-                let lookup = caches.lookup(&key, &claim, &verifying_key).await;
+                let lookup = caches.lookup(&key, &statement, &verifying_key).await;
                 caches.count(&lookup);
                 Inner::dispatch_weak(&weak, Event::CacheAnswer { job, lookup });
             }),
@@ -442,11 +443,27 @@ impl Inner {
             }),
             StorageOp::CacheProof {
                 record,
+                key,
                 durable,
                 verifying_key,
             } => wasm_bindgen_futures::spawn_local(async move {
                 let circuit = record.circuit.clone();
-                caches.insert(record, durable).await;
+                // A circom input's record is filed under its HMAC; without one it is not cached
+                // (its durable record, if any, still ends).
+                let record = match &key {
+                    CacheKey::Digest(_) => Some(record),
+                    CacheKey::Keyed { .. } => {
+                        caches.resolve_key(&key).await.map(|k| record.refile(k))
+                    }
+                };
+                match record {
+                    Some(record) => caches.insert(record, durable).await,
+                    None => {
+                        if let (Some(storage), Some(job)) = (caches.job_storage(), durable) {
+                            caches.end_job(&storage, &job).await;
+                        }
+                    }
+                }
                 caches.prepare_verifier(&circuit, &verifying_key).await;
                 Inner::dispatch_weak(&weak, Event::StorageChanged);
             }),

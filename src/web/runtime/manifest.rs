@@ -75,8 +75,9 @@ impl KeyManifest {
         &self.keys.circom
     }
 
-    /// The keys of airprover's own circuits per circuit id, for the engine.
+    /// Every circuit's keys per circuit id, for the engine (circom circuits with their witness
+    /// wasm).
     pub fn into_keys(self) -> BTreeMap<String, CircuitKeys> {
-        self.keys.builtin
+        self.keys.into_engine_keys()
     }
 }

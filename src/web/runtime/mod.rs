@@ -27,6 +27,7 @@ use self::readable::Readable;
 use crate::claim::Claim;
 use crate::runtime::engine::Event;
 use crate::runtime::scheduler::Submission;
+use crate::runtime::statement::{CircomStatement, Statement};
 use crate::web::error::{bad_argument, to_js};
 use crate::web::js::to_js_value;
 
@@ -65,21 +66,30 @@ impl Runtime {
         Ok(Runtime { inner })
     }
 
-    /// Submits a claim (JSON text or object). Returns a [`Job`] at once. Throws (a JS Error with
-    /// `code`) for a claim that is not valid, a circuit without keys, bad options, QUEUE_FULL,
-    /// RATE_LIMITED and TERMINATED.
+    /// Submits a claim (JSON text or object), or a circom circuit's input as
+    /// `{ circuit, input }` (a claim never has an `input` field, so the two cannot be confused).
+    /// Returns a [`Job`] at once. Throws (a JS Error with `code`) for a claim that is not valid, a
+    /// circuit without keys, bad options, QUEUE_FULL, RATE_LIMITED and TERMINATED; a circom
+    /// input's signals are checked by its witness wasm in the worker (the job rejects with
+    /// INVALID_INPUT naming the signal, never a value).
     pub fn submit(&self, claim: JsValue, options: JsValue) -> Result<Job, JsValue> {
         let text = match claim.as_string() {
             Some(s) => s,
-            None if claim.is_object() => js_sys::JSON::stringify(&claim)
-                .map_err(|_| bad_argument("claim", "cannot be turned into JSON"))?
-                .into(),
+            None if claim.is_object() => js_sys::JSON::stringify_with_replacer(
+                &claim,
+                &js_sys::Function::new_with_args(
+                    "k, v",
+                    "return typeof v === 'bigint' ? v.toString() : v",
+                ),
+            )
+            .map_err(|_| bad_argument("claim", "cannot be turned into JSON"))?
+            .into(),
             None => return Err(bad_argument("claim", "must be JSON text or an object")),
         };
-        let claim = Claim::from_json(&text).map_err(to_js)?;
+        let statement = statement(&text).map_err(to_js)?;
         let options = SubmitOptions::from_js(&options)?;
         let submission = Submission {
-            claim,
+            statement,
             priority: options.priority,
             user_id: options.user_id.clone(),
             max_retries: options.max_retries,
@@ -171,5 +181,34 @@ impl Runtime {
     #[wasm_bindgen(js_name = workerCount)]
     pub fn worker_count(&self) -> usize {
         self.inner.borrow().engine.worker_count()
+    }
+}
+
+/// A submission's statement: `{ circuit, input }` is a circom job, anything else a claim.
+fn statement(text: &str) -> crate::Result<Statement> {
+    let value = crate::json::parse_strict(text).map_err(|e| e.into_error("claim"))?;
+    match value.get("input") {
+        Some(input) => {
+            let circuit = value
+                .get("circuit")
+                .and_then(|c| c.as_str())
+                .ok_or_else(|| {
+                    crate::Error::input(
+                        "circuit",
+                        "a circom job names its circuit: { circuit, input }",
+                    )
+                })?;
+            if let Some(other) = value
+                .as_object()
+                .and_then(|o| o.keys().find(|k| *k != "circuit" && *k != "input"))
+            {
+                return Err(crate::Error::input(
+                    other.as_str(),
+                    "a circom job is { circuit, input } only",
+                ));
+            }
+            Ok(Statement::Circom(CircomStatement::new(circuit, input)?))
+        }
+        None => Ok(Statement::Claim(Claim::from_value(&value)?)),
     }
 }

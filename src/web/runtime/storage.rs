@@ -56,6 +56,8 @@ extern "C" {
     fn js_lock_job(scope: &str, id: &str) -> Promise;
     #[wasm_bindgen(js_name = unlockJob)]
     fn js_unlock_job(id: &str);
+    #[wasm_bindgen(js_name = cacheKeyHmac, catch)]
+    fn js_cache_key_hmac(db: &JsValue, message: &str) -> Result<Promise, JsValue>;
 }
 
 /// A failed storage request.
@@ -293,6 +295,14 @@ impl Storage {
                 .unwrap_or_default()
         })
         .await
+    }
+
+    /// The proof cache key of a circom statement: HMAC-SHA-256 of `message` under the origin's
+    /// non-extractable key (made on first use, kept in the `secrets` store), hex.
+    pub async fn cache_key_hmac(&self, message: &str) -> StorageResult<String> {
+        let mac = call(js_cache_key_hmac(&self.db, message)).await?;
+        mac.as_string()
+            .ok_or_else(|| StorageError::from_js(JsValue::from_str("no HMAC")))
     }
 
     /// Deletes the proof under `key`.

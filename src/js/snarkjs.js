@@ -1,0 +1,111 @@
+// airprover/snarkjs: snarkjs's `groth16` API over airprover's runtime. Changing one import line
+// is the whole migration:
+//
+//   import { groth16 } from 'airprover/snarkjs';   // was: import { groth16 } from 'snarkjs';
+//   const { proof, publicSignals } = await groth16.fullProve(input, wasmUrl, zkeyUrl);
+//   const ok = await groth16.verify(vkey, publicSignals, proof);
+//
+// Files are given as snarkjs takes them: a URL string, or bytes (Uint8Array, ArrayBuffer). Each
+// circuit gets an internal id from its zkey's SHA-256 and a manifest of blob: URLs (the runtime
+// pins every file by its SHA-256 as for any manifest); its prover is made on first use, kept for
+// later calls and ended by `terminate()`. Proving runs in the runtime's workers, never here.
+import { createProver, init, solidityCalldata, verifySnarkjs, zkeyVerificationKey } from './index.js';
+
+const provers = new Map(); // zkey sha256 -> Promise<Prover>
+const urls = []; // blob: URLs made here, revoked by terminate()
+
+async function bytesOf(file, what) {
+  if (file instanceof Uint8Array) return file;
+  if (file instanceof ArrayBuffer) return new Uint8Array(file);
+  if (ArrayBuffer.isView(file)) return new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
+  if (typeof file === 'string' || file instanceof URL) {
+    const response = await fetch(file);
+    if (!response.ok) throw coded('NETWORK', `${what} ${file}: HTTP ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+  throw coded('INVALID_INPUT', `${what}: a URL string, a Uint8Array or an ArrayBuffer`);
+}
+
+function coded(code, message) {
+  return Object.assign(new Error(message), { name: 'AirproverError', code });
+}
+
+async function sha256Hex(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function blobUrl(bytes, type) {
+  const url = URL.createObjectURL(new Blob([bytes], { type }));
+  urls.push(url);
+  return url;
+}
+
+/** The circuit's id and its prover (made once per zkey). */
+async function circuitFor(wasmBytes, zkeyBytes) {
+  const zkeySha = await sha256Hex(zkeyBytes);
+  const id = `z${zkeySha.slice(0, 40)}`;
+  let prover = provers.get(zkeySha);
+  if (!prover) {
+    prover = (async () => {
+      await init();
+      const vkey = new TextEncoder().encode(JSON.stringify(zkeyVerificationKey(zkeyBytes)));
+      const file = async (bytes, type) => ({ name: blobUrl(bytes, type), bytes: bytes.length, sha256: await sha256Hex(bytes) });
+      const manifest = {
+        format: 2,
+        circuits: [
+          {
+            id,
+            kind: 'circom',
+            zkey: await file(zkeyBytes, 'application/octet-stream'),
+            wasm: await file(wasmBytes, 'application/wasm'),
+            verifyingKey: await file(vkey, 'application/json'),
+          },
+        ],
+      };
+      const manifestUrl = blobUrl(new TextEncoder().encode(JSON.stringify(manifest)), 'application/json');
+      return createProver({ manifestUrl });
+    })();
+    provers.set(zkeySha, prover);
+    prover.catch(() => provers.delete(zkeySha));
+  }
+  return { id, prover: await prover };
+}
+
+export const groth16 = {
+  /** snarkjs's `groth16.fullProve(input, wasm, zkey)`: `{ proof, publicSignals }`. */
+  async fullProve(input, wasmFile, zkeyFile) {
+    const [wasm, zkey] = await Promise.all([bytesOf(wasmFile, 'wasm'), bytesOf(zkeyFile, 'zkey')]);
+    const { id, prover } = await circuitFor(wasm, zkey);
+    const { proof, publicSignals } = await prover.submit({ circuit: id, input }).result;
+    return { proof, publicSignals };
+  },
+
+  /**
+   * snarkjs's `groth16.prove(zkey, wtns)`. Not in this version: a ready witness needs the
+   * runtime's witness-file jobs, which are not built yet. Throws INVALID_INPUT saying so.
+   */
+  async prove() {
+    throw coded('INVALID_INPUT', 'groth16.prove(zkey, wtns) is not in this version of airprover/snarkjs: use fullProve');
+  },
+
+  /** snarkjs's `groth16.verify(vkey, publicSignals, proof)`: whether the proof verifies. */
+  async verify(vkey, publicSignals, proof) {
+    await init();
+    return verifySnarkjs(vkey, publicSignals, proof);
+  },
+
+  /** snarkjs's `groth16.exportSolidityCallData(proof, publicSignals)`: its exact string. */
+  async exportSolidityCallData(proof, publicSignals) {
+    await init();
+    return solidityCalldata(proof, publicSignals).text;
+  },
+};
+
+/** Ends every prover made here (their workers) and frees their files. */
+export async function terminate() {
+  const made = [...provers.values()];
+  provers.clear();
+  for (const p of made) (await p.catch(() => null))?.terminate();
+  for (const url of urls.splice(0)) URL.revokeObjectURL(url);
+}
