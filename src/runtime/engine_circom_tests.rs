@@ -190,7 +190,10 @@ fn a_ready_witness_is_sent_as_bytes_keyed_and_never_stored() {
     else {
         panic!("a keyed lookup, nothing stored: {ops:?}")
     };
-    assert!(message.ends_with(&hex::encode(&wtns)), "the HMAC covers the bytes");
+    assert!(
+        message.ends_with(&hex::encode(&wtns)),
+        "the HMAC covers the bytes"
+    );
     let fx = e.handle(
         Event::CacheAnswer {
             job: ticket.job,

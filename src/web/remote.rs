@@ -10,14 +10,14 @@ use serde_json::{json, Value};
 
 use crate::claim::Claim;
 use crate::error::Error;
-use crate::runtime::statement::Statement;
-use crate::web::js::to_js_value;
-use crate::web::runtime::{json_of, statement, witness_statement};
 use crate::prover::export;
 use crate::runtime::code::ErrorCode;
+use crate::runtime::statement::Statement;
 use crate::web::error::job_error;
 use crate::web::error::{to_js, JsResult};
+use crate::web::js::to_js_value;
 use crate::web::prover::json_text;
+use crate::web::runtime::{json_of, statement, witness_statement};
 
 /// Whether a job that failed with `code` goes to the server when `remote.when` is `'fallback'`.
 #[wasm_bindgen(js_name = remoteFallback)]
@@ -59,7 +59,10 @@ pub fn remote_request(
         Statement::Circom(c) => {
             let input: Value = serde_json::from_str(c.input().unwrap_or("{}"))
                 .map_err(|e| to_js(Error::input("input", e.to_string())))?;
-            (json!({ "circuit": c.circuit.to_string(), "input": input }), None)
+            (
+                json!({ "circuit": c.circuit.to_string(), "input": input }),
+                None,
+            )
         }
     };
     Ok(to_js_value(&json!({
