@@ -74,7 +74,7 @@ export async function runJob(mod, exports, msg, post) {
     let result;
     if (msg.circom?.witness) {
       // A ready witness (a snarkjs .wtns): read and checked against the key by the wasm (another
-      // circuit's is ZKEY_MISMATCH, a damaged one INVALID_INPUT); no witness wasm, no witness stage.
+      // circuit's is ZKEY_MISMATCH, a damaged one INVALID_INPUT); no witness wasm runs.
       result = loaded.proveWitness(msg.circom.witness, onProve);
     } else if (msg.circom) {
       // circom's witness wasm, then the proof from the full witness (checked against the key).

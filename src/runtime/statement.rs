@@ -16,7 +16,7 @@
 //!   against the public signals the worker sent and the manifest's verifying key.
 //! - **What the worker runs.** A claim is synthesized by our circuit; a circom input goes through
 //!   the circuit's witness wasm, and the zkey is converted once into our key layout; a ready
-//!   witness is read (and checked against the key) by the worker, with no witness stage.
+//!   witness is read (and checked against the key) by the worker, no witness wasm run.
 //! - **What may leave the device.** A ready witness never goes to the operator's server
 //!   ([`Statement::may_go_remote`]): it is every private signal, not an input the server's own
 //!   witness wasm would need.
