@@ -355,6 +355,18 @@ export interface CircomJobInput {
 }
 
 /**
+ * A job of a circom circuit the manifest lists, from a ready witness: the bytes of snarkjs's
+ * `.wtns` (what `snarkjs wtns calculate` writes). The worker reads it and checks it against the
+ * key: ZKEY_MISMATCH for another circuit's witness, INVALID_INPUT for a damaged file. Its proof
+ * cache key is an HMAC of the witness bytes, never a plain hash; it is never stored and never sent
+ * to a `remote` server (with `when: 'always'` submit throws INVALID_INPUT).
+ */
+export interface CircomWitnessJob {
+  circuit: string;
+  wtns: Uint8Array | ArrayBuffer;
+}
+
+/**
  * A circom input as snarkjs takes it: signal name to a number, a bigint, a decimal or 0x-hex
  * string, or nested arrays of them. (Declared here, not taken from the wasm glue's declarations,
  * which need TypeScript's `esnext.disposable` lib.)
@@ -363,11 +375,11 @@ export type CircomInput = Record<string, unknown>;
 
 export interface Prover {
   /**
-   * A claim, or a circom circuit's `{ circuit, input }`. The result is `{ proof, publicSignals }`
+   * A claim, a circom circuit's `{ circuit, input }` or `{ circuit, wtns }`. The result is `{ proof, publicSignals }`
    * in snarkjs's JSON, verified on the page with the manifest's verifying key. Throws
    * AirproverError for a bad claim or options, QUEUE_FULL, RATE_LIMITED, TERMINATED.
    */
-  submit(claim: Claim | CircomJobInput | string, options?: SubmitOptions): Job;
+  submit(claim: Claim | CircomJobInput | CircomWitnessJob | string, options?: SubmitOptions): Job;
   /** Ends every worker; unfinished jobs reject with TERMINATED. */
   terminate(): void;
   readonly stats: Readable<Stats>;

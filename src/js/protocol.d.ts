@@ -31,8 +31,10 @@ export interface JobMessage {
 }
 
 export interface CircomWork {
-  /** The input object, JSON (never logged, never in an error). */
-  input: string;
+  /** The input object, JSON (never logged, never in an error); absent for a ready witness. */
+  input?: string;
+  /** A ready witness: the bytes of a snarkjs `.wtns` (the witness wasm is then not loaded). */
+  witness?: Uint8Array;
   /** circom's witness wasm, pinned like a key (and cached with the keys). */
   wasm: KeyMessage;
 }

@@ -3,16 +3,19 @@
 // it (the runtime ended it with a code that the runtime's table, `remoteFallback`, moves to a
 // server: out of memory after the smaller-circuit fallback, no worker that stays up); with
 // `'always'` every job does. THE CLAIM, ITS SECRET INCLUDED, THEN LEAVES THE DEVICE for that
-// server. Off unless `createProver` is given `remote`.
+// server (a circom job's input likewise, as `{ circuit, input }`). Off unless `createProver` is
+// given `remote`. A ready witness (`{ circuit, wtns }`) never leaves: with `'fallback'` it is
+// proved on the device only, with `'always'` submit throws INVALID_INPUT (`remoteRequest`).
 //
 // The job keeps its API: `progress` follows the server's event stream, `cancel()` cancels the
 // task there, and `result` resolves only after the page has checked the answer: its circuit and
 // public signals are the claim's, and the proof verifies with the manifest's verifying key (whose
-// bytes must match the manifest's SHA-256). With `workerKeys` (the operator's workers.json, from
+// bytes must match the manifest's SHA-256; a circom circuit's is its verification_key.json, and
+// its public signals are the proof's own). With `workerKeys` (the operator's workers.json, from
 // `airprover workers export-keys`), the worker's ed25519 signature must also sign exactly the
 // bytes the page recomputes (src/service/signature.rs has the format) with one of those keys:
 // WebCrypto's Ed25519 and SHA-256, so that who made the proof is checked, not who relayed it.
-import { airproverError, claimPublicSignals, remoteFallback, verify } from './single/airprover.js';
+import { airproverError, remoteFallback, remoteRequest, verify, verifySnarkjs } from './single/airprover.js';
 
 const WHEN = ['fallback', 'always'];
 
@@ -140,11 +143,12 @@ export function withRemote(prover, remote, manifestUrl) {
   const wrapped = Object.create(prover);
   wrapped.submit = (claim, options = {}) => {
     const { onProgress, signal } = options ?? {};
+    // Throws the submission's own typed error at once, as the runtime's submit does; null: a
+    // ready witness, which only the device proves.
+    const request = remoteRequest(claim, remote.when);
+    if (request === null) return prover.submit(claim, options);
     const store = new Store(onProgress);
-    // Throws the claim's own typed error at once, as the runtime's submit does.
-    const expected = claimPublicSignals(claim);
-    const text = typeof claim === 'string' ? claim : JSON.stringify(claim);
-    const task = new RemoteTask(remote, keys, text, expected, store, signal);
+    const task = new RemoteTask(remote, keys, request, store, signal);
     if (remote.when === 'always') {
       return job(-(++direct), store, task.run(), () => task.cancel());
     }
@@ -194,10 +198,10 @@ class Store {
   }
 }
 
-/** One claim proved by the server: submit, follow its events, check the answer. */
+/** One claim or circom input proved by the server: submit, follow its events, check the answer. */
 class RemoteTask {
-  constructor(remote, keys, claimText, expected, store, signal) {
-    Object.assign(this, { remote, keys, claimText, expected, store });
+  constructor(remote, keys, request, store, signal) {
+    Object.assign(this, { remote, keys, request, store });
     this.abort = new AbortController();
     this.id = null;
     signal?.addEventListener('abort', () => this.cancel(), { once: true });
@@ -235,7 +239,7 @@ class RemoteTask {
       const answer = await this.call(`${this.remote.url}/v1/proofs`, {
         method: 'POST',
         headers: this.headers({ 'content-type': 'application/json' }),
-        body: `{"claim":${this.claimText}}`,
+        body: this.request.body,
       });
       this.id = answer.id;
       const result = await this.follow();
@@ -311,25 +315,28 @@ class RemoteTask {
     return null;
   }
 
-  /** The server's answer, checked: the claim's circuit and public signals, and a valid proof. */
+  /**
+   * The server's answer, checked: the job's circuit, a claim's public signals (a circom
+   * circuit's are the proof's own), and a proof valid under the manifest's verifying key.
+   */
   async check(result) {
-    const claim = JSON.parse(this.claimText);
-    if (result?.circuit !== claim.circuit) {
-      throw airproverError('VERIFY_FAILED', `the server proved ${result?.circuit}, not ${claim.circuit}: not returned`);
+    const { circuit, publicSignals: expected } = this.request;
+    if (result?.circuit !== circuit) {
+      throw airproverError('VERIFY_FAILED', `the server proved ${result?.circuit}, not ${circuit}: not returned`);
     }
     const signals = result.publicSignals;
-    if (!Array.isArray(signals) || signals.join() !== this.expected.join()) {
+    if (!Array.isArray(signals) || !signals.every((s) => typeof s === 'string') || (expected && signals.join() !== expected.join())) {
       throw airproverError('VERIFY_FAILED', "the server's public signals are not the claim's: not returned");
     }
-    const vk = await this.keys.verifyingKey(claim.circuit);
+    const vk = await this.keys.verifyingKey(circuit);
     // Who made it, before what it proves: the signature over the bytes recomputed here (the
     // server's `signed` text is never read).
     await this.remote.workerKeys?.check(
-      { taskId: this.id, circuit: claim.circuit, vkSha256: vk.sha256, proof: result.proof, publicSignals: signals },
+      { taskId: this.id, circuit, vkSha256: vk.sha256, proof: result.proof, publicSignals: signals },
       result.publicKey,
       result.signature,
     );
-    if (!verify(vk.bytes, result.proof, signals)) {
+    if (!verifies(vk, result.proof, signals)) {
       throw airproverError('VERIFY_FAILED', "the server's proof does not verify with the manifest's verifying key: not returned");
     }
     return {
@@ -339,6 +346,15 @@ class RemoteTask {
       verifyingKeySha256: vk.sha256,
       remote: { url: this.remote.url, id: this.id, worker: result.worker, publicKey: result.publicKey, signature: result.signature },
     };
+  }
+}
+
+/** Whether `proof` verifies under `vk`: our key file, or a circom circuit's verification_key.json. */
+function verifies(vk, proof, signals) {
+  try {
+    return vk.circom ? verifySnarkjs(new TextDecoder().decode(vk.bytes), signals, proof) : verify(vk.bytes, proof, signals);
+  } catch {
+    return false; // a proof that does not even parse
   }
 }
 
@@ -353,7 +369,7 @@ function refusal(response, body) {
 
 /**
  * The manifest's verifying keys, fetched once each and checked against their pinned SHA-256:
- * `{ bytes, sha256 }`.
+ * `{ bytes, sha256, circom }` (a circom entry's is snarkjs's verification_key.json).
  */
 class ManifestKeys {
   constructor(manifestUrl) {
@@ -379,7 +395,9 @@ class ManifestKeys {
       return r;
     };
     const manifest = await (await fetched(this.url)).json();
-    const entry = manifest?.circuits?.find?.((c) => c.id === circuit)?.files?.verifyingKey;
+    const listed = manifest?.circuits?.find?.((c) => c.id === circuit);
+    const circom = listed?.kind === 'circom';
+    const entry = circom ? listed.verifyingKey : listed?.files?.verifyingKey;
     if (!entry) throw airproverError('KEY_NOT_FOUND', `no verifying key for ${circuit} in ${this.url}`);
     const bytes = new Uint8Array(await (await fetched(new URL(entry.name, this.url))).arrayBuffer());
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
@@ -387,7 +405,7 @@ class ManifestKeys {
     if (sha256 !== entry.sha256) {
       throw airproverError('KEY_INTEGRITY', `${entry.name}: its SHA-256 is not the manifest's`);
     }
-    return { bytes, sha256 };
+    return { bytes, sha256, circom };
   }
 }
 

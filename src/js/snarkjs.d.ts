@@ -17,8 +17,8 @@ export interface Groth16Proof {
 export declare const groth16: {
   /** The witness from circom's witness wasm, then the proof, in airprover's workers. */
   fullProve(input: CircomInput, wasm: FileInput, zkey: FileInput): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
-  /** Not in this version: throws INVALID_INPUT (use fullProve). */
-  prove(zkey: FileInput, wtns: FileInput): Promise<never>;
+  /** A ready witness (snarkjs's `.wtns`) proved in airprover's workers: ZKEY_MISMATCH for another circuit's witness, INVALID_INPUT for a damaged one. */
+  prove(zkey: FileInput, wtns: FileInput): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
   /** Whether the proof verifies against snarkjs's `verification_key.json`. */
   verify(vkey: object | string, publicSignals: string[], proof: Groth16Proof | string): Promise<boolean>;
   /** `verifyProof`'s arguments, exactly as snarkjs's `exportSolidityCallData` writes them. */

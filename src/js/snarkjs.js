@@ -3,6 +3,7 @@
 //
 //   import { groth16 } from 'airprover/snarkjs';   // was: import { groth16 } from 'snarkjs';
 //   const { proof, publicSignals } = await groth16.fullProve(input, wasmUrl, zkeyUrl);
+//   const same = await groth16.prove(zkeyUrl, wtnsUrl);   // a ready witness (snarkjs's .wtns)
 //   const ok = await groth16.verify(vkey, publicSignals, proof);
 //
 // Files are given as snarkjs takes them: a URL string, or bytes (Uint8Array, ArrayBuffer). Each
@@ -11,7 +12,7 @@
 // later calls and ended by `terminate()`. Proving runs in the runtime's workers, never here.
 import { createProver, init, solidityCalldata, verifySnarkjs, zkeyVerificationKey } from './index.js';
 
-const provers = new Map(); // zkey sha256 -> Promise<Prover>
+const provers = new Map(); // `${zkey sha256}/${wasm sha256 | 'none'}` -> Promise<Prover>
 const urls = []; // blob: URLs made here, revoked by terminate()
 
 async function bytesOf(file, what) {
@@ -41,11 +42,19 @@ function blobUrl(bytes, type) {
   return url;
 }
 
-/** The circuit's id and its prover (made once per zkey). */
+// `prove(zkey, wtns)` has no witness wasm: its manifest names this empty module in its place
+// (a manifest's circom entry pins one), which a witness job never loads.
+const NO_WITNESS_WASM = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+
+/**
+ * The circuit's id and its prover, made once per zkey and witness wasm (`null` for
+ * `prove(zkey, wtns)`, which needs none).
+ */
 async function circuitFor(wasmBytes, zkeyBytes) {
   const zkeySha = await sha256Hex(zkeyBytes);
   const id = `z${zkeySha.slice(0, 40)}`;
-  let prover = provers.get(zkeySha);
+  const made = `${zkeySha}/${wasmBytes ? await sha256Hex(wasmBytes) : 'none'}`;
+  let prover = provers.get(made);
   if (!prover) {
     prover = (async () => {
       await init();
@@ -58,7 +67,7 @@ async function circuitFor(wasmBytes, zkeyBytes) {
             id,
             kind: 'circom',
             zkey: await file(zkeyBytes, 'application/octet-stream'),
-            wasm: await file(wasmBytes, 'application/wasm'),
+            wasm: await file(wasmBytes ?? NO_WITNESS_WASM, 'application/wasm'),
             verifyingKey: await file(vkey, 'application/json'),
           },
         ],
@@ -66,8 +75,8 @@ async function circuitFor(wasmBytes, zkeyBytes) {
       const manifestUrl = blobUrl(new TextEncoder().encode(JSON.stringify(manifest)), 'application/json');
       return createProver({ manifestUrl });
     })();
-    provers.set(zkeySha, prover);
-    prover.catch(() => provers.delete(zkeySha));
+    provers.set(made, prover);
+    prover.catch(() => provers.delete(made));
   }
   return { id, prover: await prover };
 }
@@ -82,11 +91,15 @@ export const groth16 = {
   },
 
   /**
-   * snarkjs's `groth16.prove(zkey, wtns)`. Not in this version: a ready witness needs the
-   * runtime's witness-file jobs, which are not built yet. Throws INVALID_INPUT saying so.
+   * snarkjs's `groth16.prove(zkey, wtns)`: a ready witness (snarkjs's `.wtns`) proved in the
+   * runtime's workers, `{ proof, publicSignals }`. The worker reads the witness: ZKEY_MISMATCH
+   * for another circuit's, INVALID_INPUT for a damaged one.
    */
-  async prove() {
-    throw coded('INVALID_INPUT', 'groth16.prove(zkey, wtns) is not in this version of airprover/snarkjs: use fullProve');
+  async prove(zkeyFile, wtnsFile) {
+    const [zkey, wtns] = await Promise.all([bytesOf(zkeyFile, 'zkey'), bytesOf(wtnsFile, 'wtns')]);
+    const { id, prover } = await circuitFor(null, zkey);
+    const { proof, publicSignals } = await prover.submit({ circuit: id, wtns }).result;
+    return { proof, publicSignals };
   },
 
   /** snarkjs's `groth16.verify(vkey, publicSignals, proof)`: whether the proof verifies. */

@@ -1,7 +1,7 @@
 // @ts-check
 // Proof jobs inside a prover worker: the runtime (src/web/runtime/) sends
 //   { type: 'airprover:job', id, attempt, circuit, claim, key: { url, sha256, bytes, development },
-//     storage: { name } | null, fault? }
+//     circom?: { input?, witness?: Uint8Array, wasm }, storage: { name } | null, fault? }
 // (`fault` is the runtime's test-only switch: { crashAtStage?, stallAtStage?, oomAtStage?, stallMs }; `storage`
 // names the IndexedDB database whose `keys` store caches proving keys, null for no key cache.)
 // and gets back, all tagged with the job id:
@@ -72,7 +72,11 @@ export async function runJob(mod, exports, msg, post) {
       }
     };
     let result;
-    if (msg.circom) {
+    if (msg.circom?.witness) {
+      // A ready witness (a snarkjs .wtns): read and checked against the key by the wasm (another
+      // circuit's is ZKEY_MISMATCH, a damaged one INVALID_INPUT); no witness wasm runs.
+      result = loaded.proveWitness(msg.circom.witness, onProve);
+    } else if (msg.circom) {
       // circom's witness wasm, then the proof from the full witness (checked against the key).
       const witnessModule = await circomModule(msg, onKeyEvent);
       progress('witness', 0);

@@ -851,7 +851,8 @@ impl Engine {
                         ..
                     }),
                 ) => Some(CircomWork {
-                    input: c.input.clone(),
+                    input: c.input().unwrap_or_default().to_owned(),
+                    witness: c.wtns().map(<[u8]>::to_vec),
                     wasm: wasm.clone(),
                 }),
                 _ => None,

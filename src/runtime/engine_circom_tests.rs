@@ -165,3 +165,59 @@ fn a_circom_input_for_a_claim_circuit_and_a_claim_for_a_circom_one_are_refused()
     assert_eq!(refusal.code, ErrorCode::KeyNotFound);
     assert!(!refusal.message.contains("vote"));
 }
+
+#[test]
+fn a_ready_witness_is_sent_as_bytes_keyed_and_never_stored() {
+    let mut e = circom_engine(StoragePlan {
+        proof_cache: true,
+        durable_queue: true,
+        key_cache: Some("airprover".into()),
+        audit_log: false,
+    });
+    let wtns = b"wtns\x02\x00\x00\x00private".to_vec();
+    let submission = Submission {
+        statement: Statement::Circom(CircomStatement::witness(CIRCOM, wtns.clone()).unwrap()),
+        ..submission(1)
+    };
+    let (ticket, fx) = e.submit(submission, 0.0, 0.0);
+    let ticket = ticket.unwrap();
+    assert_eq!(ticket.durable, Durability::Known(false), "never at rest");
+    let ops = storage(&fx);
+    let [StorageOp::Lookup {
+        key: CacheKey::Keyed { message },
+        ..
+    }] = ops.as_slice()
+    else {
+        panic!("a keyed lookup, nothing stored: {ops:?}")
+    };
+    assert!(
+        message.ends_with(&hex::encode(&wtns)),
+        "the HMAC covers the bytes"
+    );
+    let fx = e.handle(
+        Event::CacheAnswer {
+            job: ticket.job,
+            lookup: Lookup::Miss,
+        },
+        1.0,
+    );
+    let w = spawned(&fx)[0].0;
+    let fx = e.handle(ready(w, Build::Threaded, 4), 2.0);
+    let work = fx
+        .iter()
+        .find_map(|f| match f {
+            Effect::Post {
+                message: PageMessage::Job(m),
+                ..
+            } => m.circom.clone(),
+            _ => None,
+        })
+        .expect("a circom job is posted");
+    assert_eq!(work.witness.as_deref(), Some(&wtns[..]));
+    assert!(work.input.is_empty());
+    assert!(!format!("{work:?}").contains("private"));
+    // No input field for the worker to mistake it for an input job.
+    let json = serde_json::to_value(&work).unwrap();
+    assert!(json.get("input").is_none());
+    assert_eq!(last_progress(&fx, ticket.job).0, "download");
+}

@@ -52,14 +52,31 @@ pub struct JobMessage {
     pub fault: Option<Fault>,
 }
 
-/// What a worker needs for a circom job beside the zkey.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What a worker needs for a circom job beside the zkey: an input and the witness wasm that
+/// computes its witness, or a ready witness (then the wasm is not loaded).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CircomWork {
-    /// The input object, JSON (never logged, never in an error).
+    /// The input object, JSON (never logged, never in an error); empty for a ready witness.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub input: String,
+    /// A ready witness, the bytes of a snarkjs `.wtns` (a `Uint8Array` in JS), read and checked
+    /// by the worker; `None` for an input.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "serde_bytes")]
+    pub witness: Option<Vec<u8>>,
     /// circom's witness wasm, pinned like a key (and cached with the keys).
     pub wasm: KeyMessage,
+}
+
+impl std::fmt::Debug for CircomWork {
+    /// Never the input nor the witness: private signals.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CircomWork")
+            .field("input", &self.input.len())
+            .field("witness", &self.witness.as_ref().map(Vec::len))
+            .field("wasm", &self.wasm)
+            .finish()
+    }
 }
 
 /// A key file as the manifest pins it: the proving key a job's worker loads, and the verifying key

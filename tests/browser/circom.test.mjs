@@ -3,7 +3,10 @@
 // witness wasm, snarkjs's verification key); `prover.submit({ circuit, input })` downloads and
 // converts the zkey, runs the witness wasm in the worker and proves; snarkjs's own browser bundle
 // verifies the proof in the same page. Bad inputs are refused by signal name, never by value; a
-// repeated input is a proof cache hit filed under a keyed hash, not a plain hash of the input.
+// repeated input is a proof cache hit filed under a keyed hash, not a plain hash of the input. A
+// ready witness (the fixture's witness.wtns) proves through `{ circuit, wtns }` and through
+// airprover/snarkjs's `groth16.prove(zkey, wtns)`; another circuit's witness is ZKEY_MISMATCH, a
+// truncated one INVALID_INPUT.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -136,6 +139,48 @@ for (const build of ['threaded', 'single']) {
       },
       { build, inputs, vkeys, secretValue, overP },
     );
+    const wtns = await page.evaluate(
+      async ({ build, vkeys }) => {
+        // A ready witness (snarkjs's witness.wtns), through the runtime's `{ circuit, wtns }` and
+        // through airprover/snarkjs's groth16.prove(zkey, wtns) (which picks the build itself).
+        const bytes = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
+        const multiWtns = await bytes('/fixtures/multi/witness.wtns');
+        const arraysWtns = await bytes('/fixtures/arrays/witness.wtns');
+        const prover = await airprover.createProver({ manifestUrl: '/circom/manifest.json', build, storage: { proofCache: false } });
+        const refusal = async (job) => {
+          try {
+            await prover.submit(job).result;
+            return { code: 'no error' };
+          } catch (e) {
+            return { code: e.code, message: e.message };
+          }
+        };
+        const stages = [];
+        const runtime = await prover.submit({ circuit: 'multi', wtns: multiWtns }, { onProgress: (p) => stages.push(p.stage) }).result;
+        runtime.verified = await snarkjs.groth16.verify(vkeys.multi, runtime.publicSignals, runtime.proof);
+        const errors = {
+          otherCircuit: await refusal({ circuit: 'multi', wtns: arraysWtns }),
+          truncated: await refusal({ circuit: 'multi', wtns: multiWtns.slice(0, multiWtns.length - 40) }),
+          notWtns: await refusal({ circuit: 'multi', wtns: new TextEncoder().encode('{"not":"a wtns"}') }),
+          notBytes: await refusal({ circuit: 'multi', wtns: 'witness.wtns' }),
+          extraField: await refusal({ circuit: 'multi', wtns: multiWtns, input: {} }),
+        };
+        prover.terminate();
+        const dropIn = await import('/pkg/snarkjs.js');
+        const fromUrls = await dropIn.groth16.prove('/fixtures/arrays/circuit.zkey', '/fixtures/arrays/witness.wtns');
+        fromUrls.verified = await snarkjs.groth16.verify(vkeys.arrays, fromUrls.publicSignals, fromUrls.proof);
+        const fromBytes = await dropIn.groth16.prove(await bytes('/fixtures/arrays/circuit.zkey'), arraysWtns.buffer);
+        let dropInError = null;
+        try {
+          await dropIn.groth16.prove('/fixtures/arrays/circuit.zkey', multiWtns);
+        } catch (e) {
+          dropInError = { code: e.code, message: e.message };
+        }
+        await dropIn.terminate();
+        return { runtime, stages, errors, fromUrls, fromBytes, dropInError };
+      },
+      { build, vkeys },
+    );
     assert.deepEqual(page.problems, []);
     await page.context().close();
     assert.equal(out.build, build);
@@ -179,6 +224,22 @@ for (const build of ['threaded', 'single']) {
     const stored = JSON.stringify(out.records);
     assert.ok(!stored.includes('12345678901234567890'), 'the input is not in the proof cache');
     keysByBuild[build] = multi[0].key;
+
+    // A ready witness: proved without the witness wasm, the same public signals as snarkjs's.
+    assert.equal(wtns.runtime.verified, true, 'snarkjs verifies the proof of witness.wtns');
+    assert.deepEqual(wtns.runtime.publicSignals, json(fixtures.multi.public));
+    // (Its `witness` progress is the prover's constraint check, as for a claim: no witness wasm runs.)
+    assert.ok(wtns.stages.includes('proving') && wtns.stages.at(-1) === 'done', wtns.stages.join());
+    const { otherCircuit, truncated, notWtns, notBytes, extraField } = wtns.errors;
+    assert.equal(otherCircuit.code, 'ZKEY_MISMATCH', JSON.stringify(otherCircuit));
+    for (const bad of [truncated, notWtns, notBytes, extraField]) assert.equal(bad.code, 'INVALID_INPUT', JSON.stringify(bad));
+    assert.match(truncated.message, /wtns/);
+    assert.match(notBytes.message, /Uint8Array/);
+    assert.equal(wtns.fromUrls.verified, true, 'snarkjs verifies groth16.prove(zkey, wtns)');
+    assert.deepEqual(wtns.fromUrls.publicSignals, json(fixtures.arrays.public));
+    assert.deepEqual(Object.keys(wtns.fromUrls).sort(), ['proof', 'publicSignals', 'verified']);
+    assert.deepEqual(wtns.fromBytes.publicSignals, json(fixtures.arrays.public));
+    assert.equal(wtns.dropInError?.code, 'ZKEY_MISMATCH', JSON.stringify(wtns.dropInError));
   });
 }
 

@@ -3,14 +3,17 @@
 // the server and the result verifies on the page; without `remote` nothing leaves the page; a
 // server proving with another key is caught on the page; refusals and cancellation are typed;
 // with `workerKeys` a result whose signature is not a pinned worker's over exactly the task's
-// bytes is refused (WebCrypto's Ed25519 in Chromium).
+// bytes is refused (WebCrypto's Ed25519 in Chromium). A circom circuit (the `multi` fixture,
+// listed in the key directory with `airprover add-circom`) proves on the server as `{ circuit,
+// input }`, checked on the page with its verification_key.json; a ready witness never leaves.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { circomFixture } from '../interop/circom-fixtures.mjs';
 import { launch, openPage } from './support/browser.mjs';
 import { CIRCUIT, CLI, ROOT, fixture } from './support/fixture.mjs';
 import { startServer } from './support/server.mjs';
@@ -21,9 +24,19 @@ let fx;
 let site;
 let honest;
 let dishonest;
+let circom;
+let keys;
 
 before(async () => {
   fx = fixture([CIRCUIT]);
+  // The fixture's keys and a circom circuit, in a directory of this suite's own.
+  circom = await circomFixture('multi');
+  keys = join(fx.dir, 'keys-remote-circom');
+  rmSync(keys, { recursive: true, force: true });
+  cpSync(join(fx.dir, 'keys'), keys, { recursive: true });
+  execFileSync(CLI, ['add-circom', '--keys', keys, '--circuit', 'multi', '--zkey', circom.zkey, '--wasm', circom.wasm, '--vkey', circom.vkey], {
+    stdio: 'ignore',
+  });
   // Another development key pair of the same circuit (seed 2): a server proving with it makes
   // proofs that verify with its key, not with the page's manifest.
   const otherKeys = join(fx.dir, 'other-keys');
@@ -33,9 +46,9 @@ before(async () => {
   browser = await launch();
   site = await startServer({
     isolated: true,
-    mounts: { '/pkg/': join(ROOT, 'pkg'), '/keys/': join(fx.dir, 'keys'), '/': import.meta.dirname },
+    mounts: { '/pkg/': join(ROOT, 'pkg'), '/keys/': keys, '/circom-fixture/': circom.dir, '/': import.meta.dirname },
   });
-  honest = await startService({ keys: join(fx.dir, 'keys'), origins: [site.url] });
+  honest = await startService({ keys, origins: [site.url] });
   dishonest = await startService({ keys: otherKeys, origins: [site.url] });
 });
 
@@ -196,6 +209,85 @@ describe('remote', () => {
   });
 });
 
+describe('remote circom jobs', () => {
+  const json = (path) => JSON.parse(readFileSync(path, 'utf8'));
+
+  test("a circom input proves on the server, signed over its verification_key.json's SHA-256 and verified on the page; a ready witness never leaves", async (t) => {
+    const pinned = await exportWorkerKeys(honest);
+    const manifest = json(join(keys, 'manifest.json'));
+    const entry = manifest.circuits.find((c) => c.id === 'multi');
+    assert.equal(entry.kind, 'circom');
+    assert.equal(entry.verifyingKey.sha256, createHash('sha256').update(readFileSync(circom.vkey)).digest('hex'));
+    const p = await page(t);
+    const out = await p.evaluate(
+      async ({ input, url, apiKey, workerKeys, vkey }) => {
+        const prover = await airprover.createProver({ manifestUrl: '/keys/manifest.json', remote: { url, apiKey, when: 'always', workerKeys } });
+        const progress = [];
+        const result = await prover.submit({ circuit: 'multi', input }, { onProgress: (p) => progress.push({ ...p }) }).result;
+        const verifies = airprover.verifySnarkjs(vkey, result.publicSignals, result.proof);
+        const wtns = new Uint8Array(await (await fetch('/circom-fixture/witness.wtns')).arrayBuffer());
+        let refused = null;
+        try {
+          prover.submit({ circuit: 'multi', wtns });
+        } catch (e) {
+          refused = { code: e.code, message: e.message };
+        }
+        prover.terminate();
+        return { result, progress, verifies, refused };
+      },
+      { input: json(circom.input), url: honest.url, apiKey: API_KEY, workerKeys: pinned, vkey: json(circom.vkey) },
+    );
+    assert.equal(out.verifies, true);
+    assert.equal(out.result.circuit, 'multi');
+    assert.deepEqual(out.result.publicSignals, json(circom.public), "snarkjs's public signals");
+    assert.equal(out.result.verifyingKeySha256, entry.verifyingKey.sha256);
+    assert.ok(out.result.remote.publicKey, 'signed by a pinned worker');
+    assert.ok(out.progress.some((p) => p.remote && p.stage === 'proving'), JSON.stringify(out.progress));
+    const task = await serverTask(out.result.remote.id);
+    assert.equal(task.status, 'succeeded');
+    assert.equal(task.result.vkSha256, entry.verifyingKey.sha256);
+    assert.equal(out.refused?.code, 'INVALID_INPUT', JSON.stringify(out.refused));
+    assert.match(out.refused.message, /remote.*never sent/);
+    const posts = p.requested.filter((u) => u === `${honest.url}/v1/proofs`);
+    assert.equal(posts.length, 1, 'only the input job was sent');
+  });
+
+  test('a circom job the device cannot prove moves to the server; a ready witness stays on the device', async (t) => {
+    const p = await page(t);
+    const out = await p.evaluate(
+      async ({ input, url, apiKey }) => {
+        const prover = await airprover.createProver({
+          manifestUrl: '/keys/manifest.json',
+          maxRetries: 1,
+          faultInjection: { oomAtStage: 'msm-h', times: 100 },
+          remote: { url, apiKey, when: 'fallback' },
+          storage: { proofCache: false },
+        });
+        const result = await prover.submit({ circuit: 'multi', input }).result;
+        const wtns = new Uint8Array(await (await fetch('/circom-fixture/witness.wtns')).arrayBuffer());
+        let local = null;
+        try {
+          await prover.submit({ circuit: 'multi', wtns }).result;
+          local = 'resolved';
+        } catch (e) {
+          local = { code: e.code, message: e.message };
+        }
+        const log = prover.auditLog().map((e) => `${e.kind}:${e.code ?? ''}`);
+        prover.terminate();
+        return { result, local, log };
+      },
+      { input: json(circom.input), url: honest.url, apiKey: API_KEY },
+    );
+    assert.ok(out.log.includes('failed:OUT_OF_MEMORY'), out.log.join());
+    assert.equal(out.result.circuit, 'multi');
+    assert.deepEqual(out.result.publicSignals, json(circom.public));
+    assert.equal((await serverTask(out.result.remote.id)).status, 'succeeded');
+    assert.equal(out.local?.code, 'OUT_OF_MEMORY', `the witness job's own failure, not sent: ${JSON.stringify(out.local)}`);
+    const posts = p.requested.filter((u) => u === `${honest.url}/v1/proofs`);
+    assert.equal(posts.length, 1, 'only the input job was sent');
+  });
+});
+
 /** The honest service's workers.json (`airprover workers export-keys`), once its worker registered. */
 async function exportWorkerKeys(service) {
   const out = join(fx.dir, 'workers.json');
@@ -249,7 +341,7 @@ describe('remote with workerKeys', () => {
       key: { kty: 'OKP', crv: 'Ed25519', d: seed.toString('base64url'), x: Buffer.from(publicKey, 'hex').toString('base64url') },
     });
     const signAs = (bytes) => sign(null, Buffer.from(bytes), workerKey).toString('hex');
-    const manifest = JSON.parse(readFileSync(join(fx.dir, 'keys', 'manifest.json'), 'utf8'));
+    const manifest = JSON.parse(readFileSync(join(keys, 'manifest.json'), 'utf8'));
     const vkSha256 = manifest.circuits.find((c) => c.id === CIRCUIT).files.verifyingKey.sha256;
 
     const run = async (campaignId, workerKeys, forge = null) => {

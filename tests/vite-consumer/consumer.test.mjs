@@ -117,7 +117,7 @@ test('a claim proves threaded on the Vite dev server (`vite`)', async (t) => {
   await proveIn(url, 'threaded');
 });
 
-test('airprover/snarkjs in the built app: fullProve from URLs and bytes, verified by snarkjs in the same page', async (t) => {
+test('airprover/snarkjs in the built app: fullProve from URLs and bytes, prove(zkey, wtns), verified by snarkjs in the same page', async (t) => {
   const circom = await circomFixture('multi');
   const server = await startServer({
     isolated: true,
@@ -150,13 +150,17 @@ test('airprover/snarkjs in the built app: fullProve from URLs and bytes, verifie
   await page.addScriptTag({ url: '/snarkjs/snarkjs.min.js' });
   const vkey = JSON.parse(readFileSync(circom.vkey, 'utf8'));
   const bySnarkjs = await page.evaluate(
-    async ({ vkey, proof, publicSignals }) => ({
+    async ({ vkey, proof, publicSignals, fromWtns }) => ({
       verified: await snarkjs.groth16.verify(vkey, publicSignals, proof),
       calldata: await snarkjs.groth16.exportSolidityCallData(proof, publicSignals),
+      wtnsVerified: await snarkjs.groth16.verify(vkey, fromWtns.publicSignals, fromWtns.proof),
     }),
-    { vkey, proof: result.proof, publicSignals: result.publicSignals },
+    { vkey, proof: result.proof, publicSignals: result.publicSignals, fromWtns: result.fromWtns },
   );
   assert.equal(bySnarkjs.verified, true, 'snarkjs verifies the proof');
+  assert.equal(bySnarkjs.wtnsVerified, true, 'snarkjs verifies the proof of groth16.prove(zkey, wtns)');
+  assert.deepEqual(result.fromWtns.publicSignals, result.publicSignals, "witness.wtns is input.json's witness");
+  assert.deepEqual(Object.keys(result.fromWtns).sort(), ['proof', 'publicSignals']);
   assert.equal(result.calldata, bySnarkjs.calldata);
   assert.deepEqual(problems, []);
 });

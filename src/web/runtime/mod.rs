@@ -66,27 +66,19 @@ impl Runtime {
         Ok(Runtime { inner })
     }
 
-    /// Submits a claim (JSON text or object), or a circom circuit's input as
-    /// `{ circuit, input }` (a claim never has an `input` field, so the two cannot be confused).
+    /// Submits a claim (JSON text or object), a circom circuit's input as `{ circuit, input }`
+    /// (a claim never has an `input` field, so the two cannot be confused), or a ready witness
+    /// as `{ circuit, wtns }` (the bytes of a snarkjs `.wtns`; ZKEY_MISMATCH for another
+    /// circuit's, INVALID_INPUT for a damaged one, from the worker).
     /// Returns a [`Job`] at once. Throws (a JS Error with `code`) for a claim that is not valid, a
     /// circuit without keys, bad options, QUEUE_FULL, RATE_LIMITED and TERMINATED; a circom
     /// input's signals are checked by its witness wasm in the worker (the job rejects with
     /// INVALID_INPUT naming the signal, never a value).
     pub fn submit(&self, claim: JsValue, options: JsValue) -> Result<Job, JsValue> {
-        let text = match claim.as_string() {
-            Some(s) => s,
-            None if claim.is_object() => js_sys::JSON::stringify_with_replacer(
-                &claim,
-                &js_sys::Function::new_with_args(
-                    "k, v",
-                    "return typeof v === 'bigint' ? v.toString() : v",
-                ),
-            )
-            .map_err(|_| bad_argument("claim", "cannot be turned into JSON"))?
-            .into(),
-            None => return Err(bad_argument("claim", "must be JSON text or an object")),
+        let statement = match witness_statement(&claim).map_err(to_js)? {
+            Some(statement) => statement,
+            None => statement(&json_of(&claim)?).map_err(to_js)?,
         };
-        let statement = statement(&text).map_err(to_js)?;
         let options = SubmitOptions::from_js(&options)?;
         let submission = Submission {
             statement,
@@ -184,8 +176,70 @@ impl Runtime {
     }
 }
 
+/// A submission as JSON text (a claim or `{ circuit, input }`; bigints as decimal strings).
+pub(crate) fn json_of(claim: &JsValue) -> Result<String, JsValue> {
+    match claim.as_string() {
+        Some(s) => Ok(s),
+        None if claim.is_object() => Ok(js_sys::JSON::stringify_with_replacer(
+            claim,
+            &js_sys::Function::new_with_args(
+                "k, v",
+                "return typeof v === 'bigint' ? v.toString() : v",
+            ),
+        )
+        .map_err(|_| bad_argument("claim", "cannot be turned into JSON"))?
+        .into()),
+        None => Err(bad_argument("claim", "must be JSON text or an object")),
+    }
+}
+
+/// `{ circuit, wtns }` (a ready witness: a snarkjs `.wtns` as a `Uint8Array` or `ArrayBuffer`)
+/// as a circom statement; `None` for any other submission. The bytes are read by the worker.
+pub(crate) fn witness_statement(claim: &JsValue) -> crate::Result<Option<Statement>> {
+    if !claim.is_object() {
+        return Ok(None);
+    }
+    let wtns = js_sys::Reflect::get(claim, &"wtns".into()).unwrap_or(JsValue::UNDEFINED);
+    if wtns.is_undefined() {
+        return Ok(None);
+    }
+    let bytes = if let Some(b) = wtns.dyn_ref::<js_sys::Uint8Array>() {
+        b.to_vec()
+    } else if let Some(b) = wtns.dyn_ref::<js_sys::ArrayBuffer>() {
+        js_sys::Uint8Array::new(b).to_vec()
+    } else {
+        return Err(crate::Error::input(
+            "wtns",
+            "a ready witness is the bytes of a snarkjs .wtns: a Uint8Array or an ArrayBuffer",
+        ));
+    };
+    let circuit = js_sys::Reflect::get(claim, &"circuit".into())
+        .ok()
+        .and_then(|c| c.as_string())
+        .ok_or_else(|| {
+            crate::Error::input(
+                "circuit",
+                "a witness job names its circuit: { circuit, wtns }",
+            )
+        })?;
+    let keys = js_sys::Object::keys(claim.unchecked_ref::<js_sys::Object>());
+    if let Some(other) = keys
+        .iter()
+        .filter_map(|k| k.as_string())
+        .find(|k| k != "circuit" && k != "wtns")
+    {
+        return Err(crate::Error::input(
+            other.as_str(),
+            "a witness job is { circuit, wtns } only",
+        ));
+    }
+    Ok(Some(Statement::Circom(CircomStatement::witness(
+        &circuit, bytes,
+    )?)))
+}
+
 /// A submission's statement: `{ circuit, input }` is a circom job, anything else a claim.
-fn statement(text: &str) -> crate::Result<Statement> {
+pub(crate) fn statement(text: &str) -> crate::Result<Statement> {
     let value = crate::json::parse_strict(text).map_err(|e| e.into_error("claim"))?;
     match value.get("input") {
         Some(input) => {
