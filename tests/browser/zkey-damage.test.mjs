@@ -139,6 +139,7 @@ for (const build of ['threaded', 'single']) {
       assert.equal(r.name, 'AirproverError', circuit);
       assert.match(r.message, says, circuit);
       assert.ok(r.message.startsWith(`${code}: `), `${circuit}: ${r.message}`);
+      assert.ok(!r.message.startsWith(`${code}: ${code}`), `${circuit}: the code once: ${r.message}`);
       for (const trap of ['unreachable', 'RuntimeError', 'panicked']) {
         assert.ok(!r.message.includes(trap) && !r.stack.includes(trap), `${circuit}: ${trap} in ${r.message}`);
       }
