@@ -294,7 +294,7 @@ pub fn circom_witness_refusals_are_coded() {
         ),
         (
             r#"{"offset": 1, "scale": 3, "secret": [1, "0x123456789z"]}"#,
-            "INVALID_INPUT: secret[1]: is a string",
+            "INVALID_INPUT: secret[1]: the value is not hex digits after 0x",
         ),
         (
             r#"{"offset": 1, "scale": 3, "secret": [1, 2], "scale": 4}"#,
