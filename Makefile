@@ -134,9 +134,11 @@ test-contracts: native-build circom-fixtures
 	@$(TIMED) test-contracts env $(TESTING_ENV) npm --prefix contracts test
 
 # The runtime in Chromium with real Workers (tests/browser): both wasm builds and the CLI (which
-# makes the development keys the tests prove with).
-test-browser: native-build build-linted
-	@$(TIMED) test-browser env $(TESTING_ENV) npm --prefix tests/browser test
+# makes the development keys the tests prove with); the circom fixtures' proofs go on anvil with
+# contracts/lib, hence contracts/'s packages.
+test-browser: native-build build-linted circom-fixtures
+	@$(TIMED) test-browser bash -c 'npm --prefix contracts run --silent pretest && \
+		env $(TESTING_ENV) npm --prefix tests/browser test'
 
 # The claim app (www/dist) in Chromium, with the demo's keys and campaign made by the test CLI.
 test-e2e: native-build build-linted

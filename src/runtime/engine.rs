@@ -1104,7 +1104,7 @@ impl Engine {
                 let running = self.runs_on(id, worker);
                 if running {
                     if let Some(view) = self.jobs.get_mut(&id) {
-                        view.message = error.message;
+                        view.message = error.message.map(|m| without_code(&m, code));
                     }
                 }
                 self.scheduler.failed(id, worker, code, now);
@@ -1220,4 +1220,15 @@ fn proof_record(
         proof,
         signals,
     ))
+}
+
+/// A worker's message without the `CODE: ` it starts with when it is an error's Display text
+/// (`to_js` in the worker): the boundary writes the code in front once (`web::error::job_error`),
+/// so that a job's message does not read `ZKEY_CORRUPT: ZKEY_CORRUPT: section 5 ...`.
+fn without_code(message: &str, code: ErrorCode) -> String {
+    message
+        .strip_prefix(code.as_str())
+        .and_then(|m| m.strip_prefix(": "))
+        .unwrap_or(message)
+        .to_string()
 }

@@ -583,6 +583,37 @@ fn a_workers_message_keeps_its_words_and_an_unknown_code_is_internal() {
     );
 }
 
+/// A worker's error is its Display text, which starts with its code: the job's message has it
+/// once (the boundary writes it in front), and a message that only mentions a code keeps it.
+#[test]
+fn a_workers_message_loses_the_code_it_starts_with() {
+    for (code, sent, kept) in [
+        (
+            "ZKEY_CORRUPT",
+            "ZKEY_CORRUPT: section 5 (A): point 0 is not on the curve (G1)",
+            "section 5 (A): point 0 is not on the curve (G1)",
+        ),
+        (
+            "KEY_INTEGRITY",
+            "KEY_INTEGRITY: ZKEY_CORRUPT: another code's spelling stays",
+            "ZKEY_CORRUPT: another code's spelling stays",
+        ),
+        (
+            "ZKEY_CORRUPT",
+            "ZKEY_CORRUPTION is not the code",
+            "ZKEY_CORRUPTION is not the code",
+        ),
+    ] {
+        let mut e = engine();
+        let (t, w) = running_once(&mut e);
+        let fx = e.handle(from(w, failure(t.job, code, sent)), 10.0);
+        assert_eq!(
+            rejected(&fx),
+            [(t.subscriber, code.parse().unwrap(), kept.into())]
+        );
+    }
+}
+
 #[test]
 fn a_cache_hit_resolves_without_a_worker_and_a_rejected_entry_is_proved() {
     let mut e = Engine::new(config(StoragePlan {

@@ -7,12 +7,20 @@
 // ready witness (the fixture's witness.wtns) proves through `{ circuit, wtns }` and through
 // airprover/snarkjs's `groth16.prove(zkey, wtns)`; another circuit's witness is ZKEY_MISMATCH, a
 // truncated one INVALID_INPUT.
+// Then the proofs of both builds go on-chain: the verifier snarkjs exported from each fixture's
+// zkey (verifier.sol), on a real anvil, accepts them with the calldata the package's
+// `solidityCalldata` wrote (snarkjs's own, character for character) and refuses each public
+// signal changed.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
+import { startAnvil } from '../../contracts/lib/anvil.mjs';
+import { parseCalldata } from '../../contracts/lib/airprover.mjs';
+import { connect } from '../../contracts/lib/chain.mjs';
+import { deploySnarkjsVerifier, withSignalChanged } from '../../contracts/lib/circom-verifier.mjs';
 import { circomFixture } from '../interop/circom-fixtures.mjs';
 import { launch, openPage } from './support/browser.mjs';
 import { ROOT } from './support/fixture.mjs';
@@ -102,6 +110,8 @@ for (const build of ['threaded', 'single']) {
         for (const circuit of ['multi', 'arrays']) {
           const job = await run(circuit, inputs[circuit]);
           job.verified = await snarkjs.groth16.verify(vkeys[circuit], job.result.publicSignals, job.result.proof);
+          job.calldata = airprover.solidityCalldata(job.result.proof, job.result.publicSignals).text;
+          job.snarkjsCalldata = await snarkjs.groth16.exportSolidityCallData(job.result.proof, job.result.publicSignals);
           jobs[circuit] = job;
         }
         // The same input again, its keys in another order: the proof cache answers.
@@ -190,6 +200,8 @@ for (const build of ['threaded', 'single']) {
       assert.equal(job.verified, true, `${circuit}: snarkjs verifies the proof`);
       assert.deepEqual(job.result.publicSignals, json(fixtures[circuit].public), `${circuit}: snarkjs's public signals`);
       assert.equal(job.cached, false);
+      assert.equal(job.calldata, job.snarkjsCalldata, `${circuit}: solidityCalldata is snarkjs's`);
+      proofsByBuild[build] = { ...proofsByBuild[build], [circuit]: { calldata: job.calldata, publicSignals: job.result.publicSignals } };
       for (const stage of ['download', 'convert', 'witness', 'proving']) {
         assert.ok(job.stages.includes(stage), `${circuit}: stage ${stage} in ${job.stages.join()}`);
       }
@@ -244,8 +256,32 @@ for (const build of ['threaded', 'single']) {
 }
 
 const keysByBuild = {};
+/** build -> circuit -> { calldata, publicSignals } of the proofs made above. */
+const proofsByBuild = {};
 
 test('the cache key is keyed per origin storage: the same input in a fresh profile files under another key', () => {
   assert.ok(keysByBuild.threaded && keysByBuild.single, 'both builds ran');
   assert.notEqual(keysByBuild.threaded, keysByBuild.single);
+});
+
+test("the browser's proofs verify on anvil with the verifier snarkjs exported from the zkey", async () => {
+  assert.ok(proofsByBuild.threaded && proofsByBuild.single, 'both builds ran');
+  const anvil = await startAnvil();
+  try {
+    const chain = connect(anvil.url, anvil.devKeys[0]);
+    for (const circuit of ['multi', 'arrays']) {
+      const { verifyProof } = await deploySnarkjsVerifier(chain, fixtures[circuit].verifier, `${circuit}/verifier.sol`);
+      for (const build of ['threaded', 'single']) {
+        const { calldata, publicSignals } = proofsByBuild[build][circuit];
+        assert.deepEqual(publicSignals, json(fixtures[circuit].public), `${build} ${circuit}: snarkjs's public signals`);
+        const args = parseCalldata(calldata);
+        assert.equal(await verifyProof(args), true, `${build} ${circuit}: accepted on-chain`);
+        for (let i = 0; i < args[3].length; i++) {
+          assert.equal(await verifyProof(withSignalChanged(args, i)), false, `${build} ${circuit}: public signal ${i} changed`);
+        }
+      }
+    }
+  } finally {
+    await anvil.stop();
+  }
 });
