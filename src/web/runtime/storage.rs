@@ -12,7 +12,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::runtime::durable::DurableJob;
+use crate::runtime::durable::{self, DurableJob, LockAnswer};
 use crate::runtime::lru::{Lru, LruBounds, LruEntry};
 use crate::runtime::proof_cache::ProofRecord;
 use crate::runtime::protocol::WorkerError;
@@ -394,13 +394,15 @@ impl Storage {
         JsFuture::from(js_load_key(&db, key, &JsValue::UNDEFINED)?).await
     }
 
-    /// Takes the cross-tab lock of durable job `id`; false if another tab holds it.
+    /// Asks for the cross-tab lock of durable job `id`: whether this tab may run it is
+    /// [`durable::may_run`]'s decision on what the browser answered.
     pub async fn lock_job(&self, id: &str) -> bool {
-        JsFuture::from(js_lock_job(&self.name, id))
+        let answer = JsFuture::from(js_lock_job(&self.name, id))
             .await
             .ok()
-            .and_then(|v| v.as_bool())
-            .unwrap_or(true)
+            .and_then(|v| v.as_string())
+            .unwrap_or_default();
+        durable::may_run(LockAnswer::parse(&answer))
     }
 
     /// Releases the lock of durable job `id`.
