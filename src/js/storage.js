@@ -359,22 +359,26 @@ export function appendBounded(db, store, records, max) {
 // resume it too. A lock lives until released or until its tab goes away.
 const heldLocks = new Map();
 
-/** Takes the lock of durable job `id` if no other tab holds it; resolves whether it did. */
+/**
+ * Asks for the lock of durable job `id` without waiting; resolves with what the browser answered:
+ * 'taken' (this tab holds it), 'held' (another tab does), 'unsupported' (no Web Locks) or
+ * 'failed'. What that means for the job is the runtime's decision (runtime/durable.rs).
+ */
 export function lockJob(scope, id) {
   const locks = globalThis.navigator?.locks;
-  if (!locks) return Promise.resolve(true);
-  if (heldLocks.has(id)) return Promise.resolve(true);
+  if (!locks) return Promise.resolve('unsupported');
+  if (heldLocks.has(id)) return Promise.resolve('taken');
   return new Promise((resolve) => {
     locks
       .request(`airprover:${scope}:job:${id}`, { ifAvailable: true }, (lock) => {
         if (!lock) {
-          resolve(false);
+          resolve('held');
           return undefined;
         }
-        resolve(true);
+        resolve('taken');
         return new Promise((release) => heldLocks.set(id, release));
       })
-      .catch(() => resolve(true));
+      .catch(() => resolve('failed'));
   });
 }
 

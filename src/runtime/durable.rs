@@ -125,6 +125,39 @@ pub fn leaves_queue(state: JobState, code: Option<ErrorCode>) -> bool {
     }
 }
 
+/// What the browser answered when asked for a durable job's cross-tab lock (Web Locks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockAnswer {
+    /// This tab holds it now (taken, or already held).
+    Taken,
+    /// Another tab of the origin holds it: that tab runs the job.
+    HeldElsewhere,
+    /// The browser has no Web Locks.
+    Unsupported,
+    /// The request failed.
+    Failed,
+}
+
+impl LockAnswer {
+    /// The answer storage.js reports; anything else is a failed request.
+    pub fn parse(answer: &str) -> LockAnswer {
+        match answer {
+            "taken" => LockAnswer::Taken,
+            "held" => LockAnswer::HeldElsewhere,
+            "unsupported" => LockAnswer::Unsupported,
+            _ => LockAnswer::Failed,
+        }
+    }
+}
+
+/// Whether this tab may run (resume or store) a durable job after asking for its lock. Only a
+/// lock another tab holds keeps it out: without Web Locks, or when the request fails, this tab
+/// cannot tell whether another runs the job, and a job run twice is proved twice (the same
+/// proof), while a job nobody runs is lost.
+pub fn may_run(answer: LockAnswer) -> bool {
+    answer != LockAnswer::HeldElsewhere
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,5 +250,19 @@ mod tests {
         assert!(!leaves_queue(JobState::Failed, Some(ErrorCode::Terminated)));
         assert!(!leaves_queue(JobState::Queued, None));
         assert!(!leaves_queue(JobState::CheckingCache, None));
+    }
+
+    #[test]
+    fn only_a_lock_another_tab_holds_keeps_a_job_out() {
+        for (answer, parsed, runs) in [
+            ("taken", LockAnswer::Taken, true),
+            ("held", LockAnswer::HeldElsewhere, false),
+            ("unsupported", LockAnswer::Unsupported, true),
+            ("failed", LockAnswer::Failed, true),
+            ("", LockAnswer::Failed, true),
+        ] {
+            assert_eq!(LockAnswer::parse(answer), parsed, "{answer:?}");
+            assert_eq!(may_run(parsed), runs, "{answer:?}");
+        }
     }
 }

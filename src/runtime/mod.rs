@@ -1,8 +1,10 @@
 //! The runtime's policy, in plain Rust: queue order, the job state machine, retries with
-//! backoff, fallbacks, quotas, metrics and the audit log; the page–worker protocol; and the storage policy: the proof cache's
-//! key, records and LRU eviction, and the durable queue's rules. No web-sys here: the browser layer
-//! (`web/`) carries out what [`scheduler::Scheduler`] decides, and everything here is tested
-//! natively.
+//! backoff, fallbacks, quotas, metrics and the audit log; the page–worker protocol; and the
+//! storage policy: the proof cache's key, records and LRU eviction, and the durable queue's rules.
+//! No web-sys here. [`engine::Engine`] is the one state machine the page runs (it wraps
+//! [`scheduler::Scheduler`], which decides which job runs where); the browser layer (`web/`)
+//! turns browser events into [`engine::Event`]s and carries out the [`engine::Effect`]s it answers
+//! with, and everything here is tested natively.
 
 pub mod audit;
 pub mod cache_key;
@@ -22,6 +24,7 @@ pub mod quota;
 pub mod retry;
 pub mod scheduler;
 pub mod statement;
+pub mod sweep;
 
 #[cfg(test)]
 mod engine_tests;

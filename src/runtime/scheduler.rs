@@ -1,9 +1,11 @@
-//! The scheduler: every decision of the runtime, as a state machine with no I/O.
+//! The scheduler: which job runs where, retries, fallbacks, timeouts and quotas, as a state
+//! machine with no I/O.
 //!
-//! The web layer feeds it events (a job submitted, a worker ready, a result, a crash, a timer)
-//! with the current time, and carries out the [`Command`]s it returns (spawn or terminate a
-//! worker, run a job, settle a job's promise, wake up later). Because time and randomness come in
-//! from outside, every path here is tested natively with `cargo test`.
+//! [`super::engine::Engine`] feeds it what happened (a job submitted, a worker ready, a result, a
+//! crash, a timer) with the current time and turns the [`Command`]s it returns (spawn or
+//! terminate a worker, run a job, settle a job, wake up later) into the engine's effects; the
+//! scheduler never sees the page. Because time and randomness come in from outside, every path
+//! here is tested natively with `cargo test`.
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -12,10 +12,11 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::runtime::durable::DurableJob;
+use crate::runtime::durable::{self, DurableJob, LockAnswer};
 use crate::runtime::lru::{Lru, LruBounds, LruEntry};
 use crate::runtime::proof_cache::ProofRecord;
 use crate::runtime::protocol::WorkerError;
+use crate::runtime::sweep::{self, StoredProof, Swept};
 use crate::web::js;
 
 #[wasm_bindgen(module = "/src/js/storage.js")]
@@ -154,19 +155,6 @@ pub struct Inserted {
     /// Entries the LRU evicted for it.
     pub evicted: usize,
     /// Entries after the change.
-    pub entries: usize,
-    /// Their bytes.
-    pub bytes: u64,
-}
-
-/// What the start-up sweep removed and found.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Swept {
-    /// Keys of earlier manifests.
-    pub keys: usize,
-    /// Proofs made under verifying keys no longer listed, or unreadable.
-    pub proofs: usize,
-    /// Proof entries left.
     pub entries: usize,
     /// Their bytes.
     pub bytes: u64,
@@ -326,33 +314,35 @@ impl Storage {
             strs(&["proofs", "getAll"]).into(),
         ]);
         self.update(&["keys", "proofs"], reads, move |results| {
-            let keep_keys: HashSet<String> = key_hashes.into_iter().collect();
-            let keep_vks: HashSet<String> = vk_hashes.into_iter().collect();
-            let mut writes = Vec::new();
-            let mut swept = Swept::default();
-            for k in Array::from(&results.get(0)).iter() {
-                if !k.as_string().is_some_and(|k| keep_keys.contains(&k)) {
-                    writes.push(write("delete", "keys", k));
-                    swept.keys += 1;
+            let listed_keys: HashSet<String> = key_hashes.into_iter().collect();
+            let listed_vks: HashSet<String> = vk_hashes.into_iter().collect();
+            let keys = Array::from(&results.get(0)).to_vec();
+            let proofs = Array::from(&results.get(1)).to_vec();
+            let plan = sweep::plan(
+                &keys.iter().map(JsValue::as_string).collect::<Vec<_>>(),
+                &proofs
+                    .iter()
+                    .map(|v| StoredProof {
+                        vk_sha256: field_str(v, "vkSha256"),
+                        entry: lru_entry(v).map(|(_, e)| e),
+                    })
+                    .collect::<Vec<_>>(),
+                &listed_keys,
+                &listed_vks,
+            );
+            let mut writes: Vec<JsValue> = plan
+                .keys
+                .iter()
+                .map(|&i| write("delete", "keys", keys[i].clone()))
+                .collect();
+            for &i in &plan.proofs {
+                // A record with no key at all cannot be deleted by key; it is counted all the same.
+                let key = Reflect::get(&proofs[i], &"key".into()).unwrap_or(JsValue::UNDEFINED);
+                if !key.is_undefined() {
+                    writes.push(write("delete", "proofs", key));
                 }
             }
-            for v in Array::from(&results.get(1)).iter() {
-                let current = field_str(&v, "vkSha256").is_some_and(|h| keep_vks.contains(&h));
-                match lru_entry(&v) {
-                    Some((_, e)) if current => {
-                        swept.entries += 1;
-                        swept.bytes += e.bytes;
-                    }
-                    _ => {
-                        let key = Reflect::get(&v, &"key".into()).unwrap_or(JsValue::UNDEFINED);
-                        if !key.is_undefined() {
-                            writes.push(write("delete", "proofs", key));
-                        }
-                        swept.proofs += 1;
-                    }
-                }
-            }
-            *out.borrow_mut() = swept;
+            *out.borrow_mut() = plan.swept;
             writes
         })
         .await?;
@@ -404,13 +394,15 @@ impl Storage {
         JsFuture::from(js_load_key(&db, key, &JsValue::UNDEFINED)?).await
     }
 
-    /// Takes the cross-tab lock of durable job `id`; false if another tab holds it.
+    /// Asks for the cross-tab lock of durable job `id`: whether this tab may run it is
+    /// [`durable::may_run`]'s decision on what the browser answered.
     pub async fn lock_job(&self, id: &str) -> bool {
-        JsFuture::from(js_lock_job(&self.name, id))
+        let answer = JsFuture::from(js_lock_job(&self.name, id))
             .await
             .ok()
-            .and_then(|v| v.as_bool())
-            .unwrap_or(true)
+            .and_then(|v| v.as_string())
+            .unwrap_or_default();
+        durable::may_run(LockAnswer::parse(&answer))
     }
 
     /// Releases the lock of durable job `id`.
