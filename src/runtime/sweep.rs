@@ -31,8 +31,11 @@ pub struct Swept {
 /// The sweep's decision: positions (in the lists given to [`plan`]) to delete, and the counts.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SweepPlan {
+    /// Stored keys to delete.
     pub keys: Vec<usize>,
+    /// Stored proofs to delete.
     pub proofs: Vec<usize>,
+    /// The counts the runtime reports.
     pub swept: Swept,
 }
 
