@@ -73,9 +73,13 @@ test:
 		scripts/timings.sh end $$rc
 
 LINTED := scripts/linted.sh
+# The converted-key cache of every CLI the tests spawn: under target/, never the user's
+# ~/.cache/airprover (tests that check the cache itself name their own, or --no-zkey-cache).
+TEST_ZKEY_CACHE := $(CURDIR)/target/test-zkey-cache
 # The CLI and dev_ptau of the native test build: what every JavaScript suite spawns.
 TESTING_ENV := AIRPROVER_BIN=$(CURDIR)/target/testing/airprover \
-	DEV_PTAU_BIN=$(CURDIR)/target/testing/examples/dev_ptau
+	DEV_PTAU_BIN=$(CURDIR)/target/testing/examples/dev_ptau \
+	AIRPROVER_ZKEY_CACHE=$(TEST_ZKEY_CACHE)
 
 .PHONY: fmt native-build build-linted build-threads-linted build-single-linted
 fmt:
@@ -102,7 +106,7 @@ circom-fixtures: native-build
 
 # AIRPROVER_REQUIRE_NETNS: tests/multihost.rs fails instead of skipping without namespaces (root).
 test-native: native-build circom-fixtures
-	@AIRPROVER_REQUIRE_NETNS=1 $(TIMED) test-native $(LINTED) cargo test $(TESTING_CARGO)
+	@AIRPROVER_REQUIRE_NETNS=1 AIRPROVER_ZKEY_CACHE=$(TEST_ZKEY_CACHE) $(TIMED) test-native $(LINTED) cargo test $(TESTING_CARGO)
 
 build-threads-linted: tools
 	@$(TIMED) build-threads $(LINTED) scripts/build-wasm.sh threads --timings
