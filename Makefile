@@ -259,7 +259,10 @@ bench-server: tools
 # Side by side in one run (benches/browser/run.mjs): airprover natively (1 thread, all threads),
 # both wasm builds in headless Chromium through the package's worker, and snarkjs 0.7.6 in the
 # same Chromium on the same statements (circom, compiled with circom2; powers of tau and zkeys made
-# locally and cached in target/bench-browser/). Writes target/bench/browser.json,
+# locally and cached in target/bench-browser/), and the same-key rows: airprover on snarkjs's own
+# zkey and witness wasm (threshold-d20-k8's circom circuit), through its public API interleaved
+# with snarkjs in one page, and natively (`prove --zkey`) beside rapidsnark where
+# benches/rapidsnark/build.sh built it. Writes target/bench/browser.json,
 # docs/bench-speed.svg and README.md's `## Speed` section. Not part of `make test`.
 .PHONY: bench-browser
 bench-browser: build

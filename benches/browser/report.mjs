@@ -106,6 +106,88 @@ export function coldTable(doc) {
   );
 }
 
+/**
+ * The same-key rows beside the circuit's own: airprover on its own circuit and key (the rows
+ * above) and on snarkjs's zkey and witness wasm of the circom circuit, each beside the peer it is
+ * measured against. snarkjs proves the circom circuit in both rows: in its own page (the first)
+ * and interleaved with airprover in one page (the second).
+ */
+export function sameKeyTable(doc) {
+  const cell = (row, name) => {
+    const c = config(row, name);
+    return c ? `${s(c.medianMs)} (${s(c.minMs)})${c.cpu?.busy ? ' *' : ''}` : '–';
+  };
+  const rows = [];
+  for (const row of sameKeyRows(doc)) {
+    rows.push([`${row.circuit}: airprover's circuit and key`, ...['native-all', 'rapidsnark', 'wasm-single', 'snarkjs-single', 'wasm-threads', 'snarkjs-threads'].map((n) => cell(row, n))]);
+    rows.push([
+      `${row.circuit}: snarkjs's zkey and witness wasm (same key)`,
+      ...['samekey-native', 'rapidsnark', 'samekey-wasm-single', 'samekey-snarkjs-single', 'samekey-wasm-threads', 'samekey-snarkjs-threads'].map((n) => cell(row, n)),
+    ]);
+  }
+  return table(['circuit and key', 'airprover native all threads', 'rapidsnark all threads', 'airprover wasm single', 'snarkjs singleThread', 'airprover wasm threads', 'snarkjs threads'], rows);
+}
+
+/** The circuits with same-key rows. */
+function sameKeyRows(doc) {
+  return doc.results.filter((row) => row.configs.some((c) => c.config.startsWith('samekey-')));
+}
+
+/** The ratios of the same-key rows beside those of the circuit's own. */
+export function sameKeyRatioTable(doc) {
+  const pair = (row, slowOwn, fastOwn, slowSame, fastSame) => `${x(ratio(row, slowOwn, fastOwn))} / ${x(ratio(row, slowSame, fastSame))}`;
+  return table(
+    ['circuit (own key / same key)', 'wasm threads vs snarkjs threads', 'wasm single vs snarkjs singleThread', 'native all threads vs rapidsnark'],
+    sameKeyRows(doc).map((row) => [
+      row.circuit,
+      pair(row, 'snarkjs-threads', 'wasm-threads', 'samekey-snarkjs-threads', 'samekey-wasm-threads'),
+      pair(row, 'snarkjs-single', 'wasm-single', 'samekey-snarkjs-single', 'samekey-wasm-single'),
+      pair(row, 'rapidsnark', 'native-all', 'rapidsnark', 'samekey-native'),
+    ]),
+  );
+}
+
+/**
+ * What airprover's public API does around the prover, on the same key: the job's public stages
+ * (progress events: `start` the queue and the key's lookup, `witness` circom's witness wasm, the synthesis and the constraint check;
+ * `proving` the QAP and the MSMs; `verifying` the worker's self-check, the result's message and
+ * the page's check), the share of the proof outside `proving`, circom's witness wasm alone on
+ * each side, and natively the CLI with circom's witness wasm against the CLI given snarkjs's
+ * witness file.
+ */
+export function sameKeyStageTable(doc) {
+  const ms = (v) => (Number.isFinite(v) ? v.toFixed(0) : '–');
+  const rows = [];
+  for (const row of sameKeyRows(doc)) {
+    for (const build of ['single', 'threads']) {
+      const c = config(row, `samekey-wasm-${build}`);
+      if (!c) continue;
+      const st = c.stages ?? {};
+      const outside = c.medianMs - (st.proving ?? NaN);
+      rows.push([
+        `${row.circuit} wasm ${build}`,
+        ms(st.start),
+        ms(st.witness),
+        ms(st.proving),
+        ms(st.verifying),
+        ms(c.medianMs),
+        Number.isFinite(outside) ? `${ms(outside)} (${((100 * outside) / c.medianMs).toFixed(0)}%)` : '–',
+        `${ms(config(row, `samekey-witness-airprover-${build}`)?.medianMs)} / ${ms(config(row, `samekey-witness-snarkjs-${build}`)?.medianMs)}`,
+        ms(c.keyLoadMs),
+      ]);
+    }
+    const wtns = config(row, 'samekey-native');
+    const full = config(row, 'samekey-native-fullprove');
+    if (wtns || full) {
+      rows.push([`${row.circuit} native (CLI, one process a proof)`, '–', '–', '–', '–', `${ms(wtns?.medianMs)} (--wtns) / ${ms(full?.medianMs)} (--wasm --input)`, full && wtns ? `${ms(full.medianMs - wtns.medianMs)} (the witness wasm run natively)` : '–', '–', '–']);
+    }
+  }
+  return table(
+    ['same key, medians in ms', 'start (queue, key lookup)', 'witness (circom wasm, synthesis, constraint check)', 'proving (QAP, MSMs)', 'verifying (worker and page)', 'total', 'outside proving', "circom's witness wasm alone: airprover / snarkjs", 'first job: worker start, zkey conversion'],
+    rows,
+  );
+}
+
 /** The stages from the QAP to the last MSM: one phase where they run at once. */
 const PROVING = ['qap', 'msm-h', 'msm-l', 'msm-a', 'msm-b1', 'msm-b2'];
 
@@ -200,8 +282,15 @@ export function targetTable(doc) {
     check('wasm threads vs snarkjs threads (threshold-d20-k8)', ratio(row, 'snarkjs-threads', 'wasm-threads'), '>= 5x', (v) => v >= 5);
     check('wasm single vs snarkjs singleThread (threshold-d20-k8)', ratio(row, 'snarkjs-single', 'wasm-single'), '>= 4x', (v) => v >= 4);
   }
+  if (row && config(row, 'samekey-wasm-threads')) {
+    check('wasm threads vs snarkjs threads (threshold-d20-k8, same key)', ratio(row, 'samekey-snarkjs-threads', 'samekey-wasm-threads'), '>= 5x', (v) => v >= 5);
+    check('wasm single vs snarkjs singleThread (threshold-d20-k8, same key)', ratio(row, 'samekey-snarkjs-single', 'samekey-wasm-single'), '>= 4x', (v) => v >= 4);
+  }
   for (const r of doc.results) {
     check(`native all threads vs rapidsnark (${r.circuit})`, ratio(r, 'rapidsnark', 'native-all'), '>= 1x', (v) => v >= 1);
+    if (config(r, 'samekey-native')) {
+      check(`native all threads vs rapidsnark (${r.circuit}, same key)`, ratio(r, 'rapidsnark', 'samekey-native'), '>= 1x', (v) => v >= 1);
+    }
   }
   const goals = { 2: 1.9, 8: 6.5, 16: 12 };
   for (const r of doc.results) {
@@ -274,6 +363,34 @@ function busyNote(doc) {
     : 'No other process used a noticeable share of the CPU during the timings.';
 }
 
+/** The same-key tables, with a heading line each; empty without same-key rows. */
+function sameKeySection(doc, heading) {
+  if (!sameKeyRows(doc).length) return [];
+  const rapidsnark = doc.rapidsnark ? ` rapidsnark: ${doc.rapidsnark}.` : ' rapidsnark was not built (benches/rapidsnark/build.sh).';
+  return [
+    heading(
+      "Same key: airprover on snarkjs's own zkey and witness wasm of the circom circuit " +
+        '(`benches/browser/circuits/`, the statement of the circuit named), beside the rows of its own circuit and key; ' +
+        "in the browser through its public API (`createProver` with a circom manifest entry, as `airprover/snarkjs`'s " +
+        '`fullProve` makes it; no proof cache) and snarkjs `groth16.fullProve` on the same bytes in one page, their ' +
+        'proofs interleaved; natively `airprover prove --zkey --wtns` with the converted-key cache warm and rapidsnark on ' +
+        `the same zkey and witness file, one process a proof. Median (min) seconds.${rapidsnark}`,
+    ),
+    sameKeyTable(doc),
+    '',
+    heading('Ratios (of medians), own key / same key:'),
+    sameKeyRatioTable(doc),
+    '',
+    heading(
+      "Where a same-key proof's time goes through the public API (stage medians from its progress events, ms); " +
+        "circom's witness wasm alone is timed on the page (airprover's `circomWitness` with the wasm compiled once, " +
+        "as its worker keeps it; snarkjs's `wtns.calculate`, which compiles it each time, as its `fullProve` does):",
+    ),
+    sameKeyStageTable(doc),
+    '',
+  ];
+}
+
 export function renderTables(doc) {
   return [
     `Proving time, seconds: median (min) of the warm runs after a cold one, ${rounds(doc)} (${doc.machine.cores} cores, ${doc.machine.cpu})`,
@@ -296,6 +413,8 @@ export function renderTables(doc) {
     coldTable(doc),
     '',
     stageTable(doc),
+    '',
+    ...sameKeySection(doc, (line) => line),
   ].join('\n');
 }
 
@@ -342,6 +461,7 @@ export function renderReadme(before, doc) {
     '',
     coldTable(doc),
     '',
+    ...sameKeySection(doc, (line) => `${line}\n`),
     '<details><summary>Where the time goes (stage medians, ms)</summary>',
     '',
     'Where the pool has threads the QAP and the five MSMs run at once, so only their sum is given; ' +

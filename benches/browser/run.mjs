@@ -15,13 +15,25 @@
 // r1cs, wasm, zkey) is made locally and cached under target/bench-browser/; the powers of tau is a
 // DEVELOPMENT one from a fixed seed (examples/dev_ptau.rs), made natively in seconds.
 //
+// Same key (BENCH_SAMEKEY_CIRCUITS, default threshold-d20-k8): airprover on snarkjs's own zkey
+// and witness wasm of the circom circuit, so that no difference between the two circuits (ours in
+// arkworks, theirs in circom) is in the ratio:
+//   samekey-wasm-*     airprover's public API (createProver with a circom manifest entry, as
+//                      airprover/snarkjs's fullProve makes it) and snarkjs's groth16.fullProve on
+//                      the very same bytes in one page, their proofs interleaved, both builds;
+//                      the stages from progress events, circom's witness wasm timed apart
+//   samekey-native-*   `airprover prove --zkey --wtns` (and `--wasm --input`) with the converted-key
+//                      cache warm, one process per proof as rapidsnark's CLI, beside rapidsnark on
+//                      the same zkey and witness file
+//
 // Writes target/bench/browser.json, prints the tables, draws docs/bench-speed.svg and rewrites
 // the `## Speed` section of README.md.
 //
 // Environment: BENCH_CIRCUITS (comma list), BENCH_ROUNDS (default 2), BENCH_RUNS (runs after
 // the cold one in each round; default 2),
-// BENCH_ONLY (comma list of native,wasm,snarkjs), BENCH_SNARKJS_CIRCUITS (the circuits snarkjs
-// runs on; default all),
+// BENCH_ONLY (comma list of native,wasm,snarkjs,samekey), BENCH_SNARKJS_CIRCUITS (the circuits snarkjs
+// runs on; default all), BENCH_SAMEKEY_CIRCUITS (the circuits of the same-key rows: snarkjs's
+// zkey; default threshold-d20-k8, where BENCH_CIRCUITS has it),
 // BENCH_BUILDS (wasm builds, default single,threaded), BENCH_NO_README=1 (leave README.md and
 // docs/ alone), BENCH_RENDER_ONLY=1 (measure nothing: README.md's section and the chart again
 // from target/bench/browser.json).
@@ -71,7 +83,14 @@ const circuits = (process.env.BENCH_CIRCUITS ?? 'square-chain-65536,threshold-d2
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean);
-const only = new Set((process.env.BENCH_ONLY ?? 'native,wasm,snarkjs').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'native,wasm,snarkjs,samekey').split(','));
+// Same-key rows need snarkjs's zkey of the circuit (made as for snarkjs's rows).
+const sameKeyCircuits = new Set(
+  (process.env.BENCH_SAMEKEY_CIRCUITS ?? 'threshold-d20-k8')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 // snarkjs's side of a circuit needs a zkey, made once from a development powers of tau of its size
 // (seconds): `groth16 setup` took 2.5 minutes for threshold-d20-k8 (2^16) and 9 for
 // threshold-d20-k32 (2^18) on 2 busy cores. BENCH_SNARKJS_CIRCUITS limits it to some.
@@ -345,10 +364,7 @@ async function wasmBench(server, id, key, input, build, runs, threads = CORES) {
  */
 async function rapidsnarkBench(id, files, input, runs) {
   const dir = dirname(files.zkey);
-  const inputFile = join(dir, 'input.json');
-  const wtns = join(dir, 'bench.wtns');
-  writeFileSync(inputFile, JSON.stringify(input));
-  execFileSync('node', [SNARKJS, 'wtns', 'calculate', files.wasm, inputFile, wtns], { stdio: 'ignore' });
+  const { wtns } = witnessFile(files, input);
   const monitor = new CpuMonitor();
   monitor.start();
   const out = [];
@@ -374,6 +390,94 @@ async function rapidsnarkBench(id, files, input, runs) {
     cpu,
     constraints: files.constraints,
   };
+}
+
+/** The circom input as a file and snarkjs's witness of it (`wtns calculate`), beside the zkey. */
+function witnessFile(files, input) {
+  const dir = dirname(files.zkey);
+  const inputFile = join(dir, 'input.json');
+  const wtns = join(dir, 'bench.wtns');
+  writeFileSync(inputFile, JSON.stringify(input));
+  execFileSync('node', [SNARKJS, 'wtns', 'calculate', files.wasm, inputFile, wtns], { stdio: 'ignore' });
+  return { inputFile, wtns };
+}
+
+/**
+ * airprover's CLI on snarkjs's zkey: `prove --zkey --wtns` (the witness snarkjs computed, as
+ * rapidsnark gets it) or, with `fullProve`, `prove --zkey --wasm --input` (circom's witness wasm
+ * run natively first). One process per proof, as rapidsnark's: each reads the zkey (its SHA-256
+ * is the cache's key) and the converted key from the converted-key cache, made warm by an untimed
+ * run first. All cores. The proof is verified by the CLI before it is written.
+ */
+async function sameKeyNativeBench(id, files, input, runs, fullProve) {
+  const dir = dirname(files.zkey);
+  const { inputFile, wtns } = witnessFile(files, input);
+  const cache = join(BUILD, 'zkey-cache');
+  const witness = fullProve ? ['--wasm', files.wasm, '--input', inputFile] : ['--wtns', wtns];
+  const proofFile = join(dir, 'ap-proof.json');
+  const publicFile = join(dir, 'ap-public.json');
+  const args = ['prove', '--zkey', files.zkey, ...witness, '--proof', proofFile, '--public', publicFile, '--zkey-cache', cache];
+  // Warm the cache (converts the zkey the first time only).
+  execFileSync(CLI, args, { stdio: 'ignore' });
+  const monitor = new CpuMonitor();
+  monitor.start();
+  const out = [];
+  for (let i = 0; i <= runs; i++) {
+    const start = performance.now();
+    execFileSync(CLI, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    out.push({ totalMs: performance.now() - start });
+  }
+  const cpu = monitor.stop();
+  return {
+    config: fullProve ? 'samekey-native-fullprove' : 'samekey-native',
+    threads: CORES,
+    ...summary(out),
+    rawRuns: out,
+    keyBytes: statSync(files.zkey).size,
+    publicSignals: JSON.parse(readFileSync(publicFile, 'utf8')),
+    cpu,
+    constraints: files.constraints,
+  };
+}
+
+/**
+ * The same-key page (page.mjs sameKeyBench): airprover's public API and snarkjs's fullProve on
+ * the same zkey and witness wasm, interleaved in one page of `build`'s threading. Four results:
+ * the two provers' proofs, and circom's witness wasm timed alone on each side. The renderer's
+ * peak memory is the page's, both provers together: not given per side.
+ */
+async function sameKeyBrowserBench(server, id, files, input, build, runs) {
+  const url = (p) => `/data/${p.slice(BUILD.length + 1)}`;
+  const out = await withBrowser(server, (page) =>
+    page.evaluate((args) => window.sameKeyBench(args), {
+      build,
+      threads: CORES,
+      wasmUrl: url(files.wasm),
+      zkeyUrl: url(files.zkey),
+      input,
+      runs,
+    }),
+  );
+  if (out.build !== build) throw new Error(`same key: asked for the ${build} build, the runtime runs ${out.build}`);
+  if (JSON.stringify(out.publicSignals) !== JSON.stringify(out.snarkjsPublicSignals)) {
+    throw new Error(`${id} same key: airprover's public signals ${out.publicSignals} differ from snarkjs's ${out.snarkjsPublicSignals}`);
+  }
+  const suffix = build === 'single' ? 'single' : 'threads';
+  const threads = build === 'single' ? 1 : out.threads;
+  const common = { keyBytes: out.zkeyBytes, cpu: out.cpu, constraints: files.constraints, publicSignals: out.publicSignals };
+  const witness = (side) => out.witness.map((w) => ({ totalMs: w[`${side}Ms`] }));
+  return [
+    { config: `samekey-wasm-${suffix}`, threads, ...summary(out.airprover), rawRuns: out.airprover, keyLoadMs: out.keyLoadMs, ...common },
+    { config: `samekey-snarkjs-${suffix}`, threads: build === 'single' ? 1 : CORES, ...summary(out.snarkjs), rawRuns: out.snarkjs, ...common },
+    { config: `samekey-witness-airprover-${suffix}`, threads: 1, ...summary(witness('airprover')), rawRuns: witness('airprover'), ...common },
+    { config: `samekey-witness-snarkjs-${suffix}`, threads: 1, ...summary(witness('snarkjs')), rawRuns: witness('snarkjs'), ...common },
+  ];
+}
+
+/** Which rapidsnark: the revisions benches/rapidsnark/build.sh recorded, else 'unknown'. */
+function rapidsnarkVersion() {
+  const file = join(dirname(RAPIDSNARK), 'REVISION');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : 'unknown';
 }
 
 async function snarkjsBench(server, id, files, input, singleThread, runs) {
@@ -450,13 +554,15 @@ async function main() {
       const row = { circuit: id, constraints, configs: [], input };
       results.push(row);
       const snark = only.has('snarkjs') && snarkjsCircuits.has(id) ? snarkjsInputs(id) : null;
-      if (snark) row.snarkjsConstraints = snark.constraints;
+      const sameKey = only.has('samekey') && sameKeyCircuits.has(id) ? (snark ?? snarkjsInputs(id)) : null;
+      if (snark ?? sameKey) row.snarkjsConstraints = (snark ?? sameKey).constraints;
       const key = { url: `/data/keys/${id}.pk`, sha256: sha256(pk), bytes: statSync(pk).size, development: true };
       // The public signals every configuration must reproduce: the first run's (airprover's).
       let expected = null;
       const agree = (r) => {
-        // snarkjs lists the square chain's output y first.
-        const signals = (r.config.startsWith('snarkjs') || r.config === 'rapidsnark') && id.startsWith('square-chain-') ? [r.publicSignals[1], r.publicSignals[0]] : r.publicSignals;
+        // snarkjs lists the square chain's output y first (as does everything proving circom's).
+        const circom = r.config.startsWith('snarkjs') || r.config === 'rapidsnark' || r.config.startsWith('samekey');
+        const signals = circom && id.startsWith('square-chain-') ? [r.publicSignals[1], r.publicSignals[0]] : r.publicSignals;
         expected ??= signals;
         if (JSON.stringify(signals) !== JSON.stringify(expected)) {
           throw new Error(`${id} ${r.config}: public signals ${signals} differ from ${expected}`);
@@ -475,8 +581,14 @@ async function main() {
       for (let round = 0; round < rounds; round++) {
         if (only.has('native')) {
           for (const threads of SCALED) keep(agree(await nativeBench(id, pk, inputFile, threads, runs)));
-          if (snark && existsSync(RAPIDSNARK)) {
-            keep(agree(await rapidsnarkBench(id, snark, circomInput(id, row.input, expected), runs)));
+          if ((snark ?? sameKey) && existsSync(RAPIDSNARK)) {
+            keep(agree(await rapidsnarkBench(id, snark ?? sameKey, circomInput(id, row.input, expected), runs)));
+          }
+          if (sameKey) {
+            // Right after rapidsnark, on its zkey and witness: the native same-key rows.
+            for (const fullProve of [false, true]) {
+              keep(agree(await sameKeyNativeBench(id, sameKey, circomInput(id, row.input, expected), runs, fullProve)));
+            }
           }
         }
         // The threaded build on smaller pools, for the scaling table (its all-cores run is below).
@@ -491,6 +603,11 @@ async function main() {
             if (!expected) throw new Error('snarkjs needs the public signals of an airprover run (BENCH_ONLY without native or wasm)');
             const circom = circomInput(id, row.input, expected);
             keep(agree(await snarkjsBench(server, id, snark, circom, build === 'single', runs)));
+          }
+          if (sameKey) {
+            if (!expected) throw new Error('the same-key rows need the public signals of an airprover run (BENCH_ONLY without native or wasm)');
+            const circom = circomInput(id, row.input, expected);
+            for (const r of await sameKeyBrowserBench(server, id, sameKey, circom, build, runs)) keep(agree(r));
           }
         }
       }
@@ -516,13 +633,15 @@ async function main() {
     runsPerRound: runs,
     totalSeconds: (Date.now() - started) / 1e3,
     snarkjsSkipped: only.has('snarkjs') ? circuits.filter((id) => !snarkjsCircuits.has(id)) : circuits,
+    sameKeyCircuits: only.has('samekey') ? circuits.filter((id) => sameKeyCircuits.has(id)) : [],
+    rapidsnark: existsSync(RAPIDSNARK) ? rapidsnarkVersion() : null,
     results,
   };
   mkdirSync(join(ROOT, 'target/bench'), { recursive: true });
   writeFileSync(join(ROOT, 'target/bench/browser.json'), JSON.stringify(doc, null, 2) + '\n');
   console.log(renderTables(doc));
   log(`written to target/bench/browser.json (${doc.totalSeconds.toFixed(0)} s)`);
-  if (process.env.BENCH_NO_README !== '1' && circuits.length === 3 && only.size === 3) {
+  if (process.env.BENCH_NO_README !== '1' && circuits.length === 3 && ['native', 'wasm', 'snarkjs', 'samekey'].every((o) => only.has(o))) {
     mkdirSync(join(ROOT, 'docs'), { recursive: true });
     writeFileSync(join(ROOT, 'docs/bench-speed.svg'), renderChart(doc));
     const readme = join(ROOT, 'README.md');

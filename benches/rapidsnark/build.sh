@@ -7,7 +7,9 @@
 # RAPIDSNARK_SRC is a checkout of https://github.com/iden3/rapidsnark with its submodules
 # (depends/ffiasm, depends/json, depends/circom_runtime; `git clone --recursive`). Without it the
 # script clones one, which needs github.com (not reachable from every machine: then say where a
-# checkout is). Debian's packages only: GMP comes from libgmp-dev instead of upstream's
+# checkout is). A source tree without .git (e.g. `git archive` of rapidsnark and of each
+# submodule at the commit rapidsnark pins) may say what it is in a file REVISIONS at its top:
+# its lines go into target/rapidsnark/REVISION, which the bench reports. Debian's packages only: GMP comes from libgmp-dev instead of upstream's
 # build_gmp.sh, which downloads a GMP tarball; the field code (build/fr.*, build/fq.*) is committed
 # upstream, so no generator runs. Upstream's shared library target is left out: Debian's libgmp.a
 # is not position-independent, so librapidsnark.so does not link against it; the `prover`
@@ -50,5 +52,12 @@ rm -rf "$WORK/build_prover" && mkdir "$WORK/build_prover"
 (cd "$WORK/build_prover" && cmake .. -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=../package >/dev/null)
 make -C "$WORK/build_prover" -j"$(nproc)" prover >/dev/null
 cp "$WORK/build_prover/src/prover" "$OUT/prover"
-rev=$([ -e "$WORK/.git" ] && git -C "$WORK" rev-parse --short HEAD || echo 'a source tree without git')
+if [ -e "$WORK/.git" ]; then
+  rev="iden3/rapidsnark $(git -C "$WORK" rev-parse HEAD) (git checkout)"
+elif [ -f "$WORK/REVISIONS" ]; then
+  rev=$(tr '\n' ';' < "$WORK/REVISIONS" | sed 's/;$//; s/;/; /g')
+else
+  rev='a source tree without git or REVISIONS'
+fi
+echo "$rev" > "$OUT/REVISION"
 echo "built $OUT/prover from $rev"
