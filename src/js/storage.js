@@ -15,9 +15,6 @@
 /** Version of the schema below; bump it and extend `upgrade` to change it. */
 export const SCHEMA_VERSION = 2;
 
-/** How long an open may wait for other tabs to close an older version. */
-const BLOCKED_TIMEOUT_MS = 3000;
-
 function upgrade(db, oldVersion) {
   if (oldVersion < 1) {
     // Proving and verifying keys by the SHA-256 the manifest pins: { sha256, url, bytes, size, storedAt }.
@@ -45,9 +42,9 @@ export function coded(code, message, fields = {}) {
 
 /**
  * Whatever was thrown, as a plain object that survives postMessage (an Error's own fields do
- * not): `{ name, code, message, trap, quota }`, `code` null where it had none, `trap` whether a
- * WebAssembly instance trapped (a Rust panic or an abort: that instance is unusable), `quota` as
- * storageError sets it. The runtime
+ * not): `{ name, code, message, trap, quota, download }`, `code` null where it had none, `trap`
+ * whether a WebAssembly instance trapped (a Rust panic or an abort: that instance is unusable),
+ * `quota` as storageError sets it, `download` a failed download's raw answer. The runtime
  * turns it into a code: `ErrorCode::of_worker_failure` in src/runtime/code.rs.
  */
 export function plainError(e) {
@@ -57,6 +54,7 @@ export function plainError(e) {
     message: String(e?.message ?? e),
     trap: e instanceof WebAssembly.RuntimeError,
     quota: e?.quota === true,
+    download: e?.download ? { status: e.download.status ?? null } : null,
   };
 }
 
@@ -69,9 +67,10 @@ function storageError(e) {
  * Opens the database `name`, creating or upgrading its schema. `onClose(reason)` is called once
  * if the connection closes later (another tab upgrades the schema, or the browser closes it).
  * Rejects with IO_ERROR where IndexedDB is missing, refused (some private modes) or
- * blocked by another tab for too long.
+ * blocked by another tab for longer than `blockedMs` (the runtime's limit: OPEN_BLOCKED_MS in
+ * src/runtime/answers.rs).
  */
-export function openStorage(name, onClose) {
+export function openStorage(name, onClose, blockedMs) {
   return new Promise((resolve, reject) => {
     let request;
     try {
@@ -86,7 +85,7 @@ export function openStorage(name, onClose) {
     request.onblocked = () => {
       timer = setTimeout(
         () => reject(storageError(new Error('another tab keeps an older version open'))),
-        BLOCKED_TIMEOUT_MS,
+        blockedMs,
       );
     };
     request.onerror = () => {
@@ -400,16 +399,23 @@ async function matchesManifest(bytes, key) {
   return (await sha256Hex(bytes)) === key.sha256;
 }
 
-/** Downloads `key.url` with progress; throws NETWORK, KEY_NOT_FOUND or KEY_INTEGRITY. */
+/**
+ * A download that gave no file, with what the server answered: `download.status` the HTTP status,
+ * null where fetch itself failed. Its code is the runtime's decision (src/runtime/answers.rs).
+ */
+function downloadFailed(url, message, status) {
+  return Object.assign(new Error(`${url}: ${message}`), { download: { status } });
+}
+
+/** Downloads `key.url` with progress; throws a download failure (above) or KEY_INTEGRITY. */
 async function download(key, onProgress) {
   let response;
   try {
     response = await fetch(key.url);
   } catch (e) {
-    throw coded('NETWORK', `${key.url}: ${e.message}`);
+    throw downloadFailed(key.url, String(e?.message ?? e), null);
   }
-  if (response.status === 404) throw coded('KEY_NOT_FOUND', `${key.url}: HTTP 404`);
-  if (!response.ok) throw coded('NETWORK', `${key.url}: HTTP ${response.status}`);
+  if (!response.ok) throw downloadFailed(key.url, `HTTP ${response.status}`, response.status);
   const total = key.bytes || Number(response.headers.get('content-length')) || 0;
   const chunks = [];
   let received = 0;

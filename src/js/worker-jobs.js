@@ -1,9 +1,10 @@
 // @ts-check
 // Proof jobs inside a prover worker: the runtime (src/web/runtime/) sends
 //   { type: 'airprover:job', id, attempt, circuit, claim, key: { url, sha256, bytes, development },
-//     circom?: { input?, witness?: Uint8Array, wasm }, storage: { name } | null, fault? }
+//     circom?: { input?, witness?: Uint8Array, wasm }, storage: { name, blockedMs } | null, fault? }
 // (`fault` is the runtime's test-only switch: { crashAtStage?, stallAtStage?, oomAtStage?, stallMs }; `storage`
-// names the IndexedDB database whose `keys` store caches proving keys, null for no key cache.)
+// names the IndexedDB database whose `keys` store caches proving keys, null for no key cache, and
+// how long its open may stay blocked by another tab.)
 // and gets back, all tagged with the job id:
 //   { type: 'airprover:job-progress', id, progress: { stage, fraction } }   (zero or more)
 //   { type: 'airprover:key-event', id, event: { source, evicted?, storeError? } }  (when a key loads)
@@ -25,7 +26,7 @@ function database(storage) {
   if (!storage?.name) return Promise.resolve(null);
   let db = databases.get(storage.name);
   if (!db) {
-    db = openStorage(storage.name, () => databases.delete(storage.name)).catch(() => null);
+    db = openStorage(storage.name, () => databases.delete(storage.name), storage.blockedMs).catch(() => null);
     databases.set(storage.name, db);
   }
   return db;

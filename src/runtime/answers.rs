@@ -1,0 +1,58 @@
+//! Decisions on what the browser answered, for the edge that asked: a key download's raw HTTP
+//! status (or a `fetch` that failed outright), and how long an IndexedDB open may stay blocked by
+//! another tab. storage.js only reports the raw answer (`WorkerError::download`, the job
+//! message's `storage.blockedMs`); the code and the limit are decided here.
+
+use crate::runtime::code::ErrorCode;
+
+/// How long an open of the key and proof storage may wait for other tabs to close an older
+/// schema version before it gives up (IO_ERROR: the runtime then runs without storage).
+pub const OPEN_BLOCKED_MS: u32 = 3_000;
+
+/// The code of a key download that did not give the file: `status` is the HTTP status the server
+/// answered, None where `fetch` itself failed (offline, DNS, CORS, an aborted connection).
+/// 404 means the manifest names a key the server does not have: KEY_NOT_FOUND, not retried.
+/// Anything else (a 5xx, a 403 from a CDN, a redirect loop, no answer) is NETWORK, retried with
+/// backoff: the same URL may answer next time.
+pub fn download_failed(status: Option<u16>) -> ErrorCode {
+    match status {
+        Some(404) => ErrorCode::KeyNotFound,
+        _ => ErrorCode::Network,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_key_is_not_found_and_not_retried() {
+        let code = download_failed(Some(404));
+        assert_eq!(code, ErrorCode::KeyNotFound);
+        assert!(!code.retryable());
+    }
+
+    #[test]
+    fn every_other_failure_is_network_and_retried() {
+        for status in [
+            None,
+            Some(0),
+            Some(403),
+            Some(410),
+            Some(500),
+            Some(503),
+            Some(302),
+        ] {
+            let code = download_failed(status);
+            assert_eq!(code, ErrorCode::Network, "{status:?}");
+            assert!(code.retryable(), "{status:?}");
+        }
+    }
+
+    #[test]
+    fn a_blocked_open_waits_a_few_seconds() {
+        // Long enough for another tab's versionchange handler to close its connection, short
+        // enough that a stuck tab does not hold the runtime's start for long.
+        assert!((1_000..=10_000).contains(&OPEN_BLOCKED_MS));
+    }
+}
