@@ -119,4 +119,6 @@ export interface WorkerError {
   quota: boolean;
   /** A key download that gave no file: the HTTP status, null where fetch itself failed. */
   download?: { status: number | null } | null;
+  /** After a failure the runtime names (checksKeyAfter): how checking the key's points failed. */
+  keyCheck?: WorkerError | null;
 }

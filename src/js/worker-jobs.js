@@ -104,9 +104,11 @@ export async function runJob(mod, exports, msg, post) {
       });
       return;
     }
-    let error = plainError(e);
-    if (error.code === 'VERIFY_FAILED' && key?.url) error = (await badKey(mod, key, msg.storage)) ?? error;
-    post({ type: 'airprover:job-error', id, error, memoryBytes: memoryBytes() });
+    const error = plainError(e);
+    // Whether the key's points are checked, and what the check means, are the runtime's
+    // decisions (src/runtime/answers.rs, WorkerError::settled): this only reports the check.
+    const keyCheck = key?.url && mod.checksKeyAfter(error.code) ? await checkKey(mod, key, msg.storage) : null;
+    post({ type: 'airprover:job-error', id, error: { ...error, keyCheck }, memoryBytes: memoryBytes() });
     if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
       // The instance may be poisoned (a trap mid-proof): let the runtime replace this worker.
       keys.clear();
@@ -183,17 +185,17 @@ async function loadKey(mod, key, storage, onProgress, onEvent) {
 }
 
 /**
- * After a proof failed its self-check: the KEY_INTEGRITY error (as a plain object) when the key,
- * read again from the cache or the network, has a point off the curve or out of its subgroup
- * (its bytes match the pinned SHA-256, so only this check can tell); otherwise null.
+ * The key, read again from the cache or the network, with every point checked (its bytes match
+ * the pinned SHA-256, so only this check can tell a point off the curve or out of its subgroup):
+ * null when it is sound, else how the check failed (as a plain object).
  */
-async function badKey(mod, key, storage) {
+async function checkKey(mod, key, storage) {
   try {
     const { bytes } = await loadKeyBytes(await database(storage), key, () => {});
     mod.checkKeyPoints(bytes);
     return null;
   } catch (k) {
-    return k?.code === 'KEY_INTEGRITY' ? plainError(k) : null;
+    return plainError(k);
   }
 }
 

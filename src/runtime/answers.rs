@@ -1,7 +1,9 @@
 //! Decisions on what the browser answered, for the edge that asked: a key download's raw HTTP
-//! status (or a `fetch` that failed outright), and how long an IndexedDB open may stay blocked by
-//! another tab. storage.js only reports the raw answer (`WorkerError::download`, the job
-//! message's `storage.blockedMs`); the code and the limit are decided here.
+//! status (or a `fetch` that failed outright), how long an IndexedDB open may stay blocked by
+//! another tab, and which failures have the worker check its proving key's points. storage.js and
+//! worker-jobs.js only report the raw answer (`WorkerError::download`, `WorkerError::key_check`)
+//! or carry out the limit (the job message's `storage.blockedMs`); the codes are decided here and
+//! in [`crate::runtime::protocol::WorkerError`].
 
 use crate::runtime::code::ErrorCode;
 
@@ -19,6 +21,14 @@ pub fn download_failed(status: Option<u16>) -> ErrorCode {
         Some(404) => ErrorCode::KeyNotFound,
         _ => ErrorCode::Network,
     }
+}
+
+/// Whether a worker whose job failed with `code` checks the points of the proving key it proved
+/// with, and reports the check with the failure (`WorkerError::key_check`): only after a proof
+/// failed its self-check (VERIFY_FAILED), where a key that matches its pinned SHA-256 may still
+/// hold a point off its curve. Any other failure says nothing about the key's points.
+pub fn checks_key_after(code: Option<&str>) -> bool {
+    code == Some(ErrorCode::VerifyFailed.as_str())
 }
 
 #[cfg(test)]
@@ -46,6 +56,20 @@ mod tests {
             let code = download_failed(status);
             assert_eq!(code, ErrorCode::Network, "{status:?}");
             assert!(code.retryable(), "{status:?}");
+        }
+    }
+
+    #[test]
+    fn only_a_failed_self_check_has_the_key_checked() {
+        assert!(checks_key_after(Some("VERIFY_FAILED")));
+        for other in [
+            None,
+            Some("KEY_INTEGRITY"),
+            Some("NETWORK"),
+            Some("INTERNAL"),
+            Some(""),
+        ] {
+            assert!(!checks_key_after(other), "{other:?}");
         }
     }
 

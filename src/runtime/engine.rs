@@ -1095,6 +1095,7 @@ impl Engine {
                 }
             }
             WorkerMessage::JobError { id, error, .. } => {
+                let error = error.settled();
                 let code = error.code();
                 let running = self.runs_on(id, worker);
                 if running {

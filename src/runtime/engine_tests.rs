@@ -614,6 +614,43 @@ fn a_failed_key_download_is_coded_from_the_status_the_worker_reports() {
     }
 }
 
+/// A proof that failed its self-check on a key whose point check failed is the key's failure:
+/// KEY_INTEGRITY, with the check's words, not retried; a key check that could not run leaves it.
+#[test]
+fn a_failed_self_check_on_a_key_with_a_bad_point_rejects_as_key_integrity() {
+    let check = |code: &str, message: &str| WorkerError {
+        code: Some(code.into()),
+        message: Some(message.into()),
+        ..WorkerError::default()
+    };
+    for (key_check, code, message) in [
+        (
+            Some(check("KEY_INTEGRITY", "KEY_INTEGRITY: invalid point")),
+            ErrorCode::KeyIntegrity,
+            "invalid point",
+        ),
+        (
+            Some(check("NETWORK", "NETWORK: offline")),
+            ErrorCode::VerifyFailed,
+            "the proof does not verify",
+        ),
+        (None, ErrorCode::VerifyFailed, "the proof does not verify"),
+    ] {
+        let mut e = engine();
+        let (t, w) = running_once(&mut e);
+        let mut error = failure(
+            t.job,
+            "VERIFY_FAILED",
+            "VERIFY_FAILED: the proof does not verify",
+        );
+        if let WorkerMessage::JobError { error, .. } = &mut error {
+            error.key_check = key_check.map(Box::new);
+        }
+        let fx = e.handle(from(w, error), 10.0);
+        assert_eq!(rejected(&fx), [(t.subscriber, code, message.into())]);
+    }
+}
+
 /// A worker's error is its Display text, which starts with its code: the job's message has it
 /// once (the boundary writes it in front), and a message that only mentions a code keeps it.
 #[test]

@@ -279,6 +279,10 @@ pub struct WorkerError {
     /// A key download that did not give the file: what the server answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub download: Option<DownloadFailure>,
+    /// After a failure [`answers::checks_key_after`] names: how checking the proving key's points
+    /// failed (None: the key is sound, or it was not checked).
+    #[serde(default, rename = "keyCheck", skip_serializing_if = "Option::is_none")]
+    pub key_check: Option<Box<WorkerError>>,
 }
 
 /// A key download's raw answer, as storage.js reports it: the code is
@@ -291,6 +295,21 @@ pub struct DownloadFailure {
 }
 
 impl WorkerError {
+    /// The failure to report: a proof that failed its self-check (VERIFY_FAILED) on a key whose
+    /// point check then failed KEY_INTEGRITY is the key's failure (the key is bad, not the
+    /// proof: retrying with it cannot help); anything else is itself.
+    pub fn settled(self) -> WorkerError {
+        let bad_key = self.code() == ErrorCode::VerifyFailed
+            && self
+                .key_check
+                .as_ref()
+                .is_some_and(|k| k.code() == ErrorCode::KeyIntegrity);
+        match self.key_check {
+            Some(check) if bad_key => *check,
+            _ => self,
+        }
+    }
+
     /// Its code: [`ErrorCode::of_worker_failure`], where a failed download's code is decided from
     /// its raw HTTP status ([`answers::download_failed`]).
     pub fn code(&self) -> ErrorCode {
@@ -418,6 +437,33 @@ mod tests {
         let trapped =
             json!({ "trap": true, "message": "unreachable", "download": { "status": 404 } });
         assert_eq!(reported(trapped), ErrorCode::WorkerCrashed);
+    }
+
+    #[test]
+    fn a_failed_self_check_on_a_key_with_a_bad_point_is_the_keys_failure() {
+        let read = |error| {
+            serde_json::from_value::<WorkerError>(error)
+                .unwrap()
+                .settled()
+        };
+        // As worker-jobs.js reports it: the proof's VERIFY_FAILED, the key check's KEY_INTEGRITY.
+        let bad = read(json!({ "name": "AirproverError", "code": "VERIFY_FAILED",
+            "message": "VERIFY_FAILED: the proof does not verify", "keyCheck": { "name":
+            "AirproverError", "code": "KEY_INTEGRITY", "message": "KEY_INTEGRITY: invalid point" } }));
+        assert_eq!(bad.code(), ErrorCode::KeyIntegrity);
+        assert_eq!(bad.message.as_deref(), Some("KEY_INTEGRITY: invalid point"));
+        // The key could not be read again (offline): the proof's failure stands.
+        let offline = read(json!({ "code": "VERIFY_FAILED", "message": "m",
+            "keyCheck": { "message": "/k.pk: Failed to fetch", "download": { "status": null } } }));
+        assert_eq!(offline.code(), ErrorCode::VerifyFailed);
+        assert_eq!(offline.message.as_deref(), Some("m"));
+        // A sound key (no keyCheck), or a key check attached to another failure: unchanged.
+        assert_eq!(
+            read(json!({ "code": "VERIFY_FAILED" })).code(),
+            ErrorCode::VerifyFailed
+        );
+        let other = read(json!({ "code": "NETWORK", "keyCheck": { "code": "KEY_INTEGRITY" } }));
+        assert_eq!(other.code(), ErrorCode::Network);
     }
 
     #[test]
