@@ -441,26 +441,29 @@ async function download(key, onProgress) {
 }
 
 /**
- * A key file `{ url, sha256, bytes }` (as the manifest pins it), from the `keys` store when `db`
- * is given and the stored bytes still match the pinned SHA-256, else downloaded with
- * `onProgress(fraction)` and stored. A stored copy that does not match (edited, truncated) is
- * deleted and downloaded again, never used. Resolves `{ bytes, source: 'cache' | 'network',
- * evicted?: string, storeError?: { code, message } }`.
+ * A key file `{ url, sha256, bytes }` (as the manifest pins it), from the `keys` store or
+ * downloaded with `onProgress(fraction)` and stored. What to do with the stored copy is the
+ * runtime's decision: `decide(found)`, found `missing`, `matches` (its size and SHA-256 are the
+ * pin's) or `differs`, answers `use`, `download` or `drop-and-download` (answers::load_stored_key
+ * in src/runtime/answers.rs). Resolves `{ bytes, source: 'cache' | 'network', evicted?: string,
+ * storeError?: { code, message } }`.
  */
-export async function loadKey(db, key, onProgress) {
+export async function loadKey(db, key, onProgress, decide) {
   let evicted;
   if (db) {
     let record;
     try {
       record = await get(db, 'keys', key.sha256);
     } catch {
-      record = undefined; // unreadable storage: download
+      record = undefined; // unreadable storage: reported as missing
     }
-    if (record) {
-      if (await matchesManifest(record.bytes, key)) {
-        onProgress?.(1);
-        return { bytes: record.bytes, source: 'cache' };
-      }
+    const found = !record ? 'missing' : (await matchesManifest(record.bytes, key)) ? 'matches' : 'differs';
+    const action = decide(found);
+    if (action === 'use' && record) {
+      onProgress?.(1);
+      return { bytes: record.bytes, source: 'cache' };
+    }
+    if (action === 'drop-and-download' && record) {
       const size = record.bytes?.length ?? 0;
       evicted = `KEY_INTEGRITY: the stored copy of ${key.url} (${size} bytes) does not match the manifest's SHA-256: dropped`;
       await del(db, 'keys', key.sha256).catch(() => {});

@@ -14,7 +14,8 @@
 //
 // Proving keys stay loaded between jobs (one LoadedKey per key URL): the first job of a circuit
 // reads the key from IndexedDB or downloads it (storage.js's loadKey: either way its SHA-256 is
-// checked against the manifest), and parses it once.
+// checked against the manifest; what to do with a stored copy is the wasm module's `keyLoad`, the
+// runtime's rule), and parses it once.
 
 import { coded, get, loadKey as loadKeyBytes, openStorage, plainError, put } from './storage.js';
 
@@ -79,7 +80,7 @@ export async function runJob(mod, exports, msg, post) {
       result = loaded.proveWitness(msg.circom.witness, onProve);
     } else if (msg.circom) {
       // circom's witness wasm, then the proof from the full witness (checked against the key).
-      const witnessModule = await circomModule(msg, onKeyEvent);
+      const witnessModule = await circomModule(mod, msg, onKeyEvent);
       progress('witness', 0);
       const wtns = mod.circomWitness(witnessModule, msg.circom.input);
       result = loaded.proveWitness(wtns, onProve);
@@ -126,12 +127,12 @@ class InjectedCrash extends Error {
 const circomModules = new Map(); // witness wasm url -> Promise<WebAssembly.Module>
 
 /** A circom circuit's witness wasm, from the key cache or the network (pinned), compiled once. */
-function circomModule(msg, onEvent) {
+function circomModule(mod, msg, onEvent) {
   const wasm = msg.circom.wasm;
   let compiling = circomModules.get(wasm.url);
   if (!compiling) {
     compiling = (async () => {
-      const { bytes, source, evicted, storeError } = await loadKeyBytes(await database(msg.storage), wasm, () => {});
+      const { bytes, source, evicted, storeError } = await loadKeyBytes(await database(msg.storage), wasm, () => {}, mod.keyLoad);
       onEvent({ source, evicted, storeError });
       return WebAssembly.compile(bytes);
     })();
@@ -162,7 +163,7 @@ async function loadCircomKey(mod, msg, progress, onEvent) {
       }
     }
   }
-  const { bytes, source, evicted, storeError } = await loadKeyBytes(db, msg.key, (f) => progress('download', f));
+  const { bytes, source, evicted, storeError } = await loadKeyBytes(db, msg.key, (f) => progress('download', f), mod.keyLoad);
   onEvent({ source, evicted, storeError });
   progress('convert', 0);
   const converted = mod.convertZkey(bytes, msg.circuit);
@@ -178,7 +179,7 @@ async function loadCircomKey(mod, msg, progress, onEvent) {
 /** Reads a key from the key cache or the network (checked against the pinned SHA-256), and parses it. */
 async function loadKey(mod, key, storage, onProgress, onEvent) {
   const db = await database(storage);
-  const { bytes, source, evicted, storeError } = await loadKeyBytes(db, key, onProgress);
+  const { bytes, source, evicted, storeError } = await loadKeyBytes(db, key, onProgress, mod.keyLoad);
   onEvent({ source, evicted, storeError });
   // loadKeyBytes checked the bytes against the manifest's SHA-256: no need to hash them again.
   return mod.LoadedKey.fromVerifiedBytes(bytes);
@@ -191,7 +192,7 @@ async function loadKey(mod, key, storage, onProgress, onEvent) {
  */
 async function checkKey(mod, key, storage) {
   try {
-    const { bytes } = await loadKeyBytes(await database(storage), key, () => {});
+    const { bytes } = await loadKeyBytes(await database(storage), key, () => {}, mod.keyLoad);
     mod.checkKeyPoints(bytes);
     return null;
   } catch (k) {

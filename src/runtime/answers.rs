@@ -31,6 +31,62 @@ pub fn checks_key_after(code: Option<&str>) -> bool {
     code == Some(ErrorCode::VerifyFailed.as_str())
 }
 
+/// What the key cache holds for a pinned key file, as storage.js's `loadKey` found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredKey {
+    /// No record (or the store could not be read).
+    Missing,
+    /// A record whose size and SHA-256 match the manifest's pin.
+    Matches,
+    /// A record that does not match (edited, truncated, another file).
+    Differs,
+}
+
+impl StoredKey {
+    /// storage.js's spelling (`missing`, `matches`, `differs`); None for anything else.
+    pub fn parse(found: &str) -> Option<StoredKey> {
+        match found {
+            "missing" => Some(StoredKey::Missing),
+            "matches" => Some(StoredKey::Matches),
+            "differs" => Some(StoredKey::Differs),
+            _ => None,
+        }
+    }
+}
+
+/// What `loadKey` does with what it found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyLoad {
+    /// Use the stored bytes.
+    Use,
+    /// Download the file (and store it).
+    Download,
+    /// Delete the stored record (reported as an eviction), then download the file.
+    DropAndDownload,
+}
+
+impl KeyLoad {
+    /// storage.js's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyLoad::Use => "use",
+            KeyLoad::Download => "download",
+            KeyLoad::DropAndDownload => "drop-and-download",
+        }
+    }
+}
+
+/// The key cache's rule: a stored copy is used only when it matches its pin; one that does not is
+/// dropped (never used, never left to be found again) and the file downloaded afresh. `found`
+/// None (an answer this version does not know) downloads, keeping the record.
+pub fn load_stored_key(found: Option<StoredKey>) -> KeyLoad {
+    match found {
+        Some(StoredKey::Matches) => KeyLoad::Use,
+        Some(StoredKey::Differs) => KeyLoad::DropAndDownload,
+        Some(StoredKey::Missing) | None => KeyLoad::Download,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +127,19 @@ mod tests {
         ] {
             assert!(!checks_key_after(other), "{other:?}");
         }
+    }
+
+    #[test]
+    fn a_stored_key_is_used_only_when_it_matches_and_dropped_when_it_does_not() {
+        let load = |found: &str| load_stored_key(StoredKey::parse(found)).as_str();
+        assert_eq!(load("matches"), "use");
+        assert_eq!(load("differs"), "drop-and-download");
+        assert_eq!(load("missing"), "download");
+        assert_eq!(
+            load("stale?"),
+            "download",
+            "an unknown answer never uses the record"
+        );
     }
 
     #[test]

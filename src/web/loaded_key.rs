@@ -49,6 +49,16 @@ pub fn checks_key_after(code: Option<String>) -> bool {
     answers::checks_key_after(code.as_deref())
 }
 
+/// `keyLoad(found)`: what storage.js's `loadKey` does with the stored copy of a key file it found
+/// (`missing`, `matches` or `differs`): `use`, `download` or `drop-and-download`, the runtime's
+/// decision ([`answers::load_stored_key`]).
+#[wasm_bindgen(js_name = keyLoad)]
+pub fn key_load(found: &str) -> String {
+    answers::load_stored_key(answers::StoredKey::parse(found))
+        .as_str()
+        .into()
+}
+
 /// `convertZkey(zkey, circuit)`: a snarkjs Groth16 `.zkey` (its SHA-256 checked by the caller
 /// against the manifest) converted into airprover's proving key file for circom circuit id
 /// `circuit`, every point checked on its curve and in its subgroup, the QAP reduction it needs

@@ -55,7 +55,12 @@ extern "C" {
         max: f64,
     ) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_name = loadKey, catch)]
-    fn js_load_key(db: &JsValue, key: &JsValue, on_progress: &JsValue) -> Result<Promise, JsValue>;
+    fn js_load_key(
+        db: &JsValue,
+        key: &JsValue,
+        on_progress: &JsValue,
+        decide: &JsValue,
+    ) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_name = lockJob)]
     fn js_lock_job(scope: &str, id: &str) -> Promise;
     #[wasm_bindgen(js_name = unlockJob)]
@@ -399,7 +404,16 @@ impl Storage {
     /// way): `{ bytes, source, evicted?, storeError? }`. `db` None: no cache.
     pub async fn load_key(storage: Option<&Storage>, key: &JsValue) -> Result<JsValue, JsValue> {
         let db = storage.map_or(JsValue::NULL, |s| s.db.clone());
-        JsFuture::from(js_load_key(&db, key, &JsValue::UNDEFINED)?).await
+        // What to do with a stored copy is the runtime's rule (answers::load_stored_key).
+        let decide = Closure::<dyn Fn(String) -> String>::new(|found: String| {
+            answers::load_stored_key(answers::StoredKey::parse(&found))
+                .as_str()
+                .to_string()
+        });
+        let loading = js_load_key(&db, key, &JsValue::UNDEFINED, decide.as_ref())?;
+        let loaded = JsFuture::from(loading).await;
+        drop(decide);
+        loaded
     }
 
     /// What a failed [`Storage::load_key`] reported, as a worker would (storage.js's
