@@ -25,7 +25,7 @@ export interface JobMessage {
   circom?: CircomWork;
   key: KeyMessage | null;
   /** The IndexedDB database whose `keys` store caches proving keys; null for no key cache. */
-  storage: { name: string } | null;
+  storage: { name: string; blockedMs: number } | null;
   /** Test-only fault injection. */
   fault?: Fault;
 }
@@ -110,11 +110,15 @@ export interface JobErrorMessage {
   memoryBytes?: number;
 }
 
-/** storage.js's plainError: the runtime decides the code (ErrorCode::of_worker_failure). */
+/** storage.js's plainError: the runtime decides the code (WorkerError::code in src/runtime/protocol.rs). */
 export interface WorkerError {
   name: string;
   code: string | null;
   message: string;
   trap: boolean;
   quota: boolean;
+  /** A key download that gave no file: the HTTP status, null where fetch itself failed. */
+  download?: { status: number | null } | null;
+  /** After a failure the runtime names (checksKeyAfter): how checking the key's points failed. */
+  keyCheck?: WorkerError | null;
 }

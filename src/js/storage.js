@@ -15,9 +15,6 @@
 /** Version of the schema below; bump it and extend `upgrade` to change it. */
 export const SCHEMA_VERSION = 2;
 
-/** How long an open may wait for other tabs to close an older version. */
-const BLOCKED_TIMEOUT_MS = 3000;
-
 function upgrade(db, oldVersion) {
   if (oldVersion < 1) {
     // Proving and verifying keys by the SHA-256 the manifest pins: { sha256, url, bytes, size, storedAt }.
@@ -45,9 +42,9 @@ export function coded(code, message, fields = {}) {
 
 /**
  * Whatever was thrown, as a plain object that survives postMessage (an Error's own fields do
- * not): `{ name, code, message, trap, quota }`, `code` null where it had none, `trap` whether a
- * WebAssembly instance trapped (a Rust panic or an abort: that instance is unusable), `quota` as
- * storageError sets it. The runtime
+ * not): `{ name, code, message, trap, quota, download }`, `code` null where it had none, `trap`
+ * whether a WebAssembly instance trapped (a Rust panic or an abort: that instance is unusable),
+ * `quota` as storageError sets it, `download` a failed download's raw answer. The runtime
  * turns it into a code: `ErrorCode::of_worker_failure` in src/runtime/code.rs.
  */
 export function plainError(e) {
@@ -57,6 +54,7 @@ export function plainError(e) {
     message: String(e?.message ?? e),
     trap: e instanceof WebAssembly.RuntimeError,
     quota: e?.quota === true,
+    download: e?.download ? { status: e.download.status ?? null } : null,
   };
 }
 
@@ -69,9 +67,10 @@ function storageError(e) {
  * Opens the database `name`, creating or upgrading its schema. `onClose(reason)` is called once
  * if the connection closes later (another tab upgrades the schema, or the browser closes it).
  * Rejects with IO_ERROR where IndexedDB is missing, refused (some private modes) or
- * blocked by another tab for too long.
+ * blocked by another tab for longer than `blockedMs` (the runtime's limit: OPEN_BLOCKED_MS in
+ * src/runtime/answers.rs).
  */
-export function openStorage(name, onClose) {
+export function openStorage(name, onClose, blockedMs) {
   return new Promise((resolve, reject) => {
     let request;
     try {
@@ -86,7 +85,7 @@ export function openStorage(name, onClose) {
     request.onblocked = () => {
       timer = setTimeout(
         () => reject(storageError(new Error('another tab keeps an older version open'))),
-        BLOCKED_TIMEOUT_MS,
+        blockedMs,
       );
     };
     request.onerror = () => {
@@ -400,16 +399,23 @@ async function matchesManifest(bytes, key) {
   return (await sha256Hex(bytes)) === key.sha256;
 }
 
-/** Downloads `key.url` with progress; throws NETWORK, KEY_NOT_FOUND or KEY_INTEGRITY. */
+/**
+ * A download that gave no file, with what the server answered: `download.status` the HTTP status,
+ * null where fetch itself failed. Its code is the runtime's decision (src/runtime/answers.rs).
+ */
+function downloadFailed(url, message, status) {
+  return Object.assign(new Error(`${url}: ${message}`), { download: { status } });
+}
+
+/** Downloads `key.url` with progress; throws a download failure (above) or KEY_INTEGRITY. */
 async function download(key, onProgress) {
   let response;
   try {
     response = await fetch(key.url);
   } catch (e) {
-    throw coded('NETWORK', `${key.url}: ${e.message}`);
+    throw downloadFailed(key.url, String(e?.message ?? e), null);
   }
-  if (response.status === 404) throw coded('KEY_NOT_FOUND', `${key.url}: HTTP 404`);
-  if (!response.ok) throw coded('NETWORK', `${key.url}: HTTP ${response.status}`);
+  if (!response.ok) throw downloadFailed(key.url, `HTTP ${response.status}`, response.status);
   const total = key.bytes || Number(response.headers.get('content-length')) || 0;
   const chunks = [];
   let received = 0;
@@ -435,26 +441,29 @@ async function download(key, onProgress) {
 }
 
 /**
- * A key file `{ url, sha256, bytes }` (as the manifest pins it), from the `keys` store when `db`
- * is given and the stored bytes still match the pinned SHA-256, else downloaded with
- * `onProgress(fraction)` and stored. A stored copy that does not match (edited, truncated) is
- * deleted and downloaded again, never used. Resolves `{ bytes, source: 'cache' | 'network',
- * evicted?: string, storeError?: { code, message } }`.
+ * A key file `{ url, sha256, bytes }` (as the manifest pins it), from the `keys` store or
+ * downloaded with `onProgress(fraction)` and stored. What to do with the stored copy is the
+ * runtime's decision: `decide(found)`, found `missing`, `matches` (its size and SHA-256 are the
+ * pin's) or `differs`, answers `use`, `download` or `drop-and-download` (answers::load_stored_key
+ * in src/runtime/answers.rs). Resolves `{ bytes, source: 'cache' | 'network', evicted?: string,
+ * storeError?: { code, message } }`.
  */
-export async function loadKey(db, key, onProgress) {
+export async function loadKey(db, key, onProgress, decide) {
   let evicted;
   if (db) {
     let record;
     try {
       record = await get(db, 'keys', key.sha256);
     } catch {
-      record = undefined; // unreadable storage: download
+      record = undefined; // unreadable storage: reported as missing
     }
-    if (record) {
-      if (await matchesManifest(record.bytes, key)) {
-        onProgress?.(1);
-        return { bytes: record.bytes, source: 'cache' };
-      }
+    const found = !record ? 'missing' : (await matchesManifest(record.bytes, key)) ? 'matches' : 'differs';
+    const action = decide(found);
+    if (action === 'use' && record) {
+      onProgress?.(1);
+      return { bytes: record.bytes, source: 'cache' };
+    }
+    if (action === 'drop-and-download' && record) {
       const size = record.bytes?.length ?? 0;
       evicted = `KEY_INTEGRITY: the stored copy of ${key.url} (${size} bytes) does not match the manifest's SHA-256: dropped`;
       await del(db, 'keys', key.sha256).catch(() => {});

@@ -1,9 +1,10 @@
 // @ts-check
 // Proof jobs inside a prover worker: the runtime (src/web/runtime/) sends
 //   { type: 'airprover:job', id, attempt, circuit, claim, key: { url, sha256, bytes, development },
-//     circom?: { input?, witness?: Uint8Array, wasm }, storage: { name } | null, fault? }
+//     circom?: { input?, witness?: Uint8Array, wasm }, storage: { name, blockedMs } | null, fault? }
 // (`fault` is the runtime's test-only switch: { crashAtStage?, stallAtStage?, oomAtStage?, stallMs }; `storage`
-// names the IndexedDB database whose `keys` store caches proving keys, null for no key cache.)
+// names the IndexedDB database whose `keys` store caches proving keys, null for no key cache, and
+// how long its open may stay blocked by another tab.)
 // and gets back, all tagged with the job id:
 //   { type: 'airprover:job-progress', id, progress: { stage, fraction } }   (zero or more)
 //   { type: 'airprover:key-event', id, event: { source, evicted?, storeError? } }  (when a key loads)
@@ -13,7 +14,8 @@
 //
 // Proving keys stay loaded between jobs (one LoadedKey per key URL): the first job of a circuit
 // reads the key from IndexedDB or downloads it (storage.js's loadKey: either way its SHA-256 is
-// checked against the manifest), and parses it once.
+// checked against the manifest; what to do with a stored copy is the wasm module's `keyLoad`, the
+// runtime's rule), and parses it once.
 
 import { coded, get, loadKey as loadKeyBytes, openStorage, plainError, put } from './storage.js';
 
@@ -25,7 +27,7 @@ function database(storage) {
   if (!storage?.name) return Promise.resolve(null);
   let db = databases.get(storage.name);
   if (!db) {
-    db = openStorage(storage.name, () => databases.delete(storage.name)).catch(() => null);
+    db = openStorage(storage.name, () => databases.delete(storage.name), storage.blockedMs).catch(() => null);
     databases.set(storage.name, db);
   }
   return db;
@@ -78,7 +80,7 @@ export async function runJob(mod, exports, msg, post) {
       result = loaded.proveWitness(msg.circom.witness, onProve);
     } else if (msg.circom) {
       // circom's witness wasm, then the proof from the full witness (checked against the key).
-      const witnessModule = await circomModule(msg, onKeyEvent);
+      const witnessModule = await circomModule(mod, msg, onKeyEvent);
       progress('witness', 0);
       const wtns = mod.circomWitness(witnessModule, msg.circom.input);
       result = loaded.proveWitness(wtns, onProve);
@@ -103,9 +105,11 @@ export async function runJob(mod, exports, msg, post) {
       });
       return;
     }
-    let error = plainError(e);
-    if (error.code === 'VERIFY_FAILED' && key?.url) error = (await badKey(mod, key, msg.storage)) ?? error;
-    post({ type: 'airprover:job-error', id, error, memoryBytes: memoryBytes() });
+    const error = plainError(e);
+    // Whether the key's points are checked, and what the check means, are the runtime's
+    // decisions (src/runtime/answers.rs, WorkerError::settled): this only reports the check.
+    const keyCheck = key?.url && mod.checksKeyAfter(error.code) ? await checkKey(mod, key, msg.storage) : null;
+    post({ type: 'airprover:job-error', id, error: { ...error, keyCheck }, memoryBytes: memoryBytes() });
     if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
       // The instance may be poisoned (a trap mid-proof): let the runtime replace this worker.
       keys.clear();
@@ -123,12 +127,12 @@ class InjectedCrash extends Error {
 const circomModules = new Map(); // witness wasm url -> Promise<WebAssembly.Module>
 
 /** A circom circuit's witness wasm, from the key cache or the network (pinned), compiled once. */
-function circomModule(msg, onEvent) {
+function circomModule(mod, msg, onEvent) {
   const wasm = msg.circom.wasm;
   let compiling = circomModules.get(wasm.url);
   if (!compiling) {
     compiling = (async () => {
-      const { bytes, source, evicted, storeError } = await loadKeyBytes(await database(msg.storage), wasm, () => {});
+      const { bytes, source, evicted, storeError } = await loadKeyBytes(await database(msg.storage), wasm, () => {}, mod.keyLoad);
       onEvent({ source, evicted, storeError });
       return WebAssembly.compile(bytes);
     })();
@@ -159,7 +163,7 @@ async function loadCircomKey(mod, msg, progress, onEvent) {
       }
     }
   }
-  const { bytes, source, evicted, storeError } = await loadKeyBytes(db, msg.key, (f) => progress('download', f));
+  const { bytes, source, evicted, storeError } = await loadKeyBytes(db, msg.key, (f) => progress('download', f), mod.keyLoad);
   onEvent({ source, evicted, storeError });
   progress('convert', 0);
   const converted = mod.convertZkey(bytes, msg.circuit);
@@ -175,24 +179,24 @@ async function loadCircomKey(mod, msg, progress, onEvent) {
 /** Reads a key from the key cache or the network (checked against the pinned SHA-256), and parses it. */
 async function loadKey(mod, key, storage, onProgress, onEvent) {
   const db = await database(storage);
-  const { bytes, source, evicted, storeError } = await loadKeyBytes(db, key, onProgress);
+  const { bytes, source, evicted, storeError } = await loadKeyBytes(db, key, onProgress, mod.keyLoad);
   onEvent({ source, evicted, storeError });
   // loadKeyBytes checked the bytes against the manifest's SHA-256: no need to hash them again.
   return mod.LoadedKey.fromVerifiedBytes(bytes);
 }
 
 /**
- * After a proof failed its self-check: the KEY_INTEGRITY error (as a plain object) when the key,
- * read again from the cache or the network, has a point off the curve or out of its subgroup
- * (its bytes match the pinned SHA-256, so only this check can tell); otherwise null.
+ * The key, read again from the cache or the network, with every point checked (its bytes match
+ * the pinned SHA-256, so only this check can tell a point off the curve or out of its subgroup):
+ * null when it is sound, else how the check failed (as a plain object).
  */
-async function badKey(mod, key, storage) {
+async function checkKey(mod, key, storage) {
   try {
-    const { bytes } = await loadKeyBytes(await database(storage), key, () => {});
+    const { bytes } = await loadKeyBytes(await database(storage), key, () => {}, mod.keyLoad);
     mod.checkKeyPoints(bytes);
     return null;
   } catch (k) {
-    return k?.code === 'KEY_INTEGRITY' ? plainError(k) : null;
+    return plainError(k);
   }
 }
 

@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::answers;
 use super::audit::AuditEvent;
 use super::code::ErrorCode;
 use super::durable::{self, DurableJob};
@@ -859,11 +860,10 @@ impl Engine {
             },
             key: self.keys.get(&circuit).map(|k| k.proving.clone()),
             circuit,
-            storage: self
-                .storage
-                .key_cache
-                .clone()
-                .map(|name| StorageName { name }),
+            storage: self.storage.key_cache.clone().map(|name| StorageName {
+                name,
+                blocked_ms: answers::OPEN_BLOCKED_MS,
+            }),
             fault,
         }));
         let circom = matches!(&message, PageMessage::Job(m) if m.circom.is_some());
@@ -1095,12 +1095,8 @@ impl Engine {
                 }
             }
             WorkerMessage::JobError { id, error, .. } => {
-                let code = ErrorCode::of_worker_failure(
-                    error.name.as_deref().unwrap_or_default(),
-                    error.code.as_deref(),
-                    error.message.as_deref().unwrap_or_default(),
-                    error.trap,
-                );
+                let error = error.settled();
+                let code = error.code();
                 let running = self.runs_on(id, worker);
                 if running {
                     if let Some(view) = self.jobs.get_mut(&id) {

@@ -12,7 +12,8 @@ use super::engine::{
 };
 use super::fallback::Build;
 use super::protocol::{
-    Fault, KeyMessage, PageMessage, StageProgress, ThreadingInfo, WorkerError, WorkerMessage,
+    DownloadFailure, Fault, KeyMessage, PageMessage, StageProgress, ThreadingInfo, WorkerError,
+    WorkerMessage,
 };
 use super::queue::Priority;
 use super::retry::Backoff;
@@ -581,6 +582,73 @@ fn a_workers_message_keeps_its_words_and_an_unknown_code_is_internal() {
         rejected(&fx),
         [(t.subscriber, ErrorCode::Internal, "a newer worker".into())]
     );
+}
+
+/// A key download that failed reaches the engine as the server's raw status: the engine codes it
+/// (404: the key is not there; anything else, or no answer: the network).
+#[test]
+fn a_failed_key_download_is_coded_from_the_status_the_worker_reports() {
+    for (status, code) in [
+        (Some(404), ErrorCode::KeyNotFound),
+        (Some(503), ErrorCode::Network),
+        (None, ErrorCode::Network),
+    ] {
+        let mut e = engine();
+        let (t, w) = running_once(&mut e);
+        let message = WorkerMessage::JobError {
+            id: t.job,
+            error: WorkerError {
+                name: Some("Error".into()),
+                message: Some("/keys/pk: HTTP 404".into()),
+                download: Some(DownloadFailure { status }),
+                ..WorkerError::default()
+            },
+            memory_bytes: None,
+        };
+        let fx = e.handle(from(w, message), 10.0);
+        assert_eq!(
+            rejected(&fx),
+            [(t.subscriber, code, "/keys/pk: HTTP 404".into())],
+            "{status:?}"
+        );
+    }
+}
+
+/// A proof that failed its self-check on a key whose point check failed is the key's failure:
+/// KEY_INTEGRITY, with the check's words, not retried; a key check that could not run leaves it.
+#[test]
+fn a_failed_self_check_on_a_key_with_a_bad_point_rejects_as_key_integrity() {
+    let check = |code: &str, message: &str| WorkerError {
+        code: Some(code.into()),
+        message: Some(message.into()),
+        ..WorkerError::default()
+    };
+    for (key_check, code, message) in [
+        (
+            Some(check("KEY_INTEGRITY", "KEY_INTEGRITY: invalid point")),
+            ErrorCode::KeyIntegrity,
+            "invalid point",
+        ),
+        (
+            Some(check("NETWORK", "NETWORK: offline")),
+            ErrorCode::VerifyFailed,
+            "the proof does not verify",
+        ),
+        (None, ErrorCode::VerifyFailed, "the proof does not verify"),
+    ] {
+        let mut e = engine();
+        let (t, w) = running_once(&mut e);
+        let mut error = failure(
+            t.job,
+            "VERIFY_FAILED",
+            "VERIFY_FAILED: the proof does not verify",
+        );
+        if let WorkerMessage::JobError { error, .. } = &mut error {
+            error.key_check = key_check.map(Box::new);
+        }
+        let fx = e.handle(from(w, error), 10.0);
+        assert_eq!(rejected(&fx), [(t.subscriber, code, message.into())]);
+    }
 }
 
 /// A worker's error is its Display text, which starts with its code: the job's message has it

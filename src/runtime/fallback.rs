@@ -38,11 +38,33 @@ pub struct PageCapabilities {
     pub hardware_concurrency: u32,
 }
 
-/// The build to run, the number of threads, and why, in words for the status line.
+/// The build to run, the number of threads, and why, in words for the status line. `requested`
+/// is the options' `build` (None: auto). Single asked for is single. Threaded asked for where the
+/// page cannot give threads is still threaded (at least 2 threads): its worker then reports
+/// THREADS_UNAVAILABLE and the runtime falls back, and the reason says so now.
 pub fn choose_build(
     page: PageCapabilities,
     requested_threads: Option<u32>,
+    requested: Option<Build>,
 ) -> (Build, u32, String) {
+    let (build, threads, why) = offered_build(page, requested_threads);
+    match requested {
+        Some(Build::Single) => (
+            Build::Single,
+            1,
+            "single-threaded: requested by the options".into(),
+        ),
+        Some(Build::Threaded) if build == Build::Single => (
+            Build::Threaded,
+            threads.max(2),
+            format!("threaded requested, but {why}"),
+        ),
+        _ => (build, threads, why),
+    }
+}
+
+/// The build the page offers, its threads and why.
+fn offered_build(page: PageCapabilities, requested_threads: Option<u32>) -> (Build, u32, String) {
     let threads = requested_threads
         .unwrap_or(page.hardware_concurrency)
         .max(1);
@@ -154,14 +176,45 @@ mod tests {
 
     #[test]
     fn build_choice() {
-        assert_eq!(choose_build(page(true, true, 8), None).0, Build::Threaded);
-        assert_eq!(choose_build(page(true, true, 8), None).1, 8);
-        assert_eq!(choose_build(page(true, true, 8), Some(2)).1, 2);
-        let (b, t, why) = choose_build(page(false, false, 8), None);
+        assert_eq!(
+            choose_build(page(true, true, 8), None, None).0,
+            Build::Threaded
+        );
+        assert_eq!(choose_build(page(true, true, 8), None, None).1, 8);
+        assert_eq!(choose_build(page(true, true, 8), Some(2), None).1, 2);
+        let (b, t, why) = choose_build(page(false, false, 8), None, None);
         assert_eq!((b, t), (Build::Single, 1));
         assert!(why.contains("Cross-Origin-Opener-Policy"));
-        assert_eq!(choose_build(page(true, false, 8), None).0, Build::Single);
-        assert_eq!(choose_build(page(true, true, 1), None).0, Build::Single);
+        assert_eq!(
+            choose_build(page(true, false, 8), None, None).0,
+            Build::Single
+        );
+        assert_eq!(
+            choose_build(page(true, true, 1), None, None).0,
+            Build::Single
+        );
+    }
+
+    #[test]
+    fn the_options_build_is_decided_here_too() {
+        let single = Some(Build::Single);
+        let threaded = Some(Build::Threaded);
+        // Single asked for is single, even on a page that offers threads.
+        let (b, t, why) = choose_build(page(true, true, 8), None, single);
+        assert_eq!((b, t), (Build::Single, 1));
+        assert!(why.contains("requested by the options"), "{why}");
+        // Threaded asked for where it cannot run: tried anyway (the worker reports
+        // THREADS_UNAVAILABLE), with 2 threads (the page offered none) and the page's reason.
+        let (b, t, why) = choose_build(page(false, false, 8), None, threaded);
+        assert_eq!((b, t), (Build::Threaded, 2));
+        assert!(why.starts_with("threaded requested, but single-threaded: the page is not"));
+        let (b, t, _) = choose_build(page(true, true, 1), None, threaded);
+        assert_eq!((b, t), (Build::Threaded, 2));
+        // Threaded asked for where it runs, and auto: the page's choice.
+        assert_eq!(
+            choose_build(page(true, true, 4), Some(3), threaded),
+            choose_build(page(true, true, 4), Some(3), None)
+        );
     }
 
     fn claim(id: &str) -> Claim {

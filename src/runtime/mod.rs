@@ -6,6 +6,7 @@
 //! turns browser events into [`engine::Event`]s and carries out the [`engine::Effect`]s it answers
 //! with, and everything here is tested natively.
 
+pub mod answers;
 pub mod audit;
 pub mod cache_key;
 pub mod code;

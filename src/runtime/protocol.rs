@@ -8,6 +8,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::answers;
+use super::code::ErrorCode;
 use super::fallback::Build;
 
 /// Page → worker.
@@ -96,9 +98,12 @@ pub struct KeyMessage {
 
 /// The key cache's database.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StorageName {
     /// Its name.
     pub name: String,
+    /// How long its open may stay blocked by another tab ([`answers::OPEN_BLOCKED_MS`]).
+    pub blocked_ms: u32,
 }
 
 /// Where a worker fails on purpose (the runtime's `faultInjection`, tests only).
@@ -271,6 +276,53 @@ pub struct WorkerError {
     /// The origin's storage quota is exhausted.
     #[serde(default)]
     pub quota: bool,
+    /// A key download that did not give the file: what the server answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download: Option<DownloadFailure>,
+    /// After a failure [`answers::checks_key_after`] names: how checking the proving key's points
+    /// failed (None: the key is sound, or it was not checked).
+    #[serde(default, rename = "keyCheck", skip_serializing_if = "Option::is_none")]
+    pub key_check: Option<Box<WorkerError>>,
+}
+
+/// A key download's raw answer, as storage.js reports it: the code is
+/// [`answers::download_failed`]'s decision.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct DownloadFailure {
+    /// The HTTP status; None where `fetch` itself failed.
+    #[serde(default)]
+    pub status: Option<u16>,
+}
+
+impl WorkerError {
+    /// The failure to report: a proof that failed its self-check (VERIFY_FAILED) on a key whose
+    /// point check then failed KEY_INTEGRITY is the key's failure (the key is bad, not the
+    /// proof: retrying with it cannot help); anything else is itself.
+    pub fn settled(self) -> WorkerError {
+        let bad_key = self.code() == ErrorCode::VerifyFailed
+            && self
+                .key_check
+                .as_ref()
+                .is_some_and(|k| k.code() == ErrorCode::KeyIntegrity);
+        match self.key_check {
+            Some(check) if bad_key => *check,
+            _ => self,
+        }
+    }
+
+    /// Its code: [`ErrorCode::of_worker_failure`], where a failed download's code is decided from
+    /// its raw HTTP status ([`answers::download_failed`]).
+    pub fn code(&self) -> ErrorCode {
+        let download = self
+            .download
+            .map(|d| answers::download_failed(d.status).as_str());
+        ErrorCode::of_worker_failure(
+            self.name.as_deref().unwrap_or_default(),
+            self.code.as_deref().or(download),
+            self.message.as_deref().unwrap_or_default(),
+            self.trap,
+        )
+    }
 }
 
 #[cfg(test)]
@@ -361,6 +413,69 @@ mod tests {
             "id": 3, "value": { "proof": {}, "publicSignals": ["1"] }, "ms": 5 }))
         .unwrap();
         assert!(matches!(result, WorkerMessage::JobResult { id: 3, .. }));
+    }
+
+    #[test]
+    fn a_failed_download_is_coded_from_its_raw_status() {
+        let reported = |error| serde_json::from_value::<WorkerError>(error).unwrap().code();
+        // As storage.js's plainError reports a download that failed: no code, the raw answer.
+        let missing = json!({ "name": "Error", "code": null, "message": "/k.pk: HTTP 404",
+            "trap": false, "quota": false, "download": { "status": 404 } });
+        assert_eq!(reported(missing), ErrorCode::KeyNotFound);
+        let down = json!({ "name": "Error", "message": "/k.pk: HTTP 503",
+            "download": { "status": 503 } });
+        assert_eq!(reported(down), ErrorCode::Network);
+        let offline = json!({ "name": "TypeError", "message": "/k.pk: Failed to fetch",
+            "download": { "status": null } });
+        assert_eq!(reported(offline), ErrorCode::Network);
+        // Not a download: the error's own code, else INTERNAL; a trap is still a crash.
+        assert_eq!(
+            reported(json!({ "code": "KEY_INTEGRITY", "message": "x" })),
+            ErrorCode::KeyIntegrity
+        );
+        assert_eq!(reported(json!({ "message": "x" })), ErrorCode::Internal);
+        let trapped =
+            json!({ "trap": true, "message": "unreachable", "download": { "status": 404 } });
+        assert_eq!(reported(trapped), ErrorCode::WorkerCrashed);
+    }
+
+    #[test]
+    fn a_failed_self_check_on_a_key_with_a_bad_point_is_the_keys_failure() {
+        let read = |error| {
+            serde_json::from_value::<WorkerError>(error)
+                .unwrap()
+                .settled()
+        };
+        // As worker-jobs.js reports it: the proof's VERIFY_FAILED, the key check's KEY_INTEGRITY.
+        let bad = read(json!({ "name": "AirproverError", "code": "VERIFY_FAILED",
+            "message": "VERIFY_FAILED: the proof does not verify", "keyCheck": { "name":
+            "AirproverError", "code": "KEY_INTEGRITY", "message": "KEY_INTEGRITY: invalid point" } }));
+        assert_eq!(bad.code(), ErrorCode::KeyIntegrity);
+        assert_eq!(bad.message.as_deref(), Some("KEY_INTEGRITY: invalid point"));
+        // The key could not be read again (offline): the proof's failure stands.
+        let offline = read(json!({ "code": "VERIFY_FAILED", "message": "m",
+            "keyCheck": { "message": "/k.pk: Failed to fetch", "download": { "status": null } } }));
+        assert_eq!(offline.code(), ErrorCode::VerifyFailed);
+        assert_eq!(offline.message.as_deref(), Some("m"));
+        // A sound key (no keyCheck), or a key check attached to another failure: unchanged.
+        assert_eq!(
+            read(json!({ "code": "VERIFY_FAILED" })).code(),
+            ErrorCode::VerifyFailed
+        );
+        let other = read(json!({ "code": "NETWORK", "keyCheck": { "code": "KEY_INTEGRITY" } }));
+        assert_eq!(other.code(), ErrorCode::Network);
+    }
+
+    #[test]
+    fn a_job_names_its_storage_and_how_long_its_open_may_block() {
+        let storage = StorageName {
+            name: "airprover".into(),
+            blocked_ms: answers::OPEN_BLOCKED_MS,
+        };
+        assert_eq!(
+            serde_json::to_value(&storage).unwrap(),
+            json!({ "name": "airprover", "blockedMs": 3000 })
+        );
     }
 
     #[test]

@@ -19,14 +19,16 @@ use crate::prover::msm::Kernel;
 use crate::prover::prepared::PreparedProvingKey;
 use crate::prover::prove::prove_witness_until;
 use crate::prover::qap::Reduction;
+use crate::runtime::answers;
 use crate::Error;
 use rand::rngs::OsRng;
 
 /// `checkKeyPoints(bytes)`: reads a proving key file with every point checked (on the curve, in
 /// its subgroup). A worker whose proof failed its self-check calls it on the key it proved with:
 /// a key that matches its pinned SHA-256 but holds an invalid point throws KEY_INTEGRITY (the
-/// key is bad, not the proof); a sound key returns, and the failure stays VERIFY_FAILED. The
-/// same classification as the native [`api::classify_failure`].
+/// key is bad, not the proof: the runtime decides so, `WorkerError::settled`); a sound key
+/// returns, and the failure stays VERIFY_FAILED. The same classification as the native
+/// [`api::classify_failure`].
 #[wasm_bindgen(js_name = checkKeyPoints)]
 pub fn check_key_points(bytes: &[u8]) -> JsResult<()> {
     let failure = Error::VerifyFailed {
@@ -36,6 +38,25 @@ pub fn check_key_points(bytes: &[u8]) -> JsResult<()> {
         Error::VerifyFailed { .. } => Ok(()),
         other => Err(to_js(other)),
     }
+}
+
+/// `checksKeyAfter(code)`: whether a worker whose job failed with `code` checks its proving key
+/// with [`check_key_points`] and reports the check as the error's `keyCheck`: the runtime's
+/// decision ([`answers::checks_key_after`]), which also decides what the check means
+/// (`WorkerError::settled`).
+#[wasm_bindgen(js_name = checksKeyAfter)]
+pub fn checks_key_after(code: Option<String>) -> bool {
+    answers::checks_key_after(code.as_deref())
+}
+
+/// `keyLoad(found)`: what storage.js's `loadKey` does with the stored copy of a key file it found
+/// (`missing`, `matches` or `differs`): `use`, `download` or `drop-and-download`, the runtime's
+/// decision ([`answers::load_stored_key`]).
+#[wasm_bindgen(js_name = keyLoad)]
+pub fn key_load(found: &str) -> String {
+    answers::load_stored_key(answers::StoredKey::parse(found))
+        .as_str()
+        .into()
 }
 
 /// `convertZkey(zkey, circuit)`: a snarkjs Groth16 `.zkey` (its SHA-256 checked by the caller

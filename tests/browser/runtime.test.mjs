@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { launch, openPage } from './support/browser.mjs';
@@ -58,6 +58,14 @@ function mismatchedKeys() {
   return dir;
 }
 
+/** A copy of the keys without the proving key file: its download answers 404. */
+function missingProvingKey() {
+  const dir = join(fx.dir, 'missing-pk-keys');
+  cpSync(join(fx.dir, 'keys'), dir, { recursive: true });
+  rmSync(join(dir, `${CIRCUIT}.pk`), { force: true });
+  return dir;
+}
+
 /** A copy of the keys with a smaller circuit of the same family, for the OUT_OF_MEMORY fallback. */
 const SMALLER = 'threshold-d4-k1';
 function keysWithSmaller() {
@@ -74,6 +82,7 @@ before(async () => {
   const badKeys = offCurveKeys();
   const fallbackKeys = keysWithSmaller();
   const otherVk = mismatchedKeys();
+  const noPk = missingProvingKey();
   browser = await launch();
   for (const isolated of [true, false]) {
     servers[isolated] = await startServer({
@@ -84,6 +93,7 @@ before(async () => {
         '/off-curve-keys/': badKeys,
         '/fallback-keys/': fallbackKeys,
         '/mismatched-keys/': otherVk,
+        '/missing-pk-keys/': noPk,
         '/': import.meta.dirname,
       },
     });
@@ -525,8 +535,8 @@ describe('runtime', () => {
   });
 
   /** Proves the fixture's claim with the keys of `manifestUrl`: its error's code, message and attempts, or `resolved`. */
-  async function outcome(t, manifestUrl, maxRetries) {
-    const p = await page(t);
+  async function outcome(t, manifestUrl, maxRetries, expect404 = null) {
+    const p = await page(t, { expect404 });
     return p.evaluate(
       async ({ claim, manifestUrl, maxRetries }) => {
         const prover = await airprover.createProver({ manifestUrl, maxRetries, storage: false });
@@ -548,6 +558,14 @@ describe('runtime', () => {
     assert.equal(out.code, 'KEY_INTEGRITY', JSON.stringify(out));
     assert.match(out.message, /invalid point/);
     assert.ok(!out.attempts.includes('VERIFY_FAILED'), JSON.stringify(out.attempts));
+  });
+
+  test('a proving key the server does not have (HTTP 404) is KEY_NOT_FOUND, not retried', async (t) => {
+    // The worker reports the raw status; the runtime's answers::download_failed codes it.
+    const out = await outcome(t, '/missing-pk-keys/manifest.json', 2, `/missing-pk-keys/${CIRCUIT}.pk`);
+    assert.equal(out.code, 'KEY_NOT_FOUND', JSON.stringify(out));
+    assert.match(out.message, /HTTP 404/);
+    assert.deepEqual(out.attempts, ['KEY_NOT_FOUND']);
   });
 
   test("a proof that fails the manifest's verifying key is KEY_INTEGRITY, not a result", async (t) => {

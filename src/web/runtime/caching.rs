@@ -347,15 +347,8 @@ impl Caches {
         let loaded = Storage::load_key(self.key_storage().as_ref(), &to_js_value(key))
             .await
             .map_err(|e| {
-                let field = |k: &str| {
-                    js_sys::Reflect::get(&e, &k.into())
-                        .ok()
-                        .and_then(|m| m.as_string())
-                };
-                let code = field("code")
-                    .and_then(|c| c.parse().ok())
-                    .unwrap_or(ErrorCode::Internal);
-                (code, field("message").unwrap_or_else(|| format!("{e:?}")))
+                let reported = Storage::reported(&e);
+                (reported.code(), reported.message.unwrap_or_default())
             })?;
         if let Ok(event) = serde_wasm_bindgen::from_value::<KeyEvent>(loaded.clone()) {
             self.key_event(&event);

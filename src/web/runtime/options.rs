@@ -283,24 +283,12 @@ impl RuntimeOptions {
 
     /// The build, threads and the reason, given what the page offers.
     pub fn build_choice(&self, page: PageCapabilities) -> (Build, u32, String) {
-        let (build, threads, why) = choose_build(page, self.threads);
-        match self.build.as_deref() {
-            Some("single") => (
-                Build::Single,
-                1,
-                "single-threaded: requested by the options".into(),
-            ),
-            Some("threaded") if build == Build::Single => {
-                // Asked for threads the page cannot give: the worker reports THREADS_UNAVAILABLE and
-                // the runtime falls back; say why now.
-                (
-                    Build::Threaded,
-                    threads.max(2),
-                    format!("threaded requested, but {why}"),
-                )
-            }
-            _ => (build, threads, why),
-        }
+        let requested = match self.build.as_deref() {
+            Some("single") => Some(Build::Single),
+            Some("threaded") => Some(Build::Threaded),
+            _ => None,
+        };
+        choose_build(page, self.threads, requested)
     }
 
     /// The scheduler's config.

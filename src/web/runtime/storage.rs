@@ -12,6 +12,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::runtime::answers;
 use crate::runtime::durable::{self, DurableJob, LockAnswer};
 use crate::runtime::lru::{Lru, LruBounds, LruEntry};
 use crate::runtime::proof_cache::ProofRecord;
@@ -22,7 +23,9 @@ use crate::web::js;
 #[wasm_bindgen(module = "/src/js/storage.js")]
 extern "C" {
     #[wasm_bindgen(js_name = openStorage, catch)]
-    fn js_open(name: &str, on_close: &Function) -> Result<Promise, JsValue>;
+    fn js_open(name: &str, on_close: &Function, blocked_ms: u32) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_name = plainError)]
+    fn js_plain_error(e: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = get, catch)]
     fn js_get(db: &JsValue, store: &str, key: &JsValue) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_name = getAll, catch)]
@@ -52,7 +55,12 @@ extern "C" {
         max: f64,
     ) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_name = loadKey, catch)]
-    fn js_load_key(db: &JsValue, key: &JsValue, on_progress: &JsValue) -> Result<Promise, JsValue>;
+    fn js_load_key(
+        db: &JsValue,
+        key: &JsValue,
+        on_progress: &JsValue,
+        decide: &JsValue,
+    ) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_name = lockJob)]
     fn js_lock_job(scope: &str, id: &str) -> Promise;
     #[wasm_bindgen(js_name = unlockJob)]
@@ -175,7 +183,12 @@ impl Storage {
         let on_close = Closure::once_into_js(move |reason: JsValue| {
             on_close(reason.as_string().unwrap_or_default())
         });
-        let db = call(js_open(name, on_close.unchecked_ref())).await?;
+        let db = call(js_open(
+            name,
+            on_close.unchecked_ref(),
+            answers::OPEN_BLOCKED_MS,
+        ))
+        .await?;
         Ok(Storage {
             db,
             name: name.into(),
@@ -391,7 +404,25 @@ impl Storage {
     /// way): `{ bytes, source, evicted?, storeError? }`. `db` None: no cache.
     pub async fn load_key(storage: Option<&Storage>, key: &JsValue) -> Result<JsValue, JsValue> {
         let db = storage.map_or(JsValue::NULL, |s| s.db.clone());
-        JsFuture::from(js_load_key(&db, key, &JsValue::UNDEFINED)?).await
+        // What to do with a stored copy is the runtime's rule (answers::load_stored_key).
+        let decide = Closure::<dyn Fn(String) -> String>::new(|found: String| {
+            answers::load_stored_key(answers::StoredKey::parse(&found))
+                .as_str()
+                .to_string()
+        });
+        let loading = js_load_key(&db, key, &JsValue::UNDEFINED, decide.as_ref())?;
+        let loaded = JsFuture::from(loading).await;
+        drop(decide);
+        loaded
+    }
+
+    /// What a failed [`Storage::load_key`] reported, as a worker would (storage.js's
+    /// `plainError`): its code is [`WorkerError::code`]'s decision.
+    pub fn reported(e: &JsValue) -> WorkerError {
+        serde_wasm_bindgen::from_value(js_plain_error(e)).unwrap_or_else(|_| WorkerError {
+            message: Some(format!("{e:?}")),
+            ..WorkerError::default()
+        })
     }
 
     /// Asks for the cross-tab lock of durable job `id`: whether this tab may run it is
