@@ -28,6 +28,8 @@ pub mod field;
 pub mod fp64;
 pub mod glv;
 mod mont;
+#[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
+mod mont_simd;
 pub mod pippenger;
 #[doc(hidden)]
 pub mod testing;
