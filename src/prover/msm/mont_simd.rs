@@ -11,13 +11,19 @@
 //! products land after step 8 except `m_0 p_8` (column 8, which step 8 reads). Each column holds
 //! the same sum as in `mont`, split over two lanes, so the bounds there hold here.
 //!
-//! 41 + 38 `extmul`s (two products each) and 18 scalar multiplies replace `mont::mul`'s 171
+//! 40 + 40 `extmul`s (two products each) and 20 scalar multiplies replace `mont::mul`'s 171
 //! scalar ones. The lanes are [`core::arch::wasm32`]'s with `simd128`, and a plain `[u64; 2]`
 //! model elsewhere, so that native tests check the lane arithmetic against `mont::mul`.
 //!
-//! Whether this is faster is measured, not assumed: see README, "How the browser build is fast".
+//! Measured in Chromium (`benches/simd-mont/run.mjs`; README, "How the browser build is fast"),
+//! it is about 1.5 times *slower* than `mont::mul`, so no build uses it: LLVM turns most
+//! `extmul`s whose one operand is a splat into `i64x2.extend` + `i64x2.mul` (a full 64x64 lane
+//! product, several SSE/AVX2 instructions; hiding the splat with `black_box` measured slower
+//! still), and every reduction step moves its column from the lanes to a scalar and `m_k` back,
+//! on the product's critical path. Compiled only for tests and the
+//! benchmark, which includes this file by path.
 
-use super::field::{Modulus, BITS, LIMBS, MASK};
+use super::field::{Modulus, BITS, COLUMNS, LIMBS, MASK};
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod lanes {
@@ -150,10 +156,9 @@ impl Columns {
     }
 }
 
-/// `a * b / 2^261 mod p`, below 2p: equal to [`super::mont::mul`] for every input.
+/// The product's 81 limb products in lane pairs, and `a_8 b_8` (column 16) apart.
 #[inline(always)]
-pub(super) fn mul<M: Modulus>(a: &[u32; LIMBS], b: &[u32; LIMBS]) -> [u32; LIMBS] {
-    let p = &M::P;
+fn product(a: &[u32; LIMBS], b: &[u32; LIMBS]) -> (Columns, u64) {
     let mut t = Columns {
         even: [zero(); LIMBS],
         odd: [zero(); LIMBS],
@@ -168,7 +173,24 @@ pub(super) fn mul<M: Modulus>(a: &[u32; LIMBS], b: &[u32; LIMBS]) -> [u32; LIMBS
     t.even[5] = add(t.even[5], hi(n4(a[0], a[1], a[2], a[3]), b8));
     t.even[6] = add(t.even[6], lo(n4(a[4], a[5], a[6], a[7]), b8));
     t.even[7] = add(t.even[7], hi(n4(a[4], a[5], a[6], a[7]), b8));
-    let top = a[8] as u64 * b[8] as u64;
+    (t, a[8] as u64 * b[8] as u64)
+}
+
+/// The other split: the limb products in lanes ([`product`]), the reduction scalar
+/// ([`super::mont::reduce`]). Equal to [`super::mont::mul`] too.
+#[inline(always)]
+pub(super) fn mul_then_reduce<M: Modulus>(a: &[u32; LIMBS], b: &[u32; LIMBS]) -> [u32; LIMBS] {
+    let (t, top) = product(a, b);
+    let mut cols: [u64; COLUMNS] = core::array::from_fn(|k| t.column(k));
+    cols[COLUMNS - 1] += top;
+    super::mont::reduce::<M>(&cols)
+}
+
+/// `a * b / 2^261 mod p`, below 2p: equal to [`super::mont::mul`] for every input.
+#[inline(always)]
+pub(super) fn mul<M: Modulus>(a: &[u32; LIMBS], b: &[u32; LIMBS]) -> [u32; LIMBS] {
+    let p = &M::P;
+    let (mut t, top) = product(a, b);
 
     let p0 = n4(p[0] as u32, p[1] as u32, p[2] as u32, p[3] as u32);
     let p1 = n4(p[4] as u32, p[5] as u32, p[6] as u32, p[7] as u32);

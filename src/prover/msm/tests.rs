@@ -200,7 +200,7 @@ fn glv_split_keeps_only_nonzero_halves() {
     }
 }
 
-/// The simd128 product's lane arithmetic (run here on its `[u64; 2]` model; in Chromium by
+/// The simd128 products' lane arithmetic (both splits) (run here on its `[u64; 2]` model; in Chromium by
 /// `benches/simd-mont`) equals `mont::mul` on every kind of factor the field allows: reduced
 /// values (0, 1, p - 1, p + (p - 1), random), `add_for_mul` and `sub_for_mul` results.
 #[test]
@@ -235,11 +235,14 @@ fn simd_product_matches_the_scalar_one() {
                 (z.add_for_mul(x), x.sub_for_mul(&y)),
             ];
             for (a, b) in pairs {
+                let scalar = super::mont::mul::<M>(&a.0, &b.0);
                 assert_eq!(
                     super::mont_simd::mul::<M>(&a.0, &b.0),
-                    super::mont::mul::<M>(&a.0, &b.0),
+                    scalar,
                     "{a:?} * {b:?}"
                 );
+                let split = super::mont_simd::mul_then_reduce::<M>(&a.0, &b.0);
+                assert_eq!(split, scalar, "{a:?} * {b:?}, split");
                 checked += 1;
             }
         }
