@@ -264,6 +264,14 @@ bench-server: tools
 # with snarkjs in one page, and natively (`prove --zkey`) beside rapidsnark where
 # benches/rapidsnark/build.sh built it. Writes target/bench/browser.json,
 # docs/bench-speed.svg and README.md's `## Speed` section. Not part of `make test`.
+.PHONY: bench-simd-mont
+# The field product alone in Chromium, scalar vs wasm simd128 (issue 32; README, "How the browser
+# build is fast"): two tiny wasm builds of benches/simd-mont, seconds each.
+bench-simd-mont:
+	cd benches/simd-mont && cargo build --release --target wasm32-unknown-unknown --target-dir ../../target/simd-mont/scalar
+	cd benches/simd-mont && RUSTFLAGS='-C target-feature=+simd128' cargo build --release --target wasm32-unknown-unknown --target-dir ../../target/simd-mont/simd
+	node benches/simd-mont/run.mjs
+
 .PHONY: bench-browser
 bench-browser: build
 	@$(TIMED) bench-build cargo build --release --bin airprover --example bench_native --example dev_ptau

@@ -28,6 +28,10 @@ pub mod field;
 pub mod fp64;
 pub mod glv;
 mod mont;
+// Measured slower than `mont` in Chromium (README, "How the browser build is fast"): kept for the
+// record and its benchmark (`benches/simd-mont`), compiled only there and in tests.
+#[cfg(test)]
+mod mont_simd;
 pub mod pippenger;
 #[doc(hidden)]
 pub mod testing;

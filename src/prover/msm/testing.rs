@@ -78,7 +78,7 @@ pub fn field_matches_arkworks<R: Rng>(rng: &mut R, rounds: usize) -> Check {
 
 /// The representative `x + p` of a reduced `x` (same value, in `[p, 2p)`): every operation must
 /// accept it, as weakly reduced results are.
-fn plus_p<M: Modulus>(x: &Fp29<M>) -> Fp29<M> {
+pub(super) fn plus_p<M: Modulus>(x: &Fp29<M>) -> Fp29<M> {
     let mut limbs = [0u64; LIMBS];
     let mut carry = 0;
     let canonical = x.0.map(u64::from);

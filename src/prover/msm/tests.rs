@@ -199,3 +199,56 @@ fn glv_split_keeps_only_nonzero_halves() {
         assert!(halves.iter().all(|h| *h != [0; 4]), "a zero half was kept");
     }
 }
+
+/// The simd128 products' lane arithmetic (both splits) (run here on its `[u64; 2]` model; in Chromium by
+/// `benches/simd-mont`) equals `mont::mul` on every kind of factor the field allows: reduced
+/// values (0, 1, p - 1, p + (p - 1), random), `add_for_mul` and `sub_for_mul` results.
+#[test]
+fn simd_product_matches_the_scalar_one() {
+    fn one_field<M: Modulus, F: PrimeField<BigInt = ark_ff::BigInt<4>>>(rng: &mut ChaCha20Rng) {
+        use super::field::{Field, Fp29};
+        let ours = |x: &F| Fp29::<M>::from_canonical(&x.into_bigint().0);
+        let mut values: Vec<F> = vec![F::zero(), F::one(), -F::one(), -F::from(2u64)];
+        values.extend((0..60).map(|_| F::rand(rng)));
+        let mut reduced: Vec<Fp29<M>> = values.iter().map(ours).collect();
+        reduced.extend(values.iter().map(|x| testing::plus_p(&ours(x))));
+        // The plain limbs 0 and 1 (not Montgomery forms of anything in particular).
+        let mut one = [0u32; LIMBS];
+        one[0] = 1;
+        for (a, b) in [([0; LIMBS], [0; LIMBS]), (one, one), (one, reduced[3].0)] {
+            assert_eq!(
+                super::mont_simd::mul::<M>(&a, &b),
+                super::mont::mul::<M>(&a, &b)
+            );
+        }
+        let n = reduced.len();
+        let mut checked = 0;
+        for (i, x) in reduced.iter().enumerate() {
+            let (y, z) = (reduced[(i * 7 + 3) % n], reduced[(i * 5 + 1) % n]);
+            let pairs = [
+                (*x, y),
+                (y, *x),
+                (x.sub_for_mul(&y), z),
+                (z, x.sub_for_mul(&y)),
+                (x.add_for_mul(&y), z),
+                (x.sub_for_mul(&y), z.add_for_mul(x)),
+                (z.add_for_mul(x), x.sub_for_mul(&y)),
+            ];
+            for (a, b) in pairs {
+                let scalar = super::mont::mul::<M>(&a.0, &b.0);
+                assert_eq!(
+                    super::mont_simd::mul::<M>(&a.0, &b.0),
+                    scalar,
+                    "{a:?} * {b:?}"
+                );
+                let split = super::mont_simd::mul_then_reduce::<M>(&a.0, &b.0);
+                assert_eq!(split, scalar, "{a:?} * {b:?}, split");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 7 * n);
+    }
+    let mut rng = ChaCha20Rng::seed_from_u64(32);
+    one_field::<FqModulus, Fq>(&mut rng);
+    one_field::<FrModulus, Fr>(&mut rng);
+}
