@@ -256,14 +256,6 @@ bench-server: tools
 	@$(TIMED) bench-build cargo build --release --bin airprover --example bench_server
 	@$(TIMED) bench-server target/release/examples/bench_server
 
-# Side by side in one run (benches/browser/run.mjs): airprover natively (1 thread, all threads),
-# both wasm builds in headless Chromium through the package's worker, and snarkjs 0.7.6 in the
-# same Chromium on the same statements (circom, compiled with circom2; powers of tau and zkeys made
-# locally and cached in target/bench-browser/), and the same-key rows: airprover on snarkjs's own
-# zkey and witness wasm (threshold-d20-k8's circom circuit), through its public API interleaved
-# with snarkjs in one page, and natively (`prove --zkey`) beside rapidsnark where
-# benches/rapidsnark/build.sh built it. Writes target/bench/browser.json,
-# docs/bench-speed.svg and README.md's `## Speed` section. Not part of `make test`.
 .PHONY: bench-simd-mont
 # The field product alone in Chromium, scalar vs wasm simd128 (issue 32; README, "How the browser
 # build is fast"): two tiny wasm builds of benches/simd-mont, seconds each.
@@ -272,6 +264,14 @@ bench-simd-mont:
 	cd benches/simd-mont && RUSTFLAGS='-C target-feature=+simd128' cargo build --release --target wasm32-unknown-unknown --target-dir ../../target/simd-mont/simd
 	node benches/simd-mont/run.mjs
 
+# Side by side in one run (benches/browser/run.mjs): airprover natively (1 thread, all threads),
+# both wasm builds in headless Chromium through the package's worker, and snarkjs 0.7.6 in the
+# same Chromium on the same statements (circom, compiled with circom2; powers of tau and zkeys made
+# locally and cached in target/bench-browser/), and the same-key rows: airprover on snarkjs's own
+# zkey and witness wasm (threshold-d20-k8's circom circuit), through its public API interleaved
+# with snarkjs in one page, and natively (`prove --zkey`) beside rapidsnark where
+# benches/rapidsnark/build.sh built it. Writes target/bench/browser.json,
+# docs/bench-speed.svg and README.md's `## Speed` section. Not part of `make test`.
 .PHONY: bench-browser
 bench-browser: build
 	@$(TIMED) bench-build cargo build --release --bin airprover --example bench_native --example dev_ptau
