@@ -56,6 +56,7 @@ export interface Fault {
 /** Worker → page. */
 export type WorkerMessage =
   | ReadyMessage
+  | ThreadsFailedMessage
   | LoadErrorMessage
   | JobProgressMessage
   | KeyEventMessage
@@ -67,8 +68,13 @@ export interface ReadyMessage {
   build: Build;
   info: { threaded: boolean; threads?: number };
   ms: number;
-  /** Why the threaded build did not start, when it was asked for and did not. */
-  threadsError?: string;
+}
+
+/** The threaded build was asked for and did not start: the runtime decides what follows. */
+export interface ThreadsFailedMessage {
+  type: 'airprover:threads-failed';
+  /** Why, as the browser said it. */
+  error: string;
 }
 
 export interface LoadErrorMessage {

@@ -9,9 +9,12 @@
 // `WorkerMessage` types of src/runtime/protocol.rs (serde), declared for this file in
 // protocol.d.ts and checked by `npm --prefix tests/browser run typecheck`:
 //   page -> worker  { type: 'airprover:init', threads, build: 'threaded' | 'single' }
-//   worker -> page  { type: 'airprover:ready', build: 'threaded' | 'single', info: { threaded, threads },
-//                     ms, threadsError? }   (threadsError: why the threaded build did not start)
+//   worker -> page  { type: 'airprover:ready', build, info: { threaded, threads }, ms }
+//               or { type: 'airprover:threads-failed', error }   (the threaded build did not start)
 //               or { type: 'airprover:error', error }   (the module did not load at all)
+// The build and the thread count are the runtime's (src/runtime/fallback.rs choose_build), and so
+// is what follows a threaded build that does not start (Scheduler::threads_failed): this worker
+// loads exactly what it is told and reports what happened.
 //   then proof jobs: worker-jobs.js.
 //
 // Every message type starts with `airprover:` so it never clashes with the messages of
@@ -29,7 +32,7 @@ function post(/** @type {WorkerMessage} */ message) {
   postMessage(message);
 }
 
-let loaded = null; // Promise<{ mod, exports, build, info, threadsError? }>
+let loaded = null; // Promise<{ mod, exports, build, info } | null> (null: threads did not start)
 
 /** Feature check: the threaded build needs shared memory, which needs cross-origin isolation. */
 function canUseThreads() {
@@ -37,12 +40,11 @@ function canUseThreads() {
 }
 
 /**
- * Loads the build the runtime asked for. Threaded: if it does not start here, the single build
- * instead, and `threadsError` says why (the runtime reports THREADS_UNAVAILABLE and says so in its
- * status: this file prints nothing).
+ * Loads the build the runtime asked for, with its `threads`. A threaded build that does not start
+ * posts `airprover:threads-failed` with the browser's words and resolves null: nothing else is
+ * loaded here (the runtime replaces this worker).
  */
 async function load(threads, build) {
-  let threadsError;
   if (build === 'threaded') {
     try {
       if (!canUseThreads()) throw new Error('this worker has no SharedArrayBuffer (the page is not cross-origin isolated)');
@@ -52,22 +54,23 @@ async function load(threads, build) {
       await mod.initThreadPool(threads);
       return { mod, exports, build: 'threaded', info: mod.threadingInfo() };
     } catch (e) {
-      threadsError = String(e?.message ?? e);
+      post({ type: 'airprover:threads-failed', error: String(e?.message ?? e) });
+      return null;
     }
   }
   const mod = await import('./single/airprover.js');
   const exports = await mod.default();
-  return { mod, exports, build: 'single', info: mod.threadingInfo(), threadsError };
+  return { mod, exports, build: 'single', info: mod.threadingInfo() };
 }
 
 self.addEventListener('message', async (/** @type {MessageEvent<PageMessage>} */ { data }) => {
   if (data == null || typeof data.type !== 'string' || !data.type.startsWith('airprover:')) return;
   const start = performance.now();
   if (data.type === 'airprover:init') {
-    loaded ??= load(Math.max(1, data.threads | 0 || navigator.hardwareConcurrency || 1), data.build);
+    loaded ??= load(data.threads, data.build);
     try {
-      const { build, info, threadsError } = await loaded;
-      post({ type: 'airprover:ready', build, info, ms: performance.now() - start, threadsError });
+      const ready = await loaded;
+      if (ready) post({ type: 'airprover:ready', build: ready.build, info: ready.info, ms: performance.now() - start });
     } catch (e) {
       post({ type: 'airprover:error', error: plainError(e) });
     }

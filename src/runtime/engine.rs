@@ -1030,22 +1030,19 @@ impl Engine {
             w.memory_bytes = memory;
         }
         match message {
-            WorkerMessage::Ready {
-                build,
-                info,
-                threads_error,
-                ..
-            } => {
+            WorkerMessage::Ready { info, .. } => {
                 if let Some(w) = self.workers.get_mut(&worker) {
                     w.threads = info.threads.unwrap_or(1);
                 }
-                if let Some(code) = self.scheduler.worker_started(worker, build, now) {
-                    let why = threads_error.unwrap_or_else(|| "no reason given".into());
+                self.scheduler.worker_ready(worker, now);
+            }
+            WorkerMessage::ThreadsFailed { error } => {
+                if let Some(code) = self.scheduler.threads_failed(worker, now) {
                     self.status.build = Build::Single;
                     self.status.threads = 1;
                     self.status.code = Some(code);
                     self.status.reason = format!(
-                        "single-threaded: the threaded build did not start in the worker ({why})"
+                        "single-threaded: the threaded build did not start in the worker ({error})"
                     );
                 }
             }

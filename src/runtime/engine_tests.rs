@@ -120,7 +120,6 @@ fn ready(worker: WorkerId, build: Build, threads: u32) -> Event {
                 threads: Some(threads),
             },
             ms: 1.0,
-            threads_error: (build == Build::Single).then(|| "no SharedArrayBuffer".into()),
         },
     }
 }
@@ -364,8 +363,20 @@ fn a_claim_without_keys_in_the_manifest_is_refused() {
 fn threads_that_do_not_start_downgrade_the_build_everywhere_and_say_why() {
     let mut e = engine();
     let (t, fx) = submit(&mut e, 1, 0.0);
-    let (w, _, _) = spawned(&fx)[0].clone();
-    let fx = e.handle(ready(w, Build::Single, 1), 5.0);
+    let (w, build, init) = spawned(&fx)[0].clone();
+    assert_eq!(build, Build::Threaded);
+    assert_eq!(
+        init,
+        PageMessage::Init {
+            threads: 4,
+            build: Build::Threaded
+        },
+        "the worker is told its build and its threads"
+    );
+    let failed = WorkerMessage::ThreadsFailed {
+        error: "no SharedArrayBuffer".into(),
+    };
+    let fx = e.handle(from(w, failed), 5.0);
     let Some(Effect::Publish { stats, status }) = fx
         .iter()
         .rev()
@@ -386,11 +397,26 @@ fn threads_that_do_not_start_downgrade_the_build_everywhere_and_say_why() {
     let json = serde_json::to_value(status).unwrap();
     assert_eq!(json["code"], "THREADS_UNAVAILABLE");
     assert_eq!(json["build"], "single");
-    assert_eq!(posted(&fx), [(w, t.job, 1, false)], "the job still runs");
-    // The next worker starts single-threaded.
+    // The worker is replaced by a single-threaded one, and the job runs there.
+    assert!(fx.contains(&Effect::Terminate { worker: w }));
+    let respawn = spawned(&fx);
+    assert_eq!(respawn.len(), 1);
+    let (w2, build, init) = respawn[0].clone();
+    assert_eq!(build, Build::Single);
+    assert_eq!(
+        init,
+        PageMessage::Init {
+            threads: 1,
+            build: Build::Single
+        }
+    );
+    let fx = e.handle(ready(w2, Build::Single, 1), 6.0);
+    assert_eq!(posted(&fx), [(w2, t.job, 1, false)], "the job runs");
+    assert!(!e.status().terminated);
+    // The next worker starts single-threaded too.
     let fx = e.handle(
         from(
-            w,
+            w2,
             job_error(
                 t.job,
                 "RangeError",
@@ -401,7 +427,7 @@ fn threads_that_do_not_start_downgrade_the_build_everywhere_and_say_why() {
         10.0,
     );
     assert!(
-        fx.contains(&Effect::Terminate { worker: w }),
+        fx.contains(&Effect::Terminate { worker: w2 }),
         "out of memory: the worker goes"
     );
     // The retry, after its backoff, gets a new worker: single-threaded from now on.

@@ -130,20 +130,20 @@ pub enum WorkerMessage {
     /// The module is loaded.
     #[serde(rename = "airprover:ready")]
     Ready {
-        /// The build that runs (the single one when the threaded one did not start).
+        /// The build that runs: the one the init message asked for.
         build: Build,
         /// The module's threading info.
         info: ThreadingInfo,
         /// How long loading took.
         #[serde(default)]
         ms: f64,
-        /// Why the threaded build did not start, when it was asked for and did not.
-        #[serde(
-            default,
-            rename = "threadsError",
-            skip_serializing_if = "Option::is_none"
-        )]
-        threads_error: Option<String>,
+    },
+    /// The threaded build was asked for and did not start in this worker (no shared memory, or
+    /// the thread pool failed). The worker loads nothing else: the runtime decides the fallback.
+    #[serde(rename = "airprover:threads-failed")]
+    ThreadsFailed {
+        /// Why, as the browser said it.
+        error: String,
     },
     /// The module did not load at all.
     #[serde(rename = "airprover:error")]
@@ -374,8 +374,7 @@ mod tests {
     fn worker_messages_read_as_the_worker_writes_them() {
         // As prover-worker.js and worker-jobs.js post them.
         let ready: WorkerMessage = serde_json::from_value(json!({ "type": "airprover:ready",
-            "build": "single", "info": { "threaded": false, "threads": 1 }, "ms": 12.5,
-            "threadsError": "no SharedArrayBuffer" }))
+            "build": "single", "info": { "threaded": false, "threads": 1 }, "ms": 12.5 }))
         .unwrap();
         assert_eq!(
             ready,
@@ -386,7 +385,15 @@ mod tests {
                     threads: Some(1)
                 },
                 ms: 12.5,
-                threads_error: Some("no SharedArrayBuffer".into()),
+            }
+        );
+        let failed: WorkerMessage = serde_json::from_value(json!({
+            "type": "airprover:threads-failed", "error": "no SharedArrayBuffer" }))
+        .unwrap();
+        assert_eq!(
+            failed,
+            WorkerMessage::ThreadsFailed {
+                error: "no SharedArrayBuffer".into()
             }
         );
         let progress: WorkerMessage = serde_json::from_value(json!({

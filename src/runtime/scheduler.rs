@@ -542,20 +542,18 @@ impl Scheduler {
         }
     }
 
-    /// A worker started with `build`. A worker asked for the threaded build comes up with the
-    /// single one when threads do not start there: from then on every worker is single-threaded,
-    /// and the answer is THREADS_UNAVAILABLE, for the status line. Otherwise None.
-    pub fn worker_started(
-        &mut self,
-        worker: WorkerId,
-        build: Build,
-        now_ms: f64,
-    ) -> Option<ErrorCode> {
-        let fell_back = build == Build::Single && self.config.build == Build::Threaded;
-        if fell_back {
-            self.config.build = Build::Single;
+    /// A worker asked for the threaded build could not start threads. It is replaced by a
+    /// single-threaded one, and so is every worker started from then on; this is no failed spawn
+    /// (the page runs workers, only not threaded ones). The answer is THREADS_UNAVAILABLE the
+    /// first time, for the status line; None for a stale report or once the build is single.
+    pub fn threads_failed(&mut self, worker: WorkerId, now_ms: f64) -> Option<ErrorCode> {
+        if !matches!(self.workers.get(&worker), Some(WorkerState::Starting)) {
+            return None;
         }
-        self.worker_ready(worker, now_ms);
+        let fell_back = self.config.build == Build::Threaded;
+        self.config.build = Build::Single;
+        self.replace_worker(worker);
+        self.dispatch(now_ms);
         fell_back.then_some(ErrorCode::ThreadsUnavailable)
     }
 

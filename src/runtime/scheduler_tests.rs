@@ -6,7 +6,9 @@ use super::fallback::Build;
 use super::queue::Priority;
 use super::quota::QuotaLimits;
 use super::retry::Backoff;
-use super::scheduler::{Command, Config, JobId, JobState, Scheduler, Submission, WorkerId};
+use super::scheduler::{
+    Command, Config, JobId, JobState, Scheduler, Submission, WorkerId, MAX_SPAWN_FAILURES,
+};
 use crate::claim::Claim;
 use crate::runtime::statement::Statement;
 use crate::tree::sample::sample;
@@ -566,39 +568,58 @@ fn no_job_is_lost_under_churn() {
 }
 
 #[test]
-fn a_worker_that_comes_up_single_threaded_makes_every_later_worker_single() {
+fn threads_that_fail_to_start_replace_the_worker_and_make_every_later_worker_single() {
     let mut s = Scheduler::new(config(), 2);
     let job = s.submit(submission(1, Priority::Normal), 0.0).unwrap().0;
-    let spawned: Vec<(WorkerId, Build)> = s
-        .take_commands()
-        .into_iter()
-        .filter_map(|c| match c {
-            Command::SpawnWorker { worker, build } => Some((worker, build)),
-            _ => None,
-        })
-        .collect();
+    let spawned = spawns(s.take_commands());
     assert!(!spawned.is_empty());
     assert!(spawned.iter().all(|(_, b)| *b == Build::Threaded));
     let (w, _) = spawned[0];
     assert_eq!(
-        s.worker_started(w, Build::Single, 1.0),
+        s.threads_failed(w, 1.0),
         Some(ErrorCode::ThreadsUnavailable)
     );
     assert_eq!(s.stats().build, "single");
-    // The job runs on it all the same.
+    // That worker is ended and a single-threaded one takes its place; no spawn failure counts.
+    let commands = s.take_commands();
+    assert!(commands.contains(&Command::TerminateWorker { worker: w }));
+    let respawned = spawns(commands);
+    assert_eq!(respawned.len(), 1);
+    let (w2, build) = respawned[0];
+    assert_eq!(build, Build::Single);
+    s.worker_ready(w2, 2.0);
+    // The job runs on it.
+    assert!(matches!(
+        s.job(job).unwrap().state,
+        JobState::Running { worker, .. } if worker == w2
+    ));
+    // A stale report, or one once single, says nothing new.
+    assert_eq!(s.threads_failed(w, 3.0), None);
+    assert_eq!(s.threads_failed(w2, 3.0), None);
+    // A crashed worker is replaced single-threaded.
+    s.failed(job, w2, ErrorCode::WorkerCrashed, 4.0);
+    let (_, build) = spawns(s.take_commands())[0];
+    assert_eq!(build, Build::Single);
+}
+
+#[test]
+fn threads_that_fail_to_start_are_no_failed_spawn() {
+    // One threads failure and then MAX_SPAWN_FAILURES - 1 workers that do not load: still
+    // short of giving up, so the job is not terminated.
+    let mut s = Scheduler::new(config(), 1);
+    let job = s.submit(submission(1, Priority::Normal), 0.0).unwrap().0;
+    let mut w = spawned_worker(&mut s);
+    s.threads_failed(w, 1.0);
+    for _ in 1..MAX_SPAWN_FAILURES {
+        w = spawned_worker(&mut s);
+        assert!(!s.worker_failed_to_start(w, 2.0));
+    }
+    w = spawned_worker(&mut s);
+    s.worker_ready(w, 3.0);
     assert!(matches!(
         s.job(job).unwrap().state,
         JobState::Running { .. }
     ));
-    // A worker started afterwards is asked for the single build, and says nothing new.
-    s.failed(job, w, ErrorCode::WorkerCrashed, 2.0);
-    let respawned = s.take_commands().into_iter().find_map(|c| match c {
-        Command::SpawnWorker { worker, build } => Some((worker, build)),
-        _ => None,
-    });
-    let (w2, build) = respawned.expect("the crashed worker is replaced");
-    assert_eq!(build, Build::Single);
-    assert_eq!(s.worker_started(w2, Build::Single, 3.0), None);
 }
 
 #[test]
@@ -606,8 +627,19 @@ fn a_threaded_worker_as_asked_reports_nothing() {
     let mut s = Scheduler::new(config(), 1);
     s.submit(submission(1, Priority::Normal), 0.0).unwrap();
     let w = spawned_worker(&mut s);
-    assert_eq!(s.worker_started(w, Build::Threaded, 1.0), None);
+    s.worker_ready(w, 1.0);
     assert_eq!(s.stats().build, "threaded");
+}
+
+/// The workers a batch of commands spawns, with their builds.
+fn spawns(commands: Vec<Command>) -> Vec<(WorkerId, Build)> {
+    commands
+        .into_iter()
+        .filter_map(|c| match c {
+            Command::SpawnWorker { worker, build } => Some((worker, build)),
+            _ => None,
+        })
+        .collect()
 }
 
 #[test]
