@@ -1,404 +1,25 @@
-//! The browser runtime as one sans-IO state machine: every decision the page makes about its
-//! jobs, workers, callers and storage, fed events and answering with [`Effect`]s.
-//!
-//! [`Scheduler`] decides which job runs where, retries, fallbacks and timeouts. The engine wraps
-//! it with what the page adds around a job: the callers waiting on it (each a [`SubscriberId`]),
-//! what its progress shows (stage, percent, ETA), its result (the worker's, or the proof cache's),
-//! the worker pool as the page sees it (threads, memory, the build it really runs, the status
-//! line), test faults, timers, and the storage plan (look a claim up in the proof cache, store a
-//! job, count its runs, cache its proof, end its record, copy the audit log, resume refused jobs).
-//!
-//! The web layer (`src/web/runtime/`) only turns JS calls and browser events into [`Event`]s and
-//! carries out the effects in order: it holds the JS functions, Workers, timers and IndexedDB
-//! handles the ids here name. Time comes in as `now` (ms on the runtime's clock), so every path
-//! is tested natively, event by event (`engine_tests.rs`).
+//! The machine: [`Engine`] holds the page's state and handles one [`Event`] at a time.
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
 use serde_json::Value;
 
-use super::answers;
-use super::audit::AuditEvent;
-use super::code::ErrorCode;
-use super::durable::{self, DurableJob};
-use super::fallback::Build;
-use super::progress;
-use super::proof_cache::ProofRecord;
-use super::protocol::{
+use crate::runtime::answers;
+use crate::runtime::audit::AuditEvent;
+use crate::runtime::code::ErrorCode;
+use crate::runtime::durable::{self, DurableJob};
+use crate::runtime::fallback::Build;
+use crate::runtime::progress;
+use crate::runtime::proof_cache::ProofRecord;
+use crate::runtime::protocol::{
     CircomWork, Fault, JobMessage, KeyMessage, PageMessage, StorageName, WorkerMessage,
 };
-use super::scheduler::{
-    Attempt, CacheAnswer, Command, Config, JobId, Refusal, Scheduler, Stats, Submission, WorkerId,
+use crate::runtime::scheduler::{
+    CacheAnswer, Command, JobId, JobState, Refusal, Scheduler, Submission, WorkerId,
 };
-use super::statement::{CacheKey, Statement};
+use crate::runtime::statement::{CacheKey, Statement};
 
-/// One caller waiting on a job (identical submissions share a job, each with its own id).
-pub type SubscriberId = u64;
-
-/// A circuit's keys as the manifest lists them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CircuitKeys {
-    /// The proving key (the worker downloads it): a circom circuit's snarkjs `.zkey`, which the
-    /// worker converts once.
-    pub proving: KeyMessage,
-    /// The verifying key (the proof cache checks proofs with it): a circom circuit's snarkjs
-    /// `verification_key.json`.
-    pub verifying: KeyMessage,
-    /// A circom circuit's witness wasm; `None` for airprover's own circuits.
-    pub witness: Option<KeyMessage>,
-}
-
-/// What the runtime may keep in IndexedDB, as it was opened.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct StoragePlan {
-    /// Proofs are cached (and a job first asks the cache).
-    pub proof_cache: bool,
-    /// Unfinished jobs are stored and resumed by the next runtime.
-    pub durable_queue: bool,
-    /// The database workers keep proving keys in, if any.
-    pub key_cache: Option<String>,
-    /// Audit events are copied to IndexedDB.
-    pub audit_log: bool,
-}
-
-/// Everything the engine starts from.
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    /// The scheduler's settings (its `circuits` and `check_cache` are set from `keys` and
-    /// `storage`).
-    pub scheduler: Config,
-    /// Random seed for the scheduler's jitter.
-    pub seed: u64,
-    /// The manifest: keys per circuit id.
-    pub keys: BTreeMap<String, CircuitKeys>,
-    /// Threads a worker of the threaded build asks for.
-    pub threads: u32,
-    /// Why this build and thread count (the status line).
-    pub reason: String,
-    /// `crossOriginIsolated` of the page.
-    pub cross_origin_isolated: bool,
-    /// What storage is in use.
-    pub storage: StoragePlan,
-    /// Test faults for the first `times` attempts.
-    pub fault: Option<(Fault, u32)>,
-}
-
-/// A timer the engine arms; it comes back as [`Event::Timer`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Timer {
-    /// The scheduler's next wake-up (a retry due, an idle worker to end, a stall to check).
-    Wake,
-    /// An attempt's own timeout.
-    Attempt {
-        /// The job.
-        job: JobId,
-        /// Which attempt (a later attempt's timer is another timer).
-        attempt: u32,
-    },
-}
-
-/// The proof cache's answer about a job's claim.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Lookup {
-    /// A stored proof passed every check: the job's result.
-    Hit(Value),
-    /// Nothing stored, or the cache could not be read.
-    Miss,
-    /// A stored proof failed a check and was evicted (why, in words).
-    Rejected(String),
-}
-
-/// Something that happened.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Event {
-    /// One caller gives up on a job.
-    Cancel {
-        /// The job.
-        job: JobId,
-        /// The caller.
-        subscriber: SubscriberId,
-    },
-    /// `terminate()`: every worker ends, every unfinished job rejects with TERMINATED.
-    Terminate,
-    /// A worker posted a message of the protocol.
-    Worker {
-        /// Which worker.
-        worker: WorkerId,
-        /// What it said.
-        message: WorkerMessage,
-    },
-    /// A worker's `error` event: it is gone.
-    WorkerDied {
-        /// Which worker.
-        worker: WorkerId,
-    },
-    /// [`Effect::Spawn`] failed: no Worker could be made.
-    SpawnFailed {
-        /// Which worker.
-        worker: WorkerId,
-    },
-    /// A timer fired.
-    Timer(Timer),
-    /// The proof cache answered [`StorageOp::Lookup`].
-    CacheAnswer {
-        /// The job.
-        job: JobId,
-        /// The answer.
-        lookup: Lookup,
-    },
-    /// A storage request ended (its counters may have changed): publish again.
-    StorageChanged,
-    /// The database was closed (another tab deleted or upgraded it): nothing more is stored.
-    StorageClosed,
-    /// The page checked a worker's proof ([`Effect::Verify`]): `Err` says why it does not verify
-    /// (KEY_INTEGRITY), or why the check could not run (the verifying key's download: NETWORK,
-    /// KEY_NOT_FOUND, ...).
-    Verified {
-        /// The job.
-        job: JobId,
-        /// The worker that sent it.
-        worker: WorkerId,
-        /// The verdict.
-        verdict: Result<(), (ErrorCode, String)>,
-    },
-}
-
-/// Where a stored-or-not answer for a new job comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
-    /// Known now: stored already (resumed, or joined to a stored job) or not stored at all.
-    Known(bool),
-    /// [`StorageOp::StoreJob`] for the job follows: its outcome says.
-    Storing,
-}
-
-/// A submission the engine accepted.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Ticket {
-    /// The job (shared with identical submissions).
-    pub job: JobId,
-    /// This caller.
-    pub subscriber: SubscriberId,
-    /// Whether the job is in the durable queue.
-    pub durable: Durability,
-}
-
-/// What a job's progress shows.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProgressView {
-    /// `queued`, `loading-keys` (a circom job: `download`, `convert`), `witness`, `proving`,
-    /// `verifying`, `done`, `failed`, `cancelled`.
-    pub stage: &'static str,
-    /// 0..=100.
-    pub percent: f64,
-    /// Predicted time left, ms.
-    pub eta_ms: Option<f64>,
-    /// Answered from the proof cache.
-    pub cached: bool,
-    /// The job has ended.
-    pub done: bool,
-    /// Attempts started so far.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attempt: Option<u32>,
-    /// The last view of the job (it succeeded, failed or was cancelled): its store may go.
-    #[serde(skip)]
-    pub ended: bool,
-}
-
-/// Why a caller's promise rejects.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
-    /// The code (its fields come from the table in `code.rs`).
-    pub code: ErrorCode,
-    /// In words (the worker's message, or the code's default).
-    pub message: String,
-    /// The job's failed attempts.
-    pub attempts: Vec<Attempt>,
-}
-
-/// The runtime's status line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StatusLine {
-    /// The build workers run now (`threaded` or `single`).
-    pub build: Build,
-    /// Threads per worker.
-    pub threads: u32,
-    /// Why, in words.
-    pub reason: String,
-    /// THREADS_UNAVAILABLE once a worker asked for the threaded build came up single-threaded.
-    #[serde(serialize_with = "code_name")]
-    pub code: Option<ErrorCode>,
-    /// The page's `crossOriginIsolated`.
-    pub cross_origin_isolated: bool,
-    /// Live workers.
-    pub workers: usize,
-    /// `terminate()` was called (or workers cannot start here).
-    pub terminated: bool,
-}
-
-/// The runtime's counters (the web layer adds the caches' own).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EngineStats {
-    /// The scheduler's counters.
-    #[serde(flatten)]
-    pub scheduler: Stats,
-    /// Threads across live workers.
-    pub threads_in_use: u32,
-    /// The wasm memory each live worker last reported, bytes.
-    pub wasm_memory_per_worker: Vec<f64>,
-}
-
-/// A request to IndexedDB.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StorageOp {
-    /// Look the claim up in the proof cache; answer with [`Event::CacheAnswer`].
-    Lookup {
-        /// The job.
-        job: JobId,
-        /// Its proof cache key (a circom input's: what the web layer signs).
-        key: CacheKey,
-        /// What the job proves.
-        statement: Statement,
-        /// The circuit's verifying key, to check a stored proof with.
-        verifying_key: KeyMessage,
-    },
-    /// Store a new job's record; its outcome answers the job's `stored` promise.
-    StoreJob {
-        /// The job.
-        job: JobId,
-        /// The record.
-        record: DurableJob,
-    },
-    /// Write a stored job's record back (its run counted).
-    PutJob {
-        /// The record.
-        record: DurableJob,
-    },
-    /// Cache a proof just made, and remove its job's record in the same transaction.
-    CacheProof {
-        /// The proof, filed under `key`'s digest; under a keyed key it is refiled
-        /// ([`ProofRecord::refile`]) under the HMAC the web layer makes.
-        record: ProofRecord,
-        /// Its proof cache key.
-        key: CacheKey,
-        /// The job's durable record id, if stored.
-        durable: Option<String>,
-        /// The circuit's verifying key (the cache prepares its verifier).
-        verifying_key: KeyMessage,
-    },
-    /// A stored job ended without a proof to cache.
-    EndJob {
-        /// Its record id.
-        id: String,
-        /// Whether the record leaves the queue (false: the runtime ended, it only unlocks).
-        leaves: bool,
-    },
-    /// Another runtime may take this stored job now.
-    Unlock {
-        /// Its record id.
-        id: String,
-    },
-    /// Resume these stored jobs (lock each, then [`Engine::resume`]).
-    Resume {
-        /// The records.
-        records: Vec<DurableJob>,
-    },
-    /// Copy these audit events to IndexedDB.
-    AppendAudit {
-        /// New events since the last copy, oldest first.
-        events: Vec<AuditEvent>,
-    },
-}
-
-/// What the web layer must do, in order.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    /// Start a Worker of `build`, then post `init` to it; on failure feed [`Event::SpawnFailed`].
-    Spawn {
-        /// The new worker's id.
-        worker: WorkerId,
-        /// Its build.
-        build: Build,
-        /// Its first message.
-        init: PageMessage,
-    },
-    /// Post a message to a worker.
-    Post {
-        /// The worker.
-        worker: WorkerId,
-        /// The message.
-        message: PageMessage,
-    },
-    /// End a worker (the only way to stop running wasm).
-    Terminate {
-        /// The worker.
-        worker: WorkerId,
-    },
-    /// Arm (or re-arm) a timer for `at_ms` on the runtime's clock.
-    Arm {
-        /// Which timer.
-        timer: Timer,
-        /// When.
-        at_ms: f64,
-    },
-    /// Drop a timer.
-    Disarm {
-        /// Which timer.
-        timer: Timer,
-    },
-    /// A caller's promise resolves with the result; the caller is done.
-    Resolve {
-        /// The caller.
-        subscriber: SubscriberId,
-        /// `{ proof, publicSignals, circuit, verifyingKeySha256, ... }`.
-        value: Value,
-    },
-    /// A caller's promise rejects; the caller is done.
-    Reject {
-        /// The caller.
-        subscriber: SubscriberId,
-        /// Why.
-        failure: Failure,
-    },
-    /// A job's progress changed: its store and its callers' `onProgress`.
-    Progress {
-        /// The job.
-        job: JobId,
-        /// What it shows.
-        view: ProgressView,
-        /// The callers to tell.
-        subscribers: Vec<SubscriberId>,
-    },
-    /// Stats and status changed (they are published after every event).
-    Publish {
-        /// Counters.
-        stats: EngineStats,
-        /// The status line.
-        status: StatusLine,
-    },
-    /// Check a worker's proof on the page against the manifest's verifying key (the worker's own
-    /// check used the one inside its proving key), then feed [`Event::Verified`].
-    Verify {
-        /// The job.
-        job: JobId,
-        /// The worker that sent it.
-        worker: WorkerId,
-        /// What it proves (a fallback may have rewritten a claim).
-        statement: Statement,
-        /// The manifest's verifying key of the statement's circuit.
-        verifying_key: KeyMessage,
-        /// The worker's result: `{ proof, publicSignals, ... }`.
-        value: Value,
-    },
-    /// A request to IndexedDB.
-    Storage(StorageOp),
-    /// A warning for the console (never a claim or a secret).
-    Warn(String),
-}
+use super::types::*;
 
 /// The page's view of one job.
 #[derive(Debug, Clone)]
@@ -425,7 +46,7 @@ struct WorkerView {
     memory_bytes: f64,
 }
 
-/// The browser runtime's decisions. See the module docs.
+/// The browser runtime's decisions. See the [engine module](super)'s docs.
 #[derive(Debug)]
 pub struct Engine {
     scheduler: Scheduler,
@@ -618,9 +239,9 @@ impl Engine {
 
     /// Whether `job` is running on `worker` (a word from any other worker is stale).
     fn runs_on(&self, job: JobId, worker: WorkerId) -> bool {
-        self.scheduler.job(job).is_some_and(
-            |j| matches!(j.state, super::JobState::Running { worker: w, .. } if w == worker),
-        )
+        self.scheduler
+            .job(job)
+            .is_some_and(|j| matches!(j.state, JobState::Running { worker: w, .. } if w == worker))
     }
 
     fn cache_key(&self, statement: &Statement) -> Option<CacheKey> {
@@ -1185,10 +806,6 @@ impl Engine {
             }
         }
     }
-}
-
-fn code_name<S: serde::Serializer>(code: &Option<ErrorCode>, s: S) -> Result<S::Ok, S::Error> {
-    code.map(ErrorCode::as_str).serialize(s)
 }
 
 /// The proof cache record of a result a worker sent for `statement` (what was actually proved:
