@@ -31,7 +31,7 @@ fn circom_submission(vote: u32) -> Submission {
 #[test]
 fn a_circom_job_sends_its_zkey_wasm_and_input_and_shows_circom_stages() {
     let mut e = circom_engine(StoragePlan::default());
-    let (ticket, fx) = e.submit(circom_submission(1), 0.0, 0.0);
+    let (ticket, fx) = submit_to(&mut e, circom_submission(1), 0.0, 0.0);
     let ticket = ticket.unwrap();
     assert_eq!(ticket.durable, Durability::Known(false));
     let w = spawned(&fx)[0].0;
@@ -107,7 +107,7 @@ fn a_circom_input_is_cached_under_a_keyed_hash_and_never_stored() {
         key_cache: Some("airprover".into()),
         audit_log: false,
     });
-    let (ticket, fx) = e.submit(circom_submission(0), 0.0, 0.0);
+    let (ticket, fx) = submit_to(&mut e, circom_submission(0), 0.0, 0.0);
     let ticket = ticket.unwrap();
     assert_eq!(ticket.durable, Durability::Known(false), "never at rest");
     let ops = storage(&fx);
@@ -161,7 +161,7 @@ fn a_circom_input_for_a_claim_circuit_and_a_claim_for_a_circom_one_are_refused()
     let mut wrong = circom_submission(1);
     let input = json!({ "vote": "1" });
     wrong.statement = Statement::Circom(CircomStatement::new("other-circuit", &input).unwrap());
-    let refusal = e.submit(wrong, 0.0, 0.0).0.unwrap_err();
+    let refusal = submit_to(&mut e, wrong, 0.0, 0.0).0.unwrap_err();
     assert_eq!(refusal.code, ErrorCode::KeyNotFound);
     assert!(!refusal.message.contains("vote"));
 }
@@ -179,7 +179,7 @@ fn a_ready_witness_is_sent_as_bytes_keyed_and_never_stored() {
         statement: Statement::Circom(CircomStatement::witness(CIRCOM, wtns.clone()).unwrap()),
         ..submission(1)
     };
-    let (ticket, fx) = e.submit(submission, 0.0, 0.0);
+    let (ticket, fx) = submit_to(&mut e, submission, 0.0, 0.0);
     let ticket = ticket.unwrap();
     assert_eq!(ticket.durable, Durability::Known(false), "never at rest");
     let ops = storage(&fx);

@@ -7,8 +7,8 @@ use serde_json::json;
 use super::code::ErrorCode;
 use super::durable::{DurableJob, MAX_RUNS};
 use super::engine::{
-    CircuitKeys, Durability, Effect, Engine, EngineConfig, Event, Lookup, StorageOp, StoragePlan,
-    SubscriberId, Ticket, Timer,
+    Answer, CircuitKeys, Durability, Effect, Engine, EngineConfig, Event, Lookup, StorageOp,
+    StoragePlan, SubscriberId, Ticket, Timer,
 };
 use super::fallback::Build;
 use super::protocol::{
@@ -92,8 +92,34 @@ fn durable_engine() -> Engine {
     }))
 }
 
+/// [`Event::Submit`]: the answer and the other effects.
+fn submit_to(
+    e: &mut Engine,
+    submission: Submission,
+    wall_ms: f64,
+    now: f64,
+) -> (Answer, Vec<Effect>) {
+    answered(e.handle(
+        Event::Submit {
+            submission,
+            wall_ms,
+        },
+        now,
+    ))
+}
+
+/// [`Event::Resume`]: the answer and the other effects.
+fn resume_to(e: &mut Engine, record: DurableJob, now: f64) -> (Answer, Vec<Effect>) {
+    answered(e.handle(Event::Resume { record }, now))
+}
+
+fn answered(mut fx: Vec<Effect>) -> (Answer, Vec<Effect>) {
+    let answer = Effect::take_answer(&mut fx).expect("the answer comes first");
+    (answer, fx)
+}
+
 fn submit(e: &mut Engine, seed: u64, now: f64) -> (Ticket, Vec<Effect>) {
-    let (ticket, fx) = e.submit(submission(seed), 1_700_000_000_000.0, now);
+    let (ticket, fx) = submit_to(e, submission(seed), 1_700_000_000_000.0, now);
     (ticket.expect("accepted"), fx)
 }
 
@@ -259,7 +285,7 @@ fn failure(job: JobId, code: &str, message: &str) -> WorkerMessage {
 fn running_once(e: &mut Engine) -> (Ticket, WorkerId) {
     let mut s = submission(1);
     s.max_retries = Some(0);
-    let (t, fx) = e.submit(s, 0.0, 0.0);
+    let (t, fx) = submit_to(e, s, 0.0, 0.0);
     let w = spawned(&fx)[0].0;
     e.handle(ready(w, Build::Threaded, 4), 1.0);
     (t.expect("accepted"), w)
@@ -354,7 +380,7 @@ fn a_claim_without_keys_in_the_manifest_is_refused() {
         keys: BTreeMap::new(),
         ..config(StoragePlan::default())
     });
-    let (ticket, fx) = e.submit(submission(1), 0.0, 0.0);
+    let (ticket, fx) = submit_to(&mut e, submission(1), 0.0, 0.0);
     assert_eq!(ticket.unwrap_err().code, ErrorCode::KeyNotFound);
     assert!(spawned(&fx).is_empty());
 }
@@ -469,7 +495,7 @@ fn workers_that_cannot_start_end_the_runtime_and_reject_its_jobs() {
         )]
     );
     assert_eq!(e.worker_count(), 0);
-    let (again, _) = e.submit(submission(2), 0.0, 20.0);
+    let (again, _) = submit_to(&mut e, submission(2), 0.0, 20.0);
     assert_eq!(again.unwrap_err().code, ErrorCode::Terminated);
 }
 
@@ -530,7 +556,7 @@ fn an_attempt_timer_ends_the_attempt_and_a_stale_one_does_nothing() {
     let mut e = engine();
     let mut s = submission(1);
     s.timeout_ms = Some(2_147_483_648.0); // 2^31 ms: armed as it is, never cast
-    let (t, fx) = e.submit(s, 0.0, 0.0);
+    let (t, fx) = submit_to(&mut e, s, 0.0, 0.0);
     let t = t.unwrap();
     let w = spawned(&fx)[0].0;
     let fx = e.handle(ready(w, Build::Threaded, 4), 5.0);
@@ -839,11 +865,11 @@ fn a_refused_stored_job_is_kept_unlocked_and_resumed_when_a_job_ends() {
             ..StoragePlan::default()
         })
     });
-    let (first, fx) = e.resume(stored(1, 0), 0.0);
+    let (first, fx) = resume_to(&mut e, stored(1, 0), 0.0);
     let first = first.unwrap();
     assert_eq!(first.durable, Durability::Known(true));
     let w = spawned(&fx)[0].0;
-    let (second, fx) = e.resume(stored(2, 0), 1.0);
+    let (second, fx) = resume_to(&mut e, stored(2, 0), 1.0);
     assert_eq!(second.unwrap_err().code, ErrorCode::QueueFull);
     assert!(storage(&fx).contains(&&StorageOp::Unlock { id: "job-2".into() }));
     e.handle(ready(w, Build::Threaded, 4), 2.0);
@@ -856,14 +882,14 @@ fn a_refused_stored_job_is_kept_unlocked_and_resumed_when_a_job_ends() {
         panic!("{resumes:?}")
     };
     assert_eq!(records, &[stored(2, 0)]);
-    let (again, _) = e.resume(records[0].clone(), 4.0);
+    let (again, _) = resume_to(&mut e, records[0].clone(), 4.0);
     assert!(again.is_ok(), "room now");
 }
 
 #[test]
 fn a_stored_job_that_ran_too_often_is_dropped() {
     let mut e = durable_engine();
-    let (t, fx) = e.resume(stored(1, MAX_RUNS), 0.0);
+    let (t, fx) = resume_to(&mut e, stored(1, MAX_RUNS), 0.0);
     assert!(t.is_err());
     assert!(spawned(&fx).is_empty());
     assert!(storage(&fx).contains(&&StorageOp::EndJob {

@@ -122,34 +122,23 @@ impl Engine {
         self.workers.len()
     }
 
-    /// A caller submits a claim (`cache_key` is its proof cache key, `wall_ms` the wall clock
-    /// for its durable record). Refused for a circuit without keys, QUEUE_FULL, RATE_LIMITED
-    /// and TERMINATED.
-    pub fn submit(
-        &mut self,
-        submission: Submission,
-        wall_ms: f64,
-        now: f64,
-    ) -> (Result<Ticket, Refusal>, Vec<Effect>) {
+    /// [`Event::Submit`]: refused for a circuit without keys, QUEUE_FULL, RATE_LIMITED and
+    /// TERMINATED.
+    fn submit(&mut self, submission: Submission, wall_ms: f64, now: f64) -> Answer {
         let record = self.storage.durable_queue.then(|| {
             let key = self.cache_key(&submission.statement);
             let id = key.as_ref().and_then(CacheKey::digest).unwrap_or_default();
             DurableJob::new(id.to_string(), &submission, wall_ms)
         });
         let record = record.flatten();
-        let ticket = self.accept(submission, record, false, now);
-        (ticket, std::mem::take(&mut self.effects))
+        self.accept(submission, record, false, now)
     }
 
-    /// A stored job resumes (its record locked by this runtime). One refused for now is kept:
-    /// it is unlocked and tried again when a job of this runtime ends.
-    pub fn resume(
-        &mut self,
-        record: DurableJob,
-        now: f64,
-    ) -> (Result<Ticket, Refusal>, Vec<Effect>) {
+    /// [`Event::Resume`]: one refused for now is kept: it is unlocked and tried again when a job
+    /// of this runtime ends.
+    fn resume(&mut self, record: DurableJob, now: f64) -> Answer {
         let mut kept = record.clone();
-        let ticket = match kept.resume() {
+        match kept.resume() {
             Err(why) => {
                 self.effects
                     .push(Effect::Warn(format!("dropped a stored job: {why}")));
@@ -176,13 +165,23 @@ impl Engine {
                 }
                 ticket
             }
-        };
-        (ticket, std::mem::take(&mut self.effects))
+        }
     }
 
     /// Feeds one event; returns what to do, in order.
     pub fn handle(&mut self, event: Event, now: f64) -> Vec<Effect> {
         match event {
+            Event::Submit {
+                submission,
+                wall_ms,
+            } => {
+                let answer = self.submit(submission, wall_ms, now);
+                self.effects.insert(0, Effect::Answer(answer));
+            }
+            Event::Resume { record } => {
+                let answer = self.resume(record, now);
+                self.effects.insert(0, Effect::Answer(answer));
+            }
             Event::Cancel { job, subscriber } => self.cancel(job, subscriber, now),
             Event::Terminate => {
                 self.scheduler.terminate(now);

@@ -13,7 +13,7 @@ use crate::runtime::durable::DurableJob;
 use crate::runtime::fallback::Build;
 use crate::runtime::proof_cache::ProofRecord;
 use crate::runtime::protocol::{Fault, KeyMessage, PageMessage, WorkerMessage};
-use crate::runtime::scheduler::{Attempt, Config, JobId, Stats, WorkerId};
+use crate::runtime::scheduler::{Attempt, Config, JobId, Refusal, Stats, Submission, WorkerId};
 use crate::runtime::statement::{CacheKey, Statement};
 
 /// One caller waiting on a job (identical submissions share a job, each with its own id).
@@ -93,8 +93,22 @@ pub enum Lookup {
 }
 
 /// Something that happened.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Event {
+    /// A caller submits a statement; `wall_ms` is the wall clock, for its durable record. Its
+    /// answer is the first effect: [`Effect::Answer`].
+    Submit {
+        /// What the caller asks for.
+        submission: Submission,
+        /// Wall-clock ms.
+        wall_ms: f64,
+    },
+    /// A stored job resumes (its record locked by this runtime). Its answer is the first
+    /// effect: [`Effect::Answer`].
+    Resume {
+        /// The stored record.
+        record: DurableJob,
+    },
     /// One caller gives up on a job.
     Cancel {
         /// The job.
@@ -285,7 +299,7 @@ pub enum StorageOp {
         /// Its record id.
         id: String,
     },
-    /// Resume these stored jobs (lock each, then [`Engine::resume`]).
+    /// Resume these stored jobs (lock each, then [`Event::Resume`]).
     Resume {
         /// The records.
         records: Vec<DurableJob>,
@@ -300,6 +314,9 @@ pub enum StorageOp {
 /// What the web layer must do, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
+    /// The answer to [`Event::Submit`] or [`Event::Resume`], always their first effect: the
+    /// caller's ticket, or why not ([`Effect::take_answer`]).
+    Answer(Answer),
     /// Start a Worker of `build`, then post `init` to it; on failure feed [`Event::SpawnFailed`].
     Spawn {
         /// The new worker's id.
@@ -385,4 +402,21 @@ pub enum Effect {
 
 fn code_name<S: serde::Serializer>(code: &Option<ErrorCode>, s: S) -> Result<S::Ok, S::Error> {
     code.map(ErrorCode::as_str).serialize(s)
+}
+
+/// A caller's ticket, or why its submission was refused.
+pub type Answer = Result<Ticket, Refusal>;
+
+impl Effect {
+    /// Takes [`Effect::Answer`] off the front of `effects` (where [`Event::Submit`] and
+    /// [`Event::Resume`] put it); None for another event's effects.
+    pub fn take_answer(effects: &mut Vec<Effect>) -> Option<Answer> {
+        match effects.first() {
+            Some(Effect::Answer(_)) => match effects.remove(0) {
+                Effect::Answer(answer) => Some(answer),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }

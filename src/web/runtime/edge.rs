@@ -23,7 +23,7 @@ use crate::runtime::limits;
 use crate::runtime::protocol::{PageMessage, WorkerMessage};
 use crate::runtime::scheduler::{JobId, Submission, WorkerId};
 use crate::runtime::statement::CacheKey;
-use crate::runtime::Build;
+use crate::runtime::{Build, ErrorCode};
 use crate::web::clock::now_ms;
 use crate::web::error::job_error;
 use crate::web::js::{self, to_js_value};
@@ -159,11 +159,20 @@ impl Inner {
         let answer = {
             let mut inner = this.borrow_mut();
             let now = now_ms();
-            let (ticket, effects) = match origin {
-                Origin::Caller(submission) => {
-                    inner.engine.submit(submission, js_sys::Date::now(), now)
-                }
-                Origin::Stored(record) => inner.engine.resume(record, now),
+            let event = match origin {
+                Origin::Caller(submission) => Event::Submit {
+                    submission,
+                    wall_ms: js_sys::Date::now(),
+                },
+                Origin::Stored(record) => Event::Resume { record },
+            };
+            let mut effects = inner.engine.handle(event, now);
+            let Some(ticket) = Effect::take_answer(&mut effects) else {
+                return Err(job_error(
+                    ErrorCode::Internal,
+                    "the runtime did not answer",
+                    &[],
+                ));
             };
             match ticket {
                 Err(refusal) => {
@@ -235,6 +244,8 @@ impl Inner {
         let mut queue = VecDeque::from(effects);
         while let Some(effect) = queue.pop_front() {
             match effect {
+                // Taken off the front where it comes (submit).
+                Effect::Answer(_) => {}
                 Effect::Spawn {
                     worker,
                     build,
