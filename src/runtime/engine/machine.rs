@@ -186,7 +186,7 @@ impl Engine {
             Event::Terminate => {
                 self.scheduler.terminate(now);
                 self.status.terminated = true;
-                self.carry_out(now);
+                self.follow_commands(now);
                 if self.wake_at.take().is_some() {
                     self.effects.push(Effect::Disarm { timer: Timer::Wake });
                 }
@@ -194,17 +194,17 @@ impl Engine {
             Event::Worker { worker, message } => self.on_message(worker, message, now),
             Event::WorkerDied { worker } => {
                 self.scheduler.worker_died(worker, now);
-                self.carry_out(now);
+                self.follow_commands(now);
             }
             Event::SpawnFailed { worker } => {
                 self.workers.remove(&worker);
                 self.spawn_failed(worker, "workers cannot be started on this page", now);
-                self.carry_out(now);
+                self.follow_commands(now);
             }
             Event::Timer(Timer::Wake) => {
                 self.wake_at = None;
                 self.scheduler.tick(now);
-                self.carry_out(now);
+                self.follow_commands(now);
                 let mut ids: Vec<JobId> = self.jobs.keys().copied().collect();
                 ids.sort_unstable();
                 for id in ids {
@@ -218,7 +218,7 @@ impl Engine {
                     }
                 }
                 self.scheduler.timed_out(job, attempt, now);
-                self.carry_out(now);
+                self.follow_commands(now);
                 self.publish_progress(job, now);
             }
             Event::CacheAnswer { job, lookup } => self.cache_answer(job, lookup, now),
@@ -298,7 +298,7 @@ impl Engine {
             (_, true, _) => Durability::Known(true),
             _ => Durability::Known(stored),
         };
-        self.carry_out(now);
+        self.follow_commands(now);
         self.publish_progress(job, now);
         Ok(Ticket {
             job,
@@ -326,7 +326,7 @@ impl Engine {
             },
         });
         self.scheduler.cancel(job, now);
-        self.carry_out(now);
+        self.follow_commands(now);
     }
 
     fn spawn_failed(&mut self, worker: WorkerId, why: &str, now: f64) {
@@ -336,8 +336,8 @@ impl Engine {
         }
     }
 
-    /// Carries out the scheduler's commands, then publishes stats and status.
-    fn carry_out(&mut self, now: f64) {
+    /// Turns the scheduler's commands into effects, then publishes stats and status.
+    fn follow_commands(&mut self, now: f64) {
         loop {
             let commands = self.scheduler.take_commands();
             if commands.is_empty() {
@@ -432,7 +432,7 @@ impl Engine {
                 view.cached = false;
             }
         }
-        self.carry_out(now);
+        self.follow_commands(now);
         self.publish_progress(job, now);
     }
 
@@ -724,7 +724,7 @@ impl Engine {
                 self.publish_progress(id, now);
             }
         }
-        self.carry_out(now);
+        self.follow_commands(now);
     }
 
     /// The page's verdict on a worker's proof.
@@ -758,7 +758,7 @@ impl Engine {
                 self.publish_progress(job, now);
             }
         }
-        self.carry_out(now);
+        self.follow_commands(now);
     }
 
     fn publish_progress(&mut self, job: JobId, now: f64) {

@@ -1,6 +1,6 @@
 //! Where the engine meets the browser: each entry point borrows the state, feeds the engine one
 //! event, carries out its effects in order, and only then, with no borrow held, calls into page
-//! code ([`Effects`]). What lives here is what must be JS: the Workers, timers, promises and
+//! code ([`Deferred`]). What lives here is what must be JS: the Workers, timers, promises and
 //! callbacks the engine's ids name, and the IndexedDB requests it asks for (futures, each feeding
 //! its answer back in as one more event).
 
@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::caching::Caches;
-use super::effects::Effects;
+use super::deferred::Deferred;
 use super::job::Job;
 use super::readable::Readable;
 use super::storage::Storage;
@@ -120,7 +120,7 @@ impl Inner {
     /// submits) is fed a moment later, as a microtask: never lost, and no panic on a borrowed
     /// `RefCell`.
     pub(super) fn dispatch(this: &Rc<RefCell<Inner>>, event: Event) {
-        let mut fx = Effects::default();
+        let mut later = Deferred::default();
         {
             let Ok(mut inner) = this.try_borrow_mut() else {
                 let this = this.clone();
@@ -128,16 +128,16 @@ impl Inner {
                 return;
             };
             let effects = inner.engine.handle(event, now_ms());
-            inner.carry_out(effects, &mut fx);
+            inner.carry_out(effects, &mut later);
         }
-        fx.run();
+        later.run();
     }
 
     /// Carries out effects the engine gave outside an event (its first publication).
     pub(super) fn carry_out_now(this: &Rc<RefCell<Inner>>, effects: Vec<Effect>) {
-        let mut fx = Effects::default();
-        this.borrow_mut().carry_out(effects, &mut fx);
-        fx.run();
+        let mut later = Deferred::default();
+        this.borrow_mut().carry_out(effects, &mut later);
+        later.run();
     }
 
     /// A weak handle's [`Inner::dispatch`].
@@ -155,7 +155,7 @@ impl Inner {
         signal: Option<web_sys::AbortSignal>,
         on_progress: Option<js_sys::Function>,
     ) -> Result<Job, JsValue> {
-        let mut fx = Effects::default();
+        let mut later = Deferred::default();
         let answer = {
             let mut inner = this.borrow_mut();
             let now = now_ms();
@@ -176,7 +176,7 @@ impl Inner {
             };
             match ticket {
                 Err(refusal) => {
-                    inner.carry_out(effects, &mut fx);
+                    inner.carry_out(effects, &mut later);
                     Err(job_error(refusal.code, &refusal.message, &[]))
                 }
                 Ok(ticket) => {
@@ -217,7 +217,7 @@ impl Inner {
                         },
                     );
                     let progress = inner.progress.entry(job).or_default().clone();
-                    inner.carry_out(effects, &mut fx);
+                    inner.carry_out(effects, &mut later);
                     Ok(Job::new(
                         job,
                         subscriber,
@@ -229,7 +229,7 @@ impl Inner {
                 }
             }
         };
-        fx.run();
+        later.run();
         if let Ok(job) = &answer {
             if signal.is_some_and(|s| s.aborted()) {
                 job.cancel();
@@ -240,7 +240,7 @@ impl Inner {
 
     /// Carries out the engine's effects in order (a worker that cannot be spawned is one more
     /// event, whose effects follow).
-    fn carry_out(&mut self, effects: Vec<Effect>, fx: &mut Effects) {
+    fn carry_out(&mut self, effects: Vec<Effect>, later: &mut Deferred) {
         let mut queue = VecDeque::from(effects);
         while let Some(effect) = queue.pop_front() {
             match effect {
@@ -270,7 +270,7 @@ impl Inner {
                 }
                 Effect::Resolve { subscriber, value } => {
                     if let Some(s) = self.subscribers.remove(&subscriber) {
-                        fx.call(s.resolve.clone(), vec![to_js_value(&value)]);
+                        later.call(s.resolve.clone(), vec![to_js_value(&value)]);
                     }
                 }
                 Effect::Reject {
@@ -279,7 +279,7 @@ impl Inner {
                 } => {
                     if let Some(s) = self.subscribers.remove(&subscriber) {
                         let error = job_error(failure.code, &failure.message, &failure.attempts);
-                        fx.call(s.reject.clone(), vec![error]);
+                        later.call(s.reject.clone(), vec![error]);
                     }
                 }
                 Effect::Progress {
@@ -289,13 +289,13 @@ impl Inner {
                 } => {
                     let value = to_js_value(&view);
                     if let Some(store) = self.progress.get(&job) {
-                        store.set(value.clone(), fx);
+                        store.set(value.clone(), later);
                     }
                     for id in &subscribers {
                         if let Some(f) =
                             self.subscribers.get(id).and_then(|s| s.on_progress.clone())
                         {
-                            fx.call(f, vec![value.clone()]);
+                            later.call(f, vec![value.clone()]);
                         }
                     }
                     if view.ended {
@@ -306,13 +306,13 @@ impl Inner {
                     let cache = to_js_value(&*self.caches.stats.borrow());
                     let stats = to_js_value(&stats);
                     js::set(&stats, "cache", &cache);
-                    self.stats_store.set(stats, fx);
+                    self.stats_store.set(stats, later);
                     if self.caches.take_changed() || self.cache_store.value().is_undefined() {
-                        self.cache_store.set(cache, fx);
+                        self.cache_store.set(cache, later);
                     }
                     let status = to_js_value(&status);
                     js::set(&status, "storage", &to_js_value(&self.caches.status()));
-                    self.status_store.set(status, fx);
+                    self.status_store.set(status, later);
                 }
                 Effect::Verify {
                     job,

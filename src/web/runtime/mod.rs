@@ -6,8 +6,8 @@
 //! the effects it answers with ([`edge`]): Workers, timers, promises, stores, IndexedDB.
 
 pub mod caching;
+pub mod deferred;
 mod edge;
-pub mod effects;
 pub mod job;
 pub mod manifest;
 mod open;

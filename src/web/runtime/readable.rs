@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
-use super::effects::Effects;
+use super::deferred::Deferred;
 
 #[derive(Debug, Default)]
 struct State {
@@ -52,12 +52,12 @@ impl Readable {
 }
 
 impl Readable {
-    /// Sets the value; the subscriber calls go into `effects`, to run once no borrow is held.
-    pub fn set(&self, value: JsValue, effects: &mut Effects) {
+    /// Sets the value; the subscriber calls go into `later`, to run once no borrow is held.
+    pub fn set(&self, value: JsValue, later: &mut Deferred) {
         let mut s = self.state.borrow_mut();
         s.value = value.clone();
         for (_, f) in &s.subscribers {
-            effects.call(f.clone(), vec![value.clone()]);
+            later.call(f.clone(), vec![value.clone()]);
         }
     }
 }

@@ -1,4 +1,6 @@
-//! Calls into page code, deferred until the runtime holds no borrow.
+//! Calls into page code, deferred until the runtime holds no borrow. (The engine's answers are
+//! [`Effect`](crate::runtime::engine::Effect)s, the scheduler's [`Command`](crate::runtime::Command)s;
+//! these are neither: they are how the edge carries some effects out.)
 //!
 //! Resolving a promise, a progress callback or a store subscriber may call straight back into the
 //! runtime (submit another job from `onProgress`, say). Running them while the runtime's state is
@@ -8,11 +10,11 @@ use wasm_bindgen::JsValue;
 
 /// Pending calls.
 #[derive(Debug, Default)]
-pub struct Effects {
+pub struct Deferred {
     calls: Vec<(js_sys::Function, Vec<JsValue>)>,
 }
 
-impl Effects {
+impl Deferred {
     /// Queues `f(args...)`.
     pub fn call(&mut self, f: js_sys::Function, args: Vec<JsValue>) {
         self.calls.push((f, args));
