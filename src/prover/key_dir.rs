@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use super::keys::{read_verifying_key, KeyHeader, KeyKind, Validation};
 use super::manifest::{
-    key_file_name, Ceremony, CircomCircuit, CircuitKeys, FileDigest, KeyManifest, MANIFEST_FILE,
+    key_file_name, Ceremony, CircomCircuit, CircuitKeys, FileDigest, KeyManifest, ManifestEntry,
+    MANIFEST_FILE,
 };
 use crate::circom::cache::ZkeyBytes;
 use crate::circuit::id::CircuitId;
@@ -75,13 +76,19 @@ impl KeyDir {
             header.development,
             ceremony,
         );
+        self.list(entry.clone())?;
+        Ok(entry)
+    }
+
+    /// Writes `entry` into the directory's manifest (made if missing), replacing an entry of the
+    /// same id.
+    fn list(&self, entry: impl Into<ManifestEntry>) -> Result<()> {
         let mut manifest = self.manifest()?.unwrap_or_default();
-        manifest.merge(entry.clone());
+        manifest.merge(entry);
         write_atomically(
             &self.path.join(MANIFEST_FILE),
             manifest.to_json().as_bytes(),
-        )?;
-        Ok(entry)
+        )
     }
 
     /// The manifest, if the directory has one.
@@ -178,12 +185,7 @@ impl KeyDir {
             wasm,
             verifying_key,
         };
-        let mut manifest = self.manifest()?.unwrap_or_default();
-        manifest.merge(entry.clone());
-        write_atomically(
-            &self.path.join(MANIFEST_FILE),
-            manifest.to_json().as_bytes(),
-        )?;
+        self.list(entry.clone())?;
         Ok(entry)
     }
 
