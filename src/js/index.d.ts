@@ -164,11 +164,14 @@ export interface ProverOptions {
    * Opt-in: prove on an operator's `airprover serve` (README "Server"). THE CLAIM, ITS SECRET
    * INCLUDED, THEN GOES TO THAT SERVER. `when: 'fallback'` (default): only a job the device cannot
    * prove (OUT_OF_MEMORY after its retries and any accepted fallback, WORKER_CRASHED); `'always'`: every
-   * job (its `id` is then negative). The server's proof is checked on the page (circuit, public
-   * signals, the manifest's verifying key) before `result` resolves. With `workerKeys` (the
-   * operator's workers.json, pinned), the worker's ed25519 signature is checked too (WebCrypto):
-   * a key not pinned is UNKNOWN_WORKER, a signature that does not sign exactly the task, circuit,
-   * verifying key, proof and public signals is BAD_SIGNATURE, and nothing is returned.
+   * job. Such a job is the runtime's like any other (its id, quotas, stats' `remote` count, the
+   * audit log's `sent-to-server`); its requests are retried with the runtime's `backoff` (the
+   * server's `Retry-After` up to 60 s honoured), a lost event stream is read again from its last
+   * event. The server's proof is checked on the page (circuit, public signals, the manifest's
+   * verifying key) before `result` resolves. With `workerKeys` (the operator's workers.json,
+   * pinned), the worker's ed25519 signature is checked too (WebCrypto): a key not pinned is
+   * UNKNOWN_WORKER, a signature that does not sign exactly the task, circuit, verifying key, proof
+   * and public signals is BAD_SIGNATURE, and nothing is returned.
    */
   remote?: { url: string; apiKey?: string; when?: 'fallback' | 'always'; workerKeys?: WorkerKeys | WorkerKey[] };
 }
@@ -241,6 +244,8 @@ export interface Job {
 export interface StateCounts {
   queued: number;
   running: number;
+  /** On the operator's server (`remote`). */
+  remote: number;
   completed: number;
   failed: number;
   cancelled: number;
@@ -329,6 +334,7 @@ export interface AuditEvent {
     | 'started'
     | 'retried'
     | 'fell-back'
+    | 'sent-to-server'
     | 'worker-crashed'
     | 'stalled'
     | 'succeeded'

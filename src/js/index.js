@@ -11,7 +11,7 @@
 // isolated and the single-threaded one otherwise. The `new URL(..., import.meta.url)` forms below
 // are the ones bundlers (Vite, webpack) detect and rewrite: keep them literal.
 import initWasm, { Runtime } from './single/airprover.js';
-import { remoteOptions, withRemote } from './remote.js';
+import { RemoteLink, remoteOptions } from './remote.js';
 
 // The standalone functions of the page-side module and its CampaignTree (typed in index.d.ts);
 // call `init()` first. The runtime's own classes (Runtime, Job, Readable) are reached through
@@ -62,11 +62,12 @@ function spawnWorker() {
 export async function createProver(options) {
   await loadRuntimeModule();
   if (options?.remote === undefined) return Runtime.create(options, spawnWorker);
-  // Opt-in: jobs may go to an operator's server (remote.js), the claim's secret with them.
+  // Opt-in: the runtime may send jobs to an operator's server (remote.js carries its requests),
+  // the claim's secret with them.
   const { remote, ...local } = options;
   const checked = remoteOptions(remote);
   // Pinned worker keys go into WebCrypto now: a browser without Ed25519 fails here, not at the
   // first result.
   await checked.workerKeys?.ready();
-  return withRemote(await Runtime.create(local, spawnWorker), checked, local.manifestUrl);
+  return Runtime.create(local, spawnWorker, new RemoteLink(checked));
 }

@@ -1,21 +1,17 @@
-// The runtime's opt-in `remote`: jobs proved by an operator's `airprover serve` and its workers
-// (README "Server"). With `when: 'fallback'` a job goes there only when the device cannot prove
-// it (the runtime ended it with a code that the runtime's table, `remoteFallback`, moves to a
-// server: out of memory after the smaller-circuit fallback, no worker that stays up); with
-// `'always'` every job does. THE CLAIM, ITS SECRET INCLUDED, THEN LEAVES THE DEVICE for that
-// server (a circom job's input likewise, as `{ circuit, input }`). Off unless `createProver` is
-// given `remote`. A ready witness (`{ circuit, wtns }`) never leaves: with `'fallback'` it is
-// proved on the device only, with `'always'` submit throws INVALID_INPUT (`remoteRequest`).
+// The runtime's opt-in `remote`: the HTTP and SSE of jobs proved by an operator's `airprover
+// serve` and its workers (README "Server"). Nothing is decided here: which jobs go there and
+// when, what is sent, what each answer means, how long to wait before asking again and whether
+// the server's proof is the job's are the runtime's (src/runtime/remote.rs, through the engine,
+// whose `Effect::Remote` the page carries out by calling a `RemoteLink`). What comes back is
+// raw: statuses, bodies, the `Retry-After` header, each event as sent, and a signature check's
+// verdict. THE CLAIM, ITS SECRET INCLUDED, LEAVES THE DEVICE for that server when the runtime
+// sends it; off unless `createProver` is given `remote`.
 //
-// The job keeps its API: `progress` follows the server's event stream, `cancel()` cancels the
-// task there, and `result` resolves only after the page has checked the answer: its circuit and
-// public signals are the claim's, and the proof verifies with the manifest's verifying key (whose
-// bytes must match the manifest's SHA-256; a circom circuit's is its verification_key.json, and
-// its public signals are the proof's own). With `workerKeys` (the operator's workers.json, from
-// `airprover workers export-keys`), the worker's ed25519 signature must also sign exactly the
-// bytes the page recomputes (src/service/signature.rs has the format) with one of those keys:
-// WebCrypto's Ed25519 and SHA-256, so that who made the proof is checked, not who relayed it.
-import { airproverError, remoteFallback, remoteRequest, verify, verifySnarkjs } from './single/airprover.js';
+// With `workerKeys` (the operator's workers.json, from `airprover workers export-keys`), the page
+// checks that the worker's ed25519 signature signs exactly the bytes it recomputes
+// (src/service/signature.rs has the format) with one of those keys: WebCrypto's Ed25519 and
+// SHA-256, so that who made the proof is checked, not who relayed it.
+import { airproverError } from './single/airprover.js';
 
 const WHEN = ['fallback', 'always'];
 
@@ -90,28 +86,19 @@ class PinnedWorkerKeys {
   }
 
   /**
-   * Throws UNKNOWN_WORKER unless `publicKey` is pinned, BAD_SIGNATURE unless `signature` (hex)
-   * signs exactly `statement` with it. Returns the pinned worker.
+   * Whether `signature` (hex) signs exactly `statement` with `publicKey`, a pinned key: `{ verdict:
+   * 'valid' | 'unknown-key' | 'invalid', worker }` (the runtime says what each means).
    */
   async check(statement, publicKey, signature) {
     const keys = await this.ready();
     const worker = typeof publicKey === 'string' ? keys.find((k) => k.publicKey === publicKey.toLowerCase()) : undefined;
-    if (!worker) {
-      throw airproverError('UNKNOWN_WORKER', `the result is signed with key ${String(publicKey).slice(0, 64)}, which is not in workerKeys: not returned`);
-    }
+    if (!worker) return { verdict: 'unknown-key', worker: null };
     const message = new TextEncoder().encode(await signedMessage(statement));
     const valid =
       typeof signature === 'string' &&
       /^[0-9a-fA-F]{128}$/.test(signature) &&
       (await crypto.subtle.verify({ name: 'Ed25519' }, worker.key, hexBytes(signature), message).catch(() => false));
-    if (!valid) {
-      throw airproverError(
-        'BAD_SIGNATURE',
-        `worker ${worker.id}'s signature does not sign task ${statement.taskId}, circuit ${statement.circuit}, ` +
-          `verifying key ${statement.vkSha256} and this proof and public signals: not returned`,
-      );
-    }
-    return worker;
+    return { verdict: valid ? 'valid' : 'invalid', worker: worker.id };
   }
 }
 
@@ -134,78 +121,22 @@ function hexBytes(text) {
 }
 
 /**
- * The prover with `submit` sending jobs to the server as `remote.when` says; every other member is
- * the runtime's own.
+ * The page's side of the runtime's requests to the server (`RemoteOp` in
+ * src/runtime/engine/types.rs): each job's requests share one AbortController, ended by `end`.
  */
-export function withRemote(prover, remote, manifestUrl) {
-  const keys = new ManifestKeys(manifestUrl);
-  let direct = 0;
-  const wrapped = Object.create(prover);
-  wrapped.submit = (claim, options = {}) => {
-    const { onProgress, signal } = options ?? {};
-    // Throws the submission's own typed error at once, as the runtime's submit does; null: a
-    // ready witness, which only the device proves.
-    const request = remoteRequest(claim, remote.when);
-    if (request === null) return prover.submit(claim, options);
-    const store = new Store(onProgress);
-    const task = new RemoteTask(remote, keys, request, store, signal);
-    if (remote.when === 'always') {
-      return job(-(++direct), store, task.run(), () => task.cancel());
-    }
-    let moved = false;
-    let heldFailure = null;
-    const local = prover.submit(claim, {
-      ...options,
-      onProgress: (p) => {
-        // A failure may yet move to the server: its progress is held until that is known.
-        if (p.stage === 'failed') heldFailure = p;
-        else if (!moved) store.set(p);
-      },
-    });
-    const result = local.result.catch((e) => {
-      if (!remoteFallback(e?.code ?? '')) {
-        if (heldFailure) store.set(heldFailure);
-        throw e;
-      }
-      moved = true;
-      return task.run(e);
-    });
-    return job(local.id, store, result, () => (moved ? task.cancel() : local.cancel()));
-  };
-  return wrapped;
-}
-
-function job(id, progress, result, cancel) {
-  return { id, progress, result, cancel };
-}
-
-/** A Svelte-store-compatible progress value that also calls `onProgress`. */
-class Store {
-  constructor(onProgress) {
-    this.value = { stage: 'queued', percent: 0, etaMs: null, cached: false, done: false };
-    this.runs = new Set();
-    this.onProgress = onProgress;
+export class RemoteLink {
+  /** @param {ReturnType<typeof remoteOptions>} remote */
+  constructor(remote) {
+    this.remote = remote;
+    this.jobs = new Map();
   }
-  set(value) {
-    this.value = value;
-    for (const run of this.runs) run(value);
-    this.onProgress?.(value);
-  }
-  subscribe(run) {
-    this.runs.add(run);
-    run(this.value);
-    return () => this.runs.delete(run);
-  }
-}
 
-/** One claim or circom input proved by the server: submit, follow its events, check the answer. */
-class RemoteTask {
-  constructor(remote, keys, request, store, signal) {
-    Object.assign(this, { remote, keys, request, store });
-    this.abort = new AbortController();
-    this.id = null;
-    signal?.addEventListener('abort', () => this.cancel(), { once: true });
-    if (signal?.aborted) this.cancel();
+  get url() {
+    return this.remote.url;
+  }
+
+  get when() {
+    return this.remote.when;
   }
 
   headers(extra = {}) {
@@ -214,11 +145,43 @@ class RemoteTask {
     return h;
   }
 
-  cancel() {
-    if (this.abort.signal.aborted) return;
-    this.abort.abort();
-    if (this.id) {
-      fetch(`${this.remote.url}/v1/proofs/${this.id}`, {
+  signal(job) {
+    if (!this.jobs.has(job)) this.jobs.set(job, new AbortController());
+    return this.jobs.get(job).signal;
+  }
+
+  /** `POST /v1/proofs`: `{ status, body, retryAfter }`; rejects when no answer came. */
+  async send(job, body) {
+    const response = await fetch(`${this.remote.url}/v1/proofs`, {
+      method: 'POST',
+      headers: this.headers({ 'content-type': 'application/json' }),
+      body,
+      signal: this.signal(job),
+    });
+    return answered(response);
+  }
+
+  /**
+   * Reads the task's event stream, calling `onEvent({ id, event, data })` for each event as sent;
+   * resolves with `{ status, body, retryAfter }` when it ends (body: a refusal's JSON), rejects
+   * when it breaks.
+   */
+  async follow(job, id, lastEvent, onEvent) {
+    const response = await fetch(`${this.remote.url}/v1/proofs/${encodeURIComponent(id)}/events`, {
+      headers: this.headers(lastEvent ? { 'last-event-id': lastEvent } : {}),
+      signal: this.signal(job),
+    });
+    if (!response.ok) return answered(response);
+    for await (const event of sseEvents(response.body)) onEvent(event);
+    return { status: response.status, body: null, retryAfter: null };
+  }
+
+  /** Ends the job's requests; with `task`, cancels that task on the server too. */
+  end(job, task) {
+    this.jobs.get(job)?.abort();
+    this.jobs.delete(job);
+    if (task) {
+      fetch(`${this.remote.url}/v1/proofs/${encodeURIComponent(task)}`, {
         method: 'DELETE',
         headers: this.headers(),
         keepalive: true,
@@ -226,187 +189,28 @@ class RemoteTask {
     }
   }
 
-  cancelled() {
-    this.store.set({ ...this.store.value, stage: 'cancelled', done: true });
-    return airproverError('CANCELLED', 'cancelled by the caller');
-  }
-
-  /** Proves on the server; `cause` is the local failure that moved the job, if any. */
-  async run(cause) {
-    try {
-      if (this.abort.signal.aborted) throw this.cancelled();
-      this.store.set({ stage: 'queued', percent: 0, etaMs: null, cached: false, done: false, remote: true });
-      const answer = await this.call(`${this.remote.url}/v1/proofs`, {
-        method: 'POST',
-        headers: this.headers({ 'content-type': 'application/json' }),
-        body: this.request.body,
-      });
-      this.id = answer.id;
-      const result = await this.follow();
-      const checked = await this.check(result);
-      this.store.set({ stage: 'done', percent: 100, etaMs: 0, cached: false, done: true, remote: true });
-      return checked;
-    } catch (e) {
-      if (this.abort.signal.aborted) throw this.cancelled();
-      if (!this.store.value.done) this.store.set({ ...this.store.value, stage: 'failed', done: true });
-      if (cause && e && typeof e === 'object') e.localError = cause.code;
-      throw e;
-    }
-  }
-
-  /** A JSON request; a refusal is the server's code when the runtime has it, else REMOTE_FAILED. */
-  async call(url, init) {
-    let response;
-    try {
-      response = await fetch(url, { ...init, signal: this.abort.signal });
-    } catch (e) {
-      if (this.abort.signal.aborted) throw e;
-      throw airproverError('NETWORK', `the prover server at ${this.remote.url} cannot be reached: ${e?.message ?? e}`);
-    }
-    const body = await response.json().catch(() => ({}));
-    if (response.ok) return body;
-    throw refusal(response, body);
-  }
-
-  /** Follows the task's events (reconnecting with Last-Event-ID) to its final one. */
-  async follow() {
-    let last = null;
-    let failures = 0;
-    for (;;) {
-      let response;
-      try {
-        response = await fetch(`${this.remote.url}/v1/proofs/${this.id}/events`, {
-          headers: this.headers(last ? { 'last-event-id': last } : {}),
-          signal: this.abort.signal,
-        });
-        if (!response.ok) throw refusal(response, await response.json().catch(() => ({})));
-        for await (const event of sseEvents(response.body)) {
-          last = event.id ?? last;
-          failures = 0;
-          const data = JSON.parse(event.data || 'null');
-          const ended = this.on(event.event, data);
-          if (ended) return ended;
-        }
-      } catch (e) {
-        if (this.abort.signal.aborted || e?.name === 'AirproverError') throw e;
-        if (++failures > 5) {
-          throw airproverError('NETWORK', `lost the prover server's event stream: ${e?.message ?? e}`);
-        }
-      }
-      await new Promise((ok) => setTimeout(ok, 250 * 2 ** failures));
-    }
-  }
-
-  /** One event: progress is published; the final one returns the result or throws. */
-  on(kind, data) {
-    const base = { cached: false, done: false, remote: true };
-    if (kind === 'status') {
-      const stage = data?.status === 'running' ? 'proving' : 'queued';
-      this.store.set({ ...base, stage, percent: this.store.value.percent ?? 0, etaMs: null });
-    } else if (kind === 'progress') {
-      this.store.set({ ...base, stage: 'proving', percent: data.percent, etaMs: data.etaMs ?? null });
-    } else if (kind === 'succeeded') {
-      return data;
-    } else if (kind === 'failed') {
-      throw airproverError(data?.code ?? 'REMOTE_FAILED', `on the prover server: ${data?.message ?? ''}`);
-    } else if (kind === 'cancelled') {
-      throw airproverError('CANCELLED', 'the task was cancelled on the prover server');
-    }
-    return null;
-  }
-
   /**
-   * The server's answer, checked: the job's circuit, a claim's public signals (a circom
-   * circuit's are the proof's own), and a proof valid under the manifest's verifying key.
+   * The worker's signature over the bytes recomputed from the `succeeded` event's `data` (as
+   * sent: the signed digests cover its JSON's own key order): `{ verdict: 'not-pinned' | 'valid' |
+   * 'unknown-key' | 'invalid', worker }`.
    */
-  async check(result) {
-    const { circuit, publicSignals: expected } = this.request;
-    if (result?.circuit !== circuit) {
-      throw airproverError('VERIFY_FAILED', `the server proved ${result?.circuit}, not ${circuit}: not returned`);
-    }
-    const signals = result.publicSignals;
-    if (!Array.isArray(signals) || !signals.every((s) => typeof s === 'string') || (expected && signals.join() !== expected.join())) {
-      throw airproverError('VERIFY_FAILED', "the server's public signals are not the claim's: not returned");
-    }
-    const vk = await this.keys.verifyingKey(circuit);
-    // Who made it, before what it proves: the signature over the bytes recomputed here (the
-    // server's `signed` text is never read).
-    await this.remote.workerKeys?.check(
-      { taskId: this.id, circuit, vkSha256: vk.sha256, proof: result.proof, publicSignals: signals },
+  async checkSignature({ taskId, circuit, vkSha256 }, data) {
+    if (!this.remote.workerKeys) return { verdict: 'not-pinned', worker: null };
+    const result = JSON.parse(data);
+    return this.remote.workerKeys.check(
+      { taskId, circuit, vkSha256, proof: result.proof, publicSignals: result.publicSignals },
       result.publicKey,
       result.signature,
     );
-    if (!verifies(vk, result.proof, signals)) {
-      throw airproverError('VERIFY_FAILED', "the server's proof does not verify with the manifest's verifying key: not returned");
-    }
-    return {
-      proof: result.proof,
-      publicSignals: signals,
-      circuit: result.circuit,
-      verifyingKeySha256: vk.sha256,
-      remote: { url: this.remote.url, id: this.id, worker: result.worker, publicKey: result.publicKey, signature: result.signature },
-    };
   }
 }
 
-/** Whether `proof` verifies under `vk`: our key file, or a circom circuit's verification_key.json. */
-function verifies(vk, proof, signals) {
-  try {
-    return vk.circom ? verifySnarkjs(new TextDecoder().decode(vk.bytes), signals, proof) : verify(vk.bytes, proof, signals);
-  } catch {
-    return false; // a proof that does not even parse
-  }
-}
-
-function refusal(response, body) {
-  const e = airproverError('REMOTE_FAILED', `the prover server answered ${response.status} ${body?.code ?? ''}: ${body?.message ?? ''}`);
-  e.serverCode = body?.code ?? null;
-  e.status = response.status;
-  const retryAfter = Number(response.headers.get('retry-after'));
-  e.retryAfterMs = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : null;
-  return e;
-}
-
-/**
- * The manifest's verifying keys, fetched once each and checked against their pinned SHA-256:
- * `{ bytes, sha256, circom }` (a circom entry's is snarkjs's verification_key.json).
- */
-class ManifestKeys {
-  constructor(manifestUrl) {
-    this.url = new URL(manifestUrl, globalThis.location?.href).href;
-    this.keys = new Map();
-  }
-
-  verifyingKey(circuit) {
-    if (!this.keys.has(circuit)) {
-      const loading = this.load(circuit);
-      loading.catch(() => this.keys.delete(circuit));
-      this.keys.set(circuit, loading);
-    }
-    return this.keys.get(circuit);
-  }
-
-  async load(circuit) {
-    const fetched = async (url) => {
-      const r = await fetch(url).catch((e) => {
-        throw airproverError('NETWORK', `${url}: ${e?.message ?? e}`);
-      });
-      if (!r.ok) throw airproverError('KEY_NOT_FOUND', `${url}: ${r.status}`);
-      return r;
-    };
-    const manifest = await (await fetched(this.url)).json();
-    const listed = manifest?.circuits?.find?.((c) => c.id === circuit);
-    const circom = listed?.kind === 'circom';
-    const entry = circom ? listed.verifyingKey : listed?.files?.verifyingKey;
-    if (!entry) throw airproverError('KEY_NOT_FOUND', `no verifying key for ${circuit} in ${this.url}`);
-    const bytes = new Uint8Array(await (await fetched(new URL(entry.name, this.url))).arrayBuffer());
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-    const sha256 = hex(digest);
-    if (sha256 !== entry.sha256) {
-      throw airproverError('KEY_INTEGRITY', `${entry.name}: its SHA-256 is not the manifest's`);
-    }
-    return { bytes, sha256, circom };
-  }
+async function answered(response) {
+  return {
+    status: response.status,
+    body: await response.json().catch(() => null),
+    retryAfter: response.headers.get('retry-after'),
+  };
 }
 
 /** The events of a text/event-stream body: { id, event, data }. */

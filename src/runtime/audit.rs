@@ -27,6 +27,9 @@ pub enum EventKind {
     Retried,
     /// The job moved to a smaller circuit or another build.
     FellBack,
+    /// The job went to the operator's server (`remote`): first (`when: 'always'`), or with the
+    /// code it failed with on the device.
+    SentToServer,
     /// A worker died under the job.
     WorkerCrashed,
     /// The job's worker sent nothing for `stallTimeoutMs`: ended, the attempt is a TIMEOUT.

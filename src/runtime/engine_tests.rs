@@ -1014,3 +1014,5 @@ fn a_verdict_for_a_job_cancelled_meanwhile_changes_nothing() {
 
 #[path = "engine_circom_tests.rs"]
 mod circom;
+#[path = "engine_remote_tests.rs"]
+mod remote;

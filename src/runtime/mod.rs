@@ -22,6 +22,7 @@ pub mod proof_cache;
 pub mod protocol;
 pub mod queue;
 pub mod quota;
+pub mod remote;
 pub mod retry;
 pub mod scheduler;
 pub mod statement;

@@ -17,6 +17,7 @@ use super::fallback::{self, Build};
 use super::metrics::{self, DurationHistory, Percentiles};
 use super::queue::{JobQueue, Priority};
 use super::quota::{QuotaLimits, Quotas};
+use super::remote::Plan;
 use super::retry::{Backoff, Jitter};
 use super::statement::Statement;
 use crate::circuit::CircuitId;
@@ -56,6 +57,8 @@ pub struct Config {
     pub audit_capacity: usize,
     /// Whether a new job first waits for the proof cache ([`Command::CheckCache`]). Default false.
     pub check_cache: bool,
+    /// The operator's server, when jobs may go there (`remote`). Default none.
+    pub remote: Option<Plan>,
 }
 
 impl Default for Config {
@@ -74,6 +77,7 @@ impl Default for Config {
             history: 100,
             audit_capacity: 1000,
             check_cache: false,
+            remote: None,
         }
     }
 }
@@ -116,6 +120,11 @@ pub enum JobState {
         /// When it is queued again.
         until_ms: f64,
     },
+    /// On the operator's server ([`Command::SendRemote`]); it ends there.
+    Remote {
+        /// When it was sent.
+        since_ms: f64,
+    },
     /// Final: proved and verified.
     Succeeded,
     /// Final: failed.
@@ -140,6 +149,7 @@ impl JobState {
             JobState::Queued => "queued",
             JobState::Running { .. } => "running",
             JobState::RetryWait { .. } => "retry-wait",
+            JobState::Remote { .. } => "remote",
             JobState::Succeeded => "succeeded",
             JobState::Failed => "failed",
             JobState::Cancelled => "cancelled",
@@ -253,6 +263,19 @@ pub enum Command {
         /// The job.
         job: JobId,
     },
+    /// Send the job to the operator's server; report its end with
+    /// [`Scheduler::remote_succeeded`] or [`Scheduler::remote_failed`].
+    SendRemote {
+        /// The job.
+        job: JobId,
+    },
+    /// Stop following the job on the server; `cancel`: cancel its task there too.
+    EndRemote {
+        /// The job.
+        job: JobId,
+        /// Whether the server's task is cancelled (the caller cancelled, the runtime ended).
+        cancel: bool,
+    },
 }
 
 /// What the proof cache said about a job's claim.
@@ -289,6 +312,8 @@ pub struct StateCounts {
     pub queued: usize,
     /// On a worker.
     pub running: usize,
+    /// On the operator's server (`remote`).
+    pub remote: usize,
     /// Proved.
     pub completed: usize,
     /// Failed.
@@ -432,13 +457,10 @@ impl Scheduler {
                 self.commands.push(Command::Resolve { job });
             }
             CacheAnswer::Miss | CacheAnswer::Rejected => {
-                j.state = JobState::Queued;
-                let priority = j.priority;
-                self.queue.push(job, priority);
                 if answer == CacheAnswer::Rejected {
                     self.log(job, EventKind::CacheRejected, now_ms, None);
                 }
-                self.dispatch(now_ms);
+                self.enqueue(job, now_ms);
             }
         }
         true
@@ -488,6 +510,14 @@ impl Scheduler {
                 ),
             });
         }
+        if let Some(refusal) = self
+            .config
+            .remote
+            .as_ref()
+            .and_then(|r| r.refusal(&s.statement))
+        {
+            return Err(refusal);
+        }
         if let Some(user) = &s.user_id {
             self.quotas.admit(user, now_ms).map_err(|message| Refusal {
                 code: ErrorCode::RateLimited,
@@ -527,10 +557,89 @@ impl Scheduler {
         if state == JobState::CheckingCache {
             self.commands.push(Command::CheckCache { job: id });
         } else {
-            self.queue.push(id, s.priority);
-            self.dispatch(now_ms);
+            self.enqueue(id, now_ms);
         }
         Ok((id, false))
+    }
+
+    /// A new job that is not answered from the cache: to the server first when `remote.when` is
+    /// `'always'`, else into the queue.
+    fn enqueue(&mut self, job: JobId, now_ms: f64) {
+        let Some(j) = self.jobs.get_mut(&job) else {
+            return self.broken(job, now_ms);
+        };
+        if self
+            .config
+            .remote
+            .as_ref()
+            .is_some_and(|r| r.first(&j.statement))
+        {
+            self.send_remote(job, None, now_ms);
+        } else {
+            j.state = JobState::Queued;
+            let priority = j.priority;
+            self.queue.push(job, priority);
+            self.dispatch(now_ms);
+        }
+    }
+
+    /// The job goes to the operator's server; `code`: the failure on the device that moved it.
+    fn send_remote(&mut self, job: JobId, code: Option<ErrorCode>, now_ms: f64) {
+        let Some(j) = self.jobs.get_mut(&job) else {
+            return self.broken(job, now_ms);
+        };
+        j.state = JobState::Remote { since_ms: now_ms };
+        j.fraction = 0.0;
+        self.log(job, EventKind::SentToServer, now_ms, code);
+        self.commands.push(Command::SendRemote { job });
+    }
+
+    /// Progress of a job on the server, 0..=1.
+    pub fn remote_progress(&mut self, job: JobId, fraction: f64) {
+        if let Some(j) = self.jobs.get_mut(&job) {
+            if matches!(j.state, JobState::Remote { .. }) {
+                j.fraction = fraction.clamp(0.0, 1.0);
+            }
+        }
+    }
+
+    /// The server proved the job and the page checked the proof. Returns false for a stale
+    /// report (the job was cancelled meanwhile): its result must be dropped.
+    pub fn remote_succeeded(&mut self, job: JobId, now_ms: f64) -> bool {
+        if !self
+            .jobs
+            .get(&job)
+            .is_some_and(|j| matches!(j.state, JobState::Remote { .. }))
+        {
+            return false;
+        }
+        self.finish(job, JobState::Succeeded, None, now_ms);
+        self.commands.push(Command::Resolve { job });
+        true
+    }
+
+    /// The job ended on the server without a proof (or the page refused its answer): it fails
+    /// with `code`, as one more failed attempt. It is never moved again.
+    pub fn remote_failed(&mut self, job: JobId, code: ErrorCode, now_ms: f64) {
+        let Some(j) = self.jobs.get_mut(&job) else {
+            return;
+        };
+        if !matches!(j.state, JobState::Remote { .. }) {
+            return;
+        }
+        j.history.push(Attempt {
+            attempt: j.attempts,
+            code: code.to_string(),
+            at_ms: now_ms,
+            circuit: j.circuit(),
+        });
+        let state = if code == ErrorCode::Cancelled {
+            JobState::Cancelled
+        } else {
+            JobState::Failed
+        };
+        self.finish(job, state, Some(code), now_ms);
+        self.commands.push(Command::Reject { job, code });
     }
 
     /// A worker finished loading and is ready for work.
@@ -590,6 +699,8 @@ impl Scheduler {
                 metrics::eta_ms(predicted, now_ms - since_ms, j.fraction)
             }
             JobState::CheckingCache | JobState::Queued | JobState::RetryWait { .. } => predicted,
+            // The server's own estimate comes with its progress events.
+            JobState::Remote { .. } => None,
             _ => Some(0.0),
         }
     }
@@ -681,6 +792,9 @@ impl Scheduler {
                 self.queue.remove(job);
             }
             JobState::Running { worker, .. } => self.replace_worker(worker),
+            JobState::Remote { .. } => {
+                self.commands.push(Command::EndRemote { job, cancel: true });
+            }
             _ => {}
         }
         self.finish(job, JobState::Cancelled, Some(ErrorCode::Cancelled), now_ms);
@@ -777,6 +891,9 @@ impl Scheduler {
             .collect();
         for job in open {
             self.queue.remove(job);
+            if matches!(self.jobs[&job].state, JobState::Remote { .. }) {
+                self.commands.push(Command::EndRemote { job, cancel: true });
+            }
             self.finish(job, JobState::Failed, Some(ErrorCode::Terminated), now_ms);
             self.commands.push(Command::Reject {
                 job,
@@ -832,6 +949,7 @@ impl Scheduler {
                     c.queued += 1
                 }
                 JobState::Running { .. } => c.running += 1,
+                JobState::Remote { .. } => c.remote += 1,
                 // Counted in `finished` when they ended: settled jobs are forgotten.
                 JobState::Succeeded | JobState::Failed | JobState::Cancelled => {}
             }
@@ -935,6 +1053,13 @@ impl Scheduler {
                 self.commands.push(Command::WakeAt { at_ms: until_ms });
             }
             self.log(job, EventKind::Retried, now_ms, Some(code));
+        } else if self
+            .config
+            .remote
+            .as_ref()
+            .is_some_and(|r| r.moves(code, &j.statement))
+        {
+            self.send_remote(job, Some(code), now_ms);
         } else {
             self.finish(job, JobState::Failed, Some(code), now_ms);
             self.commands.push(Command::Reject { job, code });

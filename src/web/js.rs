@@ -18,6 +18,11 @@ pub fn set(target: &JsValue, key: &str, value: &JsValue) {
     let _ = Reflect::set(target, &JsValue::from_str(key), value);
 }
 
+/// A property of a JS value; `undefined` where it has none (or is not an object).
+pub fn get(target: &JsValue, key: &str) -> JsValue {
+    Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
 /// A serde value as a plain JS object (maps as objects, not `Map`s; numbers as numbers). Only for
 /// values that serialise (ours do): a failure gives `null`.
 pub fn to_js_value<T: Serialize + ?Sized>(value: &T) -> JsValue {

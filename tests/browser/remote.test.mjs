@@ -106,7 +106,10 @@ describe('remote', () => {
     assert.equal(out.verifies, true);
     assert.equal(out.result.circuit, CIRCUIT);
     assert.equal(out.result.publicSignals.length, 5);
-    assert.ok(out.log.includes('failed:OUT_OF_MEMORY'), out.log.join());
+    // The runtime's own job, moved: the device's code in the audit log, no failure there.
+    assert.ok(out.log.includes('sent-to-server:OUT_OF_MEMORY'), out.log.join());
+    assert.ok(!out.log.some((e) => e.startsWith('failed:')), out.log.join());
+    assert.equal(out.log.at(-1), 'succeeded:');
     assert.ok(out.progress.some((p) => p.remote && p.stage === 'proving'), JSON.stringify(out.progress));
     assert.ok(!out.progress.some((p) => p.stage === 'failed'), 'the device failure is not reported as the end');
     assert.deepEqual([out.storeValue.stage, out.storeValue.done], ['done', true]);
@@ -183,6 +186,7 @@ describe('remote', () => {
         const prover = await airprover.createProver({ manifestUrl, remote: { url, apiKey, when: 'always' } });
         const badClaim = await codeOf(() => prover.submit({ ...claim, root: 'nope' }).result);
         const job = prover.submit({ ...claim, campaignId: '4242' });
+        const sentId = job.id;
         job.cancel();
         const cancelled = await codeOf(() => job.result);
         const aborted = new AbortController();
@@ -190,7 +194,7 @@ describe('remote', () => {
         aborted.abort();
         const abortedCode = await codeOf(() => job2.result);
         prover.terminate();
-        return { badWhen, badUrl, unknown, unauthorized, badClaim, cancelled, abortedCode, cancelledStage: job.progress.value.stage };
+        return { badWhen, badUrl, unknown, unauthorized, badClaim, cancelled, abortedCode, cancelledStage: job.progress.value.stage, sentId };
       },
       { claim: fx.claims[CIRCUIT], url: honest.url, apiKey: API_KEY },
     );
@@ -206,6 +210,53 @@ describe('remote', () => {
     assert.equal(out.cancelled.code, 'CANCELLED');
     assert.equal(out.cancelledStage, 'cancelled');
     assert.equal(out.abortedCode.code, 'CANCELLED');
+    assert.ok(out.sentId > 0, `a job sent to the server has the runtime's own id: ${out.sentId}`);
+  });
+
+  test("a 503 with Retry-After is sent again after it, a lost event stream is read again, and the job is counted", async (t) => {
+    // The 503 is logged by Chromium itself.
+    const p = await page(t, /503 \(Service Unavailable\)/);
+    let posts = 0;
+    await p.route(`${honest.url}/v1/proofs`, async (route) => {
+      if (route.request().method() !== 'POST' || ++posts > 1) return route.continue();
+      await route.fulfill({ status: 503, headers: { 'retry-after': '1', 'access-control-allow-origin': '*', 'access-control-expose-headers': 'retry-after' }, contentType: 'application/json', body: '{"code":"BUSY","message":"try later"}' });
+    });
+    const streams = [];
+    await p.route(`${honest.url}/v1/proofs/*/events`, async (route) => {
+      streams.push(route.request().headers()['last-event-id'] ?? null);
+      // The first stream breaks after its first event; the next one goes through.
+      if (streams.length > 1) return route.continue();
+      const response = await route.fetch();
+      const text = await response.text();
+      const first = text.slice(0, text.indexOf('\n\n') + 2);
+      await route.fulfill({ response, body: first });
+    });
+    const out = await p.evaluate(
+      async ({ claim, url, apiKey }) => {
+        const prover = await airprover.createProver({ manifestUrl: '/keys/manifest.json', remote: { url, apiKey, when: 'always' } });
+        const started = performance.now();
+        const job = prover.submit(claim);
+        const seen = [];
+        const off = prover.stats.subscribe((s) => seen.push(s.byPriority.NORMAL.remote));
+        const result = await job.result;
+        off();
+        const ms = performance.now() - started;
+        const stats = prover.stats.value.byPriority.NORMAL;
+        const log = prover.auditLog().map((e) => `${e.kind}:${e.code ?? ''}`);
+        prover.terminate();
+        return { ms, id: job.id, result, seen, stats, log };
+      },
+      { claim: { ...fx.claims[CIRCUIT], campaignId: '7201' }, url: honest.url, apiKey: API_KEY },
+    );
+    assert.equal(posts, 2, 'sent again after the 503');
+    assert.ok(out.ms >= 1000, `not before its Retry-After: ${out.ms} ms`);
+    assert.ok(streams.length >= 2, `the stream was read again: ${JSON.stringify(streams)}`);
+    assert.equal(streams[0], null);
+    assert.ok(streams[1], 'from after the last event seen (Last-Event-ID)');
+    assert.equal(out.result.publicSignals.length, 5);
+    assert.ok(out.seen.includes(1), `counted as on the server while there: ${out.seen}`);
+    assert.deepEqual([out.stats.remote, out.stats.completed], [0, 1]);
+    assert.deepEqual(out.log, ['submitted:', 'sent-to-server:', 'succeeded:']);
   });
 });
 
@@ -278,7 +329,8 @@ describe('remote circom jobs', () => {
       },
       { input: json(circom.input), url: honest.url, apiKey: API_KEY },
     );
-    assert.ok(out.log.includes('failed:OUT_OF_MEMORY'), out.log.join());
+    assert.ok(out.log.includes('sent-to-server:OUT_OF_MEMORY'), out.log.join());
+    assert.ok(out.log.includes('failed:OUT_OF_MEMORY'), `the witness job's own end: ${out.log.join()}`);
     assert.equal(out.result.circuit, 'multi');
     assert.deepEqual(out.result.publicSignals, json(circom.public));
     assert.equal((await serverTask(out.result.remote.id)).status, 'succeeded');

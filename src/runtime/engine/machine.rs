@@ -14,6 +14,8 @@ use crate::runtime::proof_cache::ProofRecord;
 use crate::runtime::protocol::{
     CircomWork, Fault, JobMessage, KeyMessage, PageMessage, StorageName, WorkerMessage,
 };
+use crate::runtime::remote::{self, Flow, Report, ServerAnswer, Step};
+use crate::runtime::retry::{Backoff, Jitter};
 use crate::runtime::scheduler::{
     CacheAnswer, Command, JobId, JobState, Refusal, Scheduler, Submission, WorkerId,
 };
@@ -38,6 +40,22 @@ struct JobView {
     run_counted: bool,
     /// The attempt whose timer is armed.
     timer: Option<u32>,
+    /// On the operator's server: its way there, and what it sends.
+    remote: Option<RemoteView>,
+}
+
+/// A job on the operator's server.
+#[derive(Debug, Clone)]
+struct RemoteView {
+    flow: Flow,
+    /// `POST /v1/proofs`'s body.
+    body: String,
+    /// The server's estimate of the time left.
+    eta_ms: Option<f64>,
+    /// The code the job failed with on the device, if that moved it.
+    local_error: Option<ErrorCode>,
+    /// A refusal of the server.
+    server: Option<ServerAnswer>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -62,6 +80,11 @@ pub struct Engine {
     refused: Vec<DurableJob>,
     /// Audit events copied so far (a cursor into the scheduler's log).
     audit_copied: u64,
+    /// The operator's server's URL, when jobs may go there.
+    remote_url: Option<String>,
+    /// Delays between a job's requests to the server.
+    backoff: Backoff,
+    jitter: Jitter,
     effects: Vec<Effect>,
 }
 
@@ -77,7 +100,13 @@ impl Engine {
             .collect();
         scheduler_config.check_cache = config.storage.proof_cache;
         let build = scheduler_config.build;
+        let remote_url = scheduler_config.remote.as_ref().map(|r| r.url.clone());
+        let backoff = scheduler_config.backoff;
         Engine {
+            remote_url,
+            backoff,
+            // Another stream than the scheduler's own (same seed, other start).
+            jitter: Jitter::new(config.seed.rotate_left(32) ^ 0x5eed),
             scheduler: Scheduler::new(scheduler_config, config.seed),
             keys: config.keys,
             jobs: HashMap::new(),
@@ -211,6 +240,17 @@ impl Engine {
                     self.publish_progress(id, now);
                 }
             }
+            Event::Timer(Timer::Remote { job }) => {
+                let step = self
+                    .jobs
+                    .get(&job)
+                    .and_then(|v| v.remote.as_ref())
+                    .map(|r| r.flow.resume());
+                if let Some(step) = step {
+                    self.remote_step(job, step, now);
+                }
+            }
+            Event::Remote { job, report } => self.remote_report(job, report, now),
             Event::Timer(Timer::Attempt { job, attempt }) => {
                 if let Some(view) = self.jobs.get_mut(&job) {
                     if view.timer == Some(attempt) {
@@ -285,6 +325,7 @@ impl Engine {
             durable: record.clone(),
             run_counted: false,
             timer: None,
+            remote: None,
         });
         view.subscribers.push(subscriber);
         let stored = view.durable.is_some();
@@ -323,6 +364,8 @@ impl Engine {
                 code: ErrorCode::Cancelled,
                 message: "cancelled by the caller".into(),
                 attempts: Vec::new(),
+                server: None,
+                local_error: None,
             },
         });
         self.scheduler.cancel(job, now);
@@ -386,7 +429,187 @@ impl Engine {
                 });
             }
             Command::CheckCache { job } => self.check_cache(job, now),
+            Command::SendRemote { job } => self.send_remote(job, now),
+            Command::EndRemote { job, cancel } => self.end_remote(job, cancel),
         }
+    }
+
+    /// A job goes to the operator's server.
+    fn send_remote(&mut self, job: JobId, now: f64) {
+        let (Some(j), Some(url)) = (self.scheduler.job(job), self.remote_url.clone()) else {
+            return;
+        };
+        let local_error = match j.state {
+            JobState::Remote { .. } => j.history.last().and_then(|a| a.code.parse().ok()),
+            _ => return,
+        };
+        let statement = j.statement.clone();
+        let body = match remote::request(&statement) {
+            Ok(Some(body)) => body,
+            Ok(None) => {
+                let why = "a ready witness is never sent to the prover server".to_string();
+                return self.remote_failed(job, ErrorCode::Internal, why, None, now);
+            }
+            Err(e) => return self.remote_failed(job, e.code(), e.to_string(), None, now),
+        };
+        let Some(view) = self.jobs.get_mut(&job) else {
+            return;
+        };
+        if let Some(old) = view.timer.take() {
+            self.effects.push(Effect::Disarm {
+                timer: Timer::Attempt { job, attempt: old },
+            });
+        }
+        view.stage = "queued";
+        view.percent = 0.0;
+        view.remote = Some(RemoteView {
+            flow: Flow::new(&statement, &url),
+            body: body.clone(),
+            eta_ms: None,
+            local_error,
+            server: None,
+        });
+        self.effects
+            .push(Effect::Remote(RemoteOp::Send { job, body }));
+        self.publish_progress(job, now);
+    }
+
+    /// Stops a job's requests to the server (and cancels its task there).
+    fn end_remote(&mut self, job: JobId, cancel: bool) {
+        let task = self
+            .jobs
+            .get(&job)
+            .and_then(|v| v.remote.as_ref())
+            .and_then(|r| r.flow.task().map(str::to_string));
+        self.effects.push(Effect::Disarm {
+            timer: Timer::Remote { job },
+        });
+        self.effects.push(Effect::Remote(RemoteOp::End {
+            job,
+            cancel_task: task.filter(|_| cancel),
+        }));
+    }
+
+    /// What the page saw of a job's requests to the server.
+    fn remote_report(&mut self, job: JobId, report: Report, now: f64) {
+        let random = self.jitter.next_f64();
+        let backoff = self.backoff;
+        let Some(flow) = self.jobs.get_mut(&job).and_then(|v| v.remote.as_mut()) else {
+            return; // a job that ended meanwhile
+        };
+        if flow.flow.ended() {
+            return;
+        }
+        let step = flow.flow.on(report, now, &backoff, random);
+        self.remote_step(job, step, now);
+    }
+
+    /// Carries out one step of a job's way through the server.
+    fn remote_step(&mut self, job: JobId, step: Step, now: f64) {
+        match step {
+            Step::Send => {
+                if let Some(body) = self
+                    .jobs
+                    .get(&job)
+                    .and_then(|v| v.remote.as_ref())
+                    .map(|r| r.body.clone())
+                {
+                    self.effects
+                        .push(Effect::Remote(RemoteOp::Send { job, body }));
+                }
+            }
+            Step::Follow { id, last_event } => {
+                self.effects.push(Effect::Remote(RemoteOp::Follow {
+                    job,
+                    id,
+                    last_event,
+                }));
+            }
+            Step::Wait { at_ms } => self.effects.push(Effect::Arm {
+                timer: Timer::Remote { job },
+                at_ms,
+            }),
+            Step::Show {
+                stage,
+                percent,
+                eta_ms,
+            } => {
+                if let Some(view) = self.jobs.get_mut(&job) {
+                    view.stage = stage;
+                    if let Some(p) = percent {
+                        view.percent = p;
+                    }
+                    if let Some(r) = view.remote.as_mut() {
+                        r.eta_ms = eta_ms;
+                    }
+                    let fraction = view.percent / 100.0;
+                    self.scheduler.remote_progress(job, fraction);
+                }
+                self.publish_progress(job, now);
+            }
+            Step::Check { id, data, value } => {
+                let circuit = self
+                    .scheduler
+                    .job(job)
+                    .map(|j| (j.statement.clone(), j.circuit()));
+                let Some((statement, circuit)) = circuit else {
+                    return;
+                };
+                match self.keys.get(&circuit) {
+                    Some(keys) => self.effects.push(Effect::Remote(RemoteOp::Check {
+                        job,
+                        id,
+                        statement: Box::new(statement),
+                        verifying_key: keys.verifying.clone(),
+                        data,
+                        value,
+                    })),
+                    None => self.remote_failed(
+                        job,
+                        ErrorCode::KeyNotFound,
+                        "the manifest has no verifying key for its circuit".into(),
+                        None,
+                        now,
+                    ),
+                }
+            }
+            Step::Proved { value } => {
+                if let Some(view) = self.jobs.get_mut(&job) {
+                    view.result = Some(value);
+                }
+                self.end_remote(job, false);
+                if !self.scheduler.remote_succeeded(job, now) {
+                    if let Some(view) = self.jobs.get_mut(&job) {
+                        view.result = None;
+                    }
+                }
+                self.follow_commands(now);
+            }
+            Step::Failed(failure) => {
+                self.remote_failed(job, failure.code, failure.message, failure.server, now)
+            }
+            Step::Nothing => {}
+        }
+    }
+
+    /// A job on the server ends without a proof.
+    fn remote_failed(
+        &mut self,
+        job: JobId,
+        code: ErrorCode,
+        message: String,
+        server: Option<ServerAnswer>,
+        now: f64,
+    ) {
+        if let Some(view) = self.jobs.get_mut(&job) {
+            view.message = Some(message);
+            if let Some(r) = view.remote.as_mut() {
+                r.server = server;
+            }
+        }
+        self.end_remote(job, false);
+        self.scheduler.remote_failed(job, code, now);
+        self.follow_commands(now);
     }
 
     fn check_cache(&mut self, job: JobId, now: f64) {
@@ -558,6 +781,7 @@ impl Engine {
                 done: code.is_none(),
                 attempt: None,
                 ended: true,
+                remote: view.remote.is_some(),
             },
             subscribers: view.subscribers.clone(),
         });
@@ -586,6 +810,11 @@ impl Engine {
                     .message
                     .take()
                     .unwrap_or_else(|| code.default_message().into());
+                let (server, local_error) = view
+                    .remote
+                    .as_ref()
+                    .map(|r| (r.server.clone(), r.local_error))
+                    .unwrap_or_default();
                 for &subscriber in &view.subscribers {
                     self.effects.push(Effect::Reject {
                         subscriber,
@@ -593,6 +822,8 @@ impl Engine {
                             code,
                             message: message.clone(),
                             attempts: history.clone(),
+                            server: server.clone(),
+                            local_error,
                         },
                     });
                 }
@@ -762,7 +993,12 @@ impl Engine {
     }
 
     fn publish_progress(&mut self, job: JobId, now: f64) {
-        let eta_ms = self.scheduler.eta_ms(job, now);
+        let remote_eta = self
+            .jobs
+            .get(&job)
+            .and_then(|v| v.remote.as_ref())
+            .map(|r| r.eta_ms);
+        let eta_ms = remote_eta.unwrap_or_else(|| self.scheduler.eta_ms(job, now));
         let state = self.scheduler.job(job).map(|j| (j.state, j.attempts));
         let Some(view) = self.jobs.get_mut(&job) else {
             return;
@@ -779,6 +1015,7 @@ impl Engine {
                 done: false,
                 attempt: state.map(|(_, a)| a),
                 ended: false,
+                remote: view.remote.is_some(),
             },
             subscribers: view.subscribers.clone(),
         });

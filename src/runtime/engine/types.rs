@@ -13,6 +13,7 @@ use crate::runtime::durable::DurableJob;
 use crate::runtime::fallback::Build;
 use crate::runtime::proof_cache::ProofRecord;
 use crate::runtime::protocol::{Fault, KeyMessage, PageMessage, WorkerMessage};
+use crate::runtime::remote::{Report, ServerAnswer};
 use crate::runtime::scheduler::{Attempt, Config, JobId, Refusal, Stats, Submission, WorkerId};
 use crate::runtime::statement::{CacheKey, Statement};
 
@@ -78,6 +79,11 @@ pub enum Timer {
         job: JobId,
         /// Which attempt (a later attempt's timer is another timer).
         attempt: u32,
+    },
+    /// A job on the operator's server asks again (sends again, or reads its events again).
+    Remote {
+        /// The job.
+        job: JobId,
     },
 }
 
@@ -148,6 +154,13 @@ pub enum Event {
     StorageChanged,
     /// The database was closed (another tab deleted or upgraded it): nothing more is stored.
     StorageClosed,
+    /// What the page saw of a job's requests to the operator's server ([`Effect::Remote`]).
+    Remote {
+        /// The job.
+        job: JobId,
+        /// Raw: statuses, bodies, events, a signature check's verdict.
+        report: Report,
+    },
     /// The page checked a worker's proof ([`Effect::Verify`]): `Err` says why it does not verify
     /// (KEY_INTEGRITY), or why the check could not run (the verifying key's download: NETWORK,
     /// KEY_NOT_FOUND, ...).
@@ -202,6 +215,9 @@ pub struct ProgressView {
     /// The last view of the job (it succeeded, failed or was cancelled): its store may go.
     #[serde(skip)]
     pub ended: bool,
+    /// On the operator's server: progress from its event stream.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub remote: bool,
 }
 
 /// Why a caller's promise rejects.
@@ -213,6 +229,10 @@ pub struct Failure {
     pub message: String,
     /// The job's failed attempts.
     pub attempts: Vec<Attempt>,
+    /// REMOTE_FAILED: what the operator's server answered.
+    pub server: Option<ServerAnswer>,
+    /// A job that moved to the server: the code it failed with on the device.
+    pub local_error: Option<ErrorCode>,
 }
 
 /// The runtime's status line.
@@ -311,6 +331,52 @@ pub enum StorageOp {
     },
 }
 
+/// A request to the operator's server (`remote`), carried out by `src/js/remote.js`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RemoteOp {
+    /// `POST /v1/proofs` with `body`; report [`Report::Answered`] or [`Report::Unreachable`].
+    Send {
+        /// The job.
+        job: JobId,
+        /// `{ claim }` or `{ circuit, input }`, as JSON text.
+        body: String,
+    },
+    /// Read `GET /v1/proofs/{id}/events` (with `Last-Event-ID`): each event as
+    /// [`Report::Event`], its end as [`Report::StreamEnded`].
+    Follow {
+        /// The job.
+        job: JobId,
+        /// The server's task id.
+        id: String,
+        /// The last event seen.
+        last_event: Option<String>,
+    },
+    /// Check the server's answer: the worker's signature over the bytes recomputed from `data`
+    /// (against the pinned worker keys), then the proof against the manifest's verifying key;
+    /// report [`Report::Checked`].
+    Check {
+        /// The job.
+        job: JobId,
+        /// The server's task id.
+        id: String,
+        /// What the job proves.
+        statement: Box<Statement>,
+        /// The manifest's verifying key of its circuit.
+        verifying_key: KeyMessage,
+        /// The `succeeded` event's data, as the server sent it.
+        data: String,
+        /// It, parsed.
+        value: Value,
+    },
+    /// Stop every request of the job; `cancel_task`: also cancel that task on the server.
+    End {
+        /// The job.
+        job: JobId,
+        /// The server's task to cancel (`DELETE /v1/proofs/{id}`).
+        cancel_task: Option<String>,
+    },
+}
+
 /// What the web layer must do, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -396,6 +462,8 @@ pub enum Effect {
     },
     /// A request to IndexedDB.
     Storage(StorageOp),
+    /// A request to the operator's server; what the page sees comes back as [`Event::Remote`].
+    Remote(RemoteOp),
     /// A warning for the console (never a claim or a secret).
     Warn(String),
 }

@@ -16,6 +16,7 @@ use super::caching::Caches;
 use super::deferred::Deferred;
 use super::job::Job;
 use super::readable::Readable;
+use super::remote::{self, RemoteLink};
 use super::storage::Storage;
 use crate::runtime::durable::DurableJob;
 use crate::runtime::engine::{Durability, Effect, Engine, Event, StorageOp, SubscriberId, Timer};
@@ -86,6 +87,8 @@ pub(super) struct Inner {
     pub(super) resumed: js_sys::Array,
     /// This runtime's id in the persisted audit log.
     pub(super) session: String,
+    /// The operator's server (`remote`), when jobs may go there.
+    remote: Option<RemoteLink>,
 }
 
 impl Inner {
@@ -96,6 +99,7 @@ impl Inner {
         spawn: js_sys::Function,
         caches: Rc<Caches>,
         session: String,
+        remote: Option<RemoteLink>,
     ) -> Self {
         Inner {
             me,
@@ -112,6 +116,7 @@ impl Inner {
             cache_store: Readable::default(),
             resumed: js_sys::Array::new(),
             session,
+            remote,
         }
     }
 
@@ -279,6 +284,16 @@ impl Inner {
                 } => {
                     if let Some(s) = self.subscribers.remove(&subscriber) {
                         let error = job_error(failure.code, &failure.message, &failure.attempts);
+                        if let Some(server) = &failure.server {
+                            let code = server.code.as_deref().map_or(JsValue::NULL, JsValue::from);
+                            js::set(&error, "serverCode", &code);
+                            js::set(&error, "status", &server.status.into());
+                            let after = server.retry_after_ms.map_or(JsValue::NULL, JsValue::from);
+                            js::set(&error, "retryAfterMs", &after);
+                        }
+                        if let Some(local) = failure.local_error {
+                            js::set(&error, "localError", &local.as_str().into());
+                        }
                         later.call(s.reject.clone(), vec![error]);
                     }
                 }
@@ -336,6 +351,13 @@ impl Inner {
                     });
                 }
                 Effect::Storage(op) => self.storage(op),
+                Effect::Remote(op) => match &self.remote {
+                    Some(link) => remote::carry_out(link, op, self.caches.clone(), self.me.clone()),
+                    None => web_sys::console::error_1(
+                        &"airprover: a request to a prover server, with no remote configured"
+                            .into(),
+                    ),
+                },
                 Effect::Warn(message) => {
                     web_sys::console::warn_1(&format!("airprover: {message}").into());
                 }

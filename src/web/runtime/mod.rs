@@ -13,6 +13,7 @@ pub mod manifest;
 mod open;
 pub mod options;
 pub mod readable;
+mod remote;
 pub mod storage;
 
 use std::cell::RefCell;
@@ -53,16 +54,21 @@ impl Drop for Runtime {
 
 #[wasm_bindgen]
 impl Runtime {
-    /// `Runtime.create(options, spawnWorker)`: reads the key manifest, checks what the page offers
-    /// and returns the runtime. `spawnWorker(build)` must return a new module Worker running the
-    /// package's `prover-worker.js` (the package's `createProver` passes it).
+    /// `Runtime.create(options, spawnWorker, remote?)`: reads the key manifest, checks what the
+    /// page offers and returns the runtime. `spawnWorker(build)` must return a new module Worker
+    /// running the package's `prover-worker.js`; `remote`, a `RemoteLink` of `remote.js` (its
+    /// options checked), lets jobs go to an operator's server (the package's `createProver`
+    /// passes both).
     pub async fn create(
         options: JsValue,
         spawn_worker: js_sys::Function,
+        #[wasm_bindgen(unchecked_param_type = "object | undefined")] remote: JsValue,
     ) -> Result<Runtime, JsValue> {
         let options = RuntimeOptions::from_js(&options)?;
         let settings = StorageSettings::from_value(options.storage.as_ref())?;
-        let inner = open::runtime(options, settings, spawn_worker).await?;
+        let remote = (!remote.is_undefined() && !remote.is_null())
+            .then(|| remote.unchecked_into::<remote::RemoteLink>());
+        let inner = open::runtime(options, settings, spawn_worker, remote).await?;
         Ok(Runtime { inner })
     }
 

@@ -11,17 +11,21 @@ use super::caching::Caches;
 use super::edge::Inner;
 use super::manifest::KeyManifest;
 use super::options::{RuntimeOptions, StorageSettings};
+use super::remote::RemoteLink;
 use super::storage::Storage;
 use crate::runtime::durable::DurableJob;
 use crate::runtime::engine::{Engine, EngineConfig, Event, StoragePlan};
 use crate::runtime::fallback::PageCapabilities;
 use crate::runtime::protocol::Fault;
+use crate::runtime::remote::Plan;
+use crate::web::error::bad_argument;
 
 /// Opens a runtime: see [`super::Runtime::create`].
 pub(super) async fn runtime(
     options: RuntimeOptions,
     settings: Option<StorageSettings>,
     spawn: js_sys::Function,
+    remote: Option<RemoteLink>,
 ) -> Result<Rc<RefCell<Inner>>, JsValue> {
     let manifest = KeyManifest::fetch(&options.manifest_url).await?;
     let page = page_capabilities();
@@ -31,8 +35,19 @@ pub(super) async fn runtime(
     let slot: Rc<RefCell<Weak<RefCell<Inner>>>> = Rc::default();
     let (caches, stored) = open_caches(settings, &manifest, slot.clone()).await;
     let audit_log = caches.settings.audit_log_size > 0;
+    let mut scheduler = options.config(build);
+    if let Some(link) = &remote {
+        let when = link
+            .when()
+            .parse()
+            .map_err(|()| bad_argument("options.remote.when", "must be one of fallback, always"))?;
+        scheduler.remote = Some(Plan {
+            when,
+            url: link.url(),
+        });
+    }
     let config = EngineConfig {
-        scheduler: options.config(build),
+        scheduler,
         seed,
         keys: manifest.into_keys(),
         threads,
@@ -57,8 +72,16 @@ pub(super) async fn runtime(
     let mut engine = Engine::new(config);
     let first = engine.start();
     let session = format!("{:012x}", seed & 0xffff_ffff_ffff);
-    let inner =
-        Rc::new_cyclic(|me| RefCell::new(Inner::new(me.clone(), engine, spawn, caches, session)));
+    let inner = Rc::new_cyclic(|me| {
+        RefCell::new(Inner::new(
+            me.clone(),
+            engine,
+            spawn,
+            caches,
+            session,
+            remote,
+        ))
+    });
     *slot.borrow_mut() = Rc::downgrade(&inner);
     Inner::carry_out_now(&inner, first);
     Inner::resume(&inner, stored).await;

@@ -317,6 +317,7 @@ impl RuntimeOptions {
             history: self.history.unwrap_or(d.history),
             audit_capacity: self.audit_log_size.unwrap_or(d.audit_capacity),
             check_cache: false,
+            remote: None,
         }
     }
 }
