@@ -168,9 +168,10 @@ impl Caches {
                 Some("network") => s.keys.downloads += 1,
                 _ => {}
             }
-            if let Some(message) = &event.evicted {
+            if let Some(dropped) = &event.evicted {
                 s.keys.integrity_failures += 1;
-                web_sys::console::warn_1(&format!("airprover: key cache: {message}").into());
+                let (code, words) = dropped.report();
+                web_sys::console::warn_1(&format!("airprover: key cache: {code}: {words}").into());
             }
         }
         if let Some(e) = &event.store_error {
