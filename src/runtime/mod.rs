@@ -26,6 +26,7 @@ pub mod retry;
 pub mod scheduler;
 pub mod statement;
 pub mod sweep;
+pub mod verdict;
 
 #[cfg(test)]
 mod engine_tests;
