@@ -1,6 +1,8 @@
 //! The runtime's policy, in plain Rust: queue order, the job state machine, retries with
-//! backoff, fallbacks, quotas, metrics and the audit log; the page–worker protocol; and the
-//! storage policy: the proof cache's key, records and LRU eviction, and the durable queue's rules.
+//! backoff, fallbacks, quotas, metrics and the audit log; the page–worker protocol; what the
+//! browser's answers mean ([`answers`]) and the page's checks of keys and proofs ([`verdict`]);
+//! and the storage policy: the proof cache's key, records, lookups and LRU eviction, and the
+//! durable queue's rules.
 //! No web-sys here. [`engine::Engine`] is the one state machine the page runs (it wraps
 //! [`scheduler::Scheduler`], which decides which job runs where); the browser layer (`web/`)
 //! turns browser events into [`engine::Event`]s and carries out the [`engine::Effect`]s it answers
