@@ -97,7 +97,8 @@ export interface KeyEventMessage {
 
 export interface KeyEvent {
   source?: 'cache' | 'network';
-  evicted?: string;
+  /** A stored copy that did not match its pin, dropped: the runtime reports it (answers::dropped_key). */
+  evicted?: { url: string; bytes: number };
   storeError?: WorkerError;
 }
 
@@ -125,6 +126,10 @@ export interface WorkerError {
   quota: boolean;
   /** A key download that gave no file: the HTTP status, null where fetch itself failed. */
   download?: { status: number | null } | null;
+  /** A downloaded file whose size or SHA-256 is not the manifest's pin: the bytes that came. */
+  mismatch?: { received: number } | null;
+  /** The job message named no key file. */
+  noKey?: boolean;
   /** After a failure the runtime names (checksKeyAfter): how checking the key's points failed. */
   keyCheck?: WorkerError | null;
 }

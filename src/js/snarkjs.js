@@ -11,6 +11,7 @@
 // pins every file by its SHA-256 as for any manifest); its prover is made on first use, kept for
 // later calls and ended by `terminate()`. Proving runs in the runtime's workers, never here.
 import { createProver, init, solidityCalldata, verifySnarkjs, zkeyVerificationKey } from './index.js';
+import { downloadError } from './single/airprover.js';
 
 const provers = new Map(); // `${zkey sha256}/${wasm sha256 | 'none'}` -> Promise<Prover>
 const urls = []; // blob: URLs made here, revoked by terminate()
@@ -20,8 +21,18 @@ async function bytesOf(file, what) {
   if (file instanceof ArrayBuffer) return new Uint8Array(file);
   if (ArrayBuffer.isView(file)) return new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
   if (typeof file === 'string' || file instanceof URL) {
-    const response = await fetch(file);
-    if (!response.ok) throw coded('NETWORK', `${what} ${file}: HTTP ${response.status}`);
+    // A file that does not come is reported raw; its code is the runtime's (downloadError).
+    let response;
+    try {
+      response = await fetch(file);
+    } catch (e) {
+      await init();
+      throw downloadError(`${what} ${file}: ${e?.message ?? e}`, null);
+    }
+    if (!response.ok) {
+      await init();
+      throw downloadError(`${what} ${file}: HTTP ${response.status}`, response.status);
+    }
     return new Uint8Array(await response.arrayBuffer());
   }
   throw coded('INVALID_INPUT', `${what}: a URL string, a Uint8Array or an ArrayBuffer`);

@@ -32,20 +32,22 @@ function upgrade(db, oldVersion) {
   }
 }
 
-// Errors. Every code here is one of the ErrorCode union (index.d.ts, src/runtime/code.rs): the
-// runtime reads `code`, `quota` and `trap` of what crosses to it and decides the rest.
+// Errors. The one code set here is IO_ERROR, a failed storage request; everything else crosses
+// as raw facts (`trap`, `quota`, `download`, `mismatch`, `noKey`) and the runtime decides its code
+// (src/runtime/answers.rs, WorkerError::code in src/runtime/protocol.rs).
 
 /** An Error with a stable `code`, and any other fields. */
-export function coded(code, message, fields = {}) {
+function coded(code, message, fields = {}) {
   return Object.assign(new Error(`${code}: ${message}`), { code, ...fields });
 }
 
 /**
  * Whatever was thrown, as a plain object that survives postMessage (an Error's own fields do
- * not): `{ name, code, message, trap, quota, download }`, `code` null where it had none, `trap`
- * whether a WebAssembly instance trapped (a Rust panic or an abort: that instance is unusable),
- * `quota` as storageError sets it, `download` a failed download's raw answer. The runtime
- * turns it into a code: `ErrorCode::of_worker_failure` in src/runtime/code.rs.
+ * not): `{ name, code, message, trap, quota, download, mismatch, noKey }`, `code` null where it
+ * had none, `trap` whether a WebAssembly instance trapped (a Rust panic or an abort: that
+ * instance is unusable), `quota` as storageError sets it, `download` a failed download's raw
+ * answer, `mismatch` a downloaded file that is not the pinned one, `noKey` a job that named no
+ * key file. The runtime turns it into a code: `WorkerError::code` in src/runtime/protocol.rs.
  */
 export function plainError(e) {
   return {
@@ -55,6 +57,8 @@ export function plainError(e) {
     trap: e instanceof WebAssembly.RuntimeError,
     quota: e?.quota === true,
     download: e?.download ? { status: e.download.status ?? null } : null,
+    mismatch: e?.mismatch ? { received: Number(e.mismatch.received) || 0 } : null,
+    noKey: e?.noKey === true,
   };
 }
 
@@ -407,7 +411,11 @@ function downloadFailed(url, message, status) {
   return Object.assign(new Error(`${url}: ${message}`), { download: { status } });
 }
 
-/** Downloads `key.url` with progress; throws a download failure (above) or KEY_INTEGRITY. */
+/**
+ * Downloads `key.url` with progress; throws a download failure (above), or an error with
+ * `mismatch.received` where the file is not the one the manifest pins (its code is the runtime's
+ * decision too).
+ */
 async function download(key, onProgress) {
   let response;
   try {
@@ -435,7 +443,9 @@ async function download(key, onProgress) {
     at += c.length;
   }
   if (!(await matchesManifest(bytes, key))) {
-    throw coded('KEY_INTEGRITY', `${key.url}: ${received} bytes whose size or SHA-256 does not match the manifest`);
+    throw Object.assign(new Error(`${key.url}: ${received} bytes whose size or SHA-256 does not match the manifest`), {
+      mismatch: { received },
+    });
   }
   return bytes;
 }
@@ -445,8 +455,9 @@ async function download(key, onProgress) {
  * downloaded with `onProgress(fraction)` and stored. What to do with the stored copy is the
  * runtime's decision: `decide(found)`, found `missing`, `matches` (its size and SHA-256 are the
  * pin's) or `differs`, answers `use`, `download` or `drop-and-download` (answers::load_stored_key
- * in src/runtime/answers.rs). Resolves `{ bytes, source: 'cache' | 'network', evicted?: string,
- * storeError?: { code, message } }`.
+ * in src/runtime/answers.rs). Resolves `{ bytes, source: 'cache' | 'network', evicted?: { url,
+ * bytes }, storeError?: plainError }`, `evicted` the stored copy it dropped (the runtime reports
+ * it: answers::dropped_key).
  */
 export async function loadKey(db, key, onProgress, decide) {
   let evicted;
@@ -464,8 +475,7 @@ export async function loadKey(db, key, onProgress, decide) {
       return { bytes: record.bytes, source: 'cache' };
     }
     if (action === 'drop-and-download' && record) {
-      const size = record.bytes?.length ?? 0;
-      evicted = `KEY_INTEGRITY: the stored copy of ${key.url} (${size} bytes) does not match the manifest's SHA-256: dropped`;
+      evicted = { url: key.url, bytes: record.bytes?.length ?? 0 };
       await del(db, 'keys', key.sha256).catch(() => {});
     }
   }

@@ -7,17 +7,18 @@
 // how long its open may stay blocked by another tab.)
 // and gets back, all tagged with the job id:
 //   { type: 'airprover:job-progress', id, progress: { stage, fraction } }   (zero or more)
-//   { type: 'airprover:key-event', id, event: { source, evicted?, storeError? } }  (when a key loads)
+//   { type: 'airprover:key-event', id, event: { source, evicted?: { url, bytes }, storeError? } }  (when a key loads)
 //   { type: 'airprover:job-result', id, value: { proof, publicSignals }, ms, memoryBytes }
-//   { type: 'airprover:job-error', id, error: { name, code, message, trap }, memoryBytes }
-// (the runtime decides the error's code from it: ErrorCode::of_worker_failure in src/runtime/code.rs)
+//   { type: 'airprover:job-error', id, error: { name, code, message, trap, ... }, memoryBytes }
+// (the runtime decides the error's code from what it reports: WorkerError::code in
+// src/runtime/protocol.rs)
 //
 // Proving keys stay loaded between jobs (one LoadedKey per key URL): the first job of a circuit
 // reads the key from IndexedDB or downloads it (storage.js's loadKey: either way its SHA-256 is
 // checked against the manifest; what to do with a stored copy is the wasm module's `keyLoad`, the
-// runtime's rule), and parses it once.
+// runtime's rule), and parses it once. A circom job's converted key goes by `convertedKeyLoad`.
 
-import { coded, get, loadKey as loadKeyBytes, openStorage, plainError, put } from './storage.js';
+import { get, loadKey as loadKeyBytes, openStorage, plainError, put } from './storage.js';
 
 const keys = new Map(); // key url -> Promise<LoadedKey>
 const databases = new Map(); // database name -> Promise<IDBDatabase | null>
@@ -48,7 +49,8 @@ export async function runJob(mod, exports, msg, post) {
   let oomAt = null;
   try {
     if (!key || typeof key.url !== 'string') {
-      throw coded('KEY_NOT_FOUND', `no proving key for ${msg.circuit}`);
+      // Reported as found; the runtime codes it (answers::key_failed).
+      throw Object.assign(new Error(`no proving key for ${msg.circuit}`), { noKey: true });
     }
     const progress = (stage, fraction) =>
       post({ type: 'airprover:job-progress', id, progress: { stage, fraction }, memoryBytes: memoryBytes() });
@@ -145,24 +147,30 @@ function circomModule(mod, msg, onEvent) {
 /**
  * A circom circuit's proving key: the zkey converted once (every point checked) and kept in the
  * key cache under its SHA-256 (src/runtime/manifest.rs `converted_key_name`), read unchecked from
- * there afterwards (its file digest still checked), as our own keys are.
+ * there afterwards (its file digest still checked), as our own keys are. Whether a stored
+ * conversion is used is the wasm module's `convertedKeyLoad` (answers::load_converted_key) on
+ * what was found: `missing`, `loads` or `unreadable`.
  */
 async function loadCircomKey(mod, msg, progress, onEvent) {
   const db = await database(msg.storage);
   const name = `circom-converted:${msg.key.sha256}`;
-  if (db) {
-    const record = await get(db, 'keys', name).catch(() => undefined);
-    if (record?.bytes) {
-      try {
-        progress('download', 1);
-        const key = new mod.LoadedKey(record.bytes);
-        onEvent({ source: 'cache' });
-        return key;
-      } catch {
-        // A damaged copy: convert again.
-      }
+  const record = db ? await get(db, 'keys', name).catch(() => undefined) : undefined;
+  let stored = null;
+  let found = 'missing';
+  if (record?.bytes) {
+    progress('download', 1);
+    try {
+      stored = new mod.LoadedKey(record.bytes);
+      found = 'loads';
+    } catch {
+      found = 'unreadable';
     }
   }
+  if (mod.convertedKeyLoad(found) === 'use' && stored) {
+    onEvent({ source: 'cache' });
+    return stored;
+  }
+  stored?.free();
   const { bytes, source, evicted, storeError } = await loadKeyBytes(db, msg.key, (f) => progress('download', f), mod.keyLoad);
   onEvent({ source, evicted, storeError });
   progress('convert', 0);

@@ -125,6 +125,26 @@ pub fn leaves_queue(state: JobState, code: Option<ErrorCode>) -> bool {
     }
 }
 
+/// How a proved job's proof went into the proof cache, for its durable record: the cache write
+/// removes the record in the same transaction, so that a reload never finds the job without its
+/// proof or the proof without the job's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProofCaching {
+    /// The write committed: the record went with it.
+    Written,
+    /// No proof cache (off, closed, no key for a circom input): nothing was written.
+    Off,
+    /// The write failed (a full quota, a closed database).
+    Failed,
+}
+
+/// Whether a proved job's durable record must still be removed on its own after its proof's
+/// cache write. A job that proved has ended ([`leaves_queue`]) whether its proof was cached or
+/// not: a record left behind would be resumed and proved again at the next start.
+pub fn remove_after_caching(caching: ProofCaching) -> bool {
+    leaves_queue(JobState::Succeeded, None) && caching != ProofCaching::Written
+}
+
 /// What the browser answered when asked for a durable job's cross-tab lock (Web Locks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockAnswer {
@@ -250,6 +270,16 @@ mod tests {
         assert!(!leaves_queue(JobState::Failed, Some(ErrorCode::Terminated)));
         assert!(!leaves_queue(JobState::Queued, None));
         assert!(!leaves_queue(JobState::CheckingCache, None));
+    }
+
+    #[test]
+    fn a_proved_job_ends_whether_its_proof_was_cached_or_not() {
+        assert!(
+            !remove_after_caching(ProofCaching::Written),
+            "the write removed it"
+        );
+        assert!(remove_after_caching(ProofCaching::Off));
+        assert!(remove_after_caching(ProofCaching::Failed));
     }
 
     #[test]

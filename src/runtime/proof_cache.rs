@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::engine::Lookup;
+use super::protocol::KeyEvent;
 use super::statement::Statement;
 use crate::claim::Claim;
 use crate::prover::{export, verify, VerifyingKey};
@@ -206,6 +208,80 @@ impl ProofRecord {
     }
 }
 
+impl ProofRecord {
+    /// What a hit answers the job with: snarkjs's `{ proof, publicSignals }`.
+    pub fn result(&self) -> Value {
+        serde_json::json!({ "proof": self.proof, "publicSignals": self.public_signals })
+    }
+}
+
+/// What the proof cache holds under a lookup's key, as the storage read it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stored {
+    /// No record.
+    Nothing,
+    /// The store could not be read (the web layer notes why in the status).
+    ReadFailed,
+    /// A record that does not read as a [`ProofRecord`] (why, in words).
+    Unreadable(String),
+    /// A record.
+    Record(ProofRecord),
+}
+
+/// What a lookup does with what it found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CacheVerdict {
+    /// Prove; the stored entry, if any, stays.
+    Miss,
+    /// Answer with the record, marked as just used (an LRU hit).
+    Hit(ProofRecord),
+    /// Delete the stored entry, which failed a check, and prove.
+    Evict(Rejection),
+}
+
+impl CacheVerdict {
+    /// The engine's answer for it.
+    pub fn lookup(&self) -> Lookup {
+        match self {
+            CacheVerdict::Miss => Lookup::Miss,
+            CacheVerdict::Hit(record) => Lookup::Hit(record.result()),
+            CacheVerdict::Evict(why) => Lookup::Rejected(why.message().to_string()),
+        }
+    }
+}
+
+/// The proof cache's rule, first step: what a lookup does with what the store gave, before any
+/// verifying key is loaded. Nothing there, or a store that cannot be read, is a miss; a record
+/// that does not read as one is evicted as tampered (no key needed to tell); a record that reads
+/// is `Err(record)`, for [`checked_verdict`].
+pub fn read_verdict(stored: Stored) -> Result<CacheVerdict, Box<ProofRecord>> {
+    match stored {
+        Stored::Nothing | Stored::ReadFailed => Ok(CacheVerdict::Miss),
+        Stored::Unreadable(why) => Ok(CacheVerdict::Evict(Rejection::Tampered(why))),
+        Stored::Record(record) => Err(Box::new(record)),
+    }
+}
+
+/// The proof cache's rule, second step: a record that reads, looked up under `key` for
+/// `statement`, with the current verifying key (`vk`: its file's SHA-256 and the key; None when
+/// it could not be loaded). A record that passes [`ProofRecord::check_statement`] is a hit; one
+/// that does not is evicted. Without the verifying key nothing can be trusted, yet nothing is
+/// known against the record either: a miss that keeps it (the key may load next time).
+pub fn checked_verdict(
+    record: ProofRecord,
+    key: &str,
+    statement: &Statement,
+    vk: Option<(&str, &VerifyingKey)>,
+) -> CacheVerdict {
+    let Some((vk_sha256, vk)) = vk else {
+        return CacheVerdict::Miss;
+    };
+    match record.check_statement(key, statement, vk_sha256, vk) {
+        Ok(()) => CacheVerdict::Hit(record),
+        Err(why) => CacheVerdict::Evict(why),
+    }
+}
+
 /// Cache counters for UIs: what is stored and how it is used. Entries and bytes are what the
 /// store held after this runtime's last change (other tabs may have changed it since); the
 /// counters are this runtime's.
@@ -257,6 +333,43 @@ impl CacheStats {
     pub fn update_rate(&mut self) {
         let n = self.hits + self.misses;
         self.hit_rate = (n > 0).then(|| self.hits as f64 / n as f64);
+    }
+
+    /// Counts a lookup's answer: a rejected record is a miss too, and no longer stored.
+    pub fn count(&mut self, lookup: &Lookup) {
+        match lookup {
+            Lookup::Hit(_) => self.hits += 1,
+            Lookup::Miss => self.misses += 1,
+            Lookup::Rejected(_) => {
+                self.misses += 1;
+                self.rejected += 1;
+                self.entries = self.entries.saturating_sub(1);
+            }
+        }
+        self.update_rate();
+    }
+
+    /// Counts a committed insert: what the store holds after it, and the entries the LRU bounds
+    /// evicted for it.
+    pub fn inserted(&mut self, entries: usize, bytes: u64, evicted: usize) {
+        self.entries = entries;
+        self.bytes = bytes;
+        self.evictions += evicted as u64;
+    }
+}
+
+impl KeyCacheStats {
+    /// Counts a key load (a worker's, or the page's verifying key): read from the cache, or
+    /// downloaded; a stored copy dropped for not matching its pin is an integrity failure.
+    pub fn count(&mut self, event: &KeyEvent) {
+        match event.source.as_deref() {
+            Some("cache") => self.hits += 1,
+            Some("network") => self.downloads += 1,
+            _ => {}
+        }
+        if event.evicted.is_some() {
+            self.integrity_failures += 1;
+        }
     }
 }
 
@@ -412,6 +525,126 @@ mod tests {
         r.public_signals.pop();
         r.digest = r.compute_digest();
         assert!(check(&r, &f.claim).is_err());
+    }
+
+    fn statement(claim: &Claim) -> Statement {
+        Statement::Claim(claim.clone())
+    }
+
+    #[test]
+    fn a_lookup_reads_nothing_or_a_failed_store_as_a_miss_and_an_unreadable_record_as_tampered() {
+        assert_eq!(read_verdict(Stored::Nothing), Ok(CacheVerdict::Miss));
+        assert_eq!(read_verdict(Stored::ReadFailed), Ok(CacheVerdict::Miss));
+        let evicted = read_verdict(Stored::Unreadable("unreadable record: x".into())).unwrap();
+        assert_eq!(
+            evicted,
+            CacheVerdict::Evict(Rejection::Tampered("unreadable record: x".into()))
+        );
+        assert_eq!(
+            evicted.lookup(),
+            Lookup::Rejected("unreadable record: x".into())
+        );
+        let f = fixture();
+        assert_eq!(
+            read_verdict(Stored::Record(f.record.clone())),
+            Err(Box::new(f.record.clone())),
+            "a record that reads is checked against the verifying key"
+        );
+    }
+
+    #[test]
+    fn a_record_that_passes_is_a_hit_with_its_proof() {
+        let f = fixture();
+        let verdict = checked_verdict(
+            f.record.clone(),
+            &f.record.key,
+            &statement(&f.claim),
+            Some((&f.vk_sha, &f.vk)),
+        );
+        assert_eq!(verdict, CacheVerdict::Hit(f.record.clone()));
+        let Lookup::Hit(value) = verdict.lookup() else {
+            panic!("{verdict:?}")
+        };
+        assert_eq!(value["proof"], f.record.proof);
+        assert_eq!(
+            value["publicSignals"],
+            serde_json::json!(f.record.public_signals)
+        );
+    }
+
+    #[test]
+    fn a_record_that_fails_a_check_is_evicted() {
+        let f = fixture();
+        let mut edited = f.record.clone();
+        edited.proof["pi_a"][0] = Value::String("1".into());
+        let verdict = checked_verdict(
+            edited,
+            &f.record.key,
+            &statement(&f.claim),
+            Some((&f.vk_sha, &f.vk)),
+        );
+        assert!(
+            matches!(&verdict, CacheVerdict::Evict(Rejection::Tampered(m)) if m.contains("digest")),
+            "{verdict:?}"
+        );
+        // Another claim's lookup: evicted too (filed under a key it does not answer).
+        let other = checked_verdict(
+            f.record.clone(),
+            &f.record.key,
+            &statement(&f.other),
+            Some((&f.vk_sha, &f.vk)),
+        );
+        assert!(matches!(other, CacheVerdict::Evict(_)), "{other:?}");
+    }
+
+    #[test]
+    fn without_the_verifying_key_a_record_is_a_miss_and_kept() {
+        let f = fixture();
+        let mut edited = f.record.clone();
+        edited.proof["pi_a"][0] = Value::String("1".into());
+        for record in [f.record.clone(), edited] {
+            let verdict = checked_verdict(record, &f.record.key, &statement(&f.claim), None);
+            assert_eq!(
+                verdict,
+                CacheVerdict::Miss,
+                "never evicted nor used unchecked"
+            );
+        }
+    }
+
+    #[test]
+    fn lookups_are_counted_a_rejection_as_a_miss_that_leaves_the_store() {
+        let mut s = CacheStats {
+            entries: 2,
+            ..CacheStats::default()
+        };
+        s.count(&Lookup::Hit(Value::Null));
+        s.count(&Lookup::Miss);
+        s.count(&Lookup::Rejected("tampered".into()));
+        assert_eq!((s.hits, s.misses, s.rejected, s.entries), (1, 2, 1, 1));
+        assert_eq!(s.hit_rate, Some(1.0 / 3.0));
+        s.inserted(5, 900, 2);
+        s.inserted(4, 800, 1);
+        assert_eq!((s.entries, s.bytes, s.evictions), (4, 800, 3));
+    }
+
+    #[test]
+    fn key_loads_are_counted_a_dropped_copy_as_an_integrity_failure() {
+        use crate::runtime::protocol::DroppedKey;
+        let mut k = KeyCacheStats::default();
+        let event = |source: &str, evicted: bool| KeyEvent {
+            source: Some(source.into()),
+            evicted: evicted.then(|| DroppedKey {
+                url: "/k.pk".into(),
+                bytes: 3,
+            }),
+            store_error: None,
+        };
+        k.count(&event("cache", false));
+        k.count(&event("network", false));
+        k.count(&event("network", true));
+        k.count(&KeyEvent::default());
+        assert_eq!((k.hits, k.downloads, k.integrity_failures), (1, 2, 1));
     }
 
     #[test]

@@ -249,12 +249,30 @@ pub struct KeyEvent {
     /// `cache` or `network`.
     #[serde(default)]
     pub source: Option<String>,
-    /// Why a cached copy was evicted (it failed its SHA-256 check).
+    /// A stored copy that did not match its pin was dropped ([`answers::load_stored_key`]): how
+    /// the runtime reports it is [`answers::dropped_key`]'s decision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub evicted: Option<String>,
+    pub evicted: Option<DroppedKey>,
     /// Storing the downloaded key failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_error: Option<WorkerError>,
+}
+
+/// A stored key copy a worker (or the page) dropped, as storage.js reports it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DroppedKey {
+    /// The key file's URL.
+    pub url: String,
+    /// The dropped copy's size.
+    #[serde(default)]
+    pub bytes: u64,
+}
+
+impl DroppedKey {
+    /// Its code and words ([`answers::dropped_key`]).
+    pub fn report(&self) -> (ErrorCode, String) {
+        answers::dropped_key(&self.url, self.bytes)
+    }
 }
 
 /// An error as a worker reports it (storage.js's `plainError`): the runtime decides the code
@@ -279,6 +297,12 @@ pub struct WorkerError {
     /// A key download that did not give the file: what the server answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub download: Option<DownloadFailure>,
+    /// A key download gave a whole file whose size or SHA-256 is not the manifest's pin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mismatch: Option<PinMismatch>,
+    /// The job message named no key file (the manifest has none for its circuit).
+    #[serde(default, rename = "noKey", skip_serializing_if = "std::ops::Not::not")]
+    pub no_key: bool,
     /// After a failure [`answers::checks_key_after`] names: how checking the proving key's points
     /// failed (None: the key is sound, or it was not checked).
     #[serde(default, rename = "keyCheck", skip_serializing_if = "Option::is_none")]
@@ -294,7 +318,30 @@ pub struct DownloadFailure {
     pub status: Option<u16>,
 }
 
+/// A downloaded key file that is not the pinned one, as storage.js reports it: its code is
+/// [`answers::key_failed`]'s decision.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct PinMismatch {
+    /// The bytes that came.
+    #[serde(default)]
+    pub received: u64,
+}
+
 impl WorkerError {
+    /// Why the job had no pinned key file, where the worker reported one of the raw answers: no
+    /// key named, a file that is not the pin, or a download that gave none.
+    pub fn key_failure(&self) -> Option<answers::KeyFailure> {
+        use answers::KeyFailure;
+        if self.no_key {
+            Some(KeyFailure::NotNamed)
+        } else if self.mismatch.is_some() {
+            Some(KeyFailure::NotThePin)
+        } else {
+            self.download
+                .map(|d| d.status.map_or(KeyFailure::NoAnswer, KeyFailure::Status))
+        }
+    }
+
     /// The failure to report: a proof that failed its self-check (VERIFY_FAILED) on a key whose
     /// point check then failed KEY_INTEGRITY is the key's failure (the key is bad, not the
     /// proof: retrying with it cannot help); anything else is itself.
@@ -310,15 +357,13 @@ impl WorkerError {
         }
     }
 
-    /// Its code: [`ErrorCode::of_worker_failure`], where a failed download's code is decided from
-    /// its raw HTTP status ([`answers::download_failed`]).
+    /// Its code: [`ErrorCode::of_worker_failure`], where a key file that did not come is coded
+    /// from the raw answer ([`WorkerError::key_failure`], [`answers::key_failed`]).
     pub fn code(&self) -> ErrorCode {
-        let download = self
-            .download
-            .map(|d| answers::download_failed(d.status).as_str());
+        let key = self.key_failure().map(|f| answers::key_failed(f).as_str());
         ErrorCode::of_worker_failure(
             self.name.as_deref().unwrap_or_default(),
-            self.code.as_deref().or(download),
+            self.code.as_deref().or(key),
             self.message.as_deref().unwrap_or_default(),
             self.trap,
         )
@@ -471,6 +516,42 @@ mod tests {
         );
         let other = read(json!({ "code": "NETWORK", "keyCheck": { "code": "KEY_INTEGRITY" } }));
         assert_eq!(other.code(), ErrorCode::Network);
+    }
+
+    #[test]
+    fn a_key_file_that_is_not_the_pin_or_not_named_is_coded_from_the_raw_answer() {
+        let reported = |error| serde_json::from_value::<WorkerError>(error).unwrap().code();
+        // As storage.js's plainError reports a download whose bytes are not the pinned file.
+        let swapped = json!({ "name": "Error", "code": null, "message": "/k.pk: 10 bytes whose size or SHA-256 does not match the manifest",
+            "trap": false, "quota": false, "mismatch": { "received": 10 } });
+        assert_eq!(reported(swapped), ErrorCode::KeyIntegrity);
+        // As worker-jobs.js reports a job message without a key.
+        let unnamed = json!({ "name": "Error", "message": "no proving key for c", "noKey": true });
+        assert_eq!(reported(unnamed), ErrorCode::KeyNotFound);
+        // A point check that downloaded another file settles a failed self-check as the key's.
+        let bad = serde_json::from_value::<WorkerError>(json!({ "code": "VERIFY_FAILED",
+            "keyCheck": { "message": "m", "mismatch": { "received": 3 } } }))
+        .unwrap()
+        .settled();
+        assert_eq!(bad.code(), ErrorCode::KeyIntegrity);
+        // Only a reported fact counts: an error without one keeps its own code, else INTERNAL.
+        assert_eq!(
+            reported(json!({ "message": "x", "noKey": false })),
+            ErrorCode::Internal
+        );
+    }
+
+    #[test]
+    fn a_dropped_key_copy_is_reported_by_the_runtime() {
+        let key: WorkerMessage = serde_json::from_value(json!({ "type": "airprover:key-event",
+            "id": 3, "event": { "source": "network", "evicted": { "url": "/k.pk", "bytes": 7 } } }))
+        .unwrap();
+        let WorkerMessage::KeyEvent { event, .. } = key else {
+            panic!()
+        };
+        let (code, words) = event.evicted.unwrap().report();
+        assert_eq!(code, ErrorCode::KeyIntegrity);
+        assert!(words.contains("/k.pk (7 bytes)"), "{words}");
     }
 
     #[test]

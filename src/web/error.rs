@@ -6,6 +6,7 @@
 
 use wasm_bindgen::prelude::*;
 
+use crate::runtime::answers;
 use crate::runtime::code::{Category, ErrorCode, Severity};
 use crate::runtime::scheduler::Attempt;
 use crate::web::js::set;
@@ -30,6 +31,15 @@ pub fn bad_argument(argument: &str, reason: impl Into<String>) -> JsValue {
 /// A JS Error for `code` with `message` and the attempt history.
 pub fn job_error(code: ErrorCode, message: &str, attempts: &[Attempt]) -> JsValue {
     error_object(code, &format!("{code}: {message}"), attempts)
+}
+
+/// `downloadError(message, status)`: the error of a download that gave no file, `status` the HTTP
+/// status the server answered, null where `fetch` itself failed; its code is the runtime's
+/// ([`answers::download_failed`]: 404 KEY_NOT_FOUND, anything else NETWORK). snarkjs.js throws it
+/// for a file it was given by URL.
+#[wasm_bindgen(js_name = downloadError, unchecked_return_type = "Error")]
+pub fn download_error(message: &str, status: Option<u16>) -> JsValue {
+    job_error(answers::download_failed(status), message, &[])
 }
 
 /// The one error shape: a JS Error whose `message` is `text`, with every field of `code` from the

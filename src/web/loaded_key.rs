@@ -59,6 +59,16 @@ pub fn key_load(found: &str) -> String {
         .into()
 }
 
+/// `convertedKeyLoad(found)`: whether a worker proves a circom job with the converted key it
+/// found in the key cache (`missing`, `loads` or `unreadable`): `use` or `convert`, the runtime's
+/// decision ([`answers::load_converted_key`]).
+#[wasm_bindgen(js_name = convertedKeyLoad)]
+pub fn converted_key_load(found: &str) -> String {
+    answers::load_converted_key(answers::StoredConversion::parse(found))
+        .as_str()
+        .into()
+}
+
 /// `convertZkey(zkey, circuit)`: a snarkjs Groth16 `.zkey` (its SHA-256 checked by the caller
 /// against the manifest) converted into airprover's proving key file for circom circuit id
 /// `circuit`, every point checked on its curve and in its subgroup, the QAP reduction it needs

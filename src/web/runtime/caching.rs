@@ -2,6 +2,12 @@
 //! and the persisted audit log, over [`Storage`]. When IndexedDB is unavailable (some private
 //! modes), refuses a write (quota) or is closed by another tab, proofs go on uncached and the
 //! status says why.
+//!
+//! This file only makes the requests and reports what they gave; the rules are plain Rust in
+//! `crate::runtime`: what a lookup does with what it found ([`proof_cache::read_verdict`],
+//! [`proof_cache::checked_verdict`]), what is counted ([`CacheStats`]), when a proved job's
+//! durable record goes ([`durable::remove_after_caching`]), and which failure of a verifying key or
+//! of a worker's proof is which code ([`verdict`]).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -12,13 +18,13 @@ use wasm_bindgen::prelude::*;
 
 use super::options::StorageSettings;
 use super::storage::{Storage, StorageError};
-use crate::prover::keys::{read_verifying_key, Validation};
-use crate::prover::{export, verify, VerifyingKey};
-use crate::runtime::code::ErrorCode;
+use crate::prover::VerifyingKey;
+use crate::runtime::durable::{self, ProofCaching};
 use crate::runtime::engine::Lookup;
-use crate::runtime::proof_cache::{CacheStats, ProofRecord, Rejection};
+use crate::runtime::proof_cache::{self, CacheStats, CacheVerdict, ProofRecord, Stored};
 use crate::runtime::protocol::{KeyEvent, KeyMessage};
 use crate::runtime::statement::{CacheKey, Statement};
+use crate::runtime::verdict;
 use crate::web::js::to_js_value;
 
 /// `status.storage`.
@@ -143,35 +149,19 @@ impl Caches {
         self.changed.set(true);
     }
 
-    /// Counts a proof cache answer.
+    /// Counts a proof cache answer ([`CacheStats::count`]).
     pub fn count(&self, lookup: &Lookup) {
-        let mut s = self.stats.borrow_mut();
-        match lookup {
-            Lookup::Hit(_) => s.hits += 1,
-            Lookup::Miss => s.misses += 1,
-            Lookup::Rejected(_) => {
-                s.misses += 1;
-                s.rejected += 1;
-                s.entries = s.entries.saturating_sub(1);
-            }
-        }
-        s.update_rate();
+        self.stats.borrow_mut().count(lookup);
         self.changed.set(true);
     }
 
-    /// Counts a worker's key load (`{ source, evicted?, storeError? }`).
+    /// Counts a key load (`{ source, evicted?, storeError? }`: a worker's, or the page's own for
+    /// a verifying key) and reports a dropped copy as the runtime words it.
     pub fn key_event(&self, event: &KeyEvent) {
-        {
-            let mut s = self.stats.borrow_mut();
-            match event.source.as_deref() {
-                Some("cache") => s.keys.hits += 1,
-                Some("network") => s.keys.downloads += 1,
-                _ => {}
-            }
-            if let Some(message) = &event.evicted {
-                s.keys.integrity_failures += 1;
-                web_sys::console::warn_1(&format!("airprover: key cache: {message}").into());
-            }
+        self.stats.borrow_mut().keys.count(event);
+        if let Some(dropped) = &event.evicted {
+            let (code, words) = dropped.report();
+            web_sys::console::warn_1(&format!("airprover: key cache: {code}: {words}").into());
         }
         if let Some(e) = &event.store_error {
             self.failed("storing a proving key", &StorageError::from(e));
@@ -198,8 +188,9 @@ impl Caches {
         }
     }
 
-    /// Looks a statement up: a stored record must pass [`ProofRecord::check_statement`] against
-    /// the current verifying key; one that does not is evicted.
+    /// Looks a statement up: what is stored under its key, judged by the proof cache's rule
+    /// ([`proof_cache::read_verdict`], then [`proof_cache::checked_verdict`] against the current
+    /// verifying key for a record that reads); a hit is marked as used, a rejected record deleted.
     pub async fn lookup(&self, key: &CacheKey, statement: &Statement, vk: &KeyMessage) -> Lookup {
         let Some(storage) = self.proof_storage() else {
             return Lookup::Miss;
@@ -207,113 +198,93 @@ impl Caches {
         let Some(key) = self.resolve_key(key).await else {
             return Lookup::Miss;
         };
-        let key = key.as_str();
-        let record = match storage.proof(key).await {
-            Ok(None) => return Lookup::Miss,
-            Ok(Some(r)) => r,
+        let stored = match storage.proof(&key).await {
+            Ok(None) => Stored::Nothing,
+            Ok(Some(Ok(record))) => Stored::Record(record),
+            Ok(Some(Err(why))) => Stored::Unreadable(why),
             Err(e) => {
                 self.failed("reading the proof cache", &e);
-                return Lookup::Miss;
+                Stored::ReadFailed
             }
         };
-        let checked = match &record {
-            Err(text) => Err(Rejection::Tampered(text.clone())),
-            Ok(record) => match self.verifier(&statement.circuit().to_string(), vk).await {
-                // Without the verifying key nothing can be trusted: prove instead, keep the entry.
-                Err((_, e)) => {
-                    web_sys::console::warn_1(
-                        &format!("airprover: proof cache: verifying key: {e}").into(),
-                    );
-                    return Lookup::Miss;
-                }
-                Ok(vkey) => record.check_statement(key, statement, &vk.sha256, &vkey),
-            },
+        let verdict = match proof_cache::read_verdict(stored) {
+            Ok(verdict) => verdict,
+            Err(record) => {
+                let vkey = match self.verifier(&statement.circuit().to_string(), vk).await {
+                    Ok(vkey) => Some(vkey),
+                    Err((_, e)) => {
+                        web_sys::console::warn_1(
+                            &format!("airprover: proof cache: verifying key: {e}").into(),
+                        );
+                        None
+                    }
+                };
+                let current = vkey.as_deref().map(|k| (vk.sha256.as_str(), k));
+                proof_cache::checked_verdict(*record, &key, statement, current)
+            }
         };
-        match (checked, record) {
-            (Ok(()), Ok(record)) => {
+        match &verdict {
+            CacheVerdict::Hit(_) => {
                 if let Some(bounds) = self.settings.proof_cache {
-                    if let Err(e) = storage.touch_proof(key, bounds).await {
+                    if let Err(e) = storage.touch_proof(&key, bounds).await {
                         self.failed("refreshing a cached proof", &e);
                     }
                 }
-                Lookup::Hit(serde_json::json!({
-                    "proof": record.proof,
-                    "publicSignals": record.public_signals,
-                }))
             }
-            (Err(why), _) => {
-                if let Err(e) = storage.delete_proof(key).await {
+            CacheVerdict::Evict(_) => {
+                if let Err(e) = storage.delete_proof(&key).await {
                     self.failed("evicting a bad cached proof", &e);
                 }
-                Lookup::Rejected(why.message().to_string())
             }
-            (Ok(()), Err(_)) => unreachable!("an unreadable record never passes"),
+            CacheVerdict::Miss => {}
         }
+        verdict.lookup()
     }
 
-    /// Caches a proof just made and verified (and ends its durable job), in one transaction.
+    /// Caches a proof just made and verified and, in the same transaction, ends its durable job;
+    /// where nothing was written, the job ends on its own when
+    /// [`durable::remove_after_caching`] says so.
     pub async fn insert(&self, record: ProofRecord, job: Option<String>) {
-        let (Some(storage), Some(bounds)) = (self.proof_storage(), self.settings.proof_cache)
-        else {
-            if let (Some(storage), Some(job)) = (self.job_storage(), job) {
-                self.end_job(&storage, &job).await;
-            }
-            return;
-        };
-        match storage.insert_proof(record, bounds, job.clone()).await {
-            Ok(ins) => {
-                let mut s = self.stats.borrow_mut();
-                s.entries = ins.entries;
-                s.bytes = ins.bytes;
-                s.evictions += ins.evicted as u64;
-                self.changed.set(true);
-            }
-            Err(e) => {
-                self.failed("caching a proof", &e);
-                // The job ended all the same: it must not be resumed.
-                if let Some(job) = &job {
-                    self.end_job(&storage, job).await;
+        let caching = match (self.proof_storage(), self.settings.proof_cache) {
+            (Some(storage), Some(bounds)) => {
+                match storage.insert_proof(record, bounds, job.clone()).await {
+                    Ok(ins) => {
+                        self.stats
+                            .borrow_mut()
+                            .inserted(ins.entries, ins.bytes, ins.evicted);
+                        self.changed.set(true);
+                        ProofCaching::Written
+                    }
+                    Err(e) => {
+                        self.failed("caching a proof", &e);
+                        ProofCaching::Failed
+                    }
                 }
             }
-        }
-        if let Some(job) = job {
-            Storage::unlock_job(&job);
+            _ => ProofCaching::Off,
+        };
+        let Some(job) = job else {
+            return;
+        };
+        match self.job_storage() {
+            Some(storage) if durable::remove_after_caching(caching) => {
+                self.end_job(&storage, &job).await
+            }
+            _ => Storage::unlock_job(&job),
         }
     }
 
     /// Checks a worker's proof of `statement` on the page against the manifest's verifying key
-    /// `key` (the worker's own check used the key inside its proving key). A claim's public
-    /// signals are the claim's; a circom circuit's, the worker's (only its witness knows them).
-    /// `Err`: KEY_INTEGRITY when it does not verify, or the code of the verifying key's load.
+    /// `key` ([`verdict::worker_proof`]). `Err`: KEY_INTEGRITY when it does not verify, or the
+    /// code of the verifying key's load.
     pub async fn check_proof(
         &self,
         statement: &Statement,
         key: &KeyMessage,
         value: &serde_json::Value,
-    ) -> Result<(), (ErrorCode, String)> {
-        let integrity = |why: String| {
-            (
-                ErrorCode::KeyIntegrity,
-                format!("the proof does not verify against the manifest's verifying key: {why}"),
-            )
-        };
+    ) -> Result<(), verdict::Failure> {
         let vk = self.verifier(&statement.circuit().to_string(), key).await?;
-        let proof = value
-            .get("proof")
-            .ok_or_else(|| integrity("the result has no proof".into()))?;
-        let proof = export::proof_from_value(proof).map_err(|e| integrity(e.to_string()))?;
-        let public = match statement.claim() {
-            Some(claim) => claim.public_signals(),
-            None => value
-                .get("publicSignals")
-                .ok_or_else(|| integrity("the result has no public signals".into()))
-                .and_then(|p| export::public_from_value(p).map_err(|e| integrity(e.to_string())))?,
-        };
-        match verify::verify(&vk, &public, &proof) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(integrity("the pairing check fails".into())),
-            Err(e) => Err(integrity(e.to_string())),
-        }
+        verdict::worker_proof(statement, &vk, value)
     }
 
     /// Loads the verifying key a cached proof of `circuit` will be checked with, so that it is in
@@ -335,12 +306,13 @@ impl Caches {
     }
 
     /// The parsed verifying key of `circuit`, loaded once (through the key cache); the error's
-    /// code is the load's (NETWORK, KEY_NOT_FOUND, KEY_INTEGRITY, ...).
+    /// code is the load's (NETWORK, KEY_NOT_FOUND, KEY_INTEGRITY, ..., the worker's rule:
+    /// `WorkerError::code`) or the file's ([`verdict::verifying_key`]).
     async fn verifier(
         &self,
         circuit: &str,
         key: &KeyMessage,
-    ) -> Result<Rc<VerifyingKey>, (ErrorCode, String)> {
+    ) -> Result<Rc<VerifyingKey>, verdict::Failure> {
         if let Some(vk) = self.verifiers.borrow().get(circuit) {
             return Ok(vk.clone());
         }
@@ -353,23 +325,10 @@ impl Caches {
         if let Ok(event) = serde_wasm_bindgen::from_value::<KeyEvent>(loaded.clone()) {
             self.key_event(&event);
         }
-        let integrity = |why: String| (ErrorCode::KeyIntegrity, why);
         let bytes = js_sys::Reflect::get(&loaded, &"bytes".into())
-            .map(|b| js_sys::Uint8Array::new(&b).to_vec())
-            .map_err(|_| integrity("the verifying key's load gave no bytes".into()))?;
-        let id: crate::circuit::CircuitId = circuit
-            .parse()
-            .map_err(|e: crate::Error| (e.code(), e.to_string()))?;
-        let vk = if id.is_circom() {
-            // snarkjs's verification_key.json (its points checked on their curves).
-            let text = String::from_utf8(bytes)
-                .map_err(|_| integrity("the verifying key is not JSON text".into()))?;
-            export::verifying_key_from_json(&text)
-        } else {
-            read_verifying_key(&bytes, &id, Validation::Checked)
-        }
-        .map_err(|e| (e.code(), e.to_string()))?;
-        let vk = Rc::new(vk);
+            .ok()
+            .map(|b| js_sys::Uint8Array::new(&b).to_vec());
+        let vk = Rc::new(verdict::verifying_key(circuit, bytes)?);
         self.verifiers
             .borrow_mut()
             .insert(circuit.to_string(), vk.clone());

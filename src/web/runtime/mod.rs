@@ -1,9 +1,14 @@
-//! The browser runtime: the JS API over [`Engine`], carried out on real Web Workers.
+//! The browser runtime: the JS API over [`Engine`](crate::runtime::engine::Engine), carried out
+//! on real Web Workers.
 //!
-//! Every decision (which job runs, retries, fallbacks, timeouts, progress, the worker pool's
-//! build, what storage does) is the engine's (`src/runtime/engine.rs`), tested natively event by
-//! event. This layer only turns JS calls and browser events into engine events and carries out
-//! the effects it answers with ([`edge`]): Workers, timers, promises, stores, IndexedDB.
+//! Every decision is plain Rust in `crate::runtime`, tested natively: which job runs, retries,
+//! fallbacks, timeouts, progress, the worker pool's build and the storage plan are the engine's
+//! (`src/runtime/engine/`, fed event by event); what the browser's answers mean (a download's
+//! status, a stored key, a lock) is `answers`, `durable` and `sweep`'s; what the proof cache does
+//! with a stored proof and which code a failed check of a worker's proof has is `proof_cache` and
+//! `verdict`'s. This layer only turns JS calls and browser events into engine events and carries
+//! out the effects it answers with ([`edge`]): Workers, timers, promises, stores, IndexedDB
+//! ([`storage`], [`caching`]), asking those functions where a request's answer needs deciding.
 
 pub mod caching;
 pub mod deferred;

@@ -1,7 +1,10 @@
 //! The runtime's IndexedDB stores, typed: proof records, durable jobs, the persisted audit log and
 //! the key cache's sweep. The requests go through `src/js/storage.js` (the schema lives there,
 //! shared with the workers); every change that touches several records is one `update`
-//! transaction whose decision is made here, in Rust, by the policy of `crate::runtime`.
+//! transaction, inside which this file asks the policy of `crate::runtime` what to write (LRU
+//! eviction: `lru`; the start-up sweep: `sweep`) and writes it. A key file's load goes through
+//! storage.js's `loadKey`, given `answers::load_stored_key` as its rule; what a failed load means
+//! is `WorkerError::code`'s, as for a worker's.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
