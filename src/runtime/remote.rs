@@ -520,13 +520,15 @@ impl Flow {
         match proof {
             Ok(()) => {}
             Err((ErrorCode::KeyIntegrity, why)) => {
+                // The page's verdict says the same first words (`verdict::worker_proof`).
+                let why = why.rsplit(": ").next().unwrap_or_default();
                 return fail(
                     ErrorCode::VerifyFailed,
                     format!(
                         "the server's proof does not verify with the manifest's verifying key \
                          ({why}): not returned"
                     ),
-                )
+                );
             }
             Err((code, why)) => return fail(code, why),
         }
