@@ -38,6 +38,8 @@ mod engine_tests;
 mod scheduler_cache_tests;
 #[cfg(test)]
 mod scheduler_tests;
+#[cfg(test)]
+mod test_proof;
 
 pub use code::{Category, ErrorCode, Severity};
 pub use fallback::Build;

@@ -378,12 +378,9 @@ mod tests {
     use std::sync::OnceLock;
 
     use super::*;
-    use crate::api;
     use crate::prover::keys::{read_verifying_key, Validation};
     use crate::runtime::cache_key::proof_cache_key;
-    use crate::tree::sample::sample;
-
-    const CIRCUIT: &str = "threshold-d4-k2";
+    use crate::runtime::test_proof::{claim, proved, CIRCUIT};
 
     struct Fixture {
         vk: VerifyingKey,
@@ -393,15 +390,10 @@ mod tests {
         record: ProofRecord,
     }
 
-    fn claim(seed: u64) -> Claim {
-        Claim::from_value(&sample(&CIRCUIT.parse().unwrap(), 6, seed).unwrap().claim).unwrap()
-    }
-
-    /// One real proof (setup and proving take a while: shared by the tests).
     fn fixture() -> &'static Fixture {
         static F: OnceLock<Fixture> = OnceLock::new();
         F.get_or_init(|| {
-            let keys = api::setup(CIRCUIT, Some(1)).unwrap();
+            let (keys, out) = proved();
             let vk_sha = hex::encode(Sha256::digest(&keys.verifying_key));
             let vk = read_verifying_key(
                 &keys.verifying_key,
@@ -410,18 +402,12 @@ mod tests {
             )
             .unwrap();
             let claim = claim(1);
-            let out = api::prove(
-                &claim.to_canonical_json().to_string(),
-                &keys.proving_key,
-                &mut |_| {},
-            )
-            .unwrap();
             let record = ProofRecord::new(
                 proof_cache_key(&claim, &vk_sha),
                 CIRCUIT.into(),
                 vk_sha.clone(),
-                out.proof,
-                out.public_signals,
+                out.proof.clone(),
+                out.public_signals.clone(),
             );
             Fixture {
                 vk,

@@ -81,9 +81,7 @@ mod tests {
     use super::*;
     use crate::api;
     use crate::claim::Claim;
-    use crate::tree::sample::sample;
-
-    const CIRCUIT: &str = "threshold-d4-k2";
+    use crate::runtime::test_proof::{claim, proved, CIRCUIT};
 
     struct Fixture {
         /// The verifying key file.
@@ -96,28 +94,16 @@ mod tests {
         value: Value,
     }
 
-    fn claim(seed: u64) -> Claim {
-        Claim::from_value(&sample(&CIRCUIT.parse().unwrap(), 6, seed).unwrap().claim).unwrap()
-    }
-
-    /// One real proof (setup and proving take a while: shared by the tests).
     fn fixture() -> &'static Fixture {
         static F: OnceLock<Fixture> = OnceLock::new();
         F.get_or_init(|| {
-            let keys = api::setup(CIRCUIT, Some(1)).unwrap();
+            let (keys, out) = proved();
             let other = api::setup(CIRCUIT, Some(2)).unwrap();
-            let claim = claim(1);
-            let out = api::prove(
-                &claim.to_canonical_json().to_string(),
-                &keys.proving_key,
-                &mut |_| {},
-            )
-            .unwrap();
             Fixture {
-                vk_file: keys.verifying_key,
+                vk_file: keys.verifying_key.clone(),
                 other_vk_file: other.verifying_key,
-                claim,
-                other: self::claim(2),
+                claim: claim(1),
+                other: claim(2),
                 value: serde_json::json!({ "proof": out.proof, "publicSignals": out.public_signals }),
             }
         })
