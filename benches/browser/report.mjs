@@ -418,7 +418,11 @@ export function renderTables(doc) {
   ].join('\n');
 }
 
-/** README.md with its `## Speed` section replaced (or added at the end). */
+/**
+ * README.md with its `## Speed` section replaced (or added at the end). Hand-written blocks of the
+ * old section between `<!-- kept -->` and `<!-- /kept -->` (measurements this bench does not
+ * make, such as benches/native-asm.sh's) are carried over, at the section's end.
+ */
 export function renderReadme(before, doc) {
   const day = doc.date.slice(0, 10);
   const section = [
@@ -480,5 +484,7 @@ export function renderReadme(before, doc) {
   const rest = before.slice(start + 1);
   const next = rest.search(/^## /m);
   const end = next < 0 ? before.length : start + 1 + next;
-  return `${before.slice(0, start)}${section}${next < 0 ? '' : '\n'}${before.slice(end)}`;
+  const kept = before.slice(start, end).match(/^<!-- kept -->\n[\s\S]*?^<!-- \/kept -->\n/gm) ?? [];
+  const whole = kept.length ? `${section}\n${kept.join('\n')}` : section;
+  return `${before.slice(0, start)}${whole}${next < 0 ? '' : '\n'}${before.slice(end)}`;
 }
