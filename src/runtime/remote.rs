@@ -11,7 +11,6 @@
 use serde_json::{json, Value};
 
 use super::code::ErrorCode;
-use super::retry::Backoff;
 use super::scheduler::Refusal;
 use super::statement::Statement;
 use crate::error::Error;
@@ -305,8 +304,8 @@ impl Flow {
         }
     }
 
-    /// One report; `random` is uniform in `[0, 1)`, for the backoff's jitter.
-    pub fn on(&mut self, report: Report, now_ms: f64, backoff: &Backoff, random: f64) -> Step {
+    /// One report; `delay(n)` is the wait before the `n`-th try again (the runtime's backoff).
+    pub fn on(&mut self, report: Report, now_ms: f64, delay: &mut dyn FnMut(u32) -> f64) -> Step {
         let step = match (&mut self.phase, report) {
             (Phase::Sending { tries }, Report::Unreachable { message }) => {
                 *tries += 1;
@@ -320,7 +319,7 @@ impl Flow {
                     )
                 } else {
                     Step::Wait {
-                        at_ms: now_ms + backoff.delay_ms(*tries, random),
+                        at_ms: now_ms + delay(*tries),
                     }
                 }
             }
@@ -348,10 +347,7 @@ impl Flow {
                         }
                     }
                     _ if comes_back(status, retry_after_ms) && *tries < MAX_SENDS => Step::Wait {
-                        at_ms: now_ms
-                            + retry_after_ms
-                                .unwrap_or(0.0)
-                                .max(backoff.delay_ms(*tries, random)),
+                        at_ms: now_ms + retry_after_ms.unwrap_or(0.0).max(delay(*tries)),
                     },
                     _ => refused(status, &body, retry_after_ms),
                 }
@@ -367,7 +363,7 @@ impl Flow {
             }
             (Phase::Following { losses, .. }, Report::Unreachable { message }) => {
                 *losses += 1;
-                lost(*losses, &message, None, now_ms, backoff, random)
+                lost(*losses, &message, None, now_ms, delay)
             }
             (
                 Phase::Following { losses, .. },
@@ -391,7 +387,7 @@ impl Flow {
                             Some(_) => "it ended before the task did".to_string(),
                             None => message,
                         };
-                        lost(*losses, &why, retry_after_ms, now_ms, backoff, random)
+                        lost(*losses, &why, retry_after_ms, now_ms, delay)
                     }
                 }
             }
@@ -581,8 +577,7 @@ fn lost(
     why: &str,
     retry_after_ms: Option<f64>,
     now_ms: f64,
-    backoff: &Backoff,
-    random: f64,
+    delay: &mut dyn FnMut(u32) -> f64,
 ) -> Step {
     if losses > MAX_STREAM_LOSSES {
         return fail(
@@ -591,10 +586,7 @@ fn lost(
         );
     }
     Step::Wait {
-        at_ms: now_ms
-            + retry_after_ms
-                .unwrap_or(0.0)
-                .max(backoff.delay_ms(losses, random)),
+        at_ms: now_ms + retry_after_ms.unwrap_or(0.0).max(delay(losses)),
     }
 }
 
@@ -687,24 +679,24 @@ mod tests {
         let input = serde_json::json!({ "a": "1" });
         let circom = Statement::Circom(CircomStatement::new("multi", &input).unwrap());
         let mut flow = Flow::new(&circom, "https://x");
-        let b = Backoff::default();
+        let b = &mut |retry: u32| 100.0 * f64::from(retry);
         let ok = Report::Answered {
             status: 201,
             body: serde_json::json!({ "id": "t" }),
             retry_after: None,
         };
-        flow.on(ok, 0.0, &b, 0.0);
+        flow.on(ok, 0.0, b);
         let failed = |code: &str| Report::Event {
             id: None,
             kind: "failed".into(),
             data: serde_json::json!({ "code": code, "message": "m" }).to_string(),
         };
         let mut other = flow.clone();
-        let Step::Failed(f) = flow.on(failed("WITNESS_FAILED"), 1.0, &b, 0.0) else {
+        let Step::Failed(f) = flow.on(failed("WITNESS_FAILED"), 1.0, b) else {
             panic!()
         };
         assert_eq!(f.code, ErrorCode::WitnessFailed);
-        let Step::Failed(f) = other.on(failed("QUOTA_EXCEEDED"), 1.0, &b, 0.0) else {
+        let Step::Failed(f) = other.on(failed("QUOTA_EXCEEDED"), 1.0, b) else {
             panic!()
         };
         assert_eq!(f.code, ErrorCode::RemoteFailed);
@@ -716,13 +708,13 @@ mod tests {
             body: serde_json::json!({ "id": "t" }),
             retry_after: None,
         };
-        flow.on(ok, 0.0, &b, 0.0);
+        flow.on(ok, 0.0, b);
         let odd = Report::Event {
             id: None,
             kind: "heartbeat".into(),
             data: "{".into(),
         };
-        assert_eq!(flow.on(odd, 1.0, &b, 0.0), Step::Nothing);
+        assert_eq!(flow.on(odd, 1.0, b), Step::Nothing);
         assert_eq!(flow.task(), Some("t"));
     }
 }

@@ -429,6 +429,17 @@ impl Scheduler {
         self.config.build
     }
 
+    /// The operator's server, when jobs may go there.
+    pub fn remote(&self) -> Option<&Plan> {
+        self.config.remote.as_ref()
+    }
+
+    /// The delay before retry number `retry` (1 for the first): the configured backoff with this
+    /// scheduler's jitter, as a job's own retries wait (a job's requests to the server use it).
+    pub fn retry_delay_ms(&mut self, retry: u32) -> f64 {
+        self.config.backoff.delay_ms(retry, self.jitter.next_f64())
+    }
+
     /// Accepts a job, or joins an identical one in flight. Returns `(job, deduplicated)`.
     pub fn submit(&mut self, s: Submission, now_ms: f64) -> Result<(JobId, bool), Refusal> {
         self.accept(s, now_ms, EventKind::Submitted)

@@ -15,7 +15,6 @@ use crate::runtime::protocol::{
     CircomWork, Fault, JobMessage, KeyMessage, PageMessage, StorageName, WorkerMessage,
 };
 use crate::runtime::remote::{self, Flow, Report, ServerAnswer, Step};
-use crate::runtime::retry::{Backoff, Jitter};
 use crate::runtime::scheduler::{
     CacheAnswer, Command, JobId, JobState, Refusal, Scheduler, Submission, WorkerId,
 };
@@ -80,11 +79,6 @@ pub struct Engine {
     refused: Vec<DurableJob>,
     /// Audit events copied so far (a cursor into the scheduler's log).
     audit_copied: u64,
-    /// The operator's server's URL, when jobs may go there.
-    remote_url: Option<String>,
-    /// Delays between a job's requests to the server.
-    backoff: Backoff,
-    jitter: Jitter,
     effects: Vec<Effect>,
 }
 
@@ -100,13 +94,7 @@ impl Engine {
             .collect();
         scheduler_config.check_cache = config.storage.proof_cache;
         let build = scheduler_config.build;
-        let remote_url = scheduler_config.remote.as_ref().map(|r| r.url.clone());
-        let backoff = scheduler_config.backoff;
         Engine {
-            remote_url,
-            backoff,
-            // Another stream than the scheduler's own (same seed, other start).
-            jitter: Jitter::new(config.seed.rotate_left(32) ^ 0x5eed),
             scheduler: Scheduler::new(scheduler_config, config.seed),
             keys: config.keys,
             jobs: HashMap::new(),
@@ -436,7 +424,10 @@ impl Engine {
 
     /// A job goes to the operator's server.
     fn send_remote(&mut self, job: JobId, now: f64) {
-        let (Some(j), Some(url)) = (self.scheduler.job(job), self.remote_url.clone()) else {
+        let (Some(j), Some(url)) = (
+            self.scheduler.job(job),
+            self.scheduler.remote().map(|r| r.url.clone()),
+        ) else {
             return;
         };
         let local_error = match j.state {
@@ -492,15 +483,16 @@ impl Engine {
 
     /// What the page saw of a job's requests to the server.
     fn remote_report(&mut self, job: JobId, report: Report, now: f64) {
-        let random = self.jitter.next_f64();
-        let backoff = self.backoff;
         let Some(flow) = self.jobs.get_mut(&job).and_then(|v| v.remote.as_mut()) else {
             return; // a job that ended meanwhile
         };
         if flow.flow.ended() {
             return;
         }
-        let step = flow.flow.on(report, now, &backoff, random);
+        let scheduler = &mut self.scheduler;
+        let step = flow
+            .flow
+            .on(report, now, &mut |retry| scheduler.retry_delay_ms(retry));
         self.remote_step(job, step, now);
     }
 
