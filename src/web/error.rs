@@ -42,6 +42,17 @@ pub fn download_error(message: &str, status: Option<u16>) -> JsValue {
     job_error(answers::download_failed(status), message, &[])
 }
 
+/// `airproverError(code, message)`: an `AirproverError` of `code` (an unknown code is INTERNAL,
+/// never another's) with every field from the runtime's table and no failed attempts; remote.js
+/// throws it for a bad `remote` option.
+#[wasm_bindgen(js_name = airproverError, unchecked_return_type = "Error")]
+pub fn airprover_error(code: &str, message: &str) -> JsValue {
+    match code.parse::<ErrorCode>() {
+        Ok(c) => job_error(c, message, &[]),
+        Err(()) => job_error(ErrorCode::Internal, &format!("{code}: {message}"), &[]),
+    }
+}
+
 /// The one error shape: a JS Error whose `message` is `text`, with every field of `code` from the
 /// table in `runtime/code.rs`, and `attempts`.
 pub fn error_object(code: ErrorCode, text: &str, attempts: &[Attempt]) -> JsValue {

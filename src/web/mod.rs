@@ -19,7 +19,6 @@ pub mod hash;
 pub mod js;
 pub mod loaded_key;
 pub mod prover;
-pub mod remote;
 pub mod runtime;
 pub mod threads;
 

@@ -37,14 +37,13 @@ pub(super) async fn runtime(
     let audit_log = caches.settings.audit_log_size > 0;
     let mut scheduler = options.config(build);
     if let Some(link) = &remote {
-        let when = link
-            .when()
-            .parse()
-            .map_err(|()| bad_argument("options.remote.when", "must be one of fallback, always"))?;
-        scheduler.remote = Some(Plan {
-            when,
-            url: link.url(),
-        });
+        let when = link.when().and_then(|w| w.parse().ok()).ok_or_else(|| {
+            bad_argument("options.remote.when", "must be one of fallback, always")
+        })?;
+        let url = link
+            .url()
+            .ok_or_else(|| bad_argument("options.remote.url", "must be the server URL"))?;
+        scheduler.remote = Some(Plan { when, url });
     }
     let config = EngineConfig {
         scheduler,

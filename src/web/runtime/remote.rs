@@ -24,11 +24,11 @@ extern "C" {
 
     /// `remote.when`: `fallback` or `always`.
     #[wasm_bindgen(method, getter)]
-    pub fn when(this: &RemoteLink) -> String;
+    pub fn when(this: &RemoteLink) -> Option<String>;
 
     /// The server's URL.
     #[wasm_bindgen(method, getter)]
-    pub fn url(this: &RemoteLink) -> String;
+    pub fn url(this: &RemoteLink) -> Option<String>;
 
     #[wasm_bindgen(method)]
     fn send(this: &RemoteLink, job: f64, body: &str) -> js_sys::Promise;
