@@ -418,6 +418,11 @@ export function renderTables(doc) {
   ].join('\n');
 }
 
+/** The hand-written blocks of a README section: each `<!-- kept -->` ... `<!-- /kept -->`, whole. */
+export function keptBlocks(section) {
+  return section.match(/^<!-- kept -->\n[\s\S]*?^<!-- \/kept -->\n/gm) ?? [];
+}
+
 /**
  * README.md with its `## Speed` section replaced (or added at the end). Hand-written blocks of the
  * old section between `<!-- kept -->` and `<!-- /kept -->` (measurements this bench does not
@@ -484,7 +489,7 @@ export function renderReadme(before, doc) {
   const rest = before.slice(start + 1);
   const next = rest.search(/^## /m);
   const end = next < 0 ? before.length : start + 1 + next;
-  const kept = before.slice(start, end).match(/^<!-- kept -->\n[\s\S]*?^<!-- \/kept -->\n/gm) ?? [];
+  const kept = keptBlocks(before.slice(start, end));
   const whole = kept.length ? `${section}\n${kept.join('\n')}` : section;
   return `${before.slice(0, start)}${whole}${next < 0 ? '' : '\n'}${before.slice(end)}`;
 }
