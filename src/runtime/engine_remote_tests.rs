@@ -38,6 +38,16 @@ fn remote_ops(fx: &[Effect]) -> Vec<RemoteOp> {
         .collect()
 }
 
+/// Why the one caller of `fx` was rejected.
+fn rejection(fx: &[Effect]) -> crate::runtime::engine::Failure {
+    fx.iter()
+        .find_map(|f| match f {
+            Effect::Reject { failure, .. } => Some(failure.clone()),
+            _ => None,
+        })
+        .expect("a caller rejected")
+}
+
 /// The one request of `ops`.
 fn one(ops: Vec<RemoteOp>) -> RemoteOp {
     assert_eq!(ops.len(), 1, "{ops:?}");
@@ -275,13 +285,7 @@ fn fallback_moves_a_job_the_device_cannot_prove_and_keeps_its_local_code() {
         ),
         4.0,
     );
-    let failure = fx
-        .iter()
-        .find_map(|f| match f {
-            Effect::Reject { failure, .. } => Some(failure.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let failure = rejection(&fx);
     assert_eq!(failure.code, ErrorCode::ScoreNotMet);
     assert_eq!(failure.message, "on the prover server: score 3 < 5");
     assert_eq!(failure.local_error, Some(ErrorCode::OutOfMemory));
@@ -312,13 +316,7 @@ fn a_refusal_is_remote_failed_with_what_the_server_answered() {
         ),
         1.0,
     );
-    let failure = fx
-        .iter()
-        .find_map(|f| match f {
-            Effect::Reject { failure, .. } => Some(failure.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let failure = rejection(&fx);
     assert_eq!(failure.code, ErrorCode::RemoteFailed);
     assert_eq!(
         failure.message,
@@ -404,13 +402,7 @@ fn come_back_later_waits_its_retry_after_and_an_unreachable_server_is_network_af
         answered(503, json!({}), Some("3600")),
         1.0,
     );
-    let failure = fx
-        .iter()
-        .find_map(|f| match f {
-            Effect::Reject { failure, .. } => Some(failure.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let failure = rejection(&fx);
     assert_eq!(failure.code, ErrorCode::RemoteFailed);
     assert_eq!(failure.server.unwrap().retry_after_ms, Some(3_600_000.0));
 }
