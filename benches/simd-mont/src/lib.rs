@@ -1,5 +1,6 @@
 //! Raw wasm exports (no wasm-bindgen) around the wasm kernel's field product: `check` compares
-//! `mont_simd::mul` with `mont::mul`, `bench_*` time them. See run.mjs.
+//! `mont_simd::mul` and the product-scanned `mont::mul_scanned` (the product before Karatsuba)
+//! with `mont::mul`, `bench_*` time them. See run.mjs.
 #![allow(dead_code)]
 // Closures, not the functions themselves: `run` then gets each product inlined into its own copy
 // (passing `mont_simd::mul::<FqModulus>` as a pointer measured it 1.6 times slower again).
@@ -70,7 +71,8 @@ pub extern "C" fn check(n: u32) -> u32 {
             let s = mont::mul::<FqModulus>(&a.0, &b.0);
             let v = mont_simd::mul::<FqModulus>(&a.0, &b.0);
             let w = mont_simd::mul_then_reduce::<FqModulus>(&a.0, &b.0);
-            bad += u32::from(s != v) + u32::from(s != w);
+            let scanned = mont::mul_scanned::<FqModulus>(&a.0, &b.0);
+            bad += u32::from(s != v) + u32::from(s != w) + u32::from(s != scanned);
         }
     }
     bad
@@ -93,6 +95,11 @@ fn run(rounds: u32, mul: fn(&[u32; LIMBS], &[u32; LIMBS]) -> [u32; LIMBS]) -> u3
 #[no_mangle]
 pub extern "C" fn bench_scalar(rounds: u32) -> u32 {
     run(rounds, |a, b| mont::mul::<FqModulus>(a, b))
+}
+
+#[no_mangle]
+pub extern "C" fn bench_scanned(rounds: u32) -> u32 {
+    run(rounds, |a, b| mont::mul_scanned::<FqModulus>(a, b))
 }
 
 #[no_mangle]

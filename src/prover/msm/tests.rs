@@ -201,8 +201,9 @@ fn glv_split_keeps_only_nonzero_halves() {
 }
 
 /// The simd128 products' lane arithmetic (both splits) (run here on its `[u64; 2]` model; in Chromium by
-/// `benches/simd-mont`) equals `mont::mul` on every kind of factor the field allows: reduced
-/// values (0, 1, p - 1, p + (p - 1), random), `add_for_mul` and `sub_for_mul` results.
+/// `benches/simd-mont`) and the product-scanned `mont::mul_scanned` equal `mont::mul` (Karatsuba
+/// columns, then the reduction) on every kind of factor the field allows: reduced values (0, 1,
+/// p - 1, p + (p - 1), random), `add_for_mul` and `sub_for_mul` results.
 #[test]
 fn simd_product_matches_the_scalar_one() {
     fn one_field<M: Modulus, F: PrimeField<BigInt = ark_ff::BigInt<4>>>(rng: &mut ChaCha20Rng) {
@@ -218,6 +219,10 @@ fn simd_product_matches_the_scalar_one() {
         for (a, b) in [([0; LIMBS], [0; LIMBS]), (one, one), (one, reduced[3].0)] {
             assert_eq!(
                 super::mont_simd::mul::<M>(&a, &b),
+                super::mont::mul::<M>(&a, &b)
+            );
+            assert_eq!(
+                super::mont::mul_scanned::<M>(&a, &b),
                 super::mont::mul::<M>(&a, &b)
             );
         }
@@ -243,6 +248,8 @@ fn simd_product_matches_the_scalar_one() {
                 );
                 let split = super::mont_simd::mul_then_reduce::<M>(&a.0, &b.0);
                 assert_eq!(split, scalar, "{a:?} * {b:?}, split");
+                let scanned = super::mont::mul_scanned::<M>(&a.0, &b.0);
+                assert_eq!(scanned, scalar, "{a:?} * {b:?}, product-scanned");
                 checked += 1;
             }
         }
@@ -251,4 +258,34 @@ fn simd_product_matches_the_scalar_one() {
     let mut rng = ChaCha20Rng::seed_from_u64(32);
     one_field::<FqModulus, Fq>(&mut rng);
     one_field::<FrModulus, Fr>(&mut rng);
+}
+
+/// `mont::columns` (Karatsuba, wrapping on the way) is the schoolbook column sum exactly, computed
+/// here in u128, for limbs up to the largest any factor may have (`sub_for_mul`'s `3 * 2^29`
+/// times `add_for_mul`'s `2^30`, and two `add_for_mul`s as in Fq2, where the sums' products
+/// pass 2^64), random limbs and zeros.
+#[test]
+fn karatsuba_columns_are_the_schoolbook_columns() {
+    use rand::Rng;
+    let mut rng = ChaCha20Rng::seed_from_u64(33);
+    let max_a = [3 * (1u32 << 29) - 1; LIMBS];
+    let max_b = [(1u32 << 30) - 1; LIMBS];
+    let mut cases = vec![(max_a, max_b), (max_b, max_a), (max_b, max_b), ([0; LIMBS], max_b)];
+    for _ in 0..500 {
+        let a: [u32; LIMBS] = core::array::from_fn(|_| rng.gen_range(0..3 * (1u32 << 29)));
+        let b: [u32; LIMBS] = core::array::from_fn(|_| rng.gen_range(0..1u32 << 30));
+        cases.push((a, b));
+    }
+    for (a, b) in cases {
+        let mut school = [0u128; super::field::COLUMNS];
+        for i in 0..LIMBS {
+            for j in 0..LIMBS {
+                school[i + j] += u128::from(a[i]) * u128::from(b[j]);
+            }
+        }
+        let ours = super::mont::columns(&a, &b);
+        for (k, (o, s)) in ours.iter().zip(school).enumerate() {
+            assert_eq!(u128::from(*o), s, "column {k} of {a:?} * {b:?}");
+        }
+    }
 }
