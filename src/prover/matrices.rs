@@ -207,14 +207,16 @@ impl Matrices {
         let one = self.one.unwrap_or(u32::MAX);
         let row = |i: usize| {
             let terms = &m.entries[m.offsets[i] as usize..m.offsets[i + 1] as usize];
-            terms.iter().fold(Fr29::ZERO, |acc, &(column, k)| {
-                let value = z[column as usize];
-                if k == one {
-                    acc + value
-                } else {
-                    acc + value * self.coefficients29[k as usize]
-                }
-            })
+            let ones = terms
+                .iter()
+                .filter(|&&(_, k)| k == one)
+                .fold(Fr29::ZERO, |acc, &(column, _)| acc + z[column as usize]);
+            // The other terms reduced once per 32 products (Fr29::sum_of_products).
+            let scaled = terms
+                .iter()
+                .filter(|&&(_, k)| k != one)
+                .map(|&(column, k)| (z[column as usize], self.coefficients29[k as usize]));
+            ones + Fr29::sum_of_products(scaled)
         };
         #[cfg(feature = "parallel")]
         {

@@ -312,6 +312,44 @@ impl<M: Modulus> Fp29<M> {
         }
     }
 
+    /// `sum(a_i * b_i)` over reduced factors, with one Montgomery reduction per 32 products
+    /// instead of one per product: each product's columns ([`mont::columns`]) are added up, their
+    /// carries propagated every 4 products, and reduced once 32 have been added (or at the end).
+    ///
+    /// Bounds: a product of two reduced values has columns below `9 * 2^58`; after a carry
+    /// propagation every column but the top one is below 2^29, so four more stay below 2^64. The
+    /// value of 32 products is below `32 * (2p)^2 < 2^261 * p` (p < 2^254), which [`mont::reduce`]
+    /// takes to below 2p; the top column holds that value's part above `2^464`, below 2^52.
+    pub fn sum_of_products(pairs: impl IntoIterator<Item = (Self, Self)>) -> Self {
+        const NORMALISE_EVERY: usize = 4;
+        const REDUCE_EVERY: usize = 32;
+        let mut sum = Self::ZERO;
+        let mut t = [0u64; COLUMNS];
+        let mut count = 0;
+        for (a, b) in pairs {
+            let c = mont::columns(&a.0, &b.0);
+            for (t, c) in t.iter_mut().zip(c) {
+                *t += c;
+            }
+            count += 1;
+            if count % NORMALISE_EVERY == 0 {
+                for k in 0..COLUMNS - 1 {
+                    t[k + 1] += t[k] >> BITS;
+                    t[k] &= MASK;
+                }
+            }
+            if count == REDUCE_EVERY {
+                sum = sum + Fp29(mont::reduce::<M>(&t), PhantomData);
+                t = [0; COLUMNS];
+                count = 0;
+            }
+        }
+        if count > 0 {
+            sum = sum + Fp29(mont::reduce::<M>(&t), PhantomData);
+        }
+        sum
+    }
+
     /// `self^e` for an exponent given as little-endian 64-bit words.
     pub fn pow(&self, exp: &[u64]) -> Self {
         let mut acc = Self::ONE;

@@ -289,3 +289,36 @@ fn karatsuba_columns_are_the_schoolbook_columns() {
         }
     }
 }
+
+/// `Fp29::sum_of_products` (one reduction per 32 products) equals the sum of the products in
+/// arkworks for every length around its carry and reduction steps, with the largest reduced
+/// values (`2p - 1` in every factor, each product's columns at their largest) and random ones.
+#[test]
+fn sum_of_products_matches_arkworks() {
+    fn one_field<M: Modulus, F: PrimeField<BigInt = ark_ff::BigInt<4>>>(rng: &mut ChaCha20Rng) {
+        use super::field::Fp29;
+        let ours = |x: &F| Fp29::<M>::from_canonical(&x.into_bigint().0);
+        let back = |x: &Fp29<M>| F::from_bigint(ark_ff::BigInt(x.to_canonical())).unwrap();
+        let largest = testing::plus_p(&ours(&-F::one()));
+        assert_eq!(back(&largest), -F::one());
+        for n in [0, 1, 3, 4, 5, 31, 32, 33, 64, 65, 200] {
+            let worst: Vec<_> = (0..n).map(|_| (largest, largest)).collect();
+            let random: Vec<(F, F)> = (0..n).map(|_| (F::rand(rng), F::rand(rng))).collect();
+            let mixed: Vec<_> = random
+                .iter()
+                .enumerate()
+                .map(|(i, (a, b))| {
+                    let a = if i % 3 == 0 { testing::plus_p(&ours(a)) } else { ours(a) };
+                    (a, ours(b))
+                })
+                .collect();
+            let expect_worst = F::from(n as u64);
+            let expect: F = random.iter().map(|(a, b)| *a * b).sum();
+            assert_eq!(back(&Fp29::sum_of_products(worst)), expect_worst, "{n} x (2p - 1)^2");
+            assert_eq!(back(&Fp29::sum_of_products(mixed)), expect, "{n} random products");
+        }
+    }
+    let mut rng = ChaCha20Rng::seed_from_u64(34);
+    one_field::<FqModulus, Fq>(&mut rng);
+    one_field::<FrModulus, Fr>(&mut rng);
+}
