@@ -60,7 +60,13 @@ def limbs(name):
 
 def mont(square, scanned=False):
     lines = []
-    if scanned:
+    if scanned and square:
+        lines.append("/// [`sqr`] product-scanned with the reduction interleaved (45 + 81 + 9 limb products): the")
+        lines.append("/// square before Karatsuba, kept for the tests and `benches/simd-mont` to compare with.")
+        lines.append("#[cfg_attr(not(test), allow(dead_code))]")
+        lines.append("#[inline(always)]")
+        lines.append("pub(super) fn sqr_scanned<M: Modulus>(a: &[u32; LIMBS]) -> [u32; LIMBS] {")
+    elif scanned:
         lines.append("/// [`mul`] product-scanned with the reduction interleaved (81 + 81 + 9 limb products): the")
         lines.append("/// product before Karatsuba, kept for the tests and `benches/simd-mont` to compare with.")
         lines.append("#[cfg_attr(not(test), allow(dead_code))]")
@@ -70,6 +76,15 @@ def mont(square, scanned=False):
         lines.append("/// `a * a / 2^261 mod p`, below 2p: 45 limb products instead of 81.")
         lines.append("#[inline(always)]")
         lines.append("pub(super) fn sqr<M: Modulus>(a: &[u32; LIMBS]) -> [u32; LIMBS] {")
+    if square and not scanned:
+        return "\n".join([
+            "/// `a * a / 2^261 mod p`, below 2p: the columns by Karatsuba squaring ([`square_columns`],",
+            "/// 36 limb products), then [`reduce`].",
+            "#[inline(always)]",
+            "pub(super) fn sqr<M: Modulus>(a: &[u32; LIMBS]) -> [u32; LIMBS] {",
+            "    reduce::<M>(&square_columns(a))",
+            "}",
+        ])
     if not square and not scanned:
         return "\n".join([
             "/// `a * b / 2^261 mod p`, below 2p: the columns by Karatsuba ([`columns`]), then [`reduce`]",
@@ -112,6 +127,60 @@ def block(name, x, y):
     return lines
 
 
+def square_block(name, x):
+    """A 3-limb square as five columns `{name}0..{name}4`, each cross product once with a
+    doubled factor: six limb products."""
+    return [
+        f"    let {name}0 = {x[0]} * {x[0]};",
+        f"    let {name}1 = {x[0]} * ({x[1]} << 1);",
+        f"    let {name}2 = ({x[0]} * ({x[2]} << 1)).wrapping_add({x[1]} * {x[1]});",
+        f"    let {name}3 = {x[1]} * ({x[2]} << 1);",
+        f"    let {name}4 = {x[2]} * {x[2]};",
+    ]
+
+
+def karatsuba_sum(lines):
+    """The columns of a Karatsuba product from the blocks' `p{i}_` and the sums' `s{i}{j}_`."""
+    lines.append("    [")
+    for k in range(2 * N - 1):
+        terms = []
+        # Block i's own product at offset 6i, the cross term (i, j) at offset 3(i + j).
+        for i in range(3):
+            d = k - 6 * i
+            if 0 <= d < 5:
+                terms.append((1, f"p{i}_{d}"))
+        for i, j in [(0, 1), (0, 2), (1, 2)]:
+            d = k - 3 * (i + j)
+            if 0 <= d < 5:
+                terms += [(1, f"s{i}{j}_{d}"), (-1, f"p{i}_{d}"), (-1, f"p{j}_{d}")]
+        lines.append(f"        {wrapping(terms)},")
+    lines.append("    ]")
+    lines.append("}")
+
+
+def square_columns():
+    """Karatsuba squaring over the same three blocks: `2 Ai Aj = (Ai + Aj)^2 - Ai^2 - Aj^2`, six
+    block squares of six limb products each: 36 instead of 45."""
+    lines = [
+        "/// The columns of `a * a` before any carry, as [`columns`] by Karatsuba: the block squares",
+        "/// `A0^2`, `A1^2`, `A2^2` and `(Ai + Aj)^2`, each with its cross products once (a doubled",
+        "/// factor), `2 Ai Aj` by subtraction: 36 limb products instead of the 45 of a square by",
+        "/// columns. Exact as [`columns`] is: every sum wraps, every column ends the true column.",
+        "#[inline(always)]",
+        "fn square_columns(a: &[u32; LIMBS]) -> [u64; COLUMNS] {",
+    ]
+    lines += limbs("a")
+    for i, j in [(0, 1), (0, 2), (1, 2)]:
+        for t in range(3):
+            lines.append(f"    let a{i}{j}_{t} = a{3 * i + t} + a{3 * j + t};")
+    for i in range(3):
+        lines += square_block(f"p{i}_", [f"a{3 * i + t}" for t in range(3)])
+    for i, j in [(0, 1), (0, 2), (1, 2)]:
+        lines += square_block(f"s{i}{j}_", [f"a{i}{j}_{t}" for t in range(3)])
+    karatsuba_sum(lines)
+    return "\n".join(lines)
+
+
 def columns():
     """Karatsuba on three blocks of three limbs: a = A0 + A1 X + A2 X^2 (X = 2^87), the six block
     products A0B0, A1B1, A2B2, (A0+A1)(B0+B1), (A0+A2)(B0+B2), (A1+A2)(B1+B2), and the cross
@@ -139,21 +208,7 @@ def columns():
     lines += block("p2_", blk("a", 2), blk("b", 2))
     for i, j in [(0, 1), (0, 2), (1, 2)]:
         lines += block(f"s{i}{j}_", [f"a{i}{j}_{t}" for t in range(3)], [f"b{i}{j}_{t}" for t in range(3)])
-    lines.append("    [")
-    for k in range(2 * N - 1):
-        terms = []
-        # Block i's square term at offset 3i*2, the cross term (i, j) at offset 3(i + j).
-        for i in range(3):
-            d = k - 6 * i
-            if 0 <= d < 5:
-                terms.append((1, f"p{i}_{d}"))
-        for i, j in [(0, 1), (0, 2), (1, 2)]:
-            d = k - 3 * (i + j)
-            if 0 <= d < 5:
-                terms += [(1, f"s{i}{j}_{d}"), (-1, f"p{i}_{d}"), (-1, f"p{j}_{d}")]
-        lines.append(f"        {wrapping(terms)},")
-    lines.append("    ]")
-    lines.append("}")
+    karatsuba_sum(lines)
     return "\n".join(lines)
 
 
@@ -175,8 +230,8 @@ print("""// @generated by scripts/gen-mont.py: do not edit by hand.
 //! product `a_i * b_j` with `i + j = k` ([`columns`], by Karatsuba) and, in the reduction
 //! ([`reduce`]), every `m_i * p_j`; the first nine columns choose `m_k` so that the column's low
 //! 29 bits vanish, the last nine are the result. Each column's sum stays below 2^64 for the
-//! inputs `field` allows (see there). [`mul`] is the two in turn; Fq2 (in `field`) adds columns
-//! before it reduces them. [`sqr`] is product-scanned with the reduction interleaved.
+//! inputs `field` allows (see there). [`mul`] and [`sqr`] ([`square_columns`]) are the two in
+//! turn; Fq2 (in `field`) adds columns before it reduces them.
 #![allow(clippy::too_many_lines)]
 
 use super::field::{Modulus, BITS, COLUMNS, LIMBS, MASK};
@@ -187,6 +242,10 @@ print(mont(False, scanned=True))
 print()
 print(mont(True))
 print()
+print(mont(True, scanned=True))
+print()
 print(columns())
+print()
+print(square_columns())
 print()
 print(reduce())

@@ -1,5 +1,6 @@
 // The field product in Chromium, per product: scalar (mont::mul: Karatsuba columns, then the
-// reduction), the product-scanned one it replaced (mont::mul_scanned), and simd128 (mont_simd::mul).
+// reduction), the product-scanned one it replaced (mont::mul_scanned), the square (mont::sqr,
+// Karatsuba; mont::sqr_scanned before), and simd128 (mont_simd::mul).
 // `make bench-simd-mont` builds both and runs this; by hand, from the repo root:
 //   node benches/simd-mont/run.mjs [--rounds N] [--reps N]
 // Both builds load in one page; every repetition times each variant once, in turn (interleaved),
@@ -38,6 +39,8 @@ try {
       'scalar product, baseline build': () => scalar.bench_scalar(rounds),
       'scalar product, +simd128 build': () => simd.bench_scalar(rounds),
       'product-scanned (before Karatsuba), baseline build': () => scalar.bench_scanned(rounds),
+      'square, baseline build': () => scalar.bench_sqr(rounds),
+      'square product-scanned (before Karatsuba), baseline build': () => scalar.bench_sqr_scanned(rounds),
       'simd product, +simd128 build': () => simd.bench_simd(rounds),
       'simd limb products + scalar reduction, +simd128 build': () => simd.bench_simd_then_reduce(rounds),
     };

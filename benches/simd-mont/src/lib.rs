@@ -72,6 +72,7 @@ pub extern "C" fn check(n: u32) -> u32 {
             let v = mont_simd::mul::<FqModulus>(&a.0, &b.0);
             let w = mont_simd::mul_then_reduce::<FqModulus>(&a.0, &b.0);
             let scanned = mont::mul_scanned::<FqModulus>(&a.0, &b.0);
+            bad += u32::from(mont::sqr::<FqModulus>(&x.0) != mont::sqr_scanned::<FqModulus>(&x.0));
             bad += u32::from(s != v) + u32::from(s != w) + u32::from(s != scanned);
         }
     }
@@ -100,6 +101,16 @@ pub extern "C" fn bench_scalar(rounds: u32) -> u32 {
 #[no_mangle]
 pub extern "C" fn bench_scanned(rounds: u32) -> u32 {
     run(rounds, |a, b| mont::mul_scanned::<FqModulus>(a, b))
+}
+
+#[no_mangle]
+pub extern "C" fn bench_sqr(rounds: u32) -> u32 {
+    run(rounds, |a, _| mont::sqr::<FqModulus>(a))
+}
+
+#[no_mangle]
+pub extern "C" fn bench_sqr_scanned(rounds: u32) -> u32 {
+    run(rounds, |a, _| mont::sqr_scanned::<FqModulus>(a))
 }
 
 #[no_mangle]

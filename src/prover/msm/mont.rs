@@ -3,8 +3,8 @@
 //! product `a_i * b_j` with `i + j = k` ([`columns`], by Karatsuba) and, in the reduction
 //! ([`reduce`]), every `m_i * p_j`; the first nine columns choose `m_k` so that the column's low
 //! 29 bits vanish, the last nine are the result. Each column's sum stays below 2^64 for the
-//! inputs `field` allows (see there). [`mul`] is the two in turn; Fq2 (in `field`) adds columns
-//! before it reduces them. [`sqr`] is product-scanned with the reduction interleaved.
+//! inputs `field` allows (see there). [`mul`] and [`sqr`] ([`square_columns`]) are the two in
+//! turn; Fq2 (in `field`) adds columns before it reduces them.
 #![allow(clippy::too_many_lines)]
 
 use super::field::{Modulus, BITS, COLUMNS, LIMBS, MASK};
@@ -252,9 +252,18 @@ pub(super) fn mul_scanned<M: Modulus>(a: &[u32; LIMBS], b: &[u32; LIMBS]) -> [u3
     ]
 }
 
-/// `a * a / 2^261 mod p`, below 2p: 45 limb products instead of 81.
+/// `a * a / 2^261 mod p`, below 2p: the columns by Karatsuba squaring ([`square_columns`],
+/// 36 limb products), then [`reduce`].
 #[inline(always)]
 pub(super) fn sqr<M: Modulus>(a: &[u32; LIMBS]) -> [u32; LIMBS] {
+    reduce::<M>(&square_columns(a))
+}
+
+/// [`sqr`] product-scanned with the reduction interleaved (45 + 81 + 9 limb products): the
+/// square before Karatsuba, kept for the tests and `benches/simd-mont` to compare with.
+#[cfg_attr(not(test), allow(dead_code))]
+#[inline(always)]
+pub(super) fn sqr_scanned<M: Modulus>(a: &[u32; LIMBS]) -> [u32; LIMBS] {
     let p = &M::P;
     let a0 = a[0] as u64;
     let a1 = a[1] as u64;
@@ -523,6 +532,111 @@ pub(super) fn columns(a: &[u32; LIMBS], b: &[u32; LIMBS]) -> [u64; COLUMNS] {
         .wrapping_add(a12_2 * b12_0);
     let s12_3 = (a12_1 * b12_2).wrapping_add(a12_2 * b12_1);
     let s12_4 = a12_2 * b12_2;
+    [
+        p0_0,
+        p0_1,
+        p0_2,
+        p0_3.wrapping_add(s01_0)
+            .wrapping_sub(p0_0)
+            .wrapping_sub(p1_0),
+        p0_4.wrapping_add(s01_1)
+            .wrapping_sub(p0_1)
+            .wrapping_sub(p1_1),
+        s01_2.wrapping_sub(p0_2).wrapping_sub(p1_2),
+        p1_0.wrapping_add(s01_3)
+            .wrapping_sub(p0_3)
+            .wrapping_sub(p1_3)
+            .wrapping_add(s02_0)
+            .wrapping_sub(p0_0)
+            .wrapping_sub(p2_0),
+        p1_1.wrapping_add(s01_4)
+            .wrapping_sub(p0_4)
+            .wrapping_sub(p1_4)
+            .wrapping_add(s02_1)
+            .wrapping_sub(p0_1)
+            .wrapping_sub(p2_1),
+        p1_2.wrapping_add(s02_2)
+            .wrapping_sub(p0_2)
+            .wrapping_sub(p2_2),
+        p1_3.wrapping_add(s02_3)
+            .wrapping_sub(p0_3)
+            .wrapping_sub(p2_3)
+            .wrapping_add(s12_0)
+            .wrapping_sub(p1_0)
+            .wrapping_sub(p2_0),
+        p1_4.wrapping_add(s02_4)
+            .wrapping_sub(p0_4)
+            .wrapping_sub(p2_4)
+            .wrapping_add(s12_1)
+            .wrapping_sub(p1_1)
+            .wrapping_sub(p2_1),
+        s12_2.wrapping_sub(p1_2).wrapping_sub(p2_2),
+        p2_0.wrapping_add(s12_3)
+            .wrapping_sub(p1_3)
+            .wrapping_sub(p2_3),
+        p2_1.wrapping_add(s12_4)
+            .wrapping_sub(p1_4)
+            .wrapping_sub(p2_4),
+        p2_2,
+        p2_3,
+        p2_4,
+    ]
+}
+
+/// The columns of `a * a` before any carry, as [`columns`] by Karatsuba: the block squares
+/// `A0^2`, `A1^2`, `A2^2` and `(Ai + Aj)^2`, each with its cross products once (a doubled
+/// factor), `2 Ai Aj` by subtraction: 36 limb products instead of the 45 of a square by
+/// columns. Exact as [`columns`] is: every sum wraps, every column ends the true column.
+#[inline(always)]
+fn square_columns(a: &[u32; LIMBS]) -> [u64; COLUMNS] {
+    let a0 = a[0] as u64;
+    let a1 = a[1] as u64;
+    let a2 = a[2] as u64;
+    let a3 = a[3] as u64;
+    let a4 = a[4] as u64;
+    let a5 = a[5] as u64;
+    let a6 = a[6] as u64;
+    let a7 = a[7] as u64;
+    let a8 = a[8] as u64;
+    let a01_0 = a0 + a3;
+    let a01_1 = a1 + a4;
+    let a01_2 = a2 + a5;
+    let a02_0 = a0 + a6;
+    let a02_1 = a1 + a7;
+    let a02_2 = a2 + a8;
+    let a12_0 = a3 + a6;
+    let a12_1 = a4 + a7;
+    let a12_2 = a5 + a8;
+    let p0_0 = a0 * a0;
+    let p0_1 = a0 * (a1 << 1);
+    let p0_2 = (a0 * (a2 << 1)).wrapping_add(a1 * a1);
+    let p0_3 = a1 * (a2 << 1);
+    let p0_4 = a2 * a2;
+    let p1_0 = a3 * a3;
+    let p1_1 = a3 * (a4 << 1);
+    let p1_2 = (a3 * (a5 << 1)).wrapping_add(a4 * a4);
+    let p1_3 = a4 * (a5 << 1);
+    let p1_4 = a5 * a5;
+    let p2_0 = a6 * a6;
+    let p2_1 = a6 * (a7 << 1);
+    let p2_2 = (a6 * (a8 << 1)).wrapping_add(a7 * a7);
+    let p2_3 = a7 * (a8 << 1);
+    let p2_4 = a8 * a8;
+    let s01_0 = a01_0 * a01_0;
+    let s01_1 = a01_0 * (a01_1 << 1);
+    let s01_2 = (a01_0 * (a01_2 << 1)).wrapping_add(a01_1 * a01_1);
+    let s01_3 = a01_1 * (a01_2 << 1);
+    let s01_4 = a01_2 * a01_2;
+    let s02_0 = a02_0 * a02_0;
+    let s02_1 = a02_0 * (a02_1 << 1);
+    let s02_2 = (a02_0 * (a02_2 << 1)).wrapping_add(a02_1 * a02_1);
+    let s02_3 = a02_1 * (a02_2 << 1);
+    let s02_4 = a02_2 * a02_2;
+    let s12_0 = a12_0 * a12_0;
+    let s12_1 = a12_0 * (a12_1 << 1);
+    let s12_2 = (a12_0 * (a12_2 << 1)).wrapping_add(a12_1 * a12_1);
+    let s12_3 = a12_1 * (a12_2 << 1);
+    let s12_4 = a12_2 * a12_2;
     [
         p0_0,
         p0_1,

@@ -203,7 +203,8 @@ fn glv_split_keeps_only_nonzero_halves() {
 /// The simd128 products' lane arithmetic (both splits) (run here on its `[u64; 2]` model; in Chromium by
 /// `benches/simd-mont`) and the product-scanned `mont::mul_scanned` equal `mont::mul` (Karatsuba
 /// columns, then the reduction) on every kind of factor the field allows: reduced values (0, 1,
-/// p - 1, p + (p - 1), random), `add_for_mul` and `sub_for_mul` results.
+/// p - 1, p + (p - 1), random), `add_for_mul` and `sub_for_mul` results; `mont::sqr` (Karatsuba
+/// squaring) equals the product-scanned square and the product on every reduced value.
 #[test]
 fn simd_product_matches_the_scalar_one() {
     fn one_field<M: Modulus, F: PrimeField<BigInt = ark_ff::BigInt<4>>>(rng: &mut ChaCha20Rng) {
@@ -228,6 +229,11 @@ fn simd_product_matches_the_scalar_one() {
         }
         let n = reduced.len();
         let mut checked = 0;
+        for x in &reduced {
+            let square = super::mont::sqr::<M>(&x.0);
+            assert_eq!(square, super::mont::sqr_scanned::<M>(&x.0), "{x:?}^2");
+            assert_eq!(square, super::mont::mul::<M>(&x.0, &x.0), "{x:?}^2 as a product");
+        }
         for (i, x) in reduced.iter().enumerate() {
             let (y, z) = (reduced[(i * 7 + 3) % n], reduced[(i * 5 + 1) % n]);
             let pairs = [
