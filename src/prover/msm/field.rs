@@ -252,6 +252,33 @@ pub trait Field:
         let s = a.0.add_for_mul(&a.1) * b.0.add_for_mul(&b.1);
         (v0 - v1, s - v0 - v1)
     }
+    /// `a^2 + b^2` for reduced values (the norm of [`Fp2`]'s `a + bu`), reduced.
+    #[inline(always)]
+    fn sum_of_squares(a: &Self, b: &Self) -> Self {
+        a.square() + b.square()
+    }
+    /// Replaces every element by its inverse with one inversion (Montgomery's trick: three
+    /// products an element), unless one of them is zero: then it returns false and leaves the
+    /// values unspecified. `prefix` is scratch space.
+    #[inline(always)]
+    fn batch_invert_nonzero(values: &mut [Self], prefix: &mut Vec<Self>) -> bool {
+        prefix.clear();
+        let mut acc = Self::ONE;
+        for v in values.iter() {
+            prefix.push(acc);
+            acc = acc * *v;
+        }
+        if acc.is_zero() {
+            return false;
+        }
+        let mut inv = acc.inverse();
+        for (v, before) in values.iter_mut().zip(prefix.iter()).rev() {
+            let next = inv * *v;
+            *v = inv * *before;
+            inv = next;
+        }
+        true
+    }
 }
 
 /// An element of the prime field of `M` in Montgomery form (see the module docs for its bounds).
@@ -525,6 +552,17 @@ impl<M: Modulus> Field for Fp29<M> {
         Fp29(t, PhantomData)
     }
 
+    /// Both squares as columns, added, one reduction (`2 * (2p)^2` is far below `2^261 * p`).
+    #[inline(always)]
+    fn sum_of_squares(a: &Self, b: &Self) -> Self {
+        let (x, y) = (mont::square_columns(&a.0), mont::square_columns(&b.0));
+        let mut t = [0u64; COLUMNS];
+        for k in 0..COLUMNS {
+            t[k] = x[k] + y[k];
+        }
+        Fp29(mont::reduce::<M>(&t), PhantomData)
+    }
+
     /// Karatsuba with lazy reduction: the three products as columns (no reduction), then
     /// `c1 = s - v0 - v1` and `c0 = v0 + PAD_WIDE - v1` column by column, and two reductions
     /// instead of three (3 * 81 limb products and 2 * 81 for the reductions, against 6 * 81).
@@ -633,6 +671,35 @@ impl<F: Field> Field for Fp2<F> {
             c0: self.c0.double(),
             c1: self.c1.double(),
         }
+    }
+
+    /// Through the norms, in the base field: `1 / (a + bu) = (a - bu) / (a^2 + b^2)` with the
+    /// norms inverted together (Montgomery's trick over the base field), about 6 base-field
+    /// products an element against the 9 of Montgomery's trick over Fp2 (three Fp2 products).
+    /// An element is zero exactly when its norm is (-1 is not a square in BN254's Fq), so a zero
+    /// still answers false. The norms and the prefix products ride in `prefix`'s two halves.
+    #[inline(always)]
+    fn batch_invert_nonzero(values: &mut [Self], prefix: &mut Vec<Self>) -> bool {
+        prefix.clear();
+        let mut acc = F::ONE;
+        for v in values.iter() {
+            let norm = F::sum_of_squares(&v.c0, &v.c1);
+            prefix.push(Fp2 { c0: norm, c1: acc });
+            acc = acc * norm;
+        }
+        if acc.is_zero() {
+            return false;
+        }
+        let mut inv = acc.inverse();
+        for (v, p) in values.iter_mut().zip(prefix.iter()).rev() {
+            let norm_inv = inv * p.c1;
+            inv = inv * p.c0;
+            *v = Fp2 {
+                c0: v.c0 * norm_inv,
+                c1: -(v.c1 * norm_inv),
+            };
+        }
+        true
     }
 
     /// 1 / (a + bu) = (a - bu) / (a^2 + b^2).

@@ -588,7 +588,7 @@ pub(super) fn columns(a: &[u32; LIMBS], b: &[u32; LIMBS]) -> [u64; COLUMNS] {
 /// factor), `2 Ai Aj` by subtraction: 36 limb products instead of the 45 of a square by
 /// columns. Exact as [`columns`] is: every sum wraps, every column ends the true column.
 #[inline(always)]
-fn square_columns(a: &[u32; LIMBS]) -> [u64; COLUMNS] {
+pub(super) fn square_columns(a: &[u32; LIMBS]) -> [u64; COLUMNS] {
     let a0 = a[0] as u64;
     let a1 = a[1] as u64;
     let a2 = a[2] as u64;

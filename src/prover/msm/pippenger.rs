@@ -625,25 +625,12 @@ fn add_with_inverse<F: Field>(p: &Affine<F>, q: &Affine<F>, inv: &F) -> Affine<F
     }
 }
 
-/// Replaces every element by its inverse with one field inversion, unless one of them is zero:
-/// then it returns false and leaves the values unspecified.
+/// Replaces every element by its inverse with one inversion, unless one of them is zero: then it
+/// returns false and leaves the values unspecified ([`Field::batch_invert_nonzero`]: over Fp2,
+/// through the norms).
+#[inline(always)]
 fn batch_invert_nonzero<F: Field>(values: &mut [F], prefix: &mut Vec<F>) -> bool {
-    prefix.clear();
-    let mut acc = F::ONE;
-    for v in values.iter() {
-        prefix.push(acc);
-        acc = acc * *v;
-    }
-    if acc.is_zero() {
-        return false;
-    }
-    let mut inv = acc.inverse();
-    for (v, before) in values.iter_mut().zip(prefix.iter()).rev() {
-        let next = inv * *v;
-        *v = inv * *before;
-        inv = next;
-    }
-    true
+    F::batch_invert_nonzero(values, prefix)
 }
 
 /// Replaces every element by its inverse (none may be zero), with one field inversion.

@@ -242,6 +242,31 @@ pub fn fq2_matches_arkworks<R: Rng>(rng: &mut R, rounds: usize) -> Check {
         same("Fq2 weak a^2", back(&weak.square()), a.square())?;
         same("Fq2 is zero", x.is_zero(), a.is_zero())?;
     }
+    // The batch inversion through the norms: every nonzero value (weak forms among them) against
+    // arkworks' inverse, and a batch holding a zero refused.
+    let nonzero: Vec<Fq2> = values.iter().filter(|v| !v.is_zero()).copied().collect();
+    let mut batch: Vec<Fp2<Fq29>> = nonzero.iter().map(ours).collect();
+    for v in batch.iter_mut().step_by(3) {
+        *v = Fp2 {
+            c0: plus_p(&v.c0),
+            c1: plus_p(&v.c1),
+        };
+    }
+    let mut prefix = Vec::new();
+    same(
+        "Fq2 batch inversion of nonzero values",
+        Field::batch_invert_nonzero(&mut batch, &mut prefix),
+        true,
+    )?;
+    for (v, a) in batch.iter().zip(&nonzero) {
+        same("Fq2 batch 1/a", back(v), a.inverse().ok_or("nonzero")?)?;
+    }
+    let mut with_zero: Vec<Fp2<Fq29>> = values.iter().take(8).map(ours).collect();
+    same(
+        "Fq2 batch inversion with a zero",
+        Field::batch_invert_nonzero(&mut with_zero, &mut prefix),
+        false,
+    )?;
     Ok(())
 }
 
