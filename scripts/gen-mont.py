@@ -167,7 +167,7 @@ def square_columns():
         "/// factor), `2 Ai Aj` by subtraction: 36 limb products instead of the 45 of a square by",
         "/// columns. Exact as [`columns`] is: every sum wraps, every column ends the true column.",
         "#[inline(always)]",
-        "fn square_columns(a: &[u32; LIMBS]) -> [u64; COLUMNS] {",
+        "pub(super) fn square_columns(a: &[u32; LIMBS]) -> [u64; COLUMNS] {",
     ]
     lines += limbs("a")
     for i, j in [(0, 1), (0, 2), (1, 2)]:
