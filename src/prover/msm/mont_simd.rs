@@ -11,12 +11,14 @@
 //! products land after step 8 except `m_0 p_8` (column 8, which step 8 reads). Each column holds
 //! the same sum as in `mont`, split over two lanes, so the bounds there hold here.
 //!
-//! 40 + 40 `extmul`s (two products each) and 20 scalar multiplies replace `mont::mul`'s 171
-//! scalar ones. The lanes are [`core::arch::wasm32`]'s with `simd128`, and a plain `[u64; 2]`
-//! model elsewhere, so that native tests check the lane arithmetic against `mont::mul`.
+//! 40 + 40 `extmul`s (two products each) and 20 scalar multiplies replace the 171 scalar ones of
+//! the product-scanned `mont::mul_scanned` (`mont::mul` takes 144 since its Karatsuba columns).
+//! The lanes are [`core::arch::wasm32`]'s with `simd128`, and a plain `[u64; 2]` model elsewhere,
+//! so that native tests check the lane arithmetic against `mont::mul`.
 //!
 //! Measured in Chromium (`benches/simd-mont/run.mjs`; README, "How the browser build is fast"),
-//! it is about 1.5 times *slower* than `mont::mul`, so no build uses it: LLVM turns most
+//! it was about 1.5 times *slower* than the product-scanned `mont::mul`, and is 1.8 times slower
+//! than today's (Karatsuba columns: 97.0 against 53.6 ns), so no build uses it: LLVM turns most
 //! `extmul`s whose one operand is a splat into `i64x2.extend` + `i64x2.mul` (a full 64x64 lane
 //! product, several SSE/AVX2 instructions; hiding the splat with `black_box` measured slower
 //! still), and every reduction step moves its column from the lanes to a scalar and `m_k` back,
