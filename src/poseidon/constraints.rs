@@ -156,7 +156,13 @@ mod tests {
                 cs.finalize();
                 let m = cs.to_matrices().unwrap();
                 let cs = cs.borrow().unwrap();
-                (out.value().unwrap(), m.a, m.b, m.c, cs.witness_assignment.clone())
+                (
+                    out.value().unwrap(),
+                    m.a,
+                    m.b,
+                    m.c,
+                    cs.witness_assignment.clone(),
+                )
             };
             assert_eq!(run(gadget), run(hash_var_by_operators), "arity {arity}");
             let constants: Vec<FpVar<Fr>> = values.iter().map(|v| FpVar::Constant(*v)).collect();

@@ -232,7 +232,11 @@ fn simd_product_matches_the_scalar_one() {
         for x in &reduced {
             let square = super::mont::sqr::<M>(&x.0);
             assert_eq!(square, super::mont::sqr_scanned::<M>(&x.0), "{x:?}^2");
-            assert_eq!(square, super::mont::mul::<M>(&x.0, &x.0), "{x:?}^2 as a product");
+            assert_eq!(
+                square,
+                super::mont::mul::<M>(&x.0, &x.0),
+                "{x:?}^2 as a product"
+            );
         }
         for (i, x) in reduced.iter().enumerate() {
             let (y, z) = (reduced[(i * 7 + 3) % n], reduced[(i * 5 + 1) % n]);
@@ -276,7 +280,12 @@ fn karatsuba_columns_are_the_schoolbook_columns() {
     let mut rng = ChaCha20Rng::seed_from_u64(33);
     let max_a = [3 * (1u32 << 29) - 1; LIMBS];
     let max_b = [(1u32 << 30) - 1; LIMBS];
-    let mut cases = vec![(max_a, max_b), (max_b, max_a), (max_b, max_b), ([0; LIMBS], max_b)];
+    let mut cases = vec![
+        (max_a, max_b),
+        (max_b, max_a),
+        (max_b, max_b),
+        ([0; LIMBS], max_b),
+    ];
     for _ in 0..500 {
         let a: [u32; LIMBS] = core::array::from_fn(|_| rng.gen_range(0..3 * (1u32 << 29)));
         let b: [u32; LIMBS] = core::array::from_fn(|_| rng.gen_range(0..1u32 << 30));
@@ -314,14 +323,26 @@ fn sum_of_products_matches_arkworks() {
                 .iter()
                 .enumerate()
                 .map(|(i, (a, b))| {
-                    let a = if i % 3 == 0 { testing::plus_p(&ours(a)) } else { ours(a) };
+                    let a = if i % 3 == 0 {
+                        testing::plus_p(&ours(a))
+                    } else {
+                        ours(a)
+                    };
                     (a, ours(b))
                 })
                 .collect();
             let expect_worst = F::from(n as u64);
             let expect: F = random.iter().map(|(a, b)| *a * b).sum();
-            assert_eq!(back(&Fp29::sum_of_products(worst)), expect_worst, "{n} x (2p - 1)^2");
-            assert_eq!(back(&Fp29::sum_of_products(mixed)), expect, "{n} random products");
+            assert_eq!(
+                back(&Fp29::sum_of_products(worst)),
+                expect_worst,
+                "{n} x (2p - 1)^2"
+            );
+            assert_eq!(
+                back(&Fp29::sum_of_products(mixed)),
+                expect,
+                "{n} random products"
+            );
         }
     }
     let mut rng = ChaCha20Rng::seed_from_u64(34);
