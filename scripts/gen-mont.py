@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Writes src/prover/msm/mont.rs: Montgomery multiplication and squaring for nine 29-bit limbs,
-unrolled column by column (product scanning).
+the limb products by Karatsuba, then the reduction column by column; and, with `scanned`,
+src/prover/msm/mont_scanned.rs, the product-scanned versions they replaced (tests, benchmark).
 
     python3 scripts/gen-mont.py > src/prover/msm/mont.rs && rustfmt src/prover/msm/mont.rs
+    python3 scripts/gen-mont.py scanned > src/prover/msm/mont_scanned.rs && rustfmt src/prover/msm/mont_scanned.rs
 
 Unrolled by a script because the point is that every limb and accumulator is a local (a register
-or a stack slot the engine picks), with no loop or array indexing left for the wasm engine to
-optimise. The arithmetic is explained in src/prover/msm/field.rs; the tests there compare it with
+or a stack slot the engine picks), with no loop left for the wasm engine to optimise (the small
+fixed arrays handed to the inlined `karatsuba` are scalarised by LLVM before any wasm is
+written). The arithmetic is explained in src/prover/msm/field.rs; the tests there compare it with
 arkworks on random and extreme inputs.
 """
 N = 9
@@ -58,43 +61,23 @@ def limbs(name):
     return [f"    let {name}{i} = {name}[{i}] as u64;" for i in range(N)]
 
 
-def mont(square, scanned=False):
-    lines = []
-    if scanned and square:
-        lines.append("/// [`sqr`] product-scanned with the reduction interleaved (45 + 81 + 9 limb products): the")
-        lines.append("/// square before Karatsuba, kept for the tests and `benches/simd-mont` to compare with.")
-        lines.append("#[cfg_attr(not(test), allow(dead_code))]")
-        lines.append("#[inline(always)]")
-        lines.append("pub(super) fn sqr_scanned<M: Modulus>(a: &[u32; LIMBS]) -> [u32; LIMBS] {")
-    elif scanned:
-        lines.append("/// [`mul`] product-scanned with the reduction interleaved (81 + 81 + 9 limb products): the")
-        lines.append("/// product before Karatsuba, kept for the tests and `benches/simd-mont` to compare with.")
-        lines.append("#[cfg_attr(not(test), allow(dead_code))]")
-        lines.append("#[inline(always)]")
-        lines.append("pub(super) fn mul_scanned<M: Modulus>(a: &[u32; LIMBS], b: &[u32; LIMBS]) -> [u32; LIMBS] {")
-    elif square:
-        lines.append("/// `a * a / 2^261 mod p`, below 2p: 45 limb products instead of 81.")
-        lines.append("#[inline(always)]")
-        lines.append("pub(super) fn sqr<M: Modulus>(a: &[u32; LIMBS]) -> [u32; LIMBS] {")
-    if square and not scanned:
-        return "\n".join([
-            "/// `a * a / 2^261 mod p`, below 2p: the columns by Karatsuba squaring ([`square_columns`],",
-            "/// 36 limb products), then [`reduce`].",
+def scanned(square):
+    """The product (or square) scanned column by column with the reduction interleaved: the
+    product before Karatsuba, for `mont_scanned.rs`."""
+    if square:
+        lines = [
+            "/// `a * a / 2^261 mod p`, below 2p: 45 + 81 + 9 limb products, product-scanned with the",
+            "/// reduction interleaved (what `mont::sqr` was before Karatsuba).",
             "#[inline(always)]",
             "pub(super) fn sqr<M: Modulus>(a: &[u32; LIMBS]) -> [u32; LIMBS] {",
-            "    reduce::<M>(&square_columns(a))",
-            "}",
-        ])
-    if not square and not scanned:
-        return "\n".join([
-            "/// `a * b / 2^261 mod p`, below 2p: the columns by Karatsuba ([`columns`]), then [`reduce`]",
-            "/// (54 + 81 limb products and 9 for the `m_k`, against 81 + 81 + 9 product-scanned with the",
-            "/// reduction interleaved: about 13% faster in Chromium, `make bench-simd-mont`).",
+        ]
+    else:
+        lines = [
+            "/// `a * b / 2^261 mod p`, below 2p: 81 + 81 + 9 limb products, product-scanned with the",
+            "/// reduction interleaved (what `mont::mul` was before Karatsuba).",
             "#[inline(always)]",
             "pub(super) fn mul<M: Modulus>(a: &[u32; LIMBS], b: &[u32; LIMBS]) -> [u32; LIMBS] {",
-            "    reduce::<M>(&columns(a, b))",
-            "}",
-        ])
+        ]
     lines.append("    let p = &M::P;")
     lines += limbs("a")
     if square:
@@ -107,12 +90,33 @@ def mont(square, scanned=False):
     return "\n".join(lines)
 
 
+def karatsuba_products():
+    """`mul` and `sqr`: the Karatsuba columns, then the reduction."""
+    return "\n".join([
+        "/// `a * b / 2^261 mod p`, below 2p: the columns by Karatsuba ([`columns`]), then [`reduce`]",
+        "/// (54 + 81 limb products and 9 for the `m_k`, against 81 + 81 + 9 product-scanned with the",
+        "/// reduction interleaved, `mont_scanned`: about 13% faster in Chromium, `make bench-simd-mont`).",
+        "#[inline(always)]",
+        "pub(super) fn mul<M: Modulus>(a: &[u32; LIMBS], b: &[u32; LIMBS]) -> [u32; LIMBS] {",
+        "    reduce::<M>(&columns(a, b))",
+        "}",
+        "",
+        "/// `a * a / 2^261 mod p`, below 2p: the columns by Karatsuba squaring ([`square_columns`],",
+        "/// 36 limb products), then [`reduce`].",
+        "#[inline(always)]",
+        "pub(super) fn sqr<M: Modulus>(a: &[u32; LIMBS]) -> [u32; LIMBS] {",
+        "    reduce::<M>(&square_columns(a))",
+        "}",
+    ])
+
+
 def wrapping(terms):
     """`terms` (`(sign, expr)` pairs, the first positive) summed with wrapping u64 arithmetic."""
     first = terms[0][1]
     if len(terms) == 1:
         return first
-    out = first if first.isidentifier() else f"({first})"
+    simple = first.replace("[", "").replace("]", "").isidentifier()
+    out = first if simple else f"({first})"
     for sign, expr in terms[1:]:
         out += f".wrapping_{'add' if sign > 0 else 'sub'}({expr})"
     return out
@@ -139,23 +143,41 @@ def square_block(name, x):
     ]
 
 
-def karatsuba_sum(lines):
-    """The columns of a Karatsuba product from the blocks' `p{i}_` and the sums' `s{i}{j}_`."""
-    lines.append("    [")
+PAIRS = [(0, 1), (0, 2), (1, 2)]
+
+
+def karatsuba_call(lines):
+    """Ends `columns` or `square_columns`: their blocks `p{i}_`, sums `s{i}{j}_` into [`karatsuba`]."""
+    blocks = lambda names: "[" + ", ".join("[" + ", ".join(f"{n}{d}" for d in range(5)) + "]" for n in names) + "]"
+    lines.append(f"    karatsuba({blocks([f'p{i}_' for i in range(3)])}, {blocks([f's{i}{j}_' for i, j in PAIRS])})")
+    lines.append("}")
+
+
+def karatsuba():
+    """The columns of a Karatsuba product from its block products `p` and the products of the
+    blocks' sums `s`, shared by `columns` and `square_columns`."""
+    lines = [
+        "/// The 17 columns of a product from Karatsuba's six block products (five columns each): `p[i]`",
+        "/// is block i's own product (at place `6i`), `s` the products of the blocks' sums (0, 1), (0, 2),",
+        "/// (1, 2), whose cross terms `s - p[i] - p[j]` land at place `3(i + j)`. Wrapping throughout.",
+        "#[inline(always)]",
+        "fn karatsuba(p: [[u64; 5]; 3], s: [[u64; 5]; 3]) -> [u64; COLUMNS] {",
+        "    [",
+    ]
     for k in range(2 * N - 1):
         terms = []
-        # Block i's own product at offset 6i, the cross term (i, j) at offset 3(i + j).
         for i in range(3):
             d = k - 6 * i
             if 0 <= d < 5:
-                terms.append((1, f"p{i}_{d}"))
-        for i, j in [(0, 1), (0, 2), (1, 2)]:
+                terms.append((1, f"p[{i}][{d}]"))
+        for n, (i, j) in enumerate(PAIRS):
             d = k - 3 * (i + j)
             if 0 <= d < 5:
-                terms += [(1, f"s{i}{j}_{d}"), (-1, f"p{i}_{d}"), (-1, f"p{j}_{d}")]
+                terms += [(1, f"s[{n}][{d}]"), (-1, f"p[{i}][{d}]"), (-1, f"p[{j}][{d}]")]
         lines.append(f"        {wrapping(terms)},")
     lines.append("    ]")
     lines.append("}")
+    return "\n".join(lines)
 
 
 def square_columns():
@@ -177,7 +199,7 @@ def square_columns():
         lines += square_block(f"p{i}_", [f"a{3 * i + t}" for t in range(3)])
     for i, j in [(0, 1), (0, 2), (1, 2)]:
         lines += square_block(f"s{i}{j}_", [f"a{i}{j}_{t}" for t in range(3)])
-    karatsuba_sum(lines)
+    karatsuba_call(lines)
     return "\n".join(lines)
 
 
@@ -208,7 +230,7 @@ def columns():
     lines += block("p2_", blk("a", 2), blk("b", 2))
     for i, j in [(0, 1), (0, 2), (1, 2)]:
         lines += block(f"s{i}{j}_", [f"a{i}{j}_{t}" for t in range(3)], [f"b{i}{j}_{t}" for t in range(3)])
-    karatsuba_sum(lines)
+    karatsuba_call(lines)
     return "\n".join(lines)
 
 
@@ -225,27 +247,40 @@ def reduce():
     return "\n".join(lines)
 
 
+import sys
+
+if sys.argv[1:] == ["scanned"]:
+    print("""// @generated by scripts/gen-mont.py scanned: do not edit by hand.
+//! The Montgomery product and square as [`super::mont`] had them before Karatsuba: scanned column
+//! by column with the reduction interleaved. Compiled for the tests, which check `mont` against
+//! them, and for `benches/simd-mont`, which times both.
+#![allow(clippy::too_many_lines)]
+
+use super::field::{Modulus, BITS, LIMBS, MASK};
+""")
+    print(scanned(False))
+    print()
+    print(scanned(True))
+    sys.exit(0)
+
 print("""// @generated by scripts/gen-mont.py: do not edit by hand.
 //! Montgomery products for [`super::field`], one column at a time: column k holds every limb
 //! product `a_i * b_j` with `i + j = k` ([`columns`], by Karatsuba) and, in the reduction
 //! ([`reduce`]), every `m_i * p_j`; the first nine columns choose `m_k` so that the column's low
 //! 29 bits vanish, the last nine are the result. Each column's sum stays below 2^64 for the
 //! inputs `field` allows (see there). [`mul`] and [`sqr`] ([`square_columns`]) are the two in
-//! turn; Fq2 (in `field`) adds columns before it reduces them.
+//! turn; Fq2 (in `field`) adds columns before it reduces them. `mont_scanned` (tests and the
+//! benchmark only) keeps the product-scanned versions they replaced.
 #![allow(clippy::too_many_lines)]
 
 use super::field::{Modulus, BITS, COLUMNS, LIMBS, MASK};
 """)
-print(mont(False))
-print()
-print(mont(False, scanned=True))
-print()
-print(mont(True))
-print()
-print(mont(True, scanned=True))
+print(karatsuba_products())
 print()
 print(columns())
 print()
 print(square_columns())
+print()
+print(karatsuba())
 print()
 print(reduce())

@@ -1,6 +1,6 @@
 // The field product in Chromium, per product: scalar (mont::mul: Karatsuba columns, then the
-// reduction), the product-scanned one it replaced (mont::mul_scanned), the square (mont::sqr,
-// Karatsuba; mont::sqr_scanned before), and simd128 (mont_simd::mul).
+// reduction), the product-scanned one it replaced (mont_scanned::mul), the square (mont::sqr,
+// Karatsuba; mont_scanned::sqr before), and simd128 (mont_simd::mul).
 // `make bench-simd-mont` builds both and runs this; by hand, from the repo root:
 //   node benches/simd-mont/run.mjs [--rounds N] [--reps N]
 // Both builds load in one page; every repetition times each variant once, in turn (interleaved),

@@ -1,5 +1,5 @@
 //! Raw wasm exports (no wasm-bindgen) around the wasm kernel's field product: `check` compares
-//! `mont_simd::mul` and the product-scanned `mont::mul_scanned` (the product before Karatsuba)
+//! `mont_simd::mul` and the product-scanned `mont_scanned::mul` (the product before Karatsuba)
 //! with `mont::mul`, `bench_*` time them. See run.mjs.
 #![allow(dead_code)]
 // Closures, not the functions themselves: `run` then gets each product inlined into its own copy
@@ -10,6 +10,8 @@
 mod field;
 #[path = "../../../src/prover/msm/mont.rs"]
 mod mont;
+#[path = "../../../src/prover/msm/mont_scanned.rs"]
+mod mont_scanned;
 #[path = "../../../src/prover/msm/mont_simd.rs"]
 mod mont_simd;
 
@@ -71,8 +73,8 @@ pub extern "C" fn check(n: u32) -> u32 {
             let s = mont::mul::<FqModulus>(&a.0, &b.0);
             let v = mont_simd::mul::<FqModulus>(&a.0, &b.0);
             let w = mont_simd::mul_then_reduce::<FqModulus>(&a.0, &b.0);
-            let scanned = mont::mul_scanned::<FqModulus>(&a.0, &b.0);
-            bad += u32::from(mont::sqr::<FqModulus>(&x.0) != mont::sqr_scanned::<FqModulus>(&x.0));
+            let scanned = mont_scanned::mul::<FqModulus>(&a.0, &b.0);
+            bad += u32::from(mont::sqr::<FqModulus>(&x.0) != mont_scanned::sqr::<FqModulus>(&x.0));
             bad += u32::from(s != v) + u32::from(s != w) + u32::from(s != scanned);
         }
     }
@@ -100,7 +102,7 @@ pub extern "C" fn bench_scalar(rounds: u32) -> u32 {
 
 #[no_mangle]
 pub extern "C" fn bench_scanned(rounds: u32) -> u32 {
-    run(rounds, |a, b| mont::mul_scanned::<FqModulus>(a, b))
+    run(rounds, |a, b| mont_scanned::mul::<FqModulus>(a, b))
 }
 
 #[no_mangle]
@@ -110,7 +112,7 @@ pub extern "C" fn bench_sqr(rounds: u32) -> u32 {
 
 #[no_mangle]
 pub extern "C" fn bench_sqr_scanned(rounds: u32) -> u32 {
-    run(rounds, |a, _| mont::sqr_scanned::<FqModulus>(a))
+    run(rounds, |a, _| mont_scanned::sqr::<FqModulus>(a))
 }
 
 #[no_mangle]

@@ -4,252 +4,18 @@
 //! ([`reduce`]), every `m_i * p_j`; the first nine columns choose `m_k` so that the column's low
 //! 29 bits vanish, the last nine are the result. Each column's sum stays below 2^64 for the
 //! inputs `field` allows (see there). [`mul`] and [`sqr`] ([`square_columns`]) are the two in
-//! turn; Fq2 (in `field`) adds columns before it reduces them.
+//! turn; Fq2 (in `field`) adds columns before it reduces them. `mont_scanned` (tests and the
+//! benchmark only) keeps the product-scanned versions they replaced.
 #![allow(clippy::too_many_lines)]
 
 use super::field::{Modulus, BITS, COLUMNS, LIMBS, MASK};
 
 /// `a * b / 2^261 mod p`, below 2p: the columns by Karatsuba ([`columns`]), then [`reduce`]
 /// (54 + 81 limb products and 9 for the `m_k`, against 81 + 81 + 9 product-scanned with the
-/// reduction interleaved: about 13% faster in Chromium, `make bench-simd-mont`).
+/// reduction interleaved, `mont_scanned`: about 13% faster in Chromium, `make bench-simd-mont`).
 #[inline(always)]
 pub(super) fn mul<M: Modulus>(a: &[u32; LIMBS], b: &[u32; LIMBS]) -> [u32; LIMBS] {
     reduce::<M>(&columns(a, b))
-}
-
-/// [`mul`] product-scanned with the reduction interleaved (81 + 81 + 9 limb products): the
-/// product before Karatsuba, kept for the tests and `benches/simd-mont` to compare with.
-#[cfg_attr(not(test), allow(dead_code))]
-#[inline(always)]
-pub(super) fn mul_scanned<M: Modulus>(a: &[u32; LIMBS], b: &[u32; LIMBS]) -> [u32; LIMBS] {
-    let p = &M::P;
-    let a0 = a[0] as u64;
-    let a1 = a[1] as u64;
-    let a2 = a[2] as u64;
-    let a3 = a[3] as u64;
-    let a4 = a[4] as u64;
-    let a5 = a[5] as u64;
-    let a6 = a[6] as u64;
-    let a7 = a[7] as u64;
-    let a8 = a[8] as u64;
-    let b0 = b[0] as u64;
-    let b1 = b[1] as u64;
-    let b2 = b[2] as u64;
-    let b3 = b[3] as u64;
-    let b4 = b[4] as u64;
-    let b5 = b[5] as u64;
-    let b6 = b[6] as u64;
-    let b7 = b[7] as u64;
-    let b8 = b[8] as u64;
-    let mut acc: u64;
-    let mut carry: u64 = 0;
-    // column 0
-    acc = carry + a0 * b0;
-    let m0 = acc.wrapping_mul(M::INV) & MASK;
-    acc += m0 * p[0];
-    carry = acc >> BITS;
-    // column 1
-    acc = carry + a0 * b1 + a1 * b0 + m0 * p[1];
-    let m1 = acc.wrapping_mul(M::INV) & MASK;
-    acc += m1 * p[0];
-    carry = acc >> BITS;
-    // column 2
-    acc = carry + a0 * b2 + a1 * b1 + a2 * b0 + m0 * p[2] + m1 * p[1];
-    let m2 = acc.wrapping_mul(M::INV) & MASK;
-    acc += m2 * p[0];
-    carry = acc >> BITS;
-    // column 3
-    acc = carry + a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0 + m0 * p[3] + m1 * p[2] + m2 * p[1];
-    let m3 = acc.wrapping_mul(M::INV) & MASK;
-    acc += m3 * p[0];
-    carry = acc >> BITS;
-    // column 4
-    acc = carry
-        + a0 * b4
-        + a1 * b3
-        + a2 * b2
-        + a3 * b1
-        + a4 * b0
-        + m0 * p[4]
-        + m1 * p[3]
-        + m2 * p[2]
-        + m3 * p[1];
-    let m4 = acc.wrapping_mul(M::INV) & MASK;
-    acc += m4 * p[0];
-    carry = acc >> BITS;
-    // column 5
-    acc = carry
-        + a0 * b5
-        + a1 * b4
-        + a2 * b3
-        + a3 * b2
-        + a4 * b1
-        + a5 * b0
-        + m0 * p[5]
-        + m1 * p[4]
-        + m2 * p[3]
-        + m3 * p[2]
-        + m4 * p[1];
-    let m5 = acc.wrapping_mul(M::INV) & MASK;
-    acc += m5 * p[0];
-    carry = acc >> BITS;
-    // column 6
-    acc = carry
-        + a0 * b6
-        + a1 * b5
-        + a2 * b4
-        + a3 * b3
-        + a4 * b2
-        + a5 * b1
-        + a6 * b0
-        + m0 * p[6]
-        + m1 * p[5]
-        + m2 * p[4]
-        + m3 * p[3]
-        + m4 * p[2]
-        + m5 * p[1];
-    let m6 = acc.wrapping_mul(M::INV) & MASK;
-    acc += m6 * p[0];
-    carry = acc >> BITS;
-    // column 7
-    acc = carry
-        + a0 * b7
-        + a1 * b6
-        + a2 * b5
-        + a3 * b4
-        + a4 * b3
-        + a5 * b2
-        + a6 * b1
-        + a7 * b0
-        + m0 * p[7]
-        + m1 * p[6]
-        + m2 * p[5]
-        + m3 * p[4]
-        + m4 * p[3]
-        + m5 * p[2]
-        + m6 * p[1];
-    let m7 = acc.wrapping_mul(M::INV) & MASK;
-    acc += m7 * p[0];
-    carry = acc >> BITS;
-    // column 8
-    acc = carry
-        + a0 * b8
-        + a1 * b7
-        + a2 * b6
-        + a3 * b5
-        + a4 * b4
-        + a5 * b3
-        + a6 * b2
-        + a7 * b1
-        + a8 * b0
-        + m0 * p[8]
-        + m1 * p[7]
-        + m2 * p[6]
-        + m3 * p[5]
-        + m4 * p[4]
-        + m5 * p[3]
-        + m6 * p[2]
-        + m7 * p[1];
-    let m8 = acc.wrapping_mul(M::INV) & MASK;
-    acc += m8 * p[0];
-    carry = acc >> BITS;
-    // column 9
-    acc = carry
-        + a1 * b8
-        + a2 * b7
-        + a3 * b6
-        + a4 * b5
-        + a5 * b4
-        + a6 * b3
-        + a7 * b2
-        + a8 * b1
-        + m1 * p[8]
-        + m2 * p[7]
-        + m3 * p[6]
-        + m4 * p[5]
-        + m5 * p[4]
-        + m6 * p[3]
-        + m7 * p[2]
-        + m8 * p[1];
-    let r0 = acc & MASK;
-    carry = acc >> BITS;
-    // column 10
-    acc = carry
-        + a2 * b8
-        + a3 * b7
-        + a4 * b6
-        + a5 * b5
-        + a6 * b4
-        + a7 * b3
-        + a8 * b2
-        + m2 * p[8]
-        + m3 * p[7]
-        + m4 * p[6]
-        + m5 * p[5]
-        + m6 * p[4]
-        + m7 * p[3]
-        + m8 * p[2];
-    let r1 = acc & MASK;
-    carry = acc >> BITS;
-    // column 11
-    acc = carry
-        + a3 * b8
-        + a4 * b7
-        + a5 * b6
-        + a6 * b5
-        + a7 * b4
-        + a8 * b3
-        + m3 * p[8]
-        + m4 * p[7]
-        + m5 * p[6]
-        + m6 * p[5]
-        + m7 * p[4]
-        + m8 * p[3];
-    let r2 = acc & MASK;
-    carry = acc >> BITS;
-    // column 12
-    acc = carry
-        + a4 * b8
-        + a5 * b7
-        + a6 * b6
-        + a7 * b5
-        + a8 * b4
-        + m4 * p[8]
-        + m5 * p[7]
-        + m6 * p[6]
-        + m7 * p[5]
-        + m8 * p[4];
-    let r3 = acc & MASK;
-    carry = acc >> BITS;
-    // column 13
-    acc = carry
-        + a5 * b8
-        + a6 * b7
-        + a7 * b6
-        + a8 * b5
-        + m5 * p[8]
-        + m6 * p[7]
-        + m7 * p[6]
-        + m8 * p[5];
-    let r4 = acc & MASK;
-    carry = acc >> BITS;
-    // column 14
-    acc = carry + a6 * b8 + a7 * b7 + a8 * b6 + m6 * p[8] + m7 * p[7] + m8 * p[6];
-    let r5 = acc & MASK;
-    carry = acc >> BITS;
-    // column 15
-    acc = carry + a7 * b8 + a8 * b7 + m7 * p[8] + m8 * p[7];
-    let r6 = acc & MASK;
-    carry = acc >> BITS;
-    // column 16
-    acc = carry + a8 * b8 + m8 * p[8];
-    let r7 = acc & MASK;
-    carry = acc >> BITS;
-    let r8 = carry;
-    [
-        r0 as u32, r1 as u32, r2 as u32, r3 as u32, r4 as u32, r5 as u32, r6 as u32, r7 as u32,
-        r8 as u32,
-    ]
 }
 
 /// `a * a / 2^261 mod p`, below 2p: the columns by Karatsuba squaring ([`square_columns`],
@@ -257,197 +23,6 @@ pub(super) fn mul_scanned<M: Modulus>(a: &[u32; LIMBS], b: &[u32; LIMBS]) -> [u3
 #[inline(always)]
 pub(super) fn sqr<M: Modulus>(a: &[u32; LIMBS]) -> [u32; LIMBS] {
     reduce::<M>(&square_columns(a))
-}
-
-/// [`sqr`] product-scanned with the reduction interleaved (45 + 81 + 9 limb products): the
-/// square before Karatsuba, kept for the tests and `benches/simd-mont` to compare with.
-#[cfg_attr(not(test), allow(dead_code))]
-#[inline(always)]
-pub(super) fn sqr_scanned<M: Modulus>(a: &[u32; LIMBS]) -> [u32; LIMBS] {
-    let p = &M::P;
-    let a0 = a[0] as u64;
-    let a1 = a[1] as u64;
-    let a2 = a[2] as u64;
-    let a3 = a[3] as u64;
-    let a4 = a[4] as u64;
-    let a5 = a[5] as u64;
-    let a6 = a[6] as u64;
-    let a7 = a[7] as u64;
-    let a8 = a[8] as u64;
-    let d1 = a1 << 1;
-    let d2 = a2 << 1;
-    let d3 = a3 << 1;
-    let d4 = a4 << 1;
-    let d5 = a5 << 1;
-    let d6 = a6 << 1;
-    let d7 = a7 << 1;
-    let d8 = a8 << 1;
-    let mut acc: u64;
-    let mut carry: u64 = 0;
-    // column 0
-    acc = carry + a0 * a0;
-    let m0 = acc.wrapping_mul(M::INV) & MASK;
-    acc += m0 * p[0];
-    carry = acc >> BITS;
-    // column 1
-    acc = carry + a0 * d1 + m0 * p[1];
-    let m1 = acc.wrapping_mul(M::INV) & MASK;
-    acc += m1 * p[0];
-    carry = acc >> BITS;
-    // column 2
-    acc = carry + a0 * d2 + a1 * a1 + m0 * p[2] + m1 * p[1];
-    let m2 = acc.wrapping_mul(M::INV) & MASK;
-    acc += m2 * p[0];
-    carry = acc >> BITS;
-    // column 3
-    acc = carry + a0 * d3 + a1 * d2 + m0 * p[3] + m1 * p[2] + m2 * p[1];
-    let m3 = acc.wrapping_mul(M::INV) & MASK;
-    acc += m3 * p[0];
-    carry = acc >> BITS;
-    // column 4
-    acc = carry + a0 * d4 + a1 * d3 + a2 * a2 + m0 * p[4] + m1 * p[3] + m2 * p[2] + m3 * p[1];
-    let m4 = acc.wrapping_mul(M::INV) & MASK;
-    acc += m4 * p[0];
-    carry = acc >> BITS;
-    // column 5
-    acc = carry
-        + a0 * d5
-        + a1 * d4
-        + a2 * d3
-        + m0 * p[5]
-        + m1 * p[4]
-        + m2 * p[3]
-        + m3 * p[2]
-        + m4 * p[1];
-    let m5 = acc.wrapping_mul(M::INV) & MASK;
-    acc += m5 * p[0];
-    carry = acc >> BITS;
-    // column 6
-    acc = carry
-        + a0 * d6
-        + a1 * d5
-        + a2 * d4
-        + a3 * a3
-        + m0 * p[6]
-        + m1 * p[5]
-        + m2 * p[4]
-        + m3 * p[3]
-        + m4 * p[2]
-        + m5 * p[1];
-    let m6 = acc.wrapping_mul(M::INV) & MASK;
-    acc += m6 * p[0];
-    carry = acc >> BITS;
-    // column 7
-    acc = carry
-        + a0 * d7
-        + a1 * d6
-        + a2 * d5
-        + a3 * d4
-        + m0 * p[7]
-        + m1 * p[6]
-        + m2 * p[5]
-        + m3 * p[4]
-        + m4 * p[3]
-        + m5 * p[2]
-        + m6 * p[1];
-    let m7 = acc.wrapping_mul(M::INV) & MASK;
-    acc += m7 * p[0];
-    carry = acc >> BITS;
-    // column 8
-    acc = carry
-        + a0 * d8
-        + a1 * d7
-        + a2 * d6
-        + a3 * d5
-        + a4 * a4
-        + m0 * p[8]
-        + m1 * p[7]
-        + m2 * p[6]
-        + m3 * p[5]
-        + m4 * p[4]
-        + m5 * p[3]
-        + m6 * p[2]
-        + m7 * p[1];
-    let m8 = acc.wrapping_mul(M::INV) & MASK;
-    acc += m8 * p[0];
-    carry = acc >> BITS;
-    // column 9
-    acc = carry
-        + a1 * d8
-        + a2 * d7
-        + a3 * d6
-        + a4 * d5
-        + m1 * p[8]
-        + m2 * p[7]
-        + m3 * p[6]
-        + m4 * p[5]
-        + m5 * p[4]
-        + m6 * p[3]
-        + m7 * p[2]
-        + m8 * p[1];
-    let r0 = acc & MASK;
-    carry = acc >> BITS;
-    // column 10
-    acc = carry
-        + a2 * d8
-        + a3 * d7
-        + a4 * d6
-        + a5 * a5
-        + m2 * p[8]
-        + m3 * p[7]
-        + m4 * p[6]
-        + m5 * p[5]
-        + m6 * p[4]
-        + m7 * p[3]
-        + m8 * p[2];
-    let r1 = acc & MASK;
-    carry = acc >> BITS;
-    // column 11
-    acc = carry
-        + a3 * d8
-        + a4 * d7
-        + a5 * d6
-        + m3 * p[8]
-        + m4 * p[7]
-        + m5 * p[6]
-        + m6 * p[5]
-        + m7 * p[4]
-        + m8 * p[3];
-    let r2 = acc & MASK;
-    carry = acc >> BITS;
-    // column 12
-    acc = carry
-        + a4 * d8
-        + a5 * d7
-        + a6 * a6
-        + m4 * p[8]
-        + m5 * p[7]
-        + m6 * p[6]
-        + m7 * p[5]
-        + m8 * p[4];
-    let r3 = acc & MASK;
-    carry = acc >> BITS;
-    // column 13
-    acc = carry + a5 * d8 + a6 * d7 + m5 * p[8] + m6 * p[7] + m7 * p[6] + m8 * p[5];
-    let r4 = acc & MASK;
-    carry = acc >> BITS;
-    // column 14
-    acc = carry + a6 * d8 + a7 * a7 + m6 * p[8] + m7 * p[7] + m8 * p[6];
-    let r5 = acc & MASK;
-    carry = acc >> BITS;
-    // column 15
-    acc = carry + a7 * d8 + m7 * p[8] + m8 * p[7];
-    let r6 = acc & MASK;
-    carry = acc >> BITS;
-    // column 16
-    acc = carry + a8 * a8 + m8 * p[8];
-    let r7 = acc & MASK;
-    carry = acc >> BITS;
-    let r8 = carry;
-    [
-        r0 as u32, r1 as u32, r2 as u32, r3 as u32, r4 as u32, r5 as u32, r6 as u32, r7 as u32,
-        r8 as u32,
-    ]
 }
 
 /// The product's columns before any carry: column k is the sum of `a_i * b_j` with `i + j = k`.
@@ -532,55 +107,18 @@ pub(super) fn columns(a: &[u32; LIMBS], b: &[u32; LIMBS]) -> [u64; COLUMNS] {
         .wrapping_add(a12_2 * b12_0);
     let s12_3 = (a12_1 * b12_2).wrapping_add(a12_2 * b12_1);
     let s12_4 = a12_2 * b12_2;
-    [
-        p0_0,
-        p0_1,
-        p0_2,
-        p0_3.wrapping_add(s01_0)
-            .wrapping_sub(p0_0)
-            .wrapping_sub(p1_0),
-        p0_4.wrapping_add(s01_1)
-            .wrapping_sub(p0_1)
-            .wrapping_sub(p1_1),
-        s01_2.wrapping_sub(p0_2).wrapping_sub(p1_2),
-        p1_0.wrapping_add(s01_3)
-            .wrapping_sub(p0_3)
-            .wrapping_sub(p1_3)
-            .wrapping_add(s02_0)
-            .wrapping_sub(p0_0)
-            .wrapping_sub(p2_0),
-        p1_1.wrapping_add(s01_4)
-            .wrapping_sub(p0_4)
-            .wrapping_sub(p1_4)
-            .wrapping_add(s02_1)
-            .wrapping_sub(p0_1)
-            .wrapping_sub(p2_1),
-        p1_2.wrapping_add(s02_2)
-            .wrapping_sub(p0_2)
-            .wrapping_sub(p2_2),
-        p1_3.wrapping_add(s02_3)
-            .wrapping_sub(p0_3)
-            .wrapping_sub(p2_3)
-            .wrapping_add(s12_0)
-            .wrapping_sub(p1_0)
-            .wrapping_sub(p2_0),
-        p1_4.wrapping_add(s02_4)
-            .wrapping_sub(p0_4)
-            .wrapping_sub(p2_4)
-            .wrapping_add(s12_1)
-            .wrapping_sub(p1_1)
-            .wrapping_sub(p2_1),
-        s12_2.wrapping_sub(p1_2).wrapping_sub(p2_2),
-        p2_0.wrapping_add(s12_3)
-            .wrapping_sub(p1_3)
-            .wrapping_sub(p2_3),
-        p2_1.wrapping_add(s12_4)
-            .wrapping_sub(p1_4)
-            .wrapping_sub(p2_4),
-        p2_2,
-        p2_3,
-        p2_4,
-    ]
+    karatsuba(
+        [
+            [p0_0, p0_1, p0_2, p0_3, p0_4],
+            [p1_0, p1_1, p1_2, p1_3, p1_4],
+            [p2_0, p2_1, p2_2, p2_3, p2_4],
+        ],
+        [
+            [s01_0, s01_1, s01_2, s01_3, s01_4],
+            [s02_0, s02_1, s02_2, s02_3, s02_4],
+            [s12_0, s12_1, s12_2, s12_3, s12_4],
+        ],
+    )
 }
 
 /// The columns of `a * a` before any carry, as [`columns`] by Karatsuba: the block squares
@@ -637,54 +175,82 @@ pub(super) fn square_columns(a: &[u32; LIMBS]) -> [u64; COLUMNS] {
     let s12_2 = (a12_0 * (a12_2 << 1)).wrapping_add(a12_1 * a12_1);
     let s12_3 = a12_1 * (a12_2 << 1);
     let s12_4 = a12_2 * a12_2;
+    karatsuba(
+        [
+            [p0_0, p0_1, p0_2, p0_3, p0_4],
+            [p1_0, p1_1, p1_2, p1_3, p1_4],
+            [p2_0, p2_1, p2_2, p2_3, p2_4],
+        ],
+        [
+            [s01_0, s01_1, s01_2, s01_3, s01_4],
+            [s02_0, s02_1, s02_2, s02_3, s02_4],
+            [s12_0, s12_1, s12_2, s12_3, s12_4],
+        ],
+    )
+}
+
+/// The 17 columns of a product from Karatsuba's six block products (five columns each): `p[i]`
+/// is block i's own product (at place `6i`), `s` the products of the blocks' sums (0, 1), (0, 2),
+/// (1, 2), whose cross terms `s - p[i] - p[j]` land at place `3(i + j)`. Wrapping throughout.
+#[inline(always)]
+fn karatsuba(p: [[u64; 5]; 3], s: [[u64; 5]; 3]) -> [u64; COLUMNS] {
     [
-        p0_0,
-        p0_1,
-        p0_2,
-        p0_3.wrapping_add(s01_0)
-            .wrapping_sub(p0_0)
-            .wrapping_sub(p1_0),
-        p0_4.wrapping_add(s01_1)
-            .wrapping_sub(p0_1)
-            .wrapping_sub(p1_1),
-        s01_2.wrapping_sub(p0_2).wrapping_sub(p1_2),
-        p1_0.wrapping_add(s01_3)
-            .wrapping_sub(p0_3)
-            .wrapping_sub(p1_3)
-            .wrapping_add(s02_0)
-            .wrapping_sub(p0_0)
-            .wrapping_sub(p2_0),
-        p1_1.wrapping_add(s01_4)
-            .wrapping_sub(p0_4)
-            .wrapping_sub(p1_4)
-            .wrapping_add(s02_1)
-            .wrapping_sub(p0_1)
-            .wrapping_sub(p2_1),
-        p1_2.wrapping_add(s02_2)
-            .wrapping_sub(p0_2)
-            .wrapping_sub(p2_2),
-        p1_3.wrapping_add(s02_3)
-            .wrapping_sub(p0_3)
-            .wrapping_sub(p2_3)
-            .wrapping_add(s12_0)
-            .wrapping_sub(p1_0)
-            .wrapping_sub(p2_0),
-        p1_4.wrapping_add(s02_4)
-            .wrapping_sub(p0_4)
-            .wrapping_sub(p2_4)
-            .wrapping_add(s12_1)
-            .wrapping_sub(p1_1)
-            .wrapping_sub(p2_1),
-        s12_2.wrapping_sub(p1_2).wrapping_sub(p2_2),
-        p2_0.wrapping_add(s12_3)
-            .wrapping_sub(p1_3)
-            .wrapping_sub(p2_3),
-        p2_1.wrapping_add(s12_4)
-            .wrapping_sub(p1_4)
-            .wrapping_sub(p2_4),
-        p2_2,
-        p2_3,
-        p2_4,
+        p[0][0],
+        p[0][1],
+        p[0][2],
+        p[0][3]
+            .wrapping_add(s[0][0])
+            .wrapping_sub(p[0][0])
+            .wrapping_sub(p[1][0]),
+        p[0][4]
+            .wrapping_add(s[0][1])
+            .wrapping_sub(p[0][1])
+            .wrapping_sub(p[1][1]),
+        s[0][2].wrapping_sub(p[0][2]).wrapping_sub(p[1][2]),
+        p[1][0]
+            .wrapping_add(s[0][3])
+            .wrapping_sub(p[0][3])
+            .wrapping_sub(p[1][3])
+            .wrapping_add(s[1][0])
+            .wrapping_sub(p[0][0])
+            .wrapping_sub(p[2][0]),
+        p[1][1]
+            .wrapping_add(s[0][4])
+            .wrapping_sub(p[0][4])
+            .wrapping_sub(p[1][4])
+            .wrapping_add(s[1][1])
+            .wrapping_sub(p[0][1])
+            .wrapping_sub(p[2][1]),
+        p[1][2]
+            .wrapping_add(s[1][2])
+            .wrapping_sub(p[0][2])
+            .wrapping_sub(p[2][2]),
+        p[1][3]
+            .wrapping_add(s[1][3])
+            .wrapping_sub(p[0][3])
+            .wrapping_sub(p[2][3])
+            .wrapping_add(s[2][0])
+            .wrapping_sub(p[1][0])
+            .wrapping_sub(p[2][0]),
+        p[1][4]
+            .wrapping_add(s[1][4])
+            .wrapping_sub(p[0][4])
+            .wrapping_sub(p[2][4])
+            .wrapping_add(s[2][1])
+            .wrapping_sub(p[1][1])
+            .wrapping_sub(p[2][1]),
+        s[2][2].wrapping_sub(p[1][2]).wrapping_sub(p[2][2]),
+        p[2][0]
+            .wrapping_add(s[2][3])
+            .wrapping_sub(p[1][3])
+            .wrapping_sub(p[2][3]),
+        p[2][1]
+            .wrapping_add(s[2][4])
+            .wrapping_sub(p[1][4])
+            .wrapping_sub(p[2][4]),
+        p[2][2],
+        p[2][3],
+        p[2][4],
     ]
 }
 

@@ -12,7 +12,7 @@
 //! the same sum as in `mont`, split over two lanes, so the bounds there hold here.
 //!
 //! 40 + 40 `extmul`s (two products each) and 20 scalar multiplies replace the 171 scalar ones of
-//! the product-scanned `mont::mul_scanned` (`mont::mul` takes 144 since its Karatsuba columns).
+//! the product-scanned `mont_scanned::mul` (`mont::mul` takes 144 since its Karatsuba columns).
 //! The lanes are [`core::arch::wasm32`]'s with `simd128`, and a plain `[u64; 2]` model elsewhere,
 //! so that native tests check the lane arithmetic against `mont::mul`.
 //!

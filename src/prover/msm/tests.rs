@@ -201,10 +201,10 @@ fn glv_split_keeps_only_nonzero_halves() {
 }
 
 /// The simd128 products' lane arithmetic (both splits) (run here on its `[u64; 2]` model; in Chromium by
-/// `benches/simd-mont`) and the product-scanned `mont::mul_scanned` equal `mont::mul` (Karatsuba
+/// `benches/simd-mont`) and the product-scanned `mont_scanned::mul` equal `mont::mul` (Karatsuba
 /// columns, then the reduction) on every kind of factor the field allows: reduced values (0, 1,
 /// p - 1, p + (p - 1), random), `add_for_mul` and `sub_for_mul` results; `mont::sqr` (Karatsuba
-/// squaring) equals the product-scanned square and the product on every reduced value.
+/// squaring) equals the product-scanned square (`mont_scanned::sqr`) and the product on every reduced value.
 #[test]
 fn simd_product_matches_the_scalar_one() {
     fn one_field<M: Modulus, F: PrimeField<BigInt = ark_ff::BigInt<4>>>(rng: &mut ChaCha20Rng) {
@@ -223,7 +223,7 @@ fn simd_product_matches_the_scalar_one() {
                 super::mont::mul::<M>(&a, &b)
             );
             assert_eq!(
-                super::mont::mul_scanned::<M>(&a, &b),
+                super::mont_scanned::mul::<M>(&a, &b),
                 super::mont::mul::<M>(&a, &b)
             );
         }
@@ -231,7 +231,7 @@ fn simd_product_matches_the_scalar_one() {
         let mut checked = 0;
         for x in &reduced {
             let square = super::mont::sqr::<M>(&x.0);
-            assert_eq!(square, super::mont::sqr_scanned::<M>(&x.0), "{x:?}^2");
+            assert_eq!(square, super::mont_scanned::sqr::<M>(&x.0), "{x:?}^2");
             assert_eq!(
                 square,
                 super::mont::mul::<M>(&x.0, &x.0),
@@ -258,7 +258,7 @@ fn simd_product_matches_the_scalar_one() {
                 );
                 let split = super::mont_simd::mul_then_reduce::<M>(&a.0, &b.0);
                 assert_eq!(split, scalar, "{a:?} * {b:?}, split");
-                let scanned = super::mont::mul_scanned::<M>(&a.0, &b.0);
+                let scanned = super::mont_scanned::mul::<M>(&a.0, &b.0);
                 assert_eq!(scanned, scalar, "{a:?} * {b:?}, product-scanned");
                 checked += 1;
             }
