@@ -704,7 +704,7 @@ impl<F: Field> Field for Fp2<F> {
 
     /// 1 / (a + bu) = (a - bu) / (a^2 + b^2).
     fn inverse(&self) -> Self {
-        let norm_inv = (self.c0.square() + self.c1.square()).inverse();
+        let norm_inv = F::sum_of_squares(&self.c0, &self.c1).inverse();
         Fp2 {
             c0: self.c0 * norm_inv,
             c1: -(self.c1 * norm_inv),

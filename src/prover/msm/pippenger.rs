@@ -328,7 +328,7 @@ fn first_round<F: Field>(points: &[Affine<F>], start: &[u32], len: &[u32]) -> Ve
             denominators.push(points[s + 2 * k + 1].x.sub_for_mul(&points[s + 2 * k].x));
         }
     }
-    let fast = batch_invert_nonzero(&mut denominators, &mut prefix);
+    let fast = F::batch_invert_nonzero(&mut denominators, &mut prefix);
     if !fast {
         denominators.clear();
         for b in 0..len.len() {
@@ -403,7 +403,7 @@ fn reduce_buckets<F: Field>(points: &mut [Affine<F>], start: &[u32], len: &mut [
                     denominators.push(q.x.sub_for_mul(&p.x));
                 }
             }
-            fast = batch_invert_nonzero(&mut denominators, &mut prefix);
+            fast = F::batch_invert_nonzero(&mut denominators, &mut prefix);
         }
         if !fast {
             denominators.clear();
@@ -553,7 +553,7 @@ impl<F: Field> Lanes<F> {
             self.which.push(j);
             self.denominators.push(o.x.sub_for_mul(&a.x));
         }
-        if batch_invert_nonzero(&mut self.denominators, &mut self.prefix) {
+        if F::batch_invert_nonzero(&mut self.denominators, &mut self.prefix) {
             for (&j, inv) in self.which.iter().zip(&self.denominators) {
                 acc[j] = add_distinct(&acc[j], &other(j), inv);
             }
@@ -625,17 +625,9 @@ fn add_with_inverse<F: Field>(p: &Affine<F>, q: &Affine<F>, inv: &F) -> Affine<F
     }
 }
 
-/// Replaces every element by its inverse with one inversion, unless one of them is zero: then it
-/// returns false and leaves the values unspecified ([`Field::batch_invert_nonzero`]: over Fp2,
-/// through the norms).
-#[inline(always)]
-fn batch_invert_nonzero<F: Field>(values: &mut [F], prefix: &mut Vec<F>) -> bool {
-    F::batch_invert_nonzero(values, prefix)
-}
-
 /// Replaces every element by its inverse (none may be zero), with one field inversion.
 pub fn batch_invert<F: Field>(values: &mut [F], prefix: &mut Vec<F>) {
-    if !batch_invert_nonzero(values, prefix) {
+    if !F::batch_invert_nonzero(values, prefix) {
         debug_assert!(false, "batch_invert of a zero");
     }
 }
