@@ -36,7 +36,7 @@ pub fn hash_var(inputs: &[FpVar<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
         state = p
             .mds
             .iter()
-            .map(|row| mix(&cs, &state, row, &ark[sboxed..], sboxed))
+            .map(|row| mix(&cs, &state, row, ark, sboxed))
             .collect::<Result<_, _>>()?;
     }
     Ok(state.swap_remove(0))
@@ -44,12 +44,12 @@ pub fn hash_var(inputs: &[FpVar<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
 
 /// `sum_j row[j] * x_j` as one symbolic linear combination (a constant when no `x_j` is a
 /// variable), where `x_j` is `state[j]` for the first `sboxed` elements (their round constants
-/// are already in) and `state[j] + constants[j - sboxed]` for the others.
+/// are already in) and `state[j] + ark[j]` for the others.
 fn mix(
     cs: &ConstraintSystemRef<Fr>,
     state: &[FpVar<Fr>],
     row: &[Fr],
-    constants: &[Fr],
+    ark: &[Fr],
     sboxed: usize,
 ) -> Result<FpVar<Fr>, SynthesisError> {
     let mut constant = Fr::zero();
@@ -57,7 +57,7 @@ fn mix(
     let mut value = Some(Fr::zero());
     for (j, (s, m)) in state.iter().zip(row).enumerate() {
         if j >= sboxed {
-            constant += *m * constants[j - sboxed];
+            constant += *m * ark[j];
         }
         match s {
             FpVar::Constant(c) => constant += *m * c,

@@ -95,21 +95,11 @@ pub fn dif(values: &mut [Fr29], inverse: bool) {
     let n = values.len();
     let mut m = n / 2;
     while m >= 1 {
-        stage(
-            values,
-            m,
-            &table[m - 1..2 * m - 1],
-            |u, v, w| {
-                let (a, b) = (*u, *v);
-                *u = a + b;
-                *v = a.sub_for_mul(&b) * *w;
-            },
-            |u, v| {
-                let (a, b) = (*u, *v);
-                *u = a + b;
-                *v = a - b;
-            },
-        );
+        stage(values, m, &table[m - 1..2 * m - 1], |u, v, w| {
+            let (a, b) = (*u, *v);
+            *u = a + b;
+            *v = a.sub_for_mul(&b) * *w;
+        });
         m /= 2;
     }
 }
@@ -123,37 +113,33 @@ pub fn dit(values: &mut [Fr29], inverse: bool) {
     let n = values.len();
     let mut m = 1;
     while m < n {
-        stage(
-            values,
-            m,
-            &table[m - 1..2 * m - 1],
-            |u, v, w| {
-                let a = *u;
-                let b = *v * *w;
-                *u = a + b;
-                *v = a - b;
-            },
-            |u, v| {
-                let (a, b) = (*u, *v);
-                *u = a + b;
-                *v = a - b;
-            },
-        );
+        stage(values, m, &table[m - 1..2 * m - 1], |u, v, w| {
+            let a = *u;
+            let b = *v * *w;
+            *u = a + b;
+            *v = a - b;
+        });
         m *= 2;
     }
 }
 
+/// The butterfly whose twiddle is one, the same in both directions: `(a + b, a - b)`.
+fn untwiddled(u: &mut Fr29, v: &mut Fr29) {
+    let (a, b) = (*u, *v);
+    *u = a + b;
+    *v = a - b;
+}
+
 /// One stage: every block of 2m values gets the butterfly on `(j, j + m)` with twiddle `w[j]`,
-/// except `j = 0`, whose twiddle is one: `first` does it without the product (an eighth of an
-/// FFT's products; all of the `m = 1` stage's).
-fn stage<B, F>(values: &mut [Fr29], m: usize, w: &[Fr29], butterfly: B, first: F)
+/// except `j = 0`, whose twiddle is one: [`untwiddled`] does it without the product (an eighth of
+/// an FFT's products; all of the `m = 1` stage's).
+fn stage<B>(values: &mut [Fr29], m: usize, w: &[Fr29], butterfly: B)
 where
     B: Fn(&mut Fr29, &mut Fr29, &Fr29) + Sync,
-    F: Fn(&mut Fr29, &mut Fr29) + Sync,
 {
     let block = |chunk: &mut [Fr29]| {
         let (lo, hi) = chunk.split_at_mut(m);
-        first(&mut lo[0], &mut hi[0]);
+        untwiddled(&mut lo[0], &mut hi[0]);
         for ((u, v), w) in lo[1..].iter_mut().zip(hi[1..].iter_mut()).zip(&w[1..]) {
             butterfly(u, v, w);
         }
@@ -169,7 +155,7 @@ where
             const GRAIN: usize = 1024;
             for chunk in values.chunks_mut(2 * m) {
                 let (lo, hi) = chunk.split_at_mut(m);
-                first(&mut lo[0], &mut hi[0]);
+                untwiddled(&mut lo[0], &mut hi[0]);
                 lo[1..]
                     .par_chunks_mut(GRAIN)
                     .zip(hi[1..].par_chunks_mut(GRAIN))
